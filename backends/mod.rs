@@ -1,0 +1,96 @@
+//! Backends turn the job model into files for one init system. Each renders purely, in
+//! memory, through templates compiled into the binary; only `disk` writes. The templates and
+//! their escaping filters are set up once here, shared by every backend.
+
+mod escape;
+mod upstart;
+
+pub use upstart::Upstart;
+
+use crate::config::Dirs;
+use crate::error::Result;
+use crate::job::App;
+use crate::output::Output;
+use enum_dispatch::enum_dispatch;
+use std::sync::OnceLock;
+use tera::{Kwargs, State, Tera, Value};
+
+/// Files that an older exporter (the gem) wrote for an app: in `dir`, named `<stem><suffix>`
+/// or `<stem>-<anything><suffix>`. `clean` removes them too.
+#[derive(Debug, Clone)]
+pub struct LegacyFiles {
+    pub dir: String,
+    pub suffix: &'static str,
+}
+
+#[enum_dispatch]
+pub trait Backend {
+    /// The backend's name, as on the command line and in the state directory.
+    fn name(&self) -> &'static str;
+
+    /// Renders every file, directory and link of the app.
+    fn render(&self, app: &App, dirs: &Dirs) -> Result<Vec<Output>>;
+
+    /// The directories this backend installs into; a manifest entry outside them is refused.
+    fn install_dirs(&self, dirs: &Dirs) -> Vec<String>;
+
+    /// Where files of this app from an older exporter may be.
+    fn legacy_files(&self, _dirs: &Dirs) -> Vec<LegacyFiles> {
+        Vec::new()
+    }
+}
+
+#[enum_dispatch(Backend)]
+#[derive(Debug, Clone)]
+pub enum BackendKind {
+    Upstart,
+}
+
+/// The template engine with every backend's templates and the escaping filters.
+pub fn templates() -> &'static Tera {
+    static TERA: OnceLock<Tera> = OnceLock::new();
+    TERA.get_or_init(|| {
+        let mut tera = Tera::new();
+        // Every template is "autoescaped" with a function that fails: a value printed without
+        // one of the filters below (which mark their output safe) stops the render.
+        tera.autoescape_on(vec![""]);
+        tera.set_escape_fn(|_, _| {
+            Err(std::io::Error::other("a value was printed without an escaping filter"))
+        });
+        register(&mut tera, "sh", escape::sh);
+        register(&mut tera, "shell_code", escape::shell_code);
+        register(&mut tera, "upstart_word", escape::upstart_word);
+        tera.add_raw_templates([
+            ("upstart/master.conf", include_str!("../templates/upstart/master.conf.tera")),
+            ("upstart/job.conf", include_str!("../templates/upstart/job.conf.tera")),
+            ("upstart/helper.sh", include_str!("../templates/upstart/helper.sh.tera")),
+        ])
+        .expect("the built-in templates parse");
+        tera
+    })
+}
+
+fn register(tera: &mut Tera, name: &'static str, escape: fn(&str) -> Result<String, String>) {
+    tera.register_filter(name, move |value: &Value, _: Kwargs, _: &State| {
+        let text = match value.as_str() {
+            Some(text) => text.to_owned(),
+            None => value.to_string(),
+        };
+        escape(&text)
+            .map(|escaped| Value::safe_string(&escaped))
+            .map_err(|message| tera::Error::message(format!("filter {name}: {message}")))
+    });
+}
+
+/// Renders a template; a failure is a bug or a value no escaping can carry, reported as such.
+pub fn render(name: &str, context: &tera::Context) -> Result<String> {
+    templates().render(name, context).map_err(|e| {
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(inner) = source {
+            message = format!("{message}: {inner}");
+            source = inner.source();
+        }
+        crate::error::Error::Unsafe(format!("cannot render {name}: {message}"))
+    })
+}

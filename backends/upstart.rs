@@ -1,0 +1,80 @@
+//! Upstart, at parity with the upstart-exporter gem: a master job per app, a job and a helper
+//! script per process. Where the gem ran root shell code in each job (touch, chown, `>>` on
+//! the log, `sudo -u`), procexport's jobs use Upstart's own `setuid`/`setgid`, and the helper,
+//! already the run user, opens its own log.
+
+use super::{render, Backend, LegacyFiles};
+use crate::config::Dirs;
+use crate::error::Result;
+use crate::job::{App, Job, Respawn};
+use crate::output::{Group, Output};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Default)]
+pub struct Upstart;
+
+#[derive(Serialize)]
+struct EnvVar<'a> {
+    key: &'a str,
+    value: &'a str,
+}
+
+impl Backend for Upstart {
+    fn name(&self) -> &'static str {
+        "upstart"
+    }
+
+    fn render(&self, app: &App, dirs: &Dirs) -> Result<Vec<Output>> {
+        let mut context = tera::Context::new();
+        context.insert("app", app);
+        let mut outputs = vec![Output::file(
+            dirs.upstart.join(&format!("{}.conf", app.full_name)),
+            render("upstart/master.conf", &context)?,
+            0o644,
+            Group::Root,
+        )];
+        for job in &app.jobs {
+            let helper = dirs.helper.join(&format!("{}.sh", job.full_name));
+            let context = job_context(app, job, &helper);
+            outputs.push(Output::file(
+                dirs.upstart.join(&format!("{}.conf", job.full_name)),
+                render("upstart/job.conf", &context)?,
+                0o644,
+                Group::Root,
+            ));
+            // The helper holds the env values: readable by root and the run group only.
+            outputs.push(Output::file(helper, render("upstart/helper.sh", &context)?, 0o750, Group::Run));
+        }
+        Ok(outputs)
+    }
+
+    fn install_dirs(&self, dirs: &Dirs) -> Vec<String> {
+        vec![dirs.upstart.to_string(), dirs.helper.to_string()]
+    }
+
+    fn legacy_files(&self, dirs: &Dirs) -> Vec<LegacyFiles> {
+        vec![
+            LegacyFiles { dir: dirs.upstart.to_string(), suffix: ".conf" },
+            LegacyFiles { dir: dirs.helper.to_string(), suffix: ".sh" },
+        ]
+    }
+}
+
+fn job_context(app: &App, job: &Job, helper: &str) -> tera::Context {
+    let mut context = tera::Context::new();
+    context.insert("app", app);
+    context.insert("job", job);
+    context.insert("helper", helper);
+    let env: Vec<EnvVar> =
+        job.env.iter().map(|(k, v)| EnvVar { key: k.as_str(), value: v.as_str() }).collect();
+    context.insert("needs_newline", &env.iter().any(|v| super::escape::needs_newline(v.value)));
+    context.insert("env", &env);
+    context.insert("respawn", &matches!(job.respawn, Respawn::On(_)));
+    let limit = match job.respawn {
+        Respawn::On(limit) => limit,
+        Respawn::Off => None,
+    };
+    context.insert("limit", &limit);
+    context.insert("command", &job.command.exec_form());
+    context
+}

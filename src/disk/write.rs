@@ -1,0 +1,177 @@
+//! Writes, all symlink-safe and atomic: each file is made as a new temp file next to its
+//! target (`O_CREAT|O_EXCL|O_NOFOLLOW`), written, given owner and mode, fsync'd, and renamed
+//! over the target, so a reader (or a crash) only ever sees the old file or the new one.
+
+use super::{Disk, Strictness};
+use crate::error::{Error, Result};
+use crate::manifest::{EntryKind, Manifest};
+use crate::output::{split_path, Group, Kind, Output};
+use crate::plan::{Ownership, Plan};
+use crate::sanitize::Quoted;
+use rustix::fd::{AsFd, BorrowedFd};
+use rustix::fs::{
+    fchmod, fchown, fstat, fsync, mkdirat, openat, renameat, symlinkat, unlinkat, AtFlags, Gid,
+    Mode, OFlags, Uid,
+};
+use rustix::io::Errno;
+use std::collections::BTreeSet;
+use std::io::Write;
+
+impl Disk {
+    /// Carries out a plan: a pending manifest that covers old and new files first (so a run
+    /// killed half way still knows every file it may have written), then the new files, then
+    /// removal of the stale ones, then the final manifest.
+    pub fn apply(&mut self, plan: &Plan, manifest_path: &str, ownership: Option<Ownership>) -> Result<()> {
+        if !plan.changes_anything() {
+            return Ok(());
+        }
+        let pending = plan.old.union(&plan.new);
+        if pending != plan.old {
+            self.write_manifest(manifest_path, &pending)?;
+        }
+        let mut touched = BTreeSet::new();
+        for output in &plan.writes {
+            let (dir, _) = split_path(&output.path);
+            touched.insert(dir.to_owned());
+            self.write_output(output, ownership)?;
+        }
+        for dir in &touched {
+            self.sync_dir(dir)?;
+        }
+        for (path, kind) in &plan.removals {
+            self.remove(path, *kind)?;
+        }
+        self.write_manifest(manifest_path, &plan.new)
+    }
+
+    fn write_output(&mut self, output: &Output, ownership: Option<Ownership>) -> Result<()> {
+        let (dir, name) = split_path(&output.path);
+        let host = self.host(&output.path);
+        let io = |what: &str, e: Errno| Error::io(format!("{what} {}", Quoted(&host)), e.into());
+        let temp = self.temp_name();
+        let dir_fd = self.target_dir(dir)?;
+        match &output.kind {
+            Kind::Dir { mode } => {
+                match mkdirat(dir_fd, name, Mode::from_raw_mode(*mode)) {
+                    Ok(()) | Err(Errno::EXIST) => {}
+                    Err(e) => return Err(io("creating", e)),
+                }
+                let path = output.path.clone();
+                let fd = self.open_dir(&path, Strictness::Target, false)?.expect("just made");
+                fchmod(fd, Mode::from_raw_mode(*mode)).map_err(|e| io("setting the mode of", e))?;
+            }
+            Kind::File { contents, mode, group } => {
+                write_file(dir_fd, &temp, contents.as_bytes(), *mode, ownership.map(|o| o.gid(*group)))
+                    .inspect_err(|_| {
+                        let _ = unlinkat(dir_fd, &temp, AtFlags::empty());
+                    })
+                    .map_err(|e| io("writing", e))?;
+                renameat(dir_fd, &temp, dir_fd, name).map_err(|e| io("renaming into place", e))?;
+            }
+            Kind::Symlink { target } => {
+                symlinkat(target, dir_fd, &temp).map_err(|e| io("linking", e))?;
+                renameat(dir_fd, &temp, dir_fd, name).map_err(|e| io("renaming into place", e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A name for a temp file that no live job picks up: a dot file ending in `.tmp` (Upstart
+    /// reads `*.conf`, systemd unit suffixes, runsvdir skips dot entries).
+    fn temp_name(&mut self) -> String {
+        self.temp_counter += 1;
+        format!(".procexport-{}-{}.tmp", std::process::id(), self.temp_counter)
+    }
+
+    fn target_dir(&mut self, dir: &str) -> Result<BorrowedFd<'_>> {
+        Ok(self.open_dir(dir, Strictness::Target, true)?.expect("created when missing"))
+    }
+
+    fn sync_dir(&mut self, dir: &str) -> Result<()> {
+        let host = self.host(dir);
+        let fd = self.target_dir(dir)?;
+        fsync(fd).map_err(|e| Error::io(format!("syncing {}", Quoted(&host)), e.into()))
+    }
+
+    fn remove(&mut self, path: &str, kind: EntryKind) -> Result<()> {
+        let (dir, name) = split_path(path);
+        let host = self.host(path);
+        if kind == EntryKind::Dir {
+            self.open.remove(&host);
+        }
+        let Some(dir_fd) = self.open_dir(dir, Strictness::Target, false)? else { return Ok(()) };
+        let flags = if kind == EntryKind::Dir { AtFlags::REMOVEDIR } else { AtFlags::empty() };
+        match unlinkat(dir_fd, name, flags) {
+            Ok(()) | Err(Errno::NOENT) => Ok(()),
+            Err(e) => Err(Error::io(format!("removing {}", Quoted(&host)), e.into())),
+        }
+    }
+
+    /// Writes (or, when empty, removes) the manifest at live path `real`.
+    pub fn write_manifest(&mut self, real: &str, manifest: &Manifest) -> Result<()> {
+        if manifest.is_empty() {
+            return self.remove(real, EntryKind::File);
+        }
+        let output = Output::file(real.to_owned(), manifest.render(), 0o644, Group::Root);
+        self.write_output(&output, Some(Ownership { run_gid: 0 }).filter(|_| self.euid == 0))?;
+        let (dir, _) = split_path(real);
+        self.sync_dir(dir)
+    }
+
+    /// Makes the app's log directory `<parent>/<name>` and gives that directory, and nothing
+    /// in it, to the run user. Done by descriptor: a symlink in its place is refused.
+    pub fn ensure_log_dir(&mut self, parent: &str, name: &str, uid: u32, gid: u32) -> Result<()> {
+        let path = format!("{parent}/{name}");
+        let host = self.host(&path);
+        let io = |what: &str, e: Errno| Error::io(format!("{what} {}", Quoted(&host)), e.into());
+        let euid = self.euid;
+        let Some(parent_fd) = self.open_dir(parent, Strictness::LogParent, true)? else {
+            unreachable!("created when missing")
+        };
+        match mkdirat(parent_fd, name, Mode::from_raw_mode(0o750)) {
+            Ok(()) | Err(Errno::EXIST) => {}
+            Err(e) => return Err(io("creating", e)),
+        }
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = openat(parent_fd, name, flags, Mode::empty()).map_err(|e| match e {
+            Errno::LOOP | Errno::NOTDIR => Error::Unsafe(format!(
+                "log directory {} is a symlink or not a directory; refusing it",
+                Quoted(&host)
+            )),
+            e => io("opening", e),
+        })?;
+        let stat = fstat(&fd).map_err(|e| io("checking", e))?;
+        if stat.st_uid == uid || euid != 0 {
+            return Ok(());
+        }
+        if stat.st_uid != 0 {
+            return Err(Error::Unsafe(format!(
+                "log directory {} belongs to uid {}, neither root nor the run user",
+                Quoted(&host),
+                stat.st_uid
+            )));
+        }
+        fchown(&fd, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
+            .map_err(|e| io("giving the run user", e))?;
+        fchmod(&fd, Mode::from_raw_mode(0o750)).map_err(|e| io("setting the mode of", e))
+    }
+}
+
+/// Creates `temp` in `dir` exclusively, writes it whole and gives it its owner and mode.
+fn write_file(
+    dir: BorrowedFd<'_>,
+    temp: &str,
+    contents: &[u8],
+    mode: u32,
+    gid: Option<u32>,
+) -> rustix::io::Result<()> {
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = openat(dir, temp, flags, Mode::from_raw_mode(0o600))?;
+    let mut file = std::fs::File::from(fd);
+    file.write_all(contents).map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))?;
+    if let Some(gid) = gid {
+        fchown(file.as_fd(), Some(Uid::ROOT), Some(Gid::from_raw(gid)))?;
+    }
+    fchmod(file.as_fd(), Mode::from_raw_mode(mode))?;
+    fsync(file.as_fd())
+}

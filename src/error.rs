@@ -1,0 +1,100 @@
+//! One error type for the whole program, and the one place that picks the exit status:
+//! 2 for bad input or usage (the caller can fix it), 1 for everything else.
+
+use std::fmt;
+use std::io;
+
+/// Where in an input file a problem is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+impl Location {
+    pub fn file(file: &str) -> Self {
+        Self { file: file.to_owned(), line: None, column: None }
+    }
+
+    pub fn line(file: &str, line: usize) -> Self {
+        Self { file: file.to_owned(), line: Some(line), column: None }
+    }
+
+    pub fn at(file: &str, line: usize, column: usize) -> Self {
+        Self { file: file.to_owned(), line: Some(line), column: Some(column) }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.escape_debug())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+pub enum Error {
+    /// The command line could not be parsed, or asked for help.
+    Cli(clap::Error),
+    /// A flag or combination of flags that is not allowed.
+    Usage(String),
+    /// A Procfile or config file that is wrong; the message names what and where.
+    Input { location: Location, message: String },
+    /// The system is in a state procexport will not work in (a symlink where a file should be,
+    /// a directory others can write, a config owned by someone else).
+    Unsafe(String),
+    /// An operating system call failed.
+    Io { action: String, source: io::Error },
+}
+
+impl Error {
+    pub fn input(location: Location, message: impl Into<String>) -> Self {
+        Self::Input { location, message: message.into() }
+    }
+
+    pub fn io(action: impl Into<String>, source: io::Error) -> Self {
+        Self::Io { action: action.into(), source }
+    }
+
+    /// The process exit status for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Cli(error) => u8::try_from(error.exit_code()).unwrap_or(2),
+            Self::Usage(_) | Self::Input { .. } => 2,
+            Self::Unsafe(_) | Self::Io { .. } => 1,
+        }
+    }
+
+    /// Prints the error the way a user should see it: clap's own format for usage errors and
+    /// help, `procexport: <message>` on stderr for the rest.
+    pub fn print(&self) {
+        match self {
+            Self::Cli(error) => {
+                let _ = error.print();
+            }
+            other => eprintln!("procexport: {other}"),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Cli(error) => write!(f, "{error}"),
+            Self::Usage(message) | Self::Unsafe(message) => f.write_str(message),
+            Self::Input { location, message } => write!(f, "{location}: {message}"),
+            Self::Io { action, source } => write!(f, "{action}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

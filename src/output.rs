@@ -1,0 +1,51 @@
+//! What a backend renders: files, directories and links with their real paths (as on the
+//! live system, before any `--root`), contents, modes and owners. Pure data: nothing here
+//! touches the disk.
+
+use serde::Serialize;
+
+/// Who owns a file: always root; the group is root, or the run group for files the job must
+/// read but other users must not (they hold env values, which are often secrets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Group {
+    Root,
+    Run,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    File { contents: String, mode: u32, group: Group },
+    /// A directory that belongs to the app (removed by `clean` once empty).
+    Dir { mode: u32 },
+    Symlink { target: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// Absolute path on the live system.
+    pub path: String,
+    pub kind: Kind,
+}
+
+impl Output {
+    pub fn file(path: String, contents: String, mode: u32, group: Group) -> Self {
+        Self { path, kind: Kind::File { contents, mode, group } }
+    }
+
+    pub fn dir(path: String, mode: u32) -> Self {
+        Self { path, kind: Kind::Dir { mode } }
+    }
+
+    pub fn symlink(path: String, target: String) -> Self {
+        Self { path, kind: Kind::Symlink { target } }
+    }
+}
+
+/// Splits an absolute path into its directory and last component.
+pub fn split_path(path: &str) -> (&str, &str) {
+    match path.rfind('/') {
+        Some(0) => ("/", &path[1..]),
+        Some(at) => (&path[..at], &path[at + 1..]),
+        None => ("/", path),
+    }
+}

@@ -1,0 +1,70 @@
+//! The program: parse the command line, settle who is running and what they may ask for,
+//! load the trusted config, then export or clean.
+
+use crate::backends::{BackendKind, Upstart};
+use crate::cli::{BackendName, Cli, Command};
+use crate::config::{Config, DEFAULT_PATHS};
+use crate::disk::Disk;
+use crate::error::{Error, Result};
+use crate::privilege::Invoker;
+use crate::{clean, export};
+use clap::Parser;
+use std::ffi::OsString;
+use std::io::Write;
+
+/// What every subcommand works with.
+pub struct Session<'a> {
+    pub invoker: Invoker,
+    pub disk: Disk,
+    pub config: Config,
+    pub dry_run: bool,
+    /// True when files go to the live system (no `--root`).
+    pub live: bool,
+    pub out: &'a mut dyn Write,
+}
+
+/// Runs procexport with `args` (the first is the program name), printing to `out`.
+pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, out: &mut dyn Write) -> Result<()> {
+    let cli = Cli::try_parse_from(args).map_err(Error::Cli)?;
+    let invoker = Invoker::detect()?;
+    invoker.refuse_through_sudo("--root", cli.root.is_some())?;
+    invoker.refuse_through_sudo("--config", cli.config.is_some())?;
+    let live = cli.root.is_none();
+    let disk = Disk::new(cli.root, invoker.euid);
+    let config = load_config(&disk, cli.config.as_ref().map(|p| p.as_str()))?;
+    let mut session = Session { invoker, disk, config, dry_run: cli.dry_run, live, out };
+    match cli.command {
+        Command::Upstart(args) => export::export(&mut session, &BackendKind::from(Upstart), &args),
+        Command::Systemd(_) | Command::Runit(_) => Err(Error::Usage(
+            "this backend is not available in this version of procexport".to_owned(),
+        )),
+        Command::Clean(args) => {
+            let backends = all_backends()
+                .into_iter()
+                .filter(|(name, _)| args.backend.is_none_or(|wanted| wanted == *name))
+                .map(|(_, backend)| backend)
+                .collect::<Vec<_>>();
+            clean::clean(&mut session, &backends, &args.app)
+        }
+    }
+}
+
+fn all_backends() -> Vec<(BackendName, BackendKind)> {
+    vec![(BackendName::Upstart, BackendKind::from(Upstart))]
+}
+
+/// Reads `--config`, else the first of the default config files that exists, else defaults.
+fn load_config(disk: &Disk, flag: Option<&str>) -> Result<Config> {
+    if let Some(path) = flag {
+        let text = disk.read_config(path)?.ok_or_else(|| {
+            Error::Usage(format!("config file {} does not exist", crate::sanitize::Quoted(path)))
+        })?;
+        return Config::parse(path, Some(&text));
+    }
+    for path in DEFAULT_PATHS {
+        if let Some(text) = disk.read_config(path)? {
+            return Config::parse(path, Some(&text));
+        }
+    }
+    Config::parse("(built-in defaults)", None)
+}

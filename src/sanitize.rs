@@ -1,0 +1,42 @@
+//! Untrusted text (labels, paths, values from a Procfile) is printed to a terminal in error
+//! messages and dry runs. Escaping it first keeps a crafted value from sending terminal control
+//! sequences or faking extra lines of output.
+
+use std::fmt;
+
+/// Displays text quoted, with control characters, quotes and backslashes escaped.
+pub(crate) struct Quoted<'a>(pub &'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\"", self.0.escape_debug())
+    }
+}
+
+/// Escapes control characters but keeps newlines and tabs, for printing whole files.
+pub(crate) fn for_terminal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_escapes_control_characters() {
+        assert_eq!(Quoted("a\u{1b}[2J\nb\"").to_string(), r#""a\u{1b}[2J\nb\"""#);
+    }
+
+    #[test]
+    fn for_terminal_keeps_lines_but_not_escape_sequences() {
+        assert_eq!(for_terminal("a\nb\u{1b}c\r"), "a\nb\\u{1b}c\\r");
+    }
+}

@@ -1,0 +1,83 @@
+//! Text that may appear on a line of a generated file: no control characters (tab aside), so
+//! it can never end a line, start a new stanza or directive, or hide itself from a reader.
+
+use crate::sanitize::Quoted;
+use serde::Serialize;
+use std::fmt;
+
+/// One line of untrusted text with no control characters except tab.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct LineText(String);
+
+impl LineText {
+    pub fn parse(text: &str, what: &str) -> Result<Self, String> {
+        if let Some(bad) = text.chars().find(|c| c.is_control() && *c != '\t') {
+            return Err(format!(
+                "{what} {} contains the control character {}",
+                Quoted(text),
+                Quoted(&bad.to_string())
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for LineText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An absolute path with no control characters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct AbsPath(LineText);
+
+impl AbsPath {
+    pub fn parse(text: &str, what: &str) -> Result<Self, String> {
+        let line = LineText::parse(text, what)?;
+        if !text.starts_with('/') {
+            return Err(format!("{what} {} must be an absolute path", Quoted(text)));
+        }
+        Ok(Self(line))
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// This path with `name` appended as one more component.
+    pub fn join(&self, name: &str) -> String {
+        format!("{}/{name}", self.as_str().trim_end_matches('/'))
+    }
+}
+
+impl fmt::Display for AbsPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_newline_and_carriage_return() {
+        assert!(LineText::parse("a\nb", "command").unwrap_err().contains("control character"));
+        assert!(LineText::parse("a\rb", "command").is_err());
+        assert!(LineText::parse("a\u{0}b", "command").is_err());
+        assert!(LineText::parse("a\tb ü $x", "command").is_ok());
+    }
+
+    #[test]
+    fn paths_must_be_absolute() {
+        assert!(AbsPath::parse("srv/app", "working_directory").unwrap_err().contains("absolute"));
+        assert_eq!(AbsPath::parse("/var/log/", "log_dir").unwrap().join("x"), "/var/log/x");
+    }
+}
