@@ -2,7 +2,15 @@
 //! template never pastes a value raw: every `{{ }}` goes through one of these, and the engine
 //! is set up so that a value printed without one is an error, not a hole.
 
-use shell_quote::{Quote, Sh};
+use super::Escape;
+use shell_quote::Sh;
+
+/// Every filter, by the name templates use.
+pub const FILTERS: &[(&str, Escape)] = &[
+    ("sh", sh),
+    ("shell_code", shell_code),
+    ("upstart_word", upstart_word),
+];
 
 /// Quotes text as one POSIX shell word that stays on one line. A newline in the value is
 /// written as `"$nl"` (the helper defines `nl` when any value needs it), so no value ever
@@ -18,7 +26,11 @@ pub fn sh(value: &str) -> Result<String, String> {
         let bytes: Vec<u8> = Sh::quote_vec(part);
         String::from_utf8(bytes).expect("Sh quotes UTF-8 into UTF-8")
     };
-    Ok(value.split('\n').map(quote).collect::<Vec<_>>().join("\"$nl\""))
+    Ok(value
+        .split('\n')
+        .map(quote)
+        .collect::<Vec<_>>()
+        .join("\"$nl\""))
 }
 
 /// True when `sh` of this value refers to `$nl`.

@@ -11,6 +11,7 @@ use crate::config::Dirs;
 use crate::error::Result;
 use crate::job::App;
 use crate::output::Output;
+use crate::plan::Plan;
 use enum_dispatch::enum_dispatch;
 use std::sync::OnceLock;
 use tera::{Kwargs, State, Tera, Value};
@@ -38,7 +39,16 @@ pub trait Backend {
     fn legacy_files(&self, _dirs: &Dirs) -> Vec<LegacyFiles> {
         Vec::new()
     }
+
+    /// Runs after a plan was carried out on disk (e.g. `systemctl daemon-reload`). `live` is
+    /// true when the files went to the live system rather than under `--root`.
+    fn after_apply(&self, _plan: &Plan, _live: bool) -> Result<()> {
+        Ok(())
+    }
 }
+
+/// An escaping function usable as a template filter.
+pub type Escape = fn(&str) -> Result<String, String>;
 
 #[enum_dispatch(Backend)]
 #[derive(Debug, Clone)]
@@ -55,22 +65,22 @@ pub fn templates() -> &'static Tera {
         // one of the filters below (which mark their output safe) stops the render.
         tera.autoescape_on(vec![""]);
         tera.set_escape_fn(|_, _| {
-            Err(std::io::Error::other("a value was printed without an escaping filter"))
+            Err(std::io::Error::other(
+                "a value was printed without an escaping filter",
+            ))
         });
-        register(&mut tera, "sh", escape::sh);
-        register(&mut tera, "shell_code", escape::shell_code);
-        register(&mut tera, "upstart_word", escape::upstart_word);
-        tera.add_raw_templates([
-            ("upstart/master.conf", include_str!("../templates/upstart/master.conf.tera")),
-            ("upstart/job.conf", include_str!("../templates/upstart/job.conf.tera")),
-            ("upstart/helper.sh", include_str!("../templates/upstart/helper.sh.tera")),
-        ])
-        .expect("the built-in templates parse");
+        for (name, escape) in escape::FILTERS {
+            register(&mut tera, name, *escape);
+        }
+        for templates in [upstart::TEMPLATES] {
+            tera.add_raw_templates(templates.iter().copied())
+                .expect("the built-in templates parse");
+        }
         tera
     })
 }
 
-fn register(tera: &mut Tera, name: &'static str, escape: fn(&str) -> Result<String, String>) {
+fn register(tera: &mut Tera, name: &'static str, escape: Escape) {
     tera.register_filter(name, move |value: &Value, _: Kwargs, _: &State| {
         let text = match value.as_str() {
             Some(text) => text.to_owned(),

@@ -10,6 +10,22 @@ use crate::job::{App, Job, Respawn};
 use crate::output::{Group, Output};
 use serde::Serialize;
 
+/// The templates, compiled into the binary.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "upstart/master.conf",
+        include_str!("../templates/upstart/master.conf.tera"),
+    ),
+    (
+        "upstart/job.conf",
+        include_str!("../templates/upstart/job.conf.tera"),
+    ),
+    (
+        "upstart/helper.sh",
+        include_str!("../templates/upstart/helper.sh.tera"),
+    ),
+];
+
 #[derive(Debug, Clone, Default)]
 pub struct Upstart;
 
@@ -43,7 +59,12 @@ impl Backend for Upstart {
                 Group::Root,
             ));
             // The helper holds the env values: readable by root and the run group only.
-            outputs.push(Output::file(helper, render("upstart/helper.sh", &context)?, 0o750, Group::Run));
+            outputs.push(Output::file(
+                helper,
+                render("upstart/helper.sh", &context)?,
+                0o750,
+                Group::Run,
+            ));
         }
         Ok(outputs)
     }
@@ -54,8 +75,14 @@ impl Backend for Upstart {
 
     fn legacy_files(&self, dirs: &Dirs) -> Vec<LegacyFiles> {
         vec![
-            LegacyFiles { dir: dirs.upstart.to_string(), suffix: ".conf" },
-            LegacyFiles { dir: dirs.helper.to_string(), suffix: ".sh" },
+            LegacyFiles {
+                dir: dirs.upstart.to_string(),
+                suffix: ".conf",
+            },
+            LegacyFiles {
+                dir: dirs.helper.to_string(),
+                suffix: ".sh",
+            },
         ]
     }
 }
@@ -65,9 +92,18 @@ fn job_context(app: &App, job: &Job, helper: &str) -> tera::Context {
     context.insert("app", app);
     context.insert("job", job);
     context.insert("helper", helper);
-    let env: Vec<EnvVar> =
-        job.env.iter().map(|(k, v)| EnvVar { key: k.as_str(), value: v.as_str() }).collect();
-    context.insert("needs_newline", &env.iter().any(|v| super::escape::needs_newline(v.value)));
+    let env: Vec<EnvVar> = job
+        .env
+        .iter()
+        .map(|(k, v)| EnvVar {
+            key: k.as_str(),
+            value: v.as_str(),
+        })
+        .collect();
+    context.insert(
+        "needs_newline",
+        &env.iter().any(|v| super::escape::needs_newline(v.value)),
+    );
     context.insert("env", &env);
     context.insert("respawn", &matches!(job.respawn, Respawn::On(_)));
     let limit = match job.respawn {

@@ -19,10 +19,15 @@ pub struct RunAs {
 /// Checks the form of a user or group name: `^[A-Za-z_][A-Za-z0-9_.-]{0,31}$`.
 fn check_name(text: &str, what: &str) -> Result<(), String> {
     let mut chars = text.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     if !first_ok || !rest_ok || text.len() > 32 {
-        return Err(format!("{what} {} is not a valid user or group name", Quoted(text)));
+        return Err(format!(
+            "{what} {} is not a valid user or group name",
+            Quoted(text)
+        ));
     }
     if text == "root" {
         return Err(format!("{what} may not be root: jobs must not run as root"));
@@ -42,10 +47,16 @@ impl RunAs {
             .map_err(|e| format!("cannot look up run_group {}: {e}", Quoted(group)))?
             .ok_or_else(|| format!("run_group {} does not exist on this system", Quoted(group)))?;
         if found_user.uid.is_root() {
-            return Err(format!("run_user {} has uid 0: jobs must not run as root", Quoted(user)));
+            return Err(format!(
+                "run_user {} has uid 0: jobs must not run as root",
+                Quoted(user)
+            ));
         }
         if found_group.gid.as_raw() == 0 {
-            return Err(format!("run_group {} has gid 0: jobs must not run as root", Quoted(group)));
+            return Err(format!(
+                "run_group {} has gid 0: jobs must not run as root",
+                Quoted(group)
+            ));
         }
         Ok(Self {
             user: user.to_owned(),
@@ -62,14 +73,22 @@ mod tests {
 
     #[test]
     fn refuses_root_by_name_and_malformed_names() {
-        assert!(RunAs::resolve("root", "daemon").unwrap_err().contains("may not be root"));
-        assert!(RunAs::resolve("daemon", "root").unwrap_err().contains("may not be root"));
-        assert!(RunAs::resolve("a b", "daemon").unwrap_err().contains("not a valid"));
+        assert!(RunAs::resolve("root", "daemon")
+            .unwrap_err()
+            .contains("may not be root"));
+        assert!(RunAs::resolve("daemon", "root")
+            .unwrap_err()
+            .contains("may not be root"));
+        assert!(RunAs::resolve("a b", "daemon")
+            .unwrap_err()
+            .contains("not a valid"));
         assert!(RunAs::resolve("-x", "daemon").is_err());
     }
 
     #[test]
     fn refuses_unknown_accounts() {
-        assert!(RunAs::resolve("no_such_user_x1", "daemon").unwrap_err().contains("does not exist"));
+        assert!(RunAs::resolve("no_such_user_x1", "daemon")
+            .unwrap_err()
+            .contains("does not exist"));
     }
 }

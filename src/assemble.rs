@@ -39,8 +39,10 @@ pub fn assemble(
     let mut made_by: HashMap<Name, (usize, Option<u32>)> = HashMap::new();
     for entry in &procfile.entries {
         let layers = [&entry.layer, top, defaults];
-        let kill_timeout =
-            layers.iter().find_map(|l| l.kill_timeout).unwrap_or(DEFAULT_KILL_TIMEOUT);
+        let kill_timeout = layers
+            .iter()
+            .find_map(|l| l.kill_timeout)
+            .unwrap_or(DEFAULT_KILL_TIMEOUT);
         let respawn = layer::resolve_respawn(&layers.map(|l| l.respawn));
         let working_directory = layers
             .iter()
@@ -54,7 +56,10 @@ pub fn assemble(
             Some(count) => (0..count).map(|i| entry.label.instance(i)).collect(),
         };
         for name in names {
-            let line = entry.count_line.filter(|_| entry.count.is_some()).unwrap_or(entry.line);
+            let line = entry
+                .count_line
+                .filter(|_| entry.count.is_some())
+                .unwrap_or(entry.line);
             if let Some((other_line, other_count)) = made_by.get(&name) {
                 let how = |count: &Option<u32>, line: usize| match count {
                     Some(c) => format!("an instance of a label with count {c} (line {line})"),
@@ -94,8 +99,14 @@ pub fn assemble(
         name: app.clone(),
         full_name,
         run_as: config.run_as.clone(),
-        start_on: procfile.start_on.clone().unwrap_or_else(|| config.start_on.clone()),
-        stop_on: procfile.stop_on.clone().unwrap_or_else(|| config.stop_on.clone()),
+        start_on: procfile
+            .start_on
+            .clone()
+            .unwrap_or_else(|| config.start_on.clone()),
+        stop_on: procfile
+            .stop_on
+            .clone()
+            .unwrap_or_else(|| config.stop_on.clone()),
         log_dir,
         jobs,
     })

@@ -16,7 +16,11 @@ pub fn clean(session: &mut Session, backends: &[BackendKind], app: &str) -> Resu
     let _lock = if session.dry_run {
         None
     } else {
-        Some(session.disk.lock(session.config.dirs.state.as_str(), &full_name)?)
+        Some(
+            session
+                .disk
+                .lock(session.config.dirs.state.as_str(), &full_name)?,
+        )
     };
     let ownership = ownership(session, session.config.run_as.gid);
     let mut found = false;
@@ -29,10 +33,16 @@ pub fn clean(session: &mut Session, backends: &[BackendKind], app: &str) -> Resu
         for place in backend.legacy_files(dirs) {
             for name in disk.list_dir(&place.dir)? {
                 let matches = name.strip_suffix(place.suffix).is_some_and(|stem| {
-                    stem == full_name || stem.strip_prefix(&full_name).is_some_and(|t| t.starts_with('-'))
+                    stem == full_name
+                        || stem
+                            .strip_prefix(&full_name)
+                            .is_some_and(|t| t.starts_with('-'))
                 });
                 if matches {
-                    legacy.push((format!("{}/{name}", place.dir.trim_end_matches('/')), EntryKind::File));
+                    legacy.push((
+                        format!("{}/{name}", place.dir.trim_end_matches('/')),
+                        EntryKind::File,
+                    ));
                 }
             }
         }
@@ -42,13 +52,16 @@ pub fn clean(session: &mut Session, backends: &[BackendKind], app: &str) -> Resu
         found = true;
         let install_dirs = backend.install_dirs(dirs);
         let belongs = |path: &str| belongs_to_app(path, &install_dirs, &full_name);
-        let plan = plan(Vec::new(), old, legacy, ownership, &belongs, &mut |p| disk.inspect(p))?;
+        let plan = plan(Vec::new(), old, legacy, ownership, &belongs, &mut |p| {
+            disk.inspect(p)
+        })?;
         let what = format!("{} clean of {full_name}", backend.name());
         if session.dry_run {
             report::dry_run(session.out, &what, &plan, &session.config.run_as.group)
                 .map_err(print_error)?;
         } else {
             disk.apply(&plan, &manifest_path, ownership)?;
+            backend.after_apply(&plan, session.live)?;
             report::summary(session.out, &what, &plan).map_err(print_error)?;
         }
     }

@@ -36,13 +36,19 @@ impl Command {
         let body = tail.trim_start();
         let first_word = body.split([' ', '\t']).next().unwrap_or("");
         let whole_first = text.split([' ', '\t']).next().unwrap_or("");
-        let compound = [first_word, whole_first].iter().any(|word| is_compound_keyword(word))
+        let compound = [first_word, whole_first]
+            .iter()
+            .any(|word| is_compound_keyword(word))
             || body.starts_with(['(', '{', ')', '}'])
             || text.starts_with(['(', '{']);
         if body.is_empty() || scan.last_has_pipe_or_background || compound {
             return text.to_owned();
         }
-        let insert = if is_assignment(first_word) { "exec env " } else { "exec " };
+        let insert = if is_assignment(first_word) {
+            "exec env "
+        } else {
+            "exec "
+        };
         let at = start + lead;
         format!("{}{insert}{}", &text[..at], &text[at..])
     }
@@ -52,8 +58,21 @@ impl Command {
 fn is_compound_keyword(word: &str) -> bool {
     matches!(
         word,
-        "exec" | "if" | "then" | "else" | "elif" | "fi" | "while" | "until" | "for" | "do"
-            | "done" | "case" | "esac" | "!" | "function"
+        "exec"
+            | "if"
+            | "then"
+            | "else"
+            | "elif"
+            | "fi"
+            | "while"
+            | "until"
+            | "for"
+            | "do"
+            | "done"
+            | "case"
+            | "esac"
+            | "!"
+            | "function"
     )
 }
 
@@ -62,7 +81,9 @@ fn is_assignment(word: &str) -> bool {
     match word.split_once('=') {
         Some((name, _)) => {
             let mut chars = name.chars();
-            chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
         }
         None => false,
@@ -81,8 +102,11 @@ struct Scan {
 /// to find the top-level list separators.
 fn scan(text: &str) -> Scan {
     let bytes = text.as_bytes();
-    let mut result =
-        Scan { last_list_start: 0, end: text.len(), last_has_pipe_or_background: false };
+    let mut result = Scan {
+        last_list_start: 0,
+        end: text.len(),
+        last_has_pipe_or_background: false,
+    };
     let mut i = 0;
     let mut depth = 0usize; // nesting of $( ), ${ }, ( )
     let mut word_start = true;
@@ -166,7 +190,10 @@ mod tests {
     fn exec_goes_before_the_last_simple_command() {
         let cases = [
             ("bundle exec puma", "exec bundle exec puma"),
-            ("cd backend && gunicorn app", "cd backend && exec gunicorn app"),
+            (
+                "cd backend && gunicorn app",
+                "cd backend && exec gunicorn app",
+            ),
             ("a || b", "a || exec b"),
             ("a; b", "a; exec b"),
             ("FOO=1 bar", "exec env FOO=1 bar"),
@@ -186,14 +213,26 @@ mod tests {
 
     #[test]
     fn non_simple_last_commands_are_left_alone() {
-        for text in ["a | b", "a && b | c", "a &", "(a)", "{ a; }", "if a; then b; fi", "a; { b; }"] {
+        for text in [
+            "a | b",
+            "a && b | c",
+            "a &",
+            "(a)",
+            "{ a; }",
+            "if a; then b; fi",
+            "a; { b; }",
+        ] {
             assert_eq!(exec(text), text);
         }
     }
 
     #[test]
     fn empty_and_multiline_commands_are_refused() {
-        assert!(Command::parse("  ", "web").unwrap_err().contains("has no command"));
-        assert!(Command::parse("a\nb", "web").unwrap_err().contains("control character"));
+        assert!(Command::parse("  ", "web")
+            .unwrap_err()
+            .contains("has no command"));
+        assert!(Command::parse("a\nb", "web")
+            .unwrap_err()
+            .contains("control character"));
     }
 }

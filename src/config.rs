@@ -94,16 +94,35 @@ impl Config {
             raw.run_group.as_deref().unwrap_or("service"),
         )
         .map_err(|m| {
-            let key = if m.contains("run_group") { "run_group" } else { "run_user" };
+            let key = if m.contains("run_group") {
+                "run_group"
+            } else {
+                "run_user"
+            };
             at((key, m))
         })?;
         let runlevels = |key: &'static str, value: &Option<String>, default: &str| {
             Runlevels::parse(value.as_deref().unwrap_or(default), key).map_err(|m| at((key, m)))
         };
         let defaults = Layer {
-            kill_timeout: raw.kill_timeout.map(layer::kill_timeout).transpose().map_err(at)?,
-            respawn: raw.respawn.as_ref().map(layer::respawn).transpose().map_err(at)?,
-            env: raw.env.as_ref().map(layer::env).transpose().map_err(at)?.unwrap_or_default(),
+            kill_timeout: raw
+                .kill_timeout
+                .map(layer::kill_timeout)
+                .transpose()
+                .map_err(at)?,
+            respawn: raw
+                .respawn
+                .as_ref()
+                .map(layer::respawn)
+                .transpose()
+                .map_err(at)?,
+            env: raw
+                .env
+                .as_ref()
+                .map(layer::env)
+                .transpose()
+                .map_err(at)?
+                .unwrap_or_default(),
             working_directory: None,
             log: None,
         };
@@ -121,7 +140,9 @@ impl Config {
 /// The prefix stands in front of every generated name, so it holds only name characters.
 fn check_prefix(prefix: &str) -> Result<(), String> {
     let ok = prefix.len() <= 64
-        && prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if ok {
         Ok(())
     } else {

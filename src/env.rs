@@ -13,7 +13,9 @@ pub struct EnvKey(String);
 impl EnvKey {
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut chars = text.chars();
-        let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+        let first_ok = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
         if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(format!(
                 "env key {} must start with a letter or \"_\" and hold only ASCII letters, digits and \"_\"",
@@ -93,7 +95,10 @@ mod tests {
     fn later_layer_wins_and_first_position_is_kept() {
         let mut merged = env(&[("A", "1"), ("B", "2")]);
         merged.merge(&env(&[("C", "3"), ("A", "9")]));
-        let got: Vec<_> = merged.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let got: Vec<_> = merged
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         assert_eq!(got, [("A", "9"), ("B", "2"), ("C", "3")]);
     }
 

@@ -14,15 +14,27 @@ pub struct Location {
 
 impl Location {
     pub fn file(file: &str) -> Self {
-        Self { file: file.to_owned(), line: None, column: None }
+        Self {
+            file: file.to_owned(),
+            line: None,
+            column: None,
+        }
     }
 
     pub fn line(file: &str, line: usize) -> Self {
-        Self { file: file.to_owned(), line: Some(line), column: None }
+        Self {
+            file: file.to_owned(),
+            line: Some(line),
+            column: None,
+        }
     }
 
     pub fn at(file: &str, line: usize, column: usize) -> Self {
-        Self { file: file.to_owned(), line: Some(line), column: Some(column) }
+        Self {
+            file: file.to_owned(),
+            line: Some(line),
+            column: Some(column),
+        }
     }
 }
 
@@ -56,11 +68,17 @@ pub enum Error {
 
 impl Error {
     pub fn input(location: Location, message: impl Into<String>) -> Self {
-        Self::Input { location, message: message.into() }
+        Self::Input {
+            location,
+            message: message.into(),
+        }
     }
 
     pub fn io(action: impl Into<String>, source: io::Error) -> Self {
-        Self::Io { action: action.into(), source }
+        Self::Io {
+            action: action.into(),
+            source,
+        }
     }
 
     /// The process exit status for this error.

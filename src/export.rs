@@ -4,7 +4,6 @@
 use crate::assemble::assemble;
 use crate::backends::{Backend, BackendKind};
 use crate::cli::ExportArgs;
-use crate::disk::Disk;
 use crate::error::{Error, Location, Result};
 use crate::name::Name;
 use crate::plan::{plan, Ownership};
@@ -14,11 +13,16 @@ use crate::run::Session;
 use crate::sanitize::Quoted;
 use crate::text::AbsPath;
 
-pub fn export(session: &mut Session, backend: &BackendKind, args: &ExportArgs) -> Result<()> {
+/// Exports the Procfile whose contents `bytes` were read from `args.procfile`.
+pub fn export(
+    session: &mut Session,
+    backend: &BackendKind,
+    args: &ExportArgs,
+    bytes: &[u8],
+) -> Result<()> {
     let app_name = Name::parse(&args.app, "app name").map_err(Error::Usage)?;
     let file = args.procfile.as_str();
-    let bytes = Disk::read_procfile(file, &session.invoker)?;
-    let procfile = procfile::parse(file, &bytes)?;
+    let procfile = procfile::parse(file, bytes)?;
     let default_dir = procfile_dir(file)?;
     let config = &session.config;
     let app = assemble(config, &procfile, &app_name, file, &default_dir)?;
@@ -28,14 +32,20 @@ pub fn export(session: &mut Session, backend: &BackendKind, args: &ExportArgs) -
     let _lock = if session.dry_run {
         None
     } else {
-        Some(session.disk.lock(config.dirs.state.as_str(), &app.full_name)?)
+        Some(
+            session
+                .disk
+                .lock(config.dirs.state.as_str(), &app.full_name)?,
+        )
     };
     let ownership = ownership(session, app.run_as.gid);
     let disk = &mut session.disk;
     let old = disk.read_manifest(&manifest_path)?;
     let install_dirs = backend.install_dirs(&config.dirs);
     let belongs = |path: &str| belongs_to_app(path, &install_dirs, &app.full_name);
-    let plan = plan(outputs, old, Vec::new(), ownership, &belongs, &mut |p| disk.inspect(p))?;
+    let plan = plan(outputs, old, Vec::new(), ownership, &belongs, &mut |p| {
+        disk.inspect(p)
+    })?;
     if session.dry_run {
         report::dry_run(session.out, &what, &plan, &app.run_as.group).map_err(print_error)?;
         return Ok(());
@@ -43,6 +53,7 @@ pub fn export(session: &mut Session, backend: &BackendKind, args: &ExportArgs) -
     let log_parent = config.dirs.log.as_str();
     disk.ensure_log_dir(log_parent, &app.full_name, app.run_as.uid, app.run_as.gid)?;
     disk.apply(&plan, &manifest_path, ownership)?;
+    backend.after_apply(&plan, session.live)?;
     report::summary(session.out, &what, &plan).map_err(print_error)
 }
 
@@ -63,7 +74,9 @@ pub fn ownership(session: &Session, run_gid: u32) -> Option<Ownership> {
 /// `.`, so this never matches another app (`fb-myapp` never matches `fb-myapp_staging-web`).
 pub fn belongs_to_app(path: &str, install_dirs: &[String], full_name: &str) -> bool {
     install_dirs.iter().any(|dir| {
-        let Some(rest) = path.strip_prefix(dir.trim_end_matches('/')).and_then(|r| r.strip_prefix('/'))
+        let Some(rest) = path
+            .strip_prefix(dir.trim_end_matches('/'))
+            .and_then(|r| r.strip_prefix('/'))
         else {
             return false;
         };
@@ -81,9 +94,13 @@ fn procfile_dir(file: &str) -> Result<AbsPath> {
         .map_err(|e| Error::io(format!("resolving {}", Quoted(file)), e))?;
     let dir = absolute.parent().unwrap_or(&absolute);
     let text = dir.to_str().ok_or_else(|| {
-        Error::input(Location::file(file), "the Procfile's directory is not valid UTF-8")
+        Error::input(
+            Location::file(file),
+            "the Procfile's directory is not valid UTF-8",
+        )
     })?;
-    AbsPath::parse(text, "the Procfile's directory").map_err(|m| Error::input(Location::file(file), m))
+    AbsPath::parse(text, "the Procfile's directory")
+        .map_err(|m| Error::input(Location::file(file), m))
 }
 
 pub fn print_error(e: std::io::Error) -> Error {
@@ -98,12 +115,36 @@ mod tests {
     fn belongs_never_matches_a_neighbour() {
         let dirs = vec!["/etc/init".to_owned(), "/etc/sv/".to_owned()];
         assert!(belongs_to_app("/etc/init/fb-myapp.conf", &dirs, "fb-myapp"));
-        assert!(belongs_to_app("/etc/init/fb-myapp-web.conf", &dirs, "fb-myapp"));
-        assert!(belongs_to_app("/etc/sv/fb-myapp-web/log/run", &dirs, "fb-myapp"));
-        assert!(!belongs_to_app("/etc/init/fb-myapp_staging-web.conf", &dirs, "fb-myapp"));
-        assert!(!belongs_to_app("/etc/init/fb-myapp_staging.conf", &dirs, "fb-myapp"));
+        assert!(belongs_to_app(
+            "/etc/init/fb-myapp-web.conf",
+            &dirs,
+            "fb-myapp"
+        ));
+        assert!(belongs_to_app(
+            "/etc/sv/fb-myapp-web/log/run",
+            &dirs,
+            "fb-myapp"
+        ));
+        assert!(!belongs_to_app(
+            "/etc/init/fb-myapp_staging-web.conf",
+            &dirs,
+            "fb-myapp"
+        ));
+        assert!(!belongs_to_app(
+            "/etc/init/fb-myapp_staging.conf",
+            &dirs,
+            "fb-myapp"
+        ));
         assert!(!belongs_to_app("/etc/passwd", &dirs, "fb-myapp"));
-        assert!(!belongs_to_app("/etc/init/fb-myapp-x/../../passwd", &dirs, "fb-myapp"));
-        assert!(!belongs_to_app("/etc/initx/fb-myapp.conf", &dirs, "fb-myapp"));
+        assert!(!belongs_to_app(
+            "/etc/init/fb-myapp-x/../../passwd",
+            &dirs,
+            "fb-myapp"
+        ));
+        assert!(!belongs_to_app(
+            "/etc/initx/fb-myapp.conf",
+            &dirs,
+            "fb-myapp"
+        ));
     }
 }

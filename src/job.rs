@@ -18,7 +18,10 @@ pub struct RespawnLimit {
 
 impl RespawnLimit {
     /// The gem's default: 5 restarts in 10 seconds.
-    pub const DEFAULT: Self = Self { count: 5, interval: 10 };
+    pub const DEFAULT: Self = Self {
+        count: 5,
+        interval: 10,
+    };
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

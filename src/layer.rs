@@ -8,9 +8,9 @@ use crate::sanitize::Quoted;
 use crate::text::AbsPath;
 use serde::Deserialize;
 
-/// `respawn:` as written: `false`, `true`, or `{count: C, interval: I}`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// `respawn:` as written: `false`, `true`, or `{count: C, interval: I}`. Read by a visitor
+/// rather than serde's untagged enums, whose errors lose the line and say nothing useful.
+#[derive(Debug, Clone)]
 pub enum RawRespawn {
     Switch(bool),
     Limit(RawRespawnLimit),
@@ -21,6 +21,31 @@ pub enum RawRespawn {
 pub struct RawRespawnLimit {
     count: i64,
     interval: i64,
+}
+
+impl<'de> Deserialize<'de> for RawRespawn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Respawn;
+        impl<'de> serde::de::Visitor<'de> for Respawn {
+            type Value = RawRespawn;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("false, true, or {count: C, interval: I} with whole numbers")
+            }
+            fn visit_bool<E: serde::de::Error>(self, value: bool) -> Result<RawRespawn, E> {
+                Ok(RawRespawn::Switch(value))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawRespawn, A::Error> {
+                let limit = RawRespawnLimit::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )?;
+                Ok(RawRespawn::Limit(limit))
+            }
+        }
+        deserializer.deserialize_any(Respawn)
+    }
 }
 
 /// A respawn setting as one layer gives it; `On(None)` (`respawn: true`) takes its limit from
@@ -49,7 +74,12 @@ pub fn in_range(key: &'static str, value: i64, min: u32, max: u32) -> Result<u32
     u32::try_from(value)
         .ok()
         .filter(|v| (min..=max).contains(v))
-        .ok_or_else(|| (key, format!("{key} {value} is out of range ({min} to {max})")))
+        .ok_or_else(|| {
+            (
+                key,
+                format!("{key} {value} is out of range ({min} to {max})"),
+            )
+        })
 }
 
 pub fn kill_timeout(value: i64) -> Result<u32, KeyError> {
@@ -90,9 +120,18 @@ pub fn env(mapping: &serde_yaml::Mapping) -> Result<Env, KeyError> {
         let key = scalar_text(key).ok_or(("env", "env keys must be plain names".to_owned()))?;
         let key_checked = EnvKey::parse(&key).map_err(|m| ("env", m))?;
         let value = scalar_text(value).ok_or_else(|| {
-            ("env", format!("env value of {} must be a string, number or boolean", Quoted(&key)))
+            (
+                "env",
+                format!(
+                    "env value of {} must be a string, number or boolean",
+                    Quoted(&key)
+                ),
+            )
         })?;
-        env.set(key_checked, EnvValue::parse(&key, &value).map_err(|m| ("env", m))?);
+        env.set(
+            key_checked,
+            EnvValue::parse(&key, &value).map_err(|m| ("env", m))?,
+        );
     }
     Ok(env)
 }
@@ -122,13 +161,25 @@ mod tests {
     #[test]
     fn respawn_true_takes_the_limit_of_a_lower_layer() {
         let got = resolve_respawn(&[Some(RespawnSetting::On(None)), None, Some(limit(7, 22))]);
-        assert_eq!(got, Respawn::On(Some(RespawnLimit { count: 7, interval: 22 })));
+        assert_eq!(
+            got,
+            Respawn::On(Some(RespawnLimit {
+                count: 7,
+                interval: 22
+            }))
+        );
         assert_eq!(
             resolve_respawn(&[Some(RespawnSetting::On(None)), Some(RespawnSetting::Off)]),
             Respawn::On(Some(RespawnLimit::DEFAULT))
         );
-        assert_eq!(resolve_respawn(&[None, Some(RespawnSetting::Off)]), Respawn::Off);
-        assert_eq!(resolve_respawn(&[]), Respawn::On(Some(RespawnLimit::DEFAULT)));
+        assert_eq!(
+            resolve_respawn(&[None, Some(RespawnSetting::Off)]),
+            Respawn::Off
+        );
+        assert_eq!(
+            resolve_respawn(&[]),
+            Respawn::On(Some(RespawnLimit::DEFAULT))
+        );
     }
 
     #[test]

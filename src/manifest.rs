@@ -38,7 +38,9 @@ impl Manifest {
     }
 
     pub fn union(&self, other: &Self) -> Self {
-        Self { entries: self.entries.union(&other.entries).cloned().collect() }
+        Self {
+            entries: self.entries.union(&other.entries).cloned().collect(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -96,7 +98,12 @@ mod tests {
     #[test]
     fn round_trips() {
         let outputs = [
-            Output::file("/etc/init/fb-a.conf".into(), String::new(), 0o644, Group::Root),
+            Output::file(
+                "/etc/init/fb-a.conf".into(),
+                String::new(),
+                0o644,
+                Group::Root,
+            ),
             Output::dir("/etc/sv/fb-a-web".into(), 0o755),
             Output::symlink("/etc/service/fb-a-web".into(), "/etc/sv/fb-a-web".into()),
         ];

@@ -18,7 +18,10 @@ impl Name {
         if text.is_empty() {
             return Err(format!("{what} is empty"));
         }
-        if let Some(bad) = text.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
+        if let Some(bad) = text
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+        {
             let why = if bad == '-' {
                 " (\"-\" separates the parts of generated names)"
             } else {
@@ -60,11 +63,18 @@ mod tests {
 
     #[test]
     fn refuses_every_separator_and_shell_character() {
-        for bad in ["web-1", "a`id`", "$(id)", "..", "a/b", "a b", "wéb", "a.b", "a\n"] {
+        for bad in [
+            "web-1", "a`id`", "$(id)", "..", "a/b", "a b", "wéb", "a.b", "a\n",
+        ] {
             let message = Name::parse(bad, "label").unwrap_err();
             assert!(message.contains("may only contain"), "{bad}: {message}");
         }
-        assert!(Name::parse("web-1", "label").unwrap_err().contains("separates"));
-        assert_eq!(Name::parse("", "app name").unwrap_err(), "app name is empty");
+        assert!(Name::parse("web-1", "label")
+            .unwrap_err()
+            .contains("separates"));
+        assert_eq!(
+            Name::parse("", "app name").unwrap_err(),
+            "app name is empty"
+        );
     }
 }

@@ -14,10 +14,18 @@ pub enum Group {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
-    File { contents: String, mode: u32, group: Group },
+    File {
+        contents: String,
+        mode: u32,
+        group: Group,
+    },
     /// A directory that belongs to the app (removed by `clean` once empty).
-    Dir { mode: u32 },
-    Symlink { target: String },
+    Dir {
+        mode: u32,
+    },
+    Symlink {
+        target: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,15 +37,28 @@ pub struct Output {
 
 impl Output {
     pub fn file(path: String, contents: String, mode: u32, group: Group) -> Self {
-        Self { path, kind: Kind::File { contents, mode, group } }
+        Self {
+            path,
+            kind: Kind::File {
+                contents,
+                mode,
+                group,
+            },
+        }
     }
 
     pub fn dir(path: String, mode: u32) -> Self {
-        Self { path, kind: Kind::Dir { mode } }
+        Self {
+            path,
+            kind: Kind::Dir { mode },
+        }
     }
 
     pub fn symlink(path: String, target: String) -> Self {
-        Self { path, kind: Kind::Symlink { target } }
+        Self {
+            path,
+            kind: Kind::Symlink { target },
+        }
     }
 }
 

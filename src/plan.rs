@@ -13,9 +13,18 @@ use std::collections::HashSet;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Existing {
     Missing,
-    File { contents: Vec<u8>, mode: u32, uid: u32, gid: u32 },
-    Dir { mode: u32 },
-    Symlink { target: String },
+    File {
+        contents: Vec<u8>,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
+    Dir {
+        mode: u32,
+    },
+    Symlink {
+        target: String,
+    },
     /// A fifo, socket or device: never written to, never followed.
     Other(&'static str),
 }
@@ -66,7 +75,11 @@ pub fn plan(
     inspect: &mut dyn FnMut(&str) -> Result<Existing>,
 ) -> Result<Plan> {
     let new = Manifest::of(&outputs);
-    let mut plan = Plan { old: old.clone(), new, ..Plan::default() };
+    let mut plan = Plan {
+        old: old.clone(),
+        new,
+        ..Plan::default()
+    };
     let mut ordered = outputs;
     ordered.sort_by_key(|o| match o.kind {
         Kind::Dir { .. } => 0,
@@ -101,7 +114,10 @@ pub fn plan(
         match (inspect(&path)?, kind) {
             (Existing::Missing, _) => {}
             (Existing::Dir { .. }, EntryKind::Dir)
-            | (Existing::File { .. } | Existing::Symlink { .. }, EntryKind::File | EntryKind::Link) => {
+            | (
+                Existing::File { .. } | Existing::Symlink { .. },
+                EntryKind::File | EntryKind::Link,
+            ) => {
                 plan.removals.push((path, kind));
             }
             (found, _) => {
@@ -116,7 +132,10 @@ pub fn plan(
     }
     // Contents before their directories: files and links first, then the deepest dirs.
     plan.removals.sort_by_key(|(path, kind)| {
-        (*kind == EntryKind::Dir, std::cmp::Reverse(path.matches('/').count()))
+        (
+            *kind == EntryKind::Dir,
+            std::cmp::Reverse(path.matches('/').count()),
+        )
     });
     Ok(plan)
 }
@@ -138,7 +157,19 @@ fn is_current(output: &Output, existing: &Existing, ownership: Option<Ownership>
     };
     match (&output.kind, existing) {
         (_, Existing::Missing) => Ok(false),
-        (Kind::File { contents, mode, group }, Existing::File { contents: now, mode: m, uid, gid }) => {
+        (
+            Kind::File {
+                contents,
+                mode,
+                group,
+            },
+            Existing::File {
+                contents: now,
+                mode: m,
+                uid,
+                gid,
+            },
+        ) => {
             let owner_ok = ownership.is_none_or(|o| *uid == 0 && *gid == o.gid(*group));
             Ok(now == contents.as_bytes() && m & 0o7777 == *mode && owner_ok)
         }
@@ -179,28 +210,64 @@ mod tests {
 
     fn run(outputs: Vec<Output>, old: Manifest, disk: &HashMap<&str, Existing>) -> Result<Plan> {
         let mut inspect = |p: &str| Ok(disk.get(p).cloned().unwrap_or(Existing::Missing));
-        plan(outputs, old, Vec::new(), None, &|p: &str| p.starts_with("/i/fb-a"), &mut inspect)
+        plan(
+            outputs,
+            old,
+            Vec::new(),
+            None,
+            &|p: &str| p.starts_with("/i/fb-a"),
+            &mut inspect,
+        )
     }
 
     #[test]
     fn unchanged_files_are_not_rewritten_and_stale_ones_are_removed() {
         let old = Manifest::of(&[file("/i/fb-a-web.conf", "x"), file("/i/fb-a-old.conf", "y")]);
         let disk = HashMap::from([
-            ("/i/fb-a-web.conf", Existing::File { contents: b"x".to_vec(), mode: 0o644, uid: 0, gid: 0 }),
-            ("/i/fb-a-old.conf", Existing::File { contents: b"y".to_vec(), mode: 0o644, uid: 0, gid: 0 }),
+            (
+                "/i/fb-a-web.conf",
+                Existing::File {
+                    contents: b"x".to_vec(),
+                    mode: 0o644,
+                    uid: 0,
+                    gid: 0,
+                },
+            ),
+            (
+                "/i/fb-a-old.conf",
+                Existing::File {
+                    contents: b"y".to_vec(),
+                    mode: 0o644,
+                    uid: 0,
+                    gid: 0,
+                },
+            ),
         ]);
-        let plan = run(vec![file("/i/fb-a-web.conf", "x"), file("/i/fb-a.conf", "m")], old, &disk)
-            .unwrap();
+        let plan = run(
+            vec![file("/i/fb-a-web.conf", "x"), file("/i/fb-a.conf", "m")],
+            old,
+            &disk,
+        )
+        .unwrap();
         assert_eq!(plan.unchanged.len(), 1);
         assert_eq!(plan.writes, vec![file("/i/fb-a.conf", "m")]);
-        assert_eq!(plan.removals, vec![("/i/fb-a-old.conf".to_owned(), EntryKind::File)]);
+        assert_eq!(
+            plan.removals,
+            vec![("/i/fb-a-old.conf".to_owned(), EntryKind::File)]
+        );
     }
 
     #[test]
     fn symlinks_and_fifos_at_targets_are_refused() {
-        for existing in [Existing::Symlink { target: "/etc/shadow".into() }, Existing::Other("fifo")] {
+        for existing in [
+            Existing::Symlink {
+                target: "/etc/shadow".into(),
+            },
+            Existing::Other("fifo"),
+        ] {
             let disk = HashMap::from([("/i/fb-a.conf", existing)]);
-            let error = run(vec![file("/i/fb-a.conf", "m")], Manifest::default(), &disk).unwrap_err();
+            let error =
+                run(vec![file("/i/fb-a.conf", "m")], Manifest::default(), &disk).unwrap_err();
             assert!(error.to_string().contains("refusing to replace"), "{error}");
         }
     }
@@ -209,6 +276,9 @@ mod tests {
     fn a_manifest_naming_another_apps_file_is_refused() {
         let old = Manifest::of(&[file("/i/fb-b-web.conf", "x")]);
         let error = run(Vec::new(), old, &HashMap::new()).unwrap_err();
-        assert!(error.to_string().contains("not one of this app's files"), "{error}");
+        assert!(
+            error.to_string().contains("not one of this app's files"),
+            "{error}"
+        );
     }
 }

@@ -39,7 +39,9 @@ impl Invoker {
             (Some(0) | None, _) => None,
             (Some(uid), Some(gid)) => Some((uid, gid)),
             (Some(_), None) => {
-                return Err(Error::Unsafe("SUDO_UID is set but SUDO_GID is not".to_owned()))
+                return Err(Error::Unsafe(
+                    "SUDO_UID is set but SUDO_GID is not".to_owned(),
+                ))
             }
         };
         Ok(Self { euid, sudo })
@@ -64,8 +66,11 @@ impl Invoker {
     /// root back. Without sudo, runs it as is. Only the calling thread changes identity (Linux
     /// keeps credentials per thread at the syscall level), and procexport has one thread.
     pub fn as_invoking_user<T>(&self, read: impl FnOnce() -> T) -> Result<T> {
-        let Some((uid, gid)) = self.sudo else { return Ok(read()) };
-        let groups = getgroups().map_err(|e| Error::io("reading supplementary groups", e.into()))?;
+        let Some((uid, gid)) = self.sudo else {
+            return Ok(read());
+        };
+        let groups =
+            getgroups().map_err(|e| Error::io("reading supplementary groups", e.into()))?;
         let root_gid = getegid();
         let drop = || -> rustix::io::Result<()> {
             set_thread_groups(&[Gid::from_raw(gid)])?;
@@ -79,7 +84,10 @@ impl Invoker {
             .and_then(|()| set_thread_res_gid(None, root_gid, None))
             .and_then(|()| set_thread_groups(&groups));
         if let Err(e) = restored {
-            return Err(Error::io("taking back root after reading as the invoking user", e.into()));
+            return Err(Error::io(
+                "taking back root after reading as the invoking user",
+                e.into(),
+            ));
         }
         dropped.map_err(|e| Error::io("taking on the invoking user's rights", e.into()))?;
         Ok(result.expect("read ran when the drop succeeded"))

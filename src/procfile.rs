@@ -77,7 +77,10 @@ fn is_v2(text: &str) -> bool {
         .find(|line| !line.is_empty() && !line.starts_with('#') && *line != "---");
     first.is_some_and(|line| {
         let line = line.split(" #").next().unwrap_or(line).trim();
-        matches!(line, "version: 2" | "version: \"2\"" | "version: '2'" | "version:2")
+        matches!(
+            line,
+            "version: 2" | "version: \"2\"" | "version: '2'" | "version:2"
+        )
     })
 }
 
@@ -88,8 +91,13 @@ mod tests {
     #[test]
     fn utf16_and_bad_utf8_are_named() {
         let utf16 = b"\xFF\xFEw\0e\0b\0:\0";
-        assert!(parse("P", utf16).unwrap_err().to_string().contains("UTF-16"));
-        let error = parse("P", b"web: a\nworker: \xFF\n").unwrap_err().to_string();
+        assert!(parse("P", utf16)
+            .unwrap_err()
+            .to_string()
+            .contains("UTF-16"));
+        let error = parse("P", b"web: a\nworker: \xFF\n")
+            .unwrap_err()
+            .to_string();
         assert_eq!(error, "P:2: line is not valid UTF-8");
     }
 

@@ -38,7 +38,8 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
             ));
         }
         let after = &trimmed[trimmed.find(':').map_or(0, |c| c + 1)..];
-        let command_column = indent + (trimmed.len() - after.len()) + (after.len() - after.trim_start().len()) + 1;
+        let command_column =
+            indent + (trimmed.len() - after.len()) + (after.len() - after.trim_start().len()) + 1;
         let command = Command::parse(command, label)
             .map_err(|m| Error::input(Location::at(file, number, command_column), m))?;
         entries.push(Entry {
@@ -51,9 +52,15 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
         });
     }
     if entries.is_empty() {
-        return Err(Error::input(Location::file(file), "no process entries found"));
+        return Err(Error::input(
+            Location::file(file),
+            "no process entries found",
+        ));
     }
-    Ok(Procfile { entries, ..Procfile::default() })
+    Ok(Procfile {
+        entries,
+        ..Procfile::default()
+    })
 }
 
 #[cfg(test)]
@@ -67,8 +74,11 @@ mod tests {
     #[test]
     fn parses_entries_skipping_comments_and_blank_lines() {
         let procfile = parse("P", "\n# c\nweb:  bundle exec puma \r\nworker: a: b\n").unwrap();
-        let got: Vec<_> =
-            procfile.entries.iter().map(|e| (e.label.as_str(), e.command.as_str(), e.line)).collect();
+        let got: Vec<_> = procfile
+            .entries
+            .iter()
+            .map(|e| (e.label.as_str(), e.command.as_str(), e.line))
+            .collect();
         assert_eq!(got, [("web", "bundle exec puma", 3), ("worker", "a: b", 4)]);
     }
 

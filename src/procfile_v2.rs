@@ -92,7 +92,11 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
         Error::input(location, message)
     };
     let runlevels = |key: &'static str, value: &Option<String>| {
-        value.as_deref().map(|v| Runlevels::parse(v, key)).transpose().map_err(|m| at(&[], (key, m)))
+        value
+            .as_deref()
+            .map(|v| Runlevels::parse(v, key))
+            .transpose()
+            .map_err(|m| at(&[], (key, m)))
     };
     let start_on = runlevels("start_on_runlevel", &raw.start_on_runlevel)?;
     let stop_on = runlevels("stop_on_runlevel", &raw.stop_on_runlevel)?;
@@ -118,7 +122,10 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
         };
         let name = Name::parse(&label, "label").map_err(|m| here(None, m))?;
         if !seen.insert(label.clone()) {
-            return Err(here(None, format!("label {} is defined twice", Quoted(&label))));
+            return Err(here(
+                None,
+                format!("label {} is defined twice", Quoted(&label)),
+            ));
         }
         let settings = RawSettings {
             env: command.env,
@@ -133,7 +140,8 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
             .map(|c| layer::in_range("count", c, 1, 1000))
             .transpose()
             .map_err(|e| at(&path, e))?;
-        let parsed = Command::parse(&command.command, &label).map_err(|m| at(&path, ("command", m)))?;
+        let parsed =
+            Command::parse(&command.command, &label).map_err(|m| at(&path, ("command", m)))?;
         let mut count_path = path.to_vec();
         count_path.push("count");
         entries.push(Entry {
@@ -146,22 +154,39 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
         });
     }
     if entries.is_empty() {
-        return Err(Error::input(Location::file(file), "no commands found under \"commands:\""));
+        return Err(Error::input(
+            Location::file(file),
+            "no commands found under \"commands:\"",
+        ));
     }
-    Ok(Procfile { top, start_on, stop_on, entries })
+    Ok(Procfile {
+        top,
+        start_on,
+        stop_on,
+        entries,
+    })
 }
 
 fn settings_layer(raw: &RawSettings) -> Result<Layer, KeyError> {
     Ok(Layer {
         kill_timeout: raw.kill_timeout.map(layer::kill_timeout).transpose()?,
         respawn: raw.respawn.as_ref().map(layer::respawn).transpose()?,
-        env: raw.env.as_ref().map(layer::env).transpose()?.unwrap_or_default(),
+        env: raw
+            .env
+            .as_ref()
+            .map(layer::env)
+            .transpose()?
+            .unwrap_or_default(),
         working_directory: raw
             .working_directory
             .as_deref()
             .map(|p| layer::path("working_directory", p))
             .transpose()?,
-        log: raw.log.as_deref().map(|p| layer::path("log", p)).transpose()?,
+        log: raw
+            .log
+            .as_deref()
+            .map(|p| layer::path("log", p))
+            .transpose()?,
     })
 }
 
@@ -180,7 +205,8 @@ const TOP_KEYS: [&str; 9] = [
 /// Names an unknown top-level key with its line, and refuses any version but 2, before the
 /// typed parse (whose message for an unknown key would list serde's field names).
 fn check_top_keys(file: &str, text: &str) -> Result<()> {
-    let Ok(serde_yaml::Value::Mapping(map)) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
+    let Ok(serde_yaml::Value::Mapping(map)) = serde_yaml::from_str::<serde_yaml::Value>(text)
+    else {
         return Ok(()); // the typed parse reports what is wrong, with its line
     };
     for key in map.keys() {
@@ -190,14 +216,24 @@ fn check_top_keys(file: &str, text: &str) -> Result<()> {
             let location = line.map_or_else(|| Location::file(file), |l| Location::line(file, l));
             return Err(Error::input(
                 location,
-                format!("unknown key {}, expected one of: {}", Quoted(name), TOP_KEYS.join(", ")),
+                format!(
+                    "unknown key {}, expected one of: {}",
+                    Quoted(name),
+                    TOP_KEYS.join(", ")
+                ),
             ));
         }
     }
-    if map.get("version").and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok())) != Some(2)
+    if map
+        .get("version")
+        .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+        != Some(2)
     {
         let line = key_line(text, &["version"]).unwrap_or(1);
-        return Err(Error::input(Location::line(file, line), "only version 2 is supported"));
+        return Err(Error::input(
+            Location::line(file, line),
+            "only version 2 is supported",
+        ));
     }
     Ok(())
 }
@@ -215,7 +251,11 @@ mod tests {
         let text = "version: 2\nkill_timeout: 5\ncommands:\n  web:\n    command: a\n    count: 2\n  job:\n    command: b\n    respawn: false\n";
         let procfile = parse("P", text).unwrap();
         assert_eq!(procfile.top.kill_timeout, Some(5));
-        let labels: Vec<_> = procfile.entries.iter().map(|e| (e.label.as_str(), e.line)).collect();
+        let labels: Vec<_> = procfile
+            .entries
+            .iter()
+            .map(|e| (e.label.as_str(), e.line))
+            .collect();
         assert_eq!(labels, [("web", 4), ("job", 7)]);
         assert_eq!(procfile.entries[0].count, Some(2));
         assert_eq!(procfile.entries[0].count_line, Some(6));

@@ -24,23 +24,42 @@ pub fn dry_run(out: &mut dyn Write, what: &str, plan: &Plan, run_group: &str) ->
     Ok(())
 }
 
-fn print_output(out: &mut dyn Write, verb: &str, output: &Output, run_group: &str) -> io::Result<()> {
+fn print_output(
+    out: &mut dyn Write,
+    verb: &str,
+    output: &Output,
+    run_group: &str,
+) -> io::Result<()> {
     let path = for_terminal(&output.path);
     match &output.kind {
-        Kind::File { contents, mode, group } => {
+        Kind::File {
+            contents,
+            mode,
+            group,
+        } => {
             let group = match group {
                 Group::Root => "root",
                 Group::Run => run_group,
             };
-            writeln!(out, "=== {verb} {path} (file, mode {mode:04o}, owner root:{group})")?;
+            writeln!(
+                out,
+                "=== {verb} {path} (file, mode {mode:04o}, owner root:{group})"
+            )?;
             write!(out, "{}", for_terminal(contents))?;
             if !contents.ends_with('\n') {
                 writeln!(out)?;
             }
         }
-        Kind::Dir { mode } => writeln!(out, "=== {verb} {path} (directory, mode {mode:04o}, owner root:root)")?,
+        Kind::Dir { mode } => writeln!(
+            out,
+            "=== {verb} {path} (directory, mode {mode:04o}, owner root:root)"
+        )?,
         Kind::Symlink { target } => {
-            writeln!(out, "=== {verb} {path} (symlink to {})", for_terminal(target))?;
+            writeln!(
+                out,
+                "=== {verb} {path} (symlink to {})",
+                for_terminal(target)
+            )?;
         }
     }
     Ok(())

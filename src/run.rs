@@ -2,7 +2,7 @@
 //! load the trusted config, then export or clean.
 
 use crate::backends::{BackendKind, Upstart};
-use crate::cli::{BackendName, Cli, Command};
+use crate::cli::{BackendName, Cli, Command, ExportArgs};
 use crate::config::{Config, DEFAULT_PATHS};
 use crate::disk::Disk;
 use crate::error::{Error, Result};
@@ -24,17 +24,39 @@ pub struct Session<'a> {
 }
 
 /// Runs procexport with `args` (the first is the program name), printing to `out`.
-pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, out: &mut dyn Write) -> Result<()> {
+pub fn run(
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+    out: &mut dyn Write,
+) -> Result<()> {
     let cli = Cli::try_parse_from(args).map_err(Error::Cli)?;
     let invoker = Invoker::detect()?;
     invoker.refuse_through_sudo("--root", cli.root.is_some())?;
     invoker.refuse_through_sudo("--config", cli.config.is_some())?;
     let live = cli.root.is_none();
     let disk = Disk::new(cli.root, invoker.euid);
+    // The Procfile is read first, with the invoking user's rights: whether that user may read
+    // it is the first thing settled, before anything else can fail or be shown.
+    let procfile = match &cli.command {
+        Command::Upstart(args) | Command::Runit(args) => Some(read_procfile(args, &invoker)?),
+        Command::Systemd(args) => Some(read_procfile(&args.export, &invoker)?),
+        Command::Clean(_) => None,
+    };
     let config = load_config(&disk, cli.config.as_ref().map(|p| p.as_str()))?;
-    let mut session = Session { invoker, disk, config, dry_run: cli.dry_run, live, out };
+    let mut session = Session {
+        invoker,
+        disk,
+        config,
+        dry_run: cli.dry_run,
+        live,
+        out,
+    };
     match cli.command {
-        Command::Upstart(args) => export::export(&mut session, &BackendKind::from(Upstart), &args),
+        Command::Upstart(args) => export::export(
+            &mut session,
+            &BackendKind::from(Upstart),
+            &args,
+            &procfile.unwrap_or_default(),
+        ),
         Command::Systemd(_) | Command::Runit(_) => Err(Error::Usage(
             "this backend is not available in this version of procexport".to_owned(),
         )),
@@ -49,6 +71,10 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, out: &mu
     }
 }
 
+fn read_procfile(args: &ExportArgs, invoker: &Invoker) -> Result<Vec<u8>> {
+    Disk::read_procfile(args.procfile.as_str(), invoker)
+}
+
 fn all_backends() -> Vec<(BackendName, BackendKind)> {
     vec![(BackendName::Upstart, BackendKind::from(Upstart))]
 }
@@ -57,7 +83,10 @@ fn all_backends() -> Vec<(BackendName, BackendKind)> {
 fn load_config(disk: &Disk, flag: Option<&str>) -> Result<Config> {
     if let Some(path) = flag {
         let text = disk.read_config(path)?.ok_or_else(|| {
-            Error::Usage(format!("config file {} does not exist", crate::sanitize::Quoted(path)))
+            Error::Usage(format!(
+                "config file {} does not exist",
+                crate::sanitize::Quoted(path)
+            ))
         })?;
         return Config::parse(path, Some(&text));
     }

@@ -37,7 +37,9 @@ impl Runlevels {
 
     /// The runlevels written in the set, in order, without the `!`.
     pub fn listed(&self) -> impl Iterator<Item = char> + '_ {
-        self.0.chars().filter(|c| c.is_ascii_digit() || *c == 'S' || *c == 's')
+        self.0
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == 'S' || *c == 's')
     }
 
     pub fn as_str(&self) -> &str {
@@ -58,14 +60,26 @@ mod tests {
     #[test]
     fn accepts_upstart_sets() {
         for good in ["[2345]", "[!2345]", "[016]", "[S]", "[3]"] {
-            assert!(Runlevels::parse(good, "start_on_runlevel").is_ok(), "{good}");
+            assert!(
+                Runlevels::parse(good, "start_on_runlevel").is_ok(),
+                "{good}"
+            );
         }
         assert!(Runlevels::parse("[!2345]", "x").unwrap().negated());
     }
 
     #[test]
     fn refuses_malformed_sets() {
-        for bad in ["2345", "[23", "[2x]", "[]", "[!]", "[7]", "[2345] and x", "[2\n]"] {
+        for bad in [
+            "2345",
+            "[23",
+            "[2x]",
+            "[]",
+            "[!]",
+            "[7]",
+            "[2345] and x",
+            "[2\n]",
+        ] {
             let message = Runlevels::parse(bad, "start_on_runlevel").unwrap_err();
             assert!(message.contains("not a runlevel set"), "{bad}: {message}");
         }

@@ -32,7 +32,10 @@ mod tests {
 
     #[test]
     fn quoted_escapes_control_characters() {
-        assert_eq!(Quoted("a\u{1b}[2J\nb\"").to_string(), r#""a\u{1b}[2J\nb\"""#);
+        assert_eq!(
+            Quoted("a\u{1b}[2J\nb\"").to_string(),
+            r#""a\u{1b}[2J\nb\"""#
+        );
     }
 
     #[test]

@@ -69,7 +69,9 @@ mod tests {
 
     #[test]
     fn refuses_newline_and_carriage_return() {
-        assert!(LineText::parse("a\nb", "command").unwrap_err().contains("control character"));
+        assert!(LineText::parse("a\nb", "command")
+            .unwrap_err()
+            .contains("control character"));
         assert!(LineText::parse("a\rb", "command").is_err());
         assert!(LineText::parse("a\u{0}b", "command").is_err());
         assert!(LineText::parse("a\tb ü $x", "command").is_ok());
@@ -77,7 +79,12 @@ mod tests {
 
     #[test]
     fn paths_must_be_absolute() {
-        assert!(AbsPath::parse("srv/app", "working_directory").unwrap_err().contains("absolute"));
-        assert_eq!(AbsPath::parse("/var/log/", "log_dir").unwrap().join("x"), "/var/log/x");
+        assert!(AbsPath::parse("srv/app", "working_directory")
+            .unwrap_err()
+            .contains("absolute"));
+        assert_eq!(
+            AbsPath::parse("/var/log/", "log_dir").unwrap().join("x"),
+            "/var/log/x"
+        );
     }
 }

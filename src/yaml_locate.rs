@@ -11,7 +11,9 @@ pub fn key_line(text: &str, path: &[&str]) -> Option<usize> {
             continue;
         }
         let indent = line.len() - trimmed.len();
-        let Some((key, _)) = trimmed.split_once(':') else { continue };
+        let Some((key, _)) = trimmed.split_once(':') else {
+            continue;
+        };
         let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
         while stack.last().is_some_and(|(i, _)| *i >= indent) {
             stack.pop();
@@ -30,7 +32,8 @@ mod tests {
 
     #[test]
     fn finds_nested_keys_by_indentation() {
-        let text = "version: 2\ncount: 1\ncommands:\n  web:\n    count: 3\n  \"bad-1\":\n    command: x\n";
+        let text =
+            "version: 2\ncount: 1\ncommands:\n  web:\n    count: 3\n  \"bad-1\":\n    command: x\n";
         assert_eq!(key_line(text, &["commands", "web", "count"]), Some(5));
         assert_eq!(key_line(text, &["count"]), Some(2));
         assert_eq!(key_line(text, &["commands", "bad-1"]), Some(6));

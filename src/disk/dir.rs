@@ -24,11 +24,14 @@ impl Disk {
     ) -> Result<Option<BorrowedFd<'_>>> {
         let host = self.host(real);
         if !self.open.contains_key(&host) {
-            let Some(fd) = self.walk(&host, create)? else { return Ok(None) };
+            let Some(fd) = self.walk(&host, create)? else {
+                return Ok(None);
+            };
             self.open.insert(host.clone(), fd);
         }
         let fd = self.open[&host].as_fd();
-        let stat = fstat(fd).map_err(|e| Error::io(format!("checking {}", Quoted(&host)), e.into()))?;
+        let stat =
+            fstat(fd).map_err(|e| Error::io(format!("checking {}", Quoted(&host)), e.into()))?;
         let writable_by_others = match strictness {
             Strictness::Target => stat.st_mode & 0o022 != 0,
             Strictness::LogParent => stat.st_mode & 0o002 != 0 && stat.st_mode & 0o1000 == 0,
@@ -84,13 +87,18 @@ impl Disk {
     }
 
     fn check_ancestor(&self, fd: &OwnedFd, path: &str) -> Result<()> {
-        let stat = fstat(fd).map_err(|e| Error::io(format!("checking {}", Quoted(path)), e.into()))?;
+        let stat =
+            fstat(fd).map_err(|e| Error::io(format!("checking {}", Quoted(path)), e.into()))?;
         if stat.st_uid != 0 && stat.st_uid != self.euid {
             return Err(Error::Unsafe(format!(
                 "{} is owned by uid {}; procexport only works in directories owned by root{}",
                 Quoted(path),
                 stat.st_uid,
-                if self.euid == 0 { "" } else { " or by the user running it" }
+                if self.euid == 0 {
+                    ""
+                } else {
+                    " or by the user running it"
+                }
             )));
         }
         let sticky = stat.st_mode & 0o1000 != 0;

@@ -20,8 +20,13 @@ impl Disk {
             .open_dir(state_dir, Strictness::Target, true)?
             .expect("created when missing");
         let flags = OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let fd = openat(dir, format!("{name}.lock"), flags, Mode::from_raw_mode(0o600))
-            .map_err(|e| Error::io(format!("opening the lock {}", Quoted(&path)), e.into()))?;
+        let fd = openat(
+            dir,
+            format!("{name}.lock"),
+            flags,
+            Mode::from_raw_mode(0o600),
+        )
+        .map_err(|e| Error::io(format!("opening the lock {}", Quoted(&path)), e.into()))?;
         flock(&fd, FlockOperation::LockExclusive)
             .map_err(|e| Error::io(format!("locking {}", Quoted(&path)), e.into()))?;
         Ok(Lock { _fd: fd })

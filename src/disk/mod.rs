@@ -39,13 +39,22 @@ pub struct Disk {
 
 impl Disk {
     pub fn new(root: Option<Utf8PathBuf>, euid: u32) -> Self {
-        Self { root, euid, open: HashMap::new(), temp_counter: 0 }
+        Self {
+            root,
+            euid,
+            open: HashMap::new(),
+            temp_counter: 0,
+        }
     }
 
     /// The path on this machine for a live-system path.
     pub fn host(&self, real: &str) -> String {
         match &self.root {
-            Some(root) => format!("{}/{}", root.as_str().trim_end_matches('/'), real.trim_start_matches('/')),
+            Some(root) => format!(
+                "{}/{}",
+                root.as_str().trim_end_matches('/'),
+                real.trim_start_matches('/')
+            ),
             None => real.to_owned(),
         }
     }

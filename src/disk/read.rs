@@ -22,7 +22,9 @@ const READ_FLAGS: OFlags = OFlags::RDONLY
 
 fn read_all(fd: OwnedFd) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    std::fs::File::from(fd).take(MAX_INPUT + 1).read_to_end(&mut bytes)?;
+    std::fs::File::from(fd)
+        .take(MAX_INPUT + 1)
+        .read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
@@ -46,11 +48,20 @@ impl Disk {
             Ok(fd) => fd,
             Err(Errno::NOENT) => return Ok(None),
             Err(Errno::LOOP) => {
-                return Err(Error::Unsafe(format!("config {} is a symlink; refusing it", Quoted(path))))
+                return Err(Error::Unsafe(format!(
+                    "config {} is a symlink; refusing it",
+                    Quoted(path)
+                )))
             }
-            Err(e) => return Err(Error::io(format!("reading config {}", Quoted(path)), e.into())),
+            Err(e) => {
+                return Err(Error::io(
+                    format!("reading config {}", Quoted(path)),
+                    e.into(),
+                ))
+            }
         };
-        let stat = fstat(&fd).map_err(|e| Error::io(format!("checking {}", Quoted(path)), e.into()))?;
+        let stat =
+            fstat(&fd).map_err(|e| Error::io(format!("checking {}", Quoted(path)), e.into()))?;
         let file_type = FileType::from_raw_mode(stat.st_mode);
         if file_type != FileType::RegularFile {
             return Err(Error::Unsafe(format!(
@@ -94,9 +105,10 @@ impl Disk {
             Ok::<_, Errno>((fd, FileType::from_raw_mode(stat.st_mode)))
         })?;
         let (fd, file_type) = opened.map_err(|e| match e {
-            Errno::ACCESS | Errno::PERM => {
-                Error::input(location(), "permission denied: the invoking user cannot read it")
-            }
+            Errno::ACCESS | Errno::PERM => Error::input(
+                location(),
+                "permission denied: the invoking user cannot read it",
+            ),
             Errno::NOENT => Error::input(location(), "no such file"),
             Errno::NOTDIR => Error::input(location(), "a component of the path is not a directory"),
             other => Error::io(format!("reading {}", Quoted(path)), other.into()),
@@ -130,7 +142,8 @@ impl Disk {
         Ok(match FileType::from_raw_mode(stat.st_mode) {
             FileType::RegularFile => {
                 let fd = openat(dir_fd, name, READ_FLAGS, Mode::empty()).map_err(io)?;
-                let contents = read_all(fd).map_err(|e| Error::io(format!("reading {}", Quoted(&host)), e))?;
+                let contents =
+                    read_all(fd).map_err(|e| Error::io(format!("reading {}", Quoted(&host)), e))?;
                 Existing::File {
                     contents,
                     mode: stat.st_mode & 0o7777,
@@ -138,10 +151,14 @@ impl Disk {
                     gid: stat.st_gid,
                 }
             }
-            FileType::Directory => Existing::Dir { mode: stat.st_mode & 0o7777 },
+            FileType::Directory => Existing::Dir {
+                mode: stat.st_mode & 0o7777,
+            },
             FileType::Symlink => {
                 let target = readlinkat(dir_fd, name, Vec::new()).map_err(io)?;
-                Existing::Symlink { target: target.to_string_lossy().into_owned() }
+                Existing::Symlink {
+                    target: target.to_string_lossy().into_owned(),
+                }
             }
             other => Existing::Other(type_word(other)),
         })
@@ -166,7 +183,9 @@ impl Disk {
     /// older exporter left under the app's name.
     pub fn list_dir(&mut self, real: &str) -> Result<Vec<String>> {
         let host = self.host(real);
-        let Some(fd) = self.open_dir(real, Strictness::Target, false)? else { return Ok(Vec::new()) };
+        let Some(fd) = self.open_dir(real, Strictness::Target, false)? else {
+            return Ok(Vec::new());
+        };
         let io = |e: Errno| Error::io(format!("listing {}", Quoted(&host)), e.into());
         let mut names = Vec::new();
         for entry in Dir::read_from(fd).map_err(io)? {

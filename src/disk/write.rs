@@ -21,7 +21,12 @@ impl Disk {
     /// Carries out a plan: a pending manifest that covers old and new files first (so a run
     /// killed half way still knows every file it may have written), then the new files, then
     /// removal of the stale ones, then the final manifest.
-    pub fn apply(&mut self, plan: &Plan, manifest_path: &str, ownership: Option<Ownership>) -> Result<()> {
+    pub fn apply(
+        &mut self,
+        plan: &Plan,
+        manifest_path: &str,
+        ownership: Option<Ownership>,
+    ) -> Result<()> {
         if !plan.changes_anything() {
             return Ok(());
         }
@@ -57,15 +62,27 @@ impl Disk {
                     Err(e) => return Err(io("creating", e)),
                 }
                 let path = output.path.clone();
-                let fd = self.open_dir(&path, Strictness::Target, false)?.expect("just made");
+                let fd = self
+                    .open_dir(&path, Strictness::Target, false)?
+                    .expect("just made");
                 fchmod(fd, Mode::from_raw_mode(*mode)).map_err(|e| io("setting the mode of", e))?;
             }
-            Kind::File { contents, mode, group } => {
-                write_file(dir_fd, &temp, contents.as_bytes(), *mode, ownership.map(|o| o.gid(*group)))
-                    .inspect_err(|_| {
-                        let _ = unlinkat(dir_fd, &temp, AtFlags::empty());
-                    })
-                    .map_err(|e| io("writing", e))?;
+            Kind::File {
+                contents,
+                mode,
+                group,
+            } => {
+                write_file(
+                    dir_fd,
+                    &temp,
+                    contents.as_bytes(),
+                    *mode,
+                    ownership.map(|o| o.gid(*group)),
+                )
+                .inspect_err(|_| {
+                    let _ = unlinkat(dir_fd, &temp, AtFlags::empty());
+                })
+                .map_err(|e| io("writing", e))?;
                 renameat(dir_fd, &temp, dir_fd, name).map_err(|e| io("renaming into place", e))?;
             }
             Kind::Symlink { target } => {
@@ -80,11 +97,17 @@ impl Disk {
     /// reads `*.conf`, systemd unit suffixes, runsvdir skips dot entries).
     fn temp_name(&mut self) -> String {
         self.temp_counter += 1;
-        format!(".procexport-{}-{}.tmp", std::process::id(), self.temp_counter)
+        format!(
+            ".procexport-{}-{}.tmp",
+            std::process::id(),
+            self.temp_counter
+        )
     }
 
     fn target_dir(&mut self, dir: &str) -> Result<BorrowedFd<'_>> {
-        Ok(self.open_dir(dir, Strictness::Target, true)?.expect("created when missing"))
+        Ok(self
+            .open_dir(dir, Strictness::Target, true)?
+            .expect("created when missing"))
     }
 
     fn sync_dir(&mut self, dir: &str) -> Result<()> {
@@ -99,8 +122,14 @@ impl Disk {
         if kind == EntryKind::Dir {
             self.open.remove(&host);
         }
-        let Some(dir_fd) = self.open_dir(dir, Strictness::Target, false)? else { return Ok(()) };
-        let flags = if kind == EntryKind::Dir { AtFlags::REMOVEDIR } else { AtFlags::empty() };
+        let Some(dir_fd) = self.open_dir(dir, Strictness::Target, false)? else {
+            return Ok(());
+        };
+        let flags = if kind == EntryKind::Dir {
+            AtFlags::REMOVEDIR
+        } else {
+            AtFlags::empty()
+        };
         match unlinkat(dir_fd, name, flags) {
             Ok(()) | Err(Errno::NOENT) => Ok(()),
             Err(e) => Err(Error::io(format!("removing {}", Quoted(&host)), e.into())),
@@ -113,7 +142,10 @@ impl Disk {
             return self.remove(real, EntryKind::File);
         }
         let output = Output::file(real.to_owned(), manifest.render(), 0o644, Group::Root);
-        self.write_output(&output, Some(Ownership { run_gid: 0 }).filter(|_| self.euid == 0))?;
+        self.write_output(
+            &output,
+            Some(Ownership { run_gid: 0 }).filter(|_| self.euid == 0),
+        )?;
         let (dir, _) = split_path(real);
         self.sync_dir(dir)
     }
@@ -168,7 +200,8 @@ fn write_file(
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let fd = openat(dir, temp, flags, Mode::from_raw_mode(0o600))?;
     let mut file = std::fs::File::from(fd);
-    file.write_all(contents).map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))?;
+    file.write_all(contents)
+        .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))?;
     if let Some(gid) = gid {
         fchown(file.as_fd(), Some(Uid::ROOT), Some(Gid::from_raw(gid)))?;
     }

@@ -1,0 +1,119 @@
+//! Bad input, one test each: a clear message naming the file and line where there is one,
+//! exit status 2, nothing written, and an earlier export of the same app left byte-identical.
+
+use crate::support::{require_root, Sandbox, BACKENDS};
+use pretty_assertions::assert_eq;
+use std::path::PathBuf;
+
+const GOOD: &str = "web: bundle exec puma\nworker: rake jobs:work\n";
+
+enum Bad {
+    /// This Procfile in place of the good one.
+    Procfile(&'static [u8]),
+    /// The good Procfile, exported under this app name.
+    App(&'static str),
+    /// These lines added to the config.
+    Config(&'static str),
+    /// The Procfile path is this (relative to the sandbox), made by the closure.
+    Path(fn(&Sandbox) -> PathBuf),
+}
+
+fn refused(bad: Bad, expected: &str) {
+    require_root();
+    for backend in BACKENDS {
+        let sandbox = Sandbox::new();
+        let good = sandbox.procfile(GOOD);
+        sandbox.export(backend, &good, "myapp").success();
+        let before = sandbox.snapshot();
+        let (procfile, app) = match bad {
+            Bad::Procfile(bytes) => (sandbox.write("app/Procfile", bytes), "myapp"),
+            Bad::App(app) => (good.clone(), app),
+            Bad::Config(lines) if lines.contains("run_user:") => {
+                sandbox.write_config(&format!("run_group: pxrun\n{lines}"));
+                (good.clone(), "myapp")
+            }
+            Bad::Config(lines) => {
+                sandbox.write_config(&format!("run_user: pxrun\nrun_group: pxrun\n{lines}"));
+                (good.clone(), "myapp")
+            }
+            Bad::Path(make) => (make(&sandbox), "myapp"),
+        };
+        let outcome = sandbox.export(backend, &procfile, app).failure(2);
+        let stderr = outcome
+            .stderr
+            .replace(sandbox.path().to_str().unwrap(), "SANDBOX");
+        assert!(
+            stderr.contains(expected),
+            "{backend}: stderr {stderr:?} lacks {expected:?}"
+        );
+        assert_eq!(
+            sandbox.snapshot(),
+            before,
+            "{backend}: the earlier export changed"
+        );
+    }
+}
+
+macro_rules! bad_input {
+    ($($name:ident: $bad:expr => $expected:expr;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                refused($bad, $expected);
+            }
+        )*
+    };
+}
+
+const LABEL_RULE: &str = "may only contain ASCII letters, digits and \"_\"";
+
+bad_input! {
+    label_with_dash: Bad::Procfile(b"web: a\nweb-1: b\n") => "SANDBOX/app/Procfile:2:1: label \"web-1\" may only contain ASCII letters, digits and \"_\", not \"-\"";
+    label_with_backtick: Bad::Procfile(b"a`id`: x\n") => "Procfile:1:1: label \"a`id`\" may only contain";
+    label_with_command_substitution: Bad::Procfile(b"$(id): x\n") => "Procfile:1:1: label \"$(id)\" may only contain";
+    label_with_dot_dot: Bad::Procfile(b"..: x\n") => "Procfile:1:1: label \"..\" may only contain";
+    label_with_slash: Bad::Procfile(b"a/b: x\n") => "Procfile:1:1: label \"a/b\" may only contain";
+    label_with_space: Bad::Procfile(b"a b: x\n") => "Procfile:1:1: label \"a b\" may only contain";
+    label_with_unicode: Bad::Procfile("w\u{e9}b: x\n".as_bytes()) => "Procfile:1:1: label \"w\u{e9}b\" may only contain";
+    label_empty: Bad::Procfile(b"web: a\n: x\n") => "Procfile:2:1: label is empty";
+    v2_label_with_backtick: Bad::Procfile(b"version: 2\ncommands:\n  \"a`id`\":\n    command: x\n") => "Procfile:3: label \"a`id`\" may only contain";
+    app_with_dash: Bad::App("my-app") => "app name \"my-app\" may only contain ASCII letters, digits and \"_\", not \"-\"";
+    app_with_backtick: Bad::App("a`id`") => LABEL_RULE;
+    app_with_command_substitution: Bad::App("$(id)") => LABEL_RULE;
+    app_with_dot_dot: Bad::App("..") => LABEL_RULE;
+    app_with_slash: Bad::App("a/b") => LABEL_RULE;
+    app_with_space: Bad::App("a b") => LABEL_RULE;
+    app_with_unicode: Bad::App("\u{e9}") => LABEL_RULE;
+    app_empty: Bad::App("") => "app name is empty";
+    label_collides_with_count_instance: Bad::Procfile(b"version: 2\ncommands:\n  worker_1:\n    command: a\n  worker:\n    command: b\n    count: 2\n") => "Procfile:7: job name \"worker_1\" is made twice: by the label on line 3 and by an instance of a label with count 2 (line 7)";
+    count_not_integer: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    count: two\n") => "Procfile:5: commands.web.count: invalid type: string \"two\", expected i64";
+    count_fraction: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    count: 1.5\n") => "Procfile:5: commands.web.count: invalid type: floating point `1.5`, expected i64";
+    count_zero: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    count: 0\n") => "Procfile:5: count 0 is out of range (1 to 1000)";
+    count_too_large: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    count: 100000\n") => "Procfile:5: count 100000 is out of range (1 to 1000)";
+    kill_timeout_negative: Bad::Procfile(b"version: 2\nkill_timeout: -1\ncommands:\n  web:\n    command: a\n") => "Procfile:2: kill_timeout -1 is out of range (1 to 86400)";
+    kill_timeout_not_integer: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    kill_timeout: 30s\n") => "Procfile:5: commands.web.kill_timeout: invalid type: string \"30s\", expected i64";
+    kill_timeout_huge: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    kill_timeout: 99999999999999999999\n") => "Procfile:5:";
+    respawn_count_not_integer: Bad::Procfile(b"version: 2\nrespawn: {count: many, interval: 10}\ncommands:\n  web:\n    command: a\n") => "Procfile:2:";
+    respawn_interval_out_of_range: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    respawn:\n      count: 5\n      interval: 0\n") => "Procfile:5: respawn 0 is out of range (1 to 86400): respawn interval";
+    runlevel_malformed: Bad::Procfile(b"version: 2\nstart_on_runlevel: \"[23\"\ncommands:\n  web:\n    command: a\n") => "Procfile:2: start_on_runlevel \"[23\" is not a runlevel set";
+    runlevel_malformed_in_config: Bad::Config("stop_on_runlevel: \"[2x]\"\n") => "config.yaml:3: stop_on_runlevel \"[2x]\" is not a runlevel set";
+    unknown_top_key_v2: Bad::Procfile(b"version: 2\ndepends: redis\ncommands:\n  web:\n    command: a\n") => "Procfile:2: unknown key \"depends\"";
+    unknown_command_key_v2: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    kill_signal: QUIT\n") => "Procfile:5: commands.web: unknown field `kill_signal`";
+    unknown_config_key: Bad::Config("run_usr: x\n") => "config.yaml:3: unknown field `run_usr`";
+    control_character_in_command: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: \"a\\x07b\"\n") => "Procfile:4: command \"a\\u{7}b\" contains the control character";
+    newline_in_command: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: \"a\\nstart on startup\"\n") => "Procfile:4: command \"a\\nstart on startup\" contains the control character \"\\n\"";
+    carriage_return_in_v1_command: Bad::Procfile(b"web: a\rexec id\n") => "Procfile:1:6: command \"a\\rexec id\" contains the control character \"\\r\"";
+    newline_in_working_directory: Bad::Procfile(b"version: 2\nworking_directory: \"/srv\\nrespawn\"\ncommands:\n  web:\n    command: a\n") => "Procfile:2: working_directory \"/srv\\nrespawn\" contains the control character";
+    control_character_in_log: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    log: \"/var/log/x\\r.log\"\n") => "Procfile:5: log \"/var/log/x\\r.log\" contains the control character";
+    newline_in_config_helper_dir: Bad::Config("helper_dir: \"/var/x\\nstart on startup\"\n") => "config.yaml:3: helper_dir \"/var/x\\nstart on startup\" contains the control character";
+    newline_in_config_run_user: Bad::Config("run_user: \"pxrun\\nexec id\"\n") => "run_user \"pxrun\\nexec id\" is not a valid user or group name";
+    generated_name_too_long: Bad::Path(|s| s.write("app/Procfile", format!("{}: x\n", "a".repeat(250)))) => "Procfile:1: generated name \"fb-myapp-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"... is 259 bytes; with its suffix it must fit in a 255-byte file name";
+    missing_file: Bad::Path(|s| s.path().join("app/NoSuchProcfile")) => "NoSuchProcfile: no such file";
+    directory: Bad::Path(|s| { let d = s.path().join("app/dir"); std::fs::create_dir_all(&d).unwrap(); d }) => "app/dir: is a directory, not a regular file";
+    non_utf8: Bad::Procfile(b"web: a\nworker: caf\xe9\n") => "Procfile:2: line is not valid UTF-8";
+    utf16: Bad::Procfile(b"\xff\xfew\0e\0b\0:\0 \0x\0") => "Procfile:1: file is UTF-16 encoded";
+    invalid_yaml: Bad::Procfile(b"version: 2\ncommands:\n  web:\n\tcommand: a\n") => "Procfile:4:";
+    duplicate_label: Bad::Procfile(b"web: a\nworker: b\nweb: c\n") => "Procfile:3: label \"web\" is already defined on line 1";
+    not_an_entry: Bad::Procfile(b"web: a\n<<<<<<< HEAD\n") => "Procfile:2:1: line \"<<<<<<< HEAD\" is not a \"label: command\" entry";
+    empty_command: Bad::Procfile(b"web:\n") => "Procfile:1:5: label \"web\" has no command";
+}

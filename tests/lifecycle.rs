@@ -1,0 +1,213 @@
+//! The life of an app's install: shrinking re-exports, failed exports, clean, and exports
+//! that race. Runs against every backend.
+
+use crate::support::{require_root, Node, Sandbox, Tree};
+use pretty_assertions::assert_eq;
+use std::collections::BTreeSet;
+use std::fs;
+
+const THREE: &str = "web: bundle exec puma\nworker: rake jobs:work\nclock: clockwork clock.rb\n";
+const TWO: &str = "web: bundle exec puma\nworker: rake jobs:work\n";
+
+/// The live paths the app's manifest lists for `backend`.
+fn manifest(sandbox: &Sandbox, backend: &str, app: &str) -> BTreeSet<String> {
+    let path = sandbox.host(&format!("/var/lib/procexport/{backend}/fb-{app}.manifest"));
+    fs::read_to_string(path)
+        .map(|text| {
+            text.lines()
+                .skip(1)
+                .map(|l| l.split_once(' ').unwrap().1.to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The snapshot keys (relative to root/) of the given live paths.
+fn keys(sandbox: &Sandbox, paths: &BTreeSet<String>) -> BTreeSet<String> {
+    paths
+        .iter()
+        .map(|p| p.trim_start_matches('/').to_owned())
+        .filter(|_| !sandbox.live)
+        .collect()
+}
+
+fn without(tree: &Tree, gone: &BTreeSet<String>) -> Tree {
+    tree.iter()
+        .filter(|(k, _)| !gone.contains(*k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+pub fn reexport_with_fewer_jobs_removes_the_old_ones(backend: &str) {
+    require_root();
+    let sandbox = Sandbox::new();
+    let procfile = sandbox.procfile(THREE);
+    sandbox.export(backend, &procfile, "myapp").success();
+    let three = manifest(&sandbox, backend, "myapp");
+    assert!(three.iter().any(|p| p.contains("-clock")), "{three:?}");
+    sandbox.procfile(TWO);
+    sandbox.export(backend, &procfile, "myapp").success();
+    let two = manifest(&sandbox, backend, "myapp");
+    assert!(!two.iter().any(|p| p.contains("clock")), "{two:?}");
+    let tree = sandbox.snapshot();
+    assert!(
+        !tree.keys().any(|p| p.contains("myapp-clock")),
+        "clock's files are left: {:?}",
+        tree.keys()
+    );
+    for path in &two {
+        assert!(
+            sandbox.host(path).symlink_metadata().is_ok(),
+            "{path} is missing"
+        );
+    }
+    // The manifest names exactly the app's files on disk.
+    let on_disk: BTreeSet<String> = tree
+        .keys()
+        .filter(|k| {
+            k.contains("fb-myapp")
+                && !k.starts_with("var/lib/procexport")
+                && !k.starts_with("var/log")
+        })
+        .cloned()
+        .collect();
+    assert_eq!(on_disk, keys(&sandbox, &two));
+}
+
+pub fn failed_export_changes_nothing(backend: &str) {
+    require_root();
+    let sandbox = Sandbox::new();
+    let procfile = sandbox.procfile(THREE);
+    sandbox.export(backend, &procfile, "myapp").success();
+    let before = sandbox.snapshot();
+    sandbox.procfile("web: a\nworker-2: b\n");
+    sandbox.export(backend, &procfile, "myapp").failure(2);
+    assert_eq!(sandbox.snapshot(), before);
+}
+
+pub fn clean_removes_exactly_the_apps_files(backend: &str) {
+    require_root();
+    let sandbox = Sandbox::new();
+    let procfile = sandbox.procfile(THREE);
+    sandbox.export(backend, &procfile, "myapp").success();
+    sandbox
+        .export(backend, &procfile, "myapp_staging")
+        .success();
+    // Files the gem wrote for both apps before procexport, and logs the jobs wrote.
+    let gem_files = [
+        "/etc/init/fb-myapp-oldjob.conf",
+        "/var/local/upstart_helpers/fb-myapp-oldjob.sh",
+        "/etc/init/fb-myapp.conf",
+    ];
+    let neighbour_gem_file = "/etc/init/fb-myapp_staging-oldjob.conf";
+    if backend == "upstart" {
+        for path in gem_files.iter().chain([&neighbour_gem_file]) {
+            let host = sandbox.host(path);
+            if !host.exists() {
+                fs::write(host, "# written by the gem\n").unwrap();
+            }
+        }
+    }
+    for log in [
+        "/var/log/fb-myapp/web.log",
+        "/var/log/fb-myapp_staging/web.log",
+    ] {
+        fs::write(sandbox.host(log), "a log line\n").unwrap();
+    }
+    let mut expected_gone = manifest(&sandbox, backend, "myapp");
+    if backend == "upstart" {
+        expected_gone.extend(gem_files.iter().map(|s| (*s).to_owned()));
+    }
+    expected_gone.insert(format!("/var/lib/procexport/{backend}/fb-myapp.manifest"));
+    let before = sandbox.snapshot();
+    let out = sandbox.run(&["clean", "-n", "myapp"]).success();
+    assert!(out.stdout.contains("removed"), "{}", out.stdout);
+    let after = sandbox.snapshot();
+    assert_eq!(after, without(&before, &keys(&sandbox, &expected_gone)));
+    assert!(
+        matches!(
+            after.get("var/log/fb-myapp/web.log"),
+            Some(Node::File { .. })
+        ),
+        "logs are kept"
+    );
+    if backend == "upstart" {
+        assert!(after.contains_key(neighbour_gem_file.trim_start_matches('/')));
+    }
+    assert!(!manifest(&sandbox, backend, "myapp_staging").is_empty());
+    // A second clean finds nothing and changes nothing.
+    let again = sandbox.run(&["clean", "-n", "myapp"]).success();
+    assert!(
+        again.stdout.contains("nothing is installed for fb-myapp"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(sandbox.snapshot(), after);
+}
+
+pub fn concurrent_exports_of_one_app_both_succeed(backend: &str) {
+    require_root();
+    let sandbox = Sandbox::new();
+    let a = sandbox.write("app/Procfile.a", THREE);
+    let b = sandbox.write("app/Procfile.b", TWO);
+    let spawn = |procfile: &std::path::Path| {
+        sandbox
+            .command()
+            .args([backend, "-p", procfile.to_str().unwrap(), "-n", "myapp"])
+            .spawn()
+            .unwrap()
+    };
+    for _ in 0..5 {
+        let (mut first, mut second) = (spawn(&a), spawn(&b));
+        assert!(first.wait().unwrap().success() && second.wait().unwrap().success());
+        let listed = manifest(&sandbox, backend, "myapp");
+        let jobs = listed.iter().filter(|p| p.contains("-clock")).count();
+        // Whichever ran last wins, whole: with clock (THREE) or without it (TWO).
+        let on_disk = sandbox
+            .snapshot()
+            .keys()
+            .filter(|k| k.contains("myapp-clock"))
+            .count();
+        assert_eq!(
+            jobs > 0,
+            on_disk > 0,
+            "manifest and disk disagree: {listed:?}"
+        );
+        for path in &listed {
+            assert!(
+                sandbox.host(path).symlink_metadata().is_ok(),
+                "{path} is missing"
+            );
+        }
+    }
+}
+
+macro_rules! backend_tests {
+    ($($backend:ident),*) => {
+        $(
+            mod $backend {
+                #[test]
+                fn reexport_with_fewer_jobs_removes_the_old_ones() {
+                    super::reexport_with_fewer_jobs_removes_the_old_ones(stringify!($backend));
+                }
+
+                #[test]
+                fn failed_export_changes_nothing() {
+                    super::failed_export_changes_nothing(stringify!($backend));
+                }
+
+                #[test]
+                fn clean_removes_exactly_the_apps_files() {
+                    super::clean_removes_exactly_the_apps_files(stringify!($backend));
+                }
+
+                #[test]
+                fn concurrent_exports_of_one_app_both_succeed() {
+                    super::concurrent_exports_of_one_app_both_succeed(stringify!($backend));
+                }
+            }
+        )*
+    };
+}
+
+backend_tests!(upstart);

@@ -1,0 +1,499 @@
+//! Every rule of DESIGN.md's root boundary (section 5), each with a test that tries to break
+//! it. The backend-independent ones run against every backend through `backend_tests!`.
+
+use crate::support::{dry_run_paths, require_root, run, Node, Sandbox, RUN_USER};
+use pretty_assertions::assert_eq;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+const BASELINE: &str = "web: bundle exec puma\nworker: rake jobs:work\n";
+const WIDER: &str = "web: bundle exec puma\nworker: rake jobs:work\nclock: clockwork clock.rb\n";
+
+/// A sandbox with a first export done, and the paths a second, wider export would write.
+fn exported(backend: &str) -> (Sandbox, std::path::PathBuf, Vec<(String, String)>) {
+    require_root();
+    let sandbox = Sandbox::new();
+    let procfile = sandbox.procfile(BASELINE);
+    sandbox.export(backend, &procfile, "myapp").success();
+    let wider = sandbox.write("app/Procfile.wider", WIDER);
+    let dry = sandbox
+        .run(&[
+            "--dry-run",
+            backend,
+            "-p",
+            wider.to_str().unwrap(),
+            "-n",
+            "myapp",
+        ])
+        .success();
+    let paths = dry_run_paths(&dry.stdout);
+    assert!(
+        paths.len() >= 4,
+        "the dry run lists the files: {}",
+        dry.stdout
+    );
+    (sandbox, wider, paths)
+}
+
+/// Puts `make` at each target path in turn; every export must be refused with `expected` and
+/// leave the tree (with the planted node) exactly as it was.
+fn refused_at_every_target(backend: &str, make: fn(&Path, &Path), expected: &str) {
+    let (sandbox, wider, paths) = exported(backend);
+    let victim = sandbox.write("victim", "victim's secret\n");
+    let mut tried = 0;
+    for (path, kind) in paths {
+        if kind == "symlink" {
+            continue; // a link of ours is replaced by rename, which never follows it
+        }
+        let host = sandbox.host(&path);
+        let saved = (kind == "file" && host.exists()).then(|| fs::read(&host).unwrap());
+        if kind == "directory" && host.exists() {
+            continue; // an existing service directory is not re-created
+        }
+        fs::create_dir_all(host.parent().unwrap()).unwrap();
+        let _ = fs::remove_file(&host);
+        make(&victim, &host);
+        let before = sandbox.snapshot();
+        let outcome = sandbox.export(backend, &wider, "myapp").failure(1);
+        assert!(
+            outcome.stderr.contains(expected),
+            "{path}: {}",
+            outcome.stderr
+        );
+        assert_eq!(sandbox.snapshot(), before, "{path}: something changed");
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "victim's secret\n");
+        fs::remove_file(&host).unwrap();
+        if let Some(contents) = saved {
+            fs::write(&host, contents).unwrap();
+        }
+        tried += 1;
+    }
+    assert!(tried >= 4, "only {tried} targets were tried");
+}
+
+pub fn symlink_at_every_target_is_refused(backend: &str) {
+    refused_at_every_target(
+        backend,
+        |victim, at| std::os::unix::fs::symlink(victim, at).unwrap(),
+        "symlink",
+    );
+}
+
+pub fn fifo_at_every_target_is_refused(backend: &str) {
+    refused_at_every_target(
+        backend,
+        |_, at| assert!(Command::new("mkfifo").arg(at).status().unwrap().success()),
+        "fifo",
+    );
+}
+
+pub fn target_dir_writable_by_group_or_others_is_refused(backend: &str) {
+    let (sandbox, wider, paths) = exported(backend);
+    let mut dirs: Vec<String> = paths
+        .iter()
+        .map(|(p, _)| Path::new(p).parent().unwrap().to_str().unwrap().to_owned())
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    for dir in dirs {
+        let host = sandbox.host(&dir);
+        if !host.exists() {
+            continue;
+        }
+        let mode = fs::metadata(&host).unwrap().permissions().mode() & 0o7777;
+        for loose in [0o020, 0o002] {
+            fs::set_permissions(&host, fs::Permissions::from_mode(mode | loose)).unwrap();
+            let before = sandbox.snapshot();
+            let outcome = sandbox.export(backend, &wider, "myapp").failure(1);
+            assert!(
+                outcome.stderr.contains("writable by"),
+                "{dir}: {}",
+                outcome.stderr
+            );
+            assert_eq!(sandbox.snapshot(), before, "{dir}");
+        }
+        fs::set_permissions(&host, fs::Permissions::from_mode(mode)).unwrap();
+    }
+    sandbox.export(backend, &wider, "myapp").success();
+}
+
+/// Lines a backend's files run as root, as (file, line) pairs.
+fn root_shell_lines(backend: &str, sandbox: &Sandbox) -> Vec<(String, String)> {
+    let mut lines = Vec::new();
+    for (rel, node) in sandbox.snapshot() {
+        let Node::File { contents, .. } = node else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&contents).into_owned();
+        match backend {
+            "upstart" if rel.ends_with(".conf") && rel.contains("etc/init/") => {
+                lines.extend(
+                    upstart_root_lines(&text)
+                        .into_iter()
+                        .map(|l| (rel.clone(), l)),
+                );
+            }
+            _ => {}
+        }
+    }
+    lines
+}
+
+/// The shell lines Upstart runs as root: all of a job without `setuid`, none of one with it.
+fn upstart_root_lines(text: &str) -> Vec<String> {
+    if text.lines().any(|l| l.trim_start().starts_with("setuid ")) {
+        return Vec::new();
+    }
+    let mut lines = Vec::new();
+    let mut in_script = false;
+    for line in text.lines().map(str::trim) {
+        if line.ends_with("script") && !line.starts_with("end") && !line.starts_with('#') {
+            in_script = true;
+        } else if line == "end script" {
+            in_script = false;
+        } else if in_script || line.starts_with("exec ") {
+            lines.push(line.to_owned());
+        }
+    }
+    lines
+}
+
+/// Paths a root shell line touches, chowns, chmods or redirects output to.
+fn touched_paths(line: &str) -> Vec<String> {
+    let clean = |w: &str| {
+        w.trim_matches(|c| matches!(c, '\'' | '"' | ';' | '{' | '}'))
+            .to_owned()
+    };
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let mut paths = Vec::new();
+    let mut in_file_command = false;
+    for (i, word) in words.iter().enumerate() {
+        let bare = clean(word);
+        if matches!(bare.as_str(), "touch" | "chown" | "chgrp" | "chmod") {
+            in_file_command = true;
+            continue;
+        }
+        if matches!(*word, "&&" | "||" | "|") {
+            in_file_command = false;
+            continue;
+        }
+        if let Some(target) = word.strip_prefix(">>").or_else(|| word.strip_prefix('>')) {
+            let target = if target.is_empty() {
+                words.get(i + 1).copied().unwrap_or("")
+            } else {
+                target
+            };
+            if !target.starts_with('&') {
+                paths.push(clean(target));
+            }
+            continue;
+        }
+        if in_file_command && bare.starts_with('/') {
+            paths.push(bare);
+        }
+        if word.ends_with(';') {
+            in_file_command = false;
+        }
+    }
+    paths.retain(|p| p.starts_with('/'));
+    paths
+}
+
+/// True when the run user can create or replace entries in `dir`.
+fn run_user_can_write(dir: &Path) -> bool {
+    Command::new("setpriv")
+        .args([
+            "--reuid",
+            RUN_USER,
+            "--regid",
+            RUN_USER,
+            "--clear-groups",
+            "test",
+            "-w",
+        ])
+        .arg(dir)
+        .status()
+        .unwrap()
+        .success()
+}
+
+fn assert_no_root_writes_in_run_user_dirs(
+    backend: &str,
+    sandbox: &Sandbox,
+    lines: &[(String, String)],
+) {
+    for (file, line) in lines {
+        for path in touched_paths(line) {
+            let parent = sandbox.host(Path::new(&path).parent().unwrap().to_str().unwrap());
+            fs::create_dir_all(&parent).ok();
+            assert!(
+                !run_user_can_write(&parent),
+                "{backend}: {file} runs as root `{line}` on {path}, inside a directory the run user can write"
+            );
+        }
+    }
+}
+
+pub fn no_root_file_operations_inside_run_user_writable_dirs(backend: &str) {
+    require_root();
+    let sandbox = Sandbox::new();
+    let procfile = sandbox.procfile(
+        "version: 2\nlog: /srv/app/log/all.log\nworking_directory: /srv/app\ncommands:\n  web:\n    command: a\n  worker:\n    command: b\n    log: /var/log/worker.log\n",
+    );
+    sandbox.export(backend, &procfile, "myapp").success();
+    // The directories a run user could have: its app log dir and its working directory.
+    let srv = sandbox.host("/srv/app/log");
+    fs::create_dir_all(&srv).unwrap();
+    let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
+    for dir in [srv.clone(), sandbox.host("/var/log/fb-myapp")] {
+        std::os::unix::fs::chown(&dir, Some(user.uid.as_raw()), Some(user.gid.as_raw())).unwrap();
+    }
+    let lines = root_shell_lines(backend, &sandbox);
+    assert_no_root_writes_in_run_user_dirs(backend, &sandbox, &lines);
+}
+
+#[test]
+fn the_root_write_check_catches_the_gems_job_file() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let log_dir = sandbox.host("/var/log/fb-myapp");
+    fs::create_dir_all(&log_dir).unwrap();
+    let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
+    std::os::unix::fs::chown(&log_dir, Some(user.uid.as_raw()), Some(user.gid.as_raw())).unwrap();
+    let gem = "start on starting fb-myapp\nscript\n  touch /var/log/fb-myapp/web.log\n  chown service /var/log/fb-myapp/web.log\n  exec sudo -u service /bin/sh /h/fb-myapp-web.sh >> /var/log/fb-myapp/web.log 2>&1\nend script\n";
+    let lines: Vec<_> = upstart_root_lines(gem)
+        .into_iter()
+        .map(|l| ("gem.conf".to_owned(), l))
+        .collect();
+    assert_eq!(lines.len(), 3);
+    let caught = std::panic::catch_unwind(|| {
+        assert_no_root_writes_in_run_user_dirs("upstart", &sandbox, &lines)
+    });
+    assert!(
+        caught.is_err(),
+        "the check must flag the gem's root touch/chown/>>"
+    );
+    assert_eq!(
+        touched_paths("exec x >> /var/log/fb-myapp/web.log 2>&1"),
+        ["/var/log/fb-myapp/web.log"]
+    );
+}
+
+#[test]
+fn config_not_owned_by_root_is_refused() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let procfile = sandbox.procfile(BASELINE);
+    let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
+    std::os::unix::fs::chown(sandbox.config_path(), Some(user.uid.as_raw()), None).unwrap();
+    sandbox
+        .export("upstart", &procfile, "myapp")
+        .failure(1)
+        .stderr_has("is owned by uid");
+    assert!(sandbox.snapshot().is_empty());
+}
+
+#[test]
+fn config_writable_by_group_or_others_is_refused() {
+    require_root();
+    for mode in [0o664, 0o646] {
+        let sandbox = Sandbox::new();
+        let procfile = sandbox.procfile(BASELINE);
+        fs::set_permissions(sandbox.config_path(), fs::Permissions::from_mode(mode)).unwrap();
+        sandbox
+            .export("upstart", &procfile, "myapp")
+            .failure(1)
+            .stderr_has("writable by group or others");
+        assert!(sandbox.snapshot().is_empty());
+    }
+}
+
+#[test]
+fn config_that_is_a_symlink_is_refused() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let procfile = sandbox.procfile(BASELINE);
+    let real = sandbox.write("real.yaml", "run_user: pxrun\nrun_group: pxrun\n");
+    fs::remove_file(sandbox.config_path()).unwrap();
+    std::os::unix::fs::symlink(real, sandbox.config_path()).unwrap();
+    sandbox
+        .export("upstart", &procfile, "myapp")
+        .failure(1)
+        .stderr_has("is a symlink");
+}
+
+#[test]
+fn run_user_root_is_refused() {
+    require_root();
+    for (config, expected) in [
+        (
+            "run_user: root\nrun_group: pxrun\n",
+            "run_user may not be root",
+        ),
+        (
+            "run_user: pxrun\nrun_group: root\n",
+            "run_group may not be root",
+        ),
+    ] {
+        let sandbox = Sandbox::new();
+        sandbox.write_config(config);
+        let procfile = sandbox.procfile(BASELINE);
+        sandbox
+            .export("upstart", &procfile, "myapp")
+            .failure(2)
+            .stderr_has(expected);
+        assert!(sandbox.snapshot().is_empty());
+    }
+}
+
+#[test]
+fn run_user_with_uid_0_is_refused() {
+    require_root();
+    // A second name for uid 0, as some systems have (toor).
+    if nix::unistd::User::from_name("pxtoor").unwrap().is_none() {
+        let made = Command::new("useradd")
+            .args([
+                "--non-unique",
+                "--uid",
+                "0",
+                "--gid",
+                "0",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                "pxtoor",
+            ])
+            .status()
+            .unwrap();
+        assert!(made.success() || nix::unistd::User::from_name("pxtoor").unwrap().is_some());
+    }
+    let sandbox = Sandbox::new();
+    sandbox.write_config("run_user: pxtoor\nrun_group: pxrun\n");
+    let procfile = sandbox.procfile(BASELINE);
+    sandbox
+        .export("upstart", &procfile, "myapp")
+        .failure(2)
+        .stderr_has("has uid 0");
+    assert!(sandbox.snapshot().is_empty());
+}
+
+/// procexport as root with the variables sudo sets for user `pxrun`.
+fn through_sudo(args: &[&str]) -> crate::support::Outcome {
+    let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
+    run(Command::new(crate::support::bin())
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("SUDO_UID", user.uid.to_string())
+        .env("SUDO_GID", user.gid.to_string())
+        .env("SUDO_USER", RUN_USER))
+}
+
+#[test]
+fn root_flag_is_refused_through_sudo() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let procfile = sandbox.procfile(BASELINE);
+    let root = sandbox.root();
+    through_sudo(&[
+        "--root",
+        root.to_str().unwrap(),
+        "upstart",
+        "-p",
+        procfile.to_str().unwrap(),
+        "-n",
+        "myapp",
+    ])
+    .failure(2)
+    .stderr_has("--root is refused when procexport runs through sudo");
+    through_sudo(&["clean", "-n", "myapp", "--root", root.to_str().unwrap()])
+        .failure(2)
+        .stderr_has("--root is refused");
+    assert!(!root.exists());
+}
+
+#[test]
+fn config_flag_is_refused_through_sudo() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let procfile = sandbox.procfile(BASELINE);
+    through_sudo(&[
+        "upstart",
+        "--config",
+        sandbox.config_path().to_str().unwrap(),
+        "-p",
+        procfile.to_str().unwrap(),
+        "-n",
+        "myapp",
+    ])
+    .failure(2)
+    .stderr_has("--config is refused when procexport runs through sudo");
+}
+
+#[test]
+fn procfile_the_invoking_user_cannot_read_is_refused_unshown() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let secret_dir = sandbox.path().join("secret");
+    fs::create_dir_all(&secret_dir).unwrap();
+    let secret = secret_dir.join("Procfile");
+    fs::write(&secret, "web: echo TOP_SECRET_VALUE\nbad-label: x\n").unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o600)).unwrap();
+    let link = sandbox.path().join("link-to-shadow");
+    std::os::unix::fs::symlink("/etc/shadow", &link).unwrap();
+    for path in [&secret, &link] {
+        let outcome =
+            through_sudo(&["upstart", "-p", path.to_str().unwrap(), "-n", "myapp"]).failure(2);
+        assert!(
+            outcome
+                .stderr
+                .contains("permission denied: the invoking user cannot read it"),
+            "{}",
+            outcome.stderr
+        );
+        let all = format!("{}{}", outcome.stdout, outcome.stderr);
+        assert!(
+            !all.contains("TOP_SECRET") && !all.contains("root:"),
+            "contents leaked: {all}"
+        );
+    }
+    // The same file is read fine by root itself: the refusal is the invoking user's rights.
+    let sandbox_ok = sandbox.export("upstart", &secret, "myapp").failure(2);
+    assert!(
+        sandbox_ok.stderr.contains("label \"bad-label\""),
+        "{}",
+        sandbox_ok.stderr
+    );
+}
+
+macro_rules! backend_tests {
+    ($($backend:ident),*) => {
+        $(
+            mod $backend {
+                #[test]
+                fn symlink_at_every_target_is_refused() {
+                    super::symlink_at_every_target_is_refused(stringify!($backend));
+                }
+
+                #[test]
+                fn fifo_at_every_target_is_refused() {
+                    super::fifo_at_every_target_is_refused(stringify!($backend));
+                }
+
+                #[test]
+                fn target_dir_writable_by_group_or_others_is_refused() {
+                    super::target_dir_writable_by_group_or_others_is_refused(stringify!($backend));
+                }
+
+                #[test]
+                fn no_root_file_operations_inside_run_user_writable_dirs() {
+                    super::no_root_file_operations_inside_run_user_writable_dirs(stringify!($backend));
+                }
+            }
+        )*
+    };
+}
+
+backend_tests!(upstart);

@@ -1,0 +1,357 @@
+//! The test harness: a sandbox per test holding a config, Procfiles and the tree procexport
+//! writes, the real binary run with a cleared environment, and checks with the real tools
+//! (`sh -n`, `shellcheck`) and the Upstart stanza checker.
+
+#![allow(dead_code)]
+
+pub mod upstart_check;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The dedicated system user jobs run as in tests (made by .ci/run; never `nobody`).
+pub const RUN_USER: &str = "pxrun";
+
+/// Every backend the shared security and lifecycle tests run against.
+pub const BACKENDS: &[&str] = &["upstart"];
+
+pub fn require_root() {
+    assert!(
+        rustix::process::geteuid().is_root(),
+        "these tests check ownership and the sudo boundary and must run as root (CI does)"
+    );
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_procexport"))
+}
+
+/// The result of one run of procexport.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    #[track_caller]
+    pub fn success(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn failure(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        assert!(!self.stderr.contains("panicked"), "panic: {}", self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(self, text: &str) -> Self {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+/// One node of a directory tree, as compared byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    File {
+        contents: Vec<u8>,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
+    Dir {
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
+    Link {
+        target: PathBuf,
+    },
+    Other {
+        kind: String,
+    },
+}
+
+pub type Tree = BTreeMap<String, Node>;
+
+/// A temp dir holding `config.yaml`, `app/` (Procfiles) and `root/` (what procexport writes).
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    /// True: the config points every directory inside the sandbox and no `--root` is passed,
+    /// so generated files name real paths and can be run.
+    pub live: bool,
+}
+
+impl Sandbox {
+    /// A sandbox whose files go under `root/` through `--root`.
+    pub fn new() -> Self {
+        Self::with_config("")
+    }
+
+    pub fn with_config(extra: &str) -> Self {
+        let sandbox = Self::empty(false);
+        sandbox.write_config(&format!(
+            "run_user: {RUN_USER}\nrun_group: {RUN_USER}\n{extra}"
+        ));
+        sandbox
+    }
+
+    /// A sandbox whose config points every directory into `root/`, with no `--root`.
+    pub fn live(extra: &str) -> Self {
+        let sandbox = Self::empty(true);
+        let root = sandbox.root();
+        let r = root.display();
+        sandbox.write_config(&format!(
+            "run_user: {RUN_USER}\nrun_group: {RUN_USER}\nlog_dir: {r}/var/log\nupstart_dir: {r}/etc/init\n\
+             helper_dir: {r}/var/local/upstart_helpers\nsystemd_dir: {r}/etc/systemd/system\n\
+             runit_dir: {r}/etc/sv\nrunit_service_dir: {r}/etc/service\nstate_dir: {r}/var/lib/procexport\n{extra}"
+        ));
+        fs::create_dir_all(&root).unwrap();
+        sandbox
+    }
+
+    fn empty(live: bool) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("procexport-test")
+            .tempdir()
+            .unwrap();
+        // The run user must reach Procfiles, probes and working directories in here.
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        Self { dir, live }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.path().join("root")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.path().join("config.yaml")
+    }
+
+    pub fn write_config(&self, text: &str) {
+        self.write("config.yaml", text);
+    }
+
+    /// Writes `rel` (relative to the sandbox), making its directories; returns its path.
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path().join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, contents).unwrap();
+        path
+    }
+
+    /// Writes `app/Procfile`.
+    pub fn procfile(&self, text: impl AsRef<[u8]>) -> PathBuf {
+        self.write("app/Procfile", text)
+    }
+
+    /// Where live path `real` is in this sandbox.
+    pub fn host(&self, real: &str) -> PathBuf {
+        if self.live {
+            PathBuf::from(real)
+        } else {
+            self.root().join(real.trim_start_matches('/'))
+        }
+    }
+
+    /// procexport with the sandbox's config (and `--root`), in a cleared environment.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(bin());
+        command
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .current_dir(self.path());
+        command.arg("--config").arg(self.config_path());
+        if !self.live {
+            command.arg("--root").arg(self.root());
+        }
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Outcome {
+        run(self.command().args(args))
+    }
+
+    pub fn export(&self, backend: &str, procfile: &Path, app: &str) -> Outcome {
+        self.run(&[backend, "-p", procfile.to_str().unwrap(), "-n", app])
+    }
+
+    /// Every node under `root/`, for byte-for-byte before/after comparisons.
+    pub fn snapshot(&self) -> Tree {
+        let mut tree = Tree::new();
+        if self.root().exists() {
+            walk(&self.root(), &self.root(), &mut tree);
+        }
+        tree
+    }
+
+    /// The paths (relative to `root/`) of regular files in the snapshot.
+    pub fn files(&self) -> Vec<String> {
+        self.snapshot()
+            .into_iter()
+            .filter(|(_, n)| matches!(n, Node::File { .. }))
+            .map(|(p, _)| p)
+            .collect()
+    }
+}
+
+pub fn run(command: &mut Command) -> Outcome {
+    let output = command.output().expect("procexport runs");
+    Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn walk(base: &Path, dir: &Path, tree: &mut Tree) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let meta = fs::symlink_metadata(&path).unwrap();
+        let rel = path
+            .strip_prefix(base)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let mode = meta.mode() & 0o7777;
+        let node = if meta.file_type().is_symlink() {
+            Node::Link {
+                target: fs::read_link(&path).unwrap(),
+            }
+        } else if meta.is_dir() {
+            walk(base, &path, tree);
+            Node::Dir {
+                mode,
+                uid: meta.uid(),
+                gid: meta.gid(),
+            }
+        } else if meta.is_file() {
+            Node::File {
+                contents: fs::read(&path).unwrap(),
+                mode,
+                uid: meta.uid(),
+                gid: meta.gid(),
+            }
+        } else {
+            let kind = if meta.file_type().is_fifo() {
+                "fifo"
+            } else {
+                "special"
+            };
+            Node::Other {
+                kind: kind.to_owned(),
+            }
+        };
+        tree.insert(rel, node);
+    }
+}
+
+/// The paths a dry run lists, with their kind word (`file`, `directory`, `symlink`).
+pub fn dry_run_paths(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            line.strip_prefix("=== write ")
+                .or_else(|| line.strip_prefix("=== unchanged "))
+        })
+        .map(|rest| {
+            let (path, info) = rest.split_once(" (").unwrap();
+            let kind = info.split([',', ' ']).next().unwrap().to_owned();
+            (path.to_owned(), kind)
+        })
+        .collect()
+}
+
+/// Runs `sh -n` and `shellcheck` on a script; panics with their output if either complains.
+#[track_caller]
+pub fn check_shell_script(path: &Path) {
+    let sh = run_tool(Command::new("sh").arg("-n").arg(path), "sh");
+    assert!(sh.0, "sh -n {}: {}", path.display(), sh.1);
+    let shellcheck = run_tool(
+        Command::new("shellcheck")
+            .args(["--shell=sh", "--severity=style"])
+            .arg(path),
+        "shellcheck",
+    );
+    assert!(
+        shellcheck.0,
+        "shellcheck {}:\n{}\n--- script:\n{}",
+        path.display(),
+        shellcheck.1,
+        fs::read_to_string(path).unwrap_or_default()
+    );
+}
+
+/// Runs the Upstart stanza checker on a job file; panics with its findings.
+#[track_caller]
+pub fn check_upstart_conf(path: &Path) {
+    let text = fs::read_to_string(path).unwrap();
+    if let Err(problems) = upstart_check::check(&text) {
+        panic!(
+            "{} is not a valid Upstart job:\n{}\n--- file:\n{text}",
+            path.display(),
+            problems.join("\n")
+        );
+    }
+}
+
+/// Checks every generated file under the sandbox with the real tool for its format.
+pub fn check_generated_files(sandbox: &Sandbox) -> usize {
+    let mut checked = 0;
+    for (rel, node) in sandbox.snapshot() {
+        let Node::File { contents, .. } = node else {
+            continue;
+        };
+        let path = sandbox.root().join(&rel);
+        if rel.contains("/var/lib/procexport") || rel.starts_with("var/lib/procexport") {
+            continue;
+        }
+        if contents.starts_with(b"#!/bin/sh") {
+            check_shell_script(&path);
+            checked += 1;
+        } else if rel.ends_with(".conf") && rel.contains("etc/init") {
+            check_upstart_conf(&path);
+            checked += 1;
+        }
+    }
+    checked
+}
+
+fn run_tool(command: &mut Command, name: &str) -> (bool, String) {
+    match command.output() {
+        Ok(output) => (
+            output.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        ),
+        Err(e) => panic!("{name} could not be run ({e}); .ci/run installs it"),
+    }
+}
