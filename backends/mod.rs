@@ -72,10 +72,9 @@ pub fn templates() -> &'static Tera {
         for (name, escape) in escape::FILTERS {
             register(&mut tera, name, *escape);
         }
-        for templates in [upstart::TEMPLATES] {
-            tera.add_raw_templates(templates.iter().copied())
-                .expect("the built-in templates parse");
-        }
+        let all = [upstart::TEMPLATES].concat();
+        tera.add_raw_templates(all)
+            .expect("the built-in templates parse");
         tera
     })
 }

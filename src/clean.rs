@@ -52,7 +52,7 @@ pub fn clean(session: &mut Session, backends: &[BackendKind], app: &str) -> Resu
         found = true;
         let install_dirs = backend.install_dirs(dirs);
         let belongs = |path: &str| belongs_to_app(path, &install_dirs, &full_name);
-        let plan = plan(Vec::new(), old, legacy, ownership, &belongs, &mut |p| {
+        let plan = plan(Vec::new(), &old, legacy, ownership, &belongs, &mut |p| {
             disk.inspect(p)
         })?;
         let what = format!("{} clean of {full_name}", backend.name());

@@ -73,10 +73,6 @@ impl Env {
     pub fn iter(&self) -> impl Iterator<Item = (&EnvKey, &EnvValue)> {
         self.0.iter().map(|(k, v)| (k, v))
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 #[cfg(test)]

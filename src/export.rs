@@ -43,7 +43,7 @@ pub fn export(
     let old = disk.read_manifest(&manifest_path)?;
     let install_dirs = backend.install_dirs(&config.dirs);
     let belongs = |path: &str| belongs_to_app(path, &install_dirs, &app.full_name);
-    let plan = plan(outputs, old, Vec::new(), ownership, &belongs, &mut |p| {
+    let plan = plan(outputs, &old, Vec::new(), ownership, &belongs, &mut |p| {
         disk.inspect(p)
     })?;
     if session.dry_run {

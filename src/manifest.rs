@@ -47,10 +47,6 @@ impl Manifest {
         self.entries.is_empty()
     }
 
-    pub fn contains(&self, path: &str) -> bool {
-        self.entries.iter().any(|(p, _)| p == path)
-    }
-
     pub fn render(&self) -> String {
         let mut text = format!("{HEADER}\n");
         for (path, kind) in &self.entries {

@@ -68,7 +68,7 @@ impl Plan {
 /// a manifest naming anything else is refused rather than trusted.
 pub fn plan(
     outputs: Vec<Output>,
-    old: Manifest,
+    old: &Manifest,
     legacy: Vec<(String, EntryKind)>,
     ownership: Option<Ownership>,
     belongs: &dyn Fn(&str) -> bool,
@@ -156,7 +156,9 @@ fn is_current(output: &Output, existing: &Existing, ownership: Option<Ownership>
         )))
     };
     match (&output.kind, existing) {
-        (_, Existing::Missing) => Ok(false),
+        // A missing path is written; so is a stale link of ours (renaming over a link never
+        // follows it).
+        (_, Existing::Missing) | (Kind::Symlink { .. }, Existing::File { .. }) => Ok(false),
         (
             Kind::File {
                 contents,
@@ -175,8 +177,6 @@ fn is_current(output: &Output, existing: &Existing, ownership: Option<Ownership>
         }
         (Kind::Dir { .. }, Existing::Dir { .. }) => Ok(true),
         (Kind::Symlink { target }, Existing::Symlink { target: now }) => Ok(now == target),
-        // A stale link of ours may be replaced: renaming over a link never follows it.
-        (Kind::Symlink { .. }, Existing::File { .. }) => Ok(false),
         _ => refuse(),
     }
 }
@@ -212,7 +212,7 @@ mod tests {
         let mut inspect = |p: &str| Ok(disk.get(p).cloned().unwrap_or(Existing::Missing));
         plan(
             outputs,
-            old,
+            &old,
             Vec::new(),
             None,
             &|p: &str| p.starts_with("/i/fb-a"),

@@ -11,8 +11,6 @@ mod lock;
 mod read;
 mod write;
 
-pub use lock::Lock;
-
 use camino::Utf8PathBuf;
 use rustix::fd::OwnedFd;
 use std::collections::HashMap;
