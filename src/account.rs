@@ -36,6 +36,19 @@ fn check_name(text: &str, what: &str) -> Result<(), String> {
 }
 
 impl RunAs {
+    /// A run user that is not looked up: `pxrun` with uid and gid 1000, for rendering without
+    /// a user database (property tests, fuzzing). Still refuses root by name.
+    pub fn unresolved(user: &str, group: &str) -> Result<Self, String> {
+        check_name(user, "run_user")?;
+        check_name(group, "run_group")?;
+        Ok(Self {
+            user: user.to_owned(),
+            group: group.to_owned(),
+            uid: 1000,
+            gid: 1000,
+        })
+    }
+
     /// Resolves `user` and `group` and refuses either one if it is root.
     pub fn resolve(user: &str, group: &str) -> Result<Self, String> {
         check_name(user, "run_user")?;

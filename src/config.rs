@@ -60,6 +60,15 @@ pub struct Config {
 impl Config {
     /// Builds the config from the text of `file` (`None`: no config file, all defaults).
     pub fn parse(file: &str, text: Option<&str>) -> Result<Self> {
+        Self::parse_with(file, text, RunAs::resolve)
+    }
+
+    /// As `parse`, with `resolve` looking up the run user and group.
+    pub fn parse_with(
+        file: &str,
+        text: Option<&str>,
+        resolve: fn(&str, &str) -> Result<RunAs, String>,
+    ) -> Result<Self> {
         let raw: RawConfig = match text {
             Some(text) if !text.trim().is_empty() => serde_yaml::from_str(text).map_err(|e| {
                 let location = e
@@ -89,7 +98,7 @@ impl Config {
         };
         let prefix = raw.prefix.unwrap_or_else(|| "fb-".to_owned());
         check_prefix(&prefix).map_err(|m| at(("prefix", m)))?;
-        let run_as = RunAs::resolve(
+        let run_as = resolve(
             raw.run_user.as_deref().unwrap_or("service"),
             raw.run_group.as_deref().unwrap_or("service"),
         )

@@ -23,6 +23,8 @@ mod manifest;
 mod name;
 mod output;
 mod plan;
+#[doc(hidden)]
+pub mod preview;
 mod privilege;
 mod procfile;
 mod procfile_v1;

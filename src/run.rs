@@ -75,7 +75,7 @@ fn read_procfile(args: &ExportArgs, invoker: &Invoker) -> Result<Vec<u8>> {
     Disk::read_procfile(args.procfile.as_str(), invoker)
 }
 
-fn all_backends() -> Vec<(BackendName, BackendKind)> {
+pub(crate) fn all_backends() -> Vec<(BackendName, BackendKind)> {
     vec![(BackendName::Upstart, BackendKind::from(Upstart))]
 }
 

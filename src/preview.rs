@@ -1,0 +1,92 @@
+//! The pure part of the pipeline on its own: parse, validate and render a Procfile in memory,
+//! with no disk, no lock and no user database. Property tests, fuzz targets and benchmarks
+//! drive procexport through this; the binary never uses it.
+
+use crate::account::RunAs;
+use crate::assemble::assemble;
+use crate::backends::Backend;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::name::Name;
+use crate::output::Kind;
+use crate::procfile;
+use crate::text::AbsPath;
+
+/// One rendered output: its live path and, for files, contents and mode; for links the
+/// target; directories have neither.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub path: String,
+    pub contents: Option<String>,
+    pub mode: Option<u32>,
+    pub link_target: Option<String>,
+}
+
+/// The directories the default config installs into, for checks that every path stays in
+/// one of them.
+pub fn default_dirs() -> Vec<String> {
+    let config = preview_config(None).expect("the built-in defaults are valid");
+    let d = &config.dirs;
+    [
+        &d.upstart,
+        &d.helper,
+        &d.systemd,
+        &d.runit,
+        &d.runit_service,
+    ]
+    .iter()
+    .map(|p| p.to_string())
+    .collect()
+}
+
+fn preview_config(config: Option<&str>) -> Result<Config> {
+    Config::parse_with("config", config, |user, group| {
+        RunAs::unresolved(user, group)
+    })
+}
+
+/// Renders the Procfile `bytes` for app `app` through `backend` (`upstart`, `systemd`,
+/// `runit`), with the built-in defaults overlaid by `config` (YAML) and run user `pxrun`.
+pub fn render(
+    bytes: &[u8],
+    app: &str,
+    backend: &str,
+    config: Option<&str>,
+) -> Result<Vec<Rendered>> {
+    let config = preview_config(Some(
+        config.unwrap_or("run_user: pxrun\nrun_group: pxrun\n"),
+    ))?;
+    let backend = crate::run::all_backends()
+        .into_iter()
+        .map(|(_, b)| b)
+        .find(|b| b.name() == backend)
+        .ok_or_else(|| Error::Usage(format!("no backend {backend}")))?;
+    let name = Name::parse(app, "app name").map_err(Error::Usage)?;
+    let parsed = procfile::parse("Procfile", bytes)?;
+    let dir = AbsPath::parse("/srv/app", "dir").map_err(Error::Usage)?;
+    let app = assemble(&config, &parsed, &name, "Procfile", &dir)?;
+    let outputs = backend.render(&app, &config.dirs)?;
+    Ok(outputs
+        .into_iter()
+        .map(|o| match o.kind {
+            Kind::File { contents, mode, .. } => Rendered {
+                path: o.path,
+                contents: Some(contents),
+                mode: Some(mode),
+                link_target: None,
+            },
+            Kind::Dir { mode } => Rendered {
+                path: o.path,
+                contents: None,
+                mode: Some(mode),
+                link_target: None,
+            },
+            Kind::Symlink { target } => Rendered {
+                path: o.path,
+                contents: None,
+                mode: None,
+                link_target: Some(target),
+            },
+        })
+        .collect())
+}
