@@ -70,6 +70,15 @@ impl Env {
         }
     }
 
+    /// The same keys with every value replaced by `placeholder`.
+    pub fn redacted(&self, placeholder: &str) -> Env {
+        Env(self
+            .0
+            .iter()
+            .map(|(k, _)| (k.clone(), EnvValue(placeholder.to_owned())))
+            .collect())
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&EnvKey, &EnvValue)> {
         self.0.iter().map(|(k, v)| (k, v))
     }

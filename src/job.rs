@@ -58,5 +58,8 @@ pub struct App {
     pub stop_on: Runlevels,
     /// `<log_dir>/<prefix><app>`, the one directory given to the run user.
     pub log_dir: AbsPath,
+    /// Not serialized: templates get the app's header with each job, and serializing every
+    /// job into every job's template context made rendering quadratic in the number of jobs.
+    #[serde(skip)]
     pub jobs: Vec<Job>,
 }

@@ -10,7 +10,7 @@ use crate::name::Name;
 use crate::procfile::{Entry, Procfile};
 use crate::runlevel::Runlevels;
 use crate::sanitize::Quoted;
-use crate::yaml_locate::key_line;
+use crate::yaml_locate::{key_line, KeyLines};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
@@ -84,10 +84,11 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
             .map_or_else(|| Location::file(file), |l| Location::line(file, l.line()));
         Error::input(location, strip_location(&e.to_string()))
     })?;
+    let lines = KeyLines::index(text);
     let at = |path: &[&str], (key, message): KeyError| {
         let mut full: Vec<&str> = path.to_vec();
         full.push(key);
-        let line = key_line(text, &full).or_else(|| key_line(text, path));
+        let line = lines.get(&full).or_else(|| lines.get(path));
         let location = line.map_or_else(|| Location::file(file), |l| Location::line(file, l));
         Error::input(location, message)
     };
@@ -112,7 +113,7 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
     let mut seen = std::collections::HashSet::new();
     for (label, command) in raw.commands.0 {
         let path = ["commands", label.as_str()];
-        let line = key_line(text, &path).unwrap_or(1);
+        let line = lines.get(&path).unwrap_or(1);
         let here = |column: Option<usize>, message: String| {
             let location = match column {
                 Some(c) => Location::at(file, line, c),
@@ -150,7 +151,7 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
             command: parsed,
             layer,
             count,
-            count_line: key_line(text, &count_path),
+            count_line: lines.get(&count_path),
         });
     }
     if entries.is_empty() {

@@ -41,7 +41,12 @@ pub fn run(
         Command::Systemd(args) => Some(read_procfile(&args.export, &invoker)?),
         Command::Clean(_) => None,
     };
-    let config = load_config(&disk, cli.config.as_ref().map(|p| p.as_str()))?;
+    let mut config = load_config(&disk, cli.config.as_ref().map(|p| p.as_str()))?;
+    if cli.dry_run && invoker.sudo.is_some() {
+        // The config is root's: a dry run shows the invoking user the names of its variables,
+        // not their values.
+        config.defaults.env = config.defaults.env.redacted("(hidden: set in the config)");
+    }
     let mut session = Session {
         invoker,
         disk,

@@ -4,8 +4,11 @@ mod support;
 
 mod bad_input;
 mod cli;
+mod concurrency;
 mod corpus;
+mod crash;
 mod golden;
 mod helpers_run;
 mod lifecycle;
+mod properties;
 mod security;

@@ -10,8 +10,8 @@ use crate::plan::{Ownership, Plan};
 use crate::sanitize::Quoted;
 use rustix::fd::{AsFd, BorrowedFd};
 use rustix::fs::{
-    fchmod, fchown, fstat, fsync, mkdirat, openat, renameat, symlinkat, unlinkat, AtFlags, Gid,
-    Mode, OFlags, Uid,
+    fchmod, fchown, fstat, fsync, mkdirat, openat, renameat, symlinkat, syncfs, unlinkat, AtFlags,
+    Gid, Mode, OFlags, Uid,
 };
 use rustix::io::Errno;
 use std::collections::BTreeSet;
@@ -21,12 +21,23 @@ impl Disk {
     /// Carries out a plan: a pending manifest that covers old and new files first (so a run
     /// killed half way still knows every file it may have written), then the new files, then
     /// removal of the stale ones, then the final manifest.
+    ///
+    /// New files are staged as temp files, flushed to disk together (one `syncfs` per
+    /// filesystem rather than one fsync per file), and only then renamed into place: a crash
+    /// at any point leaves each target the old file or the whole new one.
     pub fn apply(
         &mut self,
         plan: &Plan,
         manifest_path: &str,
         ownership: Option<Ownership>,
     ) -> Result<()> {
+        let mut dirs: BTreeSet<&str> = BTreeSet::new();
+        for output in plan.writes.iter().chain(&plan.unchanged) {
+            dirs.insert(split_path(&output.path).0);
+        }
+        for dir in dirs {
+            self.remove_stale_temps(dir)?;
+        }
         if !plan.changes_anything() {
             return Ok(());
         }
@@ -34,11 +45,28 @@ impl Disk {
         if pending != plan.old {
             self.write_manifest(manifest_path, &pending)?;
         }
-        let mut touched = BTreeSet::new();
+        let mut staged = Vec::new();
         for output in &plan.writes {
-            let (dir, _) = split_path(&output.path);
-            touched.insert(dir.to_owned());
-            self.write_output(output, ownership)?;
+            match self.stage(output, ownership) {
+                Ok(Some(temp)) => staged.push((output, temp)),
+                Ok(None) => {}
+                Err(error) => {
+                    self.discard(&staged);
+                    return Err(error);
+                }
+            }
+        }
+        let touched: BTreeSet<&str> = plan.writes.iter().map(|o| split_path(&o.path).0).collect();
+        for dir in &touched {
+            self.sync_filesystem(dir)?;
+        }
+        for (output, temp) in &staged {
+            let (dir, name) = split_path(&output.path);
+            let host = self.host(&output.path);
+            let dir_fd = self.target_dir(dir)?;
+            renameat(dir_fd, temp, dir_fd, name).map_err(|e| {
+                Error::io(format!("renaming into place {}", Quoted(&host)), e.into())
+            })?;
         }
         for dir in &touched {
             self.sync_dir(dir)?;
@@ -49,7 +77,9 @@ impl Disk {
         self.write_manifest(manifest_path, &plan.new)
     }
 
-    fn write_output(&mut self, output: &Output, ownership: Option<Ownership>) -> Result<()> {
+    /// Writes one output: directories are made in place; files and links are made as a temp
+    /// entry beside the target, whose name is returned for the rename.
+    fn stage(&mut self, output: &Output, ownership: Option<Ownership>) -> Result<Option<String>> {
         let (dir, name) = split_path(&output.path);
         let host = self.host(&output.path);
         let io = |what: &str, e: Errno| Error::io(format!("{what} {}", Quoted(&host)), e.into());
@@ -66,28 +96,70 @@ impl Disk {
                     .open_dir(&path, Strictness::Target, false)?
                     .expect("just made");
                 fchmod(fd, Mode::from_raw_mode(*mode)).map_err(|e| io("setting the mode of", e))?;
+                Ok(None)
             }
             Kind::File {
                 contents,
                 mode,
                 group,
             } => {
-                write_file(
-                    dir_fd,
-                    &temp,
-                    contents.as_bytes(),
-                    *mode,
-                    ownership.map(|o| o.gid(*group)),
-                )
-                .inspect_err(|_| {
-                    let _ = unlinkat(dir_fd, &temp, AtFlags::empty());
-                })
-                .map_err(|e| io("writing", e))?;
-                renameat(dir_fd, &temp, dir_fd, name).map_err(|e| io("renaming into place", e))?;
+                let gid = ownership.map(|o| o.gid(*group));
+                write_file(dir_fd, &temp, contents.as_bytes(), *mode, gid)
+                    .inspect_err(|_| {
+                        let _ = unlinkat(dir_fd, &temp, AtFlags::empty());
+                    })
+                    .map_err(|e| io("writing", e))?;
+                Ok(Some(temp))
             }
             Kind::Symlink { target } => {
                 symlinkat(target, dir_fd, &temp).map_err(|e| io("linking", e))?;
-                renameat(dir_fd, &temp, dir_fd, name).map_err(|e| io("renaming into place", e))?;
+                Ok(Some(temp))
+            }
+        }
+    }
+
+    /// Removes staged temp entries after a failure, so nothing of the run is left behind.
+    fn discard(&mut self, staged: &[(&Output, String)]) {
+        for (output, temp) in staged {
+            let (dir, _) = split_path(&output.path);
+            if let Ok(Some(fd)) = self.open_dir(dir, Strictness::Target, false) {
+                let _ = unlinkat(fd, temp.as_str(), AtFlags::empty());
+            }
+        }
+    }
+
+    /// Flushes every written file of the filesystem `dir` is on.
+    fn sync_filesystem(&mut self, dir: &str) -> Result<()> {
+        let host = self.host(dir);
+        let fd = self.target_dir(dir)?;
+        syncfs(fd).map_err(|e| Error::io(format!("syncing {}", Quoted(&host)), e.into()))
+    }
+
+    /// Removes temp files that a killed run left in `dir` (their pid is gone). A live run's
+    /// temp files, another app's among them, are left alone.
+    fn remove_stale_temps(&mut self, dir: &str) -> Result<()> {
+        let names = self.list_dir(dir)?;
+        let own = std::process::id();
+        let Some(fd) = self.open_dir(dir, Strictness::Target, false)? else {
+            return Ok(());
+        };
+        for name in names {
+            let pid = name
+                .strip_prefix(".procexport-")
+                .and_then(|rest| rest.strip_suffix(".tmp"))
+                .and_then(|rest| rest.split('-').next())
+                .and_then(|pid| pid.parse::<u32>().ok());
+            let Some(pid) = pid else { continue };
+            if pid != own && !process_alive(pid) {
+                match unlinkat(fd, name.as_str(), AtFlags::empty()) {
+                    Ok(()) | Err(Errno::NOENT) => {}
+                    Err(e) => {
+                        return Err(Error::io(
+                            format!("removing stale {}", Quoted(&name)),
+                            e.into(),
+                        ))
+                    }
+                }
             }
         }
         Ok(())
@@ -142,11 +214,13 @@ impl Disk {
             return self.remove(real, EntryKind::File);
         }
         let output = Output::file(real.to_owned(), manifest.render(), 0o644, Group::Root);
-        self.write_output(
-            &output,
-            Some(Ownership { run_gid: 0 }).filter(|_| self.euid == 0),
-        )?;
-        let (dir, _) = split_path(real);
+        let ownership = Some(Ownership { run_gid: 0 }).filter(|_| self.euid == 0);
+        let (dir, name) = split_path(real);
+        let temp = self.stage(&output, ownership)?.expect("a file is staged");
+        let fd = self.target_dir(dir)?;
+        fsync_file_at(fd, &temp)?;
+        renameat(fd, &temp, fd, name)
+            .map_err(|e| Error::io(format!("renaming into place {}", Quoted(real)), e.into()))?;
         self.sync_dir(dir)
     }
 
@@ -189,7 +263,14 @@ impl Disk {
     }
 }
 
-/// Creates `temp` in `dir` exclusively, writes it whole and gives it its owner and mode.
+/// True when process `pid` exists (or when that cannot be told: /proc is not mounted).
+fn process_alive(pid: u32) -> bool {
+    let proc_mounted = rustix::fs::stat("/proc/self").is_ok();
+    !proc_mounted || rustix::fs::stat(format!("/proc/{pid}")).is_ok()
+}
+
+/// Creates `temp` in `dir` exclusively, writes it whole and gives it its owner and mode; the
+/// caller flushes it.
 fn write_file(
     dir: BorrowedFd<'_>,
     temp: &str,
@@ -205,6 +286,13 @@ fn write_file(
     if let Some(gid) = gid {
         fchown(file.as_fd(), Some(Uid::ROOT), Some(Gid::from_raw(gid)))?;
     }
-    fchmod(file.as_fd(), Mode::from_raw_mode(mode))?;
-    fsync(file.as_fd())
+    fchmod(file.as_fd(), Mode::from_raw_mode(mode))
+}
+
+/// Flushes one file (the manifest, written on its own) before it is renamed into place.
+fn fsync_file_at(dir: BorrowedFd<'_>, name: &str) -> Result<()> {
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = openat(dir, name, flags, Mode::empty())
+        .map_err(|e| Error::io(format!("opening {}", Quoted(name)), e.into()))?;
+    fsync(&fd).map_err(|e| Error::io(format!("syncing {}", Quoted(name)), e.into()))
 }

@@ -1,0 +1,111 @@
+//! Many exports and cleans at once, of one app and of its neighbours: at the end each app has
+//! exactly one complete set of files (or none after a clean), matching its manifest, and an
+//! app nobody touched is byte-identical.
+
+use crate::support::{require_root, Node, Sandbox, BACKENDS};
+use pretty_assertions::assert_eq;
+use procexport::preview::render;
+use std::collections::BTreeMap;
+
+const X: &str = "version: 2\nworking_directory: /srv/app\ncommands:\n  web:\n    command: puma\n  worker:\n    command: rake work\n    count: 2\n";
+const Y: &str =
+    "version: 2\nworking_directory: /srv/app\ncommands:\n  web:\n    command: puma -w 4\n";
+
+/// The files of `app` in the sandbox (relative to root/), with their contents.
+fn app_files(sandbox: &Sandbox, app: &str) -> BTreeMap<String, Vec<u8>> {
+    let stem = format!("fb-{app}");
+    sandbox
+        .snapshot()
+        .into_iter()
+        .filter(|(path, _)| !path.starts_with("var/lib") && !path.starts_with("var/log"))
+        .filter(|(path, _)| {
+            path.split('/').any(|c| {
+                c == stem
+                    || c.starts_with(&format!("{stem}-"))
+                    || c.starts_with(&format!("{stem}."))
+            })
+        })
+        .filter_map(|(path, node)| match node {
+            Node::File { contents, .. } => Some((path, contents)),
+            Node::Link { target } => Some((path, target.to_str().unwrap().as_bytes().to_vec())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What one export of `procfile` installs for `app`, rendered in memory.
+fn expected(procfile: &str, app: &str, backend: &str) -> BTreeMap<String, Vec<u8>> {
+    render(procfile.as_bytes(), app, backend, None)
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| {
+            let bytes = r.contents.or(r.link_target)?.into_bytes();
+            Some((r.path.trim_start_matches('/').to_owned(), bytes))
+        })
+        .collect()
+}
+
+fn concurrency_test(backend: &str) {
+    require_root();
+    let sandbox = Sandbox::new();
+    let x = sandbox.write("app/Procfile.x", X);
+    let y = sandbox.write("app/Procfile.y", Y);
+    sandbox.export(backend, &x, "quiet").success();
+    let quiet_before = app_files(&sandbox, "quiet");
+    let export = |procfile: &std::path::Path, app: &str| {
+        sandbox
+            .command()
+            .args([backend, "-p", procfile.to_str().unwrap(), "-n", app])
+            .spawn()
+            .unwrap()
+    };
+    let clean = |app: &str| {
+        sandbox
+            .command()
+            .args(["clean", "-n", app, "--backend", backend])
+            .spawn()
+            .unwrap()
+    };
+    for round in 0..3 {
+        let mut children = Vec::new();
+        for i in 0..4 {
+            children.push(export(if i % 2 == 0 { &x } else { &y }, "busy"));
+            children.push(export(&y, "busy_neighbour"));
+            if i == round {
+                children.push(clean("busy"));
+                children.push(clean("busy_neighbour"));
+            }
+        }
+        for mut child in children {
+            assert!(
+                child.wait().unwrap().success(),
+                "{backend}: a concurrent run failed"
+            );
+        }
+        for app in ["busy", "busy_neighbour"] {
+            let files = app_files(&sandbox, app);
+            let sets = [
+                BTreeMap::new(),
+                expected(X, app, backend),
+                expected(Y, app, backend),
+            ];
+            assert!(
+                sets.contains(&files),
+                "{backend} round {round}: {app} is not one whole set: {:?}",
+                files.keys()
+            );
+        }
+        assert_eq!(
+            app_files(&sandbox, "quiet"),
+            quiet_before,
+            "{backend}: an untouched app changed"
+        );
+    }
+}
+
+#[test]
+fn concurrent_exports_and_cleans_leave_one_whole_set_per_app() {
+    for backend in BACKENDS {
+        concurrency_test(backend);
+    }
+}
