@@ -504,7 +504,10 @@ struct LiveConfig;
 impl LiveConfig {
     fn install(text: &str) -> Self {
         let path = Path::new("/etc/procexport.yaml");
-        assert!(!path.exists(), "refusing to replace this machine's real /etc/procexport.yaml");
+        assert!(
+            !path.exists(),
+            "refusing to replace this machine's real /etc/procexport.yaml"
+        );
         fs::write(path, text).unwrap();
         fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
         Self
@@ -527,10 +530,32 @@ fn dry_run_through_sudo_hides_the_configs_env_values() {
         "run_user: {RUN_USER}\nrun_group: {RUN_USER}\nupstart_dir: {r}/init\nhelper_dir: {r}/helpers\n\
          log_dir: {r}/log\nstate_dir: {r}/state\nenv:\n  API_TOKEN: s3cr3t-from-root\n"
     ));
-    let procfile = sandbox.procfile("version: 2\nenv: {MINE: user-visible}\ncommands:\n  web:\n    command: puma\n");
-    let outcome = through_sudo(&["--dry-run", "upstart", "-p", procfile.to_str().unwrap(), "-n", "myapp"]).success();
-    assert!(outcome.stdout.contains("export API_TOKEN='(hidden: set in the config)'"), "{}", outcome.stdout);
-    assert!(outcome.stdout.contains("export MINE=user-visible"), "{}", outcome.stdout);
-    assert!(!outcome.stdout.contains("s3cr3t"), "the config's secret was shown");
+    let procfile = sandbox
+        .procfile("version: 2\nenv: {MINE: user-visible}\ncommands:\n  web:\n    command: puma\n");
+    let outcome = through_sudo(&[
+        "--dry-run",
+        "upstart",
+        "-p",
+        procfile.to_str().unwrap(),
+        "-n",
+        "myapp",
+    ])
+    .success();
+    assert!(
+        outcome
+            .stdout
+            .contains("export API_TOKEN='(hidden: set in the config)'"),
+        "{}",
+        outcome.stdout
+    );
+    assert!(
+        outcome.stdout.contains("export MINE=user-visible"),
+        "{}",
+        outcome.stdout
+    );
+    assert!(
+        !outcome.stdout.contains("s3cr3t"),
+        "the config's secret was shown"
+    );
     assert!(!root.exists(), "a dry run wrote something");
 }

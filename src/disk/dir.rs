@@ -24,12 +24,20 @@ impl Disk {
     ) -> Result<Option<BorrowedFd<'_>>> {
         let host = self.host(real);
         if !self.open.contains_key(&host) {
+            if !create && self.missing.contains(&host) {
+                return Ok(None);
+            }
             let Some(fd) = self.walk(&host, create)? else {
+                self.missing.insert(host);
                 return Ok(None);
             };
-            self.open.insert(host.clone(), fd);
+            self.missing.clear();
+            self.open.insert(host.clone(), (fd, None));
         }
-        let fd = self.open[&host].as_fd();
+        let (fd, passed) = &self.open[&host];
+        if *passed == Some(strictness) || *passed == Some(Strictness::Target) {
+            return Ok(Some(self.open[&host].0.as_fd()));
+        }
         let stat =
             fstat(fd).map_err(|e| Error::io(format!("checking {}", Quoted(&host)), e.into()))?;
         let writable_by_others = match strictness {
@@ -44,7 +52,9 @@ impl Disk {
                 stat.st_mode & 0o7777
             )));
         }
-        Ok(Some(fd))
+        let entry = self.open.get_mut(&host).expect("opened above");
+        entry.1 = Some(strictness);
+        Ok(Some(entry.0.as_fd()))
     }
 
     /// Walks from `/` to `host`, checking every directory on the way: owned by root (or by

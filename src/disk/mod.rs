@@ -13,7 +13,7 @@ mod write;
 
 use camino::Utf8PathBuf;
 use rustix::fd::OwnedFd;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// How strictly a directory is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +30,10 @@ pub enum Strictness {
 pub struct Disk {
     root: Option<Utf8PathBuf>,
     euid: u32,
-    /// Directories already opened and checked, by host path.
-    open: HashMap<String, OwnedFd>,
+    /// Directories already opened, by host path, with the strictness they passed (if any).
+    open: HashMap<String, (OwnedFd, Option<Strictness>)>,
+    /// Directories found missing (forgotten when one is created).
+    missing: HashSet<String>,
     temp_counter: u32,
 }
 
@@ -41,6 +43,7 @@ impl Disk {
             root,
             euid,
             open: HashMap::new(),
+            missing: HashSet::new(),
             temp_counter: 0,
         }
     }

@@ -193,6 +193,7 @@ impl Disk {
         let host = self.host(path);
         if kind == EntryKind::Dir {
             self.open.remove(&host);
+            self.missing.clear();
         }
         let Some(dir_fd) = self.open_dir(dir, Strictness::Target, false)? else {
             return Ok(());
