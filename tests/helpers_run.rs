@@ -3,13 +3,12 @@
 //! directory, argv, environment and pid. Every value must arrive exactly, the output must
 //! land in the job's log, and a simple command must be exec'd (the probe has the helper's pid).
 
-use crate::support::{require_root, run, Sandbox, RUN_USER};
+use crate::support::{as_run_user, require_root, run, Sandbox, RUN_USER};
 use pretty_assertions::assert_eq;
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Hostile env values: spaces, both quotes, `$`, backslashes, `%`, unicode, a newline.
 const VALUES: &[(&str, &str)] = &[
@@ -51,18 +50,8 @@ fn probe(sandbox: &Sandbox) -> Probe {
 
 /// Runs a helper as the run user, as Upstart would; returns the pid it started with.
 fn run_helper(helper: &Path) -> u32 {
-    let mut child = Command::new("setpriv")
-        .args([
-            "--reuid",
-            RUN_USER,
-            "--regid",
-            RUN_USER,
-            "--clear-groups",
-            "sh",
-        ])
+    let mut child = as_run_user("sh")
         .arg(helper)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
         .spawn()
         .expect("setpriv (util-linux) runs");
     let pid = child.id();
@@ -215,16 +204,7 @@ fn helper_fails_when_the_working_directory_is_missing() {
     let helper = sandbox
         .root()
         .join("var/local/upstart_helpers/fb-myapp-web.sh");
-    let status = run(Command::new("setpriv")
-        .args([
-            "--reuid",
-            RUN_USER,
-            "--regid",
-            RUN_USER,
-            "--clear-groups",
-            "sh",
-        ])
-        .arg(&helper));
+    let status = run(as_run_user("sh").arg(&helper));
     assert_ne!(
         status.code, 0,
         "the helper must stop when it cannot change directory"

@@ -25,6 +25,24 @@ pub fn require_root() {
     );
 }
 
+/// `program` run as the run user and group with no supplementary groups, in a cleared
+/// environment: how Upstart (setuid/setgid) and chpst start a job.
+pub fn as_run_user(program: &str) -> Command {
+    let mut command = Command::new("setpriv");
+    command
+        .args([
+            "--reuid",
+            RUN_USER,
+            "--regid",
+            RUN_USER,
+            "--clear-groups",
+            program,
+        ])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin");
+    command
+}
+
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_procexport"))
 }
