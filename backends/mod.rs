@@ -3,8 +3,10 @@
 //! their escaping filters are set up once here, shared by every backend.
 
 mod escape;
+mod systemd;
 mod upstart;
 
+pub use systemd::Systemd;
 pub use upstart::Upstart;
 
 use crate::config::Dirs;
@@ -54,6 +56,7 @@ pub type Escape = fn(&str) -> Result<String, String>;
 #[derive(Debug, Clone)]
 pub enum BackendKind {
     Upstart,
+    Systemd,
 }
 
 /// The template engine with every backend's templates and the escaping filters.
@@ -72,7 +75,7 @@ pub fn templates() -> &'static Tera {
         for (name, escape) in escape::FILTERS {
             register(&mut tera, name, *escape);
         }
-        for templates in [upstart::TEMPLATES] {
+        for templates in [upstart::TEMPLATES, systemd::TEMPLATES] {
             tera.add_raw_templates(templates.iter().copied())
                 .expect("the built-in templates parse");
         }
