@@ -9,3 +9,4 @@ mod golden;
 mod helpers_run;
 mod lifecycle;
 mod security;
+mod systemd;
