@@ -1,20 +1,20 @@
 //! The systemd backend read back the way systemd reads it. Hostile values go in; the unit and
-//! environment file are parsed with the test's own systemd parser
-//! (`tests/support/systemd_syntax.rs`, written from the manual pages), cross-checked with systemd's own code
-//! (`systemd --test` dumps the unit as the manager loaded it; the environment.d generator
-//! reads environment files with the parser `EnvironmentFile=` uses), and the command is run as
-//! the run user the way the service would run it: every value must arrive exactly.
+//! environment file are parsed with the test's own systemd parser (`support::systemd_syntax`,
+//! written from the manual pages), cross-checked with systemd's own code (`systemd --test`
+//! dumps the unit as the manager loaded it; the environment.d generator reads environment
+//! files with the parser `EnvironmentFile=` uses), and the command is run as the run user the
+//! way the service would run it: every value must arrive exactly.
 
 use crate::helpers_run::{probe, records, yaml_quote, VALUES};
 use crate::support::systemd_syntax::{expand_specifiers, parse_env_file, parse_exec, parse_unit};
 use crate::support::{
-    check_generated_files, require_root, run, systemd_verify, Outcome, Sandbox, RUN_USER,
+    check_generated_files, require_root, systemd_verify, Outcome, Sandbox, RUN_USER,
 };
 use pretty_assertions::assert_eq;
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// A value that tries to end its line and add a root command to the unit.
@@ -47,11 +47,6 @@ fn export(sandbox: &Sandbox, procfile: &Path, extra: &[&str]) -> Outcome {
 
 fn read(sandbox: &Sandbox, real: &str) -> String {
     fs::read_to_string(sandbox.host(real)).unwrap()
-}
-
-/// The live path of the sandbox's generated systemd directory.
-fn unit_dir(sandbox: &Sandbox) -> PathBuf {
-    sandbox.host(&format!("{}/etc/systemd/system", live_root(sandbox)))
 }
 
 /// The prefix of every live path in a `Sandbox::live` (empty under `--root`).
@@ -161,20 +156,25 @@ fn systemd_dump(dir: &Path, unit: &str) -> BTreeMap<String, Vec<String>> {
 }
 
 /// Splits a command line as systemd prints it (`quote_command_line`): plain words, or
-/// double-quoted ones with backslash escapes.
+/// double-quoted ones with systemd's C escapes.
 fn dumped_words(line: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut chars = line.chars().peekable();
     while chars.peek().is_some() {
         let mut word = String::new();
         if chars.next_if(|c| *c == '"').is_some() {
+            let mut raw = String::new();
             while let Some(c) = chars.next() {
                 match c {
                     '"' => break,
-                    '\\' => word.push(unescape(chars.next().unwrap())),
-                    c => word.push(c),
+                    '\\' => {
+                        raw.push(c);
+                        raw.push(chars.next().unwrap());
+                    }
+                    c => raw.push(c),
                 }
             }
+            word = c_unescape(&raw);
         } else {
             while let Some(c) = chars.next_if(|c| *c != ' ') {
                 word.push(c);
@@ -184,15 +184,6 @@ fn dumped_words(line: &str) -> Vec<String> {
         words.push(word);
     }
     words
-}
-
-fn unescape(c: char) -> char {
-    match c {
-        'n' => '\n',
-        't' => '\t',
-        'r' => '\r',
-        other => other,
-    }
 }
 
 /// Reads an environment file with systemd's own parser: the environment.d generator loads
@@ -247,7 +238,8 @@ fn systemd_reads_env_file(text: &str, empty: &[&str]) -> BTreeMap<String, String
     vars
 }
 
-/// Undoes systemd's `cescape`: `\n`-style letters, `\\`, quotes, `$`, backticks, `\NNN` octal.
+/// Undoes the escapes systemd prints (`cescape`, `shell_maybe_quote`): `\n`-style letters,
+/// `\NNN` octal, and a backslash before any other character (`\\`, `\"`, `\$`, ...).
 fn c_unescape(text: &str) -> String {
     let mut out = String::new();
     let mut chars = text.chars();
@@ -268,7 +260,10 @@ fn c_unescape(text: &str) -> String {
                     .collect();
                 char::from_u32(u32::from_str_radix(&digits, 8).unwrap()).unwrap()
             }
-            other => unescape(other),
+            'n' => '\n',
+            'r' => '\r',
+            't' => '\t',
+            other => other,
         });
     }
     out
@@ -288,6 +283,59 @@ fn generator_keeps(value: &str) -> bool {
         }
     }
     !value.is_empty()
+}
+
+/// Checks what the test's parser read against systemd's own reading of the same files.
+fn systemd_agrees(sandbox: &Sandbox, service: &Service, env_text: &str, env: &[(String, String)]) {
+    let dump = systemd_dump(
+        &sandbox.root().join("etc/systemd/system"),
+        "fb-myapp-web.service",
+    );
+    assert_eq!(dump["User"], [service.user.as_str()]);
+    assert_eq!(dump["Group"], [service.group.as_str()]);
+    assert_eq!(
+        dump["WorkingDirectory"],
+        [service.working_directory.as_str()]
+    );
+    assert_eq!(dump["EnvironmentFile"], [service.environment_file.as_str()]);
+    assert_eq!(dumped_words(&dump["Command Line"][0]), service.stored_argv);
+    let empty: Vec<&str> = env
+        .iter()
+        .filter(|(_, v)| v.is_empty())
+        .map(|(k, _)| k.as_str())
+        .collect();
+    let by_systemd = systemd_reads_env_file(env_text, &empty);
+    for (key, value) in env.iter().filter(|(_, v)| generator_keeps(v)) {
+        assert_eq!(
+            by_systemd.get(key),
+            Some(value),
+            "{key} as systemd reads it"
+        );
+    }
+    assert!(!by_systemd.contains_key("ExecStartPre"));
+}
+
+/// Runs a service's command as systemd would: as the run user, in its working directory, with
+/// the environment file's variables. Returns the pid it started with.
+fn run_as_the_service(service: &Service, env: &[(String, String)]) -> u32 {
+    let mut child = Command::new("setpriv")
+        .args([
+            "--reuid",
+            &service.user,
+            "--regid",
+            &service.group,
+            "--clear-groups",
+        ])
+        .args(&service.argv)
+        .current_dir(&service.working_directory)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    assert!(child.wait().unwrap().success());
+    pid
 }
 
 #[test]
@@ -334,43 +382,10 @@ fn hostile_values_round_trip_through_the_unit_and_env_file_and_reach_the_job() {
     assert_eq!(parse_env_file(&env_text).unwrap(), env);
 
     // systemd's own reading agrees with the test's parser.
-    let dump = systemd_dump(&unit_dir(&sandbox), "fb-myapp-web.service");
-    assert_eq!(dump["User"], [RUN_USER]);
-    assert_eq!(dump["Group"], [RUN_USER]);
-    assert_eq!(
-        dump["WorkingDirectory"],
-        [service.working_directory.as_str()]
-    );
-    assert_eq!(dump["EnvironmentFile"], [service.environment_file.as_str()]);
-    assert_eq!(dumped_words(&dump["Command Line"][0]), service.stored_argv);
-    let empty: Vec<&str> = env
-        .iter()
-        .filter(|(_, v)| v.is_empty())
-        .map(|(k, _)| k.as_str())
-        .collect();
-    let by_systemd = systemd_reads_env_file(&env_text, &empty);
-    for (key, value) in env.iter().filter(|(_, v)| generator_keeps(v)) {
-        assert_eq!(
-            by_systemd.get(key),
-            Some(value),
-            "{key} as systemd reads it"
-        );
-    }
-    assert!(!by_systemd.contains_key("ExecStartPre"));
+    systemd_agrees(&sandbox, &service, &env_text, &env);
 
-    // The command, run as the service would run it: as the run user, in the working directory,
-    // with the environment file's variables.
-    let mut child = Command::new("setpriv")
-        .args(["--reuid", RUN_USER, "--regid", RUN_USER, "--clear-groups"])
-        .args(&service.argv)
-        .current_dir(&service.working_directory)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    assert!(child.wait().unwrap().success());
+    // The command, run as the service would run it.
+    let pid = run_as_the_service(&service, &env);
     let (cwd, argv, got_env, probe_pid) = records(&probe);
     assert_eq!(cwd, workdir.to_str().unwrap());
     assert_eq!(
@@ -659,5 +674,4 @@ fn dry_run_shows_the_link_and_the_env_file_owner() {
         assert!(outcome.stdout.contains(line), "{}", outcome.stdout);
     }
     assert!(sandbox.snapshot().is_empty());
-    let _ = run;
 }
