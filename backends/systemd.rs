@@ -65,6 +65,8 @@ impl Backend for Systemd {
         let target = dirs.systemd.join(&format!("{}.target", app.full_name));
         let mut context = tera::Context::new();
         context.insert("app", app);
+        let services: Vec<&str> = app.jobs.iter().map(|j| j.full_name.as_str()).collect();
+        context.insert("services", &services);
         context.insert("wanted_by", &targets.wanted_by);
         context.insert("conflicts", &targets.conflicts);
         let mut outputs = vec![Output::file(

@@ -3,7 +3,7 @@
 
 use crate::backends::{BackendKind, Systemd, Upstart};
 use crate::cli::{BackendName, Cli, Command, ExportArgs};
-use crate::config::{Config, DEFAULT_PATHS};
+use crate::config::{Config, SystemdLog, DEFAULT_PATHS};
 use crate::disk::Disk;
 use crate::error::{Error, Result};
 use crate::privilege::Invoker;
@@ -73,7 +73,7 @@ pub fn run(
             "this backend is not available in this version of procexport".to_owned(),
         )),
         Command::Clean(args) => {
-            let backends = all_backends(&session.config)
+            let backends = all_backends()
                 .into_iter()
                 .filter(|(name, _)| args.backend.is_none_or(|wanted| wanted == *name))
                 .map(|(_, backend)| backend)
@@ -87,10 +87,11 @@ fn read_procfile(args: &ExportArgs, invoker: &Invoker) -> Result<Vec<u8>> {
     Disk::read_procfile(args.procfile.as_str(), invoker)
 }
 
-fn all_backends(config: &Config) -> Vec<(BackendName, BackendKind)> {
+/// The backends `clean` covers. Cleaning renders nothing, so the log choice does not matter.
+fn all_backends() -> Vec<(BackendName, BackendKind)> {
     let systemd = Systemd {
         reload: true,
-        log: config.systemd_log,
+        log: SystemdLog::default(),
     };
     vec![
         (BackendName::Upstart, BackendKind::from(Upstart)),
