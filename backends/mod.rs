@@ -3,8 +3,10 @@
 //! their escaping filters are set up once here, shared by every backend.
 
 mod escape;
+mod systemd;
 mod upstart;
 
+pub use systemd::Systemd;
 pub use upstart::Upstart;
 
 use crate::config::Dirs;
@@ -54,6 +56,7 @@ pub type Escape = fn(&str) -> Result<String, String>;
 #[derive(Debug, Clone)]
 pub enum BackendKind {
     Upstart,
+    Systemd,
 }
 
 /// The template engine with every backend's templates and the escaping filters.
@@ -72,9 +75,8 @@ pub fn templates() -> &'static Tera {
         for (name, escape) in escape::FILTERS {
             register(&mut tera, name, *escape);
         }
-        let all = [upstart::TEMPLATES].concat();
-        tera.add_raw_templates(all)
-            .expect("the built-in templates parse");
+        let all = [upstart::TEMPLATES, systemd::TEMPLATES].concat();
+        tera.add_raw_templates(all).expect("the built-in templates parse");
         tera
     })
 }
@@ -91,7 +93,8 @@ fn register(tera: &mut Tera, name: &'static str, escape: Escape) {
     });
 }
 
-/// Renders a template; a failure is a bug or a value no escaping can carry, reported as such.
+/// Renders a template. A value that an escaping filter refuses (one the format cannot carry)
+/// is bad input, reported on one line; anything else is a bug in a template.
 pub fn render(name: &str, context: &tera::Context) -> Result<String> {
     templates().render(name, context).map_err(|e| {
         let mut message = e.to_string();
@@ -100,6 +103,16 @@ pub fn render(name: &str, context: &tera::Context) -> Result<String> {
             message = format!("{message}: {inner}");
             source = inner.source();
         }
-        crate::error::Error::Unsafe(format!("cannot render {name}: {message}"))
+        let format = name.split('/').next().unwrap_or(name);
+        match message.split_once("filter ").and_then(|(_, rest)| rest.split_once(": ")) {
+            Some((_, refusal)) => {
+                let refusal = refusal.lines().next().unwrap_or(refusal);
+                crate::error::Error::Usage(format!("{format} cannot carry this value: {refusal}"))
+            }
+            None => crate::error::Error::Unsafe(format!(
+                "cannot render {name}: {}",
+                message.replace('\n', " ")
+            )),
+        }
     })
 }

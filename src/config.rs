@@ -27,6 +27,8 @@ struct RawConfig {
     upstart_dir: Option<String>,
     helper_dir: Option<String>,
     systemd_dir: Option<String>,
+    systemd_env_dir: Option<String>,
+    systemd_log: Option<SystemdLog>,
     runit_dir: Option<String>,
     runit_service_dir: Option<String>,
     state_dir: Option<String>,
@@ -40,9 +42,22 @@ pub struct Dirs {
     pub upstart: AbsPath,
     pub helper: AbsPath,
     pub systemd: AbsPath,
+    /// The systemd jobs' environment files (they hold the env values, so not in the unit).
+    pub systemd_env: AbsPath,
     pub runit: AbsPath,
     pub runit_service: AbsPath,
     pub state: AbsPath,
+}
+
+/// Where systemd jobs send their output (`systemd_log`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SystemdLog {
+    /// Appended to the job's log file, as under Upstart, opened by the job itself.
+    #[default]
+    File,
+    /// Left to systemd's journal (`journalctl -u <unit>`); `log:` is not used.
+    Journal,
 }
 
 /// The checked configuration.
@@ -53,6 +68,7 @@ pub struct Config {
     pub start_on: Runlevels,
     pub stop_on: Runlevels,
     pub dirs: Dirs,
+    pub systemd_log: SystemdLog,
     /// The config's layer of job settings (kill_timeout, respawn, env).
     pub defaults: Layer,
 }
@@ -92,6 +108,11 @@ impl Config {
             upstart: path("upstart_dir", &raw.upstart_dir, "/etc/init")?,
             helper: path("helper_dir", &raw.helper_dir, "/var/local/upstart_helpers")?,
             systemd: path("systemd_dir", &raw.systemd_dir, "/etc/systemd/system")?,
+            systemd_env: path(
+                "systemd_env_dir",
+                &raw.systemd_env_dir,
+                "/etc/procexport/env",
+            )?,
             runit: path("runit_dir", &raw.runit_dir, "/etc/sv")?,
             runit_service: path("runit_service_dir", &raw.runit_service_dir, "/etc/service")?,
             state: path("state_dir", &raw.state_dir, "/var/lib/procexport")?,
@@ -141,6 +162,7 @@ impl Config {
             start_on: runlevels("start_on_runlevel", &raw.start_on_runlevel, "[2345]")?,
             stop_on: runlevels("stop_on_runlevel", &raw.stop_on_runlevel, "[!2345]")?,
             dirs,
+            systemd_log: raw.systemd_log.unwrap_or_default(),
             defaults,
         })
     }

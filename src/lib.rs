@@ -33,6 +33,7 @@ mod report;
 mod run;
 mod runlevel;
 mod sanitize;
+mod systemctl;
 mod text;
 mod yaml_locate;
 

@@ -22,21 +22,17 @@ pub struct Rendered {
     pub link_target: Option<String>,
 }
 
-/// The directories the default config installs into, for checks that every path stays in
-/// one of them.
+/// The directories the default config installs into (every backend's), for checks that
+/// every path stays in one of them.
 pub fn default_dirs() -> Vec<String> {
     let config = preview_config(None).expect("the built-in defaults are valid");
-    let d = &config.dirs;
-    [
-        &d.upstart,
-        &d.helper,
-        &d.systemd,
-        &d.runit,
-        &d.runit_service,
-    ]
-    .iter()
-    .map(ToString::to_string)
-    .collect()
+    let mut dirs: Vec<String> = crate::run::all_backends()
+        .iter()
+        .flat_map(|(_, backend)| backend.install_dirs(&config.dirs))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs
 }
 
 fn preview_config(config: Option<&str>) -> Result<Config> {

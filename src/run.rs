@@ -1,9 +1,9 @@
 //! The program: parse the command line, settle who is running and what they may ask for,
 //! load the trusted config, then export or clean.
 
-use crate::backends::{BackendKind, Upstart};
+use crate::backends::{BackendKind, Systemd, Upstart};
 use crate::cli::{BackendName, Cli, Command, ExportArgs};
-use crate::config::{Config, DEFAULT_PATHS};
+use crate::config::{Config, SystemdLog, DEFAULT_PATHS};
 use crate::disk::Disk;
 use crate::error::{Error, Result};
 use crate::privilege::Invoker;
@@ -62,7 +62,19 @@ pub fn run(
             &args,
             &procfile.unwrap_or_default(),
         ),
-        Command::Systemd(_) | Command::Runit(_) => Err(Error::Usage(
+        Command::Systemd(args) => {
+            let backend = Systemd {
+                reload: !args.no_reload,
+                log: session.config.systemd_log,
+            };
+            export::export(
+                &mut session,
+                &BackendKind::from(backend),
+                &args.export,
+                &procfile.unwrap_or_default(),
+            )
+        }
+        Command::Runit(_) => Err(Error::Usage(
             "this backend is not available in this version of procexport".to_owned(),
         )),
         Command::Clean(args) => {
@@ -80,8 +92,16 @@ fn read_procfile(args: &ExportArgs, invoker: &Invoker) -> Result<Vec<u8>> {
     Disk::read_procfile(args.procfile.as_str(), invoker)
 }
 
+/// The backends `clean` covers. Cleaning renders nothing, so the log choice does not matter.
 pub(crate) fn all_backends() -> Vec<(BackendName, BackendKind)> {
-    vec![(BackendName::Upstart, BackendKind::from(Upstart))]
+    let systemd = Systemd {
+        reload: true,
+        log: SystemdLog::default(),
+    };
+    vec![
+        (BackendName::Upstart, BackendKind::from(Upstart)),
+        (BackendName::Systemd, BackendKind::from(systemd)),
+    ]
 }
 
 /// Reads `--config`, else the first of the default config files that exists, else defaults.

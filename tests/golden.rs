@@ -109,4 +109,10 @@ macro_rules! golden {
     };
 }
 
-golden!(v2_gem_example, v1_basic, v2_every_option);
+golden!(
+    v2_gem_example,
+    v1_basic,
+    v2_every_option,
+    v2_runlevels,
+    v2_single_user
+);

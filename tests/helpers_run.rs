@@ -6,12 +6,13 @@
 use crate::support::{as_run_user, require_root, run, Sandbox, RUN_USER};
 use pretty_assertions::assert_eq;
 use std::collections::BTreeMap;
+use std::fmt::Write;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Hostile env values: spaces, both quotes, `$`, backslashes, `%`, unicode, a newline.
-const VALUES: &[(&str, &str)] = &[
+pub const VALUES: &[(&str, &str)] = &[
     ("SPACES", "a b  c"),
     ("QUOTES", "it's \"quoted\""),
     ("DOLLAR", "$HOME ${PATH} $(id) `id`"),
@@ -22,13 +23,13 @@ const VALUES: &[(&str, &str)] = &[
     ("EMPTY", ""),
 ];
 
-struct Probe {
-    script: PathBuf,
-    out: PathBuf,
+pub struct Probe {
+    pub script: PathBuf,
+    pub out: PathBuf,
 }
 
 /// Writes a probe script the run user can run, and a directory it can write its records to.
-fn probe(sandbox: &Sandbox) -> Probe {
+pub fn probe(sandbox: &Sandbox) -> Probe {
     let out = sandbox.path().join("probe-out");
     fs::create_dir_all(&out).unwrap();
     let user = nix::unistd::User::from_name(RUN_USER)
@@ -64,7 +65,7 @@ fn run_helper(helper: &Path) -> u32 {
     pid
 }
 
-fn records(probe: &Probe) -> (String, Vec<String>, BTreeMap<String, String>, u32) {
+pub fn records(probe: &Probe) -> (String, Vec<String>, BTreeMap<String, String>, u32) {
     let read = |name: &str| fs::read(probe.out.join(name)).unwrap();
     let cwd = String::from_utf8(read("cwd"))
         .unwrap()
@@ -93,7 +94,7 @@ fn records(probe: &Probe) -> (String, Vec<String>, BTreeMap<String, String>, u32
     (cwd, argv, env, pid)
 }
 
-fn yaml_quote(value: &str) -> String {
+pub fn yaml_quote(value: &str) -> String {
     let escaped = value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -110,7 +111,7 @@ fn upstart_helper_delivers_cwd_argv_env_and_log_exactly() {
     fs::create_dir_all(&workdir).unwrap();
     let mut env = String::new();
     for (key, value) in VALUES {
-        env.push_str(&format!("      {key}: {}\n", yaml_quote(value)));
+        writeln!(env, "      {key}: {}", yaml_quote(value)).unwrap();
     }
     let procfile = sandbox.procfile(format!(
         "version: 2\ncommands:\n  web:\n    command: {}\n    working_directory: {}\n    env:\n{env}",

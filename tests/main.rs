@@ -12,3 +12,4 @@ mod helpers_run;
 mod lifecycle;
 mod properties;
 mod security;
+mod systemd;

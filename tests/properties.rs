@@ -106,11 +106,32 @@ fn procfile(case: &Case, scrub: bool) -> String {
     serde_yaml::to_string(&top).unwrap()
 }
 
+/// Lines per file, but for systemd environment files: there a value's newlines stay inside its
+/// double quotes (systemd has no escape for a newline), so those are checked by parsing them.
 fn lines_per_file(rendered: &[Rendered]) -> BTreeMap<String, usize> {
     rendered
         .iter()
+        .filter(|r| !r.path.ends_with(".env"))
         .filter_map(|r| Some((r.path.clone(), r.contents.as_ref()?.lines().count())))
         .collect()
+}
+
+/// Every systemd environment file, read the way systemd reads it, holds exactly the case's
+/// variables with their exact values: no value added a variable or lost a character.
+fn check_systemd_env_files(case: &Case, rendered: &[Rendered]) {
+    let mut expected: Vec<(String, String)> = Vec::new();
+    for (key, value) in &case.env {
+        match expected.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1.clone_from(value),
+            None => expected.push((key.clone(), value.clone())),
+        }
+    }
+    for file in rendered.iter().filter(|r| r.path.ends_with(".env")) {
+        let text = file.contents.as_ref().unwrap();
+        let parsed = crate::support::systemd_syntax::parse_env_file(text)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{text}", file.path));
+        assert_eq!(parsed, expected, "{}", file.path);
+    }
 }
 
 /// Asks `sh` what the quoted words of a helper's `export` and `cd` lines hold.
@@ -218,8 +239,10 @@ proptest! {
                     let plain = render(procfile(&case, true).as_bytes(), &case.app, backend, None).unwrap();
                     prop_assert_eq!(lines_per_file(&rendered), lines_per_file(&plain));
                     // (b) values round-trip through the format's own parser.
-                    if *backend == "upstart" {
-                        check_upstart_round_trip(&case, &rendered);
+                    match *backend {
+                        "upstart" => check_upstart_round_trip(&case, &rendered),
+                        "systemd" => check_systemd_env_files(&case, &rendered),
+                        _ => {}
                     }
                 }
             }

@@ -1,6 +1,7 @@
 //! Every rule of DESIGN.md's root boundary (section 5), each with a test that tries to break
 //! it. The backend-independent ones run against every backend through `backend_tests!`.
 
+use crate::support::systemd_syntax::{parse_exec, parse_unit};
 use crate::support::{dry_run_paths, require_root, run, Node, Sandbox, RUN_USER};
 use pretty_assertions::assert_eq;
 use std::fs;
@@ -135,7 +136,47 @@ fn root_shell_lines(backend: &str, sandbox: &Sandbox) -> Vec<(String, String)> {
                         .map(|l| (rel.clone(), l)),
                 );
             }
+            "systemd" if rel.ends_with(".service") => {
+                lines.extend(
+                    systemd_root_lines(&text)
+                        .into_iter()
+                        .map(|l| (rel.clone(), l)),
+                );
+            }
             _ => {}
+        }
+    }
+    lines
+}
+
+/// What systemd runs or opens as root for a service: every command when it has no `User=` (or
+/// root), commands prefixed `+` or `!` whatever `User=` says, the commands besides `ExecStart=`
+/// under `PermissionsStartOnly=yes`, and output files (`StandardOutput=append:...`), which
+/// systemd opens before it drops to the user (given as `>> PATH`). A command is its words
+/// joined by spaces, so `sh -c` shell code reads as shell code.
+fn systemd_root_lines(text: &str) -> Vec<String> {
+    let unit = parse_unit(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let as_root = unit
+        .values("Service", "User")
+        .last()
+        .is_none_or(|u| *u == "root" || *u == "0");
+    let start_only = unit.values("Service", "PermissionsStartOnly").last() == Some(&"yes");
+    let mut lines = Vec::new();
+    for section in unit.sections.iter().filter(|s| s.name == "Service") {
+        for (key, value) in &section.entries {
+            if key.starts_with("Exec") {
+                let command = parse_exec(value).unwrap();
+                if as_root || command.privileged() || (start_only && key != "ExecStart") {
+                    lines.push(command.argv.join(" "));
+                }
+            } else if key == "StandardOutput" || key == "StandardError" {
+                let file = ["append:", "file:", "truncate:"]
+                    .iter()
+                    .find_map(|how| value.strip_prefix(how));
+                if let Some(path) = file {
+                    lines.push(format!(">> {path}"));
+                }
+            }
         }
     }
     lines
@@ -278,6 +319,37 @@ fn the_root_write_check_catches_the_gems_job_file() {
     assert_eq!(
         touched_paths("exec x >> /var/log/fb-myapp/web.log 2>&1"),
         ["/var/log/fb-myapp/web.log"]
+    );
+}
+
+#[test]
+fn the_root_write_check_catches_root_lines_in_a_unit() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let log_dir = sandbox.host("/var/log/fb-myapp");
+    fs::create_dir_all(&log_dir).unwrap();
+    let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
+    std::os::unix::fs::chown(&log_dir, Some(user.uid.as_raw()), Some(user.gid.as_raw())).unwrap();
+    // The holes of other exporters: a root `+` pre-start that touches and chowns the log, and
+    // an output file systemd opens as root.
+    let unit = "[Service]\nUser=pxrun\nExecStartPre=+/bin/sh -c \"touch /var/log/fb-myapp/web.log && chown pxrun /var/log/fb-myapp/web.log\"\nStandardOutput=append:/var/log/fb-myapp/web.log\nExecStart=/bin/sh -c \"exec app\"\n";
+    let lines: Vec<_> = systemd_root_lines(unit)
+        .into_iter()
+        .map(|l| ("fb-myapp-web.service".to_owned(), l))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let caught = std::panic::catch_unwind(|| {
+        assert_no_root_writes_in_run_user_dirs("systemd", &sandbox, &lines);
+    });
+    assert!(
+        caught.is_err(),
+        "the check must flag the root touch/chown and append:"
+    );
+    // Without User=, ExecStart itself runs as root.
+    let no_user = "[Service]\nExecStart=/bin/sh -c \"exec app >> /var/log/fb-myapp/web.log\"\n";
+    assert_eq!(
+        systemd_root_lines(no_user),
+        ["/bin/sh -c exec app >> /var/log/fb-myapp/web.log"]
     );
 }
 
@@ -496,7 +568,7 @@ macro_rules! backend_tests {
     };
 }
 
-backend_tests!(upstart);
+backend_tests!(upstart, systemd);
 
 /// Puts a config at /etc/procexport.yaml for one test and removes it after, even on failure.
 struct LiveConfig;

@@ -7,6 +7,7 @@
 //! are looked up under DIR instead, the way DESTDIR works.
 
 mod dir;
+mod init;
 mod lock;
 mod read;
 mod write;

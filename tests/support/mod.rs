@@ -1,9 +1,10 @@
 //! The test harness: a sandbox per test holding a config, Procfiles and the tree procexport
 //! writes, the real binary run with a cleared environment, and checks with the real tools
-//! (`sh -n`, `shellcheck`) and the Upstart stanza checker.
+//! (`sh -n`, `shellcheck`, `systemd-analyze verify`) and the Upstart stanza checker.
 
 #![allow(dead_code)]
 
+pub mod systemd_syntax;
 pub mod upstart_check;
 
 use std::collections::BTreeMap;
@@ -16,7 +17,7 @@ use std::process::Command;
 pub const RUN_USER: &str = "pxrun";
 
 /// Every backend the shared security and lifecycle tests run against.
-pub const BACKENDS: &[&str] = &["upstart"];
+pub const BACKENDS: &[&str] = &["upstart", "systemd"];
 
 pub fn require_root() {
     assert!(
@@ -142,6 +143,7 @@ impl Sandbox {
         sandbox.write_config(&format!(
             "run_user: {RUN_USER}\nrun_group: {RUN_USER}\nlog_dir: {r}/var/log\nupstart_dir: {r}/etc/init\n\
              helper_dir: {r}/var/local/upstart_helpers\nsystemd_dir: {r}/etc/systemd/system\n\
+             systemd_env_dir: {r}/etc/procexport/env\n\
              runit_dir: {r}/etc/sv\nrunit_service_dir: {r}/etc/service\nstate_dir: {r}/var/lib/procexport\n{extra}"
         ));
         fs::create_dir_all(&root).unwrap();
@@ -341,6 +343,7 @@ pub fn check_upstart_conf(path: &Path) {
 /// Checks every generated file under the sandbox with the real tool for its format.
 pub fn check_generated_files(sandbox: &Sandbox) -> usize {
     let mut checked = 0;
+    let mut units = Vec::new();
     for (rel, node) in sandbox.snapshot() {
         let Node::File { contents, .. } = node else {
             continue;
@@ -355,9 +358,122 @@ pub fn check_generated_files(sandbox: &Sandbox) -> usize {
         } else if rel.ends_with(".conf") && rel.contains("etc/init") {
             check_upstart_conf(&path);
             checked += 1;
+        } else if rel.starts_with("etc/systemd/system/")
+            && (rel.ends_with(".service") || rel.ends_with(".target"))
+        {
+            units.push(path);
+        } else if rel.starts_with("etc/procexport/env/") {
+            let text = String::from_utf8(contents).unwrap();
+            if let Err(problem) = systemd_syntax::parse_env_file(&text) {
+                panic!("{rel} is not a valid environment file: {problem}\n--- file:\n{text}");
+            }
+            checked += 1;
         }
     }
-    checked
+    if !units.is_empty() {
+        check_systemd_units(&units, &sandbox.root().join("etc/systemd/system"));
+    }
+    checked + units.len()
+}
+
+/// Lines `systemd-analyze verify` may print about a unit procexport wrote that are not a
+/// problem with it. None so far: every line it prints fails the check.
+const EXPLAINED_VERIFY_LINES: &[&str] = &[];
+
+/// Runs `systemd-analyze verify` on units (given by path: a bare name would be looked up as a
+/// unit name), with `search_path` (where their sibling units are) in front of systemd's own
+/// unit path. `--recursive-errors=no` makes it exit non-zero on a
+/// warning about this unit (unknown keys, bad values, bad quoting only warn otherwise); the
+/// warnings that do not change its exit status (`User=nobody`, ...) are caught by failing on
+/// any line it prints. Returns what it said when it did not pass.
+pub fn systemd_verify<P: AsRef<Path>>(paths: &[P], search_path: &Path) -> Result<(), String> {
+    assert!(paths.iter().all(|p| p.as_ref().is_absolute()));
+    let output = Command::new("systemd-analyze")
+        .args(["verify", "--recursive-errors=no", "--man=no", "--no-pager"])
+        .args(paths.iter().map(AsRef::as_ref))
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("SYSTEMD_UNIT_PATH", format!("{}:", search_path.display()))
+        .output()
+        .expect("systemd-analyze runs (.ci/run installs systemd)");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let unexplained: Vec<&str> = said
+        .lines()
+        .filter(|l| !EXPLAINED_VERIFY_LINES.iter().any(|e| l.contains(e)))
+        .collect();
+    if output.status.success() && unexplained.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("exit {}:\n{said}", output.status))
+    }
+}
+
+/// Checks a generated unit with `systemd-analyze verify`, then reads it back with the test's
+/// own systemd parser: every command line unquotes and runs without a variable expanded, the
+/// shell code given to `sh -c` passes `sh -n`, and every unit a target wants exists.
+#[track_caller]
+pub fn check_systemd_unit(path: &Path, search_path: &Path) {
+    check_systemd_units(&[path], search_path);
+}
+
+/// `check_systemd_unit` for several units, with one run of `systemd-analyze` for all of them.
+#[track_caller]
+pub fn check_systemd_units<P: AsRef<Path>>(paths: &[P], search_path: &Path) {
+    if let Err(said) = systemd_verify(paths, search_path) {
+        let units: Vec<String> = paths
+            .iter()
+            .map(|p| {
+                let p = p.as_ref();
+                format!("--- {}:\n{}", p.display(), fs::read_to_string(p).unwrap())
+            })
+            .collect();
+        panic!("systemd-analyze verify failed: {said}\n{}", units.join(""));
+    }
+    for path in paths {
+        read_back_systemd_unit(path.as_ref(), search_path);
+    }
+}
+
+#[track_caller]
+fn read_back_systemd_unit(path: &Path, search_path: &Path) {
+    let text = fs::read_to_string(path).unwrap();
+    let unit = systemd_syntax::parse_unit(&text)
+        .unwrap_or_else(|e| panic!("{}: {e}\n--- unit:\n{text}", path.display()));
+    for (section, key) in unit.keys() {
+        if !key.starts_with("Exec") {
+            continue;
+        }
+        for raw in unit.values(&section, &key) {
+            let argv = systemd_syntax::parse_exec(raw)
+                .and_then(|c| c.run_time_argv())
+                .unwrap_or_else(|e| panic!("{}: {key}: {e}", path.display()));
+            if let [sh, flag, script] = &argv[..] {
+                if sh == "/bin/sh" && flag == "-c" {
+                    let status = Command::new("sh")
+                        .args(["-n", "-c", script])
+                        .output()
+                        .unwrap();
+                    assert!(
+                        status.status.success(),
+                        "{}: sh -n of {script:?}: {}",
+                        path.display(),
+                        String::from_utf8_lossy(&status.stderr)
+                    );
+                }
+            }
+        }
+    }
+    for wanted in unit.values("Unit", "Wants") {
+        assert!(
+            search_path.join(wanted).is_file(),
+            "{}: wants {wanted}, which was not generated",
+            path.display()
+        );
+    }
 }
 
 fn run_tool(command: &mut Command, name: &str) -> (bool, String) {
