@@ -208,11 +208,11 @@ mod tests {
         Output::file(path.into(), text.into(), 0o644, Group::Root)
     }
 
-    fn run(outputs: Vec<Output>, old: Manifest, disk: &HashMap<&str, Existing>) -> Result<Plan> {
+    fn run(outputs: Vec<Output>, old: &Manifest, disk: &HashMap<&str, Existing>) -> Result<Plan> {
         let mut inspect = |p: &str| Ok(disk.get(p).cloned().unwrap_or(Existing::Missing));
         plan(
             outputs,
-            &old,
+            old,
             Vec::new(),
             None,
             &|p: &str| p.starts_with("/i/fb-a"),
@@ -245,7 +245,7 @@ mod tests {
         ]);
         let plan = run(
             vec![file("/i/fb-a-web.conf", "x"), file("/i/fb-a.conf", "m")],
-            old,
+            &old,
             &disk,
         )
         .unwrap();
@@ -267,7 +267,7 @@ mod tests {
         ] {
             let disk = HashMap::from([("/i/fb-a.conf", existing)]);
             let error =
-                run(vec![file("/i/fb-a.conf", "m")], Manifest::default(), &disk).unwrap_err();
+                run(vec![file("/i/fb-a.conf", "m")], &Manifest::default(), &disk).unwrap_err();
             assert!(error.to_string().contains("refusing to replace"), "{error}");
         }
     }
@@ -275,7 +275,7 @@ mod tests {
     #[test]
     fn a_manifest_naming_another_apps_file_is_refused() {
         let old = Manifest::of(&[file("/i/fb-b-web.conf", "x")]);
-        let error = run(Vec::new(), old, &HashMap::new()).unwrap_err();
+        let error = run(Vec::new(), &old, &HashMap::new()).unwrap_err();
         assert!(
             error.to_string().contains("not one of this app's files"),
             "{error}"

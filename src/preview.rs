@@ -35,7 +35,7 @@ pub fn default_dirs() -> Vec<String> {
         &d.runit_service,
     ]
     .iter()
-    .map(|p| p.to_string())
+    .map(ToString::to_string)
     .collect()
 }
 

@@ -6,6 +6,7 @@
 use crate::support::{require_root, run, Sandbox, RUN_USER};
 use pretty_assertions::assert_eq;
 use std::collections::BTreeMap;
+use std::fmt::Write;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -121,7 +122,7 @@ fn upstart_helper_delivers_cwd_argv_env_and_log_exactly() {
     fs::create_dir_all(&workdir).unwrap();
     let mut env = String::new();
     for (key, value) in VALUES {
-        env.push_str(&format!("      {key}: {}\n", yaml_quote(value)));
+        writeln!(env, "      {key}: {}", yaml_quote(value)).unwrap();
     }
     let procfile = sandbox.procfile(format!(
         "version: 2\ncommands:\n  web:\n    command: {}\n    working_directory: {}\n    env:\n{env}",

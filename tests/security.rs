@@ -128,7 +128,10 @@ fn root_shell_lines(backend: &str, sandbox: &Sandbox) -> Vec<(String, String)> {
         };
         let text = String::from_utf8_lossy(&contents).into_owned();
         match backend {
-            "upstart" if rel.ends_with(".conf") && rel.contains("etc/init/") => {
+            "upstart"
+                if Path::new(&rel).extension().is_some_and(|e| e == "conf")
+                    && rel.contains("etc/init/") =>
+            {
                 lines.extend(
                     upstart_root_lines(&text)
                         .into_iter()
@@ -269,7 +272,7 @@ fn the_root_write_check_catches_the_gems_job_file() {
         .collect();
     assert_eq!(lines.len(), 3);
     let caught = std::panic::catch_unwind(|| {
-        assert_no_root_writes_in_run_user_dirs("upstart", &sandbox, &lines)
+        assert_no_root_writes_in_run_user_dirs("upstart", &sandbox, &lines);
     });
     assert!(
         caught.is_err(),

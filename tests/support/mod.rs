@@ -334,7 +334,7 @@ pub fn check_generated_files(sandbox: &Sandbox) -> usize {
         if contents.starts_with(b"#!/bin/sh") {
             check_shell_script(&path);
             checked += 1;
-        } else if rel.ends_with(".conf") && rel.contains("etc/init") {
+        } else if path.extension().is_some_and(|e| e == "conf") && rel.contains("etc/init") {
             check_upstart_conf(&path);
             checked += 1;
         }
