@@ -3,8 +3,10 @@
 //! their escaping filters are set up once here, shared by every backend.
 
 mod escape;
+mod runit;
 mod upstart;
 
+pub use runit::Runit;
 pub use upstart::Upstart;
 
 use crate::config::Dirs;
@@ -54,6 +56,7 @@ pub type Escape = fn(&str) -> Result<String, String>;
 #[derive(Debug, Clone)]
 pub enum BackendKind {
     Upstart,
+    Runit,
 }
 
 /// The template engine with every backend's templates and the escaping filters.
@@ -72,7 +75,7 @@ pub fn templates() -> &'static Tera {
         for (name, escape) in escape::FILTERS {
             register(&mut tera, name, *escape);
         }
-        let all = [upstart::TEMPLATES].concat();
+        let all = [upstart::TEMPLATES, runit::TEMPLATES].concat();
         tera.add_raw_templates(all)
             .expect("the built-in templates parse");
         tera

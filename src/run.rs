@@ -1,7 +1,7 @@
 //! The program: parse the command line, settle who is running and what they may ask for,
 //! load the trusted config, then export or clean.
 
-use crate::backends::{BackendKind, Upstart};
+use crate::backends::{BackendKind, Runit, Upstart};
 use crate::cli::{BackendName, Cli, Command, ExportArgs};
 use crate::config::{Config, DEFAULT_PATHS};
 use crate::disk::Disk;
@@ -57,7 +57,13 @@ pub fn run(
             &args,
             &procfile.unwrap_or_default(),
         ),
-        Command::Systemd(_) | Command::Runit(_) => Err(Error::Usage(
+        Command::Runit(args) => export::export(
+            &mut session,
+            &BackendKind::from(Runit),
+            &args,
+            &procfile.unwrap_or_default(),
+        ),
+        Command::Systemd(_) => Err(Error::Usage(
             "this backend is not available in this version of procexport".to_owned(),
         )),
         Command::Clean(args) => {
@@ -76,7 +82,10 @@ fn read_procfile(args: &ExportArgs, invoker: &Invoker) -> Result<Vec<u8>> {
 }
 
 pub(crate) fn all_backends() -> Vec<(BackendName, BackendKind)> {
-    vec![(BackendName::Upstart, BackendKind::from(Upstart))]
+    vec![
+        (BackendName::Upstart, BackendKind::from(Upstart)),
+        (BackendName::Runit, BackendKind::from(Runit)),
+    ]
 }
 
 /// Reads `--config`, else the first of the default config files that exists, else defaults.

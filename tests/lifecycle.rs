@@ -210,4 +210,4 @@ macro_rules! backend_tests {
     };
 }
 
-backend_tests!(upstart);
+backend_tests!(upstart, runit);

@@ -56,7 +56,7 @@ impl Disk {
         let temp = self.temp_name();
         let dir_fd = self.target_dir(dir)?;
         match &output.kind {
-            Kind::Dir { mode } => {
+            Kind::Dir { mode, group } => {
                 match mkdirat(dir_fd, name, Mode::from_raw_mode(*mode)) {
                     Ok(()) | Err(Errno::EXIST) => {}
                     Err(e) => return Err(io("creating", e)),
@@ -65,6 +65,11 @@ impl Disk {
                 let fd = self
                     .open_dir(&path, Strictness::Target, false)?
                     .expect("just made");
+                if let Some(ownership) = ownership {
+                    let gid = Gid::from_raw(ownership.gid(*group));
+                    fchown(fd, Some(Uid::ROOT), Some(gid))
+                        .map_err(|e| io("setting the owner of", e))?;
+                }
                 fchmod(fd, Mode::from_raw_mode(*mode)).map_err(|e| io("setting the mode of", e))?;
             }
             Kind::File {

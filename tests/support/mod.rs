@@ -16,7 +16,7 @@ use std::process::Command;
 pub const RUN_USER: &str = "pxrun";
 
 /// Every backend the shared security and lifecycle tests run against.
-pub const BACKENDS: &[&str] = &["upstart"];
+pub const BACKENDS: &[&str] = &["upstart", "runit"];
 
 pub fn require_root() {
     assert!(
