@@ -10,6 +10,7 @@ pub use runit::Runit;
 pub use upstart::Upstart;
 
 use crate::config::Dirs;
+use crate::disk::Disk;
 use crate::error::Result;
 use crate::job::App;
 use crate::output::Output;
@@ -40,6 +41,13 @@ pub trait Backend {
     /// Where files of this app from an older exporter may be.
     fn legacy_files(&self, _dirs: &Dirs) -> Vec<LegacyFiles> {
         Vec::new()
+    }
+
+    /// Runs while a plan is carried out, once the app's stale links are removed and before
+    /// the files and directories `dirs` in them are: a supervisor that still runs services
+    /// from them stops them and lets go, and the state it made in them is removed.
+    fn release(&self, _disk: &mut Disk, _dirs: &[&str]) -> Result<()> {
+        Ok(())
     }
 
     /// Runs after a plan was carried out on disk (e.g. `systemctl daemon-reload`). `live` is

@@ -9,14 +9,17 @@
 //! runit has no respawn limit and never sends KILL by itself: `finish` (run as root after each
 //! exit) keeps the times of recent exits in runsv's root-only `supervise/` and takes the service
 //! down past the limit, and `control/t` (run by runsv before it sends TERM) leaves a watcher
-//! that sends KILL after `kill_timeout`.
+//! that sends KILL after `kill_timeout`. Before a service directory is removed, its runsv is
+//! asked to exit and waited for, then its `supervise/` is removed with it.
 
 use super::{render, Backend};
 use crate::config::Dirs;
+use crate::disk::{Disk, SUPERVISE};
 use crate::error::{Error, Result};
 use crate::job::{App, Job, Respawn};
 use crate::output::{Group, Output};
 use crate::sanitize::Quoted;
+use std::time::Duration;
 
 /// The templates, compiled into the binary.
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -35,6 +38,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("runit/env", include_str!("../templates/runit/env.tera")),
 ];
+
+/// How long a removed service's runsv gets to stop it and exit before its directory is
+/// removed (runsv itself waits 7 s in `sv stop`).
+const STOP_WAIT: Duration = Duration::from_secs(10);
 
 /// The longest file name in `env/`.
 const MAX_FILE_NAME: usize = 255;
@@ -102,6 +109,17 @@ impl Backend for Runit {
 
     fn install_dirs(&self, dirs: &Dirs) -> Vec<String> {
         vec![dirs.runit.to_string(), dirs.runit_service.to_string()]
+    }
+
+    /// The links are gone, so runsvdir lets the services go on its own within seconds;
+    /// asking each runsv to exit now spares the wait, and waiting for it keeps its process
+    /// from outliving its directory.
+    fn release(&self, disk: &mut Disk, dirs: &[&str]) -> Result<()> {
+        disk.stop_runsv(dirs, STOP_WAIT)?;
+        for dir in dirs {
+            disk.remove_runtime(dir, SUPERVISE)?;
+        }
+        Ok(())
     }
 }
 

@@ -9,7 +9,10 @@
 mod dir;
 mod lock;
 mod read;
+mod runsv;
 mod write;
+
+pub use runsv::SUPERVISE;
 
 use camino::Utf8PathBuf;
 use rustix::fd::OwnedFd;

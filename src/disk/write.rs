@@ -10,8 +10,8 @@ use crate::plan::{Ownership, Plan};
 use crate::sanitize::Quoted;
 use rustix::fd::{AsFd, BorrowedFd};
 use rustix::fs::{
-    fchmod, fchown, fstat, fsync, mkdirat, openat, renameat, symlinkat, unlinkat, AtFlags, Gid,
-    Mode, OFlags, Uid,
+    fchmod, fchown, fstat, fsync, mkdirat, openat, renameat, symlinkat, unlinkat, AtFlags, Dir,
+    Gid, Mode, OFlags, Uid,
 };
 use rustix::io::Errno;
 use std::collections::BTreeSet;
@@ -20,12 +20,16 @@ use std::io::Write;
 impl Disk {
     /// Carries out a plan: a pending manifest that covers old and new files first (so a run
     /// killed half way still knows every file it may have written), then the new files, then
-    /// removal of the stale ones, then the final manifest.
+    /// removal of the stale ones, then the final manifest. Removal goes links first (what
+    /// enables a service), then `release` with the stale directories, for a supervisor that
+    /// still runs a service from one (runsv) to stop it, with its scripts still in place, and
+    /// clear its state out; then files, then the directories, deepest first.
     pub fn apply(
         &mut self,
         plan: &Plan,
         manifest_path: &str,
         ownership: Option<Ownership>,
+        release: &mut dyn FnMut(&mut Disk, &[&str]) -> Result<()>,
     ) -> Result<()> {
         if !plan.changes_anything() {
             return Ok(());
@@ -43,8 +47,24 @@ impl Disk {
         for dir in &touched {
             self.sync_dir(dir)?;
         }
-        for (path, kind) in &plan.removals {
-            self.remove(path, *kind)?;
+        let of_kind = |wanted: EntryKind| {
+            plan.removals
+                .iter()
+                .filter(move |(_, kind)| *kind == wanted)
+                .map(|(path, _)| path.as_str())
+        };
+        for path in of_kind(EntryKind::Link) {
+            self.remove(path, EntryKind::Link)?;
+        }
+        let dirs: Vec<&str> = of_kind(EntryKind::Dir).collect();
+        if !dirs.is_empty() {
+            release(self, &dirs)?;
+        }
+        for path in of_kind(EntryKind::File) {
+            self.remove(path, EntryKind::File)?;
+        }
+        for path in dirs {
+            self.remove(path, EntryKind::Dir)?;
         }
         self.write_manifest(manifest_path, &plan.new)
     }
@@ -137,7 +157,59 @@ impl Disk {
         };
         match unlinkat(dir_fd, name, flags) {
             Ok(()) | Err(Errno::NOENT) => Ok(()),
+            Err(Errno::NOTEMPTY) => Err(Error::Unsafe(format!(
+                "{} holds files procexport did not install; remove them by hand, then run the \
+                 same command again",
+                Quoted(&host)
+            ))),
             Err(e) => Err(Error::io(format!("removing {}", Quoted(&host)), e.into())),
+        }
+    }
+
+    /// Removes `name` from the app's directory `dir`, with what is in it: state a supervisor
+    /// made there at run time (runsv's `supervise/`), which no manifest lists. By descriptor,
+    /// never following a symlink: a link in its place is removed itself. Nothing deeper is
+    /// expected, so a directory inside is refused rather than searched.
+    pub fn remove_runtime(&mut self, dir: &str, name: &str) -> Result<()> {
+        let host = format!("{}/{name}", self.host(dir));
+        let io = |what: &str, e: Errno| Error::io(format!("{what} {}", Quoted(&host)), e.into());
+        let Some(dir_fd) = self.open_dir(dir, Strictness::Target, false)? else {
+            return Ok(());
+        };
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let inner = match openat(dir_fd, name, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) => return Ok(()),
+            Err(Errno::LOOP | Errno::NOTDIR) => {
+                return match unlinkat(dir_fd, name, AtFlags::empty()) {
+                    Ok(()) | Err(Errno::NOENT) => Ok(()),
+                    Err(e) => Err(io("removing", e)),
+                }
+            }
+            Err(e) => return Err(io("opening", e)),
+        };
+        for entry in Dir::read_from(&inner).map_err(|e| io("listing", e))? {
+            let entry = entry.map_err(|e| io("listing", e))?;
+            let entry_name = entry.file_name();
+            if entry_name == c"." || entry_name == c".." {
+                continue;
+            }
+            match unlinkat(&inner, entry_name, AtFlags::empty()) {
+                Ok(()) | Err(Errno::NOENT) => {}
+                Err(Errno::ISDIR) => {
+                    return Err(Error::Unsafe(format!(
+                        "{} holds a directory {}, which procexport does not remove; remove it \
+                         by hand",
+                        Quoted(&host),
+                        Quoted(&entry_name.to_string_lossy())
+                    )))
+                }
+                Err(e) => return Err(io("emptying", e)),
+            }
+        }
+        match unlinkat(dir_fd, name, AtFlags::REMOVEDIR) {
+            Ok(()) | Err(Errno::NOENT) => Ok(()),
+            Err(e) => Err(io("removing", e)),
         }
     }
 
