@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Hostile env values: spaces, both quotes, `$`, backslashes, `%`, unicode, a newline.
-const VALUES: &[(&str, &str)] = &[
+pub const VALUES: &[(&str, &str)] = &[
     ("SPACES", "a b  c"),
     ("QUOTES", "it's \"quoted\""),
     ("DOLLAR", "$HOME ${PATH} $(id) `id`"),
@@ -105,7 +105,7 @@ fn records(probe: &Probe) -> (String, Vec<String>, BTreeMap<String, String>, u32
     (cwd, argv, env, pid)
 }
 
-fn yaml_quote(value: &str) -> String {
+pub fn yaml_quote(value: &str) -> String {
     let escaped = value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")

@@ -8,4 +8,5 @@ mod corpus;
 mod golden;
 mod helpers_run;
 mod lifecycle;
+mod runit;
 mod security;
