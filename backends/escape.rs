@@ -14,6 +14,7 @@ pub const FILTERS: &[(&str, Escape)] = &[
     ("systemd_exec", systemd_exec),
     ("systemd_path", systemd_path),
     ("systemd_env_value", systemd_env_value),
+    ("envdir", envdir),
 ];
 
 /// Quotes text as one POSIX shell word that stays on one line. A newline in the value is
@@ -170,6 +171,24 @@ fn is_noncharacter(c: char) -> bool {
     (0xFDD0..=0xFDEF).contains(&u) || u & 0xFFFE == 0xFFFE
 }
 
+/// A value as the first line of a file in runit's env directory, which `chpst -e` reads
+/// back exactly: it takes the first line, strips trailing spaces and tabs, and turns NUL into
+/// newline. So a newline is written as NUL, and a value that ends in a space or tab, which
+/// would come back without it, is refused.
+pub fn envdir(value: &str) -> Result<String, String> {
+    if value.contains('\0') {
+        return Err("a NUL byte cannot be held in an environment variable".to_owned());
+    }
+    if value.ends_with([' ', '\t']) {
+        return Err(
+            "a value that ends in a space or tab cannot be held in runit's env directory \
+             (chpst strips them)"
+                .to_owned(),
+        );
+    }
+    Ok(value.replace('\n', "\0"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +266,15 @@ mod tests {
         assert!(systemd_word("fb-my_app-web_0.service").is_ok());
     }
 
+    fn envdir_writes_newlines_as_nul_and_refuses_trailing_blanks() {
+        assert_eq!(envdir("a\nb\n").unwrap(), "a\0b\0");
+        assert_eq!(envdir("").unwrap(), "");
+        assert_eq!(envdir("a \nb").unwrap(), "a \0b");
+        for bad in ["a ", "a\t", "a\n ", "x\0"] {
+            assert!(envdir(bad).is_err(), "{bad:?}");
+        }
+    }
+
     proptest! {
         #[test]
         fn sh_output_is_one_line(value in "\\PC*|[\\x01-\\x7f]*") {
@@ -270,6 +298,20 @@ mod tests {
                         prop_assert!(chars.next().is_some());
                     }
                 }
+            }
+        }
+
+        /// What chpst makes of an env file: its first line, trailing blanks stripped, NUL
+        /// turned into newline.
+        #[test]
+        fn envdir_round_trips_through_chpsts_rules(value in "[ \\t\\na-z\\x01-\\x1f]*|[^\\x00]*") {
+            if let Ok(written) = envdir(&value) {
+                let file = format!("{written}\n");
+                let line = file.split('\n').next().unwrap();
+                let read = line.trim_end_matches([' ', '\t']).replace('\0', "\n");
+                prop_assert_eq!(read, value);
+            } else {
+                prop_assert!(value.ends_with([' ', '\t']));
             }
         }
     }

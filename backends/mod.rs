@@ -3,13 +3,16 @@
 //! their escaping filters are set up once here, shared by every backend.
 
 mod escape;
+mod runit;
 mod systemd;
 mod upstart;
 
+pub use runit::Runit;
 pub use systemd::Systemd;
 pub use upstart::Upstart;
 
 use crate::config::Dirs;
+use crate::disk::Disk;
 use crate::error::Result;
 use crate::job::App;
 use crate::output::Output;
@@ -42,6 +45,13 @@ pub trait Backend {
         Vec::new()
     }
 
+    /// Runs while a plan is carried out, once the app's stale links are removed and before
+    /// the files and directories `dirs` in them are: a supervisor that still runs services
+    /// from them stops them and lets go, and the state it made in them is removed.
+    fn release(&self, _disk: &mut Disk, _dirs: &[&str]) -> Result<()> {
+        Ok(())
+    }
+
     /// Runs after a plan was carried out on disk (e.g. `systemctl daemon-reload`). `live` is
     /// true when the files went to the live system rather than under `--root`.
     fn after_apply(&self, _plan: &Plan, _live: bool) -> Result<()> {
@@ -57,6 +67,7 @@ pub type Escape = fn(&str) -> Result<String, String>;
 pub enum BackendKind {
     Upstart,
     Systemd,
+    Runit,
 }
 
 /// The template engine with every backend's templates and the escaping filters.
@@ -75,8 +86,9 @@ pub fn templates() -> &'static Tera {
         for (name, escape) in escape::FILTERS {
             register(&mut tera, name, *escape);
         }
-        let all = [upstart::TEMPLATES, systemd::TEMPLATES].concat();
-        tera.add_raw_templates(all).expect("the built-in templates parse");
+        let all = [upstart::TEMPLATES, systemd::TEMPLATES, runit::TEMPLATES].concat();
+        tera.add_raw_templates(all)
+            .expect("the built-in templates parse");
         tera
     })
 }
@@ -104,7 +116,10 @@ pub fn render(name: &str, context: &tera::Context) -> Result<String> {
             source = inner.source();
         }
         let format = name.split('/').next().unwrap_or(name);
-        match message.split_once("filter ").and_then(|(_, rest)| rest.split_once(": ")) {
+        match message
+            .split_once("filter ")
+            .and_then(|(_, rest)| rest.split_once(": "))
+        {
             Some((_, refusal)) => {
                 let refusal = refusal.lines().next().unwrap_or(refusal);
                 crate::error::Error::Usage(format!("{format} cannot carry this value: {refusal}"))

@@ -78,7 +78,9 @@ pub fn assemble(
             made_by.insert(name.clone(), (line, entry.count));
             let job_full_name = format!("{full_name}-{name}");
             check_length(&job_full_name, Location::line(file, entry.line))?;
-            let log = match layers.iter().find_map(|l| l.log.clone()) {
+            let given = layers.iter().find_map(|l| l.log.clone());
+            let log_given = given.is_some();
+            let log = match given {
                 Some(log) => log,
                 None => AbsPath::parse(&log_dir.join(&format!("{name}.log")), "log")
                     .map_err(Error::Unsafe)?,
@@ -92,6 +94,7 @@ pub fn assemble(
                 respawn,
                 kill_timeout,
                 log,
+                log_given,
             });
         }
     }

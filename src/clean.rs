@@ -60,7 +60,9 @@ pub fn clean(session: &mut Session, backends: &[BackendKind], app: &str) -> Resu
             report::dry_run(session.out, &what, &plan, &session.config.run_as.group)
                 .map_err(print_error)?;
         } else {
-            disk.apply(&plan, &manifest_path, ownership)?;
+            disk.apply(&plan, &manifest_path, ownership, &mut |disk, dirs| {
+                backend.release(disk, dirs)
+            })?;
             backend.after_apply(&plan, session.live)?;
             report::summary(session.out, &what, &plan).map_err(print_error)?;
         }

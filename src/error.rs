@@ -55,7 +55,8 @@ impl fmt::Display for Location {
 pub enum Error {
     /// The command line could not be parsed, or asked for help.
     Cli(clap::Error),
-    /// A flag or combination of flags that is not allowed.
+    /// A flag or combination of flags that is not allowed, or an export the chosen backend
+    /// cannot carry out exactly (a value its files cannot hold).
     Usage(String),
     /// A Procfile or config file that is wrong; the message names what and where.
     Input { location: Location, message: String },

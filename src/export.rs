@@ -52,7 +52,9 @@ pub fn export(
     }
     let log_parent = config.dirs.log.as_str();
     disk.ensure_log_dir(log_parent, &app.full_name, app.run_as.uid, app.run_as.gid)?;
-    disk.apply(&plan, &manifest_path, ownership)?;
+    disk.apply(&plan, &manifest_path, ownership, &mut |disk, dirs| {
+        backend.release(disk, dirs)
+    })?;
     backend.after_apply(&plan, session.live)?;
     report::summary(session.out, &what, &plan).map_err(print_error)
 }

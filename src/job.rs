@@ -45,6 +45,9 @@ pub struct Job {
     pub kill_timeout: u32,
     /// The file the job's stdout and stderr are appended to.
     pub log: AbsPath,
+    /// True when `log:` named that file, false for the default
+    /// `<log_dir>/<prefix><app>/<job>.log` (which runit replaces by an svlogd directory).
+    pub log_given: bool,
 }
 
 /// An app: everything one export installs.

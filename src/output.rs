@@ -19,9 +19,11 @@ pub enum Kind {
         mode: u32,
         group: Group,
     },
-    /// A directory that belongs to the app (removed by `clean` once empty).
+    /// A directory that belongs to the app (removed by `clean` once empty). Owned by root;
+    /// the group is the run group for a directory only the job may read (runit's `env/`).
     Dir {
         mode: u32,
+        group: Group,
     },
     Symlink {
         target: String,
@@ -48,9 +50,13 @@ impl Output {
     }
 
     pub fn dir(path: String, mode: u32) -> Self {
+        Self::dir_with_group(path, mode, Group::Root)
+    }
+
+    pub fn dir_with_group(path: String, mode: u32, group: Group) -> Self {
         Self {
             path,
-            kind: Kind::Dir { mode },
+            kind: Kind::Dir { mode, group },
         }
     }
 

@@ -21,6 +21,8 @@ pub enum Existing {
     },
     Dir {
         mode: u32,
+        uid: u32,
+        gid: u32,
     },
     Symlink {
         target: String,
@@ -175,7 +177,18 @@ fn is_current(output: &Output, existing: &Existing, ownership: Option<Ownership>
             let owner_ok = ownership.is_none_or(|o| *uid == 0 && *gid == o.gid(*group));
             Ok(now == contents.as_bytes() && m & 0o7777 == *mode && owner_ok)
         }
-        (Kind::Dir { .. }, Existing::Dir { .. }) => Ok(true),
+        // Refused here, before the first write, rather than when the writer opens it.
+        (Kind::Dir { .. }, Existing::Dir { mode: m, .. }) if m & 0o022 != 0 => {
+            Err(Error::Unsafe(format!(
+                "{} is writable by group or others (mode {m:04o}); procexport only writes into \
+                 directories that only their owner can write",
+                Quoted(&output.path)
+            )))
+        }
+        (Kind::Dir { mode, group }, Existing::Dir { mode: m, uid, gid }) => {
+            let owner_ok = ownership.is_none_or(|o| *uid == 0 && *gid == o.gid(*group));
+            Ok(m & 0o7777 == *mode && owner_ok)
+        }
         (Kind::Symlink { target }, Existing::Symlink { target: now }) => Ok(now == target),
         _ => refuse(),
     }
@@ -269,6 +282,20 @@ mod tests {
             let error =
                 run(vec![file("/i/fb-a.conf", "m")], &Manifest::default(), &disk).unwrap_err();
             assert!(error.to_string().contains("refusing to replace"), "{error}");
+        }
+    }
+
+    #[test]
+    fn directories_are_checked_for_mode_and_owner() {
+        let env = || Output::dir_with_group("/i/fb-a-web/env".into(), 0o750, Group::Run);
+        let ownership = Some(Ownership { run_gid: 7 });
+        let dir = |mode, gid| Existing::Dir { mode, uid: 0, gid };
+        assert!(is_current(&env(), &dir(0o750, 7), ownership).unwrap());
+        assert!(!is_current(&env(), &dir(0o755, 7), ownership).unwrap());
+        assert!(!is_current(&env(), &dir(0o750, 0), ownership).unwrap());
+        for loose in [0o770, 0o752] {
+            let error = is_current(&env(), &dir(loose, 7), ownership).unwrap_err();
+            assert!(error.to_string().contains("writable by group"), "{error}");
         }
     }
 

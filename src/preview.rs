@@ -71,7 +71,7 @@ pub fn render(
                 mode: Some(mode),
                 link_target: None,
             },
-            Kind::Dir { mode } => Rendered {
+            Kind::Dir { mode, .. } => Rendered {
                 path: o.path,
                 contents: None,
                 mode: Some(mode),

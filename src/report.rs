@@ -37,10 +37,7 @@ fn print_output(
             mode,
             group,
         } => {
-            let group = match group {
-                Group::Root => "root",
-                Group::Run => run_group,
-            };
+            let group = group_name(*group, run_group);
             writeln!(
                 out,
                 "=== {verb} {path} (file, mode {mode:04o}, owner root:{group})"
@@ -50,9 +47,10 @@ fn print_output(
                 writeln!(out)?;
             }
         }
-        Kind::Dir { mode } => writeln!(
+        Kind::Dir { mode, group } => writeln!(
             out,
-            "=== {verb} {path} (directory, mode {mode:04o}, owner root:root)"
+            "=== {verb} {path} (directory, mode {mode:04o}, owner root:{})",
+            group_name(*group, run_group)
         )?,
         Kind::Symlink { target } => {
             writeln!(
@@ -63,6 +61,13 @@ fn print_output(
         }
     }
     Ok(())
+}
+
+fn group_name(group: Group, run_group: &str) -> &str {
+    match group {
+        Group::Root => "root",
+        Group::Run => run_group,
+    }
 }
 
 /// The one line a real run prints.

@@ -1,7 +1,7 @@
 //! The program: parse the command line, settle who is running and what they may ask for,
 //! load the trusted config, then export or clean.
 
-use crate::backends::{BackendKind, Systemd, Upstart};
+use crate::backends::{BackendKind, Runit, Systemd, Upstart};
 use crate::cli::{BackendName, Cli, Command, ExportArgs};
 use crate::config::{Config, SystemdLog, DEFAULT_PATHS};
 use crate::disk::Disk;
@@ -74,9 +74,12 @@ pub fn run(
                 &procfile.unwrap_or_default(),
             )
         }
-        Command::Runit(_) => Err(Error::Usage(
-            "this backend is not available in this version of procexport".to_owned(),
-        )),
+        Command::Runit(args) => export::export(
+            &mut session,
+            &BackendKind::from(Runit),
+            &args,
+            &procfile.unwrap_or_default(),
+        ),
         Command::Clean(args) => {
             let backends = all_backends()
                 .into_iter()
@@ -101,6 +104,7 @@ pub(crate) fn all_backends() -> Vec<(BackendName, BackendKind)> {
     vec![
         (BackendName::Upstart, BackendKind::from(Upstart)),
         (BackendName::Systemd, BackendKind::from(systemd)),
+        (BackendName::Runit, BackendKind::from(Runit)),
     ]
 }
 

@@ -10,6 +10,8 @@ use std::fmt;
 #[serde(transparent)]
 pub struct Runlevels(String);
 
+// `negated`, `listed` and `as_str` are for the systemd backend, which maps runlevels to targets.
+#[allow(dead_code)]
 impl Runlevels {
     pub fn parse(text: &str, what: &str) -> Result<Self, String> {
         let inner = text

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 const GOOD: &str = "web: bundle exec puma\nworker: rake jobs:work\n";
 
+#[derive(Clone, Copy)]
 enum Bad {
     /// This Procfile in place of the good one.
     Procfile(&'static [u8]),

@@ -49,11 +49,11 @@ pub fn reexport_with_fewer_jobs_removes_the_old_ones(backend: &str) {
     sandbox.export(backend, &procfile, "myapp").success();
     let two = manifest(&sandbox, backend, "myapp");
     assert!(!two.iter().any(|p| p.contains("clock")), "{two:?}");
-    let tree = sandbox.snapshot();
+    let after = sandbox.snapshot();
     assert!(
-        !tree.keys().any(|p| p.contains("myapp-clock")),
+        !after.keys().any(|p| p.contains("myapp-clock")),
         "clock's files are left: {:?}",
-        tree.keys()
+        after.keys()
     );
     for path in &two {
         assert!(
@@ -62,7 +62,7 @@ pub fn reexport_with_fewer_jobs_removes_the_old_ones(backend: &str) {
         );
     }
     // The manifest names exactly the app's files on disk.
-    let on_disk: BTreeSet<String> = tree
+    let on_disk: BTreeSet<String> = after
         .keys()
         .filter(|k| {
             k.contains("fb-myapp")
@@ -210,4 +210,4 @@ macro_rules! backend_tests {
     };
 }
 
-backend_tests!(upstart, systemd);
+backend_tests!(upstart, systemd, runit);

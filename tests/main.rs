@@ -11,5 +11,6 @@ mod golden;
 mod helpers_run;
 mod lifecycle;
 mod properties;
+mod runit;
 mod security;
 mod systemd;

@@ -129,7 +129,10 @@ fn root_shell_lines(backend: &str, sandbox: &Sandbox) -> Vec<(String, String)> {
         };
         let text = String::from_utf8_lossy(&contents).into_owned();
         match backend {
-            "upstart" if rel.ends_with(".conf") && rel.contains("etc/init/") => {
+            "upstart"
+                if Path::new(&rel).extension().is_some_and(|e| e == "conf")
+                    && rel.contains("etc/init/") =>
+            {
                 lines.extend(
                     upstart_root_lines(&text)
                         .into_iter()
@@ -139,6 +142,13 @@ fn root_shell_lines(backend: &str, sandbox: &Sandbox) -> Vec<(String, String)> {
             "systemd" if rel.ends_with(".service") => {
                 lines.extend(
                     systemd_root_lines(&text)
+                        .into_iter()
+                        .map(|l| (rel.clone(), l)),
+                );
+            }
+            "runit" if rel.contains("etc/sv/") => {
+                lines.extend(
+                    runit_root_lines(&rel, &text)
                         .into_iter()
                         .map(|l| (rel.clone(), l)),
                 );
@@ -199,6 +209,49 @@ fn upstart_root_lines(text: &str) -> Vec<String> {
         }
     }
     lines
+}
+
+/// The shell lines runsv runs as root: `run` and `log/run` up to the line that drops to the
+/// run user with `chpst -u`, all of `finish` and of `control/*`. A script without such a line
+/// counts as root throughout.
+fn runit_root_lines(rel: &str, text: &str) -> Vec<String> {
+    if !text.starts_with("#!") {
+        return Vec::new(); // env/ files: values, not code
+    }
+    let code = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'));
+    let drops = rel.ends_with("/run");
+    let mut lines = Vec::new();
+    for line in code {
+        lines.push(line.to_owned());
+        if drops && line.contains("chpst -u") {
+            break;
+        }
+    }
+    lines
+}
+
+#[test]
+fn the_root_write_check_catches_foremans_runit_log_run() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let log_dir = sandbox.host("/var/log/fb-myapp");
+    fs::create_dir_all(&log_dir).unwrap();
+    let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
+    std::os::unix::fs::chown(&log_dir, Some(user.uid.as_raw()), Some(user.gid.as_raw())).unwrap();
+    // foreman's log/run template, filled in: root makes and chowns the log directory.
+    let foreman = "#!/bin/sh\nset -e\n\nLOG=/var/log/fb-myapp/web\n\ntest -d /var/log/fb-myapp/web || mkdir -p -m 2750 /var/log/fb-myapp/web && chown pxrun /var/log/fb-myapp/web\nexec chpst -u pxrun svlogd /var/log/fb-myapp/web\n";
+    let lines: Vec<_> = runit_root_lines("etc/sv/fb-myapp-web/log/run", foreman)
+        .into_iter()
+        .map(|l| ("log/run".to_owned(), l))
+        .collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    let caught = std::panic::catch_unwind(|| {
+        assert_no_root_writes_in_run_user_dirs("runit", &sandbox, &lines);
+    });
+    assert!(caught.is_err(), "the check must flag foreman's root chown");
 }
 
 /// Paths a root shell line touches, chowns, chmods or redirects output to.
@@ -310,7 +363,7 @@ fn the_root_write_check_catches_the_gems_job_file() {
         .collect();
     assert_eq!(lines.len(), 3);
     let caught = std::panic::catch_unwind(|| {
-        assert_no_root_writes_in_run_user_dirs("upstart", &sandbox, &lines)
+        assert_no_root_writes_in_run_user_dirs("upstart", &sandbox, &lines);
     });
     assert!(
         caught.is_err(),
@@ -568,7 +621,7 @@ macro_rules! backend_tests {
     };
 }
 
-backend_tests!(upstart, systemd);
+backend_tests!(upstart, systemd, runit);
 
 /// Puts a config at /etc/procexport.yaml for one test and removes it after, even on failure.
 struct LiveConfig;

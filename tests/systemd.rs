@@ -489,17 +489,17 @@ fn values_systemd_cannot_carry_are_refused_clearly() {
     let cases: &[(&str, i32, &str)] = &[
         (
             "version: 2\nworking_directory: /srv/../etc\ncommands:\n  web:\n    command: a\n",
-            1,
+            2,
             "path \"/srv/../etc\" has a \"..\" component, which systemd refuses",
         ),
         (
             "version: 2\nworking_directory: \"/srv/app \"\ncommands:\n  web:\n    command: a\n",
-            1,
+            2,
             "ends in a space or backslash",
         ),
         (
             "version: 2\nenv:\n  A: \"x\\uFFFE\"\ncommands:\n  web:\n    command: a\n",
-            1,
+            2,
             "noncharacter '\\u{fffe}' is refused by systemd",
         ),
         (

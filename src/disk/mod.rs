@@ -10,7 +10,10 @@ mod dir;
 mod init;
 mod lock;
 mod read;
+mod runsv;
 mod write;
+
+pub use runsv::SUPERVISE;
 
 use camino::Utf8PathBuf;
 use rustix::fd::OwnedFd;

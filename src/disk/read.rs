@@ -153,6 +153,8 @@ impl Disk {
             }
             FileType::Directory => Existing::Dir {
                 mode: stat.st_mode & 0o7777,
+                uid: stat.st_uid,
+                gid: stat.st_gid,
             },
             FileType::Symlink => {
                 let target = readlinkat(dir_fd, name, Vec::new()).map_err(io)?;

@@ -11,7 +11,7 @@ use crate::sanitize::Quoted;
 use rustix::fd::{AsFd, BorrowedFd};
 use rustix::fs::{
     fchmod, fchown, fstat, fsync, mkdirat, openat, renameat, symlinkat, syncfs, unlinkat, AtFlags,
-    Gid, Mode, OFlags, Uid,
+    Dir, Gid, Mode, OFlags, Uid,
 };
 use rustix::io::Errno;
 use std::collections::BTreeSet;
@@ -20,7 +20,10 @@ use std::io::Write;
 impl Disk {
     /// Carries out a plan: a pending manifest that covers old and new files first (so a run
     /// killed half way still knows every file it may have written), then the new files, then
-    /// removal of the stale ones, then the final manifest.
+    /// removal of the stale ones, then the final manifest. Removal goes links first (what
+    /// enables a service), then `release` with the stale directories, for a supervisor that
+    /// still runs a service from one (runsv) to stop it, with its scripts still in place, and
+    /// clear its state out; then files, then the directories, deepest first.
     ///
     /// New files are staged as temp files, flushed to disk together (one `syncfs` per
     /// filesystem rather than one fsync per file), and only then renamed into place: a crash
@@ -30,6 +33,7 @@ impl Disk {
         plan: &Plan,
         manifest_path: &str,
         ownership: Option<Ownership>,
+        release: &mut dyn FnMut(&mut Disk, &[&str]) -> Result<()>,
     ) -> Result<()> {
         let mut dirs: BTreeSet<&str> = BTreeSet::new();
         for output in plan.writes.iter().chain(&plan.unchanged) {
@@ -71,8 +75,24 @@ impl Disk {
         for dir in &touched {
             self.sync_dir(dir)?;
         }
-        for (path, kind) in &plan.removals {
-            self.remove(path, *kind)?;
+        let of_kind = |wanted: EntryKind| {
+            plan.removals
+                .iter()
+                .filter(move |(_, kind)| *kind == wanted)
+                .map(|(path, _)| path.as_str())
+        };
+        for path in of_kind(EntryKind::Link) {
+            self.remove(path, EntryKind::Link)?;
+        }
+        let stale_dirs: Vec<&str> = of_kind(EntryKind::Dir).collect();
+        if !stale_dirs.is_empty() {
+            release(self, &stale_dirs)?;
+        }
+        for path in of_kind(EntryKind::File) {
+            self.remove(path, EntryKind::File)?;
+        }
+        for path in stale_dirs {
+            self.remove(path, EntryKind::Dir)?;
         }
         self.write_manifest(manifest_path, &plan.new)
     }
@@ -86,15 +106,21 @@ impl Disk {
         let temp = self.temp_name();
         let dir_fd = self.target_dir(dir)?;
         match &output.kind {
-            Kind::Dir { mode } => {
+            Kind::Dir { mode, group } => {
                 match mkdirat(dir_fd, name, Mode::from_raw_mode(*mode)) {
                     Ok(()) | Err(Errno::EXIST) => {}
                     Err(e) => return Err(io("creating", e)),
                 }
+                self.missing.clear();
                 let path = output.path.clone();
                 let fd = self
                     .open_dir(&path, Strictness::Target, false)?
                     .expect("just made");
+                if let Some(ownership) = ownership {
+                    let gid = Gid::from_raw(ownership.gid(*group));
+                    fchown(fd, Some(Uid::ROOT), Some(gid))
+                        .map_err(|e| io("setting the owner of", e))?;
+                }
                 fchmod(fd, Mode::from_raw_mode(*mode)).map_err(|e| io("setting the mode of", e))?;
                 Ok(None)
             }
@@ -205,7 +231,59 @@ impl Disk {
         };
         match unlinkat(dir_fd, name, flags) {
             Ok(()) | Err(Errno::NOENT) => Ok(()),
+            Err(Errno::NOTEMPTY) => Err(Error::Unsafe(format!(
+                "{} holds files procexport did not install; remove them by hand, then run the \
+                 same command again",
+                Quoted(&host)
+            ))),
             Err(e) => Err(Error::io(format!("removing {}", Quoted(&host)), e.into())),
+        }
+    }
+
+    /// Removes `name` from the app's directory `dir`, with what is in it: state a supervisor
+    /// made there at run time (runsv's `supervise/`), which no manifest lists. By descriptor,
+    /// never following a symlink: a link in its place is removed itself. Nothing deeper is
+    /// expected, so a directory inside is refused rather than searched.
+    pub fn remove_runtime(&mut self, dir: &str, name: &str) -> Result<()> {
+        let host = format!("{}/{name}", self.host(dir));
+        let io = |what: &str, e: Errno| Error::io(format!("{what} {}", Quoted(&host)), e.into());
+        let Some(dir_fd) = self.open_dir(dir, Strictness::Target, false)? else {
+            return Ok(());
+        };
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let inner = match openat(dir_fd, name, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) => return Ok(()),
+            Err(Errno::LOOP | Errno::NOTDIR) => {
+                return match unlinkat(dir_fd, name, AtFlags::empty()) {
+                    Ok(()) | Err(Errno::NOENT) => Ok(()),
+                    Err(e) => Err(io("removing", e)),
+                }
+            }
+            Err(e) => return Err(io("opening", e)),
+        };
+        for entry in Dir::read_from(&inner).map_err(|e| io("listing", e))? {
+            let entry = entry.map_err(|e| io("listing", e))?;
+            let entry_name = entry.file_name();
+            if entry_name == c"." || entry_name == c".." {
+                continue;
+            }
+            match unlinkat(&inner, entry_name, AtFlags::empty()) {
+                Ok(()) | Err(Errno::NOENT) => {}
+                Err(Errno::ISDIR) => {
+                    return Err(Error::Unsafe(format!(
+                        "{} holds a directory {}, which procexport does not remove; remove it \
+                         by hand",
+                        Quoted(&host),
+                        Quoted(&entry_name.to_string_lossy())
+                    )))
+                }
+                Err(e) => return Err(io("emptying", e)),
+            }
+        }
+        match unlinkat(dir_fd, name, AtFlags::REMOVEDIR) {
+            Ok(()) | Err(Errno::NOENT) => Ok(()),
+            Err(e) => Err(io("removing", e)),
         }
     }
 

@@ -17,7 +17,7 @@ use std::process::Command;
 pub const RUN_USER: &str = "pxrun";
 
 /// Every backend the shared security and lifecycle tests run against.
-pub const BACKENDS: &[&str] = &["upstart", "systemd"];
+pub const BACKENDS: &[&str] = &["upstart", "systemd", "runit"];
 
 pub fn require_root() {
     assert!(
@@ -327,6 +327,35 @@ pub fn check_shell_script(path: &Path) {
     );
 }
 
+/// Runs `sh -n` on each script and one `shellcheck` on all of them (the corpus makes thousands
+/// of scripts, and one shellcheck per script dominated the run); when shellcheck complains,
+/// the scripts are checked one by one to name the culprit with its text.
+#[track_caller]
+pub fn check_shell_scripts(paths: &[PathBuf]) {
+    if paths.is_empty() {
+        return;
+    }
+    for path in paths {
+        let sh = run_tool(Command::new("sh").arg("-n").arg(path), "sh");
+        assert!(sh.0, "sh -n {}: {}", path.display(), sh.1);
+    }
+    let all = run_tool(
+        Command::new("shellcheck")
+            .args(["--shell=sh", "--severity=style"])
+            .args(paths),
+        "shellcheck",
+    );
+    if !all.0 {
+        for path in paths {
+            check_shell_script(path);
+        }
+        panic!(
+            "shellcheck failed on the scripts together, on none alone:\n{}",
+            all.1
+        );
+    }
+}
+
 /// Runs the Upstart stanza checker on a job file; panics with its findings.
 #[track_caller]
 pub fn check_upstart_conf(path: &Path) {
@@ -344,6 +373,7 @@ pub fn check_upstart_conf(path: &Path) {
 pub fn check_generated_files(sandbox: &Sandbox) -> usize {
     let mut checked = 0;
     let mut units = Vec::new();
+    let mut scripts = Vec::new();
     for (rel, node) in sandbox.snapshot() {
         let Node::File { contents, .. } = node else {
             continue;
@@ -353,9 +383,9 @@ pub fn check_generated_files(sandbox: &Sandbox) -> usize {
             continue;
         }
         if contents.starts_with(b"#!/bin/sh") {
-            check_shell_script(&path);
+            scripts.push(path);
             checked += 1;
-        } else if rel.ends_with(".conf") && rel.contains("etc/init") {
+        } else if path.extension().is_some_and(|e| e == "conf") && rel.contains("etc/init") {
             check_upstart_conf(&path);
             checked += 1;
         } else if rel.starts_with("etc/systemd/system/")
@@ -370,6 +400,7 @@ pub fn check_generated_files(sandbox: &Sandbox) -> usize {
             checked += 1;
         }
     }
+    check_shell_scripts(&scripts);
     if !units.is_empty() {
         check_systemd_units(&units, &sandbox.root().join("etc/systemd/system"));
     }
