@@ -1,10 +1,13 @@
 //! Crash consistency: an export of a large app over an earlier one is killed (SIGKILL) at many
 //! points while it writes. Every time, each file must be whole (the old version or the new
 //! one, never torn or empty), no temp file may be a live job, and the next export must
-//! converge to exactly the new set.
+//! converge to exactly the new set. The sandboxes live in memory (tmpfs): what is tested is a
+//! killed process, not a lost disk, and an in-memory filesystem keeps hundreds of exports fast.
 
 use crate::support::{require_root, Node, Sandbox, Tree, BACKENDS};
 use pretty_assertions::assert_eq;
+use std::path::PathBuf;
+use std::process::Child;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -29,6 +32,41 @@ fn installed(tree: &Tree) -> Tree {
         .collect()
 }
 
+fn is_file(node: &Node) -> bool {
+    matches!(node, Node::File { .. } | Node::Link { .. })
+}
+
+/// When to kill the export.
+#[derive(Debug)]
+enum KillAt {
+    Delay(Duration),
+    /// As soon as this path exists (polled without a pause).
+    Appears(PathBuf),
+    /// As soon as this path is gone.
+    Vanishes(PathBuf),
+}
+
+impl KillAt {
+    /// Waits for the moment, or for the export to end first (then the kill finds it done).
+    fn wait(&self, child: &mut Child) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let reached = || match self {
+            KillAt::Delay(_) => true,
+            KillAt::Appears(path) => path.symlink_metadata().is_ok(),
+            KillAt::Vanishes(path) => path.symlink_metadata().is_err(),
+        };
+        if let KillAt::Delay(delay) = self {
+            std::thread::sleep(*delay);
+            return;
+        }
+        while !reached() && Instant::now() < deadline {
+            if child.try_wait().unwrap().is_some() {
+                return;
+            }
+        }
+    }
+}
+
 fn is_temp(path: &str) -> bool {
     path.rsplit('/')
         .next()
@@ -41,7 +79,7 @@ fn crash_test(backend: &str) {
     let new_text = procfile(50, "new"); // 450 replaced, 50 removed, 50 added
                                         // Reference trees, each made by one uninterrupted export.
     let reference = |text: &str| {
-        let sandbox = Sandbox::new();
+        let sandbox = Sandbox::in_memory();
         let procfile = sandbox.procfile(text);
         sandbox.export(backend, &procfile, "big").success();
         installed(&sandbox.snapshot())
@@ -49,7 +87,7 @@ fn crash_test(backend: &str) {
     let old_tree = reference(&old_text);
     let new_tree = reference(&new_text);
 
-    let sandbox = Sandbox::new();
+    let sandbox = Sandbox::in_memory();
     let old = sandbox.write("app/Procfile.old", &old_text);
     let new = sandbox.write("app/Procfile.new", &new_text);
     sandbox.export(backend, &old, "big").success();
@@ -57,16 +95,41 @@ fn crash_test(backend: &str) {
     sandbox.export(backend, &new, "big").success();
     let full = started.elapsed();
 
-    let points = 16u32;
+    // Kill points: at times spread over a whole run (reading, rendering, staging temp files),
+    // and the moment a given new file appears (renames under way) or an old one vanishes
+    // (removals under way), for files spread over the set.
+    let appearing: Vec<&String> = new_tree
+        .keys()
+        .filter(|p| !old_tree.contains_key(*p) && is_file(&new_tree[*p]))
+        .collect();
+    let vanishing: Vec<&String> = old_tree
+        .keys()
+        .filter(|p| !new_tree.contains_key(*p) && is_file(&old_tree[*p]))
+        .collect();
+    let mut kill_points: Vec<KillAt> = (0..8u32)
+        .map(|i| KillAt::Delay(full.mul_f64(f64::from(i) / 6.0)))
+        .collect();
+    for i in 0..6 {
+        kill_points.push(KillAt::Appears(
+            sandbox.root().join(appearing[i * appearing.len() / 6]),
+        ));
+    }
+    for i in 0..3 {
+        kill_points.push(KillAt::Vanishes(
+            sandbox.root().join(vanishing[i * vanishing.len() / 3]),
+        ));
+    }
+    let points = kill_points.len();
     let mut torn_checks = 0;
-    for point in 0..points {
+    // Kill points that caught the export half way: some files already new, some still old.
+    let mut interrupted = 0;
+    for kill_at in &kill_points {
         sandbox.export(backend, &old, "big").success();
         assert_eq!(
             installed(&sandbox.snapshot()),
             old_tree,
             "{backend}: did not converge back to the old set"
         );
-        let delay = full.mul_f64(f64::from(point) / f64::from(points - 2));
         let mut child = sandbox
             .command()
             .args([backend, "-p", new.to_str().unwrap(), "-n", "big"])
@@ -74,10 +137,15 @@ fn crash_test(backend: &str) {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(delay);
+        kill_at.wait(&mut child);
         let _ = child.kill();
         child.wait().unwrap();
+        let (mut old_versions, mut new_versions) = (0, 0);
         for (path, node) in installed(&sandbox.snapshot()) {
+            if old_tree.get(&path) != new_tree.get(&path) {
+                old_versions += usize::from(old_tree.get(&path) == Some(&node));
+                new_versions += usize::from(new_tree.get(&path) == Some(&node));
+            }
             if is_temp(&path) {
                 continue; // a dot file ending .tmp: no init system reads it as a job
             }
@@ -85,9 +153,12 @@ fn crash_test(backend: &str) {
             let is_dir = matches!(node, Node::Dir { .. });
             assert!(
                 whole || is_dir,
-                "{backend} at {delay:?}: {path} is neither the old nor the new version: {node:?}"
+                "{backend} at {kill_at:?}: {path} is neither the old nor the new version: {node:?}"
             );
             torn_checks += 1;
+        }
+        if old_versions > 0 && new_versions > 0 {
+            interrupted += 1;
         }
         sandbox.export(backend, &new, "big").success();
         let after = installed(&sandbox.snapshot());
@@ -97,10 +168,15 @@ fn crash_test(backend: &str) {
         );
         assert_eq!(
             after, new_tree,
-            "{backend} at {delay:?}: the next export did not converge"
+            "{backend} at {kill_at:?}: the next export did not converge"
         );
     }
     assert!(torn_checks > 0);
+    eprintln!("{backend}: {interrupted} of {points} kills landed half way through the writes");
+    assert!(
+        interrupted > 0,
+        "{backend}: no kill landed while files were being replaced"
+    );
 }
 
 #[test]

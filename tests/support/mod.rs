@@ -150,6 +150,25 @@ impl Sandbox {
         sandbox
     }
 
+    /// A sandbox like `new`, in memory (/dev/shm) where the machine has it: for tests that
+    /// write many files and are about process kills, not power loss.
+    pub fn in_memory() -> Self {
+        let shm = Path::new("/dev/shm");
+        let parent = if shm.is_dir() {
+            shm.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("procexport-test")
+            .tempdir_in(parent)
+            .unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let sandbox = Self { dir, live: false };
+        sandbox.write_config(&format!("run_user: {RUN_USER}\nrun_group: {RUN_USER}\n"));
+        sandbox
+    }
+
     fn empty(live: bool) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("procexport-test")
