@@ -266,6 +266,7 @@ mod tests {
         assert!(systemd_word("fb-my_app-web_0.service").is_ok());
     }
 
+    #[test]
     fn envdir_writes_newlines_as_nul_and_refuses_trailing_blanks() {
         assert_eq!(envdir("a\nb\n").unwrap(), "a\0b\0");
         assert_eq!(envdir("").unwrap(), "");

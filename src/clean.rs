@@ -3,8 +3,7 @@
 
 use crate::backends::{Backend, BackendKind};
 use crate::error::{Error, Result};
-use crate::export::{belongs_to_app, manifest_path, ownership, print_error};
-use crate::manifest::EntryKind;
+use crate::export::{belongs_to_app, legacy_files, manifest_path, ownership, print_error};
 use crate::name::Name;
 use crate::plan::plan;
 use crate::report;
@@ -29,23 +28,7 @@ pub fn clean(session: &mut Session, backends: &[BackendKind], app: &str) -> Resu
         let manifest_path = manifest_path(session, backend, &full_name);
         let disk = &mut session.disk;
         let old = disk.read_manifest(&manifest_path)?;
-        let mut legacy = Vec::new();
-        for place in backend.legacy_files(dirs) {
-            for name in disk.list_dir(&place.dir)? {
-                let matches = name.strip_suffix(place.suffix).is_some_and(|stem| {
-                    stem == full_name
-                        || stem
-                            .strip_prefix(&full_name)
-                            .is_some_and(|t| t.starts_with('-'))
-                });
-                if matches {
-                    legacy.push((
-                        format!("{}/{name}", place.dir.trim_end_matches('/')),
-                        EntryKind::File,
-                    ));
-                }
-            }
-        }
+        let legacy = legacy_files(disk, backend, &session.config, &full_name)?;
         if old.is_empty() && legacy.is_empty() {
             continue;
         }

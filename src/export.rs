@@ -4,7 +4,10 @@
 use crate::assemble::assemble;
 use crate::backends::{Backend, BackendKind};
 use crate::cli::ExportArgs;
+use crate::config::Config;
+use crate::disk::Disk;
 use crate::error::{Error, Location, Result};
+use crate::manifest::EntryKind;
 use crate::name::Name;
 use crate::plan::{plan, Ownership};
 use crate::procfile;
@@ -43,7 +46,10 @@ pub fn export(
     let old = disk.read_manifest(&manifest_path)?;
     let install_dirs = backend.install_dirs(&config.dirs);
     let belongs = |path: &str| belongs_to_app(path, &install_dirs, &app.full_name);
-    let plan = plan(outputs, &old, Vec::new(), ownership, &belongs, &mut |p| {
+    // The gem's files for this app are replaced or, when the new export has no such job,
+    // removed: a gem job left behind would still start with the app.
+    let legacy = legacy_files(disk, backend, config, &app.full_name)?;
+    let plan = plan(outputs, &old, legacy, ownership, &belongs, &mut |p| {
         disk.inspect(p)
     })?;
     if session.dry_run {
@@ -57,6 +63,40 @@ pub fn export(
     })?;
     backend.after_apply(&plan, session.live)?;
     report::summary(session.out, &what, &plan).map_err(print_error)
+}
+
+/// The files an older exporter (the gem) wrote for the app `full_name`, found by their names:
+/// `<full_name><suffix>` or `<full_name>-<anything><suffix>` in the backend's legacy places.
+/// Only with a prefix: without one, an app named like a system job (`rsyslog`) would claim
+/// that job's file.
+pub fn legacy_files(
+    disk: &mut Disk,
+    backend: &BackendKind,
+    config: &Config,
+    full_name: &str,
+) -> Result<Vec<(String, EntryKind)>> {
+    let mut legacy = Vec::new();
+    if config.prefix.is_empty() {
+        return Ok(legacy);
+    }
+    let dirs = &config.dirs;
+    for place in backend.legacy_files(dirs) {
+        for name in disk.list_dir(&place.dir)? {
+            let matches = name.strip_suffix(place.suffix).is_some_and(|stem| {
+                stem == full_name
+                    || stem
+                        .strip_prefix(full_name)
+                        .is_some_and(|t| t.starts_with('-'))
+            });
+            if matches {
+                legacy.push((
+                    format!("{}/{name}", place.dir.trim_end_matches('/')),
+                    EntryKind::File,
+                ));
+            }
+        }
+    }
+    Ok(legacy)
 }
 
 /// `<state_dir>/<backend>/<prefix><app>.manifest`.

@@ -88,9 +88,23 @@ pub fn plan(
         Kind::File { .. } => 1,
         Kind::Symlink { .. } => 2,
     });
+    let known: HashSet<&str> = old
+        .entries
+        .iter()
+        .map(|(p, _)| p.as_str())
+        .chain(legacy.iter().map(|(p, _)| p.as_str()))
+        .collect();
     for output in ordered {
         let existing = inspect(&output.path)?;
-        if is_current(&output, &existing, ownership)? {
+        let current = is_current(&output, &existing, ownership)?;
+        if !current && existing != Existing::Missing && !known.contains(output.path.as_str()) {
+            return Err(Error::Unsafe(format!(
+                "{} exists and was not installed by procexport for this app (no manifest lists \
+                 it); refusing to replace it: move it away if it is stale",
+                Quoted(&output.path)
+            )));
+        }
+        if current {
             plan.unchanged.push(output);
         } else {
             plan.writes.push(output);

@@ -182,6 +182,41 @@ pub fn concurrent_exports_of_one_app_both_succeed(backend: &str) {
     }
 }
 
+/// Moving an app from the gem: its job files for this app are replaced, and those of jobs the
+/// Procfile no longer has are removed (a gem job left behind would still start with the app);
+/// another app's gem files stay.
+#[test]
+fn export_takes_over_the_gems_files_for_the_app() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let gem = [
+        "/etc/init/fb-myapp.conf",
+        "/etc/init/fb-myapp-web.conf",
+        "/etc/init/fb-myapp-oldjob.conf",
+        "/var/local/upstart_helpers/fb-myapp-web.sh",
+        "/var/local/upstart_helpers/fb-myapp-oldjob.sh",
+        "/etc/init/fb-myapp_staging-web.conf",
+    ];
+    for path in gem {
+        let host = sandbox.host(path);
+        fs::create_dir_all(host.parent().unwrap()).unwrap();
+        fs::write(host, "# written by the gem\n").unwrap();
+    }
+    let procfile = sandbox.procfile(TWO);
+    sandbox.export("upstart", &procfile, "myapp").success();
+    let tree = sandbox.snapshot();
+    assert!(!tree.contains_key("etc/init/fb-myapp-oldjob.conf"));
+    assert!(!tree.contains_key("var/local/upstart_helpers/fb-myapp-oldjob.sh"));
+    let Some(Node::File { contents, .. }) = tree.get("etc/init/fb-myapp-web.conf") else {
+        panic!("fb-myapp-web.conf is missing")
+    };
+    assert!(String::from_utf8_lossy(contents).contains("setuid pxrun"));
+    assert!(
+        tree.contains_key("etc/init/fb-myapp_staging-web.conf"),
+        "another app's file was touched"
+    );
+}
+
 macro_rules! backend_tests {
     ($($backend:ident),*) => {
         $(

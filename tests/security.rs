@@ -90,6 +90,53 @@ pub fn fifo_at_every_target_is_refused(backend: &str) {
     );
 }
 
+/// A file at a target path that no manifest of the app lists (another tool's, a system unit
+/// an unlucky name would shadow) is never replaced; one identical to what would be written is
+/// taken over as it is.
+/// With no prefix, as here, such a clash is what an app named like a system job would cause.
+pub fn foreign_file_at_a_target_is_refused(backend: &str) {
+    require_root();
+    let sandbox = Sandbox::with_config("prefix: \"\"\n");
+    // A first export without job web (so the app's lock and state exist), then one with it.
+    let first = sandbox.write("app/Procfile.first", "worker: rake jobs:work\n");
+    sandbox.export(backend, &first, "myapp").success();
+    // An explicit working directory, so that two sandboxes render the same bytes.
+    let text = "version: 2\nworking_directory: /srv/app\ncommands:\n  web:\n    command: puma\n";
+    let procfile = sandbox.procfile(text);
+    let dry = sandbox
+        .run(&[
+            "--dry-run",
+            backend,
+            "-p",
+            procfile.to_str().unwrap(),
+            "-n",
+            "myapp",
+        ])
+        .success();
+    let (path, _) = dry_run_paths(&dry.stdout)
+        .into_iter()
+        .find(|(p, kind)| kind == "file" && p.contains("myapp-web"))
+        .expect("a file of job web");
+    let host = sandbox.host(&path);
+    fs::create_dir_all(host.parent().unwrap()).unwrap();
+    fs::write(&host, "installed by someone else\n").unwrap();
+    let before = sandbox.snapshot();
+    sandbox
+        .export(backend, &procfile, "myapp")
+        .failure(1)
+        .stderr_has("was not installed by procexport for this app");
+    assert_eq!(sandbox.snapshot(), before);
+    // The same file with exactly the contents procexport would write is adopted.
+    let reference = Sandbox::with_config("prefix: \"\"\n");
+    let reference_procfile = reference.procfile(text);
+    reference
+        .export(backend, &reference_procfile, "myapp")
+        .success();
+    fs::copy(reference.host(&path), &host).unwrap();
+    let adopted = sandbox.export(backend, &procfile, "myapp").success();
+    assert!(adopted.stdout.contains("unchanged"), "{}", adopted.stdout);
+}
+
 pub fn target_dir_writable_by_group_or_others_is_refused(backend: &str) {
     let (sandbox, wider, paths) = exported(backend);
     let mut dirs: Vec<String> = paths
@@ -605,6 +652,11 @@ macro_rules! backend_tests {
                 #[test]
                 fn fifo_at_every_target_is_refused() {
                     super::fifo_at_every_target_is_refused(stringify!($backend));
+                }
+
+                #[test]
+                fn foreign_file_at_a_target_is_refused() {
+                    super::foreign_file_at_a_target_is_refused(stringify!($backend));
                 }
 
                 #[test]
