@@ -134,6 +134,31 @@ fn check_systemd_env_files(case: &Case, rendered: &[Rendered]) {
     }
 }
 
+/// Every runit env directory, read the way `chpst -e` reads it (first line, trailing blanks
+/// stripped, NUL back to newline), holds exactly the case's variables with their values.
+fn check_runit_env_dirs(case: &Case, rendered: &[Rendered]) {
+    let mut expected: BTreeMap<String, String> = BTreeMap::new();
+    for (key, value) in &case.env {
+        expected.insert(key.clone(), value.clone());
+    }
+    let mut by_service: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
+    for file in rendered {
+        let Some((service, key)) = file.path.rsplit_once("/env/") else {
+            continue;
+        };
+        let text = file.contents.as_ref().unwrap();
+        let line = text.split('\n').next().unwrap();
+        let value = line.trim_end_matches([' ', '\t']).replace('\0', "\n");
+        by_service
+            .entry(service)
+            .or_default()
+            .insert(key.to_owned(), value);
+    }
+    for (service, env) in by_service {
+        assert_eq!(env, expected, "{service}");
+    }
+}
+
 /// Asks `sh` what the quoted words of a helper's `export` and `cd` lines hold.
 fn shell_values(helper: &str) -> (BTreeMap<String, String>, String) {
     let mut script = String::new();
@@ -242,6 +267,7 @@ proptest! {
                     match *backend {
                         "upstart" => check_upstart_round_trip(&case, &rendered),
                         "systemd" => check_systemd_env_files(&case, &rendered),
+                        "runit" => check_runit_env_dirs(&case, &rendered),
                         _ => {}
                     }
                 }
