@@ -8,6 +8,9 @@ use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{fstat, mkdirat, openat, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
+/// How many directories stay open at once.
+const MAX_OPEN_DIRS: usize = 256;
+
 const DIR_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::DIRECTORY)
     .union(OFlags::NOFOLLOW)
@@ -24,7 +27,7 @@ impl Disk {
     ) -> Result<Option<BorrowedFd<'_>>> {
         let host = self.host(real);
         if !self.open.contains_key(&host) {
-            if !create && self.missing.contains(&host) {
+            if !create && self.is_missing(&host) {
                 return Ok(None);
             }
             let Some(fd) = self.walk(&host, create)? else {
@@ -32,6 +35,14 @@ impl Disk {
                 return Ok(None);
             };
             self.missing.clear();
+            // Keep far fewer descriptors open than any limit allows (a runit app has several
+            // directories per job); past the bound, keep only this directory's ancestors.
+            if self.open.len() >= MAX_OPEN_DIRS {
+                self.open.retain(|dir, _| {
+                    host.strip_prefix(dir.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+                });
+            }
             self.open.insert(host.clone(), (fd, None));
         }
         let (fd, passed) = &self.open[&host];
@@ -57,14 +68,33 @@ impl Disk {
         Ok(Some(entry.0.as_fd()))
     }
 
+    /// True when `host` or a directory above it was found missing.
+    fn is_missing(&self, host: &str) -> bool {
+        self.missing.contains(host)
+            || host
+                .rmatch_indices('/')
+                .any(|(at, _)| self.missing.contains(&host[..at]))
+    }
+
     /// Walks from `/` to `host`, checking every directory on the way: owned by root (or by
     /// the user running procexport) and, unless sticky like /tmp, not writable by others.
     fn walk(&self, host: &str, create: bool) -> Result<Option<OwnedFd>> {
         let io = |what: &str, e: Errno| Error::io(format!("{what} {}", Quoted(host)), e.into());
-        let mut fd = openat(CWD, "/", DIR_FLAGS, Mode::empty()).map_err(|e| io("opening /", e))?;
-        self.check_ancestor(&fd, "/")?;
-        let mut walked = String::new();
-        for component in host.split('/').filter(|c| !c.is_empty() && *c != ".") {
+        // Start from the deepest directory already opened (and checked) on the way, if any.
+        let start = host
+            .rmatch_indices('/')
+            .map(|(at, _)| &host[..at])
+            .find(|dir| self.open.contains_key(*dir));
+        let (mut fd, mut walked, rest) = if let Some(dir) = start {
+            let fd = openat(&self.open[dir].0, ".", DIR_FLAGS, Mode::empty())
+                .map_err(|e| io("opening", e))?;
+            (fd, dir.to_owned(), &host[dir.len()..])
+        } else {
+            let fd = openat(CWD, "/", DIR_FLAGS, Mode::empty()).map_err(|e| io("opening /", e))?;
+            self.check_ancestor(&fd, "/")?;
+            (fd, String::new(), host)
+        };
+        for component in rest.split('/').filter(|c| !c.is_empty() && *c != ".") {
             if component == ".." {
                 return Err(Error::Unsafe(format!("{} contains \"..\"", Quoted(host))));
             }

@@ -39,16 +39,25 @@ pub struct Disk {
     /// Directories found missing (forgotten when one is created).
     missing: HashSet<String>,
     temp_counter: u32,
+    /// This process's id, in temp file names.
+    pid: u32,
+    /// The group new files get.
+    egid: u32,
 }
 
 impl Disk {
+    /// Access to the disk. Clears the process umask: every file and directory is created with
+    /// the exact mode it must have, not one a caller's umask changed.
     pub fn new(root: Option<Utf8PathBuf>, euid: u32) -> Self {
+        rustix::process::umask(rustix::fs::Mode::empty());
         Self {
             root,
             euid,
             open: HashMap::new(),
             missing: HashSet::new(),
             temp_counter: 0,
+            pid: std::process::id(),
+            egid: rustix::process::getegid().as_raw(),
         }
     }
 

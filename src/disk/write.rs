@@ -61,9 +61,7 @@ impl Disk {
             }
         }
         let touched: BTreeSet<&str> = plan.writes.iter().map(|o| split_path(&o.path).0).collect();
-        for dir in &touched {
-            self.sync_filesystem(dir)?;
-        }
+        self.sync_filesystems(&touched)?;
         for (output, temp) in &staged {
             let (dir, name) = split_path(&output.path);
             let host = self.host(&output.path);
@@ -72,9 +70,8 @@ impl Disk {
                 Error::io(format!("renaming into place {}", Quoted(&host)), e.into())
             })?;
         }
-        for dir in &touched {
-            self.sync_dir(dir)?;
-        }
+        // The renames themselves (directory entries), made durable the same way.
+        self.sync_filesystems(&touched)?;
         let of_kind = |wanted: EntryKind| {
             plan.removals
                 .iter()
@@ -104,6 +101,7 @@ impl Disk {
         let host = self.host(&output.path);
         let io = |what: &str, e: Errno| Error::io(format!("{what} {}", Quoted(&host)), e.into());
         let temp = self.temp_name();
+        let egid = self.egid;
         let dir_fd = self.target_dir(dir)?;
         match &output.kind {
             Kind::Dir { mode, group } => {
@@ -129,7 +127,8 @@ impl Disk {
                 mode,
                 group,
             } => {
-                let gid = ownership.map(|o| o.gid(*group));
+                // A new file already has this process's group: change only a different one.
+                let gid = ownership.map(|o| o.gid(*group)).filter(|gid| *gid != egid);
                 write_file(dir_fd, &temp, contents.as_bytes(), *mode, gid)
                     .inspect_err(|_| {
                         let _ = unlinkat(dir_fd, &temp, AtFlags::empty());
@@ -154,18 +153,25 @@ impl Disk {
         }
     }
 
-    /// Flushes every written file of the filesystem `dir` is on.
-    fn sync_filesystem(&mut self, dir: &str) -> Result<()> {
-        let host = self.host(dir);
-        let fd = self.target_dir(dir)?;
-        syncfs(fd).map_err(|e| Error::io(format!("syncing {}", Quoted(&host)), e.into()))
+    /// Flushes every filesystem the directories `dirs` are on, once each.
+    fn sync_filesystems(&mut self, dirs: &BTreeSet<&str>) -> Result<()> {
+        let mut synced = BTreeSet::new();
+        for dir in dirs {
+            let host = self.host(dir);
+            let fd = self.target_dir(dir)?;
+            let io = |e: Errno| Error::io(format!("syncing {}", Quoted(&host)), e.into());
+            if synced.insert(fstat(fd).map_err(io)?.st_dev) {
+                syncfs(fd).map_err(io)?;
+            }
+        }
+        Ok(())
     }
 
     /// Removes temp files that a killed run left in `dir` (their pid is gone). A live run's
     /// temp files, another app's among them, are left alone.
     fn remove_stale_temps(&mut self, dir: &str) -> Result<()> {
         let names = self.list_dir(dir)?;
-        let own = std::process::id();
+        let own = self.pid;
         let Some(fd) = self.open_dir(dir, Strictness::Target, false)? else {
             return Ok(());
         };
@@ -195,11 +201,7 @@ impl Disk {
     /// reads `*.conf`, systemd unit suffixes, runsvdir skips dot entries).
     fn temp_name(&mut self) -> String {
         self.temp_counter += 1;
-        format!(
-            ".procexport-{}-{}.tmp",
-            std::process::id(),
-            self.temp_counter
-        )
+        format!(".procexport-{}-{}.tmp", self.pid, self.temp_counter)
     }
 
     fn target_dir(&mut self, dir: &str) -> Result<BorrowedFd<'_>> {
@@ -348,8 +350,8 @@ fn process_alive(pid: u32) -> bool {
     !proc_mounted || rustix::fs::stat(format!("/proc/{pid}")).is_ok()
 }
 
-/// Creates `temp` in `dir` exclusively, writes it whole and gives it its owner and mode; the
-/// caller flushes it.
+/// Creates `temp` in `dir` exclusively with `mode`, writes it whole and, when `gid` is given,
+/// gives it that group; the caller flushes it.
 fn write_file(
     dir: BorrowedFd<'_>,
     temp: &str,
@@ -358,14 +360,16 @@ fn write_file(
     gid: Option<u32>,
 ) -> rustix::io::Result<()> {
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let fd = openat(dir, temp, flags, Mode::from_raw_mode(0o600))?;
+    // Made with its final mode (the umask is 0, see `Disk::new`) and this process's group,
+    // root's when root runs it: never more open than the file it becomes.
+    let fd = openat(dir, temp, flags, Mode::from_raw_mode(mode))?;
     let mut file = std::fs::File::from(fd);
     file.write_all(contents)
         .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))?;
     if let Some(gid) = gid {
         fchown(file.as_fd(), Some(Uid::ROOT), Some(Gid::from_raw(gid)))?;
     }
-    fchmod(file.as_fd(), Mode::from_raw_mode(mode))
+    Ok(())
 }
 
 /// Flushes one file (the manifest, written on its own) before it is renamed into place.
