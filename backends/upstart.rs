@@ -33,6 +33,8 @@ pub struct Upstart;
 struct EnvVar<'a> {
     key: &'a str,
     value: &'a str,
+    /// The value is written with `printf` (see `escape::sh`).
+    printf: bool,
 }
 
 impl Backend for Upstart {
@@ -98,6 +100,7 @@ fn job_context(app: &App, job: &Job, helper: &str) -> tera::Context {
         .map(|(k, v)| EnvVar {
             key: k.as_str(),
             value: v.as_str(),
+            printf: super::escape::needs_printf(v.as_str()),
         })
         .collect();
     context.insert(
@@ -113,4 +116,42 @@ fn job_context(app: &App, job: &Job, helper: &str) -> tera::Context {
     context.insert("limit", &limit);
     context.insert("command", &job.command.exec_form());
     context
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    /// A helper whose env values need `printf` still passes `sh -n` and shellcheck.
+    #[test]
+    fn helper_with_control_characters_passes_shellcheck() {
+        let procfile = "version: 2\ncommands:\n  web:\n    command: a\n    env: {A: \"\\e[2J\\r\", B: \"x\\ny\"}\n";
+        let outputs = crate::preview::render(procfile.as_bytes(), "app", "upstart", None).unwrap();
+        let helper = outputs
+            .iter()
+            .find(|o| o.path.starts_with("/var/local/upstart_helpers/"))
+            .unwrap();
+        let contents = helper.contents.as_deref().unwrap();
+        assert!(contents.contains("# shellcheck disable=SC2155\nexport A="));
+        assert!(!contents.contains("SC2155\nexport B="));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("helper.sh");
+        std::fs::write(&path, contents).unwrap();
+        for (tool, args) in [
+            ("sh", vec!["-n"]),
+            ("shellcheck", vec!["--shell=sh", "--severity=style"]),
+        ] {
+            let output = Command::new(tool)
+                .args(args)
+                .arg(&path)
+                .output()
+                .expect(tool);
+            assert!(
+                output.status.success(),
+                "{tool}: {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
 }
