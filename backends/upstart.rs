@@ -4,9 +4,11 @@
 //! already the run user, opens its own log.
 
 use super::{render, Backend, LegacyFiles};
+use crate::account::RunAs;
 use crate::config::Dirs;
 use crate::error::Result;
 use crate::job::{App, Job, Respawn};
+use crate::name::Name;
 use crate::output::{Group, Output};
 use serde::Serialize;
 
@@ -89,9 +91,26 @@ impl Backend for Upstart {
     }
 }
 
+/// What a job's templates use of its app. Not the whole `App`: that holds every job, and
+/// serializing it into each job's context made rendering N jobs cost N² (a `count: 1000`
+/// took seconds).
+#[derive(Serialize)]
+struct AppView<'a> {
+    name: &'a Name,
+    full_name: &'a str,
+    run_as: &'a RunAs,
+}
+
 fn job_context(app: &App, job: &Job, helper: &str) -> tera::Context {
     let mut context = tera::Context::new();
-    context.insert("app", app);
+    context.insert(
+        "app",
+        &AppView {
+            name: &app.name,
+            full_name: &app.full_name,
+            run_as: &app.run_as,
+        },
+    );
     context.insert("job", job);
     context.insert("helper", helper);
     let env: Vec<EnvVar> = job
@@ -121,6 +140,34 @@ fn job_context(app: &App, job: &Job, helper: &str) -> tera::Context {
 #[cfg(test)]
 mod tests {
     use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    /// The fastest of three renders of `count` instances of one job.
+    fn render_time(count: u32) -> Duration {
+        let procfile =
+            format!("version: 2\ncommands:\n  web:\n    command: a\n    count: {count}\n");
+        (0..3)
+            .map(|_| {
+                let start = Instant::now();
+                let outputs =
+                    crate::preview::render(procfile.as_bytes(), "app", "upstart", None).unwrap();
+                assert_eq!(outputs.len(), 1 + 2 * count as usize);
+                start.elapsed()
+            })
+            .min()
+            .unwrap()
+    }
+
+    /// Rendering grows with the number of jobs, not with its square: 5 times the jobs may
+    /// take 5 times as long (15 allowed for noise), not 25.
+    #[test]
+    fn render_time_is_linear_in_the_number_of_jobs() {
+        let (small, large) = (render_time(200), render_time(1000));
+        assert!(
+            large < small * 15,
+            "200 jobs: {small:?}, 1000 jobs: {large:?}"
+        );
+    }
 
     /// A helper whose env values need `printf` still passes `sh -n` and shellcheck.
     #[test]
