@@ -5,6 +5,7 @@ mod support;
 mod bad_input;
 mod cli;
 mod corpus;
+mod fuzz_regressions;
 mod golden;
 mod helpers_run;
 mod lifecycle;
