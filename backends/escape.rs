@@ -4,6 +4,7 @@
 
 use super::Escape;
 use shell_quote::Sh;
+use std::fmt::Write as _;
 
 /// Every filter, by the name templates use.
 pub const FILTERS: &[(&str, Escape)] = &[
@@ -18,8 +19,10 @@ pub const FILTERS: &[(&str, Escape)] = &[
 ];
 
 /// Quotes text as one POSIX shell word that stays on one line. A newline in the value is
-/// written as `"$nl"` (the helper defines `nl` when any value needs it), so no value ever
-/// starts a new line of the script.
+/// written as `"$nl"` (the helper defines `nl` when any value needs it), and any other control
+/// character but tab as `"$(printf '\ooo')"` (its bytes in octal), so no value ever starts a
+/// new line of the script or puts a raw control character (an escape sequence, a carriage
+/// return) into it.
 pub fn sh(value: &str) -> Result<String, String> {
     if value.contains('\0') {
         return Err("a NUL byte cannot be passed through a shell".to_owned());
@@ -28,14 +31,36 @@ pub fn sh(value: &str) -> Result<String, String> {
         if part.is_empty() {
             return "''".to_owned();
         }
-        let bytes: Vec<u8> = Sh::quote_vec(part);
-        String::from_utf8(bytes).expect("Sh quotes UTF-8 into UTF-8")
+        let mut out = String::new();
+        let mut run_start = 0;
+        for (at, c) in part.char_indices() {
+            if c.is_control() && c != '\t' {
+                out.push_str(&quote_plain(&part[run_start..at]));
+                out.push_str("\"$(printf '");
+                for byte in c.to_string().bytes() {
+                    let _ = write!(out, "\\{byte:03o}");
+                }
+                out.push_str("')\"");
+                run_start = at + c.len_utf8();
+            }
+        }
+        out.push_str(&quote_plain(&part[run_start..]));
+        out
     };
     Ok(value
         .split('\n')
         .map(quote)
         .collect::<Vec<_>>()
         .join("\"$nl\""))
+}
+
+/// `Sh`'s quoting of text with no control character but tab; nothing for no text.
+fn quote_plain(text: &str) -> String {
+    if text.is_empty() {
+        return String::new();
+    }
+    let bytes: Vec<u8> = Sh::quote_vec(text);
+    String::from_utf8(bytes).expect("Sh quotes UTF-8 into UTF-8")
 }
 
 /// True when `sh` of this value refers to `$nl`.
@@ -139,6 +164,16 @@ pub fn systemd_env_value(value: &str) -> Result<String, String> {
             "the Unicode noncharacter {c:?} is refused by systemd in an environment file"
         ));
     }
+    // systemd's environment files have no escape for other control characters, and written
+    // raw they would hide or fake lines for whoever reads the file.
+    if let Some(c) = value
+        .chars()
+        .find(|c| c.is_control() && *c != '\n' && *c != '\t')
+    {
+        return Err(format!(
+            "the control character {c:?} cannot be written in a systemd environment file"
+        ));
+    }
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
     for c in value.chars() {
@@ -185,6 +220,15 @@ pub fn envdir(value: &str) -> Result<String, String> {
              (chpst strips them)"
                 .to_owned(),
         );
+    }
+    if let Some(c) = value
+        .chars()
+        .find(|c| c.is_control() && *c != '\n' && *c != '\t')
+    {
+        return Err(format!(
+            "the control character {c:?} is refused in runit's env directory (written raw, it \
+             would hide or fake text for whoever reads the file)"
+        ));
     }
     Ok(value.replace('\n', "\0"))
 }
@@ -276,11 +320,47 @@ mod tests {
         }
     }
 
+    #[test]
+    fn control_characters_are_written_with_printf() {
+        assert_eq!(sh("a\u{1b}[2J").unwrap(), "a\"$(printf '\\033')\"'[2J'");
+        assert_eq!(sh("\r").unwrap(), "\"$(printf '\\015')\"");
+        assert_eq!(
+            sh("x\u{85}\ty").unwrap(),
+            "x\"$(printf '\\302\\205')\"'\ty'"
+        );
+    }
+
+    /// What `sh` writes reads back, through a real shell, as the value it was given.
+    #[test]
+    fn a_real_shell_reads_back_every_value() {
+        let values = [
+            "plain",
+            "it's \"q\" $HOME `id` \\ 100%",
+            "line one\nline two\n",
+            "\u{1b}[2J\r\u{7f}\u{1}\u{85}ü\t",
+            "",
+            "\n",
+        ];
+        for value in values {
+            let script = format!(
+                "nl=$(printf '\\nx'); nl=${{nl%x}}; v={}; printf %s \"$v\"",
+                sh(value).unwrap()
+            );
+            let output = std::process::Command::new("sh")
+                .args(["-c", &script])
+                .output()
+                .expect("sh runs");
+            assert!(output.status.success(), "{script}");
+            assert_eq!(String::from_utf8(output.stdout).unwrap(), value, "{script}");
+        }
+    }
+
     proptest! {
         #[test]
         fn sh_output_is_one_line(value in "\\PC*|[\\x01-\\x7f]*") {
             let quoted = sh(&value).unwrap();
             prop_assert!(!quoted.contains('\n'));
+            prop_assert!(!quoted.chars().any(|c| c.is_control() && c != '\t'));
         }
 
         #[test]
@@ -312,7 +392,8 @@ mod tests {
                 let read = line.trim_end_matches([' ', '\t']).replace('\0', "\n");
                 prop_assert_eq!(read, value);
             } else {
-                prop_assert!(value.ends_with([' ', '\t']));
+                let control = value.chars().any(|c| c.is_control() && c != '\n' && c != '\t');
+                prop_assert!(value.ends_with([' ', '\t']) || control);
             }
         }
     }

@@ -122,7 +122,7 @@ pub fn render(name: &str, context: &tera::Context) -> Result<String> {
         {
             Some((_, refusal)) => {
                 let refusal = refusal.lines().next().unwrap_or(refusal);
-                crate::error::Error::Usage(format!("{format} cannot carry this value: {refusal}"))
+                crate::error::Error::Format(format!("{format} cannot carry this value: {refusal}"))
             }
             None => crate::error::Error::Unsafe(format!(
                 "cannot render {name}: {}",

@@ -126,7 +126,7 @@ impl Backend for Runit {
 /// The file `env/<key>`: the value as `chpst -e` reads it back exactly, or a clear refusal.
 fn env_file(job: &Job, key: &str, value: &str) -> Result<String> {
     if key.len() > MAX_FILE_NAME {
-        return Err(Error::Usage(format!(
+        return Err(Error::Format(format!(
             "env key {}... of {} is {} bytes: runit keeps each variable in a file named after \
              it, and a file name has at most {MAX_FILE_NAME}",
             Quoted(&key[..40]),
@@ -137,7 +137,7 @@ fn env_file(job: &Job, key: &str, value: &str) -> Result<String> {
     let mut context = tera::Context::new();
     context.insert("value", value);
     super::escape::envdir(value).map_err(|why| {
-        Error::Usage(format!(
+        Error::Format(format!(
             "env value of {} in {} cannot be exported to runit: {why}",
             Quoted(key),
             Quoted(&job.full_name)

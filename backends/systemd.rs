@@ -61,7 +61,7 @@ impl Backend for Systemd {
     }
 
     fn render(&self, app: &App, dirs: &Dirs) -> Result<Vec<Output>> {
-        let targets = runlevel_targets(&app.start_on, &app.stop_on).map_err(Error::Usage)?;
+        let targets = runlevel_targets(&app.start_on, &app.stop_on).map_err(Error::Format)?;
         let target = dirs.systemd.join(&format!("{}.target", app.full_name));
         let mut context = tera::Context::new();
         context.insert("app", app);

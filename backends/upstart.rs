@@ -4,9 +4,11 @@
 //! already the run user, opens its own log.
 
 use super::{render, Backend, LegacyFiles};
+use crate::account::RunAs;
 use crate::config::Dirs;
 use crate::error::Result;
 use crate::job::{App, Job, Respawn};
+use crate::name::Name;
 use crate::output::{Group, Output};
 use serde::Serialize;
 
@@ -87,9 +89,26 @@ impl Backend for Upstart {
     }
 }
 
+/// What a job's templates use of its app. Not the whole `App`: that holds every job, and
+/// serializing it into each job's context made rendering N jobs cost N² (a `count: 1000`
+/// took seconds).
+#[derive(Serialize)]
+struct AppView<'a> {
+    name: &'a Name,
+    full_name: &'a str,
+    run_as: &'a RunAs,
+}
+
 fn job_context(app: &App, job: &Job, helper: &str) -> tera::Context {
     let mut context = tera::Context::new();
-    context.insert("app", app);
+    context.insert(
+        "app",
+        &AppView {
+            name: &app.name,
+            full_name: &app.full_name,
+            run_as: &app.run_as,
+        },
+    );
     context.insert("job", job);
     context.insert("helper", helper);
     let env: Vec<EnvVar> = job
@@ -113,4 +132,73 @@ fn job_context(app: &App, job: &Job, helper: &str) -> tera::Context {
     context.insert("limit", &limit);
     context.insert("command", &job.command.exec_form());
     context
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    /// The fastest of three renders of `count` instances of one job.
+    fn render_time(count: u32) -> Duration {
+        let procfile =
+            format!("version: 2\ncommands:\n  web:\n    command: a\n    count: {count}\n");
+        (0..3)
+            .map(|_| {
+                let start = Instant::now();
+                let outputs =
+                    crate::preview::render(procfile.as_bytes(), "app", "upstart", None).unwrap();
+                assert_eq!(outputs.len(), 1 + 2 * count as usize);
+                start.elapsed()
+            })
+            .min()
+            .unwrap()
+    }
+
+    /// Rendering grows with the number of jobs, not with its square: 5 times the jobs may
+    /// take 5 times as long (15 allowed for noise), not 25.
+    #[test]
+    fn render_time_is_linear_in_the_number_of_jobs() {
+        let (small, large) = (render_time(200), render_time(1000));
+        assert!(
+            large < small * 15,
+            "200 jobs: {small:?}, 1000 jobs: {large:?}"
+        );
+    }
+
+    /// A helper whose env values need `printf` still passes `sh -n` and shellcheck.
+    #[test]
+    fn helper_with_control_characters_passes_shellcheck() {
+        let procfile = "version: 2\ncommands:\n  web:\n    command: a\n    env: {A: \"\\e[2J\\r\", B: \"x\\ny\"}\n";
+        let outputs = crate::preview::render(procfile.as_bytes(), "app", "upstart", None).unwrap();
+        let helper = outputs
+            .iter()
+            .find(|o| o.path.starts_with("/var/local/upstart_helpers/"))
+            .unwrap();
+        let contents = helper.contents.as_deref().unwrap();
+        assert!(contents.contains("# shellcheck disable=SC2016,SC2155\n"));
+        assert!(
+            contents.contains("export A=\"$(printf '\\033')\""),
+            "{contents}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("helper.sh");
+        std::fs::write(&path, contents).unwrap();
+        for (tool, args) in [
+            ("sh", vec!["-n"]),
+            ("shellcheck", vec!["--shell=sh", "--severity=style"]),
+        ] {
+            let output = Command::new(tool)
+                .args(args)
+                .arg(&path)
+                .output()
+                .expect(tool);
+            assert!(
+                output.status.success(),
+                "{tool}: {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
 }

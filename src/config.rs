@@ -6,7 +6,7 @@ use crate::account::RunAs;
 use crate::error::{Error, Location, Result};
 use crate::layer::{self, KeyError, Layer, RawRespawn};
 use crate::runlevel::Runlevels;
-use crate::sanitize::Quoted;
+use crate::sanitize::{escape_controls, Quoted};
 use crate::text::AbsPath;
 use crate::yaml_locate::key_line;
 use serde::Deserialize;
@@ -185,6 +185,8 @@ fn check_prefix(prefix: &str) -> Result<(), String> {
 }
 
 /// serde_yaml appends " at line L column C" to its messages; the location is printed in front.
+/// Its messages also quote keys from the input as they are (`unknown field \`a<TAB>b\``,
+/// `commands.<ESC>...`), so control characters are escaped here, before any is printed.
 pub fn strip_location(message: &str) -> String {
     let mut message = message.to_owned();
     while let Some(at) = message.find(" at line ") {
@@ -194,5 +196,5 @@ pub fn strip_location(message: &str) -> String {
         let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
         message = format!("{}{rest}", &message[..at]);
     }
-    message
+    escape_controls(&message)
 }

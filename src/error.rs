@@ -60,6 +60,9 @@ pub enum Error {
     Usage(String),
     /// A Procfile or config file that is wrong; the message names what and where.
     Input { location: Location, message: String },
+    /// A value the chosen backend's format cannot carry exactly (a runit env value ending in a
+    /// space, a systemd path with a trailing backslash): bad input for that backend.
+    Format(String),
     /// The system is in a state procexport will not work in (a symlink where a file should be,
     /// a directory others can write, a config owned by someone else).
     Unsafe(String),
@@ -86,7 +89,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Cli(error) => u8::try_from(error.exit_code()).unwrap_or(2),
-            Self::Usage(_) | Self::Input { .. } => 2,
+            Self::Usage(_) | Self::Input { .. } | Self::Format(_) => 2,
             Self::Unsafe(_) | Self::Io { .. } => 1,
         }
     }
@@ -107,7 +110,9 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Cli(error) => write!(f, "{error}"),
-            Self::Usage(message) | Self::Unsafe(message) => f.write_str(message),
+            Self::Usage(message) | Self::Format(message) | Self::Unsafe(message) => {
+                f.write_str(message)
+            }
             Self::Input { location, message } => write!(f, "{location}: {message}"),
             Self::Io { action, source } => write!(f, "{action}: {source}"),
         }

@@ -17,6 +17,8 @@ mod disk;
 mod env;
 mod error;
 mod export;
+#[doc(hidden)]
+pub mod invariants;
 mod job;
 mod layer;
 mod manifest;

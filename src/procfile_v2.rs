@@ -275,6 +275,9 @@ mod tests {
             ("version: 2\ncommands:\n  web-1:\n    command: a\n".to_owned(), "Procfile:3: label \"web-1\" may only contain ASCII letters, digits and \"_\", not \"-\" (\"-\" separates the parts of generated names)"),
             ("version: 2\ncommands:\n  web:\n    command: \"a\n".to_owned(), "Procfile:5: found unexpected end of stream, while scanning a quoted scalar"),
             (format!("{base}    env:\n      A-B: x\n"), "Procfile:5: env key \"A-B\" must start with a letter or \"_\" and hold only ASCII letters, digits and \"_\""),
+            // serde_yaml quotes keys raw; found by the parse_v2 and render fuzz targets.
+            ("version: 2\nm\t0:\nr".to_owned(), "Procfile:2: unknown field `m\\t0`, expected one of `version`, `start_on_runlevel`, `stop_on_runlevel`, `env`, `working_directory`, `respawn`, `kill_timeout`, `log`, `commands`"),
+            ("version: 2\ncommands:\n  \"\\x1b[2J\":\n    command: a\n    env: {A: x, A: y}\n".to_owned(), "Procfile:5: commands.\\u{1b}[2J.env: duplicate entry with key \"A\""),
         ];
         for (text, expected) in cases {
             assert_eq!(error(&text), expected, "{text}");

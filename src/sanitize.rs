@@ -26,6 +26,20 @@ pub(crate) fn for_terminal(text: &str) -> String {
     out
 }
 
+/// Escapes every control character (tab and newline too) the way `escape_debug` writes it and
+/// leaves the rest as it is: for messages from libraries (serde_yaml) that quote input raw.
+pub(crate) fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,5 +55,13 @@ mod tests {
     #[test]
     fn for_terminal_keeps_lines_but_not_escape_sequences() {
         assert_eq!(for_terminal("a\nb\u{1b}c\r"), "a\nb\\u{1b}c\\r");
+    }
+
+    #[test]
+    fn escape_controls_escapes_tabs_and_newlines_too() {
+        assert_eq!(
+            escape_controls("`a\tb\n\u{1}` ü \"q\""),
+            "`a\\tb\\n\\u{1}` ü \"q\""
+        );
     }
 }

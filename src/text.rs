@@ -44,6 +44,9 @@ impl AbsPath {
         if !text.starts_with('/') {
             return Err(format!("{what} {} must be an absolute path", Quoted(text)));
         }
+        if text.split('/').any(|component| component == "..") {
+            return Err(format!("{what} {} may not contain \"..\"", Quoted(text)));
+        }
         Ok(Self(line))
     }
 

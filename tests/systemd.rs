@@ -490,7 +490,7 @@ fn values_systemd_cannot_carry_are_refused_clearly() {
         (
             "version: 2\nworking_directory: /srv/../etc\ncommands:\n  web:\n    command: a\n",
             2,
-            "path \"/srv/../etc\" has a \"..\" component, which systemd refuses",
+            "Procfile:2: working_directory \"/srv/../etc\" may not contain \"..\"",
         ),
         (
             "version: 2\nworking_directory: \"/srv/app \"\ncommands:\n  web:\n    command: a\n",
