@@ -108,7 +108,12 @@ fn register(tera: &mut Tera, name: &'static str, escape: Escape) {
 /// Renders a template. A value that an escaping filter refuses (one the format cannot carry)
 /// is bad input, reported on one line; anything else is a bug in a template.
 pub fn render(name: &str, context: &tera::Context) -> Result<String> {
-    templates().render(name, context).map_err(|e| {
+    let rendered = templates().render(name, context).map(|mut text| {
+        // tera returns its whole output buffer; a large app keeps thousands of these.
+        text.shrink_to_fit();
+        text
+    });
+    rendered.map_err(|e| {
         let mut message = e.to_string();
         let mut source = std::error::Error::source(&e);
         while let Some(inner) = source {
