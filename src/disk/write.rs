@@ -47,7 +47,9 @@ impl Disk {
         }
         let pending = plan.old.union(&plan.new);
         if pending != plan.old {
-            self.write_manifest(manifest_path, &pending)?;
+            // Flushed by the syncfs before the renames below: the files it covers cannot be in
+            // place before it is on disk.
+            self.write_manifest(manifest_path, &pending, false)?;
         }
         let mut staged = Vec::new();
         for output in &plan.writes {
@@ -91,7 +93,13 @@ impl Disk {
         for path in stale_dirs {
             self.remove(path, EntryKind::Dir)?;
         }
-        self.write_manifest(manifest_path, &plan.new)
+        // Written again only when it changed (stale entries were removed): otherwise the
+        // pending manifest, already flushed with the renames, is the final one.
+        let pending_flushed = pending != plan.old && !plan.writes.is_empty();
+        if !(pending_flushed && plan.new == pending) {
+            self.write_manifest(manifest_path, &plan.new, true)?;
+        }
+        Ok(())
     }
 
     /// Writes one output: directories are made in place; files and links are made as a temp
@@ -105,21 +113,29 @@ impl Disk {
         let dir_fd = self.target_dir(dir)?;
         match &output.kind {
             Kind::Dir { mode, group } => {
-                match mkdirat(dir_fd, name, Mode::from_raw_mode(*mode)) {
-                    Ok(()) | Err(Errno::EXIST) => {}
+                let made = match mkdirat(dir_fd, name, Mode::from_raw_mode(*mode)) {
+                    Ok(()) => true,
+                    Err(Errno::EXIST) => false,
                     Err(e) => return Err(io("creating", e)),
-                }
+                };
                 self.missing.clear();
                 let path = output.path.clone();
                 let fd = self
                     .open_dir(&path, Strictness::Target, false)?
                     .expect("just made");
-                if let Some(ownership) = ownership {
-                    let gid = Gid::from_raw(ownership.gid(*group));
-                    fchown(fd, Some(Uid::ROOT), Some(gid))
+                // A directory just made has its mode (the umask is 0) and this process's
+                // group; one that was there already is given both.
+                let gid = ownership
+                    .map(|o| o.gid(*group))
+                    .filter(|gid| !made || *gid != egid);
+                if let Some(gid) = gid {
+                    fchown(fd, Some(Uid::ROOT), Some(Gid::from_raw(gid)))
                         .map_err(|e| io("setting the owner of", e))?;
                 }
-                fchmod(fd, Mode::from_raw_mode(*mode)).map_err(|e| io("setting the mode of", e))?;
+                if !made {
+                    fchmod(fd, Mode::from_raw_mode(*mode))
+                        .map_err(|e| io("setting the mode of", e))?;
+                }
                 Ok(None)
             }
             Kind::File {
@@ -289,8 +305,9 @@ impl Disk {
         }
     }
 
-    /// Writes (or, when empty, removes) the manifest at live path `real`.
-    pub fn write_manifest(&mut self, real: &str, manifest: &Manifest) -> Result<()> {
+    /// Writes (or, when empty, removes) the manifest at live path `real`; with `durable`, it is
+    /// flushed to disk before this returns.
+    pub fn write_manifest(&mut self, real: &str, manifest: &Manifest, durable: bool) -> Result<()> {
         if manifest.is_empty() {
             return self.remove(real, EntryKind::File);
         }
@@ -299,10 +316,15 @@ impl Disk {
         let (dir, name) = split_path(real);
         let temp = self.stage(&output, ownership)?.expect("a file is staged");
         let fd = self.target_dir(dir)?;
-        fsync_file_at(fd, &temp)?;
+        if durable {
+            fsync_file_at(fd, &temp)?;
+        }
         renameat(fd, &temp, fd, name)
             .map_err(|e| Error::io(format!("renaming into place {}", Quoted(real)), e.into()))?;
-        self.sync_dir(dir)
+        if durable {
+            self.sync_dir(dir)?;
+        }
+        Ok(())
     }
 
     /// Makes the app's log directory `<parent>/<name>` and gives that directory, and nothing
