@@ -388,7 +388,8 @@ fn export_line(line: &str) -> Result<(String, String), String> {
     Ok((key.to_owned(), value))
 }
 
-fn is_env_key(key: &str) -> bool {
+/// True for a valid env key (the same rule the oracle of the fuzz targets applies).
+pub fn is_env_key(key: &str) -> bool {
     let mut chars = key.chars();
     chars
         .next()

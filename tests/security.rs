@@ -344,16 +344,8 @@ fn touched_paths(line: &str) -> Vec<String> {
 
 /// True when the run user can create or replace entries in `dir`.
 fn run_user_can_write(dir: &Path) -> bool {
-    Command::new("setpriv")
-        .args([
-            "--reuid",
-            RUN_USER,
-            "--regid",
-            RUN_USER,
-            "--clear-groups",
-            "test",
-            "-w",
-        ])
+    crate::support::as_run_user("test")
+        .arg("-w")
         .arg(dir)
         .status()
         .unwrap()

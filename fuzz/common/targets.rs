@@ -5,7 +5,8 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use procexport::invariants::{
-    check_invariants, check_values_stay_private, Expected, ExpectedJob, ExpectedRespawn, Oracle,
+    check_invariants, check_values_stay_private, is_env_key, Expected, ExpectedJob,
+    ExpectedRespawn, Oracle,
 };
 use procexport::preview;
 use std::fmt::Write as _;
@@ -439,14 +440,6 @@ fn in_range(value: i64, max: u32, what: &str) -> Result<u32, String> {
         .ok()
         .filter(|v| (1..=max).contains(v))
         .ok_or_else(|| format!("{what} {value} out of range"))
-}
-
-fn is_env_key(key: &str) -> bool {
-    let mut chars = key.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn is_name(name: &str) -> bool {
