@@ -1,138 +1,145 @@
-//! Backends turn the job model into files for one init system. Each renders purely, in
-//! memory, through templates compiled into the binary; only `disk` writes. The templates and
-//! their escaping filters are set up once here, shared by every backend.
+//! Backends turn the job model into files for one init system, and talk to that init. Each
+//! is one folder here (and one under `templates/`) and one line of the registry below: the
+//! enum it makes is the only list of backends, and the CLI subcommands, the config keys, the
+//! template engine and the test matrices are all derived from it. A backend implements
+//! `Spec` (what the registry needs), `Backend` (pure rendering: model in, files out) and
+//! `install::installer::Installer` (its directories and its init hooks); a new variant
+//! without one of them does not compile.
 
 mod escape;
-mod runit;
-mod systemd;
-mod upstart;
+mod template;
 
-pub use runit::Runit;
-pub use systemd::Systemd;
-pub use upstart::Upstart;
+pub use template::Escape;
 
-use crate::config::Dirs;
-use crate::disk::Disk;
 use crate::error::Result;
-use crate::job::App;
-use crate::output::Output;
-use crate::plan::Plan;
+use crate::install::disk::Disk;
+use crate::install::installer::{Installer, LegacyFiles, Target};
+use crate::model::config::{Config, Key};
+use crate::model::job::App;
+use crate::model::output::Output;
 use enum_dispatch::enum_dispatch;
-use std::sync::OnceLock;
-use tera::{Kwargs, State, Tera, Value};
+use template::Template;
 
-/// Files that an older exporter (the gem) wrote for an app: in `dir`, named `<stem><suffix>`
-/// or `<stem>-<anything><suffix>`. `clean` removes them too.
-#[derive(Debug, Clone)]
-pub struct LegacyFiles {
-    pub dir: String,
-    pub suffix: &'static str,
+/// What the registry needs to know of a backend, before one is built.
+pub trait Spec: Sized {
+    /// The subcommand and state-directory name.
+    const NAME: &'static str;
+    /// One line for `--help`.
+    const ABOUT: &'static str;
+    /// The config keys this backend reads (its directories and settings), with defaults.
+    const KEYS: &'static [Key];
+    /// Its templates, compiled into the binary.
+    const TEMPLATES: &'static [Template];
+    /// The escaping filters of its own formats (the shell's are shared by all).
+    const FILTERS: &'static [(&'static str, Escape)];
+    /// The backend as the checked config sets it up.
+    fn from_config(config: &Config) -> Result<Self>;
 }
 
+/// Rendering: pure, in memory, no disk and no init.
 #[enum_dispatch]
 pub trait Backend {
-    /// The backend's name, as on the command line and in the state directory.
-    fn name(&self) -> &'static str;
-
     /// Renders every file, directory and link of the app.
-    fn render(&self, app: &App, dirs: &Dirs) -> Result<Vec<Output>>;
-
-    /// The directories this backend installs into; a manifest entry outside them is refused.
-    fn install_dirs(&self, dirs: &Dirs) -> Vec<String>;
-
-    /// Where files of this app from an older exporter may be.
-    fn legacy_files(&self, _dirs: &Dirs) -> Vec<LegacyFiles> {
-        Vec::new()
-    }
-
-    /// Runs while a plan is carried out, once the app's stale links are removed and before
-    /// the files and directories `dirs` in them are: a supervisor that still runs services
-    /// from them stops them and lets go, and the state it made in them is removed.
-    fn release(&self, _disk: &mut Disk, _dirs: &[&str]) -> Result<()> {
-        Ok(())
-    }
-
-    /// Runs after a plan was carried out on disk (e.g. `systemctl daemon-reload`). `live` is
-    /// true when the files went to the live system rather than under `--root`.
-    fn after_apply(&self, _plan: &Plan, _live: bool) -> Result<()> {
-        Ok(())
-    }
+    fn render(&self, app: &App) -> Result<Vec<Output>>;
 }
 
-/// An escaping function usable as a template filter.
-pub type Escape = fn(&str) -> Result<String, String>;
-
-#[enum_dispatch(Backend)]
-#[derive(Debug, Clone)]
-pub enum BackendKind {
-    Upstart,
-    Systemd,
-    Runit,
+/// The registry: the enum, written once, with one `Variant(module::Type)` per backend. It is
+/// emitted exactly as written (enum_dispatch needs its tokens untouched) and read a second
+/// time for everything that lists backends.
+macro_rules! registry {
+    ($($enum:tt)*) => {
+        $($enum)*
+        registry_items! { $($enum)* }
+    };
 }
 
-/// The template engine with every backend's templates and the escaping filters.
-pub fn templates() -> &'static Tera {
-    static TERA: OnceLock<Tera> = OnceLock::new();
-    TERA.get_or_init(|| {
-        let mut tera = Tera::new();
-        // Every template is "autoescaped" with a function that fails: a value printed without
-        // one of the filters below (which mark their output safe) stops the render.
-        tera.autoescape_on(vec![""]);
-        tera.set_escape_fn(|_, _| {
-            Err(std::io::Error::other(
-                "a value was printed without an escaping filter",
-            ))
-        });
-        for (name, escape) in escape::FILTERS {
-            register(&mut tera, name, *escape);
+macro_rules! registry_items {
+    ($(#[$($attr:tt)*])* pub enum $kind:ident { $($variant:ident($module:ident :: $backend:ident)),+ $(,)? }) => {
+        $(pub mod $module;)+
+        $(pub use $module::$backend;)+
+
+        /// Every backend's name, in registry order.
+        pub const NAMES: &[&str] = &[$(<$backend as Spec>::NAME),+];
+
+        /// Every backend's `--help` line, by name.
+        pub const ABOUT: &[(&str, &str)] = &[$((<$backend as Spec>::NAME, <$backend as Spec>::ABOUT)),+];
+
+        /// Every backend's config keys.
+        pub fn keys() -> Vec<Key> {
+            [$(<$backend as Spec>::KEYS),+].concat()
         }
-        let all = [upstart::TEMPLATES, systemd::TEMPLATES, runit::TEMPLATES].concat();
-        tera.add_raw_templates(all)
-            .expect("the built-in templates parse");
-        tera
-    })
-}
 
-fn register(tera: &mut Tera, name: &'static str, escape: Escape) {
-    tera.register_filter(name, move |value: &Value, _: Kwargs, _: &State| {
-        let text = match value.as_str() {
-            Some(text) => text.to_owned(),
-            None => value.to_string(),
-        };
-        escape(&text)
-            .map(|escaped| Value::safe_string(&escaped))
-            .map_err(|message| tera::Error::message(format!("filter {name}: {message}")))
-    });
-}
-
-/// Renders a template. A value that an escaping filter refuses (one the format cannot carry)
-/// is bad input, reported on one line; anything else is a bug in a template.
-pub fn render(name: &str, context: &tera::Context) -> Result<String> {
-    let rendered = templates().render(name, context).map(|mut text| {
-        // tera returns its whole output buffer; a large app keeps thousands of these.
-        text.shrink_to_fit();
-        text
-    });
-    rendered.map_err(|e| {
-        let mut message = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(inner) = source {
-            message = format!("{message}: {inner}");
-            source = inner.source();
-        }
-        let format = name.split('/').next().unwrap_or(name);
-        match message
-            .split_once("filter ")
-            .and_then(|(_, rest)| rest.split_once(": "))
-        {
-            Some((_, refusal)) => {
-                let refusal = refusal.lines().next().unwrap_or(refusal);
-                crate::error::Error::Format(format!("{format} cannot carry this value: {refusal}"))
+        impl $kind {
+            /// The backend called `name`, set up from `config`; `None` for no such backend.
+            pub fn build(name: &str, config: &Config) -> Option<Result<Self>> {
+                $(
+                    if name == <$backend as Spec>::NAME {
+                        return Some($backend::from_config(config).map(Self::from));
+                    }
+                )+
+                None
             }
-            None => crate::error::Error::Unsafe(format!(
-                "cannot render {name}: {}",
-                message.replace('\n', " ")
-            )),
+
+            /// Every backend, set up from `config`.
+            pub fn all(config: &Config) -> Result<Vec<Self>> {
+                Ok(vec![$(Self::from($backend::from_config(config)?)),+])
+            }
+
+            /// The backend's own checks of its files, for the tests.
+            #[cfg(feature = "testing")]
+            pub fn checks(&self) -> &dyn Checks {
+                match self {
+                    $(Self::$variant(backend) => backend,)+
+                }
+            }
         }
-    })
+
+        /// The template engine with every backend's templates and filters.
+        fn engine() -> tera::Tera {
+            template::engine(
+                &[$(<$backend as Spec>::TEMPLATES),+],
+                &[escape::FILTERS, $(<$backend as Spec>::FILTERS),+],
+            )
+        }
+    };
+}
+
+registry! {
+    /// One of the backends, set up from the config.
+    #[enum_dispatch(Backend, Installer)]
+    #[derive(Debug, Clone)]
+    pub enum BackendKind {
+        Upstart(upstart::Upstart),
+        Systemd(systemd::Systemd),
+        Runit(runit::Runit),
+    }
+}
+
+/// Renders template `name` (`<backend>/<file>`) with `context`.
+pub fn render(name: &str, context: &tera::Context) -> Result<String> {
+    template::render(template::templates(engine), name, context)
+}
+
+/// One file an export wrote, as a test found it.
+#[cfg(feature = "testing")]
+#[derive(Debug, Clone)]
+pub struct Installed {
+    /// Its live-system path (`/etc/init/fb-a.conf`).
+    pub live: String,
+    /// Where it is on this machine (under `--root`).
+    pub host: std::path::PathBuf,
+    pub contents: Vec<u8>,
+}
+
+/// A backend's checks of what it generated, with the real tools for its formats. Built only
+/// for the tests (feature `testing`).
+#[cfg(feature = "testing")]
+pub trait Checks {
+    /// Checks the files this backend wrote (its own among `files`) with the real checkers of
+    /// its formats. Returns how many it checked.
+    fn check_installed(&self, files: &[Installed]) -> Result<usize, String>;
+
+    /// The rules one rendered file must keep (the fuzz targets' invariants): no line that a
+    /// value could have started, secrets only in private files.
+    fn check_rendered(&self, path: &str, contents: &str, mode: u32) -> Result<(), String>;
 }

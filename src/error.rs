@@ -63,9 +63,12 @@ pub enum Error {
     /// A value the chosen backend's format cannot carry exactly (a runit env value ending in a
     /// space, a systemd path with a trailing backslash): bad input for that backend.
     Format(String),
-    /// The system is in a state procexport will not work in (a symlink where a file should be,
-    /// a directory others can write, a config owned by someone else).
-    Unsafe(String),
+    /// Refused: the system is in a state procexport will not work in (a symlink where a file
+    /// should be, a directory others can write, a config owned by someone else).
+    Refused(String),
+    /// Failed: a tool procexport ran, or procexport itself, did not do its part (a reload
+    /// that failed, a supervisor that did not stop, a template bug).
+    Failed(String),
     /// An operating system call failed.
     Io { action: String, source: io::Error },
 }
@@ -90,7 +93,7 @@ impl Error {
         match self {
             Self::Cli(error) => u8::try_from(error.exit_code()).unwrap_or(2),
             Self::Usage(_) | Self::Input { .. } | Self::Format(_) => 2,
-            Self::Unsafe(_) | Self::Io { .. } => 1,
+            Self::Refused(_) | Self::Failed(_) | Self::Io { .. } => 1,
         }
     }
 
@@ -110,15 +113,28 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Cli(error) => write!(f, "{error}"),
-            Self::Usage(message) | Self::Format(message) | Self::Unsafe(message) => {
-                f.write_str(message)
-            }
+            Self::Usage(message)
+            | Self::Format(message)
+            | Self::Refused(message)
+            | Self::Failed(message) => f.write_str(message),
             Self::Input { location, message } => write!(f, "{location}: {message}"),
             Self::Io { action, source } => write!(f, "{action}: {source}"),
         }
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Cli(error) => Some(error),
+            Self::Io { source, .. } => Some(source),
+            Self::Usage(_)
+            | Self::Input { .. }
+            | Self::Format(_)
+            | Self::Refused(_)
+            | Self::Failed(_) => None,
+        }
+    }
+}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

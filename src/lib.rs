@@ -1,43 +1,27 @@
-//! procexport turns a Procfile into Upstart, systemd or runit jobs, and is safe to run
-//! through sudo for a user who is not trusted with root.
+//! procexport turns a Procfile into init-system jobs and is safe to run through sudo for a
+//! user who is not trusted with root.
 //!
-//! The pipeline (see DESIGN.md): parse the Procfile into raw entries, validate them into the
-//! job model (`App`), render that model through a backend into files in memory, plan the
-//! change against the app's manifest and the disk, then write all of it or nothing.
+//! The modules are the pipeline, in order (docs/ARCHITECTURE.md walks through it):
+//! `procfile` parses a Procfile and assembles it with the config into the job model;
+//! `model` holds the validated values that model is made of; `backends` render the model
+//! into files, purely, and talk to the running init; `install` plans the change against
+//! the app's manifest and carries it out, all or nothing (`install::disk` is the only code
+//! that touches the filesystem); `cli` reads the command line and runs a subcommand.
 
-mod account;
-mod assemble;
+// `install` comes before `backends`: the backend enum implements `install::installer::Installer`
+// through enum_dispatch, which must have read the trait before it reads the enum.
+mod install;
+
 #[path = "../backends/mod.rs"]
 mod backends;
-mod clean;
 mod cli;
-mod command;
-mod config;
-mod disk;
-mod env;
 mod error;
-mod export;
-#[doc(hidden)]
-pub mod invariants;
-mod job;
-mod layer;
-mod manifest;
-mod name;
-mod output;
-mod plan;
-#[doc(hidden)]
-pub mod preview;
-mod privilege;
+mod model;
 mod procfile;
-mod procfile_v1;
-mod procfile_v2;
-mod report;
-mod run;
-mod runlevel;
 mod sanitize;
-mod systemctl;
-mod text;
-mod yaml_locate;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod yaml;
 
+pub use cli::run::run;
 pub use error::Error;
-pub use run::run;

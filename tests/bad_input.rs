@@ -100,7 +100,7 @@ bad_input! {
     runlevel_malformed_in_config: Bad::Config("stop_on_runlevel: \"[2x]\"\n") => "config.yaml:3: stop_on_runlevel \"[2x]\" is not a runlevel set";
     unknown_top_key_v2: Bad::Procfile(b"version: 2\ndepends: redis\ncommands:\n  web:\n    command: a\n") => "Procfile:2: unknown key \"depends\"";
     unknown_command_key_v2: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    kill_signal: QUIT\n") => "Procfile:5: commands.web: unknown field `kill_signal`";
-    unknown_config_key: Bad::Config("run_usr: x\n") => "config.yaml:3: unknown field `run_usr`";
+    unknown_config_key: Bad::Config("run_usr: x\n") => "config.yaml:3: unknown config key \"run_usr\" (did you mean run_user?)";
     control_character_in_command: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: \"a\\x07b\"\n") => "Procfile:4: command \"a\\u{7}b\" contains the control character";
     newline_in_command: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: \"a\\nstart on startup\"\n") => "Procfile:4: command \"a\\nstart on startup\" contains the control character \"\\n\"";
     carriage_return_in_v1_command: Bad::Procfile(b"web: a\rexec id\n") => "Procfile:1:6: command \"a\\rexec id\" contains the control character \"\\r\"";

@@ -4,7 +4,7 @@
 
 use crate::support::{require_root, Node, Sandbox, BACKENDS};
 use pretty_assertions::assert_eq;
-use procexport::preview::render;
+use procexport::testing::preview::render;
 use std::collections::BTreeMap;
 
 const X: &str = "version: 2\nworking_directory: /srv/app\ncommands:\n  web:\n    command: puma\n  worker:\n    command: rake work\n    count: 2\n";

@@ -106,7 +106,8 @@ fn job_count(backend: &str, manifest: &str) -> usize {
     let suffix = match backend {
         "upstart" => ".sh",
         "systemd" => ".service",
-        _ => "/run",
+        "runit" => "/run",
+        other => panic!("no job file suffix for backend {other}: add one here"),
     };
     manifest
         .lines()

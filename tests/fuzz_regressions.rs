@@ -1,6 +1,6 @@
 //! Inputs saved from the fuzz targets (fuzz/, see fuzz/README.md), replayed on every test run
 //! through the same code the targets run (fuzz/common/targets.rs) and so the same invariant
-//! checks (`procexport::invariants`).
+//! checks (`procexport::testing::invariants`).
 //!
 //! tests/fixtures/fuzz/<target>/ holds, for each target, the minimized inputs that once broke
 //! an invariant (named after what they found) and a few seed inputs (`seed-*`) kept so that

@@ -10,16 +10,50 @@
 
 mod support;
 
-mod bad_input;
-mod cli;
-mod concurrency;
-mod corpus;
-mod crash;
+// The root-free tier: plain `cargo test` as any user, on a machine with only Rust (and `sh`).
+// Nothing here needs root, a real user, or a tool beyond the binary itself.
+
+/// The saved fuzz inputs, checked against the invariants of `procexport::testing`.
 mod fuzz_regressions;
-mod golden;
-mod helpers_run;
-mod lifecycle;
+/// Property tests of rendering: hostile values read back through each format's own rules.
 mod properties;
+/// `--dry-run` output of every golden case through every backend, as reviewed snapshots.
+mod snapshots;
+
+// The root tier (`cargo test --features root-tests`, run as root by .ci/run): ownership, the
+// sudo boundary, real users, real tools (shellcheck, systemd-analyze, runsvdir), kills and
+// races. Each module asserts that it runs as root.
+
+/// Bad input: exit 2, a message naming file and line, nothing on disk changed.
+#[cfg(feature = "root-tests")]
+mod bad_input;
+/// The command line: help, exit statuses, flags refused through sudo.
+#[cfg(feature = "root-tests")]
+mod cli;
+/// Concurrent exports of one app and of several.
+#[cfg(feature = "root-tests")]
+mod concurrency;
+/// Every corpus Procfile through every backend, checked by the real tools.
+#[cfg(feature = "root-tests")]
+mod corpus;
+/// Runs killed at every step leave whole files and converge on the next run.
+#[cfg(feature = "root-tests")]
+mod crash;
+/// Golden trees: the exact files, modes and owners of each case and backend.
+#[cfg(feature = "root-tests")]
+mod golden;
+/// Generated helpers and scripts run for real as the run user.
+#[cfg(feature = "root-tests")]
+mod helpers_run;
+/// Re-export, shrink, clean, and the manifest across them.
+#[cfg(feature = "root-tests")]
+mod lifecycle;
+/// runit under a real runsvdir.
+#[cfg(feature = "root-tests")]
 mod runit;
+/// The root boundary, attacked: symlinks, fifos, foreign files, sudo.
+#[cfg(feature = "root-tests")]
 mod security;
+/// systemd: systemd-analyze verify, environment files, reload.
+#[cfg(feature = "root-tests")]
 mod systemd;

@@ -5,7 +5,7 @@
 //! bounded for CI (PROPTEST_CASES raises it).
 
 use crate::support::BACKENDS;
-use procexport::preview::{default_dirs, render, Rendered};
+use procexport::testing::preview::{default_dirs, render, Rendered};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -268,7 +268,7 @@ proptest! {
                         "upstart" => check_upstart_round_trip(&case, &rendered),
                         "systemd" => check_systemd_env_files(&case, &rendered),
                         "runit" => check_runit_env_dirs(&case, &rendered),
-                        _ => {}
+                        other => panic!("no round-trip check for backend {other}: add one here"),
                     }
                 }
             }

@@ -477,7 +477,7 @@ fn the_unit_check_fails_on_a_broken_unit() {
         let problem = systemd_verify(&[&path], dir.path()).expect_err(line);
         assert!(problem.contains(said), "{line}: {problem}");
         let caught = std::panic::catch_unwind(|| {
-            crate::support::check_systemd_unit(&path, dir.path());
+            crate::support::check_systemd_unit(&path, dir.path()).unwrap_or_else(|e| panic!("{e}"));
         });
         assert!(caught.is_err(), "check_systemd_unit passed {line:?}");
     }
@@ -648,7 +648,7 @@ fn journal_logging_leaves_the_output_to_systemd() {
     let procfile = wrong.procfile("web: a\n");
     export(&wrong, &procfile, &[])
         .failure(2)
-        .stderr_has("unknown variant `syslog`, expected `file` or `journal`");
+        .stderr_has("systemd_log \"syslog\" is not one of: file, journal");
 }
 
 #[test]

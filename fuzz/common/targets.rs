@@ -1,14 +1,14 @@
 //! The fuzz targets' bodies, shared by the fuzz crate (fuzz/fuzz_targets/*.rs) and the stable
 //! regression test (tests/fuzz_regressions.rs), so a saved input is checked the same way in
 //! both. Each function takes the bytes as libFuzzer gives them and returns what is wrong.
-//! The rules themselves are in `procexport::invariants`.
+//! The rules themselves are in `procexport::testing::invariants`.
 
 use arbitrary::{Arbitrary, Unstructured};
-use procexport::invariants::{
+use procexport::testing::invariants::{
     check_invariants, check_values_stay_private, is_env_key, Expected, ExpectedJob,
     ExpectedRespawn, Oracle,
 };
-use procexport::preview;
+use procexport::testing::preview;
 use std::fmt::Write as _;
 
 /// Every backend name tried; one that `preview::render` does not know yet is skipped.

@@ -1,5 +1,5 @@
 //! Arbitrary bytes as a Procfile (most inputs are v1), rendered through Upstart.
-//! The checks are in fuzz/common/targets.rs and procexport::invariants.
+//! The checks are in fuzz/common/targets.rs and procexport::testing::invariants.
 
 #![no_main]
 

@@ -1,5 +1,5 @@
 //! Arbitrary bytes after `version: 2\n`, so the YAML reader gets them, rendered through Upstart.
-//! The checks are in fuzz/common/targets.rs and procexport::invariants.
+//! The checks are in fuzz/common/targets.rs and procexport::testing::invariants.
 
 #![no_main]
 

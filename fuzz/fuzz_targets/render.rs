@@ -1,5 +1,5 @@
 //! A structured input written out as a v2 Procfile, rendered through every backend.
-//! The checks are in fuzz/common/targets.rs and procexport::invariants.
+//! The checks are in fuzz/common/targets.rs and procexport::testing::invariants.
 
 #![no_main]
 

@@ -4,8 +4,7 @@
 
 #![allow(dead_code)]
 
-pub mod systemd_syntax;
-pub mod upstart_check;
+pub use procexport::testing::{check_systemd_unit, systemd_syntax, systemd_verify};
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -16,8 +15,8 @@ use std::process::Command;
 /// The dedicated system user jobs run as in tests (made by .ci/run; never `nobody`).
 pub const RUN_USER: &str = "pxrun";
 
-/// Every backend the shared security and lifecycle tests run against.
-pub const BACKENDS: &[&str] = &["upstart", "systemd", "runit"];
+/// Every backend the shared security and lifecycle tests run against: the registry's list.
+pub use procexport::testing::BACKENDS;
 
 pub fn require_root() {
     assert!(
@@ -326,216 +325,26 @@ pub fn dry_run_paths(stdout: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Runs `sh -n` and `shellcheck` on a script; panics with their output if either complains.
+/// Checks every generated file under the sandbox with the checks of the backend that wrote
+/// it (the real tool for each format); returns how many files were checked.
 #[track_caller]
-pub fn check_shell_script(path: &Path) {
-    let sh = run_tool(Command::new("sh").arg("-n").arg(path), "sh");
-    assert!(sh.0, "sh -n {}: {}", path.display(), sh.1);
-    let shellcheck = run_tool(
-        Command::new("shellcheck")
-            .args(["--shell=sh", "--severity=style"])
-            .arg(path),
-        "shellcheck",
-    );
-    assert!(
-        shellcheck.0,
-        "shellcheck {}:\n{}\n--- script:\n{}",
-        path.display(),
-        shellcheck.1,
-        fs::read_to_string(path).unwrap_or_default()
-    );
-}
-
-/// Runs `sh -n` on each script and one `shellcheck` on all of them (the corpus makes thousands
-/// of scripts, and one shellcheck per script dominated the run); when shellcheck complains,
-/// the scripts are checked one by one to name the culprit with its text.
-#[track_caller]
-pub fn check_shell_scripts(paths: &[PathBuf]) {
-    if paths.is_empty() {
-        return;
-    }
-    for path in paths {
-        let sh = run_tool(Command::new("sh").arg("-n").arg(path), "sh");
-        assert!(sh.0, "sh -n {}: {}", path.display(), sh.1);
-    }
-    let all = run_tool(
-        Command::new("shellcheck")
-            .args(["--shell=sh", "--severity=style"])
-            .args(paths),
-        "shellcheck",
-    );
-    if !all.0 {
-        for path in paths {
-            check_shell_script(path);
-        }
-        panic!(
-            "shellcheck failed on the scripts together, on none alone:\n{}",
-            all.1
-        );
-    }
-}
-
-/// Runs the Upstart stanza checker on a job file; panics with its findings.
-#[track_caller]
-pub fn check_upstart_conf(path: &Path) {
-    let text = fs::read_to_string(path).unwrap();
-    if let Err(problems) = upstart_check::check(&text) {
-        panic!(
-            "{} is not a valid Upstart job:\n{}\n--- file:\n{text}",
-            path.display(),
-            problems.join("\n")
-        );
-    }
-}
-
-/// Checks every generated file under the sandbox with the real tool for its format.
 pub fn check_generated_files(sandbox: &Sandbox) -> usize {
-    let mut checked = 0;
-    let mut units = Vec::new();
-    let mut scripts = Vec::new();
-    for (rel, node) in sandbox.snapshot() {
-        let Node::File { contents, .. } = node else {
-            continue;
-        };
-        let path = sandbox.root().join(&rel);
-        if rel.contains("/var/lib/procexport") || rel.starts_with("var/lib/procexport") {
-            continue;
-        }
-        if contents.starts_with(b"#!/bin/sh") {
-            scripts.push(path);
-            checked += 1;
-        } else if path.extension().is_some_and(|e| e == "conf") && rel.contains("etc/init") {
-            check_upstart_conf(&path);
-            checked += 1;
-        } else if rel.starts_with("etc/systemd/system/")
-            && (rel.ends_with(".service") || rel.ends_with(".target"))
-        {
-            units.push(path);
-        } else if rel.starts_with("etc/procexport/env/") {
-            let text = String::from_utf8(contents).unwrap();
-            if let Err(problem) = systemd_syntax::parse_env_file(&text) {
-                panic!("{rel} is not a valid environment file: {problem}\n--- file:\n{text}");
-            }
-            checked += 1;
-        }
-    }
-    check_shell_scripts(&scripts);
-    if !units.is_empty() {
-        check_systemd_units(&units, &sandbox.root().join("etc/systemd/system"));
-    }
-    checked + units.len()
-}
-
-/// Lines `systemd-analyze verify` may print about a unit procexport wrote that are not a
-/// problem with it. None so far: every line it prints fails the check.
-const EXPLAINED_VERIFY_LINES: &[&str] = &[];
-
-/// Runs `systemd-analyze verify` on units (given by path: a bare name would be looked up as a
-/// unit name), with `search_path` (where their sibling units are) in front of systemd's own
-/// unit path. `--recursive-errors=no` makes it exit non-zero on a
-/// warning about this unit (unknown keys, bad values, bad quoting only warn otherwise); the
-/// warnings that do not change its exit status (`User=nobody`, ...) are caught by failing on
-/// any line it prints. Returns what it said when it did not pass.
-pub fn systemd_verify<P: AsRef<Path>>(paths: &[P], search_path: &Path) -> Result<(), String> {
-    assert!(paths.iter().all(|p| p.as_ref().is_absolute()));
-    let output = Command::new("systemd-analyze")
-        .args(["verify", "--recursive-errors=no", "--man=no", "--no-pager"])
-        .args(paths.iter().map(AsRef::as_ref))
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .env("SYSTEMD_UNIT_PATH", format!("{}:", search_path.display()))
-        .output()
-        .expect("systemd-analyze runs (.ci/run installs systemd)");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let unexplained: Vec<&str> = said
-        .lines()
-        .filter(|l| !EXPLAINED_VERIFY_LINES.iter().any(|e| l.contains(e)))
+    let config = fs::read_to_string(sandbox.config_path()).unwrap();
+    let files: Vec<procexport::testing::Installed> = sandbox
+        .snapshot()
+        .into_iter()
+        .filter_map(|(rel, node)| match node {
+            Node::File { contents, .. } => Some(procexport::testing::Installed {
+                live: if sandbox.live {
+                    sandbox.root().join(&rel).display().to_string()
+                } else {
+                    format!("/{rel}")
+                },
+                host: sandbox.root().join(&rel),
+                contents,
+            }),
+            _ => None,
+        })
         .collect();
-    if output.status.success() && unexplained.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("exit {}:\n{said}", output.status))
-    }
-}
-
-/// Checks a generated unit with `systemd-analyze verify`, then reads it back with the test's
-/// own systemd parser: every command line unquotes and runs without a variable expanded, the
-/// shell code given to `sh -c` passes `sh -n`, and every unit a target wants exists.
-#[track_caller]
-pub fn check_systemd_unit(path: &Path, search_path: &Path) {
-    check_systemd_units(&[path], search_path);
-}
-
-/// `check_systemd_unit` for several units, with one run of `systemd-analyze` for all of them.
-#[track_caller]
-pub fn check_systemd_units<P: AsRef<Path>>(paths: &[P], search_path: &Path) {
-    if let Err(said) = systemd_verify(paths, search_path) {
-        let units: Vec<String> = paths
-            .iter()
-            .map(|p| {
-                let p = p.as_ref();
-                format!("--- {}:\n{}", p.display(), fs::read_to_string(p).unwrap())
-            })
-            .collect();
-        panic!("systemd-analyze verify failed: {said}\n{}", units.join(""));
-    }
-    for path in paths {
-        read_back_systemd_unit(path.as_ref(), search_path);
-    }
-}
-
-#[track_caller]
-fn read_back_systemd_unit(path: &Path, search_path: &Path) {
-    let text = fs::read_to_string(path).unwrap();
-    let unit = systemd_syntax::parse_unit(&text)
-        .unwrap_or_else(|e| panic!("{}: {e}\n--- unit:\n{text}", path.display()));
-    for (section, key) in unit.keys() {
-        if !key.starts_with("Exec") {
-            continue;
-        }
-        for raw in unit.values(&section, &key) {
-            let argv = systemd_syntax::parse_exec(raw)
-                .and_then(|c| c.run_time_argv())
-                .unwrap_or_else(|e| panic!("{}: {key}: {e}", path.display()));
-            if let [sh, flag, script] = &argv[..] {
-                if sh == "/bin/sh" && flag == "-c" {
-                    let status = Command::new("sh")
-                        .args(["-n", "-c", script])
-                        .output()
-                        .unwrap();
-                    assert!(
-                        status.status.success(),
-                        "{}: sh -n of {script:?}: {}",
-                        path.display(),
-                        String::from_utf8_lossy(&status.stderr)
-                    );
-                }
-            }
-        }
-    }
-    for wanted in unit.values("Unit", "Wants") {
-        assert!(
-            search_path.join(wanted).is_file(),
-            "{}: wants {wanted}, which was not generated",
-            path.display()
-        );
-    }
-}
-
-fn run_tool(command: &mut Command, name: &str) -> (bool, String) {
-    match command.output() {
-        Ok(output) => (
-            output.status.success(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ),
-        ),
-        Err(e) => panic!("{name} could not be run ({e}); .ci/run installs it"),
-    }
+    procexport::testing::check_installed(Some(&config), &files).unwrap_or_else(|e| panic!("{e}"))
 }

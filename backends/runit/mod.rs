@@ -1,0 +1,197 @@
+//! runit: a service directory per process under `runit_dir`, enabled by a link in
+//! `runit_service_dir` (runsvdir starts what it finds there), the way foreman and honcho lay it
+//! out, without their holes. Every script runsv starts as root drops to the run user with
+//! `chpst` before it does anything else, so the app's log and working directories are only
+//! ever touched by that user (foreman's `log/run` chowns the log directory as root). The env
+//! lives in `env/`, one file a variable, root:run group 0640, read by `chpst -e`; it is part of
+//! the manifest, so a variable dropped from the Procfile loses its file on the next export.
+//!
+//! runit has no respawn limit and never sends KILL by itself: `finish` (run as root after each
+//! exit) keeps the times of recent exits in runsv's root-only `supervise/` and takes the service
+//! down past the limit, and `control/t` (run by runsv before it sends TERM) leaves a watcher
+//! that sends KILL after `kill_timeout`. Before a service directory is removed, its runsv is
+//! asked to exit and waited for, then its `supervise/` is removed with it.
+
+mod escape;
+#[cfg(feature = "testing")]
+mod check;
+pub mod runsv;
+
+use super::{render, Backend, Escape, Spec};
+use crate::error::{Error, Result};
+use crate::install::disk::Disk;
+use crate::install::installer::Installer;
+use crate::model::config::{Config, Key};
+use crate::model::job::{App, Job, Respawn};
+use crate::model::output::{Group, Output};
+use crate::model::text::AbsPath;
+use crate::sanitize::Quoted;
+use runsv::SUPERVISE;
+use std::time::Duration;
+
+/// Where the service directories go.
+const RUNIT_DIR: Key = Key::dir("runit_dir", "/etc/sv");
+/// Where enabled services are linked (runsvdir starts what it finds there).
+const RUNIT_SERVICE_DIR: Key = Key::dir("runit_service_dir", "/etc/service");
+
+/// How long a removed service's runsv gets to stop it and exit before its directory is
+/// removed (runsv itself waits 7 s in `sv stop`).
+const STOP_WAIT: Duration = Duration::from_secs(10);
+
+/// The longest file name in `env/`.
+const MAX_FILE_NAME: usize = 255;
+
+#[derive(Debug, Clone)]
+pub struct Runit {
+    services: AbsPath,
+    enabled: AbsPath,
+}
+
+impl Spec for Runit {
+    const NAME: &'static str = "runit";
+    const ABOUT: &'static str = "Export the Procfile as runit services";
+    const KEYS: &'static [Key] = &[RUNIT_DIR, RUNIT_SERVICE_DIR];
+    const TEMPLATES: &'static [(&'static str, &'static str)] = &[
+        ("runit/run", include_str!("../../templates/runit/run.tera")),
+        (
+            "runit/log_run",
+            include_str!("../../templates/runit/log_run.tera"),
+        ),
+        (
+            "runit/finish",
+            include_str!("../../templates/runit/finish.tera"),
+        ),
+        (
+            "runit/control_t",
+            include_str!("../../templates/runit/control_t.tera"),
+        ),
+        ("runit/env", include_str!("../../templates/runit/env.tera")),
+    ];
+    const FILTERS: &'static [(&'static str, Escape)] = &[("envdir", escape::envdir)];
+
+    fn from_config(config: &Config) -> Result<Self> {
+        Ok(Self {
+            services: config.settings.dir(&RUNIT_DIR).clone(),
+            enabled: config.settings.dir(&RUNIT_SERVICE_DIR).clone(),
+        })
+    }
+}
+
+impl Backend for Runit {
+    fn render(&self, app: &App) -> Result<Vec<Output>> {
+        let mut outputs = Vec::new();
+        for job in &app.jobs {
+            let service = self.services.join(&job.full_name);
+            let context = job_context(app, job);
+            let script = |name: &str| -> Result<String> { render(name, &context) };
+            outputs.extend([
+                Output::dir(service.clone(), 0o755),
+                Output::file(
+                    format!("{service}/run"),
+                    script("runit/run")?,
+                    0o755,
+                    Group::Root,
+                ),
+                Output::file(
+                    format!("{service}/finish"),
+                    script("runit/finish")?,
+                    0o755,
+                    Group::Root,
+                ),
+                Output::dir(format!("{service}/control"), 0o755),
+                Output::file(
+                    format!("{service}/control/t"),
+                    script("runit/control_t")?,
+                    0o755,
+                    Group::Root,
+                ),
+                Output::dir(format!("{service}/log"), 0o755),
+                Output::file(
+                    format!("{service}/log/run"),
+                    script("runit/log_run")?,
+                    0o755,
+                    Group::Root,
+                ),
+                // The values are often secrets: root and the run group only.
+                Output::dir_with_group(format!("{service}/env"), 0o750, Group::Run),
+            ]);
+            for (key, value) in job.env.iter() {
+                outputs.push(Output::file(
+                    format!("{service}/env/{}", key.as_str()),
+                    env_file(job, key.as_str(), value.as_str())?,
+                    0o640,
+                    Group::Run,
+                ));
+            }
+            outputs.push(Output::symlink(
+                self.enabled.join(&job.full_name),
+                service,
+            ));
+        }
+        Ok(outputs)
+    }
+
+}
+
+impl Installer for Runit {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn install_dirs(&self) -> Vec<String> {
+        vec![self.services.to_string(), self.enabled.to_string()]
+    }
+
+    /// The links are gone, so runsvdir lets the services go on its own within seconds;
+    /// asking each runsv to exit now spares the wait, and waiting for it keeps its process
+    /// from outliving its directory.
+    fn release(&self, disk: &mut Disk, dirs: &[&str]) -> Result<()> {
+        runsv::stop(disk, dirs, STOP_WAIT)?;
+        for dir in dirs {
+            disk.remove_runtime(dir, SUPERVISE)?;
+        }
+        Ok(())
+    }
+}
+
+/// The file `env/<key>`: the value as `chpst -e` reads it back exactly, or a clear refusal.
+fn env_file(job: &Job, key: &str, value: &str) -> Result<String> {
+    if key.len() > MAX_FILE_NAME {
+        return Err(Error::Format(format!(
+            "env key {}... of {} is {} bytes: runit keeps each variable in a file named after \
+             it, and a file name has at most {MAX_FILE_NAME}",
+            Quoted(&key[..40]),
+            Quoted(&job.full_name),
+            key.len()
+        )));
+    }
+    let mut context = tera::Context::new();
+    context.insert("value", value);
+    escape::envdir(value).map_err(|why| {
+        Error::Format(format!(
+            "env value of {} in {} cannot be exported to runit: {why}",
+            Quoted(key),
+            Quoted(&job.full_name)
+        ))
+    })?;
+    render("runit/env", &context)
+}
+
+fn job_context(app: &App, job: &Job) -> tera::Context {
+    let mut context = tera::Context::new();
+    context.insert("app", app);
+    context.insert("job", job);
+    context.insert(
+        "user_group",
+        &format!("{}:{}", app.run_as.user, app.run_as.group),
+    );
+    context.insert("svlogd_dir", &app.log_dir.join(job.name.as_str()));
+    context.insert("command", &job.command.exec_form());
+    context.insert("respawn_off", &matches!(job.respawn, Respawn::Off));
+    let limit = match job.respawn {
+        Respawn::On(limit) => limit,
+        Respawn::Off => None,
+    };
+    context.insert("limit", &limit);
+    context
+}

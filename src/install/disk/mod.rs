@@ -1,0 +1,74 @@
+//! The only module that touches the disk. Everything procexport reads or writes goes through
+//! directory file descriptors opened one component at a time with `O_NOFOLLOW`, so no symlink
+//! anywhere on a path is ever followed, and every directory is checked for who may write it
+//! before anything is put in it.
+//!
+//! Paths handed in are the real, live-system paths (`/etc/init/...`); with `--root DIR` they
+//! are looked up under DIR instead, the way DESTDIR works.
+
+mod dir;
+mod fifo;
+mod lock;
+mod read;
+mod write;
+
+pub use write::stale;
+
+use camino::Utf8PathBuf;
+use rustix::fd::OwnedFd;
+use std::collections::{HashMap, HashSet};
+
+/// How strictly a directory is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    /// Files go into it: owned by root (or the unprivileged user running procexport) and not
+    /// writable by group or others.
+    Target,
+    /// The log directory's parent: `/var/log` is group-writable on some distributions
+    /// (root:syslog 0775). procexport only makes one directory in it, by descriptor.
+    LogParent,
+}
+
+/// Access to the disk, rooted at `/` or at `--root`.
+pub struct Disk {
+    root: Option<Utf8PathBuf>,
+    euid: u32,
+    /// Directories already opened, by host path, with the strictness they passed (if any).
+    open: HashMap<String, (OwnedFd, Option<Strictness>)>,
+    /// Directories found missing (forgotten when one is created).
+    missing: HashSet<String>,
+    temp_counter: u32,
+    /// This process's id, in temp file names.
+    pid: u32,
+    /// The group new files get.
+    egid: u32,
+}
+
+impl Disk {
+    /// Access to the disk. Clears the process umask: every file and directory is created with
+    /// the exact mode it must have, not one a caller's umask changed.
+    pub fn new(root: Option<Utf8PathBuf>, euid: u32) -> Self {
+        rustix::process::umask(rustix::fs::Mode::empty());
+        Self {
+            root,
+            euid,
+            open: HashMap::new(),
+            missing: HashSet::new(),
+            temp_counter: 0,
+            pid: std::process::id(),
+            egid: rustix::process::getegid().as_raw(),
+        }
+    }
+
+    /// The path on this machine for a live-system path.
+    pub fn host(&self, real: &str) -> String {
+        match &self.root {
+            Some(root) => format!(
+                "{}/{}",
+                root.as_str().trim_end_matches('/'),
+                real.trim_start_matches('/')
+            ),
+            None => real.to_owned(),
+        }
+    }
+}

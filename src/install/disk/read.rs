@@ -1,0 +1,204 @@
+//! Reads: the trusted config (checked for who may have written it), the Procfile (with the
+//! invoking user's rights), manifests, and what is at a target path now.
+
+use super::{Disk, Strictness};
+use crate::error::{Error, Location, Result};
+use crate::install::manifest::Manifest;
+use crate::install::plan::Existing;
+use crate::install::privilege::Invoker;
+use crate::sanitize::Quoted;
+use rustix::fd::OwnedFd;
+use rustix::fs::{fstat, openat, readlinkat, statat, AtFlags, Dir, FileType, Mode, OFlags, CWD};
+use rustix::io::Errno;
+use std::io::Read;
+
+/// Procfiles and configs larger than this are refused rather than read.
+const MAX_INPUT: u64 = 4 << 20;
+
+const READ_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::NONBLOCK)
+    .union(OFlags::CLOEXEC);
+
+fn read_all(fd: OwnedFd) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::fs::File::from(fd)
+        .take(MAX_INPUT + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+fn type_word(file_type: FileType) -> &'static str {
+    match file_type {
+        FileType::Directory => "directory",
+        FileType::Symlink => "symlink",
+        FileType::Fifo => "fifo",
+        FileType::Socket => "socket",
+        FileType::CharacterDevice | FileType::BlockDevice => "device",
+        _ => "special file",
+    }
+}
+
+impl Disk {
+    /// Reads the config at `path`: a regular file, not a symlink, owned by root (or by the
+    /// unprivileged user running procexport), writable by no one else. `Ok(None)` if absent.
+    pub fn read_config(&self, path: &str) -> Result<Option<String>> {
+        let location = Location::file(path);
+        let fd = match openat(CWD, path, READ_FLAGS, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) => return Ok(None),
+            Err(Errno::LOOP) => {
+                return Err(Error::Refused(format!(
+                    "config {} is a symlink; refusing it",
+                    Quoted(path)
+                )))
+            }
+            Err(e) => {
+                return Err(Error::io(
+                    format!("reading config {}", Quoted(path)),
+                    e.into(),
+                ))
+            }
+        };
+        let stat =
+            fstat(&fd).map_err(|e| Error::io(format!("checking {}", Quoted(path)), e.into()))?;
+        let file_type = FileType::from_raw_mode(stat.st_mode);
+        if file_type != FileType::RegularFile {
+            return Err(Error::Refused(format!(
+                "config {} is a {}, not a regular file",
+                Quoted(path),
+                type_word(file_type)
+            )));
+        }
+        if stat.st_uid != 0 && stat.st_uid != self.euid {
+            return Err(Error::Refused(format!(
+                "config {} is owned by uid {}, not root; refusing it",
+                Quoted(path),
+                stat.st_uid
+            )));
+        }
+        if stat.st_mode & 0o022 != 0 {
+            return Err(Error::Refused(format!(
+                "config {} is writable by group or others (mode {:04o}); refusing it",
+                Quoted(path),
+                stat.st_mode & 0o7777
+            )));
+        }
+        let bytes = read_all(fd).map_err(|e| Error::io(format!("reading {}", Quoted(path)), e))?;
+        if bytes.len() as u64 > MAX_INPUT {
+            return Err(Error::input(location, "file is larger than 4 MiB"));
+        }
+        String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| Error::input(location, "file is not valid UTF-8"))
+    }
+
+    /// Reads the Procfile as the invoking user. A file that user cannot read is refused as
+    /// permission denied, and nothing of it is ever shown.
+    pub fn read_procfile(path: &str, invoker: &Invoker) -> Result<Vec<u8>> {
+        let location = || Location::file(path);
+        // Follows a symlink given as the Procfile: it is read with the user's own rights.
+        let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let opened = invoker.as_invoking_user(|| {
+            let fd = openat(CWD, path, flags, Mode::empty())?;
+            let stat = fstat(&fd)?;
+            Ok::<_, Errno>((fd, FileType::from_raw_mode(stat.st_mode)))
+        })?;
+        let (fd, file_type) = opened.map_err(|e| match e {
+            Errno::ACCESS | Errno::PERM => Error::input(
+                location(),
+                "permission denied: the invoking user cannot read it",
+            ),
+            Errno::NOENT => Error::input(location(), "no such file"),
+            Errno::NOTDIR => Error::input(location(), "a component of the path is not a directory"),
+            other => Error::io(format!("reading {}", Quoted(path)), other.into()),
+        })?;
+        if file_type != FileType::RegularFile {
+            return Err(Error::input(
+                location(),
+                format!("is a {}, not a regular file", type_word(file_type)),
+            ));
+        }
+        let bytes = read_all(fd).map_err(|e| Error::io(format!("reading {}", Quoted(path)), e))?;
+        if bytes.len() as u64 > MAX_INPUT {
+            return Err(Error::input(location(), "file is larger than 4 MiB"));
+        }
+        Ok(bytes)
+    }
+
+    /// What is at live path `real` now, without following a symlink.
+    pub fn inspect(&mut self, real: &str) -> Result<Existing> {
+        let (dir, name) = crate::model::output::split_path(real);
+        let host = self.host(real);
+        let io = |e: Errno| Error::io(format!("inspecting {}", Quoted(&host)), e.into());
+        let Some(dir_fd) = self.open_dir(dir, Strictness::Target, false)? else {
+            return Ok(Existing::Missing);
+        };
+        let stat = match statat(dir_fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) => stat,
+            Err(Errno::NOENT) => return Ok(Existing::Missing),
+            Err(e) => return Err(io(e)),
+        };
+        Ok(match FileType::from_raw_mode(stat.st_mode) {
+            FileType::RegularFile => {
+                let fd = openat(dir_fd, name, READ_FLAGS, Mode::empty()).map_err(io)?;
+                let contents =
+                    read_all(fd).map_err(|e| Error::io(format!("reading {}", Quoted(&host)), e))?;
+                Existing::File {
+                    contents,
+                    mode: stat.st_mode & 0o7777,
+                    uid: stat.st_uid,
+                    gid: stat.st_gid,
+                }
+            }
+            FileType::Directory => Existing::Dir {
+                mode: stat.st_mode & 0o7777,
+                uid: stat.st_uid,
+                gid: stat.st_gid,
+            },
+            FileType::Symlink => {
+                let target = readlinkat(dir_fd, name, Vec::new()).map_err(io)?;
+                Existing::Symlink {
+                    target: target.to_string_lossy().into_owned(),
+                }
+            }
+            other => Existing::Other(type_word(other)),
+        })
+    }
+
+    /// Reads a manifest; a missing one is empty.
+    pub fn read_manifest(&mut self, real: &str) -> Result<Manifest> {
+        match self.inspect(real)? {
+            Existing::Missing => Ok(Manifest::default()),
+            Existing::File { contents, .. } => String::from_utf8(contents)
+                .map_err(|_| "not UTF-8".to_owned())
+                .and_then(|text| Manifest::parse(&text))
+                .map_err(|m| Error::Refused(format!("manifest {} is damaged: {m}", Quoted(real)))),
+            other => Err(Error::Refused(format!(
+                "manifest {} is not a regular file ({other:?})",
+                Quoted(real)
+            ))),
+        }
+    }
+
+    /// The names in directory `real` (empty if it does not exist), for finding the files an
+    /// older exporter left under the app's name.
+    pub fn list_dir(&mut self, real: &str) -> Result<Vec<String>> {
+        let host = self.host(real);
+        let Some(fd) = self.open_dir(real, Strictness::Target, false)? else {
+            return Ok(Vec::new());
+        };
+        let io = |e: Errno| Error::io(format!("listing {}", Quoted(&host)), e.into());
+        let mut names = Vec::new();
+        for entry in Dir::read_from(fd).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            if let Ok(name) = entry.file_name().to_str() {
+                if name != "." && name != ".." {
+                    names.push(name.to_owned());
+                }
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+}

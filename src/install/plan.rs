@@ -1,0 +1,325 @@
+//! Compares what a backend rendered with what is on disk and in the app's manifest, and
+//! decides every step before the first write: what to create or replace, what is already
+//! right, what to remove. Anything unsafe (a symlink or fifo where a file goes) stops the
+//! export here, while nothing has changed yet.
+
+use crate::error::{Error, Result};
+use crate::install::manifest::{EntryKind, Manifest};
+use crate::model::output::{Group, Kind, Output};
+use crate::sanitize::Quoted;
+use std::collections::HashSet;
+
+/// What is at a path now (read without following a symlink).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Existing {
+    Missing,
+    File {
+        contents: Vec<u8>,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
+    Dir {
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
+    Symlink {
+        target: String,
+    },
+    /// A fifo, socket or device: never written to, never followed.
+    Other(&'static str),
+}
+
+/// The owners files must have when procexport runs as root: uid 0, and the run group's gid
+/// for files that carry secrets.
+#[derive(Debug, Clone, Copy)]
+pub struct Ownership {
+    pub run_gid: u32,
+}
+
+impl Ownership {
+    pub fn gid(self, group: Group) -> u32 {
+        match group {
+            Group::Root => 0,
+            Group::Run => self.run_gid,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// New or changed outputs, in the order they must be written (dirs, files, links).
+    pub writes: Vec<Output>,
+    /// Outputs already on disk exactly as rendered.
+    pub unchanged: Vec<Output>,
+    /// Paths of the previous install that the new one no longer has, contents first.
+    pub removals: Vec<(String, EntryKind)>,
+    /// The manifest before and after.
+    pub old: Manifest,
+    pub new: Manifest,
+}
+
+impl Plan {
+    pub fn changes_anything(&self) -> bool {
+        !self.writes.is_empty() || !self.removals.is_empty() || self.old != self.new
+    }
+}
+
+/// Builds the plan. `belongs` says whether a path may be removed as one of this app's files:
+/// a manifest naming anything else is refused rather than trusted.
+pub fn plan(
+    outputs: Vec<Output>,
+    old: &Manifest,
+    legacy: Vec<(String, EntryKind)>,
+    ownership: Option<Ownership>,
+    belongs: &dyn Fn(&str) -> bool,
+    inspect: &mut dyn FnMut(&str) -> Result<Existing>,
+) -> Result<Plan> {
+    let new = Manifest::of(&outputs);
+    let mut plan = Plan {
+        old: old.clone(),
+        new,
+        ..Plan::default()
+    };
+    let mut ordered = outputs;
+    ordered.sort_by_key(|o| match o.kind {
+        Kind::Dir { .. } => 0,
+        Kind::File { .. } => 1,
+        Kind::Symlink { .. } => 2,
+    });
+    let known: HashSet<&str> = old
+        .entries
+        .iter()
+        .map(|(p, _)| p.as_str())
+        .chain(legacy.iter().map(|(p, _)| p.as_str()))
+        .collect();
+    for output in ordered {
+        let existing = inspect(&output.path)?;
+        let current = is_current(&output, &existing, ownership)?;
+        if !current && existing != Existing::Missing && !known.contains(output.path.as_str()) {
+            return Err(Error::Refused(format!(
+                "{} exists and was not installed by procexport for this app (no manifest lists \
+                 it); refusing to replace it: move it away if it is stale",
+                Quoted(&output.path)
+            )));
+        }
+        if current {
+            plan.unchanged.push(output);
+        } else {
+            plan.writes.push(output);
+        }
+    }
+    let wanted: HashSet<&str> = plan.new.entries.iter().map(|(p, _)| p.as_str()).collect();
+    let mut stale: Vec<(String, EntryKind)> = old
+        .entries
+        .iter()
+        .cloned()
+        .chain(legacy)
+        .filter(|(path, _)| !wanted.contains(path.as_str()))
+        .collect();
+    stale.sort();
+    stale.dedup();
+    for (path, kind) in stale {
+        if !belongs(&path) {
+            return Err(Error::Refused(format!(
+                "the manifest lists {}, which is not one of this app's files; refusing to remove it",
+                Quoted(&path)
+            )));
+        }
+        match (inspect(&path)?, kind) {
+            (Existing::Missing, _) => {}
+            (Existing::Dir { .. }, EntryKind::Dir)
+            | (
+                Existing::File { .. } | Existing::Symlink { .. },
+                EntryKind::File | EntryKind::Link,
+            ) => {
+                plan.removals.push((path, kind));
+            }
+            (found, _) => {
+                return Err(Error::Refused(format!(
+                    "{} was installed as a {} but is now {}; refusing to remove it",
+                    Quoted(&path),
+                    kind_word(kind),
+                    describe(&found)
+                )))
+            }
+        }
+    }
+    // Contents before their directories: files and links first, then the deepest dirs.
+    plan.removals.sort_by_key(|(path, kind)| {
+        (
+            *kind == EntryKind::Dir,
+            std::cmp::Reverse(path.matches('/').count()),
+        )
+    });
+    Ok(plan)
+}
+
+/// True when the path already holds exactly the output; an error when it holds something that
+/// must not be replaced.
+fn is_current(output: &Output, existing: &Existing, ownership: Option<Ownership>) -> Result<bool> {
+    let refuse = || {
+        Err(Error::Refused(format!(
+            "{} is {}, not a {}; refusing to replace it (remove it by hand if it is stale)",
+            Quoted(&output.path),
+            describe(existing),
+            match output.kind {
+                Kind::File { .. } => "regular file",
+                Kind::Dir { .. } => "directory",
+                Kind::Symlink { .. } => "symlink",
+            }
+        )))
+    };
+    match (&output.kind, existing) {
+        // A missing path is written; so is a stale link of ours (renaming over a link never
+        // follows it).
+        (_, Existing::Missing) | (Kind::Symlink { .. }, Existing::File { .. }) => Ok(false),
+        (
+            Kind::File {
+                contents,
+                mode,
+                group,
+            },
+            Existing::File {
+                contents: now,
+                mode: m,
+                uid,
+                gid,
+            },
+        ) => {
+            let owner_ok = ownership.is_none_or(|o| *uid == 0 && *gid == o.gid(*group));
+            Ok(now == contents.as_bytes() && m & 0o7777 == *mode && owner_ok)
+        }
+        // Refused here, before the first write, rather than when the writer opens it.
+        (Kind::Dir { .. }, Existing::Dir { mode: m, .. }) if m & 0o022 != 0 => {
+            Err(Error::Refused(format!(
+                "{} is writable by group or others (mode {m:04o}); procexport only writes into \
+                 directories that only their owner can write",
+                Quoted(&output.path)
+            )))
+        }
+        (Kind::Dir { mode, group }, Existing::Dir { mode: m, uid, gid }) => {
+            let owner_ok = ownership.is_none_or(|o| *uid == 0 && *gid == o.gid(*group));
+            Ok(m & 0o7777 == *mode && owner_ok)
+        }
+        (Kind::Symlink { target }, Existing::Symlink { target: now }) => Ok(now == target),
+        _ => refuse(),
+    }
+}
+
+fn kind_word(kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::File => "file",
+        EntryKind::Dir => "directory",
+        EntryKind::Link => "link",
+    }
+}
+
+fn describe(existing: &Existing) -> String {
+    match existing {
+        Existing::Missing => "missing".to_owned(),
+        Existing::File { .. } => "a regular file".to_owned(),
+        Existing::Dir { .. } => "a directory".to_owned(),
+        Existing::Symlink { target } => format!("a symlink to {}", Quoted(target)),
+        Existing::Other(what) => format!("a {what}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn file(path: &str, text: &str) -> Output {
+        Output::file(path.into(), text.into(), 0o644, Group::Root)
+    }
+
+    fn run(outputs: Vec<Output>, old: &Manifest, disk: &HashMap<&str, Existing>) -> Result<Plan> {
+        let mut inspect = |p: &str| Ok(disk.get(p).cloned().unwrap_or(Existing::Missing));
+        plan(
+            outputs,
+            old,
+            Vec::new(),
+            None,
+            &|p: &str| p.starts_with("/i/fb-a"),
+            &mut inspect,
+        )
+    }
+
+    #[test]
+    fn unchanged_files_are_not_rewritten_and_stale_ones_are_removed() {
+        let old = Manifest::of(&[file("/i/fb-a-web.conf", "x"), file("/i/fb-a-old.conf", "y")]);
+        let disk = HashMap::from([
+            (
+                "/i/fb-a-web.conf",
+                Existing::File {
+                    contents: b"x".to_vec(),
+                    mode: 0o644,
+                    uid: 0,
+                    gid: 0,
+                },
+            ),
+            (
+                "/i/fb-a-old.conf",
+                Existing::File {
+                    contents: b"y".to_vec(),
+                    mode: 0o644,
+                    uid: 0,
+                    gid: 0,
+                },
+            ),
+        ]);
+        let plan = run(
+            vec![file("/i/fb-a-web.conf", "x"), file("/i/fb-a.conf", "m")],
+            &old,
+            &disk,
+        )
+        .unwrap();
+        assert_eq!(plan.unchanged.len(), 1);
+        assert_eq!(plan.writes, vec![file("/i/fb-a.conf", "m")]);
+        assert_eq!(
+            plan.removals,
+            vec![("/i/fb-a-old.conf".to_owned(), EntryKind::File)]
+        );
+    }
+
+    #[test]
+    fn symlinks_and_fifos_at_targets_are_refused() {
+        for existing in [
+            Existing::Symlink {
+                target: "/etc/shadow".into(),
+            },
+            Existing::Other("fifo"),
+        ] {
+            let disk = HashMap::from([("/i/fb-a.conf", existing)]);
+            let error =
+                run(vec![file("/i/fb-a.conf", "m")], &Manifest::default(), &disk).unwrap_err();
+            assert!(error.to_string().contains("refusing to replace"), "{error}");
+        }
+    }
+
+    #[test]
+    fn directories_are_checked_for_mode_and_owner() {
+        let env = || Output::dir_with_group("/i/fb-a-web/env".into(), 0o750, Group::Run);
+        let ownership = Some(Ownership { run_gid: 7 });
+        let dir = |mode, gid| Existing::Dir { mode, uid: 0, gid };
+        assert!(is_current(&env(), &dir(0o750, 7), ownership).unwrap());
+        assert!(!is_current(&env(), &dir(0o755, 7), ownership).unwrap());
+        assert!(!is_current(&env(), &dir(0o750, 0), ownership).unwrap());
+        for loose in [0o770, 0o752] {
+            let error = is_current(&env(), &dir(loose, 7), ownership).unwrap_err();
+            assert!(error.to_string().contains("writable by group"), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_manifest_naming_another_apps_file_is_refused() {
+        let old = Manifest::of(&[file("/i/fb-b-web.conf", "x")]);
+        let error = run(Vec::new(), &old, &HashMap::new()).unwrap_err();
+        assert!(
+            error.to_string().contains("not one of this app's files"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,175 @@
+//! The run user and group. Jobs run as this account, so it may never be root: a name that is
+//! not a plain POSIX name, that does not exist, or that resolves to uid or gid 0 is refused.
+
+use crate::sanitize::Quoted;
+use nix::unistd::{Group, User};
+use serde::Serialize;
+
+/// The account every job of an app runs as, resolved on this system.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RunAs {
+    pub user: String,
+    pub group: String,
+    #[serde(skip)]
+    pub uid: u32,
+    #[serde(skip)]
+    pub gid: u32,
+}
+
+/// Which of the two accounts a problem is with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Account {
+    User,
+    Group,
+}
+
+/// Why an account cannot be used, and which one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountError {
+    pub account: Account,
+    pub message: String,
+}
+
+/// An account as the system's database has it: its id, or `None` when there is no such name.
+pub type Lookup = fn(Account, &str) -> Result<Option<u32>, String>;
+
+/// Checks the form of a user or group name: `^[A-Za-z_][A-Za-z0-9_.-]{0,31}$`.
+fn check_name(text: &str, account: Account) -> Result<(), AccountError> {
+    let what = key(account);
+    let fail = |message: String| AccountError { account, message };
+    let mut chars = text.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if !first_ok || !rest_ok || text.len() > 32 {
+        return Err(fail(format!(
+            "{what} {} is not a valid user or group name",
+            Quoted(text)
+        )));
+    }
+    if text == "root" {
+        return Err(fail(format!(
+            "{what} may not be root: jobs must not run as root"
+        )));
+    }
+    Ok(())
+}
+
+fn key(account: Account) -> &'static str {
+    match account {
+        Account::User => "run_user",
+        Account::Group => "run_group",
+    }
+}
+
+/// The system's user and group database.
+fn system_lookup(account: Account, name: &str) -> Result<Option<u32>, String> {
+    match account {
+        Account::User => User::from_name(name)
+            .map(|u| u.map(|u| u.uid.as_raw()))
+            .map_err(|e| e.to_string()),
+        Account::Group => Group::from_name(name)
+            .map(|g| g.map(|g| g.gid.as_raw()))
+            .map_err(|e| e.to_string()),
+    }
+}
+
+impl RunAs {
+    /// A run user that is not looked up: uid and gid 1000, for rendering without a user
+    /// database (property tests, fuzzing). Still refuses root by name.
+    pub fn unresolved(user: &str, group: &str) -> Result<Self, AccountError> {
+        Self::resolve_with(user, group, |_, _| Ok(Some(1000)))
+    }
+
+    /// Resolves `user` and `group` and refuses either one if it is root.
+    pub fn resolve(user: &str, group: &str) -> Result<Self, AccountError> {
+        Self::resolve_with(user, group, system_lookup)
+    }
+
+    /// As `resolve`, with `lookup` as the account database (tests give one that has a uid-0
+    /// alias, without adding one to this machine's).
+    pub fn resolve_with(user: &str, group: &str, lookup: Lookup) -> Result<Self, AccountError> {
+        check_name(user, Account::User)?;
+        check_name(group, Account::Group)?;
+        let id = |account: Account, name: &str| -> Result<u32, AccountError> {
+            let what = key(account);
+            let fail = |message: String| AccountError { account, message };
+            let id = lookup(account, name)
+                .map_err(|e| fail(format!("cannot look up {what} {}: {e}", Quoted(name))))?
+                .ok_or_else(|| {
+                    fail(format!(
+                        "{what} {} does not exist on this system",
+                        Quoted(name)
+                    ))
+                })?;
+            if id == 0 {
+                let which = if account == Account::User {
+                    "uid"
+                } else {
+                    "gid"
+                };
+                return Err(fail(format!(
+                    "{what} {} has {which} 0: jobs must not run as root",
+                    Quoted(name)
+                )));
+            }
+            Ok(id)
+        };
+        Ok(Self {
+            user: user.to_owned(),
+            group: group.to_owned(),
+            uid: id(Account::User, user)?,
+            gid: id(Account::Group, group)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_root_by_name_and_malformed_names() {
+        assert!(RunAs::resolve("root", "daemon")
+            .unwrap_err()
+            .message
+            .contains("may not be root"));
+        assert!(RunAs::resolve("daemon", "root")
+            .unwrap_err()
+            .message
+            .contains("may not be root"));
+        assert!(RunAs::resolve("a b", "daemon")
+            .unwrap_err()
+            .message
+            .contains("not a valid"));
+        assert!(RunAs::resolve("-x", "daemon").is_err());
+    }
+
+    #[test]
+    fn refuses_unknown_accounts() {
+        assert!(RunAs::resolve("no_such_user_x1", "daemon")
+            .unwrap_err()
+            .message
+            .contains("does not exist"));
+    }
+
+    /// A second uid-0 account (`toor`) or a gid-0 group under another name, from a database
+    /// that has them: refused by id, not by name, and this machine's database is untouched.
+    #[test]
+    fn refuses_uid_and_gid_0_aliases() {
+        let lookup: Lookup = |account, name| {
+            Ok(Some(match (account, name) {
+                (Account::User, "toor") | (Account::Group, "wheel0") => 0,
+                _ => 1234,
+            }))
+        };
+        let user = RunAs::resolve_with("toor", "app", lookup).unwrap_err();
+        assert_eq!(user.account, Account::User);
+        assert!(user.message.contains("has uid 0"), "{}", user.message);
+        let group = RunAs::resolve_with("app", "wheel0", lookup).unwrap_err();
+        assert_eq!(group.account, Account::Group);
+        assert!(group.message.contains("has gid 0"), "{}", group.message);
+        assert_eq!(RunAs::resolve_with("app", "app", lookup).unwrap().uid, 1234);
+    }
+}

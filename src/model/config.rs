@@ -1,0 +1,308 @@
+//! The trusted configuration, read from `/etc/procexport.yaml` (else the gem's
+//! `/etc/upstart-exporter.yaml`, whose keys are accepted as they are). Unknown keys are an
+//! error: a typo must not silently fall back to a default.
+
+use crate::error::{Error, Location, Result};
+use crate::model::account::{Account, AccountError, RunAs};
+use crate::model::layer::{self, KeyError, Layer, RawRespawn};
+use crate::model::runlevel::Runlevels;
+use crate::model::text::AbsPath;
+use crate::sanitize::Quoted;
+use crate::yaml::{self, key_line, Entries as RawEnv, Loose};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+pub const DEFAULT_PATHS: [&str; 2] = ["/etc/procexport.yaml", "/etc/upstart-exporter.yaml"];
+
+#[derive(Debug, Default, Deserialize)]
+struct RawConfig {
+    run_user: Option<String>,
+    run_group: Option<String>,
+    prefix: Option<String>,
+    log_dir: Option<String>,
+    kill_timeout: Option<i64>,
+    respawn: Option<RawRespawn>,
+    start_on_runlevel: Option<String>,
+    stop_on_runlevel: Option<String>,
+    state_dir: Option<String>,
+    env: Option<RawEnv>,
+    /// Every other key: a backend's (checked against the backends' keys), or a mistake.
+    #[serde(flatten)]
+    other: BTreeMap<String, Loose>,
+}
+
+/// The keys every config has, whatever the backend (for "did you mean").
+const COMMON_KEYS: &[&str] = &[
+    "run_user",
+    "run_group",
+    "prefix",
+    "log_dir",
+    "kill_timeout",
+    "respawn",
+    "start_on_runlevel",
+    "stop_on_runlevel",
+    "state_dir",
+    "env",
+];
+
+/// A config key a backend reads, with its default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub kind: KeyKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// An absolute directory.
+    Dir,
+    /// One of a few words.
+    Choice(&'static [&'static str]),
+}
+
+impl Key {
+    pub const fn dir(name: &'static str, default: &'static str) -> Self {
+        Self {
+            name,
+            default,
+            kind: KeyKind::Dir,
+        }
+    }
+
+    pub const fn choice(
+        name: &'static str,
+        default: &'static str,
+        words: &'static [&'static str],
+    ) -> Self {
+        Self {
+            name,
+            default,
+            kind: KeyKind::Choice(words),
+        }
+    }
+}
+
+/// The checked values of the backends' keys.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    dirs: BTreeMap<&'static str, AbsPath>,
+    choices: BTreeMap<&'static str, String>,
+}
+
+impl Settings {
+    /// The directory `key` names. Every backend's keys are read with the config, so a key
+    /// that is missing here is one its backend forgot to list: a bug, found by any test that
+    /// builds that backend.
+    pub fn dir(&self, key: &Key) -> &AbsPath {
+        self.dirs
+            .get(key.name)
+            .unwrap_or_else(|| panic!("config key {} is not listed by its backend", key.name))
+    }
+
+    /// The word `key` is set to.
+    pub fn choice(&self, key: &Key) -> &str {
+        self.choices
+            .get(key.name)
+            .unwrap_or_else(|| panic!("config key {} is not listed by its backend", key.name))
+    }
+}
+
+/// The checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub run_as: RunAs,
+    pub prefix: String,
+    pub start_on: Runlevels,
+    pub stop_on: Runlevels,
+    /// `<log_dir>`: where each app's own log directory is made.
+    pub log_dir: AbsPath,
+    /// Manifests and locks.
+    pub state_dir: AbsPath,
+    /// The backends' own keys.
+    pub settings: Settings,
+    /// The config's layer of job settings (kill_timeout, respawn, env).
+    pub defaults: Layer,
+}
+
+impl Config {
+    /// Builds the config from the text of `file` (`None`: no config file, all defaults);
+    /// `keys` are the backends' keys.
+    pub fn parse(file: &str, text: Option<&str>, keys: &[Key]) -> Result<Self> {
+        Self::parse_with(file, text, keys, RunAs::resolve)
+    }
+
+    /// As `parse`, with `resolve` looking up the run user and group.
+    pub fn parse_with(
+        file: &str,
+        text: Option<&str>,
+        keys: &[Key],
+        resolve: fn(&str, &str) -> Result<RunAs, AccountError>,
+    ) -> Result<Self> {
+        let raw: RawConfig = match text {
+            Some(text) if !text.trim().is_empty() => yaml::parse(text).map_err(|e| {
+                let location = e
+                    .line
+                    .map_or_else(|| Location::file(file), |line| Location::line(file, line));
+                Error::input(location, e.message)
+            })?,
+            _ => RawConfig::default(),
+        };
+        let text = text.unwrap_or("");
+        let at_key = |key: &str, message: String| {
+            let location = key_line(text, &[key])
+                .map_or_else(|| Location::file(file), |line| Location::line(file, line));
+            Error::input(location, message)
+        };
+        let at = |(key, message): KeyError| at_key(key, message);
+        let path = |key: &'static str, value: &Option<String>, default: &str| {
+            layer::path(key, value.as_deref().unwrap_or(default)).map_err(at)
+        };
+        let log_dir = path("log_dir", &raw.log_dir, "/var/log")?;
+        let state_dir = path("state_dir", &raw.state_dir, "/var/lib/procexport")?;
+        let settings = settings(&raw.other, keys).map_err(|(key, m)| at_key(&key, m))?;
+        let prefix = raw.prefix.unwrap_or_else(|| "fb-".to_owned());
+        check_prefix(&prefix).map_err(|m| at(("prefix", m)))?;
+        let run_as = resolve(
+            raw.run_user.as_deref().unwrap_or("service"),
+            raw.run_group.as_deref().unwrap_or("service"),
+        )
+        .map_err(|e| {
+            let key = match e.account {
+                Account::User => "run_user",
+                Account::Group => "run_group",
+            };
+            at((key, e.message))
+        })?;
+        let runlevels = |key: &'static str, value: &Option<String>, default: &str| {
+            Runlevels::parse(value.as_deref().unwrap_or(default), key).map_err(|m| at((key, m)))
+        };
+        let defaults = Layer {
+            kill_timeout: raw
+                .kill_timeout
+                .map(layer::kill_timeout)
+                .transpose()
+                .map_err(at)?,
+            respawn: raw
+                .respawn
+                .as_ref()
+                .map(layer::respawn)
+                .transpose()
+                .map_err(at)?,
+            env: raw
+                .env
+                .as_ref()
+                .map(layer::env)
+                .transpose()
+                .map_err(at)?
+                .unwrap_or_default(),
+            working_directory: None,
+            log: None,
+        };
+        Ok(Self {
+            run_as,
+            prefix,
+            start_on: runlevels("start_on_runlevel", &raw.start_on_runlevel, "[2345]")?,
+            stop_on: runlevels("stop_on_runlevel", &raw.stop_on_runlevel, "[!2345]")?,
+            log_dir,
+            state_dir,
+            settings,
+            defaults,
+        })
+    }
+}
+
+/// The prefix stands in front of every generated name, so it holds only name characters.
+fn check_prefix(prefix: &str) -> Result<(), String> {
+    let ok = prefix.len() <= 64
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "prefix {} may only contain ASCII letters, digits, \"_\" and \"-\" (at most 64)",
+            Quoted(prefix)
+        ))
+    }
+}
+
+/// Checks the keys that are not common ones against the backends' `keys`, and reads each
+/// backend key (its default when absent). An unknown key is an error that names the closest
+/// known one.
+fn settings(other: &BTreeMap<String, Loose>, keys: &[Key]) -> Result<Settings, (String, String)> {
+    for name in other.keys() {
+        if !keys.iter().any(|k| k.name == name) {
+            let known = COMMON_KEYS
+                .iter()
+                .copied()
+                .chain(keys.iter().map(|k| k.name));
+            let hint = closest(name, known)
+                .map(|k| format!(" (did you mean {k}?)"))
+                .unwrap_or_default();
+            return Err((
+                name.clone(),
+                format!("unknown config key {}{hint}", Quoted(name)),
+            ));
+        }
+    }
+    let mut settings = Settings::default();
+    for key in keys {
+        let text = match other.get(key.name) {
+            None => key.default,
+            Some(Loose::Text(text)) => text,
+            Some(Loose::Other) => {
+                return Err((
+                    key.name.to_owned(),
+                    format!("{} must be a single value", key.name),
+                ))
+            }
+        };
+        match key.kind {
+            KeyKind::Dir => {
+                let dir = layer::path(key.name, text).map_err(|(k, m)| (k.to_owned(), m))?;
+                settings.dirs.insert(key.name, dir);
+            }
+            KeyKind::Choice(words) => {
+                if !words.contains(&text) {
+                    return Err((
+                        key.name.to_owned(),
+                        format!(
+                            "{} {} is not one of: {}",
+                            key.name,
+                            Quoted(text),
+                            words.join(", ")
+                        ),
+                    ));
+                }
+                settings.choices.insert(key.name, text.to_owned());
+            }
+        }
+    }
+    Ok(settings)
+}
+
+/// The known name closest to `name` by edit distance, if it is close enough to be a typo.
+fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .map(|k| (edit_distance(name, k), k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
+}

@@ -1,0 +1,68 @@
+//! The job model every backend renders: one `App` with its `Job`s, built only by `assemble`
+//! from checked values, so a backend never sees a name, number or path that was not validated.
+
+use crate::model::account::RunAs;
+use crate::model::command::Command;
+use crate::model::env::Env;
+use crate::model::name::Name;
+use crate::model::runlevel::Runlevels;
+use crate::model::text::AbsPath;
+use serde::Serialize;
+
+/// At most `count` restarts in `interval` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RespawnLimit {
+    pub count: u32,
+    pub interval: u32,
+}
+
+impl RespawnLimit {
+    /// The gem's default: 5 restarts in 10 seconds.
+    pub const DEFAULT: Self = Self {
+        count: 5,
+        interval: 10,
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Respawn {
+    Off,
+    On(Option<RespawnLimit>),
+}
+
+/// One process to supervise (one instance, when the label has a `count`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Job {
+    /// The job's name within the app: the label, or `<label>_<i>` for an instance.
+    pub name: Name,
+    /// `<prefix><app>-<name>`: the stem of every file generated for this job.
+    pub full_name: String,
+    pub command: Command,
+    pub env: Env,
+    pub working_directory: AbsPath,
+    pub respawn: Respawn,
+    /// Seconds between the stop signal and SIGKILL.
+    pub kill_timeout: u32,
+    /// The file the job's stdout and stderr are appended to.
+    pub log: AbsPath,
+    /// True when `log:` named that file, false for the default
+    /// `<log_dir>/<prefix><app>/<job>.log` (which runit replaces by an svlogd directory).
+    pub log_given: bool,
+}
+
+/// An app: everything one export installs.
+#[derive(Debug, Clone, Serialize)]
+pub struct App {
+    pub name: Name,
+    /// `<prefix><app>`: the stem of the app's own files and of every job's name.
+    pub full_name: String,
+    pub run_as: RunAs,
+    pub start_on: Runlevels,
+    pub stop_on: Runlevels,
+    /// `<log_dir>/<prefix><app>`, the one directory given to the run user.
+    pub log_dir: AbsPath,
+    /// Not serialized: templates get the app's header with each job, and serializing every
+    /// job into every job's template context made rendering quadratic in the number of jobs.
+    #[serde(skip)]
+    pub jobs: Vec<Job>,
+}

@@ -1,0 +1,13 @@
+//! The job model and the validated values it is made of. Each type here can only hold a value
+//! that is safe to render: parsing checks, and everything after it trusts the type.
+
+pub mod account;
+pub mod command;
+pub mod config;
+pub mod env;
+pub mod job;
+pub mod layer;
+pub mod name;
+pub mod output;
+pub mod runlevel;
+pub mod text;

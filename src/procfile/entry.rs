@@ -1,0 +1,31 @@
+//! A Procfile's entries as the parsers return them: each label with its line, its command and
+//! its own settings, before the config and defaults are laid under them.
+
+use crate::model::command::Command;
+use crate::model::layer::Layer;
+use crate::model::name::Name;
+use crate::model::runlevel::Runlevels;
+
+/// One process entry of a Procfile.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub label: Name,
+    /// 1-based line of the entry, for messages.
+    pub line: usize,
+    pub command: Command,
+    /// The entry's own settings (v2 only; empty for v1).
+    pub layer: Layer,
+    /// `count: N` (v2 only).
+    pub count: Option<u32>,
+    /// Line of the `count:` key, for messages about the instances it makes.
+    pub count_line: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Procfile {
+    /// The v2 top-level settings (empty for v1).
+    pub top: Layer,
+    pub start_on: Option<Runlevels>,
+    pub stop_on: Option<Runlevels>,
+    pub entries: Vec<Entry>,
+}

@@ -1,0 +1,656 @@
+//! The rules every render must keep (docs/ARCHITECTURE.md, "Names and values" and "Secrets"), as one checker that the fuzz
+//! targets (fuzz/) and the regression test (tests/fuzz_regressions.rs) both call, so a rule
+//! is written once. Checks the output of [`crate::testing::preview::render`]:
+//!
+//! - every path (and link target) stays inside one of [`crate::testing::preview::default_dirs`], with
+//!   no `.`, `..` or empty component, and names the app it was made for;
+//! - no line of any file holds a control character other than tab, and no line of a job or
+//!   unit file can start a stanza or directive that came from a value;
+//! - every shell script holds the command on exactly one line (the one after
+//!   `# shellcheck disable=all`), and each env variable on one `export KEY=WORD` line whose
+//!   word is a single, fully quoted shell word;
+//! - an error's message is not empty and holds no raw control character.
+//!
+//! With an [`Oracle`] the caller adds what it knows of the input: whether it is valid, and the
+//! jobs it must turn into.
+
+use crate::backends::{keys, BackendKind};
+use crate::error::Error;
+use crate::install::installer::Installer;
+use crate::model::account::RunAs;
+use crate::model::config::Config;
+use crate::testing::preview::{default_dirs, Rendered};
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+/// The line after which a script holds the command, and nothing else.
+pub const COMMAND_MARKER: &str = "# shellcheck disable=all";
+
+/// Respawn as a job must end up with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedRespawn {
+    Off,
+    On { count: u32, interval: u32 },
+}
+
+/// One job the input must turn into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedJob {
+    /// The job's name within the app (`web`, `worker_0`).
+    pub name: String,
+    /// The command as written (trimmed).
+    pub command: String,
+    /// The merged env, in order.
+    pub env: Vec<(String, String)>,
+    pub working_directory: String,
+    pub log: String,
+    pub kill_timeout: u32,
+    pub respawn: ExpectedRespawn,
+}
+
+/// Everything an app must turn into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expected {
+    pub start_on: String,
+    pub stop_on: String,
+    pub jobs: Vec<ExpectedJob>,
+}
+
+/// What the caller knows of the input.
+#[derive(Debug, Clone, Copy)]
+pub enum Oracle<'a> {
+    /// Nothing: only the rules that hold for every input are checked.
+    Unknown,
+    /// If the render succeeds, it must hold exactly these jobs.
+    IfOk(&'a Expected),
+    /// The input is valid: the render must succeed (a backend other than Upstart may still
+    /// refuse a value it has no way to carry, with `Error::Refused`) and hold these jobs.
+    Valid(&'a Expected),
+    /// The input is invalid (for the reason given): the render must fail.
+    Invalid(&'a str),
+}
+
+/// The prefix of the config `preview::render` uses by default.
+const PREFIX: &str = "fb-";
+
+/// Checks one result of `preview::render(_, app, backend, None)`; returns what is wrong.
+pub fn check_invariants(
+    backend: &str,
+    app: &str,
+    result: &Result<Vec<Rendered>, Error>,
+    oracle: Oracle<'_>,
+) -> Result<(), String> {
+    match result {
+        Err(error) => {
+            check_error(error)?;
+            match oracle {
+                Oracle::Valid(_)
+                    if matches!(error, Error::Refused(_) | Error::Format(_))
+                        && backend != "upstart" =>
+                {
+                    Ok(())
+                }
+                Oracle::Valid(_) => Err(format!("valid input refused: {error}")),
+                // Validation, which names the line, must refuse whatever Upstart cannot carry.
+                _ if backend == "upstart"
+                    && matches!(error, Error::Refused(_) | Error::Format(_)) =>
+                {
+                    Err(format!("refused at render, not validation: {error}"))
+                }
+                _ => Ok(()),
+            }
+        }
+        Ok(outputs) => {
+            if let Oracle::Invalid(why) = oracle {
+                return Err(format!("invalid input accepted ({why})"));
+            }
+            check_outputs(backend, app, outputs)?;
+            match oracle {
+                Oracle::IfOk(expected) | Oracle::Valid(expected) => {
+                    check_expected(backend, app, outputs, expected)
+                }
+                Oracle::Unknown | Oracle::Invalid(_) => Ok(()),
+            }
+        }
+    }
+}
+
+/// An error a user sees: something to read, and nothing that a terminal would act on.
+fn check_error(error: &Error) -> Result<(), String> {
+    let message = error.to_string();
+    if message.trim().is_empty() {
+        return Err(format!("empty error message: {error:?}"));
+    }
+    if message.chars().any(char::is_control) {
+        return Err(format!(
+            "error message holds a raw control character: {message:?}"
+        ));
+    }
+    if matches!(error, Error::Io { .. } | Error::Cli(_)) {
+        return Err(format!("a render without disk failed with {error:?}"));
+    }
+    Ok(())
+}
+
+fn check_outputs(backend: &str, app: &str, outputs: &[Rendered]) -> Result<(), String> {
+    static DIRS: OnceLock<Vec<String>> = OnceLock::new();
+    let dirs = DIRS.get_or_init(default_dirs);
+    let mut seen = HashSet::new();
+    for output in outputs {
+        let path = &output.path;
+        let fail = |what: String| Err(format!("{path}: {what}"));
+        if !seen.insert(path.as_str()) {
+            return fail("rendered twice".to_owned());
+        }
+        check_path(path, dirs)?;
+        check_belongs_to_app(path, app, dirs)?;
+        if let Some(target) = &output.link_target {
+            check_path(target, dirs).map_err(|e| format!("{path} links to {e}"))?;
+        }
+        let Some(contents) = &output.contents else {
+            continue;
+        };
+        let mode = output.mode.unwrap_or(0o777);
+        check_file(backend, path, contents, mode).or_else(fail)?;
+    }
+    Ok(())
+}
+
+/// An absolute, normal path (no empty, `.` or `..` component, no control character, no
+/// component over 255 bytes) inside one of `dirs`.
+fn check_path(path: &str, dirs: &[String]) -> Result<(), String> {
+    let fail = |what: &str| Err(format!("{path:?}: {what}"));
+    if path.chars().any(char::is_control) {
+        return fail("control character in a path");
+    }
+    let Some(rest) = path.strip_prefix('/') else {
+        return fail("not absolute");
+    };
+    for component in rest.split('/') {
+        if component.is_empty() || component == "." || component == ".." {
+            return fail("empty, \".\" or \"..\" component");
+        }
+        if component.len() > 255 {
+            return fail("component longer than 255 bytes");
+        }
+    }
+    let inside = dirs.iter().any(|dir| {
+        path.strip_prefix(dir.as_str())
+            .is_some_and(|rest| rest.len() > 1 && rest.starts_with('/'))
+    });
+    if !inside {
+        return fail("outside every install directory");
+    }
+    Ok(())
+}
+
+/// Some component below the install directory is the app's own (`fb-app`, `fb-app-web...`,
+/// `fb-app.target`), so one app's files never touch another's.
+fn check_belongs_to_app(path: &str, app: &str, dirs: &[String]) -> Result<(), String> {
+    let own = format!("{PREFIX}{app}");
+    let rest = dirs
+        .iter()
+        .filter_map(|dir| path.strip_prefix(dir.as_str()))
+        .min_by_key(|rest| rest.len())
+        .unwrap_or(path);
+    let ok = rest.split('/').any(|component| {
+        component
+            .strip_prefix(own.as_str())
+            .is_some_and(|tail| tail.is_empty() || tail.starts_with(['-', '.']))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{path:?} does not belong to app {app:?}"))
+    }
+}
+
+/// One rendered file, checked by its own backend's rules (`Checks::check_rendered`), which
+/// call `check_text_file` for the rules that hold for every text file.
+fn check_file(backend: &str, path: &str, contents: &str, mode: u32) -> Result<(), String> {
+    static BACKENDS: OnceLock<Vec<BackendKind>> = OnceLock::new();
+    let backends = BACKENDS.get_or_init(|| {
+        let config = Config::parse_with("config", None, &keys(), RunAs::unresolved)
+            .expect("the built-in defaults are valid");
+        BackendKind::all(&config).expect("the built-in defaults are valid")
+    });
+    let backend = backends
+        .iter()
+        .find(|b| b.name() == backend)
+        .ok_or_else(|| format!("no backend {backend}"))?;
+    backend.checks().check_rendered(path, contents, mode)
+}
+
+/// The rules every text file keeps: no control character but tab on any line; a script holds
+/// the command on one line and each variable on one fully quoted `export` line; a file that
+/// exports values is private to root and the run group.
+pub fn check_text_file(contents: &str, mode: u32) -> Result<(), String> {
+    for (index, line) in contents.split('\n').enumerate() {
+        if let Some(c) = line.chars().find(|&c| c.is_control() && c != '\t') {
+            return Err(format!("line {}: control character {c:?}", index + 1));
+        }
+    }
+    if contents.starts_with("#!") {
+        check_script(contents)?;
+    }
+    if generated_lines(contents).any(|l| l.starts_with("export ")) {
+        // Env values are secrets: only root and the run group may read them.
+        check_secret_mode(mode)?;
+    }
+    Ok(())
+}
+
+pub fn check_secret_mode(mode: u32) -> Result<(), String> {
+    if mode % 0o10 == 0 {
+        Ok(())
+    } else {
+        Err(format!("holds env values but has mode {mode:o}"))
+    }
+}
+
+/// A shell script: the command marker at most once, and when present exactly one non-blank line
+/// after it; every `export` line is `export KEY=WORD`.
+fn check_script(contents: &str) -> Result<(), String> {
+    let lines: Vec<&str> = contents.lines().collect();
+    let markers: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i] == COMMAND_MARKER)
+        .collect();
+    match markers[..] {
+        [] => {}
+        [at] => {
+            let after = &lines[at + 1..];
+            if after.len() != 1 || after[0].trim().is_empty() {
+                return Err(format!(
+                    "{} lines after the command marker, not one command: {after:?}",
+                    after.len()
+                ));
+            }
+        }
+        _ => return Err(format!("{} command markers", markers.len())),
+    }
+    for line in generated_lines(contents) {
+        if line.trim_start().starts_with("export ") {
+            export_line(line)?;
+        }
+    }
+    Ok(())
+}
+
+/// The lines of a file that procexport wrote itself: all but the command after the marker.
+pub fn generated_lines(contents: &str) -> impl Iterator<Item = &str> {
+    contents.lines().take_while(|l| *l != COMMAND_MARKER)
+}
+
+/// The key and the value of an `export KEY=WORD` line.
+pub fn export_line(line: &str) -> Result<(String, String), String> {
+    let fail = |what: &str| format!("{what}: {line:?}");
+    let rest = line
+        .strip_prefix("export ")
+        .ok_or_else(|| fail("indented export"))?;
+    let (key, word) = rest
+        .split_once('=')
+        .ok_or_else(|| fail("export without ="))?;
+    if !is_env_key(key) {
+        return Err(fail("export of a key that is not a variable name"));
+    }
+    let value = unquote_sh(word).map_err(|e| fail(&e))?;
+    Ok((key.to_owned(), value))
+}
+
+/// True for a valid env key (the same rule the oracle of the fuzz targets applies).
+pub fn is_env_key(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Reads back one shell word as the `sh` escaping filter writes it: bare inert characters,
+/// `'...'` runs, `\x` escapes, and `"$nl"` for a newline. Anything else (a space, a `$`, a
+/// quote left open) means the word is not one literal word, and is an error.
+pub fn unquote_sh(word: &str) -> Result<String, String> {
+    if word.is_empty() {
+        return Err("empty word".to_owned());
+    }
+    let mut out = String::new();
+    let mut rest = word;
+    while let Some(c) = rest.chars().next() {
+        if let Some(tail) = rest.strip_prefix("\"$nl\"") {
+            out.push('\n');
+            rest = tail;
+        } else if let Some(tail) = rest.strip_prefix("\"$(printf '") {
+            let end = tail
+                .find("')\"")
+                .ok_or_else(|| format!("unclosed printf in {word:?}"))?;
+            out.push_str(&printf_octal(&tail[..end])?);
+            rest = &tail[end + 3..];
+        } else if let Some(tail) = rest.strip_prefix('\'') {
+            let end = tail
+                .find('\'')
+                .ok_or_else(|| format!("unclosed quote in {word:?}"))?;
+            out.push_str(&tail[..end]);
+            rest = &tail[end + 1..];
+        } else if let Some(tail) = rest.strip_prefix('\\') {
+            let next = tail
+                .chars()
+                .next()
+                .ok_or_else(|| format!("trailing backslash in {word:?}"))?;
+            if next == '\n' {
+                return Err(format!("line continuation in {word:?}"));
+            }
+            out.push(next);
+            rest = &tail[next.len_utf8()..];
+        } else if c.is_ascii_alphanumeric() || ",./_-:@+".contains(c) || !c.is_ascii() {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        } else {
+            return Err(format!("unquoted {c:?} in {word:?}"));
+        }
+    }
+    Ok(out)
+}
+
+/// The text of a printf format made only of `\ooo` octal escapes.
+pub fn printf_octal(format: &str) -> Result<String, String> {
+    let bytes = format
+        .split('\\')
+        .skip(1)
+        .map(|digits| {
+            u8::from_str_radix(digits, 8)
+                .ok()
+                .filter(|_| digits.len() == 3)
+                .ok_or_else(|| format!("not an octal escape in printf {format:?}"))
+        })
+        .collect::<Result<Vec<u8>, String>>()?;
+    if !format.starts_with('\\') {
+        return Err(format!("printf {format:?} is not only octal escapes"));
+    }
+    String::from_utf8(bytes).map_err(|_| format!("printf {format:?} is not UTF-8"))
+}
+
+/// Env values are secrets (docs/ARCHITECTURE.md, "Secrets"): a file that others may read must not
+/// change when they do. `with` and `blank` are renders of one Procfile, with its env values
+/// as given and with every one of them empty.
+pub fn check_values_stay_private(with: &[Rendered], blank: &[Rendered]) -> Result<(), String> {
+    let public = |outputs: &[Rendered]| -> Vec<(String, Option<String>)> {
+        outputs
+            .iter()
+            .filter(|o| o.mode.is_some_and(|m| m & 0o004 != 0) || o.link_target.is_some())
+            .map(|o| (o.path.clone(), o.contents.clone()))
+            .collect()
+    };
+    let (with, blank) = (public(with), public(blank));
+    if with == blank {
+        return Ok(());
+    }
+    let differ = with
+        .iter()
+        .find(|o| !blank.contains(o))
+        .map_or("a file", |(path, _)| path.as_str());
+    Err(format!(
+        "{differ}, readable by others, changes with the env values"
+    ))
+}
+
+/// The files the input must turn into: for Upstart in full, for other backends the jobs'
+/// commands.
+fn check_expected(
+    backend: &str,
+    app: &str,
+    outputs: &[Rendered],
+    expected: &Expected,
+) -> Result<(), String> {
+    let full = format!("{PREFIX}{app}");
+    // Sets, not lists: an app may have a thousand jobs (`count`).
+    let commands: HashSet<&str> = outputs
+        .iter()
+        .filter_map(|o| o.contents.as_deref())
+        .filter_map(command_line)
+        .collect();
+    // Every path component, and its stem before the first `.` (`fb-app-web.service`).
+    let stems: HashSet<&str> = outputs
+        .iter()
+        .flat_map(|o| o.path.split('/'))
+        .flat_map(|c| [c, c.split('.').next().unwrap_or(c)])
+        .collect();
+    let mut checked = HashSet::new();
+    for job in &expected.jobs {
+        if !commands.is_empty()
+            && checked.insert(job.command.as_str())
+            && !commands.iter().any(|line| is_exec_form(line, &job.command))
+        {
+            return Err(format!(
+                "job {}: command {:?} is on no script's command line: {commands:?}",
+                job.name, job.command
+            ));
+        }
+        let stem = format!("{full}-{}", job.name);
+        if !stems.contains(stem.as_str()) {
+            return Err(format!("job {}: no file named {stem}", job.name));
+        }
+    }
+    if backend == "upstart" {
+        check_upstart_expected(&full, outputs, expected)?;
+    }
+    Ok(())
+}
+
+/// The line after the command marker.
+pub fn command_line(contents: &str) -> Option<&str> {
+    let mut lines = contents.lines();
+    lines.find(|l| *l == COMMAND_MARKER)?;
+    lines.next()
+}
+
+/// True when `line` is `command` with nothing but `exec ` or `exec env ` put in somewhere.
+pub fn is_exec_form(line: &str, command: &str) -> bool {
+    if line == command {
+        return true;
+    }
+    ["exec ", "exec env "].iter().any(|insert| {
+        line.len() == command.len() + insert.len()
+            && (0..=command.len()).any(|at| {
+                command.is_char_boundary(at)
+                    && line.starts_with(&command[..at])
+                    && line[at..].starts_with(insert)
+                    && line[at + insert.len()..] == command[at..]
+            })
+    })
+}
+
+fn check_upstart_expected(
+    full: &str,
+    outputs: &[Rendered],
+    expected: &Expected,
+) -> Result<(), String> {
+    let (upstart_dir, helper_dir) = upstart_dirs();
+    let files: std::collections::HashMap<&str, &str> = outputs
+        .iter()
+        .filter_map(|o| Some((o.path.as_str(), o.contents.as_deref()?)))
+        .collect();
+    let file = |path: String| -> Result<&str, String> {
+        files
+            .get(path.as_str())
+            .copied()
+            .ok_or(format!("{path} is missing"))
+    };
+    if outputs.len() != 1 + 2 * expected.jobs.len() {
+        return Err(format!(
+            "{} files for {} jobs",
+            outputs.len(),
+            expected.jobs.len()
+        ));
+    }
+    let master = file(format!("{upstart_dir}/{full}.conf"))?;
+    for line in [
+        format!("start on runlevel {}", expected.start_on),
+        format!("stop on runlevel {}", expected.stop_on),
+    ] {
+        if !master.lines().any(|l| l == line) {
+            return Err(format!("master job lacks {line:?}"));
+        }
+    }
+    for job in &expected.jobs {
+        let stem = format!("{full}-{}", job.name);
+        let conf = file(format!("{upstart_dir}/{stem}.conf"))?;
+        let helper = file(format!("{helper_dir}/{stem}.sh"))?;
+        let fail = |what: String| Err(format!("job {}: {what}", job.name));
+        let exec = format!("{helper_dir}/{stem}.sh");
+        let words: Vec<&str> = conf
+            .lines()
+            .filter_map(|l| l.strip_prefix("exec /bin/sh "))
+            .collect();
+        if words.len() != 1 || unquote_sh(words[0])? != exec {
+            return fail(format!("exec stanza {words:?}, expected {exec:?}"));
+        }
+        let line = command_line(helper).unwrap_or("");
+        if !is_exec_form(line, &job.command) {
+            return fail(format!("command line {line:?} for {:?}", job.command));
+        }
+        let exports: Vec<(String, String)> = generated_lines(helper)
+            .filter(|l| l.starts_with("export "))
+            .map(export_line)
+            .collect::<Result<_, _>>()?;
+        if exports != job.env {
+            return fail(format!("env {exports:?}, expected {:?}", job.env));
+        }
+        for (prefix, suffix, want) in [
+            ("cd ", " || exit 1", &job.working_directory),
+            ("exec >> ", " 2>&1", &job.log),
+        ] {
+            let words: Vec<&str> = helper
+                .lines()
+                .filter_map(|l| helper_word(l, prefix, suffix))
+                .collect();
+            let [word] = words[..] else {
+                return fail(format!("{} {prefix:?} lines", words.len()));
+            };
+            if unquote_sh(word)? != *want {
+                return fail(format!("{prefix:?} {word}, expected {want:?}"));
+            }
+        }
+        let mut want = Vec::new();
+        if let ExpectedRespawn::On { count, interval } = job.respawn {
+            want.push("respawn".to_owned());
+            want.push(format!("respawn limit {count} {interval}"));
+        }
+        want.push(format!("kill timeout {}", job.kill_timeout));
+        want.push(format!("start on starting {full}"));
+        let mut got: Vec<&str> = conf
+            .lines()
+            .filter(|l| {
+                l.starts_with("respawn") || l.starts_with("kill ") || l.starts_with("start ")
+            })
+            .collect();
+        got.sort_unstable();
+        want.sort_unstable();
+        if got != want {
+            return fail(format!("stanzas {got:?}, expected {want:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn helper_word<'a>(line: &'a str, prefix: &str, suffix: &str) -> Option<&'a str> {
+    line.strip_prefix(prefix)?.strip_suffix(suffix)
+}
+
+/// Where the default config puts Upstart jobs and their helpers (worked out once: a render
+/// of a thousand jobs checks two thousand files).
+fn upstart_dirs() -> (&'static str, &'static str) {
+    static DIRS: OnceLock<(String, String)> = OnceLock::new();
+    let (upstart, helper) = DIRS.get_or_init(|| {
+        let config = Config::parse_with("config", None, &keys(), RunAs::unresolved)
+            .expect("the built-in defaults are valid");
+        let upstart = BackendKind::build("upstart", &config)
+            .expect("upstart is a backend")
+            .expect("the built-in defaults are valid");
+        let [jobs, helpers] = &upstart.install_dirs()[..] else {
+            unreachable!("Upstart installs into its job and helper directories")
+        };
+        (jobs.clone(), helpers.clone())
+    });
+    (upstart, helper)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unquote_reads_back_what_the_sh_filter_writes() {
+        assert_eq!(unquote_sh("a/b").unwrap(), "a/b");
+        assert_eq!(
+            unquote_sh("it\\'s' \"q\" $HOME'").unwrap(),
+            "it's \"q\" $HOME"
+        );
+        assert_eq!(unquote_sh("line' one'\"$nl\"two").unwrap(), "line one\ntwo");
+        assert_eq!(unquote_sh("''").unwrap(), "");
+        assert_eq!(
+            unquote_sh("a\"$(printf '\\033')\"'[2J'\"$(printf '\\302\\205')\"").unwrap(),
+            "a\u{1b}[2J\u{85}"
+        );
+        for bad in [
+            "",
+            "a b",
+            "$HOME",
+            "'open",
+            "a;b",
+            "\"x\"",
+            "a\\",
+            "\"$(printf '%s' x)\"",
+            "\"$(printf 'x')\"",
+        ] {
+            assert!(unquote_sh(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn exec_form_is_the_command_with_exec_put_in() {
+        assert!(is_exec_form("exec a", "a"));
+        assert!(is_exec_form("cd x && exec env A=1 b", "cd x && A=1 b"));
+        assert!(is_exec_form("a | b", "a | b"));
+        assert!(!is_exec_form("exec a; b", "a"));
+    }
+
+    #[test]
+    fn files_others_read_do_not_change_with_env_values() {
+        let file = |path: &str, contents: &str, mode: u32| Rendered {
+            path: path.to_owned(),
+            contents: Some(contents.to_owned()),
+            mode: Some(mode),
+            link_target: None,
+        };
+        let with = [
+            file("/a.conf", "x", 0o644),
+            file("/a.sh", "export A=s3cret", 0o750),
+        ];
+        let blank = [
+            file("/a.conf", "x", 0o644),
+            file("/a.sh", "export A=''", 0o750),
+        ];
+        assert!(check_values_stay_private(&with, &blank).is_ok());
+        let leaky = [file("/a.conf", "Environment=A=s3cret", 0o644)];
+        let clean = [file("/a.conf", "Environment=A=", 0o644)];
+        assert!(check_values_stay_private(&leaky, &clean).is_err());
+    }
+
+    #[test]
+    fn paths_stay_inside_the_install_directories() {
+        let dirs = default_dirs();
+        assert!(check_path("/etc/init/fb-a.conf", &dirs).is_ok());
+        for bad in [
+            "/etc/init/../passwd",
+            "/etc/init//x",
+            "/etc/initx/a",
+            "/etc/init",
+            "etc/init/a",
+            "/tmp/a",
+        ] {
+            assert!(check_path(bad, &dirs).is_err(), "{bad}");
+        }
+        assert!(check_belongs_to_app("/etc/init/fb-a-web.conf", "a", &dirs).is_ok());
+        assert!(check_belongs_to_app("/etc/init/fb-ab-web.conf", "a", &dirs).is_err());
+    }
+}

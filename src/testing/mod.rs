@@ -1,0 +1,45 @@
+//! Test oracles, built only with the `testing` feature (the tests, the fuzz targets and the
+//! benchmarks enable it; a release build never does): the pure pipeline on its own
+//! (`preview`), the rules every render must keep (`invariants`), the shell checkers all
+//! backends share (`tools`), and the way in to each backend's own checks, which live in its
+//! folder (`backends/<name>/check.rs`).
+
+pub mod invariants;
+pub mod preview;
+pub mod tools;
+
+pub use crate::backends::systemd::check::{
+    check_systemd_unit, check_systemd_units, systemd_verify,
+};
+pub use crate::backends::systemd::syntax as systemd_syntax;
+pub use crate::backends::upstart::stanza_check as upstart_check;
+pub use crate::backends::{Installed, NAMES as BACKENDS};
+
+use crate::backends::{keys, BackendKind};
+use crate::install::installer::Installer;
+use crate::model::account::RunAs;
+use crate::model::config::Config;
+
+/// Checks every file of `files` with the checks of the backend that wrote it, under the
+/// config `config` (its text; `None` for the defaults). Returns how many files were checked.
+pub fn check_installed(config: Option<&str>, files: &[Installed]) -> Result<usize, String> {
+    let config = Config::parse_with("config", config, &keys(), RunAs::unresolved)
+        .map_err(|e| e.to_string())?;
+    let mut checked = 0;
+    for backend in BackendKind::all(&config).map_err(|e| e.to_string())? {
+        let dirs = backend.install_dirs();
+        let own: Vec<Installed> = files
+            .iter()
+            .filter(|f| {
+                dirs.iter().any(|d| {
+                    f.live
+                        .strip_prefix(d.as_str())
+                        .is_some_and(|r| r.starts_with('/'))
+                })
+            })
+            .cloned()
+            .collect();
+        checked += backend.checks().check_installed(&own)?;
+    }
+    Ok(checked)
+}

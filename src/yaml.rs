@@ -1,0 +1,339 @@
+//! The one module that uses serde_yaml (deprecated upstream, so kept behind this door): YAML
+//! text in, serde types out, errors as plain line and message, and no serde_yaml type
+//! anywhere else. Before the parser sees a text, its nesting depth is bounded: serde_yaml
+//! takes time quadratic in the depth of nested flow collections (`[[[[...]]]]`), and no
+//! Procfile or config nests more than a few levels.
+//!
+//! serde_yaml reports where a syntax or type error is, but not where a value it accepted
+//! sits. Errors found after parsing (a label with `-`, a count out of range) still need a line
+//! number, so `KeyLines` finds the line of each key path in block-style YAML by its
+//! indentation, in one pass over the text.
+
+use crate::sanitize::escape_controls;
+use serde::de::{DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::fmt;
+
+/// The deepest nesting of collections accepted (a v2 Procfile needs 4: `commands`, a
+/// command, `env` or `respawn`, a value).
+pub const MAX_DEPTH: usize = 16;
+
+/// What is wrong with a YAML text: the message (with control characters escaped, and no
+/// location in it) and the 1-based line, when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    pub line: Option<usize>,
+    pub message: String,
+    /// True when the text was refused for its depth, before it was parsed.
+    pub too_deep: bool,
+}
+
+/// Parses `text` into `T`, once its nesting is known to be shallow.
+pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+    check_depth(text)?;
+    serde_yaml::from_str(text).map_err(|e| YamlError {
+        line: e.location().map(|l| l.line()),
+        message: strip_location(&e.to_string()),
+        too_deep: false,
+    })
+}
+
+/// Refuses a text whose collections nest deeper than `MAX_DEPTH`, counted both ways YAML
+/// nests: flow brackets (`[`, `{` outside quotes and comments) and block indentation.
+fn check_depth(text: &str) -> Result<(), YamlError> {
+    let too_deep = |line: usize| YamlError {
+        line: Some(line),
+        too_deep: true,
+        message: format!(
+            "collections nest more than {MAX_DEPTH} levels deep here; a Procfile never needs \
+             more than a few: flatten it"
+        ),
+    };
+    let mut flow = 0usize;
+    let mut indents: Vec<usize> = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if flow == 0 {
+            let indent = line.len() - trimmed.len();
+            while indents.last().is_some_and(|i| *i >= indent) {
+                indents.pop();
+            }
+            indents.push(indent);
+            // `- - - x` nests a sequence per dash on one line.
+            let dashes = trimmed
+                .split_inclusive(' ')
+                .take_while(|w| w.trim_end() == "-")
+                .count();
+            if indents.len() + dashes > MAX_DEPTH + 1 {
+                return Err(too_deep(index + 1));
+            }
+        }
+        let mut quote: Option<char> = None;
+        let mut previous = ' ';
+        for c in line.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q && !(q == '"' && previous == '\\') => quote = None,
+                (None, '#') if previous == ' ' || previous == '\t' => break,
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '[' | '{') => {
+                    flow += 1;
+                    if indents.len() + flow > MAX_DEPTH + 1 {
+                        return Err(too_deep(index + 1));
+                    }
+                }
+                (None, ']' | '}') => flow = flow.saturating_sub(1),
+                // Anything inside quotes, and any other character.
+                _ => {}
+            }
+            previous = if previous == '\\' && c == '\\' {
+                ' '
+            } else {
+                c
+            };
+        }
+    }
+    Ok(())
+}
+
+/// serde_yaml appends " at line L column C" to its messages; the location is printed in front.
+/// Its messages also quote keys from the input as they are (`unknown field \`a<TAB>b\``,
+/// `commands.<ESC>...`), so control characters are escaped here, before any is printed.
+pub fn strip_location(message: &str) -> String {
+    let mut message = message.to_owned();
+    while let Some(at) = message.find(" at line ") {
+        let rest = &message[at + " at line ".len()..];
+        let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+        let rest = rest.strip_prefix(" column ").unwrap_or(rest);
+        let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+        message = format!("{}{rest}", &message[..at]);
+    }
+    escape_controls(&message)
+}
+
+/// Any YAML value, kept only as far as a caller may need it: a scalar's text (`true`, `5`,
+/// and "" for null), or `Other` for a sequence or mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Loose {
+    Text(String),
+    Other,
+}
+
+impl Loose {
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Self::Text(text) => Some(text),
+            Self::Other => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Loose {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(LooseVisitor)
+    }
+}
+
+struct LooseVisitor;
+
+impl<'de> Visitor<'de> for LooseVisitor {
+    type Value = Loose;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Loose, E> {
+        Ok(Loose::Text(v.to_string()))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Loose, E> {
+        Ok(Loose::Text(v.to_string()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Loose, E> {
+        Ok(Loose::Text(v.to_string()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Loose, E> {
+        // As YAML writes them (serde_yaml's own Display).
+        let text = if v.is_nan() {
+            ".nan".to_owned()
+        } else if v.is_infinite() {
+            if v > 0.0 { ".inf" } else { "-.inf" }.to_owned()
+        } else {
+            format!("{v:?}")
+        };
+        Ok(Loose::Text(text))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Loose, E> {
+        Ok(Loose::Text(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Loose, E> {
+        Ok(Loose::Text(v))
+    }
+    fn visit_unit<E>(self) -> Result<Loose, E> {
+        Ok(Loose::Text(String::new()))
+    }
+    fn visit_none<E>(self) -> Result<Loose, E> {
+        Ok(Loose::Text(String::new()))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Loose, D::Error> {
+        Loose::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Loose, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Loose::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Loose, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Loose::Other)
+    }
+}
+
+/// A mapping in the order written, its keys and values kept loosely (`env:`, a top level).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Entries(Vec<(Loose, Loose)>);
+
+impl Entries {
+    pub fn iter(&self) -> impl Iterator<Item = (&Loose, &Loose)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    /// The value of the key whose text is `key`.
+    pub fn get(&self, key: &str) -> Option<&Loose> {
+        self.iter()
+            .find(|(k, _)| k.text() == Some(key))
+            .map(|(_, v)| v)
+    }
+}
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntriesVisitor;
+        impl<'de> Visitor<'de> for EntriesVisitor {
+            type Value = Entries;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping of names to values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+                let mut entries: Vec<(Loose, Loose)> = Vec::new();
+                while let Some((key, value)) = map.next_entry::<Loose, Loose>()? {
+                    if let Loose::Text(text) = &key {
+                        if entries.iter().any(|(k, _)| k == &key) {
+                            return Err(serde::de::Error::custom(format_args!(
+                                "duplicate entry with key {text:?}"
+                            )));
+                        }
+                    }
+                    entries.push((key, value));
+                }
+                Ok(Entries(entries))
+            }
+        }
+        deserializer.deserialize_map(EntriesVisitor)
+    }
+}
+
+/// The line of every key path (first occurrence), e.g. `commands/web/count`.
+pub struct KeyLines(HashMap<String, usize>);
+
+impl KeyLines {
+    pub fn index(text: &str) -> Self {
+        let mut lines = HashMap::new();
+        let mut stack: Vec<(usize, String)> = Vec::new();
+        for (index, line) in text.lines().enumerate() {
+            let trimmed = line.trim_start();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let indent = line.len() - trimmed.len();
+            let Some((key, _)) = trimmed.split_once(':') else {
+                continue;
+            };
+            let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
+            while stack.last().is_some_and(|(i, _)| *i >= indent) {
+                stack.pop();
+            }
+            stack.push((indent, key.to_owned()));
+            let path: Vec<&str> = stack.iter().map(|(_, k)| k.as_str()).collect();
+            lines.entry(path.join("\n")).or_insert(index + 1);
+        }
+        Self(lines)
+    }
+
+    /// The 1-based line of the key at `path` (e.g. `["commands", "web", "count"]`), if found.
+    pub fn get(&self, path: &[&str]) -> Option<usize> {
+        self.0.get(&path.join("\n")).copied()
+    }
+}
+
+/// The line of one key path; for a single lookup (an error message).
+pub fn key_line(text: &str, path: &[&str]) -> Option<usize> {
+    KeyLines::index(text).get(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let deep = format!(
+            "version: 2\nenv: {}{}\n",
+            "[".repeat(80_000),
+            "]".repeat(80_000)
+        );
+        let error = parse::<Loose>(&deep).unwrap_err();
+        assert_eq!(error.line, Some(2));
+        assert!(
+            error.message.contains("nest more than"),
+            "{}",
+            error.message
+        );
+        let block: String = (0..40)
+            .map(|i| {
+                " ".repeat(i)
+                    + &format!(
+                        "k{i}:
+"
+                    )
+            })
+            .collect();
+        assert!(parse::<Loose>(&block).is_err());
+        let dashes = format!("{}x\n", "- ".repeat(40));
+        assert!(parse::<Loose>(&dashes).is_err());
+        // Brackets inside quotes and comments do not count.
+        let quoted = format!("a: \"{}\" # {}\n", "[".repeat(100), "{".repeat(100));
+        assert_eq!(parse::<Loose>(&quoted), Ok(Loose::Other));
+        let ok = "version: 2\ncommands:\n  web:\n    env: {A: [1, {b: c}]}\n";
+        assert_eq!(parse::<Loose>(ok), Ok(Loose::Other));
+    }
+
+    #[test]
+    fn loose_values_keep_scalar_text() {
+        let entries: Entries = parse("a: 5\nb: true\nc:\nd: x\ne: [1]\nf: 1.5\n").unwrap();
+        let texts: Vec<Option<&str>> = entries.iter().map(|(_, v)| v.text()).collect();
+        assert_eq!(
+            texts,
+            [
+                Some("5"),
+                Some("true"),
+                Some(""),
+                Some("x"),
+                None,
+                Some("1.5")
+            ]
+        );
+        assert_eq!(entries.get("d"), Some(&Loose::Text("x".to_owned())));
+    }
+
+    #[test]
+    fn finds_nested_keys_by_indentation() {
+        let text =
+            "version: 2\ncount: 1\ncommands:\n  web:\n    count: 3\n  \"bad-1\":\n    command: x\n";
+        assert_eq!(key_line(text, &["commands", "web", "count"]), Some(5));
+        assert_eq!(key_line(text, &["count"]), Some(2));
+        assert_eq!(key_line(text, &["commands", "bad-1"]), Some(6));
+        assert_eq!(key_line(text, &["commands", "nope"]), None);
+    }
+}

@@ -1,0 +1,70 @@
+//! The root-free tier's snapshots: the `--dry-run` output of every golden case through every
+//! backend, which shows every file an export would install, with its path, mode, owner and
+//! contents. Any contributor regenerates them without root (`INSTA_UPDATE=always cargo test
+//! snapshots`, or `cargo insta review`), and the diff is reviewed like code. The run user is
+//! `daemon`, which every Debian, Ubuntu and Fedora system has.
+
+use crate::support::BACKENDS;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden")
+}
+
+/// The dry run of `case` through `backend`, with the checkout's path made neutral.
+fn dry_run(case: &str, backend: &str) -> String {
+    let dir = fixtures().join(case);
+    let work = tempfile::tempdir().unwrap();
+    let extra = fs::read_to_string(dir.join("config.yaml")).unwrap_or_default();
+    let config = work.path().join("config.yaml");
+    fs::write(
+        &config,
+        format!("run_user: daemon\nrun_group: daemon\n{extra}"),
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_procexport"))
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .arg("--dry-run")
+        .arg("--config")
+        .arg(&config)
+        .arg("--root")
+        .arg(work.path().join("root"))
+        .args([backend, "-p"])
+        .arg(dir.join("Procfile"))
+        .args(["-n", "myapp"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{case}/{backend}: {stderr}");
+    assert!(
+        !work.path().join("root").exists(),
+        "{case}/{backend}: a dry run wrote files"
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    stdout.replace(dir.to_str().unwrap(), "[CASE]")
+}
+
+macro_rules! snapshots {
+    ($($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                for backend in BACKENDS {
+                    let name = format!("{}__{backend}", stringify!($case));
+                    insta::assert_snapshot!(name, dry_run(stringify!($case), backend));
+                }
+            }
+        )*
+    };
+}
+
+snapshots!(
+    v2_gem_example,
+    v1_basic,
+    v2_every_option,
+    v2_runlevels,
+    v2_single_user,
+);
