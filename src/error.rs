@@ -88,13 +88,23 @@ impl Error {
         }
     }
 
-    /// The process exit status for this error.
+    /// The process exit status for this error. A closed stdout (`procexport ... | head`) is
+    /// 141, as a shell reports a command that SIGPIPE ended.
     pub fn exit_code(&self) -> u8 {
+        if self.is_closed_stdout() {
+            return 141;
+        }
         match self {
             Self::Cli(error) => u8::try_from(error.exit_code()).unwrap_or(2),
             Self::Usage(_) | Self::Input { .. } | Self::Format(_) => 2,
             Self::Refused(_) | Self::Failed(_) | Self::Io { .. } => 1,
         }
+    }
+
+    /// True when the error is stdout closed by its reader: not worth a message.
+    pub fn is_closed_stdout(&self) -> bool {
+        matches!(self, Self::Io { action, source }
+            if action == STDOUT && source.kind() == io::ErrorKind::BrokenPipe)
     }
 
     /// Prints the error the way a user should see it: clap's own format for usage errors and
@@ -104,7 +114,8 @@ impl Error {
             Self::Cli(error) => {
                 let _ = error.print();
             }
-            other => eprintln!("procexport: {other}"),
+            closed if closed.is_closed_stdout() => {}
+            other => warn(&other.to_string()),
         }
     }
 }
@@ -135,6 +146,16 @@ impl std::error::Error for Error {
             | Self::Failed(_) => None,
         }
     }
+}
+
+/// The action of an error writing to stdout.
+pub const STDOUT: &str = "writing to stdout";
+
+/// Prints `message` on stderr as `procexport: <message>`; a closed stderr is not an error
+/// worth failing (or panicking) over.
+pub fn warn(message: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "procexport: {message}");
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

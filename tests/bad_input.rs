@@ -117,4 +117,62 @@ bad_input! {
     duplicate_label: Bad::Procfile(b"web: a\nworker: b\nweb: c\n") => "Procfile:3: label \"web\" is already defined on line 1";
     not_an_entry: Bad::Procfile(b"web: a\n<<<<<<< HEAD\n") => "Procfile:2:1: line \"<<<<<<< HEAD\" is not a \"label: command\" entry";
     empty_command: Bad::Procfile(b"web:\n") => "Procfile:1:5: label \"web\" has no command";
+    nesting_too_deep: Bad::Procfile(b"version: 2\nenv: {A: [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}\ncommands:\n  web:\n    command: a\n") => "Procfile:2: collections nest more than 16 levels deep here";
+    too_many_jobs: Bad::Procfile(b"version: 2\ncommands:\n  a:\n    command: x\n    count: 1000\n  b:\n    command: x\n    count: 1000\n  c:\n    command: x\n    count: 1\n") => "the Procfile makes 2001 jobs (counting every `count` instance); the config allows at most 2000 per app (max_jobs)";
+    too_many_jobs_for_the_config: Bad::Config("max_jobs: 1\n") => "the Procfile makes 2 jobs (counting every `count` instance); the config allows at most 1 per app (max_jobs)";
+    too_many_bytes_for_the_config: Bad::Config("max_rendered_bytes: 4096\n") => "KiB per app (max_rendered_bytes)";
+    max_jobs_out_of_range: Bad::Config("max_jobs: 0\n") => "config.yaml:3: max_jobs 0 is out of range (1 to 100000)";
+}
+
+/// Preflight against the live system (no `--root`): a job that could not start is refused
+/// before anything is written, naming the path and the user.
+fn refused_live(procfile: &str, expected: &str) {
+    require_root();
+    for backend in BACKENDS {
+        let sandbox = Sandbox::live("");
+        let locked = sandbox.path().join("locked");
+        std::fs::create_dir_all(locked.join("inside")).unwrap();
+        std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .unwrap();
+        let text = procfile.replace("SANDBOX", sandbox.path().to_str().unwrap());
+        let path = sandbox.procfile(text);
+        let before = sandbox.snapshot();
+        let outcome = sandbox.export(backend, &path, "myapp").failure(2);
+        let stderr = outcome
+            .stderr
+            .replace(sandbox.path().to_str().unwrap(), "SANDBOX");
+        assert!(
+            stderr.contains(expected),
+            "{backend}: stderr {stderr:?} lacks {expected:?}"
+        );
+        assert_eq!(
+            sandbox.snapshot(),
+            before,
+            "{backend}: something was written"
+        );
+    }
+}
+
+#[test]
+fn working_directory_that_does_not_exist() {
+    refused_live(
+        "version: 2\nworking_directory: SANDBOX/gone\ncommands:\n  web:\n    command: a\n",
+        "working directory \"SANDBOX/gone\" of job \"web\" does not exist",
+    );
+}
+
+#[test]
+fn working_directory_the_run_user_cannot_enter() {
+    refused_live(
+        "version: 2\nworking_directory: SANDBOX/locked/inside\ncommands:\n  web:\n    command: a\n",
+        "run user \"pxrun\" cannot enter working directory \"SANDBOX/locked/inside\" of job \"web\"",
+    );
+}
+
+#[test]
+fn log_file_the_run_user_cannot_create() {
+    refused_live(
+        "version: 2\ncommands:\n  web:\n    command: a\n    log: SANDBOX/locked/web.log\n",
+        "run user \"pxrun\" cannot create or append to log file \"SANDBOX/locked/web.log\" of job \"web\"",
+    );
 }

@@ -46,7 +46,7 @@ fn dry_run_is_accepted_before_or_after_the_subcommand_and_writes_nothing() {
     assert_eq!(before.stdout, after.stdout);
     assert!(before
         .stdout
-        .contains("=== write /etc/init/fb-myapp-web.conf (file, mode 0644, owner root:root)"));
+        .contains("=== create /etc/init/fb-myapp-web.conf (file, mode 0644, owner root:root)"));
     assert!(
         before.stdout.contains("exec bundle exec puma"),
         "full contents are shown"

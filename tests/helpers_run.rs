@@ -192,16 +192,23 @@ fn v1_helpers_exec_the_last_command_and_keep_env_prefixes() {
     assert_eq!(probe_pid, pid);
 }
 
+/// A working directory removed after the export (a deploy's old release): the helper stops
+/// rather than run the command elsewhere. (A missing one at export time is refused by the
+/// export itself: see `bad_input`.)
 #[test]
 fn helper_fails_when_the_working_directory_is_missing() {
     require_root();
     let sandbox = Sandbox::live("");
     let probe = probe(&sandbox);
+    let gone = sandbox.path().join("release-1");
+    std::fs::create_dir(&gone).unwrap();
     let procfile = sandbox.procfile(format!(
-        "version: 2\ncommands:\n  web:\n    command: {}\n    working_directory: /nonexistent/dir\n",
-        probe.script.display()
+        "version: 2\ncommands:\n  web:\n    command: {}\n    working_directory: {}\n",
+        probe.script.display(),
+        gone.display()
     ));
     sandbox.export("upstart", &procfile, "myapp").success();
+    std::fs::remove_dir(&gone).unwrap();
     let helper = sandbox
         .root()
         .join("var/local/upstart_helpers/fb-myapp-web.sh");

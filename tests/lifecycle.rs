@@ -16,7 +16,9 @@ fn manifest(sandbox: &Sandbox, backend: &str, app: &str) -> BTreeSet<String> {
         .map(|text| {
             text.lines()
                 .skip(1)
-                .map(|l| l.split_once(' ').unwrap().1.to_owned())
+                .filter_map(|l| l.split_once(' '))
+                .filter(|(kind, _)| matches!(*kind, "file" | "dir" | "link"))
+                .map(|(_, path)| path.to_owned())
                 .collect()
         })
         .unwrap_or_default()

@@ -15,6 +15,8 @@ mod support;
 
 /// The saved fuzz inputs, checked against the invariants of `procexport::testing`.
 mod fuzz_regressions;
+/// The dry run as a plan: create, change with a diff, unchanged, remove, exit codes.
+mod plan;
 /// Property tests of rendering: hostile values read back through each format's own rules.
 mod properties;
 /// `--dry-run` output of every golden case through every backend, as reviewed snapshots.
@@ -54,6 +56,9 @@ mod runit;
 /// The root boundary, attacked: symlinks, fifos, foreign files, sudo.
 #[cfg(feature = "root-tests")]
 mod security;
+/// The root boundary through the real sudo: deploy users, owners, the holes of the attack run.
+#[cfg(feature = "root-tests")]
+mod sudo;
 /// systemd: systemd-analyze verify, environment files, reload.
 #[cfg(feature = "root-tests")]
 mod systemd;

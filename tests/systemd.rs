@@ -667,9 +667,9 @@ fn dry_run_shows_the_link_and_the_env_file_owner() {
         ])
         .success();
     for line in [
-        "=== write /etc/systemd/system/multi-user.target.wants/fb-myapp.target (symlink to /etc/systemd/system/fb-myapp.target)",
-        "=== write /etc/procexport/env/fb-myapp-web.env (file, mode 0640, owner root:pxrun)",
-        "=== write /etc/systemd/system/fb-myapp-web.service (file, mode 0644, owner root:root)",
+        "=== create /etc/systemd/system/multi-user.target.wants/fb-myapp.target (symlink to /etc/systemd/system/fb-myapp.target)",
+        "=== create /etc/procexport/env/fb-myapp-web.env (file, mode 0640, owner root:pxrun)",
+        "=== create /etc/systemd/system/fb-myapp-web.service (file, mode 0644, owner root:root)",
     ] {
         assert!(outcome.stdout.contains(line), "{}", outcome.stdout);
     }

@@ -34,6 +34,16 @@ const SYSTEMD_ENV_DIR: Key = Key::dir("systemd_env_dir", "/etc/procexport/env");
 /// opened by the job itself) or `journal` (`journalctl -u <unit>`; `log:` is not used).
 const SYSTEMD_LOG: Key = Key::choice("systemd_log", "file", &["file", "journal"]);
 
+/// systemd's unit search path for the system manager (systemd.unit(5)), highest priority
+/// first.
+const UNIT_PATH: [&str; 5] = [
+    "/etc/systemd/system",
+    "/run/systemd/system",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+];
+
 /// The targets an app can be installed into (see `runlevel_targets`): one `.wants/` directory
 /// each, all of them directories `clean` may remove the app's links from.
 const INSTALL_TARGETS: [&str; 3] = ["multi-user.target", "graphical.target", "rescue.target"];
@@ -148,10 +158,25 @@ impl Installer for Systemd {
         install
     }
 
+    fn same_name_elsewhere(&self, path: &str) -> Vec<String> {
+        let Some(name) = path
+            .strip_prefix(self.units.as_str())
+            .and_then(|rest| rest.strip_prefix('/'))
+            .filter(|name| !name.contains('/'))
+        else {
+            return Vec::new();
+        };
+        UNIT_PATH
+            .iter()
+            .filter(|dir| **dir != self.units.as_str())
+            .map(|dir| format!("{dir}/{name}"))
+            .collect()
+    }
+
     fn after_apply(&self, target: Target) -> Result<()> {
         match reload_skipped(target, init::systemd_is_init) {
             Some(why) => {
-                eprintln!("procexport: did not run systemctl daemon-reload: {why}");
+                crate::error::warn(&format!("did not run systemctl daemon-reload: {why}"));
                 Ok(())
             }
             None => systemctl::daemon_reload(),

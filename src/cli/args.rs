@@ -23,6 +23,11 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub dry_run: bool,
 
+    /// With --dry-run: exit 0 when nothing would change and 3 when something would (1 and 2
+    /// keep their meanings), like `terraform plan -detailed-exitcode`.
+    #[arg(long, global = true, requires = "dry_run")]
+    pub detailed_exitcode: bool,
+
     /// Read this config file instead of /etc/procexport.yaml (refused through sudo).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<Utf8PathBuf>,

@@ -5,12 +5,15 @@
 use crate::backends::{keys, Backend, BackendKind};
 use crate::cli::args::{CleanArgs, Cli, Command, ExportArgs};
 use crate::error::{Error, Location, Result};
+use crate::install::access::{self, Users};
 use crate::install::disk::Disk;
-use crate::install::installer::Target;
+use crate::install::installer::{Installer, Target};
 use crate::install::plan::Ownership;
+use crate::install::preflight;
 use crate::install::privilege::Invoker;
 use crate::install::transaction::{self, print_error, Change, Context, LogDir, Outcome};
 use crate::model::config::{Config, DEFAULT_PATHS};
+use crate::model::limits;
 use crate::model::name::Name;
 use crate::model::text::AbsPath;
 use crate::procfile::{self, assemble::assemble};
@@ -19,15 +22,26 @@ use clap::Parser;
 use std::ffi::OsString;
 use std::io::Write;
 
-/// Runs procexport with `args` (the first is the program name), printing to `out`.
+/// Exit status of a dry run with `--detailed-exitcode` that would change something.
+pub const WOULD_CHANGE: u8 = 3;
+
+/// Runs procexport with `args` (the first is the program name), printing to `out`. Returns
+/// the exit status: 0, or `WOULD_CHANGE` (see `--detailed-exitcode`).
 pub fn run(
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
     out: &mut dyn Write,
-) -> Result<()> {
+) -> Result<u8> {
     let cli = Cli::try_parse_from(args).map_err(Error::Cli)?;
     let invoker = Invoker::detect()?;
     invoker.refuse_through_sudo("--root", cli.root.is_some())?;
     invoker.refuse_through_sudo("--config", cli.config.is_some())?;
+    if let Some(root) = cli.root.as_ref().filter(|r| r.is_relative()) {
+        return Err(Error::Usage(format!(
+            "--root must be an absolute path, not {}: write --root \"$PWD/{root}\" for a \
+             directory here",
+            Quoted(root.as_str())
+        )));
+    }
     let live = cli.root.is_none();
     let mut disk = Disk::new(cli.root, invoker.euid);
     // The Procfile is read first, with the invoking user's rights: whether that user may read
@@ -50,33 +64,77 @@ pub fn run(
         (true, true) => Target::LiveNoReload,
         (true, false) => Target::Live,
     };
-    let ownership = invoker.is_root().then_some(Ownership {
-        run_gid: config.run_as.gid,
-    });
+    let app = match &cli.command {
+        Command::Export { args, .. } => &args.app,
+        Command::Clean(args) => &args.app,
+    };
+    let app = Name::parse(app, "app name").map_err(Error::Usage)?;
+    let installed = authorize(&invoker, &mut disk, &config, &app)?;
+    if let Command::Export { backend, .. } = &cli.command {
+        for other in installed.iter().filter(|b| *b != backend) {
+            crate::error::warn(&format!(
+                "{}{app} is also installed with {other}: each process would run twice; remove \
+                 that with `procexport clean -n {app} --backend {other}`",
+                config.prefix
+            ));
+        }
+    }
+    let config = config.for_app(app.as_str());
     let mut cx = Context {
         disk: &mut disk,
         state_dir: &config.state_dir,
         no_prefix: config.prefix.is_empty(),
-        ownership,
+        ownership: invoker.is_root().then_some(Ownership {
+            run_gid: config.run_as.gid,
+        }),
+        owner: invoker
+            .sudo
+            .map(|(uid, _)| uid)
+            .or(invoker.is_root().then_some(0)),
         run_group: &config.run_as.group,
         dry_run: cli.dry_run,
+        viewer: invoker.sudo.filter(|_| cli.dry_run),
         target,
         out,
     };
-    match cli.command {
+    let changed = match cli.command {
         Command::Export { backend, args } => {
             let backend = BackendKind::build(&backend, &config)
                 .expect("clap only accepts the registry's names")?;
-            export(
-                &mut cx,
-                &config,
-                &backend,
-                &args,
-                &procfile.unwrap_or_default(),
-            )
+            let bytes = procfile.unwrap_or_default();
+            export(&mut cx, &config, &backend, &app, &args, &bytes)?
         }
-        Command::Clean(args) => clean(&mut cx, &config, &args),
+        Command::Clean(args) => clean(&mut cx, &config, &app, &args)?,
+    };
+    Ok(if cli.detailed_exitcode && changed {
+        WOULD_CHANGE
+    } else {
+        0
+    })
+}
+
+/// Refuses a sudo user who is neither the app's owner nor one of its managers (see
+/// `install::access`), going by the owners the app's manifests record.
+/// Returns the names of the backends the app is installed with.
+fn authorize(
+    invoker: &Invoker,
+    disk: &mut Disk,
+    config: &Config,
+    app: &Name,
+) -> Result<Vec<&'static str>> {
+    let full_name = format!("{}{app}", config.prefix);
+    let mut owners = Vec::new();
+    let mut installed = Vec::new();
+    for backend in BackendKind::all(config)? {
+        let path = transaction::manifest_path(&config.state_dir, &backend, &full_name);
+        let manifest = disk.read_manifest(&path)?;
+        if !manifest.is_empty() {
+            owners.push(manifest.owner);
+            installed.push(Installer::name(&backend));
+        }
     }
+    access::authorize(invoker, config, app.as_str(), &owners, &Users::SYSTEM)?;
+    Ok(installed)
 }
 
 /// Exports the Procfile whose contents `bytes` were read from `args.procfile`.
@@ -84,50 +142,64 @@ fn export(
     cx: &mut Context,
     config: &Config,
     backend: &BackendKind,
+    app_name: &Name,
     args: &ExportArgs,
     bytes: &[u8],
-) -> Result<()> {
-    let app_name = Name::parse(&args.app, "app name").map_err(Error::Usage)?;
+) -> Result<bool> {
     let file = args.procfile.as_str();
     let parsed = procfile::parse(file, bytes)?;
+    let asked: u64 = parsed
+        .entries
+        .iter()
+        .map(|e| u64::from(e.count.unwrap_or(1)))
+        .sum();
+    limits::check_job_count(asked, &config.limits)?;
     let default_dir = procfile_dir(file)?;
-    let app = assemble(config, &parsed, &app_name, file, &default_dir)?;
+    let app = assemble(config, &parsed, app_name, file, &default_dir)?;
+    limits::check_jobs(&app, &config.limits)?;
     let outputs = backend.render(&app)?;
+    limits::check_rendered(&app, &outputs, &config.limits)?;
+    if cx.target != Target::Root && cx.ownership.is_some() {
+        preflight::check(&app, &config.log_dir.join(&app.full_name))?;
+    }
     let log_dir = LogDir {
         parent: config.log_dir.to_string(),
         name: app.full_name.clone(),
         uid: app.run_as.uid,
         gid: app.run_as.gid,
     };
-    transaction::install(
+    let outcome = transaction::install(
         cx,
         backend,
         &app.full_name,
         Change::Export { outputs, log_dir },
     )?;
-    Ok(())
+    Ok(matches!(outcome, Outcome::Done { changed: true }))
 }
 
 /// Removes what every backend (or the one asked for) installed for the app.
-fn clean(cx: &mut Context, config: &Config, args: &CleanArgs) -> Result<()> {
-    let app_name = Name::parse(&args.app, "app name").map_err(Error::Usage)?;
+fn clean(cx: &mut Context, config: &Config, app_name: &Name, args: &CleanArgs) -> Result<bool> {
     let full_name = format!("{}{}", config.prefix, app_name);
     let mut found = false;
+    let mut any_change = false;
     for backend in BackendKind::all(config)? {
         if args
             .backend
             .as_deref()
-            .is_some_and(|wanted| wanted != crate::install::installer::Installer::name(&backend))
+            .is_some_and(|wanted| wanted != Installer::name(&backend))
         {
             continue;
         }
         let outcome = transaction::install(cx, &backend, &full_name, Change::Clean)?;
-        found |= outcome == Outcome::Done;
+        if let Outcome::Done { changed } = outcome {
+            found = true;
+            any_change |= changed;
+        }
     }
     if !found {
         writeln!(cx.out, "nothing is installed for {full_name}").map_err(print_error)?;
     }
-    Ok(())
+    Ok(any_change)
 }
 
 /// The directory of the Procfile, the default working directory.

@@ -22,6 +22,15 @@ pub trait Installer {
     /// The directories this backend installs into; a manifest entry outside them is refused.
     fn install_dirs(&self) -> Vec<String>;
 
+    /// The other paths the init would read under the same name as the rendered `path`: a
+    /// unit in `/etc/systemd/system` is one name on systemd's whole search path, so one of
+    /// the same name in `/usr/lib/systemd/system` is a vendor's unit the new file would
+    /// override. An export refuses a name that exists at any of them unless the app's
+    /// manifest lists it.
+    fn same_name_elsewhere(&self, _path: &str) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Where files of this app from an older exporter may be.
     fn legacy_files(&self) -> Vec<LegacyFiles> {
         Vec::new()

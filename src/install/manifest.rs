@@ -1,10 +1,14 @@
 //! The record of what an export installed, so that a later export can remove what it no
 //! longer has and `clean` can remove exactly the app's files, never a neighbour's.
 //! One entry a line (`file PATH`, `dir PATH`, `link PATH`); paths hold no control characters,
-//! so a line cannot be split or forged.
+//! so a line cannot be split or forged. Two more lines say who the app belongs to and what
+//! else procexport made for it: `owner UID` (the sudo user who first exported it; 0 for root)
+//! and `logdir PATH` (the app's log directory, made by procexport and given to the run user:
+//! the only directory procexport ever hands over, and never removed).
 
 use crate::model::output::{Kind, Output};
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum EntryKind {
@@ -17,6 +21,10 @@ pub enum EntryKind {
 pub struct Manifest {
     /// Every installed path with its kind, sorted (directories come before their contents).
     pub entries: BTreeSet<(String, EntryKind)>,
+    /// The uid of the user the app belongs to (0: root).
+    pub owner: Option<u32>,
+    /// The log directory procexport made for the app.
+    pub log_dir: Option<String>,
 }
 
 const HEADER: &str = "# procexport manifest v1";
@@ -34,21 +42,33 @@ impl Manifest {
                 (o.path.clone(), kind)
             })
             .collect();
-        Self { entries }
+        Self {
+            entries,
+            ..Self::default()
+        }
     }
 
     pub fn union(&self, other: &Self) -> Self {
         Self {
             entries: self.entries.union(&other.entries).cloned().collect(),
+            owner: other.owner.or(self.owner),
+            log_dir: other.log_dir.clone().or_else(|| self.log_dir.clone()),
         }
     }
 
+    /// True when no file is installed: the manifest is removed, owner and all.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
     pub fn render(&self) -> String {
         let mut text = format!("{HEADER}\n");
+        if let Some(owner) = self.owner {
+            let _ = writeln!(text, "owner {owner}");
+        }
+        if let Some(log_dir) = &self.log_dir {
+            let _ = writeln!(text, "logdir {log_dir}");
+        }
         for (path, kind) in &self.entries {
             let word = match kind {
                 EntryKind::File => "file",
@@ -68,21 +88,34 @@ impl Manifest {
         if lines.next() != Some(HEADER) {
             return Err("not a procexport manifest".to_owned());
         }
-        let mut entries = BTreeSet::new();
+        let mut manifest = Self::default();
         for (index, line) in lines.enumerate() {
             let (word, path) = line.split_once(' ').unwrap_or((line, ""));
+            if word == "owner" {
+                let uid = path
+                    .parse()
+                    .map_err(|_| format!("line {}: bad owner", index + 2))?;
+                manifest.owner = Some(uid);
+                continue;
+            }
             let kind = match word {
-                "file" => EntryKind::File,
-                "dir" => EntryKind::Dir,
-                "link" => EntryKind::Link,
+                "logdir" => None,
+                "file" => Some(EntryKind::File),
+                "dir" => Some(EntryKind::Dir),
+                "link" => Some(EntryKind::Link),
                 _ => return Err(format!("line {}: unknown entry", index + 2)),
             };
             if !path.starts_with('/') || path.split('/').any(|c| c == "..") {
                 return Err(format!("line {}: not an absolute path", index + 2));
             }
-            entries.insert((path.to_owned(), kind));
+            match kind {
+                Some(kind) => {
+                    manifest.entries.insert((path.to_owned(), kind));
+                }
+                None => manifest.log_dir = Some(path.to_owned()),
+            }
         }
-        Ok(Self { entries })
+        Ok(manifest)
     }
 }
 
@@ -103,7 +136,10 @@ mod tests {
             Output::dir("/etc/sv/fb-a-web".into(), 0o755),
             Output::symlink("/etc/service/fb-a-web".into(), "/etc/sv/fb-a-web".into()),
         ];
-        let manifest = Manifest::of(&outputs);
+        let mut manifest = Manifest::of(&outputs);
+        assert_eq!(Manifest::parse(&manifest.render()).unwrap(), manifest);
+        manifest.owner = Some(1001);
+        manifest.log_dir = Some("/var/log/fb-a".into());
         assert_eq!(Manifest::parse(&manifest.render()).unwrap(), manifest);
     }
 
@@ -112,5 +148,7 @@ mod tests {
         assert!(Manifest::parse("# procexport manifest v1\nfile ../etc/passwd\n").is_err());
         assert!(Manifest::parse("# procexport manifest v1\nfile /etc/../x\n").is_err());
         assert!(Manifest::parse("garbage\n").is_err());
+        assert!(Manifest::parse("# procexport manifest v1\nowner x\n").is_err());
+        assert!(Manifest::parse("# procexport manifest v1\nlogdir var/log\n").is_err());
     }
 }

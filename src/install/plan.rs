@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::install::manifest::{EntryKind, Manifest};
 use crate::model::output::{Group, Kind, Output};
 use crate::sanitize::Quoted;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// What is at a path now (read without following a symlink).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +51,8 @@ impl Ownership {
 pub struct Plan {
     /// New or changed outputs, in the order they must be written (dirs, files, links).
     pub writes: Vec<Output>,
+    /// What is on disk now at each of `writes` that exists (a change rather than a creation).
+    pub before: HashMap<String, Existing>,
     /// Outputs already on disk exactly as rendered.
     pub unchanged: Vec<Output>,
     /// Paths of the previous install that the new one no longer has, contents first.
@@ -97,7 +99,14 @@ pub fn plan(
     for output in ordered {
         let existing = inspect(&output.path)?;
         let current = is_current(&output, &existing, ownership)?;
-        if !current && existing != Existing::Missing && !known.contains(output.path.as_str()) {
+        // A directory counts even when it already looks right: one that procexport did not
+        // make (a vendor's service directory) would otherwise be adopted, filled and, on the
+        // next clean, removed.
+        let foreign_dir = matches!(output.kind, Kind::Dir { .. });
+        if (!current || foreign_dir)
+            && existing != Existing::Missing
+            && !known.contains(output.path.as_str())
+        {
             return Err(Error::Refused(format!(
                 "{} exists and was not installed by procexport for this app (no manifest lists \
                  it); refusing to replace it: move it away if it is stale",
@@ -107,6 +116,9 @@ pub fn plan(
         if current {
             plan.unchanged.push(output);
         } else {
+            if existing != Existing::Missing {
+                plan.before.insert(output.path.clone(), existing);
+            }
             plan.writes.push(output);
         }
     }
@@ -229,7 +241,6 @@ fn describe(existing: &Existing) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn file(path: &str, text: &str) -> Output {
         Output::file(path.into(), text.into(), 0o644, Group::Root)

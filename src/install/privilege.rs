@@ -69,27 +69,34 @@ impl Invoker {
         let Some((uid, gid)) = self.sudo else {
             return Ok(read());
         };
-        let groups =
-            getgroups().map_err(|e| Error::io("reading supplementary groups", e.into()))?;
-        let root_gid = getegid();
-        let drop = || -> rustix::io::Result<()> {
-            set_thread_groups(&[Gid::from_raw(gid)])?;
-            set_thread_res_gid(None, Gid::from_raw(gid), None)?;
-            set_thread_res_uid(None, Uid::from_raw(uid), None)
-        };
-        let dropped = drop();
-        let result = dropped.is_ok().then(read);
-        // Take root back whatever happened; if that fails, stop rather than go on as the user.
-        let restored = set_thread_res_uid(None, Uid::ROOT, None)
-            .and_then(|()| set_thread_res_gid(None, root_gid, None))
-            .and_then(|()| set_thread_groups(&groups));
-        if let Err(e) = restored {
-            return Err(Error::io(
-                "taking back root after reading as the invoking user",
-                e.into(),
-            ));
-        }
-        dropped.map_err(|e| Error::io("taking on the invoking user's rights", e.into()))?;
-        Ok(result.expect("read ran when the drop succeeded"))
+        as_account(uid, gid, &[gid], read)
     }
+}
+
+/// Runs `read` as uid `uid` with primary group `gid` and supplementary groups `with`, then
+/// takes root back. Only the calling thread changes identity (Linux keeps credentials per
+/// thread at the syscall level), and procexport runs this on its one thread.
+pub fn as_account<T>(uid: u32, gid: u32, with: &[u32], read: impl FnOnce() -> T) -> Result<T> {
+    let groups = getgroups().map_err(|e| Error::io("reading supplementary groups", e.into()))?;
+    let root_gid = getegid();
+    let drop = || -> rustix::io::Result<()> {
+        let with: Vec<Gid> = with.iter().map(|g| Gid::from_raw(*g)).collect();
+        set_thread_groups(&with)?;
+        set_thread_res_gid(None, Gid::from_raw(gid), None)?;
+        set_thread_res_uid(None, Uid::from_raw(uid), None)
+    };
+    let dropped = drop();
+    let result = dropped.is_ok().then(read);
+    // Take root back whatever happened; if that fails, stop rather than go on as the user.
+    let restored = set_thread_res_uid(None, Uid::ROOT, None)
+        .and_then(|()| set_thread_res_gid(None, root_gid, None))
+        .and_then(|()| set_thread_groups(&groups));
+    if let Err(e) = restored {
+        return Err(Error::io(
+            "taking back root after reading as the invoking user",
+            e.into(),
+        ));
+    }
+    dropped.map_err(|e| Error::io("taking on the invoking user's rights", e.into()))?;
+    Ok(result.expect("read ran when the drop succeeded"))
 }

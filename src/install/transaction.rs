@@ -8,11 +8,13 @@
 use super::disk::{stale, Disk};
 use super::installer::{Installer, Target};
 use super::manifest::EntryKind;
+use super::plan::Existing;
 use super::plan::{plan, Ownership};
-use super::report;
+use super::report::{self, View};
 use crate::error::{Error, Result};
 use crate::model::output::Output;
 use crate::model::text::AbsPath;
+use std::collections::HashSet;
 use std::io::Write;
 
 /// What every transaction of one run shares.
@@ -25,9 +27,14 @@ pub struct Context<'a> {
     pub no_prefix: bool,
     /// The owners files get; `None` when not running as root.
     pub ownership: Option<Ownership>,
+    /// Who an app that has no owner yet comes to belong to (the sudo user, or 0 for root).
+    pub owner: Option<u32>,
     /// The run group's name, for the dry run's owner column.
     pub run_group: &'a str,
     pub dry_run: bool,
+    /// For a dry run through sudo, the invoking user's uid and gid: what that user could not
+    /// read is not compared or named.
+    pub viewer: Option<(u32, u32)>,
     /// Where the files go, for the init hooks.
     pub target: Target,
     pub out: &'a mut dyn Write,
@@ -57,8 +64,8 @@ pub enum Change {
 /// How a transaction ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Done, or shown (dry run).
-    Done,
+    /// Done, or shown (dry run); `changed`: something was (or would be) changed.
+    Done { changed: bool },
     /// A clean found nothing of the app for this backend.
     NothingInstalled,
 }
@@ -92,18 +99,48 @@ pub fn install(
         }
         Change::Clean => (Vec::new(), None),
     };
+    for output in &outputs {
+        shadow_check(cx.disk, installer, &output.path, &old)?;
+    }
     let install_dirs = installer.install_dirs();
     let belongs = |path: &str| belongs_to_app(path, &install_dirs, full_name);
     let disk = &mut *cx.disk;
-    let plan = plan(outputs, &old, legacy, cx.ownership, &belongs, &mut |p| {
+    let mut plan = plan(outputs, &old, legacy, cx.ownership, &belongs, &mut |p| {
         disk.inspect(p)
     })?;
+    // Who the app belongs to: whoever it belonged to, else whoever installs it first; and
+    // its log directory, still procexport's when the export keeps the same one.
+    plan.new.owner = old.owner.or(cx.owner);
+    let log_path = log_dir.as_ref().map(|l| format!("{}/{}", l.parent, l.name));
+    plan.new.log_dir = old.log_dir.clone().filter(|p| log_path.as_ref() == Some(p));
     if cx.dry_run {
-        report::dry_run(cx.out, &what, &plan, cx.run_group).map_err(print_error)?;
-        return Ok(Outcome::Done);
+        let (hidden, hidden_removals) = match cx.viewer {
+            Some(viewer) => hidden(disk, &plan, viewer)?,
+            None => Default::default(),
+        };
+        let new_log_dir = match &log_dir {
+            Some(log) => {
+                let path = format!("{}/{}", log.parent, log.name);
+                (disk.inspect(&path)? == Existing::Missing).then_some(path)
+            }
+            None => None,
+        };
+        let view = View {
+            run_group: cx.run_group,
+            hidden: &hidden,
+            hidden_removals: &hidden_removals,
+            new_log_dir: new_log_dir.as_deref(),
+        };
+        report::dry_run(cx.out, &what, &plan, &view).map_err(print_error)?;
+        let changed = plan.changes_anything() || view.new_log_dir.is_some() || !hidden.is_empty();
+        return Ok(Outcome::Done { changed });
     }
     if let Some(log) = log_dir {
-        disk.ensure_log_dir(&log.parent, &log.name, log.uid, log.gid)?;
+        let path = format!("{}/{}", log.parent, log.name);
+        let recorded = old.log_dir.as_deref() == Some(path.as_str());
+        if disk.ensure_log_dir(&log.parent, &log.name, (log.uid, log.gid), recorded)? {
+            plan.new.log_dir = Some(path);
+        }
     }
     if disk.write_new(&plan, &manifest_path, cx.ownership)? {
         disk.remove_stale_links(&plan)?;
@@ -116,7 +153,80 @@ pub fn install(
         installer.after_apply(cx.target)?;
     }
     report::summary(cx.out, &what, &plan).map_err(print_error)?;
-    Ok(Outcome::Done)
+    Ok(Outcome::Done {
+        changed: plan.changes_anything(),
+    })
+}
+
+/// What a dry run for `viewer` (the sudo user's uid and gid) must not show: installed files
+/// that user could not read (never compared), and stale files in directories that user
+/// could not list (never named).
+fn hidden(
+    disk: &mut Disk,
+    plan: &super::plan::Plan,
+    (uid, gid): (u32, u32),
+) -> Result<(HashSet<String>, HashSet<String>)> {
+    let allows = |mode: u32, owner: u32, group: u32, bits: u32| {
+        mode & bits != 0
+            || (owner == uid && mode & (bits << 6) != 0)
+            || (group == gid && mode & (bits << 3) != 0)
+    };
+    let mut files = HashSet::new();
+    for output in plan.writes.iter().chain(&plan.unchanged) {
+        if let Existing::File {
+            mode,
+            uid: owner,
+            gid: group,
+            ..
+        } = disk.inspect(&output.path)?
+        {
+            if !allows(mode, owner, group, 0o004) {
+                files.insert(output.path.clone());
+            }
+        }
+    }
+    let mut removals = HashSet::new();
+    for (path, _) in &plan.removals {
+        let parent = path.rsplit_once('/').map_or("/", |(dir, _)| dir);
+        let listable = match disk.inspect(parent)? {
+            Existing::Dir {
+                mode,
+                uid: owner,
+                gid: group,
+            } => allows(mode, owner, group, 0o004) && allows(mode, owner, group, 0o001),
+            _ => false,
+        };
+        if !listable {
+            removals.insert(path.clone());
+        }
+    }
+    Ok((files, removals))
+}
+
+/// Refuses `path` when the init already has something of the same name elsewhere on its
+/// search path that this app's manifest does not list (a vendor's unit).
+fn shadow_check(
+    disk: &mut Disk,
+    installer: &dyn Installer,
+    path: &str,
+    old: &super::manifest::Manifest,
+) -> Result<()> {
+    if old.entries.iter().any(|(p, _)| p == path) {
+        return Ok(());
+    }
+    for other in installer.same_name_elsewhere(path) {
+        if disk.inspect(&other)? != Existing::Missing {
+            return Err(Error::Refused(format!(
+                "{} would override {}, which procexport did not install: {} already has a \
+                 job of that name; choose another app name or label, or set a prefix in the \
+                 config",
+                crate::sanitize::Quoted(path),
+                crate::sanitize::Quoted(&disk.host(&other)),
+                installer.name()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The files an older exporter (the gem) wrote for the app `full_name`, found by their names:
@@ -176,7 +286,7 @@ pub fn belongs_to_app(path: &str, install_dirs: &[String], full_name: &str) -> b
 
 /// A failed write to stdout.
 pub fn print_error(e: std::io::Error) -> Error {
-    Error::io("writing to stdout", e)
+    Error::io(crate::error::STDOUT, e)
 }
 #[cfg(test)]
 mod tests {

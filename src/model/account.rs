@@ -34,7 +34,7 @@ pub struct AccountError {
 pub type Lookup = fn(Account, &str) -> Result<Option<u32>, String>;
 
 /// Checks the form of a user or group name: `^[A-Za-z_][A-Za-z0-9_.-]{0,31}$`.
-fn check_name(text: &str, account: Account) -> Result<(), AccountError> {
+pub(crate) fn check_name(text: &str, account: Account) -> Result<(), AccountError> {
     let what = key(account);
     let fail = |message: String| AccountError { account, message };
     let mut chars = text.chars();
@@ -76,8 +76,14 @@ fn system_lookup(account: Account, name: &str) -> Result<Option<u32>, String> {
 }
 
 impl RunAs {
+    /// Checks the form of an account name (a manager's, say) without looking it up.
+    pub fn check_name(name: &str, account: Account) -> Result<(), AccountError> {
+        check_name(name, account)
+    }
+
     /// A run user that is not looked up: uid and gid 1000, for rendering without a user
     /// database (property tests, fuzzing). Still refuses root by name.
+    #[cfg(any(test, feature = "testing"))]
     pub fn unresolved(user: &str, group: &str) -> Result<Self, AccountError> {
         Self::resolve_with(user, group, |_, _| Ok(Some(1000)))
     }

@@ -5,6 +5,7 @@
 use crate::error::{Error, Location, Result};
 use crate::model::account::{Account, AccountError, RunAs};
 use crate::model::layer::{self, KeyError, Layer, RawRespawn};
+use crate::model::name::Name;
 use crate::model::runlevel::Runlevels;
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
@@ -26,13 +27,53 @@ struct RawConfig {
     stop_on_runlevel: Option<String>,
     state_dir: Option<String>,
     env: Option<RawEnv>,
+    apps: Option<BTreeMap<String, RawApp>>,
+    allow_unlisted_apps: Option<bool>,
+    max_jobs: Option<i64>,
+    max_rendered_bytes: Option<i64>,
     /// Every other key: a backend's (checked against the backends' keys), or a mistake.
     #[serde(flatten)]
     other: BTreeMap<String, Loose>,
 }
 
+/// One app's section under `apps:`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApp {
+    run_user: Option<String>,
+    run_group: Option<String>,
+    managers: Option<Vec<String>>,
+}
+
+/// An app the config lists: its own account, and who besides its owner may act on it.
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    /// The app's own run user and group (its secrets are readable by that group only).
+    pub run_as: Option<RunAs>,
+    /// Sudo users who may export, clean, start and stop it (besides its owner).
+    pub managers: Vec<String>,
+}
+
+/// Bounds on what one export may make, checked before anything is rendered or written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_jobs: u32,
+    pub max_rendered_bytes: u64,
+}
+
+impl Limits {
+    pub const DEFAULT: Self = Self {
+        max_jobs: 2000,
+        max_rendered_bytes: 64 << 20,
+    };
+}
+
 /// The keys every config has, whatever the backend (for "did you mean").
 const COMMON_KEYS: &[&str] = &[
+    "apps",
+    "allow_unlisted_apps",
+    "max_jobs",
+    "max_rendered_bytes",
     "run_user",
     "run_group",
     "prefix",
@@ -123,9 +164,24 @@ pub struct Config {
     pub settings: Settings,
     /// The config's layer of job settings (kill_timeout, respawn, env).
     pub defaults: Layer,
+    /// The apps the config lists, by name.
+    pub apps: BTreeMap<String, AppSettings>,
+    /// False: only the apps listed may be exported.
+    pub allow_unlisted_apps: bool,
+    pub limits: Limits,
 }
 
 impl Config {
+    /// The config as it applies to app `name`: its own account when the config lists one.
+    #[must_use]
+    pub fn for_app(&self, name: &str) -> Self {
+        let mut config = self.clone();
+        if let Some(run_as) = self.apps.get(name).and_then(|a| a.run_as.clone()) {
+            config.run_as = run_as;
+        }
+        config
+    }
+
     /// Builds the config from the text of `file` (`None`: no config file, all defaults);
     /// `keys` are the backends' keys.
     pub fn parse(file: &str, text: Option<&str>, keys: &[Key]) -> Result<Self> {
@@ -199,7 +255,12 @@ impl Config {
             working_directory: None,
             log: None,
         };
+        let apps = parse_apps(file, text, raw.apps.unwrap_or_default(), &run_as, resolve)?;
+        let limits = parse_limits(raw.max_jobs, raw.max_rendered_bytes).map_err(at)?;
         Ok(Self {
+            apps,
+            allow_unlisted_apps: raw.allow_unlisted_apps.unwrap_or(true),
+            limits,
             run_as,
             prefix,
             start_on: runlevels("start_on_runlevel", &raw.start_on_runlevel, "[2345]")?,
@@ -226,6 +287,75 @@ fn check_prefix(prefix: &str) -> Result<(), String> {
             Quoted(prefix)
         ))
     }
+}
+
+/// Reads the `apps:` section: each app's own account (resolved now, so a missing one is a
+/// config error with its line) and its managers.
+fn parse_apps(
+    file: &str,
+    text: &str,
+    raw: BTreeMap<String, RawApp>,
+    run_as: &RunAs,
+    resolve: fn(&str, &str) -> Result<RunAs, AccountError>,
+) -> Result<BTreeMap<String, AppSettings>> {
+    let mut apps = BTreeMap::new();
+    for (name, app) in raw {
+        let at_app = |key: &str, message: String| {
+            let location = key_line(text, &["apps", &name, key])
+                .or_else(|| key_line(text, &["apps", &name]))
+                .map_or_else(|| Location::file(file), |line| Location::line(file, line));
+            Error::input(location, message)
+        };
+        Name::parse(&name, "app name in apps").map_err(|m| at_app("", m))?;
+        let run_as = match (&app.run_user, &app.run_group) {
+            (None, None) => None,
+            (user, group) => {
+                let user = user.as_deref().unwrap_or(&run_as.user);
+                let group = group.as_deref().unwrap_or(user);
+                Some(resolve(user, group).map_err(|e| {
+                    let key = match e.account {
+                        Account::User => "run_user",
+                        Account::Group => "run_group",
+                    };
+                    at_app(key, format!("apps.{name}: {}", e.message))
+                })?)
+            }
+        };
+        let managers = app.managers.unwrap_or_default();
+        for manager in &managers {
+            RunAs::check_name(manager, Account::User)
+                .map_err(|e| at_app("managers", format!("apps.{name}.managers: {}", e.message)))?;
+        }
+        apps.insert(name, AppSettings { run_as, managers });
+    }
+    Ok(apps)
+}
+
+/// Reads `max_jobs` and `max_rendered_bytes`.
+fn parse_limits(max_jobs: Option<i64>, max_bytes: Option<i64>) -> Result<Limits, KeyError> {
+    let limit = |key: &'static str, value: Option<i64>, default: u64, max: u64| {
+        value.map_or(Ok(default), |v| {
+            u64::try_from(v)
+                .ok()
+                .filter(|v| (1..=max).contains(v))
+                .ok_or_else(|| (key, format!("{key} {v} is out of range (1 to {max})")))
+        })
+    };
+    Ok(Limits {
+        max_jobs: u32::try_from(limit(
+            "max_jobs",
+            max_jobs,
+            Limits::DEFAULT.max_jobs.into(),
+            100_000,
+        )?)
+        .expect("at most 100,000"),
+        max_rendered_bytes: limit(
+            "max_rendered_bytes",
+            max_bytes,
+            Limits::DEFAULT.max_rendered_bytes,
+            16 << 30,
+        )?,
+    })
 }
 
 /// Checks the keys that are not common ones against the backends' `keys`, and reads each

@@ -7,6 +7,7 @@ pub mod config;
 pub mod env;
 pub mod job;
 pub mod layer;
+pub mod limits;
 pub mod name;
 pub mod output;
 pub mod runlevel;

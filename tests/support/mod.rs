@@ -4,7 +4,11 @@
 
 #![allow(dead_code)]
 
-pub use procexport::testing::{check_systemd_unit, systemd_syntax, systemd_verify};
+pub mod sudo;
+
+pub use procexport::testing::systemd_syntax;
+#[cfg(feature = "root-tests")]
+pub use procexport::testing::{check_systemd_unit, systemd_verify};
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -314,7 +318,9 @@ pub fn dry_run_paths(stdout: &str) -> Vec<(String, String)> {
     stdout
         .lines()
         .filter_map(|line| {
-            line.strip_prefix("=== write ")
+            line.strip_prefix("=== create ")
+                .or_else(|| line.strip_prefix("=== change "))
+                .or_else(|| line.strip_prefix("=== write "))
                 .or_else(|| line.strip_prefix("=== unchanged "))
         })
         .map(|rest| {

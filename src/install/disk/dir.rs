@@ -5,8 +5,26 @@ use super::{Disk, Strictness};
 use crate::error::{Error, Result};
 use crate::sanitize::Quoted;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
-use rustix::fs::{fstat, mkdirat, openat, Mode, OFlags, CWD};
+use rustix::fs::{
+    fstat, mkdirat, openat, readlinkat, statat, AtFlags, FileType, Mode, OFlags, CWD,
+};
 use rustix::io::Errno;
+use std::collections::VecDeque;
+
+/// How many symlinks one path may go through.
+const MAX_LINKS: usize = 8;
+
+/// The components of a path, `..` refused (a symlink's target included).
+fn components(path: &str) -> Result<VecDeque<String>> {
+    let mut out = VecDeque::new();
+    for component in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
+        if component == ".." {
+            return Err(Error::Refused(format!("{} contains \"..\"", Quoted(path))));
+        }
+        out.push_back(component.to_owned());
+    }
+    Ok(out)
+}
 
 /// How many directories stay open at once.
 const MAX_OPEN_DIRS: usize = 256;
@@ -78,6 +96,11 @@ impl Disk {
 
     /// Walks from `/` to `host`, checking every directory on the way: owned by root (or by
     /// the user running procexport) and, unless sticky like /tmp, not writable by others.
+    ///
+    /// A symlink on the way is followed only when root owns it and every directory it leads
+    /// through is owned by root and writable by no one else, group included (Debian's
+    /// `/etc/service -> /etc/runit/runsvdir/default`, merged `/lib -> usr/lib`): no one but
+    /// root can have made it or can change where it goes. Any other symlink is refused.
     fn walk(&self, host: &str, create: bool) -> Result<Option<OwnedFd>> {
         let io = |what: &str, e: Errno| Error::io(format!("{what} {}", Quoted(host)), e.into());
         // Start from the deepest directory already opened (and checked) on the way, if any.
@@ -91,42 +114,82 @@ impl Disk {
             (fd, dir.to_owned(), &host[dir.len()..])
         } else {
             let fd = openat(CWD, "/", DIR_FLAGS, Mode::empty()).map_err(|e| io("opening /", e))?;
-            self.check_ancestor(&fd, "/")?;
+            self.check_ancestor(&fd, "/", false)?;
             (fd, String::new(), host)
         };
-        for component in rest.split('/').filter(|c| !c.is_empty() && *c != ".") {
-            if component == ".." {
-                return Err(Error::Refused(format!("{} contains \"..\"", Quoted(host))));
-            }
-            walked.push('/');
-            walked.push_str(component);
-            let next = match openat(&fd, component, DIR_FLAGS, Mode::empty()) {
+        let mut queue: VecDeque<String> = components(rest)?;
+        let mut hops = 0;
+        // True once a symlink was followed: from there on, group-writable is refused too.
+        let mut through_link = false;
+        while let Some(component) = queue.pop_front() {
+            let next = match openat(&fd, component.as_str(), DIR_FLAGS, Mode::empty()) {
                 Err(Errno::NOENT) if create => {
-                    match mkdirat(&fd, component, Mode::from_raw_mode(0o755)) {
+                    match mkdirat(&fd, component.as_str(), Mode::from_raw_mode(0o755)) {
                         Ok(()) | Err(Errno::EXIST) => {}
                         Err(e) => return Err(io("creating", e)),
                     }
-                    openat(&fd, component, DIR_FLAGS, Mode::empty())
+                    openat(&fd, component.as_str(), DIR_FLAGS, Mode::empty())
                 }
                 other => other,
             };
+            let here = format!("{walked}/{component}");
             fd = match next {
                 Ok(next) => next,
                 Err(Errno::NOENT) => return Ok(None),
                 Err(Errno::LOOP | Errno::NOTDIR) => {
-                    return Err(Error::Refused(format!(
-                        "{} is a symlink or not a directory; procexport never follows symlinks",
-                        Quoted(&walked)
-                    )))
+                    let target = Self::root_link(&fd, &component, &here)?;
+                    hops += 1;
+                    if hops > MAX_LINKS {
+                        return Err(Error::Refused(format!(
+                            "{} goes through more than {MAX_LINKS} symlinks",
+                            Quoted(host)
+                        )));
+                    }
+                    through_link = true;
+                    let mut followed = components(&target)?;
+                    followed.extend(queue);
+                    queue = followed;
+                    if target.starts_with('/') {
+                        let root = self.host("/");
+                        fd = openat(CWD, root.as_str(), DIR_FLAGS, Mode::empty())
+                            .map_err(|e| io("opening", e))?;
+                        self.check_ancestor(&fd, &root, through_link)?;
+                        root.trim_end_matches('/').clone_into(&mut walked);
+                    }
+                    continue;
                 }
                 Err(e) => return Err(io("opening", e)),
             };
-            self.check_ancestor(&fd, &walked)?;
+            walked = here;
+            self.check_ancestor(&fd, &walked, through_link)?;
         }
         Ok(Some(fd))
     }
 
-    fn check_ancestor(&self, fd: &OwnedFd, path: &str) -> Result<()> {
+    /// The target of the symlink `name` in `dir` (at `path`), when root owns it; otherwise
+    /// the refusal, which says what to change.
+    fn root_link(dir: &OwnedFd, name: &str, path: &str) -> Result<String> {
+        let not_followed = || {
+            Error::Refused(format!(
+                "{} is a symlink or not a directory; procexport follows a symlink only when \
+                 root owns it and every directory it leads to is root's and writable by no one \
+                 else: point the config at the real directory, or give the link to root",
+                Quoted(path)
+            ))
+        };
+        let stat = statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| Error::io(format!("checking {}", Quoted(path)), e.into()))?;
+        if FileType::from_raw_mode(stat.st_mode) != FileType::Symlink || stat.st_uid != 0 {
+            return Err(not_followed());
+        }
+        let target = readlinkat(dir, name, Vec::new())
+            .map_err(|e| Error::io(format!("reading the link {}", Quoted(path)), e.into()))?;
+        target.into_string().map_err(|_| not_followed())
+    }
+
+    /// Checks a directory on the way; `strict` (past a symlink) refuses group-writable ones
+    /// and sticky ones too.
+    fn check_ancestor(&self, fd: &OwnedFd, path: &str, strict: bool) -> Result<()> {
         let stat =
             fstat(fd).map_err(|e| Error::io(format!("checking {}", Quoted(path)), e.into()))?;
         if stat.st_uid != 0 && stat.st_uid != self.euid {
@@ -139,6 +202,15 @@ impl Disk {
                 } else {
                     " or by the user running it"
                 }
+            )));
+        }
+        if strict && (stat.st_uid != 0 || stat.st_mode & 0o022 != 0) {
+            return Err(Error::Refused(format!(
+                "{} is reached through a symlink and is not root's alone (uid {}, mode {:04o}); \
+                 procexport follows a symlink only into directories that only root can write",
+                Quoted(path),
+                stat.st_uid,
+                stat.st_mode & 0o7777
             )));
         }
         let sticky = stat.st_mode & 0o1000 != 0;

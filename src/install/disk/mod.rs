@@ -9,9 +9,11 @@
 mod dir;
 mod fifo;
 mod lock;
+mod probe;
 mod read;
 mod write;
 
+pub use probe::Account;
 pub use write::stale;
 
 use camino::Utf8PathBuf;

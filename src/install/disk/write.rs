@@ -313,7 +313,8 @@ impl Disk {
         if manifest.is_empty() {
             return self.remove(real, EntryKind::File);
         }
-        let output = Output::file(real.to_owned(), manifest.render(), 0o644, Group::Root);
+        // Root's alone: a manifest names every file of the app, its env keys among them.
+        let output = Output::file(real.to_owned(), manifest.render(), 0o600, Group::Root);
         let ownership = Some(Ownership { run_gid: 0 }).filter(|_| self.euid == 0);
         let (dir, name) = split_path(real);
         let temp = self.stage(&output, ownership)?.expect("a file is staged");
@@ -330,8 +331,18 @@ impl Disk {
     }
 
     /// Makes the app's log directory `<parent>/<name>` and gives that directory, and nothing
-    /// in it, to the run user. Done by descriptor: a symlink in its place is refused.
-    pub fn ensure_log_dir(&mut self, parent: &str, name: &str, uid: u32, gid: u32) -> Result<()> {
+    /// in it, to the run user. Only a directory procexport makes here (or made before:
+    /// `recorded`, from the app's manifest) is handed over: an existing directory of someone
+    /// else's (`/var/log/apt` under an empty prefix) is refused, never given away. One that
+    /// is the run user's already is left as it is. Done by descriptor: a symlink in its place
+    /// is refused. Returns true when the directory is procexport's (made now, or recorded).
+    pub fn ensure_log_dir(
+        &mut self,
+        parent: &str,
+        name: &str,
+        (uid, gid): (u32, u32),
+        recorded: bool,
+    ) -> Result<bool> {
         let path = format!("{parent}/{name}");
         let host = self.host(&path);
         let io = |what: &str, e: Errno| Error::io(format!("{what} {}", Quoted(&host)), e.into());
@@ -339,10 +350,11 @@ impl Disk {
         let Some(parent_fd) = self.open_dir(parent, Strictness::LogParent, true)? else {
             unreachable!("created when missing")
         };
-        match mkdirat(parent_fd, name, Mode::from_raw_mode(0o750)) {
-            Ok(()) | Err(Errno::EXIST) => {}
+        let made = match mkdirat(parent_fd, name, Mode::from_raw_mode(0o750)) {
+            Ok(()) => true,
+            Err(Errno::EXIST) => false,
             Err(e) => return Err(io("creating", e)),
-        }
+        };
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let fd = openat(parent_fd, name, flags, Mode::empty()).map_err(|e| match e {
             Errno::LOOP | Errno::NOTDIR => Error::Refused(format!(
@@ -352,8 +364,19 @@ impl Disk {
             e => io("opening", e),
         })?;
         let stat = fstat(&fd).map_err(|e| io("checking", e))?;
+        let ours = made || recorded;
         if stat.st_uid == uid || euid != 0 {
-            return Ok(());
+            return Ok(ours);
+        }
+        if !ours {
+            return Err(Error::Refused(format!(
+                "log directory {} already exists and procexport did not make it (it belongs to \
+                 uid {}); procexport only gives the run user a directory it made for the app: \
+                 set log_dir or prefix in the config so the app gets a directory of its own, or \
+                 give this one to the run user by hand if it is the app's",
+                Quoted(&host),
+                stat.st_uid
+            )));
         }
         if stat.st_uid != 0 {
             return Err(Error::Refused(format!(
@@ -364,7 +387,8 @@ impl Disk {
         }
         fchown(&fd, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
             .map_err(|e| io("giving the run user", e))?;
-        fchmod(&fd, Mode::from_raw_mode(0o750)).map_err(|e| io("setting the mode of", e))
+        fchmod(&fd, Mode::from_raw_mode(0o750)).map_err(|e| io("setting the mode of", e))?;
+        Ok(true)
     }
 }
 

@@ -1,0 +1,77 @@
+//! The bounds on one export, so that a small Procfile cannot make root write without end
+//! (`count` is capped per label; 2,000 labels of `count: 1000` made 3 GB). The job count is
+//! checked before anything is rendered, and so is an estimate of the rendered bytes (every
+//! value a job carries lands in at most a few of its files); the exact size is checked after
+//! rendering, before anything is written.
+
+use crate::error::{Error, Result};
+use crate::model::config::Limits;
+use crate::model::job::App;
+use crate::model::output::{Kind, Output};
+
+/// The bytes of template text a job's files hold besides its values, at most (the largest
+/// backend's: runit's five scripts).
+const TEMPLATE_BYTES_PER_JOB: u64 = 8 << 10;
+
+/// How many of a job's files one of its values can land in, at most.
+const COPIES_PER_VALUE: u64 = 3;
+
+/// Refuses more jobs than `limits` allow: `jobs` is the number the Procfile asks for, every
+/// `count` instance counted, known before a single job is built.
+pub fn check_job_count(jobs: u64, limits: &Limits) -> Result<()> {
+    if jobs > u64::from(limits.max_jobs) {
+        return Err(Error::Usage(format!(
+            "the Procfile makes {jobs} jobs (counting every `count` instance); the config \
+             allows at most {} per app (max_jobs): lower the counts, or raise max_jobs",
+            limits.max_jobs
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses an app with more jobs than `limits` allow, or whose values would render to more
+/// bytes, before rendering.
+pub fn check_jobs(app: &App, limits: &Limits) -> Result<()> {
+    check_job_count(app.jobs.len() as u64, limits)?;
+    let estimate: u64 = app
+        .jobs
+        .iter()
+        .map(|job| {
+            let values: usize = job.command.as_str().len()
+                + job
+                    .env
+                    .iter()
+                    .map(|(k, v)| k.as_str().len() + v.as_str().len())
+                    .sum::<usize>()
+                + job.working_directory.as_str().len()
+                + job.log.as_str().len();
+            TEMPLATE_BYTES_PER_JOB + COPIES_PER_VALUE * values as u64
+        })
+        .sum();
+    refuse_bytes(estimate, limits, "would render")
+}
+
+/// Refuses rendered files larger in all than `limits` allow.
+pub fn check_rendered(_app: &App, outputs: &[Output], limits: &Limits) -> Result<()> {
+    let bytes: u64 = outputs
+        .iter()
+        .map(|o| match &o.kind {
+            Kind::File { contents, .. } => contents.len() as u64,
+            Kind::Dir { .. } | Kind::Symlink { .. } => 0,
+        })
+        .sum();
+    refuse_bytes(bytes, limits, "renders")
+}
+
+fn refuse_bytes(bytes: u64, limits: &Limits, verb: &str) -> Result<()> {
+    if bytes > limits.max_rendered_bytes {
+        return Err(Error::Usage(format!(
+            "the Procfile {verb} about {} KiB of files; the config allows at most {} KiB per \
+             app (max_rendered_bytes): make its env values or counts smaller, or raise \
+             max_rendered_bytes",
+            bytes >> 10,
+            limits.max_rendered_bytes >> 10
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! The dry run as a plan, run as whatever user runs the tests (files go under `--root`, owned
+//! by that user): what it would create, change (with a diff) and leave, what it would remove,
+//! the log directory it would make, a summary line, and `--detailed-exitcode`.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+struct Case {
+    dir: tempfile::TempDir,
+}
+
+impl Case {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("config.yaml"),
+            "run_user: daemon\nrun_group: daemon\n",
+        )
+        .unwrap();
+        Self { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn run(&self, procfile: &str, extra: &[&str]) -> Output {
+        fs::write(self.path().join("Procfile"), procfile).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_procexport"))
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .arg("--config")
+            .arg(self.path().join("config.yaml"))
+            .arg("--root")
+            .arg(self.path().join("root"))
+            .args(extra)
+            .arg("upstart")
+            .arg("-p")
+            .arg(self.path().join("Procfile"))
+            .args(["-n", "myapp"])
+            .output()
+            .unwrap()
+    }
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+#[test]
+fn a_dry_run_shows_what_it_would_create_change_keep_and_remove() {
+    let case = Case::new();
+    let first = case.run(
+        "web: puma\nworker: sidekiq\n",
+        &["--dry-run", "--detailed-exitcode"],
+    );
+    assert_eq!(first.status.code(), Some(3), "{}", stdout(&first));
+    let text = stdout(&first);
+    assert!(
+        text.contains("=== make log directory /var/log/fb-myapp"),
+        "{text}"
+    );
+    assert!(
+        text.contains("=== create /etc/init/fb-myapp-web.conf"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# plan: 5 to create, 0 to change, 0 unchanged, 0 to remove"),
+        "{text}"
+    );
+    assert!(!case.path().join("root").exists(), "a dry run wrote files");
+
+    let done = case.run("web: puma\nworker: sidekiq\n", &[]);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+
+    let same = case.run(
+        "web: puma\nworker: sidekiq\n",
+        &["--dry-run", "--detailed-exitcode"],
+    );
+    assert_eq!(same.status.code(), Some(0), "{}", stdout(&same));
+    assert!(stdout(&same).contains("# everything is already installed as shown"));
+
+    let next = case.run("web: puma -w 4\n", &["--dry-run", "--detailed-exitcode"]);
+    assert_eq!(next.status.code(), Some(3));
+    let text = stdout(&next);
+    assert!(
+        text.contains("=== change /var/local/upstart_helpers/fb-myapp-web.sh"),
+        "{text}"
+    );
+    assert!(
+        text.contains("-exec puma\n+exec puma -w 4\n"),
+        "a unified diff: {text}"
+    );
+    assert!(
+        text.contains("=== unchanged /etc/init/fb-myapp-web.conf"),
+        "{text}"
+    );
+    assert!(
+        text.contains("=== remove /etc/init/fb-myapp-worker.conf"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# plan: 0 to create, 1 to change, 2 unchanged, 2 to remove"),
+        "{text}"
+    );
+}
+
+#[test]
+fn detailed_exitcode_needs_a_dry_run() {
+    let case = Case::new();
+    let output = case.run("web: puma\n", &["--detailed-exitcode"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!case.path().join("root").exists());
+}
+
+#[test]
+fn root_must_be_absolute() {
+    let case = Case::new();
+    let output = Command::new(env!("CARGO_BIN_EXE_procexport"))
+        .env_clear()
+        .current_dir(case.path())
+        .args(["--root", "relroot", "--config"])
+        .arg(case.path().join("config.yaml"))
+        .args(["upstart", "-p", "Procfile", "-n", "myapp"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--root must be an absolute path"),
+        "{stderr}"
+    );
+    assert!(!Path::new("/relroot").exists() && !case.path().join("relroot").exists());
+}
