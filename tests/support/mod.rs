@@ -4,7 +4,10 @@
 
 #![allow(dead_code)]
 
-pub use procexport::testing::{check_systemd_unit, systemd_syntax, systemd_verify};
+pub use procexport::testing::systemd_syntax;
+/// Used by the root tier only (tests/systemd.rs).
+#[cfg(feature = "root-tests")]
+pub use procexport::testing::{check_systemd_unit, systemd_verify};
 
 use std::collections::BTreeMap;
 use std::fs;
