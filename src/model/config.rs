@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Location, Result};
 use crate::model::account::{Account, AccountError, RunAs};
+use crate::model::kubernetes;
 use crate::model::layer::{self, KeyError, Layer, RawRespawn};
 use crate::model::runlevel::Runlevels;
 use crate::model::text::AbsPath;
@@ -26,6 +27,8 @@ struct RawConfig {
     stop_on_runlevel: Option<String>,
     state_dir: Option<String>,
     env: Option<RawEnv>,
+    /// The Kubernetes export's section (`kubernetes: {image: ..., port: ...}`).
+    kubernetes: Option<kubernetes::RawSettings>,
     /// Every other key: a backend's (checked against the backends' keys), or a mistake.
     #[serde(flatten)]
     other: BTreeMap<String, Loose>,
@@ -43,6 +46,7 @@ const COMMON_KEYS: &[&str] = &[
     "stop_on_runlevel",
     "state_dir",
     "env",
+    "kubernetes",
 ];
 
 /// A config key a backend reads, with its default.
@@ -123,16 +127,15 @@ pub struct Config {
     pub settings: Settings,
     /// The config's layer of job settings (kill_timeout, respawn, env).
     pub defaults: Layer,
+    /// The `kubernetes:` section, checked (only the Kubernetes export reads it).
+    pub kubernetes: kubernetes::Settings,
 }
 
 impl Config {
     /// Builds the config from the text of `file` (`None`: no config file, all defaults);
-    /// `keys` are the backends' keys.
-    pub fn parse(file: &str, text: Option<&str>, keys: &[Key]) -> Result<Self> {
-        Self::parse_with(file, text, keys, RunAs::resolve)
-    }
-
-    /// As `parse`, with `resolve` looking up the run user and group.
+    /// `keys` are the backends' keys, and `resolve` looks up the run user and group
+    /// (`RunAs::resolve`; `RunAs::unresolved` where no job runs on this machine, as for the
+    /// Kubernetes export, and in the tests).
     pub fn parse_with(
         file: &str,
         text: Option<&str>,
@@ -199,6 +202,14 @@ impl Config {
             working_directory: None,
             log: None,
         };
+        let kubernetes =
+            kubernetes::Settings::check(raw.kubernetes.as_ref()).map_err(|(key, m)| {
+                let line = key_line(text, &["kubernetes", key])
+                    .or_else(|| key_line(text, &["kubernetes"]));
+                let location =
+                    line.map_or_else(|| Location::file(file), |l| Location::line(file, l));
+                Error::input(location, m)
+            })?;
         Ok(Self {
             run_as,
             prefix,
@@ -208,6 +219,7 @@ impl Config {
             state_dir,
             settings,
             defaults,
+            kubernetes,
         })
     }
 }
