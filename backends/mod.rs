@@ -7,6 +7,10 @@
 //! without one of them does not compile.
 
 mod escape;
+/// The Kubernetes export. Not in the registry: it installs nothing through the transaction
+/// (no directories, manifest, lock, init hooks or `clean`), so it has no `Installer`, and its
+/// output is objects, not files from templates; it is its own subcommand (`cli::args`).
+pub mod kubernetes;
 mod template;
 
 pub use template::Escape;

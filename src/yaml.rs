@@ -4,6 +4,10 @@
 //! takes time quadratic in the depth of nested flow collections (`[[[[...]]]]`), and no
 //! Procfile or config nests more than a few levels.
 //!
+//! The other way, `to_tree` turns a serde value into procexport's own `Tree` (the Kubernetes
+//! export lays its documents out from it itself: serde_yaml writes YAML 1.2, see
+//! `backends/kubernetes/yaml.rs`).
+//!
 //! serde_yaml reports where a syntax or type error is, but not where a value it accepted
 //! sits. Errors found after parsing (a label with `-`, a count out of range) still need a line
 //! number, so `KeyLines` finds the line of each key path in block-style YAML by its
@@ -11,7 +15,8 @@
 
 use crate::sanitize::escape_controls;
 use serde::de::{DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_yaml::Value;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -234,6 +239,60 @@ impl<'de> Deserialize<'de> for Entries {
     }
 }
 
+/// A YAML value as procexport writes one: mappings (string keys, in order), sequences,
+/// strings, integers and booleans. It is how a serde value reaches a writer outside this
+/// module without a serde_yaml type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tree {
+    Mapping(Vec<(String, Tree)>),
+    Sequence(Vec<Tree>),
+    String(String),
+    Integer(i128),
+    Bool(bool),
+}
+
+/// `value` as a `Tree`. Nulls, floats, tags and mapping keys that are not strings are
+/// refused: no object procexport writes holds one.
+pub fn to_tree<T: Serialize + ?Sized>(value: &T) -> Result<Tree, String> {
+    let value =
+        serde_yaml::to_value(value).map_err(|e| format!("cannot represent it as YAML: {e}"))?;
+    from_value(value)
+}
+
+/// Parses a YAML text (one document) into a `Tree`, for the tests of a writer.
+#[cfg(test)]
+pub fn parse_tree(text: &str) -> Result<Tree, String> {
+    let value: Value = parse(text).map_err(|e| e.message)?;
+    from_value(value)
+}
+
+fn from_value(value: Value) -> Result<Tree, String> {
+    Ok(match value {
+        Value::Mapping(map) => Tree::Mapping(
+            map.into_iter()
+                .map(|(key, value)| match key {
+                    Value::String(key) => Ok((key, from_value(value)?)),
+                    other => Err(format!("a mapping key is not a string: {other:?}")),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Sequence(items) => Tree::Sequence(
+            items
+                .into_iter()
+                .map(from_value)
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::String(text) => Tree::String(text),
+        Value::Bool(flag) => Tree::Bool(flag),
+        Value::Number(number) => match (number.as_i64(), number.as_u64()) {
+            (Some(n), _) => Tree::Integer(i128::from(n)),
+            (None, Some(n)) => Tree::Integer(i128::from(n)),
+            (None, None) => return Err(format!("procexport writes no such YAML value: {number}")),
+        },
+        other => return Err(format!("procexport writes no such YAML value: {other:?}")),
+    })
+}
+
 /// The line of every key path (first occurrence), e.g. `commands/web/count`.
 pub struct KeyLines(HashMap<String, usize>);
 
@@ -335,5 +394,50 @@ mod tests {
         assert_eq!(key_line(text, &["count"]), Some(2));
         assert_eq!(key_line(text, &["commands", "bad-1"]), Some(6));
         assert_eq!(key_line(text, &["commands", "nope"]), None);
+    }
+
+    #[test]
+    fn serde_yaml_writes_yaml_1_1_booleans_plain() {
+        // Why the Kubernetes export lays out its own YAML from a `Tree`: kubectl reads YAML
+        // 1.1, where this plain `yes` is the boolean true.
+        assert_eq!(serde_yaml::to_string(&["yes"]).unwrap(), "- yes\n");
+        assert_eq!(
+            to_tree(&["yes"]),
+            Ok(Tree::Sequence(vec![Tree::String("yes".to_owned())]))
+        );
+    }
+
+    #[test]
+    fn trees_keep_order_and_refuse_what_is_never_written() {
+        #[derive(Serialize)]
+        struct S {
+            b: u32,
+            a: Vec<bool>,
+            c: i64,
+        }
+        let tree = to_tree(&S {
+            b: 1,
+            a: vec![true],
+            c: -2,
+        })
+        .unwrap();
+        assert_eq!(
+            tree,
+            Tree::Mapping(vec![
+                ("b".to_owned(), Tree::Integer(1)),
+                ("a".to_owned(), Tree::Sequence(vec![Tree::Bool(true)])),
+                ("c".to_owned(), Tree::Integer(-2)),
+            ])
+        );
+        assert!(to_tree(&1.5).is_err());
+        assert!(to_tree(&None::<u32>).is_err());
+        assert!(to_tree(&std::collections::BTreeMap::from([(1, 2)])).is_err());
+        assert_eq!(
+            parse_tree("a: [1, x]\n"),
+            Ok(Tree::Mapping(vec![(
+                "a".to_owned(),
+                Tree::Sequence(vec![Tree::Integer(1), Tree::String("x".to_owned())])
+            )]))
+        );
     }
 }

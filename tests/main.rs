@@ -15,6 +15,9 @@ mod support;
 
 /// The saved fuzz inputs, checked against the invariants of `procexport::testing`.
 mod fuzz_regressions;
+/// The Kubernetes export: the objects the job model maps to, options, names, notes,
+/// `--output`, hostile values read back by a YAML 1.2 reader.
+mod kubernetes;
 /// The dry run as a plan: create, change with a diff, unchanged, remove, exit codes.
 mod plan;
 /// Property tests of rendering: hostile values read back through each format's own rules.
@@ -47,6 +50,11 @@ mod golden;
 /// Generated helpers and scripts run for real as the run user.
 #[cfg(feature = "root-tests")]
 mod helpers_run;
+/// The Kubernetes export's manifests (corpus, fixtures, hostile values, options) against the
+/// Kubernetes schemas (kubernetes-validate) and a YAML 1.1 reader (PyYAML), as .ci/run
+/// installs them.
+#[cfg(feature = "root-tests")]
+mod kubernetes_schemas;
 /// Re-export, shrink, clean, and the manifest across them.
 #[cfg(feature = "root-tests")]
 mod lifecycle;

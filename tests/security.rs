@@ -577,6 +577,28 @@ fn root_flag_is_refused_through_sudo() {
 }
 
 #[test]
+fn kubernetes_is_refused_through_sudo() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let procfile = sandbox.procfile(BASELINE);
+    let out = sandbox.path().join("k8s");
+    through_sudo(&[
+        "kubernetes",
+        "-p",
+        procfile.to_str().unwrap(),
+        "-n",
+        "myapp",
+        "--image",
+        "registry.example/myapp:1.2.3",
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .failure(2)
+    .stderr_has("procexport kubernetes is refused through sudo: it installs nothing on this machine and never needs root; run it as yourself");
+    assert!(!out.exists());
+}
+
+#[test]
 fn config_flag_is_refused_through_sudo() {
     require_root();
     let sandbox = Sandbox::new();

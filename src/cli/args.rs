@@ -1,10 +1,11 @@
 //! The command line, parsed and nothing more: what each flag means is decided in `run`.
 
 use crate::backends::{ABOUT, NAMES};
+use crate::model::kubernetes::{EnvStore, ReleaseAs};
 use camino::Utf8PathBuf;
-use clap::builder::PossibleValuesParser;
+use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::error::ErrorKind;
-use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand};
+use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -12,6 +13,7 @@ Examples:
   sudo procexport --dry-run systemd -p /srv/myapp/Procfile -n myapp
   sudo procexport runit -p /srv/myapp/Procfile -n myapp
   sudo procexport clean -n myapp
+  procexport kubernetes -p Procfile -n myapp --image registry.example/myapp:1.2.3 -o k8s/
   procexport --root /tmp/pkg --config ./procexport.yaml upstart -p Procfile -n myapp";
 
 /// Turn a Procfile into init-system jobs, safely through sudo.
@@ -41,21 +43,29 @@ pub struct Cli {
 }
 
 /// What to do. The export subcommands are the backends' names, one per backend of the
-/// registry; `clean` covers them all.
+/// registry; `clean` covers them all. `kubernetes` is not a backend of the registry (it
+/// installs nothing), so it is a fixed subcommand, as `clean` is.
 #[derive(Debug)]
 pub enum Command {
     /// Export the Procfile through the backend called `backend`.
     Export { backend: String, args: ExportArgs },
+    /// Print (or write to a directory) the Procfile as Kubernetes manifests.
+    Kubernetes(KubernetesArgs),
     /// Remove every file an export installed for the app.
     Clean(CleanArgs),
 }
 
 const CLEAN_ABOUT: &str = "Remove every file an export installed for the app";
+const KUBERNETES_ABOUT: &str =
+    "Print (or write to --output DIR) the Procfile as Kubernetes manifests; never needs sudo";
 
 impl FromArgMatches for Command {
     fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
         match matches.subcommand() {
             Some(("clean", sub)) => Ok(Self::Clean(CleanArgs::from_arg_matches(sub)?)),
+            Some(("kubernetes", sub)) => {
+                Ok(Self::Kubernetes(KubernetesArgs::from_arg_matches(sub)?))
+            }
             Some((name, sub)) if NAMES.contains(&name) => Ok(Self::Export {
                 backend: name.to_owned(),
                 args: ExportArgs::from_arg_matches(sub)?,
@@ -84,9 +94,13 @@ impl Subcommand for Command {
                 clap::Command::new(*name).about(*about),
             ));
         }
-        command.subcommand(CleanArgs::augment_args(
-            clap::Command::new("clean").about(CLEAN_ABOUT),
-        ))
+        command
+            .subcommand(KubernetesArgs::augment_args(
+                clap::Command::new("kubernetes").about(KUBERNETES_ABOUT),
+            ))
+            .subcommand(CleanArgs::augment_args(
+                clap::Command::new("clean").about(CLEAN_ABOUT),
+            ))
     }
 
     fn augment_subcommands_for_update(command: clap::Command) -> clap::Command {
@@ -94,7 +108,7 @@ impl Subcommand for Command {
     }
 
     fn has_subcommand(name: &str) -> bool {
-        name == "clean" || NAMES.contains(&name)
+        name == "clean" || name == "kubernetes" || NAMES.contains(&name)
     }
 }
 
@@ -111,6 +125,85 @@ pub struct ExportArgs {
     /// Do not tell the running init about the change (no `systemctl daemon-reload`).
     #[arg(long)]
     pub no_reload: bool,
+}
+
+/// `procexport kubernetes`: the Procfile and app as for every export, and what only this
+/// export takes. Each value is checked later (`backends/kubernetes/settings.rs`).
+#[derive(Debug, Args)]
+pub struct KubernetesArgs {
+    /// The Procfile to export.
+    #[arg(short, long, value_name = "PROCFILE")]
+    pub procfile: Utf8PathBuf,
+
+    /// The app's name: ASCII letters, digits and "_".
+    #[arg(short = 'n', long = "app", value_name = "APP")]
+    pub app: String,
+
+    /// The container image every process runs (else `image:` in the Procfile, else
+    /// `kubernetes.image` in the config).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+
+    /// Write one file per object into DIR, a new or empty directory of yours (default: all
+    /// objects to stdout).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<Utf8PathBuf>,
+
+    /// The base port: PORT is this plus 100 times the process type's index (default 5000).
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<i64>,
+
+    /// A process type that listens on PORT and gets a Service (repeatable; default: web).
+    #[arg(long = "listen", value_name = "LABEL")]
+    pub listen: Vec<String>,
+
+    /// Where the env goes: a Secret (the default) or a ConfigMap.
+    #[arg(long = "env-in", value_enum, value_name = "KIND")]
+    pub env_in: Option<EnvStore>,
+
+    /// With `--env-in configmap`: an env key that still goes to a Secret (repeatable).
+    #[arg(long = "secret-key", value_name = "KEY")]
+    pub secret_keys: Vec<String>,
+
+    /// The `release` process type as a plain Job (the default) or as a Helm hook.
+    #[arg(long, value_enum, value_name = "AS")]
+    pub release: Option<ReleaseAs>,
+
+    /// Replicas per process type, as foreman's -m: `web=3,worker=2` (overrides `count`).
+    #[arg(short = 'm', long, value_name = "LABEL=N,...")]
+    pub formation: Option<String>,
+
+    /// The uid the containers run as (default: the image's own user, which must not be root).
+    #[arg(long, value_name = "UID")]
+    pub run_as_user: Option<i64>,
+}
+
+impl ValueEnum for EnvStore {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Self::Secret, Self::Configmap]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            Self::Secret => PossibleValue::new("secret").help("Every variable in a Secret"),
+            Self::Configmap => PossibleValue::new("configmap")
+                .help("Every variable in a ConfigMap, but the --secret-key ones in a Secret"),
+        })
+    }
+}
+
+impl ValueEnum for ReleaseAs {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Self::Job, Self::Hook]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            Self::Job => PossibleValue::new("job").help("A Job, applied with everything else"),
+            Self::Hook => PossibleValue::new("hook")
+                .help("A Job with Helm's pre-install and pre-upgrade hook annotations"),
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +238,38 @@ mod tests {
             );
         }
         assert!(Cli::try_parse_from(["p", "clean", "-n", "a", "--backend", "nope"]).is_err());
+    }
+
+    #[test]
+    fn kubernetes_is_a_subcommand_of_its_own() {
+        let cli = Cli::try_parse_from([
+            "p",
+            "kubernetes",
+            "-p",
+            "P",
+            "-n",
+            "a",
+            "--env-in",
+            "configmap",
+            "--release",
+            "hook",
+            "--listen",
+            "web",
+            "--listen",
+            "api",
+        ])
+        .unwrap();
+        let Command::Kubernetes(args) = cli.command else {
+            panic!("not kubernetes: {:?}", cli.command);
+        };
+        assert_eq!(args.env_in, Some(EnvStore::Configmap));
+        assert_eq!(args.release, Some(ReleaseAs::Hook));
+        assert_eq!(args.listen, ["web", "api"]);
+        assert!(!NAMES.contains(&"kubernetes"), "not a registry backend");
+        assert!(
+            Cli::try_parse_from(["p", "kubernetes", "-p", "P", "-n", "a", "--no-reload"]).is_err()
+        );
+        assert!(Cli::try_parse_from(["p", "clean", "-n", "a", "--backend", "kubernetes"]).is_err());
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! The program: parse the command line, settle who is running and what they may ask for,
 //! load the trusted config, then hand plain values to the pipeline: read and assemble the
 //! Procfile, render it through the backend, and install it (or clean) in one transaction.
+//! `kubernetes` shares the reading and assembling, then renders manifests that it prints or
+//! writes for the user, with no transaction: it installs nothing.
 
+use crate::backends::kubernetes::{self, Flags, KubernetesOptions};
 use crate::backends::{keys, Backend, BackendKind};
-use crate::cli::args::{CleanArgs, Cli, Command, ExportArgs};
+use crate::cli::args::{CleanArgs, Cli, Command, ExportArgs, KubernetesArgs};
 use crate::error::{Error, Location, Result};
 use crate::install::access::{self, Users};
 use crate::install::disk::Disk;
@@ -12,6 +15,7 @@ use crate::install::plan::Ownership;
 use crate::install::preflight;
 use crate::install::privilege::Invoker;
 use crate::install::transaction::{self, print_error, Change, Context, LogDir, Outcome};
+use crate::model::account::{AccountError, RunAs};
 use crate::model::config::{Config, DEFAULT_PATHS};
 use crate::model::limits;
 use crate::model::name::Name;
@@ -33,6 +37,10 @@ pub fn run(
 ) -> Result<u8> {
     let cli = Cli::try_parse_from(args).map_err(Error::Cli)?;
     let invoker = Invoker::detect()?;
+    if let Command::Kubernetes(args) = &cli.command {
+        export_kubernetes(&cli, args, &invoker, out)?;
+        return Ok(0);
+    }
     invoker.refuse_through_sudo("--root", cli.root.is_some())?;
     invoker.refuse_through_sudo("--config", cli.config.is_some())?;
     if let Some(root) = cli.root.as_ref().filter(|r| r.is_relative()) {
@@ -50,9 +58,13 @@ pub fn run(
         Command::Export { args, .. } => {
             Some(Disk::read_procfile(args.procfile.as_str(), &invoker)?)
         }
-        Command::Clean(_) => None,
+        Command::Clean(_) | Command::Kubernetes(_) => None,
     };
-    let mut config = load_config(&disk, cli.config.as_ref().map(|p| p.as_str()))?;
+    let mut config = load_config(
+        &disk,
+        cli.config.as_ref().map(|p| p.as_str()),
+        RunAs::resolve,
+    )?;
     if cli.dry_run && invoker.sudo.is_some() {
         // The config is root's: a dry run shows the invoking user the names of its variables,
         // not their values.
@@ -67,6 +79,7 @@ pub fn run(
     let app = match &cli.command {
         Command::Export { args, .. } => &args.app,
         Command::Clean(args) => &args.app,
+        Command::Kubernetes(args) => &args.app,
     };
     let app = Name::parse(app, "app name").map_err(Error::Usage)?;
     let installed = authorize(&invoker, &mut disk, &config, &app)?;
@@ -105,6 +118,7 @@ pub fn run(
             export(&mut cx, &config, &backend, &app, &args, &bytes)?
         }
         Command::Clean(args) => clean(&mut cx, &config, &app, &args)?,
+        Command::Kubernetes(_) => unreachable!("exported above"),
     };
     Ok(if cli.detailed_exitcode && changed {
         WOULD_CHANGE
@@ -177,6 +191,64 @@ fn export(
     Ok(matches!(outcome, Outcome::Done { changed: true }))
 }
 
+/// `procexport kubernetes`: the Procfile read and assembled as for any export, rendered as
+/// Kubernetes manifests and printed (or written to `--output DIR`). It installs nothing, so
+/// it is refused through sudo (it never needs root) and with `--root`, and the run user is not
+/// looked up (no job runs on this machine).
+fn export_kubernetes(
+    cli: &Cli,
+    args: &KubernetesArgs,
+    invoker: &Invoker,
+    out: &mut dyn Write,
+) -> Result<()> {
+    if invoker.sudo.is_some() {
+        return Err(Error::Usage(
+            "procexport kubernetes is refused through sudo: it installs nothing on this machine and never needs root; run it as yourself"
+                .to_owned(),
+        ));
+    }
+    if cli.root.is_some() {
+        return Err(Error::Usage(
+            "--root does not apply to kubernetes: its manifests go to stdout or to --output DIR"
+                .to_owned(),
+        ));
+    }
+    let file = args.procfile.as_str();
+    let bytes = Disk::read_procfile(file, invoker)?;
+    let disk = Disk::new(None, invoker.euid);
+    let config = load_config(
+        &disk,
+        cli.config.as_ref().map(|p| p.as_str()),
+        RunAs::unresolved,
+    )?;
+    let app_name = Name::parse(&args.app, "app name").map_err(Error::Usage)?;
+    let parsed = procfile::parse(file, &bytes)?;
+    // Only a working directory the Procfile gives is used (the Procfile's own directory on
+    // this machine means nothing in the image), so the default passed here is never read.
+    let unused = AbsPath::parse("/", "working directory").map_err(Error::Failed)?;
+    let app = assemble(&config, &parsed, &app_name, file, &unused)?;
+    let flags = Flags {
+        image: args.image.clone(),
+        port: args.port,
+        listen: args.listen.clone(),
+        env_in: args.env_in,
+        secret_keys: args.secret_keys.clone(),
+        release: args.release,
+        formation: args.formation.clone(),
+        run_as_user: args.run_as_user,
+    };
+    let options = KubernetesOptions::resolve(&flags, &config.kubernetes, &parsed, file)?;
+    kubernetes::export(
+        out,
+        &disk,
+        &app,
+        &parsed,
+        &options,
+        args.output.as_ref().map(|d| d.as_str()),
+        cli.dry_run,
+    )
+}
+
 /// Removes what every backend (or the one asked for) installed for the app.
 fn clean(cx: &mut Context, config: &Config, app_name: &Name, args: &CleanArgs) -> Result<bool> {
     let full_name = format!("{}{}", config.prefix, app_name);
@@ -217,19 +289,24 @@ fn procfile_dir(file: &str) -> Result<AbsPath> {
         .map_err(|m| Error::input(Location::file(file), m))
 }
 
-/// Reads `--config`, else the first of the default config files that exists, else defaults.
-fn load_config(disk: &Disk, flag: Option<&str>) -> Result<Config> {
+/// Reads `--config`, else the first of the default config files that exists, else defaults;
+/// `resolve` looks up the run user and group.
+fn load_config(
+    disk: &Disk,
+    flag: Option<&str>,
+    resolve: fn(&str, &str) -> Result<RunAs, AccountError>,
+) -> Result<Config> {
     let keys = keys();
     if let Some(path) = flag {
         let text = disk
             .read_config(path)?
             .ok_or_else(|| Error::Usage(format!("config file {} does not exist", Quoted(path))))?;
-        return Config::parse(path, Some(&text), &keys);
+        return Config::parse_with(path, Some(&text), &keys, resolve);
     }
     for path in DEFAULT_PATHS {
         if let Some(text) = disk.read_config(path)? {
-            return Config::parse(path, Some(&text), &keys);
+            return Config::parse_with(path, Some(&text), &keys, resolve);
         }
     }
-    Config::parse("(built-in defaults)", None, &keys)
+    Config::parse_with("(built-in defaults)", None, &keys, resolve)
 }

@@ -83,7 +83,6 @@ impl RunAs {
 
     /// A run user that is not looked up: uid and gid 1000, for rendering without a user
     /// database (property tests, fuzzing). Still refuses root by name.
-    #[cfg(any(test, feature = "testing"))]
     pub fn unresolved(user: &str, group: &str) -> Result<Self, AccountError> {
         Self::resolve_with(user, group, |_, _| Ok(Some(1000)))
     }

@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Location, Result};
 use crate::model::account::{Account, AccountError, RunAs};
+use crate::model::kubernetes;
 use crate::model::layer::{self, KeyError, Layer, RawRespawn};
 use crate::model::name::Name;
 use crate::model::runlevel::Runlevels;
@@ -31,6 +32,8 @@ struct RawConfig {
     allow_unlisted_apps: Option<bool>,
     max_jobs: Option<i64>,
     max_rendered_bytes: Option<i64>,
+    /// The Kubernetes export's section (`kubernetes: {image: ..., port: ...}`).
+    kubernetes: Option<kubernetes::RawSettings>,
     /// Every other key: a backend's (checked against the backends' keys), or a mistake.
     #[serde(flatten)]
     other: BTreeMap<String, Loose>,
@@ -84,6 +87,7 @@ const COMMON_KEYS: &[&str] = &[
     "stop_on_runlevel",
     "state_dir",
     "env",
+    "kubernetes",
 ];
 
 /// A config key a backend reads, with its default.
@@ -169,6 +173,8 @@ pub struct Config {
     /// False: only the apps listed may be exported.
     pub allow_unlisted_apps: bool,
     pub limits: Limits,
+    /// The `kubernetes:` section, checked (only the Kubernetes export reads it).
+    pub kubernetes: kubernetes::Settings,
 }
 
 impl Config {
@@ -183,12 +189,9 @@ impl Config {
     }
 
     /// Builds the config from the text of `file` (`None`: no config file, all defaults);
-    /// `keys` are the backends' keys.
-    pub fn parse(file: &str, text: Option<&str>, keys: &[Key]) -> Result<Self> {
-        Self::parse_with(file, text, keys, RunAs::resolve)
-    }
-
-    /// As `parse`, with `resolve` looking up the run user and group.
+    /// `keys` are the backends' keys, and `resolve` looks up the run user and group
+    /// (`RunAs::resolve`; `RunAs::unresolved` where no job runs on this machine, as for the
+    /// Kubernetes export, and in the tests).
     pub fn parse_with(
         file: &str,
         text: Option<&str>,
@@ -257,6 +260,14 @@ impl Config {
         };
         let apps = parse_apps(file, text, raw.apps.unwrap_or_default(), &run_as, resolve)?;
         let limits = parse_limits(raw.max_jobs, raw.max_rendered_bytes).map_err(at)?;
+        let kubernetes =
+            kubernetes::Settings::check(raw.kubernetes.as_ref()).map_err(|(key, m)| {
+                let line = key_line(text, &["kubernetes", key])
+                    .or_else(|| key_line(text, &["kubernetes"]));
+                let location =
+                    line.map_or_else(|| Location::file(file), |l| Location::line(file, l));
+                Error::input(location, m)
+            })?;
         Ok(Self {
             apps,
             allow_unlisted_apps: raw.allow_unlisted_apps.unwrap_or(true),
@@ -269,6 +280,7 @@ impl Config {
             state_dir,
             settings,
             defaults,
+            kubernetes,
         })
     }
 }

@@ -6,6 +6,7 @@ pub mod command;
 pub mod config;
 pub mod env;
 pub mod job;
+pub mod kubernetes;
 pub mod layer;
 pub mod limits;
 pub mod name;

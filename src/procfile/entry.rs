@@ -28,4 +28,7 @@ pub struct Procfile {
     pub start_on: Option<Runlevels>,
     pub stop_on: Option<Runlevels>,
     pub entries: Vec<Entry>,
+    /// The v2 top-level `image:` and its line, unchecked: only the Kubernetes export reads it
+    /// (and checks it); the init-system exports ignore it.
+    pub image: Option<(String, usize)>,
 }

@@ -7,7 +7,7 @@ mod entry;
 mod v1;
 mod v2;
 
-pub use entry::Procfile;
+pub use entry::{Entry, Procfile};
 
 use crate::error::{Error, Location, Result};
 

@@ -26,6 +26,7 @@ struct RawV2 {
     respawn: Option<RawRespawn>,
     kill_timeout: Option<i64>,
     log: Option<String>,
+    image: Option<String>,
     commands: Commands,
 }
 
@@ -164,6 +165,9 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
         start_on,
         stop_on,
         entries,
+        image: raw
+            .image
+            .map(|image| (image, lines.get(&["image"]).unwrap_or(1))),
     })
 }
 
@@ -190,7 +194,7 @@ fn settings_layer(raw: &RawSettings) -> Result<Layer, KeyError> {
     })
 }
 
-const TOP_KEYS: [&str; 9] = [
+const TOP_KEYS: [&str; 10] = [
     "version",
     "start_on_runlevel",
     "stop_on_runlevel",
@@ -199,6 +203,7 @@ const TOP_KEYS: [&str; 9] = [
     "respawn",
     "kill_timeout",
     "log",
+    "image",
     "commands",
 ];
 
@@ -277,13 +282,13 @@ mod tests {
             (format!("{base}    count: 1.5\n"), "Procfile:5: commands.web.count: invalid type: floating point `1.5`, expected i64"),
             (format!("{base}    kill_timeout: x\n"), "Procfile:5: commands.web.kill_timeout: invalid type: string \"x\", expected i64"),
             (format!("{base}    pre: x\n"), "Procfile:5: commands.web: unknown field `pre`, expected one of `command`, `env`, `working_directory`, `respawn`, `kill_timeout`, `log`, `count`"),
-            (format!("{base}depends: x\n"), "Procfile:5: unknown key \"depends\", expected one of: version, start_on_runlevel, stop_on_runlevel, env, working_directory, respawn, kill_timeout, log, commands"),
+            (format!("{base}depends: x\n"), "Procfile:5: unknown key \"depends\", expected one of: version, start_on_runlevel, stop_on_runlevel, env, working_directory, respawn, kill_timeout, log, image, commands"),
             ("version: 2\nstart_on_runlevel: 2\ncommands:\n  web:\n    command: a\n".to_owned(), "Procfile:2: start_on_runlevel \"2\" is not a runlevel set such as \"[2345]\", \"[!2345]\" or \"[S]\""),
             ("version: 2\ncommands:\n  web-1:\n    command: a\n".to_owned(), "Procfile:3: label \"web-1\" may only contain ASCII letters, digits and \"_\", not \"-\" (\"-\" separates the parts of generated names)"),
             ("version: 2\ncommands:\n  web:\n    command: \"a\n".to_owned(), "Procfile:5: found unexpected end of stream, while scanning a quoted scalar"),
             (format!("{base}    env:\n      A-B: x\n"), "Procfile:5: env key \"A-B\" must start with a letter or \"_\" and hold only ASCII letters, digits and \"_\""),
             // serde_yaml quotes keys raw; found by the parse_v2 and render fuzz targets.
-            ("version: 2\nm\t0:\nr".to_owned(), "Procfile:2: unknown field `m\\t0`, expected one of `version`, `start_on_runlevel`, `stop_on_runlevel`, `env`, `working_directory`, `respawn`, `kill_timeout`, `log`, `commands`"),
+            ("version: 2\nm\t0:\nr".to_owned(), "Procfile:2: unknown field `m\\t0`, expected one of `version`, `start_on_runlevel`, `stop_on_runlevel`, `env`, `working_directory`, `respawn`, `kill_timeout`, `log`, `image`, `commands`"),
             ("version: 2\ncommands:\n  \"\\x1b[2J\":\n    command: a\n    env: {A: x, A: y}\n".to_owned(), "Procfile:5: commands.\\u{1b}[2J.env: duplicate entry with key \"A\""),
         ];
         for (text, expected) in cases {

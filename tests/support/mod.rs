@@ -7,6 +7,7 @@
 pub mod sudo;
 
 pub use procexport::testing::systemd_syntax;
+/// Used by the root tier only (tests/systemd.rs).
 #[cfg(feature = "root-tests")]
 pub use procexport::testing::{check_systemd_unit, systemd_verify};
 

@@ -4,15 +4,19 @@
 //! before anything is put in it.
 //!
 //! Paths handed in are the real, live-system paths (`/etc/init/...`); with `--root DIR` they
-//! are looked up under DIR instead, the way DESTDIR works.
+//! are looked up under DIR instead, the way DESTDIR works. The one exception is an output
+//! directory (`output.rs`, the Kubernetes export's `--output DIR`): the user's own path, for
+//! files that are not installed.
 
 mod dir;
 mod fifo;
 mod lock;
+mod output;
 mod probe;
 mod read;
 mod write;
 
+pub use output::NewFile;
 pub use probe::Account;
 pub use write::stale;
 
