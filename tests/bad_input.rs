@@ -121,6 +121,7 @@ bad_input! {
     too_many_jobs: Bad::Procfile(b"version: 2\ncommands:\n  a:\n    command: x\n    count: 1000\n  b:\n    command: x\n    count: 1000\n  c:\n    command: x\n    count: 1\n") => "the Procfile makes 2001 jobs (counting every `count` instance); the config allows at most 2000 per app (max_jobs)";
     too_many_jobs_for_the_config: Bad::Config("max_jobs: 1\n") => "the Procfile makes 2 jobs (counting every `count` instance); the config allows at most 1 per app (max_jobs)";
     too_many_bytes_for_the_config: Bad::Config("max_rendered_bytes: 4096\n") => "KiB per app (max_rendered_bytes)";
+    app_name_too_long: Bad::App("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") => "app name \"aaaaaaaaaaaaaaaaaaaa\"... is 105 bytes; it may have at most 100";
     max_jobs_out_of_range: Bad::Config("max_jobs: 0\n") => "config.yaml:3: max_jobs 0 is out of range (1 to 100000)";
 }
 

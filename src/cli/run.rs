@@ -81,7 +81,7 @@ pub fn run(
         Command::Clean(args) => &args.app,
         Command::Kubernetes(args) => &args.app,
     };
-    let app = Name::parse(app, "app name").map_err(Error::Usage)?;
+    let app = app_name(app)?;
     let installed = authorize(&invoker, &mut disk, &config, &app)?;
     if let Command::Export { backend, .. } = &cli.command {
         for other in installed.iter().filter(|b| *b != backend) {
@@ -125,6 +125,23 @@ pub fn run(
     } else {
         0
     })
+}
+
+/// The longest app name: its generated names (`<prefix><app>-<job>.<suffix>`, the manifest's)
+/// must still fit in a 255-byte file name with room for the jobs' own names.
+const MAX_APP_NAME: usize = 100;
+
+/// The `-n` app name, checked.
+fn app_name(text: &str) -> Result<Name> {
+    let name = Name::parse(text, "app name").map_err(Error::Usage)?;
+    if text.len() > MAX_APP_NAME {
+        return Err(Error::Usage(format!(
+            "app name {}... is {} bytes; it may have at most {MAX_APP_NAME}",
+            Quoted(&text[..20]),
+            text.len()
+        )));
+    }
+    Ok(name)
 }
 
 /// Refuses a sudo user who is neither the app's owner nor one of its managers (see
@@ -221,7 +238,7 @@ fn export_kubernetes(
         cli.config.as_ref().map(|p| p.as_str()),
         RunAs::unresolved,
     )?;
-    let app_name = Name::parse(&args.app, "app name").map_err(Error::Usage)?;
+    let app_name = app_name(&args.app)?;
     let parsed = procfile::parse(file, &bytes)?;
     // Only a working directory the Procfile gives is used (the Procfile's own directory on
     // this machine means nothing in the image), so the default passed here is never read.
