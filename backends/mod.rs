@@ -53,14 +53,27 @@ pub trait Backend {
 macro_rules! registry {
     ($($enum:tt)*) => {
         $($enum)*
-        registry_items! { $($enum)* }
+        registry_items! { [$] $($enum)* }
     };
 }
 
 macro_rules! registry_items {
-    ($(#[$($attr:tt)*])* pub enum $kind:ident { $($variant:ident($module:ident :: $backend:ident)),+ $(,)? }) => {
+    ([$d:tt] $(#[$($attr:tt)*])* pub enum $kind:ident { $($variant:ident($module:ident :: $backend:ident)),+ $(,)? }) => {
         $(pub mod $module;)+
         $(pub use $module::$backend;)+
+
+        /// Calls `callback!(upstart, systemd, ...)` with every backend's module name, so that
+        /// a test can be made per backend (`#[test]` functions cannot come from a list at run
+        /// time); `procexport::testing::backend_name` turns a module name into the backend's.
+        #[macro_export]
+        macro_rules! for_each_backend {
+            ($d callback:ident) => {
+                $d callback!($($module),+);
+            };
+        }
+
+        /// Every backend's module name and name.
+        pub const MODULES: &[(&str, &str)] = &[$((stringify!($module), <$backend as Spec>::NAME)),+];
 
         /// Every backend's name, in registry order.
         pub const NAMES: &[&str] = &[$(<$backend as Spec>::NAME),+];

@@ -2,7 +2,7 @@
 //! exports, with every generated file passing the real checkers and one job per entry (no line
 //! skipped silently), or fails with an error a user can act on. None may panic.
 
-use crate::support::{check_generated_files, require_root, Sandbox, BACKENDS};
+use crate::support::{check_generated_files, require_root, Sandbox};
 use std::fs;
 use std::path::Path;
 
@@ -33,8 +33,25 @@ pub const EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("funbox__init-exporter__testdata_procfile_v2", ":5: unknown key \"start_on_device\""),
 ];
 
-#[test]
-fn every_corpus_procfile_exports_or_fails_clearly() {
+/// One test per backend, so that they run in parallel.
+macro_rules! corpus_tests {
+    ($($backend:ident),*) => {
+        $(
+            mod $backend {
+                #[test]
+                fn every_corpus_procfile_exports_or_fails_clearly() {
+                    super::every_corpus_procfile_exports_or_fails_clearly(
+                        procexport::testing::backend_name(stringify!($backend)),
+                    );
+                }
+            }
+        )*
+    };
+}
+
+procexport::for_each_backend!(corpus_tests);
+
+fn every_corpus_procfile_exports_or_fails_clearly(backend: &str) {
     require_root();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
     let mut files: Vec<_> = fs::read_dir(&dir)
@@ -48,7 +65,7 @@ fn every_corpus_procfile_exports_or_fails_clearly() {
     for file in &files {
         let name = file.file_name().unwrap().to_str().unwrap();
         let bytes = fs::read(file).unwrap();
-        for backend in BACKENDS {
+        {
             let sandbox = Sandbox::new();
             let procfile = sandbox.procfile(&bytes);
             let outcome = sandbox.export(backend, &procfile, "app");
@@ -98,8 +115,8 @@ fn every_corpus_procfile_exports_or_fails_clearly() {
             }
         }
     }
-    assert_eq!(refused, EXPECTED_FAILURES.len() * BACKENDS.len());
-    assert_eq!(exported + refused, files.len() * BACKENDS.len());
+    assert_eq!(refused, EXPECTED_FAILURES.len());
+    assert_eq!(exported + refused, files.len());
 }
 
 /// Jobs in a manifest: one per job file each backend writes.

@@ -4,7 +4,7 @@
 //! converge to exactly the new set. The sandboxes live in memory (tmpfs): what is tested is a
 //! killed process, not a lost disk, and an in-memory filesystem keeps hundreds of exports fast.
 
-use crate::support::{require_root, Node, Sandbox, Tree, BACKENDS};
+use crate::support::{require_root, Node, Sandbox, Tree};
 use pretty_assertions::assert_eq;
 use std::path::PathBuf;
 use std::process::Child;
@@ -179,9 +179,18 @@ fn crash_test(backend: &str) {
     );
 }
 
-#[test]
-fn killed_exports_leave_whole_files_and_the_next_run_converges() {
-    for backend in BACKENDS {
-        crash_test(backend);
-    }
+/// One test per backend, so that they run in parallel.
+macro_rules! crash_tests {
+    ($($backend:ident),*) => {
+        $(
+            mod $backend {
+                #[test]
+                fn killed_exports_leave_whole_files_and_the_next_run_converges() {
+                    super::crash_test(procexport::testing::backend_name(stringify!($backend)));
+                }
+            }
+        )*
+    };
 }
+
+procexport::for_each_backend!(crash_tests);

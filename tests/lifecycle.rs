@@ -223,28 +223,32 @@ macro_rules! backend_tests {
     ($($backend:ident),*) => {
         $(
             mod $backend {
+                fn name() -> &'static str {
+                    procexport::testing::backend_name(stringify!($backend))
+                }
+
                 #[test]
                 fn reexport_with_fewer_jobs_removes_the_old_ones() {
-                    super::reexport_with_fewer_jobs_removes_the_old_ones(stringify!($backend));
+                    super::reexport_with_fewer_jobs_removes_the_old_ones(name());
                 }
 
                 #[test]
                 fn failed_export_changes_nothing() {
-                    super::failed_export_changes_nothing(stringify!($backend));
+                    super::failed_export_changes_nothing(name());
                 }
 
                 #[test]
                 fn clean_removes_exactly_the_apps_files() {
-                    super::clean_removes_exactly_the_apps_files(stringify!($backend));
+                    super::clean_removes_exactly_the_apps_files(name());
                 }
 
                 #[test]
                 fn concurrent_exports_of_one_app_both_succeed() {
-                    super::concurrent_exports_of_one_app_both_succeed(stringify!($backend));
+                    super::concurrent_exports_of_one_app_both_succeed(name());
                 }
             }
         )*
     };
 }
 
-backend_tests!(upstart, systemd, runit);
+procexport::for_each_backend!(backend_tests);

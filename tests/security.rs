@@ -656,36 +656,40 @@ macro_rules! backend_tests {
     ($($backend:ident),*) => {
         $(
             mod $backend {
+                fn name() -> &'static str {
+                    procexport::testing::backend_name(stringify!($backend))
+                }
+
                 #[test]
                 fn symlink_at_every_target_is_refused() {
-                    super::symlink_at_every_target_is_refused(stringify!($backend));
+                    super::symlink_at_every_target_is_refused(name());
                 }
 
                 #[test]
                 fn fifo_at_every_target_is_refused() {
-                    super::fifo_at_every_target_is_refused(stringify!($backend));
+                    super::fifo_at_every_target_is_refused(name());
                 }
 
                 #[test]
                 fn foreign_file_at_a_target_is_refused() {
-                    super::foreign_file_at_a_target_is_refused(stringify!($backend));
+                    super::foreign_file_at_a_target_is_refused(name());
                 }
 
                 #[test]
                 fn target_dir_writable_by_group_or_others_is_refused() {
-                    super::target_dir_writable_by_group_or_others_is_refused(stringify!($backend));
+                    super::target_dir_writable_by_group_or_others_is_refused(name());
                 }
 
                 #[test]
                 fn no_root_file_operations_inside_run_user_writable_dirs() {
-                    super::no_root_file_operations_inside_run_user_writable_dirs(stringify!($backend));
+                    super::no_root_file_operations_inside_run_user_writable_dirs(name());
                 }
             }
         )*
     };
 }
 
-backend_tests!(upstart, systemd, runit);
+procexport::for_each_backend!(backend_tests);
 
 /// Puts a config at /etc/procexport.yaml for one test and removes it after, even on failure.
 struct LiveConfig;

@@ -43,3 +43,11 @@ pub fn check_installed(config: Option<&str>, files: &[Installed]) -> Result<usiz
     }
     Ok(checked)
 }
+
+/// The name of the backend whose module is `module` (as `for_each_backend!` gives it).
+pub fn backend_name(module: &str) -> &'static str {
+    crate::backends::MODULES
+        .iter()
+        .find(|(m, _)| *m == module)
+        .map_or_else(|| panic!("no backend module {module}"), |(_, name)| *name)
+}
