@@ -13,7 +13,8 @@ pub use template::Escape;
 
 use crate::error::Result;
 use crate::install::disk::Disk;
-use crate::install::installer::{Installer, LegacyFiles, Target};
+use crate::install::installer::{Action, Installer, JobStatus, Jobs, LegacyFiles, Target};
+use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
 use crate::model::job::App;
 use crate::model::output::Output;
