@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod live;
+
 pub use procexport::testing::{check_systemd_unit, systemd_syntax, systemd_verify};
 
 use std::collections::BTreeMap;
