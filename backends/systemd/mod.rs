@@ -201,7 +201,8 @@ impl Installer for Systemd {
     }
 
     /// Every unit is named, so a process stopped on its own is started again with its app;
-    /// a start first forgets failures, so a unit that hit its start limit can start again.
+    /// a start or restart first forgets failures, so a unit that hit its start limit can
+    /// start again.
     fn control(&self, disk: &mut Disk, action: Action, jobs: &Jobs) -> Result<()> {
         let units: Vec<&str> = jobs.all().collect();
         match action {
@@ -214,7 +215,16 @@ impl Installer for Systemd {
                     .collect();
                 let failed: Vec<&str> = failed.iter().map(String::as_str).collect();
                 systemctl::act("reset-failed", &failed)?;
-                systemctl::act(action.verb(), &units)
+                if action == Action::Start {
+                    return systemctl::act("start", &units);
+                }
+                // The target alone: its restart restarts every service (PartOf=) and starts
+                // those that were down (Wants=), each once. Naming the services too would
+                // restart them twice, and use up a start limit.
+                match &jobs.app {
+                    Some(target) => systemctl::act("restart", &[target]),
+                    None => systemctl::act("restart", &units),
+                }
             }
         }
     }
