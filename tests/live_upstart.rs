@@ -408,4 +408,14 @@ fn without_a_reachable_init_an_export_writes_files_only_and_control_says_why() {
         .run(&["status", "-n", "myapp"])
         .failure(2)
         .stderr_has("nothing is installed for fb-myapp");
+    // Under --root there is no init to restart through: refused before anything is written.
+    let packaging = Sandbox::new();
+    let procfile = packaging.procfile(
+        "web: exec sleep 1000
+",
+    );
+    export(&packaging, &procfile, "myapp", &["--restart"])
+        .failure(2)
+        .stderr_has("--restart acts on the running init");
+    assert!(packaging.snapshot().is_empty());
 }
