@@ -17,7 +17,8 @@ pub use template::Escape;
 
 use crate::error::Result;
 use crate::install::disk::Disk;
-use crate::install::installer::{Installer, LegacyFiles, Target};
+use crate::install::installer::{Action, Installer, JobStatus, Jobs, LegacyFiles, Target};
+use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
 use crate::model::job::App;
 use crate::model::output::Output;
@@ -159,4 +160,61 @@ pub trait Checks {
     /// The rules one rendered file must keep (the fuzz targets' invariants): no line that a
     /// value could have started, secrets only in private files.
     fn check_rendered(&self, path: &str, contents: &str, mode: u32) -> Result<(), String>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::install::manifest::Manifest;
+    use crate::install::transaction::app_jobs;
+    use crate::model::account::RunAs;
+
+    /// The manifest entries an export of `app` through `backend` records.
+    fn entries(backend: &str, app: &str) -> Vec<(String, EntryKind)> {
+        let procfile = b"version: 2\ncommands:\n  web:\n    command: a\n  worker:\n    command: b\n    count: 2\n";
+        crate::testing::preview::render(procfile, app, backend, None)
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                let kind = if r.contents.is_some() {
+                    EntryKind::File
+                } else if r.link_target.is_some() {
+                    EntryKind::Link
+                } else {
+                    EntryKind::Dir
+                };
+                (r.path, kind)
+            })
+            .collect()
+    }
+
+    /// Every backend finds exactly the app's jobs in its manifest, and none of a neighbour
+    /// whose entries a forged manifest lists.
+    #[test]
+    fn the_jobs_of_a_manifest_are_the_apps_own() {
+        let config = Config::parse_with("config", None, &keys(), RunAs::unresolved).unwrap();
+        for backend in BackendKind::all(&config).unwrap() {
+            let name = backend.name();
+            let mut manifest = Manifest::default();
+            manifest.entries.extend(entries(name, "myapp"));
+            let jobs = app_jobs(&backend, &manifest, "fb-myapp");
+            let mut processes: Vec<String> = jobs
+                .processes
+                .iter()
+                .map(|p| p.rsplit('/').next().unwrap().to_owned())
+                .collect();
+            processes.sort();
+            let suffix = if name == "systemd" { ".service" } else { "" };
+            let want: Vec<String> = ["web", "worker_0", "worker_1"]
+                .iter()
+                .map(|j| format!("fb-myapp-{j}{suffix}"))
+                .collect();
+            assert_eq!(processes, want, "{name}");
+            manifest.entries.extend(entries(name, "myapp_staging"));
+            manifest
+                .entries
+                .insert(("/etc/passwd".to_owned(), EntryKind::File));
+            assert_eq!(app_jobs(&backend, &manifest, "fb-myapp"), jobs, "{name}");
+        }
+    }
 }

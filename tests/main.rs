@@ -58,6 +58,14 @@ mod kubernetes_schemas;
 /// Re-export, shrink, clean, and the manifest across them.
 #[cfg(feature = "root-tests")]
 mod lifecycle;
+/// Real systemd as PID 1 of a container per test (../shared/tools/systemd/boot.sh), with
+/// procexport run inside it.
+#[cfg(feature = "root-tests")]
+mod live_systemd;
+/// Real Upstart 1.13 (a session init per test): jobs run, respawn, stop, drop, clean,
+/// restart and status through procexport.
+#[cfg(feature = "root-tests")]
+mod live_upstart;
 /// runit under a real runsvdir.
 #[cfg(feature = "root-tests")]
 mod runit;

@@ -542,3 +542,48 @@ fn env_values_runit_cannot_hold_are_refused() {
         .stderr_has("env value of \"PADDED\" in \"fb-myapp-web\" cannot be exported to runit: a value that ends in a space or tab");
     assert!(sandbox.snapshot().is_empty());
 }
+
+#[test]
+fn start_stop_restart_and_status_act_through_each_runsv() {
+    use crate::support::live::status_rows;
+    let sandbox = exported("web: sleep 1000\nworker: sleep 1000\n");
+    let status_of = || status_rows(&sandbox.run(&["status", "-n", "myapp"]).success().stdout);
+    // No runsv yet: status cannot tell, and start says why.
+    let rows = status_of();
+    assert!(rows.values().all(|r| r.state == "unknown"), "{rows:?}");
+    sandbox
+        .run(&["start", "-n", "myapp"])
+        .failure(1)
+        .stderr_has("no runsv runs");
+    let _runsvdir = Runsvdir::start(&sandbox);
+    let jobs = [
+        service(&sandbox, "myapp", "web"),
+        service(&sandbox, "myapp", "worker"),
+    ];
+    let first: Vec<u32> = jobs.iter().map(|j| wait_running(j, "sleep")).collect();
+    let rows = status_of();
+    assert_eq!(rows["fb-myapp-web"].pid, Some(first[0]), "{rows:?}");
+    assert_eq!(rows["fb-myapp-worker"].pid, Some(first[1]), "{rows:?}");
+    assert!(rows.values().all(|r| r.backend == "runit"));
+
+    sandbox.run(&["restart", "-n", "myapp"]).success();
+    let second: Vec<u32> = jobs.iter().map(|j| wait_running(j, "sleep")).collect();
+    for (old, new) in first.iter().zip(&second) {
+        assert_ne!(old, new, "restart kept pid {old}");
+        assert!(!Path::new(&format!("/proc/{old}")).exists());
+    }
+
+    sandbox.run(&["stop", "-n", "myapp"]).success();
+    for job in &jobs {
+        assert!(status(job).starts_with("down: "), "{}", status(job));
+    }
+    assert!(status_of().values().all(|r| r.state == "stopped"));
+    // Down stays down (runsv would otherwise have started it again within a second).
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(status_of().values().all(|r| r.state == "stopped"));
+
+    sandbox.run(&["start", "-n", "myapp"]).success();
+    for job in &jobs {
+        wait_running(job, "sleep");
+    }
+}

@@ -20,7 +20,8 @@ pub mod runsv;
 use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
-use crate::install::installer::Installer;
+use crate::install::installer::{Action, Installer, JobStatus, Jobs, State};
+use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
 use crate::model::job::{App, Job, Respawn};
 use crate::model::output::{Group, Output};
@@ -151,6 +152,86 @@ impl Installer for Runit {
             disk.remove_runtime(dir, SUPERVISE)?;
         }
         Ok(())
+    }
+
+    /// Each service directory `<runit_dir>/<full_name>-<job>` is a job, named by its path.
+    fn jobs(&self, _full_name: &str, entries: &[(String, EntryKind)]) -> Jobs {
+        let mut jobs = Jobs::default();
+        for (path, kind) in entries {
+            let is_service = path
+                .strip_prefix(self.services.as_str().trim_end_matches('/'))
+                .and_then(|r| r.strip_prefix('/'))
+                .is_some_and(|name| !name.is_empty() && !name.contains('/'));
+            if *kind == EntryKind::Dir && is_service {
+                jobs.processes.push(path.clone());
+            }
+        }
+        jobs
+    }
+
+    /// runsv is asked service by service (a service no runsv runs is left alone), so runit
+    /// counts as running wherever the files are the live system's.
+    fn init_running(&self, _disk: &mut Disk) -> bool {
+        true
+    }
+
+    /// Its link is gone: the runsv is asked to stop the service and exit (see `release`).
+    fn stop_jobs(&self, disk: &mut Disk, jobs: &Jobs) -> Result<()> {
+        let dirs: Vec<&str> = jobs.all().collect();
+        runsv::stop(disk, &dirs, STOP_WAIT)
+    }
+
+    /// `sv up`, `sv down` (waited for) and `sv restart` (waited for a new pid), through
+    /// each service's control fifo.
+    fn control(&self, disk: &mut Disk, action: Action, jobs: &Jobs) -> Result<()> {
+        let dirs: Vec<&str> = jobs.all().collect();
+        let mut before = Vec::new();
+        for dir in &dirs {
+            let Some(status) = runsv::status(disk, dir)? else {
+                return Err(Error::Failed(format!(
+                    "no runsv runs {} (is runsvdir running on {}?)",
+                    Quoted(&disk.host(dir)),
+                    Quoted(&disk.host(self.enabled.as_str()))
+                )));
+            };
+            before.push((dir.to_owned(), status.pid));
+        }
+        let letters: &[u8] = match action {
+            Action::Start => b"u",
+            Action::Stop => b"d",
+            Action::Restart => b"tcu",
+        };
+        for dir in &dirs {
+            for letter in letters {
+                runsv::command(disk, dir, *letter)?;
+            }
+        }
+        match action {
+            Action::Start => Ok(()),
+            Action::Stop => runsv::wait(disk, &dirs, STOP_WAIT, "down", |_, s| {
+                s.is_none_or(|s| s.state == 0)
+            }),
+            Action::Restart => runsv::wait(disk, &dirs, STOP_WAIT, "restarted", |dir, s| {
+                let old = before.iter().find(|(d, _)| *d == dir).map_or(0, |(_, p)| *p);
+                s.is_none_or(|s| s.state == 1 && s.pid != 0 && s.pid != old)
+            }),
+        }
+    }
+
+    fn status(&self, disk: &mut Disk, jobs: &Jobs) -> Result<Vec<JobStatus>> {
+        let mut lines = Vec::new();
+        for dir in jobs.all() {
+            let (state, detail) = match runsv::status(disk, dir)? {
+                Some(s) => (s.live_state(), s.detail()),
+                None => (State::Unknown, "no runsv runs it".to_owned()),
+            };
+            lines.push(JobStatus {
+                job: dir.rsplit('/').next().unwrap_or(dir).to_owned(),
+                state,
+                detail,
+            });
+        }
+        Ok(lines)
     }
 }
 

@@ -7,6 +7,8 @@
 
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
+use crate::install::installer::State;
+use crate::install::plan::Existing;
 use crate::sanitize::Quoted;
 use rustix::io::{write, Errno};
 use std::time::{Duration, Instant};
@@ -72,6 +74,117 @@ pub fn stop(disk: &mut Disk, dirs: &[&str], timeout: Duration) -> Result<()> {
     }
 }
 
+/// What runsv records of its service in `supervise/status` (the 20 bytes `sv status` reads):
+/// the pid (little-endian, bytes 12..16), what is wanted (`u`/`d`, byte 17) and the state
+/// (0 down, 1 run, 2 finish; byte 19).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Supervised {
+    pub pid: u32,
+    pub want_up: bool,
+    pub state: u8,
+}
+
+impl Supervised {
+    pub fn parse(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() < 20 {
+            return None;
+        }
+        Some(Self {
+            pid: u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]),
+            want_up: bytes[17] == b'u',
+            state: bytes[19],
+        })
+    }
+
+    pub fn live_state(self) -> State {
+        match (self.state, self.want_up) {
+            (1, _) if self.pid != 0 => State::Running { pid: self.pid },
+            (1, _) => State::Starting,
+            (0, false) => State::Stopped,
+            (_, true) => State::Respawning,
+            _ => State::Stopping,
+        }
+    }
+
+    /// As `sv status` words it.
+    pub fn detail(self) -> String {
+        let state = match self.state {
+            0 => "down",
+            1 => "run",
+            _ => "finish",
+        };
+        let want = if self.want_up { "want up" } else { "want down" };
+        format!("{state} (pid {}), {want}", self.pid)
+    }
+}
+
+/// What the runsv of `dir` records; `None` when no runsv runs it.
+pub fn status(disk: &mut Disk, dir: &str) -> Result<Option<Supervised>> {
+    if !alive(disk, dir)? {
+        return Ok(None);
+    }
+    match disk.inspect(&format!("{}/status", supervise(dir)))? {
+        Existing::File { contents, .. } => Ok(Supervised::parse(&contents)),
+        _ => Ok(None),
+    }
+}
+
+/// Waits until `done` holds for the status of every one of `dirs`, for at most `timeout`.
+pub fn wait(
+    disk: &mut Disk,
+    dirs: &[&str],
+    timeout: Duration,
+    what: &str,
+    done: impl Fn(&str, Option<Supervised>) -> bool,
+) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let mut waiting = None;
+        for dir in dirs {
+            if !done(dir, status(disk, dir)?) {
+                waiting = Some(*dir);
+                break;
+            }
+        }
+        let Some(dir) = waiting else {
+            return Ok(());
+        };
+        if Instant::now() >= deadline {
+            return Err(Error::Failed(format!(
+                "{} is not {what} {} s after it was asked to be",
+                Quoted(&disk.host(dir)),
+                timeout.as_secs()
+            )));
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
 fn supervise(dir: &str) -> String {
     format!("{dir}/{SUPERVISE}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_runsv_status() {
+        let mut bytes = [0u8; 20];
+        bytes[12..16].copy_from_slice(&4242u32.to_le_bytes());
+        bytes[17] = b'u';
+        bytes[19] = 1;
+        let status = Supervised::parse(&bytes).unwrap();
+        assert_eq!(status.live_state(), State::Running { pid: 4242 });
+        bytes[12..16].copy_from_slice(&0u32.to_le_bytes());
+        bytes[17] = b'd';
+        bytes[19] = 0;
+        assert_eq!(Supervised::parse(&bytes).unwrap().live_state(), State::Stopped);
+        bytes[17] = b'u';
+        assert_eq!(
+            Supervised::parse(&bytes).unwrap().live_state(),
+            State::Respawning
+        );
+        assert!(Supervised::parse(&bytes[..19]).is_none());
+    }
 }

@@ -17,7 +17,9 @@ pub mod check;
 
 use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
-use crate::install::installer::{Installer, Target};
+use crate::install::disk::Disk;
+use crate::install::installer::{Action, Installer, JobStatus, Jobs, Target};
+use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
 use crate::model::job::{App, Job, Respawn};
 use crate::model::output::{Group, Output};
@@ -173,14 +175,95 @@ impl Installer for Systemd {
             .collect()
     }
 
-    fn after_apply(&self, target: Target) -> Result<()> {
-        match reload_skipped(target, init::systemd_is_init) {
-            Some(why) => {
-                crate::error::warn(&format!("did not run systemctl daemon-reload: {why}"));
-                Ok(())
-            }
-            None => systemctl::daemon_reload(),
+    /// Reloads, then forgets the failed state of the units whose files went, so that none
+    /// stays listed.
+    fn after_apply(&self, target: Target, dropped: &Jobs) -> Result<()> {
+        if let Some(why) = reload_skipped(target, init::systemd_is_init) {
+            crate::error::warn(&format!("did not run systemctl daemon-reload: {why}"));
+            return Ok(());
         }
+        systemctl::daemon_reload()?;
+        let units: Vec<&str> = dropped.all().collect();
+        let failed: Vec<String> = systemctl::show(&units)?
+            .into_iter()
+            .filter(|u| u.active == "failed")
+            .map(|u| u.id)
+            .collect();
+        let failed: Vec<&str> = failed.iter().map(String::as_str).collect();
+        systemctl::act("reset-failed", &failed)
+    }
+
+    /// `<systemd_dir>/<full_name>.target` is the app, each `<full_name>-<job>.service` a
+    /// process.
+    fn jobs(&self, full_name: &str, entries: &[(String, EntryKind)]) -> Jobs {
+        let mut jobs = Jobs::default();
+        for (path, kind) in entries {
+            let Some(name) = path
+                .strip_prefix(self.units.as_str().trim_end_matches('/'))
+                .and_then(|r| r.strip_prefix('/'))
+            else {
+                continue;
+            };
+            if *kind != EntryKind::File || name.contains('/') {
+                continue;
+            }
+            if name == format!("{full_name}.target") {
+                jobs.app = Some(name.to_owned());
+            } else if name.ends_with(".service") {
+                jobs.processes.push(name.to_owned());
+            }
+        }
+        jobs
+    }
+
+    fn init_running(&self, _disk: &mut Disk) -> bool {
+        init::systemd_is_init()
+    }
+
+    fn stop_jobs(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<()> {
+        let units: Vec<&str> = jobs.all().collect();
+        systemctl::act("stop", &units)
+    }
+
+    /// Every unit is named, so a process stopped on its own is started again with its app;
+    /// a start or restart first forgets failures, so a unit that hit its start limit can
+    /// start again.
+    fn control(&self, disk: &mut Disk, action: Action, jobs: &Jobs) -> Result<()> {
+        let units: Vec<&str> = jobs.all().collect();
+        match action {
+            Action::Stop => self.stop_jobs(disk, jobs),
+            Action::Start | Action::Restart => {
+                let failed: Vec<String> = systemctl::show(&units)?
+                    .into_iter()
+                    .filter(|u| u.active == "failed")
+                    .map(|u| u.id)
+                    .collect();
+                let failed: Vec<&str> = failed.iter().map(String::as_str).collect();
+                systemctl::act("reset-failed", &failed)?;
+                if action == Action::Start {
+                    return systemctl::act("start", &units);
+                }
+                // The target alone: its restart restarts every service (PartOf=) and starts
+                // those that were down (Wants=), each once. Naming the services too would
+                // restart them twice, and use up a start limit.
+                match &jobs.app {
+                    Some(target) => systemctl::act("restart", &[target]),
+                    None => systemctl::act("restart", &units),
+                }
+            }
+        }
+    }
+
+    fn status(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<Vec<JobStatus>> {
+        let units: Vec<&str> = jobs.all().collect();
+        Ok(systemctl::show(&units)?
+            .into_iter()
+            .map(|unit| JobStatus {
+                state: unit.live_state(),
+                detail: unit.detail(),
+                job: unit.id,
+            })
+            .collect())
     }
 }
 

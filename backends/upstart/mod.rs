@@ -4,6 +4,7 @@
 //! already the run user, opens its own log.
 
 mod escape;
+pub mod initctl;
 #[cfg(any(test, feature = "testing"))]
 pub mod stanza_check;
 #[cfg(feature = "testing")]
@@ -11,7 +12,10 @@ mod check;
 
 use super::{render, Backend, Escape, Spec};
 use crate::error::Result;
-use crate::install::installer::{Installer, LegacyFiles};
+use crate::install::disk::Disk;
+use crate::install::installer::{Action, Installer, JobStatus, Jobs, LegacyFiles, State, Target};
+use crate::install::manifest::EntryKind;
+use initctl::Initctl;
 use crate::model::account::RunAs;
 use crate::model::config::{Config, Key};
 use crate::model::job::{App, Job, Respawn};
@@ -24,17 +28,23 @@ use serde::Serialize;
 const UPSTART_DIR: Key = Key::dir("upstart_dir", "/etc/init");
 /// Where the helper scripts go (the gem's key).
 const HELPER_DIR: Key = Key::dir("helper_dir", "/var/local/upstart_helpers");
+/// The initctl that reaches the running Upstart.
+const UPSTART_INITCTL: Key = Key::file("upstart_initctl", "/sbin/initctl");
+/// A session init's address (`unix:abstract=...`) to reach instead of the system init; empty
+/// for the system init. Read from the config only, never from the (caller's) environment.
+const UPSTART_SESSION: Key = Key::text("upstart_session", "");
 
 #[derive(Debug, Clone)]
 pub struct Upstart {
     jobs: AbsPath,
     helpers: AbsPath,
+    initctl: Initctl,
 }
 
 impl Spec for Upstart {
     const NAME: &'static str = "upstart";
     const ABOUT: &'static str = "Export the Procfile as Upstart jobs";
-    const KEYS: &'static [Key] = &[UPSTART_DIR, HELPER_DIR];
+    const KEYS: &'static [Key] = &[UPSTART_DIR, HELPER_DIR, UPSTART_INITCTL, UPSTART_SESSION];
     const TEMPLATES: &'static [(&'static str, &'static str)] = &[
         (
             "upstart/master.conf",
@@ -55,6 +65,10 @@ impl Spec for Upstart {
         Ok(Self {
             jobs: config.settings.dir(&UPSTART_DIR).clone(),
             helpers: config.settings.dir(&HELPER_DIR).clone(),
+            initctl: Initctl {
+                program: config.settings.file(&UPSTART_INITCTL).to_string(),
+                session: config.settings.text(&UPSTART_SESSION).map(str::to_owned),
+            },
         })
     }
 }
@@ -96,7 +110,8 @@ impl Backend for Upstart {
     }
 }
 
-/// Upstart reads a changed job file by itself (inotify), so there is nothing to reload.
+/// Upstart reads a changed job file by itself (inotify), so there is nothing to reload. Its
+/// jobs are started, stopped and asked about through initctl.
 impl Installer for Upstart {
     fn name(&self) -> &'static str {
         Self::NAME
@@ -117,6 +132,98 @@ impl Installer for Upstart {
                 suffix: ".sh",
             },
         ]
+    }
+
+    /// `<upstart_dir>/<full_name>.conf` is the master job, `<full_name>-<job>.conf` a process.
+    fn jobs(&self, full_name: &str, entries: &[(String, EntryKind)]) -> Jobs {
+        let mut jobs = Jobs::default();
+        for (path, kind) in entries {
+            let Some(name) = path
+                .strip_prefix(self.jobs.as_str().trim_end_matches('/'))
+                .and_then(|r| r.strip_prefix('/'))
+                .and_then(|r| r.strip_suffix(".conf"))
+            else {
+                continue;
+            };
+            if *kind != EntryKind::File || name.contains('/') {
+                continue;
+            }
+            if name == full_name {
+                jobs.app = Some(name.to_owned());
+            } else {
+                jobs.processes.push(name.to_owned());
+            }
+        }
+        jobs
+    }
+
+    fn init_running(&self, _disk: &mut Disk) -> bool {
+        self.initctl.reachable()
+    }
+
+    /// Upstart sees changed job files by itself (inotify) a moment later; a reload makes it
+    /// read them now, so that a start right after the export finds the new jobs.
+    fn after_apply(&self, target: Target, _dropped: &Jobs) -> Result<()> {
+        if target == Target::Live && self.initctl.reachable() {
+            self.initctl.reload_configuration()?;
+        }
+        Ok(())
+    }
+
+    /// The processes first, then the master job (whose stop would stop them too).
+    fn stop_jobs(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<()> {
+        for job in jobs.processes.iter().chain(&jobs.app) {
+            if self.initctl.status(job)?.is_some_and(|s| s.wanted()) {
+                self.initctl.act("stop", job)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Starting the master job starts every process (`start on starting`); when it already
+    /// runs, the processes that do not are started one by one. A restart stops everything
+    /// first, so every process gets a new pid.
+    fn control(&self, disk: &mut Disk, action: Action, jobs: &Jobs) -> Result<()> {
+        match action {
+            Action::Stop => return self.stop_jobs(disk, jobs),
+            Action::Restart => self.stop_jobs(disk, jobs)?,
+            Action::Start => {}
+        }
+        let master_was_up = match &jobs.app {
+            Some(app) => {
+                let up = self.initctl.status(app)?.is_some_and(|s| s.wanted());
+                if !up {
+                    self.initctl.act("start", app)?;
+                }
+                up
+            }
+            None => true,
+        };
+        if master_was_up {
+            for job in &jobs.processes {
+                if self.initctl.status(job)?.is_some_and(|s| !s.wanted()) {
+                    self.initctl.act("start", job)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn status(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<Vec<JobStatus>> {
+        let mut lines = Vec::new();
+        for job in jobs.all() {
+            let has_process = jobs.app.as_deref() != Some(job);
+            let (state, detail) = match self.initctl.status(job)? {
+                Some(s) => (s.live_state(has_process), s.line),
+                None => (State::Unknown, "initctl: Unknown job".to_owned()),
+            };
+            lines.push(JobStatus {
+                job: job.to_owned(),
+                state,
+                detail,
+            });
+        }
+        Ok(lines)
     }
 }
 

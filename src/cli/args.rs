@@ -1,6 +1,7 @@
 //! The command line, parsed and nothing more: what each flag means is decided in `run`.
 
 use crate::backends::{ABOUT, NAMES};
+pub use crate::install::installer::Action;
 use crate::model::kubernetes::{EnvStore, ReleaseAs};
 use camino::Utf8PathBuf;
 use clap::builder::{PossibleValue, PossibleValuesParser};
@@ -14,6 +15,10 @@ Examples:
   sudo procexport runit -p /srv/myapp/Procfile -n myapp
   sudo procexport clean -n myapp
   procexport kubernetes -p Procfile -n myapp --image registry.example/myapp:1.2.3 -o k8s/
+  sudo procexport systemd -p /srv/myapp/Procfile -n myapp --restart
+  sudo procexport restart -n myapp
+  sudo procexport status -n myapp
+  sudo procexport list
   procexport --root /tmp/pkg --config ./procexport.yaml upstart -p Procfile -n myapp";
 
 /// Turn a Procfile into init-system jobs, safely through sudo.
@@ -43,8 +48,8 @@ pub struct Cli {
 }
 
 /// What to do. The export subcommands are the backends' names, one per backend of the
-/// registry; `clean` covers them all. `kubernetes` is not a backend of the registry (it
-/// installs nothing), so it is a fixed subcommand, as `clean` is.
+/// registry; `clean`, the control subcommands and `list` cover them all. `kubernetes` is not a
+/// backend of the registry (it installs nothing), so it is a fixed subcommand, as `clean` is.
 #[derive(Debug)]
 pub enum Command {
     /// Export the Procfile through the backend called `backend`.
@@ -53,19 +58,62 @@ pub enum Command {
     Kubernetes(KubernetesArgs),
     /// Remove every file an export installed for the app.
     Clean(CleanArgs),
+    /// Start, stop or restart the jobs of the app's manifest.
+    Control { action: Action, args: AppArgs },
+    /// Show each installed job of the app and its live state.
+    Status(AppArgs),
+    /// Show every app with a manifest.
+    List,
 }
 
 const CLEAN_ABOUT: &str = "Remove every file an export installed for the app";
 const KUBERNETES_ABOUT: &str =
     "Print (or write to --output DIR) the Procfile as Kubernetes manifests; never needs sudo";
 
+/// The fixed subcommands besides the exports: name, help line.
+const FIXED: &[(&str, &str)] = &[
+    ("kubernetes", KUBERNETES_ABOUT),
+    ("clean", CLEAN_ABOUT),
+    (
+        "start",
+        "Start every job of the app, through the init that runs it",
+    ),
+    (
+        "stop",
+        "Stop every job of the app, through the init that runs it",
+    ),
+    (
+        "restart",
+        "Restart every job of the app: each gets a new process",
+    ),
+    (
+        "status",
+        "Show each installed job of the app, its backend and its live state",
+    ),
+    (
+        "list",
+        "Show every app with a manifest: its backends, job counts and owner",
+    ),
+];
+
 impl FromArgMatches for Command {
     fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let control = |action, sub: &ArgMatches| -> Result<Self, clap::Error> {
+            Ok(Self::Control {
+                action,
+                args: AppArgs::from_arg_matches(sub)?,
+            })
+        };
         match matches.subcommand() {
             Some(("clean", sub)) => Ok(Self::Clean(CleanArgs::from_arg_matches(sub)?)),
             Some(("kubernetes", sub)) => {
                 Ok(Self::Kubernetes(KubernetesArgs::from_arg_matches(sub)?))
             }
+            Some(("start", sub)) => control(Action::Start, sub),
+            Some(("stop", sub)) => control(Action::Stop, sub),
+            Some(("restart", sub)) => control(Action::Restart, sub),
+            Some(("status", sub)) => Ok(Self::Status(AppArgs::from_arg_matches(sub)?)),
+            Some(("list", _)) => Ok(Self::List),
             Some((name, sub)) if NAMES.contains(&name) => Ok(Self::Export {
                 backend: name.to_owned(),
                 args: ExportArgs::from_arg_matches(sub)?,
@@ -94,13 +142,16 @@ impl Subcommand for Command {
                 clap::Command::new(*name).about(*about),
             ));
         }
+        for (name, about) in FIXED {
+            let sub = clap::Command::new(*name).about(*about);
+            command = command.subcommand(match *name {
+                "clean" => CleanArgs::augment_args(sub),
+                "kubernetes" => KubernetesArgs::augment_args(sub),
+                "list" => sub,
+                _ => AppArgs::augment_args(sub),
+            });
+        }
         command
-            .subcommand(KubernetesArgs::augment_args(
-                clap::Command::new("kubernetes").about(KUBERNETES_ABOUT),
-            ))
-            .subcommand(CleanArgs::augment_args(
-                clap::Command::new("clean").about(CLEAN_ABOUT),
-            ))
     }
 
     fn augment_subcommands_for_update(command: clap::Command) -> clap::Command {
@@ -108,7 +159,7 @@ impl Subcommand for Command {
     }
 
     fn has_subcommand(name: &str) -> bool {
-        name == "clean" || name == "kubernetes" || NAMES.contains(&name)
+        FIXED.iter().any(|(fixed, _)| *fixed == name) || NAMES.contains(&name)
     }
 }
 
@@ -123,8 +174,23 @@ pub struct ExportArgs {
     pub app: String,
 
     /// Do not tell the running init about the change (no `systemctl daemon-reload`).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "restart")]
     pub no_reload: bool,
+
+    /// Once the files are in place, restart every job of the app through the running init.
+    #[arg(long)]
+    pub restart: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AppArgs {
+    /// The app to act on.
+    #[arg(short = 'n', long = "app", value_name = "APP")]
+    pub app: String,
+
+    /// Only the jobs this backend installed.
+    #[arg(long, value_parser = PossibleValuesParser::new(NAMES.iter().copied()))]
+    pub backend: Option<String>,
 }
 
 /// `procexport kubernetes`: the Procfile and app as for every export, and what only this
@@ -270,6 +336,40 @@ mod tests {
             Cli::try_parse_from(["p", "kubernetes", "-p", "P", "-n", "a", "--no-reload"]).is_err()
         );
         assert!(Cli::try_parse_from(["p", "clean", "-n", "a", "--backend", "kubernetes"]).is_err());
+    }
+
+    #[test]
+    fn control_subcommands_take_an_app_and_list_takes_nothing() {
+        for (verb, action) in [
+            ("start", Action::Start),
+            ("stop", Action::Stop),
+            ("restart", Action::Restart),
+        ] {
+            let cli = Cli::try_parse_from(["p", verb, "-n", "a", "--backend", "upstart"]).unwrap();
+            assert!(
+                matches!(cli.command, Command::Control { action: a, args } if a == action && args.app == "a")
+            );
+        }
+        let cli = Cli::try_parse_from(["p", "status", "-n", "a"]).unwrap();
+        assert!(matches!(cli.command, Command::Status(args) if args.backend.is_none()));
+        assert!(matches!(
+            Cli::try_parse_from(["p", "list"]).unwrap().command,
+            Command::List
+        ));
+        assert!(Cli::try_parse_from(["p", "start"]).is_err());
+        let cli = Cli::try_parse_from(["p", "systemd", "-p", "P", "-n", "a", "--restart"]).unwrap();
+        assert!(matches!(cli.command, Command::Export { args, .. } if args.restart));
+        assert!(Cli::try_parse_from([
+            "p",
+            "systemd",
+            "-p",
+            "P",
+            "-n",
+            "a",
+            "--restart",
+            "--no-reload"
+        ])
+        .is_err());
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! The program: parse the command line, settle who is running and what they may ask for,
 //! load the trusted config, then hand plain values to the pipeline: read and assemble the
-//! Procfile, render it through the backend, and install it (or clean) in one transaction.
+//! Procfile, render it through the backend, and install it (or clean) in one transaction; or
+//! start, stop, restart or show the jobs of an app's manifest, or list the apps.
 //! `kubernetes` shares the reading and assembling, then renders manifests that it prints or
 //! writes for the user, with no transaction: it installs nothing.
 
 use crate::backends::kubernetes::{self, Flags, KubernetesOptions};
 use crate::backends::{keys, Backend, BackendKind};
-use crate::cli::args::{CleanArgs, Cli, Command, ExportArgs, KubernetesArgs};
+use crate::cli::args::{Action, AppArgs, CleanArgs, Cli, Command, ExportArgs, KubernetesArgs};
 use crate::error::{Error, Location, Result};
 use crate::install::access::{self, Users};
 use crate::install::disk::Disk;
@@ -51,14 +52,25 @@ pub fn run(
         )));
     }
     let live = cli.root.is_none();
-    let mut disk = Disk::new(cli.root, invoker.euid);
+    if !live && matches!(&cli.command, Command::Export { args, .. } if args.restart) {
+        return Err(Error::Usage(
+            "--restart acts on the running init, and the files under --root are not this \
+             system's"
+                .to_owned(),
+        ));
+    }
+    let mut disk = Disk::new(cli.root.clone(), invoker.euid);
     // The Procfile is read first, with the invoking user's rights: whether that user may read
     // it is the first thing settled, before anything else can fail or be shown.
     let procfile = match &cli.command {
         Command::Export { args, .. } => {
             Some(Disk::read_procfile(args.procfile.as_str(), &invoker)?)
         }
-        Command::Clean(_) | Command::Kubernetes(_) => None,
+        Command::Clean(_)
+        | Command::Kubernetes(_)
+        | Command::Control { .. }
+        | Command::Status(_)
+        | Command::List => None,
     };
     let mut config = load_config(
         &disk,
@@ -79,22 +91,57 @@ pub fn run(
     let app = match &cli.command {
         Command::Export { args, .. } => &args.app,
         Command::Clean(args) => &args.app,
-        Command::Kubernetes(args) => &args.app,
+        Command::Control { args, .. } | Command::Status(args) => &args.app,
+        Command::List => {
+            let mut cx = context(&mut disk, &config, &invoker, cli.dry_run, target, out);
+            list(&mut cx, &config)?;
+            return Ok(0);
+        }
+        Command::Kubernetes(_) => unreachable!("exported above"),
     };
     let app = app_name(app)?;
     let installed = authorize(&invoker, &mut disk, &config, &app)?;
     if let Command::Export { backend, .. } = &cli.command {
-        for other in installed.iter().filter(|b| *b != backend) {
-            crate::error::warn(&format!(
-                "{}{app} is also installed with {other}: each process would run twice; remove \
-                 that with `procexport clean -n {app} --backend {other}`",
-                config.prefix
-            ));
-        }
+        warn_other_backends(&config, &app, backend, &installed);
     }
     let config = config.for_app(app.as_str());
-    let mut cx = Context {
-        disk: &mut disk,
+    let mut cx = context(&mut disk, &config, &invoker, cli.dry_run, target, out);
+    let changed = match cli.command {
+        Command::Export { backend, args } => {
+            let backend = BackendKind::build(&backend, &config)
+                .expect("clap only accepts the registry's names")?;
+            let bytes = procfile.unwrap_or_default();
+            export(&mut cx, &config, &backend, &app, &args, &bytes)?
+        }
+        Command::Clean(args) => clean(&mut cx, &config, &app, &args)?,
+        Command::Control { action, args } => {
+            control(&mut cx, &config, action, &args)?;
+            false
+        }
+        Command::Status(args) => {
+            status(&mut cx, &config, &args)?;
+            false
+        }
+        Command::List | Command::Kubernetes(_) => unreachable!("handled above"),
+    };
+    Ok(if cli.detailed_exitcode && changed {
+        WOULD_CHANGE
+    } else {
+        0
+    })
+}
+
+/// What every transaction of this run shares.
+fn context<'a>(
+    disk: &'a mut Disk,
+    config: &'a Config,
+    invoker: &Invoker,
+    dry_run: bool,
+    target: Target,
+    out: &'a mut dyn Write,
+) -> Context<'a> {
+    Context {
+        disk,
         state_dir: &config.state_dir,
         no_prefix: config.prefix.is_empty(),
         ownership: invoker.is_root().then_some(Ownership {
@@ -105,26 +152,22 @@ pub fn run(
             .map(|(uid, _)| uid)
             .or(invoker.is_root().then_some(0)),
         run_group: &config.run_as.group,
-        dry_run: cli.dry_run,
-        viewer: invoker.sudo.filter(|_| cli.dry_run),
+        dry_run,
+        viewer: invoker.sudo.filter(|_| dry_run),
         target,
         out,
-    };
-    let changed = match cli.command {
-        Command::Export { backend, args } => {
-            let backend = BackendKind::build(&backend, &config)
-                .expect("clap only accepts the registry's names")?;
-            let bytes = procfile.unwrap_or_default();
-            export(&mut cx, &config, &backend, &app, &args, &bytes)?
-        }
-        Command::Clean(args) => clean(&mut cx, &config, &app, &args)?,
-        Command::Kubernetes(_) => unreachable!("exported above"),
-    };
-    Ok(if cli.detailed_exitcode && changed {
-        WOULD_CHANGE
-    } else {
-        0
-    })
+    }
+}
+
+/// Each process would run twice when the app is installed with another backend too.
+fn warn_other_backends(config: &Config, app: &Name, backend: &str, installed: &[&str]) {
+    for other in installed.iter().filter(|b| **b != backend) {
+        crate::error::warn(&format!(
+            "{}{app} is also installed with {other}: each process would run twice; remove \
+             that with `procexport clean -n {app} --backend {other}`",
+            config.prefix
+        ));
+    }
 }
 
 /// The longest app name: its generated names (`<prefix><app>-<job>.<suffix>`, the manifest's)
@@ -203,7 +246,11 @@ fn export(
         cx,
         backend,
         &app.full_name,
-        Change::Export { outputs, log_dir },
+        Change::Export {
+            outputs,
+            log_dir,
+            restart: args.restart,
+        },
     )?;
     Ok(matches!(outcome, Outcome::Done { changed: true }))
 }
@@ -289,6 +336,115 @@ fn clean(cx: &mut Context, config: &Config, app_name: &Name, args: &CleanArgs) -
         writeln!(cx.out, "nothing is installed for {full_name}").map_err(print_error)?;
     }
     Ok(any_change)
+}
+
+/// The backends the app's jobs are asked of: every one, or the one `--backend` names.
+fn chosen(config: &Config, backend: Option<&str>) -> Result<Vec<BackendKind>> {
+    Ok(BackendKind::all(config)?
+        .into_iter()
+        .filter(|b| backend.is_none_or(|wanted| wanted == b.name()))
+        .collect())
+}
+
+fn full_name(config: &Config, app: &str) -> Result<String> {
+    Ok(format!("{}{}", config.prefix, app_name(app)?))
+}
+
+/// Starts, stops or restarts the jobs of every backend's manifest of the app.
+fn control(cx: &mut Context, config: &Config, action: Action, args: &AppArgs) -> Result<()> {
+    let full_name = full_name(config, &args.app)?;
+    let mut found = false;
+    for backend in chosen(config, args.backend.as_deref())? {
+        let outcome = transaction::control(cx, &backend, &full_name, action)?;
+        found |= matches!(outcome, Outcome::Done { .. });
+    }
+    if !found {
+        return Err(Error::Usage(format!(
+            "nothing is installed for {full_name}"
+        )));
+    }
+    Ok(())
+}
+
+/// Prints each installed job of the app, its backend and what its init says of it.
+fn status(cx: &mut Context, config: &Config, args: &AppArgs) -> Result<()> {
+    let full_name = full_name(config, &args.app)?;
+    let mut rows = Vec::new();
+    for backend in chosen(config, args.backend.as_deref())? {
+        for line in transaction::status(cx, &backend, &full_name)?.unwrap_or_default() {
+            rows.push([
+                line.job,
+                backend.name().to_owned(),
+                line.state.to_string(),
+                line.detail,
+            ]);
+        }
+    }
+    if rows.is_empty() {
+        return Err(Error::Usage(format!(
+            "nothing is installed for {full_name}"
+        )));
+    }
+    print_table(cx.out, ["JOB", "BACKEND", "STATE", "INIT SAYS"], &rows)
+}
+
+/// Prints every app with a manifest: one row per app and backend, with its job count.
+fn list(cx: &mut Context, config: &Config) -> Result<()> {
+    let mut rows = Vec::new();
+    for backend in BackendKind::all(config)? {
+        let dir = config.state_dir.join(backend.name());
+        for file in cx.disk.list_dir(&dir)? {
+            let Some(full_name) = file.strip_suffix(".manifest") else {
+                continue;
+            };
+            let manifest = cx.disk.read_manifest(&format!("{dir}/{file}"))?;
+            let jobs = transaction::app_jobs(&backend, &manifest, full_name);
+            rows.push([
+                full_name.to_owned(),
+                backend.name().to_owned(),
+                jobs.processes.len().to_string(),
+                owner(&manifest),
+            ]);
+        }
+    }
+    rows.sort();
+    print_table(cx.out, ["APP", "BACKEND", "JOBS", "OWNER"], &rows)
+}
+
+/// Who owns the app, as its manifest records it: a user name where the system knows the
+/// uid, else the uid; `-` for a manifest from before owners were recorded.
+fn owner(manifest: &crate::install::manifest::Manifest) -> String {
+    match manifest.owner {
+        Some(uid) => (Users::SYSTEM.name_of)(uid).unwrap_or_else(|| uid.to_string()),
+        None => "-".to_owned(),
+    }
+}
+
+/// Prints rows under a header, each column as wide as its widest cell.
+fn print_table<const N: usize>(
+    out: &mut dyn Write,
+    header: [&str; N],
+    rows: &[[String; N]],
+) -> Result<()> {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let header = header.map(str::to_owned);
+    for row in std::iter::once(&header).chain(rows) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            line.push_str(cell);
+            if i + 1 < N {
+                let pad = widths[i] + 2 - cell.chars().count();
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        writeln!(out, "{}", line.trim_end()).map_err(print_error)?;
+    }
+    Ok(())
 }
 
 /// The directory of the Procfile, the default working directory.

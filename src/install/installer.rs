@@ -1,10 +1,13 @@
 //! What the install transaction needs to know of a backend: where its files go, where an
-//! older exporter left files for the app, and how to tell the init that runs the jobs.
-//! Every backend implements it; the transaction never names a backend.
+//! older exporter left files for the app, which jobs an app's manifest entries are, and how
+//! to tell, start, stop and ask the init that runs them. Every backend implements it; the
+//! transaction never names a backend.
 
 use super::disk::Disk;
+use super::manifest::EntryKind;
 use crate::error::Result;
 use enum_dispatch::enum_dispatch;
+use std::fmt;
 
 /// Files that an older exporter (the gem) wrote for an app: in `dir`, named `<stem><suffix>`
 /// or `<stem>-<anything><suffix>`. An export replaces them and `clean` removes them.
@@ -43,10 +46,111 @@ pub trait Installer {
         Ok(())
     }
 
-    /// Runs after a change was carried out on disk (e.g. `systemctl daemon-reload`).
-    fn after_apply(&self, _target: Target) -> Result<()> {
+    /// Runs after a change was carried out on disk (e.g. `systemctl daemon-reload`); `dropped`
+    /// are the jobs whose files it removed (systemd forgets their failed state).
+    fn after_apply(&self, _target: Target, _dropped: &Jobs) -> Result<()> {
         Ok(())
     }
+
+    /// The jobs that manifest entries `entries` of app `full_name` install, as the init names
+    /// them. Only the backend knows its file naming; entries that are no job file give no job.
+    fn jobs(&self, full_name: &str, entries: &[(String, EntryKind)]) -> Jobs;
+
+    /// True when the init that runs this backend's jobs runs here and can be told (the live
+    /// system: the transaction never asks under `--root`).
+    fn init_running(&self, disk: &mut Disk) -> bool;
+
+    /// Stops those of `jobs` that run, and waits for them: run before their files are removed,
+    /// so that no process outlives the file that could stop it.
+    fn stop_jobs(&self, disk: &mut Disk, jobs: &Jobs) -> Result<()>;
+
+    /// Starts, stops or restarts every one of `jobs` through the running init.
+    fn control(&self, disk: &mut Disk, action: Action, jobs: &Jobs) -> Result<()>;
+
+    /// What the running init says of each of `jobs`.
+    fn status(&self, disk: &mut Disk, jobs: &Jobs) -> Result<Vec<JobStatus>>;
+}
+
+/// An app's jobs as its init names them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Jobs {
+    /// The job that stands for the whole app (Upstart's master job, systemd's target), if the
+    /// backend has one.
+    pub app: Option<String>,
+    /// One job per process.
+    pub processes: Vec<String>,
+}
+
+impl Jobs {
+    pub fn is_empty(&self) -> bool {
+        self.app.is_none() && self.processes.is_empty()
+    }
+
+    /// The app job first, then the processes.
+    pub fn all(&self) -> impl Iterator<Item = &str> {
+        self.app.iter().chain(&self.processes).map(String::as_str)
+    }
+}
+
+/// What a control subcommand asks of the init.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Start,
+    Stop,
+    Restart,
+}
+
+impl Action {
+    pub fn verb(self) -> &'static str {
+        match self {
+            Self::Start => "start",
+            Self::Stop => "stop",
+            Self::Restart => "restart",
+        }
+    }
+}
+
+/// A job's live state, as far as its init can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    /// Its process runs.
+    Running {
+        pid: u32,
+    },
+    /// Up, with no process of its own (a systemd target, Upstart's master job).
+    Active,
+    Stopped,
+    /// Stopped by a failure the init remembers (systemd).
+    Failed,
+    /// Its process ended and the init is about to start it again.
+    Respawning,
+    Starting,
+    Stopping,
+    /// The init does not know the job.
+    Unknown,
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Running { pid } => write!(f, "running (pid {pid})"),
+            Self::Active => f.write_str("active"),
+            Self::Stopped => f.write_str("stopped"),
+            Self::Failed => f.write_str("failed"),
+            Self::Respawning => f.write_str("respawning"),
+            Self::Starting => f.write_str("starting"),
+            Self::Stopping => f.write_str("stopping"),
+            Self::Unknown => f.write_str("unknown to the init"),
+        }
+    }
+}
+
+/// One line of `status`: a job, its state, and the init's own words for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobStatus {
+    pub job: String,
+    pub state: State,
+    pub detail: String,
 }
 
 /// Where an install's files went, as far as the running init is concerned.

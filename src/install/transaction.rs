@@ -4,10 +4,14 @@
 //! links, the init's release of stale services, stale files, the final manifest), tell the
 //! init, and report. It takes plain values and a backend as an `Installer`; it never names
 //! a backend.
+//!
+//! When the backend's init runs here (and the files are the live system's), the jobs a change
+//! removes are stopped before their files go, and an export can restart the app. `control`
+//! and `status` act on the jobs of the app's manifest, and on nothing else.
 
 use super::disk::{stale, Disk};
-use super::installer::{Installer, Target};
-use super::manifest::EntryKind;
+use super::installer::{Action, Installer, JobStatus, Jobs, State, Target};
+use super::manifest::{EntryKind, Manifest};
 use super::plan::Existing;
 use super::plan::{plan, Ownership};
 use super::report::{self, View};
@@ -56,6 +60,8 @@ pub enum Change {
     Export {
         outputs: Vec<Output>,
         log_dir: LogDir,
+        /// Restart every job of the app once the files are in place (`--restart`).
+        restart: bool,
     },
     /// A clean: no files.
     Clean,
@@ -92,12 +98,16 @@ pub fn install(
     // The gem's files for this app are replaced or, when the new export has no such job,
     // removed: a gem job left behind would still start with the app.
     let legacy = legacy_files(cx.disk, installer, cx.no_prefix, full_name)?;
-    let (outputs, log_dir) = match change {
-        Change::Export { outputs, log_dir } => (outputs, Some(log_dir)),
+    let (outputs, log_dir, restart) = match change {
+        Change::Export {
+            outputs,
+            log_dir,
+            restart,
+        } => (outputs, Some(log_dir), restart),
         Change::Clean if old.is_empty() && legacy.is_empty() => {
             return Ok(Outcome::NothingInstalled)
         }
-        Change::Clean => (Vec::new(), None),
+        Change::Clean => (Vec::new(), None, false),
     };
     for output in &outputs {
         shadow_check(cx.disk, installer, &output.path, &old)?;
@@ -142,17 +152,29 @@ pub fn install(
             plan.new.log_dir = Some(path);
         }
     }
+    // The jobs whose files go: the plan only removes the app's own paths (`belongs`).
+    let dropped = installer.jobs(full_name, &plan.removals);
+    let live = cx.target != Target::Root;
     if disk.write_new(&plan, &manifest_path, cx.ownership)? {
         disk.remove_stale_links(&plan)?;
+        if live && !dropped.is_empty() && installer.init_running(disk) {
+            installer.stop_jobs(disk, &dropped)?;
+        }
         let stale_dirs: Vec<&str> = stale(&plan, EntryKind::Dir).collect();
         if !stale_dirs.is_empty() {
             installer.release(disk, &stale_dirs)?;
         }
         disk.remove_stale_files(&plan)?;
         disk.finish_manifest(&plan, &manifest_path)?;
-        installer.after_apply(cx.target)?;
+        installer.after_apply(cx.target, &dropped)?;
     }
     report::summary(cx.out, &what, &plan).map_err(print_error)?;
+    if restart {
+        let jobs = app_jobs(installer, &plan.new, full_name);
+        require_init(cx.target, disk, installer, "restarted")?;
+        installer.control(disk, Action::Restart, &jobs)?;
+        report_control(cx.out, installer, Action::Restart, full_name, &jobs)?;
+    }
     Ok(Outcome::Done {
         changed: plan.changes_anything(),
     })
@@ -227,6 +249,133 @@ fn shadow_check(
         }
     }
     Ok(())
+}
+
+/// Starts, stops or restarts the jobs of the app's manifest for `installer`'s backend, under
+/// the app's lock.
+pub fn control(
+    cx: &mut Context,
+    installer: &dyn Installer,
+    full_name: &str,
+    action: Action,
+) -> Result<Outcome> {
+    let manifest_path = manifest_path(cx.state_dir, installer, full_name);
+    let _lock = if cx.dry_run {
+        None
+    } else {
+        Some(cx.disk.lock(cx.state_dir.as_str(), full_name)?)
+    };
+    let manifest = cx.disk.read_manifest(&manifest_path)?;
+    let jobs = app_jobs(installer, &manifest, full_name);
+    if jobs.is_empty() {
+        return Ok(Outcome::NothingInstalled);
+    }
+    if cx.dry_run {
+        let names: Vec<&str> = jobs.all().collect();
+        writeln!(
+            cx.out,
+            "{} would {} {full_name}: {}",
+            installer.name(),
+            action.verb(),
+            names.join(" ")
+        )
+        .map_err(print_error)?;
+        return Ok(Outcome::Done { changed: false });
+    }
+    let verb = match action {
+        Action::Start => "started",
+        Action::Stop => "stopped",
+        Action::Restart => "restarted",
+    };
+    require_init(cx.target, cx.disk, installer, verb)?;
+    installer.control(cx.disk, action, &jobs)?;
+    report_control(cx.out, installer, action, full_name, &jobs)?;
+    Ok(Outcome::Done { changed: true })
+}
+
+/// What the init says of each job of the app's manifest for `installer`'s backend; `None`
+/// when the app has no manifest there. Where the init is not running (or under `--root`),
+/// every job is `Unknown`.
+pub fn status(
+    cx: &mut Context,
+    installer: &dyn Installer,
+    full_name: &str,
+) -> Result<Option<Vec<JobStatus>>> {
+    let manifest_path = manifest_path(cx.state_dir, installer, full_name);
+    let manifest = cx.disk.read_manifest(&manifest_path)?;
+    let jobs = app_jobs(installer, &manifest, full_name);
+    if jobs.is_empty() {
+        return Ok(None);
+    }
+    if cx.target != Target::Root && installer.init_running(cx.disk) {
+        return installer.status(cx.disk, &jobs).map(Some);
+    }
+    let why = if cx.target == Target::Root {
+        "under --root: no init to ask"
+    } else {
+        "its init is not running here"
+    };
+    Ok(Some(
+        jobs.all()
+            .map(|job| JobStatus {
+                job: job.to_owned(),
+                state: State::Unknown,
+                detail: why.to_owned(),
+            })
+            .collect(),
+    ))
+}
+
+/// The jobs of the app's manifest: only the entries that are the app's own names in the
+/// backend's directories, so a manifest can never make procexport act on another job.
+pub fn app_jobs(installer: &dyn Installer, manifest: &Manifest, full_name: &str) -> Jobs {
+    let install_dirs = installer.install_dirs();
+    let entries: Vec<(String, EntryKind)> = manifest
+        .entries
+        .iter()
+        .filter(|(path, _)| belongs_to_app(path, &install_dirs, full_name))
+        .cloned()
+        .collect();
+    installer.jobs(full_name, &entries)
+}
+
+/// Refuses to go on when there is no running init to act through.
+fn require_init(
+    target: Target,
+    disk: &mut Disk,
+    installer: &dyn Installer,
+    verb: &str,
+) -> Result<()> {
+    if target == Target::Root {
+        return Err(Error::Usage(format!(
+            "the app cannot be {verb} under --root: those files are not this system's"
+        )));
+    }
+    if !installer.init_running(disk) {
+        return Err(Error::Failed(format!(
+            "the app cannot be {verb}: the init that runs {} jobs is not running here",
+            installer.name()
+        )));
+    }
+    Ok(())
+}
+
+fn report_control(
+    out: &mut dyn Write,
+    installer: &dyn Installer,
+    action: Action,
+    full_name: &str,
+    jobs: &Jobs,
+) -> Result<()> {
+    let names: Vec<&str> = jobs.all().collect();
+    writeln!(
+        out,
+        "{} {} of {full_name}: {}",
+        installer.name(),
+        action.verb(),
+        names.join(" ")
+    )
+    .map_err(print_error)
 }
 
 /// The files an older exporter (the gem) wrote for the app `full_name`, found by their names:

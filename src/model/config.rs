@@ -104,6 +104,10 @@ pub enum KeyKind {
     Dir,
     /// One of a few words.
     Choice(&'static [&'static str]),
+    /// An absolute path to a file (a program procexport runs).
+    File,
+    /// Free text on one line; empty means unset.
+    Text,
 }
 
 impl Key {
@@ -112,6 +116,22 @@ impl Key {
             name,
             default,
             kind: KeyKind::Dir,
+        }
+    }
+
+    pub const fn file(name: &'static str, default: &'static str) -> Self {
+        Self {
+            name,
+            default,
+            kind: KeyKind::File,
+        }
+    }
+
+    pub const fn text(name: &'static str, default: &'static str) -> Self {
+        Self {
+            name,
+            default,
+            kind: KeyKind::Text,
         }
     }
 
@@ -143,6 +163,16 @@ impl Settings {
         self.dirs
             .get(key.name)
             .unwrap_or_else(|| panic!("config key {} is not listed by its backend", key.name))
+    }
+
+    /// The file `key` names.
+    pub fn file(&self, key: &Key) -> &AbsPath {
+        self.dir(key)
+    }
+
+    /// The text `key` is set to; `None` when it is empty.
+    pub fn text(&self, key: &Key) -> Option<&str> {
+        Some(self.choice(key)).filter(|t| !t.is_empty())
     }
 
     /// The word `key` is set to.
@@ -402,7 +432,7 @@ fn settings(other: &BTreeMap<String, Loose>, keys: &[Key]) -> Result<Settings, (
             }
         };
         match key.kind {
-            KeyKind::Dir => {
+            KeyKind::Dir | KeyKind::File => {
                 let dir = layer::path(key.name, text).map_err(|(k, m)| (k.to_owned(), m))?;
                 settings.dirs.insert(key.name, dir);
             }
@@ -415,6 +445,18 @@ fn settings(other: &BTreeMap<String, Loose>, keys: &[Key]) -> Result<Settings, (
                             key.name,
                             Quoted(text),
                             words.join(", ")
+                        ),
+                    ));
+                }
+                settings.choices.insert(key.name, text.to_owned());
+            }
+            KeyKind::Text => {
+                if text.chars().any(char::is_control) || text.len() > 4096 {
+                    return Err((
+                        key.name.to_owned(),
+                        format!(
+                            "{} must be one line of text without control characters",
+                            key.name
                         ),
                     ));
                 }

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod live;
 pub mod sudo;
 
 pub use procexport::testing::systemd_syntax;

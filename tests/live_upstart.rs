@@ -1,0 +1,421 @@
+//! Upstart for real: each test starts its own Upstart 1.13 session init (built once from the
+//! sources in ../shared/tools/upstart by its build.sh) on a live sandbox's job directory, and
+//! points procexport at it through the config (`upstart_initctl`, `upstart_session`), as the
+//! system's init would be reached. The jobs then run for real as the run user: the tests
+//! watch them through `initctl`, `procexport status` and /proc. A guard ends the init by its
+//! own pid (TERM: it stops every job, then exits), also when the test fails.
+
+use crate::support::live::{alive, kill, proc_env, proc_ids, status_rows, wait_for, Row};
+use crate::support::{require_root, Outcome, Sandbox, RUN_USER};
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Where build.sh put Upstart (it builds it once, about 4 minutes, then returns at once).
+fn prefix() -> &'static Path {
+    static PREFIX: OnceLock<PathBuf> = OnceLock::new();
+    PREFIX.get_or_init(|| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/upstart/build.sh");
+        let output = Command::new(&script)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e}", script.display()));
+        assert!(
+            output.status.success(),
+            "build.sh failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        PathBuf::from(stdout.lines().last().unwrap().trim())
+    })
+}
+
+/// A session init on the sandbox's job directory, ended when dropped.
+struct Upstart {
+    child: Child,
+    initctl: PathBuf,
+    session: String,
+    /// The init's own output: job files it could not parse, respawn limits hit.
+    out: PathBuf,
+}
+
+impl Upstart {
+    fn start(sandbox: &Sandbox) -> Self {
+        let prefix = prefix();
+        let runtime = sandbox.path().join("xdg");
+        fs::create_dir_all(&runtime).unwrap();
+        fs::set_permissions(&runtime, fs::Permissions::from_mode(0o700)).unwrap();
+        let confdir = sandbox.root().join("etc/init");
+        let logdir = sandbox.path().join("upstart-logs");
+        fs::create_dir_all(&confdir).unwrap();
+        fs::create_dir_all(&logdir).unwrap();
+        let out = sandbox.path().join("init.out");
+        let log = fs::File::create(&out).unwrap();
+        let child = Command::new(prefix.join("sbin/init"))
+            .args(["--user", "--no-dbus", "--no-startup-event", "--confdir"])
+            .arg(&confdir)
+            .arg("--logdir")
+            .arg(&logdir)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("XDG_RUNTIME_DIR", &runtime)
+            // Without HOME a session init never opens its socket (and spins).
+            .env("HOME", sandbox.path())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("Upstart's init runs");
+        let session = format!("unix:abstract=/com/ubuntu/upstart-session/0/{}", child.id());
+        let init = Self {
+            child,
+            initctl: prefix.join("sbin/initctl"),
+            session,
+            out,
+        };
+        wait_for("the session init to listen", 10, || {
+            init.initctl(&["version"]).status.success().then_some(())
+        });
+        init
+    }
+
+    fn initctl(&self, args: &[&str]) -> std::process::Output {
+        Command::new(&self.initctl)
+            .args(args)
+            .env_clear()
+            .env("UPSTART_SESSION", &self.session)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// `initctl status JOB`'s line, or its error.
+    fn status(&self, job: &str) -> String {
+        let output = self.initctl(&["status", job]);
+        let text = if output.status.success() {
+            output.stdout
+        } else {
+            output.stderr
+        };
+        String::from_utf8_lossy(&text).trim().to_owned()
+    }
+
+    /// The job's main pid while initctl says it runs.
+    fn pid(&self, job: &str) -> Option<u32> {
+        let status = self.status(job);
+        if !status.contains(" start/running, process ") {
+            return None;
+        }
+        status.rsplit(' ').next()?.parse().ok()
+    }
+
+    fn list(&self) -> String {
+        String::from_utf8_lossy(&self.initctl(&["list"]).stdout).into_owned()
+    }
+
+    fn said(&self) -> String {
+        fs::read_to_string(&self.out).unwrap_or_default()
+    }
+}
+
+impl Drop for Upstart {
+    fn drop(&mut self) {
+        let raw = i32::try_from(self.child.id()).unwrap();
+        let pid = rustix::process::Pid::from_raw(raw).unwrap();
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A live sandbox with its own init, its config pointing procexport at it.
+fn with_init() -> (Sandbox, Upstart) {
+    require_root();
+    let sandbox = Sandbox::live("");
+    let init = Upstart::start(&sandbox);
+    let config = fs::read_to_string(sandbox.config_path()).unwrap();
+    sandbox.write_config(&format!(
+        "{config}upstart_initctl: {}\nupstart_session: {}\n",
+        init.initctl.display(),
+        init.session
+    ));
+    (sandbox, init)
+}
+
+fn export(sandbox: &Sandbox, procfile: &Path, app: &str, extra: &[&str]) -> Outcome {
+    let mut args = vec!["upstart", "-p", procfile.to_str().unwrap(), "-n", app];
+    args.extend(extra);
+    sandbox.run(&args)
+}
+
+/// `procexport status -n APP`, by job.
+fn status(sandbox: &Sandbox, app: &str) -> BTreeMap<String, Row> {
+    status_rows(&sandbox.run(&["status", "-n", app]).success().stdout)
+}
+
+/// Waits until every one of `jobs` of app `fb-myapp` runs; their pids.
+#[track_caller]
+fn running(init: &Upstart, jobs: &[&str]) -> BTreeMap<String, u32> {
+    jobs.iter()
+        .map(|job| {
+            let name = format!("fb-myapp-{job}");
+            let pid = wait_for(&format!("{name} to run"), 10, || init.pid(&name));
+            (name, pid)
+        })
+        .collect()
+}
+
+/// `procexport status` names each job as initctl does, with the same pid.
+#[track_caller]
+fn status_matches_initctl(sandbox: &Sandbox, init: &Upstart, app: &str) {
+    for (job, row) in status(sandbox, app) {
+        assert_eq!(row.backend, "upstart");
+        let said = init.status(&job);
+        match row.state.as_str() {
+            "running" => assert_eq!(row.pid, init.pid(&job), "{job}: {said}"),
+            "active" => assert!(said.ends_with(" start/running"), "{job}: {said}"),
+            "stopped" => assert!(said.ends_with(" stop/waiting"), "{job}: {said}"),
+            other => panic!("{job}: state {other}, initctl says {said}"),
+        }
+    }
+}
+
+#[test]
+fn jobs_run_as_the_run_user_and_restart_stop_drop_and_clean_act_on_them() {
+    let (sandbox, init) = with_init();
+    let work = sandbox.path().join("work dir");
+    fs::create_dir_all(&work).unwrap();
+    let procfile = sandbox.procfile(format!(
+        "version: 2\nworking_directory: {}\nenv:\n  GREETING: \"it's me\"\ncommands:\n  web:\n    command: echo web up; exec sleep 1000\n  worker:\n    command: exec sleep 1001\n",
+        work.display()
+    ));
+    // A neighbour whose jobs must never be touched.
+    let other = sandbox.write("other/Procfile", "web: exec sleep 1002\n");
+    export(&sandbox, &other, "other", &["--restart"]).success();
+    let neighbour = wait_for("the neighbour to run", 10, || init.pid("fb-other-web"));
+
+    // One command exports and starts the app.
+    let out = export(&sandbox, &procfile, "myapp", &["--restart"]).success();
+    assert!(
+        out.stdout
+            .contains("upstart restart of fb-myapp: fb-myapp fb-myapp-web fb-myapp-worker"),
+        "{}",
+        out.stdout
+    );
+    let first = running(&init, &["web", "worker"]);
+    let web = first["fb-myapp-web"];
+    let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
+    let (uid, gid) = (user.uid.as_raw(), user.gid.as_raw());
+    assert_eq!(proc_ids(web, "Uid"), [uid; 4]);
+    assert_eq!(proc_ids(web, "Gid"), [gid; 4]);
+    assert_eq!(fs::read_link(format!("/proc/{web}/cwd")).unwrap(), work);
+    assert_eq!(
+        proc_env(web).get("GREETING").map(String::as_str),
+        Some("it's me")
+    );
+    let log = sandbox.root().join("var/log/fb-myapp/web.log");
+    wait_for("web's log", 10, || {
+        fs::read_to_string(&log).ok().filter(|t| t == "web up\n")
+    });
+    status_matches_initctl(&sandbox, &init, "myapp");
+
+    // restart: every job gets a new pid.
+    sandbox.run(&["restart", "-n", "myapp"]).success();
+    let second = running(&init, &["web", "worker"]);
+    for (job, pid) in &first {
+        assert_ne!(second[job], *pid, "{job} kept its pid");
+        assert!(!alive(*pid), "{job}'s old process {pid} runs on");
+    }
+    eprintln!("pids before restart {first:?}, after {second:?}");
+    status_matches_initctl(&sandbox, &init, "myapp");
+
+    // stop, then start.
+    sandbox.run(&["stop", "-n", "myapp"]).success();
+    for (job, pid) in &second {
+        assert!(!alive(*pid), "{job} runs on after stop");
+        assert_eq!(init.status(job), format!("{job} stop/waiting"));
+    }
+    let rows = status(&sandbox, "myapp");
+    assert!(rows.values().all(|r| r.state == "stopped"), "{rows:?}");
+    sandbox.run(&["start", "-n", "myapp"]).success();
+    let third = running(&init, &["web", "worker"]);
+    status_matches_initctl(&sandbox, &init, "myapp");
+
+    // An export that drops a job stops it before removing its file.
+    let procfile = sandbox.procfile(format!(
+        "version: 2\nworking_directory: {}\nenv:\n  GREETING: \"it's me\"\ncommands:\n  web:\n    command: echo web up; exec sleep 1000\n",
+        work.display()
+    ));
+    export(&sandbox, &procfile, "myapp", &[]).success();
+    let worker = third["fb-myapp-worker"];
+    assert!(!alive(worker), "the dropped worker {worker} runs on");
+    wait_for("the dropped job to be forgotten", 10, || {
+        init.status("fb-myapp-worker")
+            .contains("Unknown job")
+            .then_some(())
+    });
+    assert_eq!(
+        init.pid("fb-myapp-web"),
+        Some(third["fb-myapp-web"]),
+        "web was left alone"
+    );
+    let rows = status(&sandbox, "myapp");
+    assert_eq!(
+        rows.keys().collect::<Vec<_>>(),
+        ["fb-myapp", "fb-myapp-web"]
+    );
+
+    // clean stops every job of the app, and nothing of it stays listed.
+    sandbox.run(&["clean", "-n", "myapp"]).success();
+    assert!(!alive(third["fb-myapp-web"]));
+    wait_for("the app's jobs to be forgotten", 10, || {
+        (!init.list().contains("fb-myapp")).then_some(())
+    });
+    let list = sandbox.run(&["list"]).success().stdout;
+    assert!(
+        !list.contains("fb-myapp") && list.contains("fb-other  upstart  1"),
+        "{list}"
+    );
+    // The neighbour never noticed.
+    assert_eq!(init.pid("fb-other-web"), Some(neighbour));
+    assert!(
+        !init.said().contains("fb-other-web main process"),
+        "{}",
+        init.said()
+    );
+}
+
+#[test]
+fn a_killed_process_is_respawned_and_a_crash_loop_stops_at_its_limit() {
+    let (sandbox, init) = with_init();
+    let procfile = sandbox.procfile(
+        "version: 2\ncommands:\n  web:\n    command: exec sleep 1000\n  crash:\n    command: echo crashing; exec false\n    respawn: {count: 2, interval: 10}\n  once:\n    command: echo ran; exec false\n    respawn: false\n",
+    );
+    export(&sandbox, &procfile, "myapp", &["--restart"]).success();
+    let web = running(&init, &["web"])["fb-myapp-web"];
+    kill(web);
+    let again = wait_for("web to be respawned", 10, || {
+        init.pid("fb-myapp-web").filter(|p| *p != web)
+    });
+    assert!(alive(again));
+
+    // Respawn limit 2 in 10 s: the first run and two respawns, then it stays down.
+    let crash_log = sandbox.root().join("var/log/fb-myapp/crash.log");
+    wait_for("the crash loop to stop", 10, || {
+        init.said()
+            .contains("fb-myapp-crash respawning too fast, stopped")
+            .then_some(())
+    });
+    assert_eq!(init.status("fb-myapp-crash"), "fb-myapp-crash stop/waiting");
+    assert_eq!(
+        fs::read_to_string(&crash_log)
+            .unwrap()
+            .matches("crashing\n")
+            .count(),
+        3
+    );
+
+    // respawn: false: it ran once and stays down.
+    let once_log = sandbox.root().join("var/log/fb-myapp/once.log");
+    wait_for(
+        &format!("once to run; init said {}", init.said()),
+        10,
+        || fs::read_to_string(&once_log).ok().filter(|t| t == "ran\n"),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(init.status("fb-myapp-once"), "fb-myapp-once stop/waiting");
+    assert_eq!(fs::read_to_string(&once_log).unwrap(), "ran\n");
+
+    let rows = status(&sandbox, "myapp");
+    assert_eq!(rows["fb-myapp-web"].pid, Some(again));
+    assert_eq!(rows["fb-myapp-crash"].state, "stopped");
+    assert_eq!(rows["fb-myapp-once"].state, "stopped");
+    assert_eq!(rows["fb-myapp"].state, "active");
+
+    // `start` starts what is down while the app runs.
+    sandbox.run(&["start", "-n", "myapp"]).success();
+    wait_for("once to run again", 10, || {
+        fs::read_to_string(&once_log)
+            .ok()
+            .filter(|t| t == "ran\nran\n")
+    });
+}
+
+#[test]
+fn stop_waits_for_kill_timeout_to_end_a_process_that_ignores_term() {
+    let (sandbox, init) = with_init();
+    let procfile = sandbox.procfile(
+        "version: 2\ncommands:\n  stubborn:\n    command: trap '' TERM; exec sleep 1000\n    kill_timeout: 2\n",
+    );
+    export(&sandbox, &procfile, "myapp", &["--restart"]).success();
+    let pid = running(&init, &["stubborn"])["fb-myapp-stubborn"];
+    let asked = Instant::now();
+    sandbox.run(&["stop", "-n", "myapp"]).success();
+    let took = asked.elapsed();
+    assert!(
+        (Duration::from_millis(1900)..Duration::from_secs(10)).contains(&took),
+        "stop took {took:?}: TERM was not ignored, or KILL came early or late"
+    );
+    assert!(!alive(pid));
+    assert!(
+        init.said().contains("fb-myapp-stubborn main process")
+            && init.said().contains("killed by KILL signal"),
+        "{}",
+        init.said()
+    );
+}
+
+#[test]
+fn without_a_reachable_init_an_export_writes_files_only_and_control_says_why() {
+    require_root();
+    // initctl is there, but no session is configured and no Upstart is PID 1 here.
+    let sandbox = Sandbox::live(&format!(
+        "upstart_initctl: {}\n",
+        prefix().join("sbin/initctl").display()
+    ));
+    let procfile = sandbox.procfile("web: exec sleep 1000\nworker: exec sleep 1000\n");
+    export(&sandbox, &procfile, "myapp", &[]).success();
+    sandbox.procfile("web: exec sleep 1000\n");
+    export(&sandbox, &procfile, "myapp", &[]).success();
+    assert!(!sandbox
+        .root()
+        .join("etc/init/fb-myapp-worker.conf")
+        .exists());
+    export(&sandbox, &procfile, "myapp", &["--restart"])
+        .failure(1)
+        .stderr_has(
+            "the app cannot be restarted: the init that runs upstart jobs is not running here",
+        );
+    sandbox
+        .run(&["start", "-n", "myapp"])
+        .failure(1)
+        .stderr_has("not running here");
+    let rows = status(&sandbox, "myapp");
+    assert!(rows.values().all(|r| r.state == "unknown"), "{rows:?}");
+    sandbox.run(&["clean", "-n", "myapp"]).success();
+    sandbox
+        .run(&["status", "-n", "myapp"])
+        .failure(2)
+        .stderr_has("nothing is installed for fb-myapp");
+    // Under --root there is no init to restart through: refused before anything is written.
+    let packaging = Sandbox::new();
+    let procfile = packaging.procfile(
+        "web: exec sleep 1000
+",
+    );
+    export(&packaging, &procfile, "myapp", &["--restart"])
+        .failure(2)
+        .stderr_has("--restart acts on the running init");
+    assert!(packaging.snapshot().is_empty());
+}
