@@ -2,6 +2,7 @@
 //! on disk, then write all of it or nothing, under the app's lock, with the backend's init
 //! told what it must know. `disk` is the only code in procexport that touches the filesystem.
 
+pub mod collision;
 pub mod disk;
 pub mod installer;
 pub mod manifest;

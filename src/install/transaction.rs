@@ -5,6 +5,7 @@
 //! init, and report. It takes plain values and a backend as an `Installer`; it never names
 //! a backend.
 
+use super::collision;
 use super::disk::{stale, Disk};
 use super::installer::{Installer, Target};
 use super::manifest::EntryKind;
@@ -92,6 +93,15 @@ pub fn install(
         }
         Change::Clean => (Vec::new(), None),
     };
+    // Another app's files (a "-" can make its names and this app's alike) are never taken.
+    let legacy = collision::check(
+        cx.disk,
+        cx.state_dir,
+        installer.name(),
+        full_name,
+        &outputs,
+        legacy,
+    )?;
     let install_dirs = installer.install_dirs();
     let belongs = |path: &str| belongs_to_app(path, &install_dirs, full_name);
     let disk = &mut *cx.disk;
@@ -156,8 +166,10 @@ pub fn manifest_path(state_dir: &AbsPath, installer: &dyn Installer, full_name: 
 }
 
 /// True when `path` is one of the app's own names directly in, or below, one of the backend's
-/// directories: `<full_name>.<suffix>` or `<full_name>-<anything>`. App names hold no `-` or
-/// `.`, so this never matches another app (`fb-myapp` never matches `fb-myapp_staging-web`).
+/// directories: `<full_name>.<suffix>` or `<full_name>-<anything>`. Names hold no `.`, so
+/// `fb-myapp` never matches `fb-myapp_staging-web`; they may hold `-`, so `fb-myapp` does
+/// match `fb-myapp-staging-web`, and which app such a file is is settled by the manifests
+/// (`collision.rs`): no export may install a path another app's manifest lists.
 pub fn belongs_to_app(path: &str, install_dirs: &[String], full_name: &str) -> bool {
     install_dirs.iter().any(|dir| {
         let Some(rest) = path
