@@ -11,9 +11,11 @@ use crate::install::plan::Ownership;
 use crate::install::privilege::Invoker;
 use crate::install::transaction::{self, print_error, Change, Context, LogDir, Outcome};
 use crate::model::config::{Config, DEFAULT_PATHS};
+use crate::model::env::Env;
 use crate::model::name::Name;
 use crate::model::text::AbsPath;
-use crate::procfile::{self, assemble::assemble};
+use crate::procfile::assemble::{assemble, Options};
+use crate::procfile::{self, dotenv};
 use crate::sanitize::Quoted;
 use clap::Parser;
 use std::ffi::OsString;
@@ -32,11 +34,12 @@ pub fn run(
     let mut disk = Disk::new(cli.root, invoker.euid);
     // The Procfile is read first, with the invoking user's rights: whether that user may read
     // it is the first thing settled, before anything else can fail or be shown.
-    let procfile = match &cli.command {
-        Command::Export { args, .. } => {
-            Some(Disk::read_procfile(args.procfile.as_str(), &invoker)?)
-        }
-        Command::Clean(_) => None,
+    let (procfile, dotenv) = match &cli.command {
+        Command::Export { args, .. } => (
+            Some(Disk::read_procfile(args.procfile.as_str(), &invoker)?),
+            read_env_files(args, &invoker)?,
+        ),
+        Command::Clean(_) => (None, Vec::new()),
     };
     let mut config = load_config(&disk, cli.config.as_ref().map(|p| p.as_str()))?;
     if cli.dry_run && invoker.sudo.is_some() {
@@ -73,6 +76,7 @@ pub fn run(
                 &backend,
                 &args,
                 &procfile.unwrap_or_default(),
+                dotenv,
             )
         }
         Command::Clean(args) => clean(&mut cx, &config, &args),
@@ -86,13 +90,22 @@ fn export(
     backend: &BackendKind,
     args: &ExportArgs,
     bytes: &[u8],
+    dotenv: Vec<(String, Env)>,
 ) -> Result<()> {
     let app_name = Name::parse(&args.app, "app name").map_err(Error::Usage)?;
     let file = args.procfile.as_str();
     let parsed = procfile::parse(file, bytes)?;
     let default_dir = procfile_dir(file)?;
-    let app = assemble(config, &parsed, &app_name, file, &default_dir)?;
+    let options = Options {
+        formation: args.formation.clone().unwrap_or_default(),
+        port: args.port,
+        dotenv,
+    };
+    let app = assemble(config, &parsed, &app_name, file, &default_dir, &options)?;
     let outputs = backend.render(&app)?;
+    for note in &app.notes {
+        writeln!(cx.out, "note: {note}").map_err(print_error)?;
+    }
     let log_dir = LogDir {
         parent: config.log_dir.to_string(),
         name: app.full_name.clone(),
@@ -128,6 +141,28 @@ fn clean(cx: &mut Context, config: &Config, args: &CleanArgs) -> Result<()> {
         writeln!(cx.out, "nothing is installed for {full_name}").map_err(print_error)?;
     }
     Ok(())
+}
+
+/// Reads and parses the `.env` files: those of `-e`, else `.env` beside the Procfile when
+/// there is one; each with the invoking user's rights, as the Procfile.
+fn read_env_files(args: &ExportArgs, invoker: &Invoker) -> Result<Vec<(String, Env)>> {
+    let mut files = Vec::new();
+    if args.env_files.is_empty() {
+        let beside = args
+            .procfile
+            .parent()
+            .filter(|p| !p.as_str().is_empty())
+            .map_or_else(|| ".env".into(), |dir| dir.join(".env"));
+        if let Some(bytes) = Disk::read_env_file(beside.as_str(), invoker)? {
+            files.push((beside.to_string(), dotenv::parse(beside.as_str(), &bytes)?));
+        }
+    }
+    for path in &args.env_files {
+        let bytes = Disk::read_env_file(path.as_str(), invoker)?
+            .ok_or_else(|| Error::input(Location::file(path.as_str()), "no such file"))?;
+        files.push((path.to_string(), dotenv::parse(path.as_str(), &bytes)?));
+    }
+    Ok(files)
 }
 
 /// The directory of the Procfile, the default working directory.

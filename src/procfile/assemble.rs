@@ -1,12 +1,14 @@
 //! Builds the `App` from the config and the Procfile: every setting taken from the command's
 //! own entry, else the Procfile's top level, else the config, else the default; env merged in
-//! that order; `count` expanded into instances; every generated name checked for collisions
-//! and length.
+//! that order, over the `.env` files and the variables every job gets (HOME, USER, PORT, PS,
+//! as foreman sets them); `count` (or the formation) expanded into instances; every generated
+//! name checked for collisions and length.
 
-use super::entry::Procfile;
+use super::entry::{PortSetting, Procfile};
 use crate::error::{Error, Location, Result};
 use crate::model::config::Config;
-use crate::model::job::{App, Job};
+use crate::model::env::{Env, EnvKey, EnvValue};
+use crate::model::job::{App, Job, Respawn};
 use crate::model::layer;
 use crate::model::name::Name;
 use crate::model::text::AbsPath;
@@ -21,41 +23,109 @@ const MAX_FILE_NAME: usize = 255;
 /// The default kill timeout, in seconds (the gem's).
 const DEFAULT_KILL_TIMEOUT: u32 = 30;
 
+/// Heroku's one-off release phase: run at deploy time, never as a daemon.
+const RELEASE: &str = "release";
+
+/// `-m web=2,worker=1,all=0`: how many of each process type to run, overriding `count`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Formation {
+    /// Each named type's count, as written.
+    pub counts: Vec<(String, u32)>,
+    /// `all=N`: the count of every type not named.
+    pub all: Option<u32>,
+}
+
+/// What the command line and the `.env` files add to the Procfile and the config.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub formation: Formation,
+    /// `--port`.
+    pub port: Option<u16>,
+    /// The `.env` files read, in order, each with its name (a later file's value wins).
+    pub dotenv: Vec<(String, Env)>,
+}
+
 pub fn assemble(
     config: &Config,
     procfile: &Procfile,
     app: &Name,
     file: &str,
     default_dir: &AbsPath,
+    options: &Options,
 ) -> Result<App> {
     let full_name = format!("{}{}", config.prefix, app);
     check_length(&full_name, Location::file(file))?;
     let log_dir = AbsPath::parse(&config.log_dir.join(&full_name), "log directory")
         .map_err(Error::Refused)?;
+    check_formation(&options.formation, procfile, file)?;
+    let (dotenv, base_port) = read_dotenv(options, config)?;
     let top = &procfile.top;
     let defaults = &config.defaults;
+    // What every job starts from: HOME and USER as a login would set them, then the config's
+    // env, then the .env files; the Procfile's env is laid over these (and may change them).
+    let mut base_env = Env::default();
+    base_env.set(key("HOME"), value("HOME", &config.run_as.home)?);
+    base_env.set(key("USER"), value("USER", &config.run_as.user)?);
+    base_env.merge(&defaults.env);
+    base_env.merge(&dotenv);
     let mut jobs = Vec::new();
+    let mut notes = Vec::new();
     // Which entry made each job name, to report a collision with both lines.
     let mut made_by: HashMap<Name, (usize, Option<u32>)> = HashMap::new();
-    for entry in &procfile.entries {
+    for (type_index, entry) in procfile.entries.iter().enumerate() {
+        let label = entry.label.as_str();
+        let wanted = options
+            .formation
+            .counts
+            .iter()
+            .find(|(name, _)| name == label)
+            .map(|(_, count)| *count)
+            .or(options.formation.all);
+        let count = wanted.or(entry.count).unwrap_or(1);
+        if count == 0 {
+            notes.push(format!(
+                "{}: count 0, nothing of it is installed",
+                Quoted(label)
+            ));
+            continue;
+        }
+        if label == RELEASE && !entry.once {
+            notes.push(format!(
+                "{}: skipped, it is the release phase (a command run once per deploy, not a daemon); run it yourself before restarting the app, or in a v2 Procfile give it \"once: true\" for a one-shot job",
+                Quoted(label)
+            ));
+            continue;
+        }
         let layers = [&entry.layer, top, defaults];
         let kill_timeout = layers
             .iter()
             .find_map(|l| l.kill_timeout)
             .unwrap_or(DEFAULT_KILL_TIMEOUT);
-        let respawn = layer::resolve_respawn(&layers.map(|l| l.respawn));
+        // A one-shot job is never restarted (runit's finish keeps it down after its run).
+        let respawn = if entry.once {
+            Respawn::Off
+        } else {
+            layer::resolve_respawn(&layers.map(|l| l.respawn))
+        };
         let working_directory = layers
             .iter()
             .find_map(|l| l.working_directory.clone())
             .unwrap_or_else(|| default_dir.clone());
-        let mut env = defaults.env.clone();
-        env.merge(&top.env);
-        env.merge(&entry.layer.env);
-        let names: Vec<Name> = match entry.count {
-            None => vec![entry.label.clone()],
-            Some(count) => (0..count).map(|i| entry.label.instance(i)).collect(),
+        // One instance keeps the label as its name unless the Procfile asked for `count:`.
+        let numbered = entry.count.is_some() || count > 1;
+        let type_base = match entry.port {
+            Some(PortSetting::Off) => None,
+            Some(PortSetting::Base(port)) => Some(u32::from(port)),
+            None => Some(u32::from(base_port).saturating_add(
+                100u32.saturating_mul(u32::try_from(type_index).unwrap_or(u32::MAX)),
+            )),
         };
-        for name in names {
+        for instance in 0..count {
+            let name = if numbered {
+                entry.label.instance(instance)
+            } else {
+                entry.label.clone()
+            };
             let line = entry
                 .count_line
                 .filter(|_| entry.count.is_some())
@@ -68,7 +138,7 @@ pub fn assemble(
                 return Err(Error::input(
                     Location::line(file, line.max(*other_line)),
                     format!(
-                        "job name {} is made twice: by {} and by {}",
+                        "job name {} is made twice: by {} and by {}; rename one of the labels",
                         Quoted(name.as_str()),
                         how(other_count, *other_line),
                         how(&entry.count, line)
@@ -85,18 +155,51 @@ pub fn assemble(
                 None => AbsPath::parse(&log_dir.join(&format!("{name}.log")), "log")
                     .map_err(Error::Refused)?,
             };
+            let port = type_base
+                .map(|base| {
+                    let port = base.saturating_add(instance);
+                    u16::try_from(port).map_err(|_| {
+                        Error::input(
+                            Location::line(file, entry.line),
+                            format!(
+                                "the PORT of job {} would be {port}, above 65535: give a lower base port (--port, PORT in .env, or port in the config)",
+                                Quoted(name.as_str())
+                            ),
+                        )
+                    })
+                })
+                .transpose()?;
+            let mut env = base_env.clone();
+            if let Some(port) = port {
+                env.set(key("PORT"), value("PORT", &port.to_string())?);
+            }
+            env.set(
+                key("PS"),
+                value("PS", &format!("{label}.{}", instance + 1))?,
+            );
+            env.merge(&top.env);
+            env.merge(&entry.layer.env);
             jobs.push(Job {
                 name,
                 full_name: job_full_name,
                 command: entry.command.clone(),
-                env: env.clone(),
+                env,
                 working_directory: working_directory.clone(),
                 respawn,
                 kill_timeout,
                 log,
                 log_given,
+                instance,
+                port,
+                once: entry.once,
             });
         }
+    }
+    if jobs.is_empty() {
+        return Err(Error::input(
+            Location::file(file),
+            "nothing to install: every process type was skipped (count 0, or the release phase); give one a count of 1 or more (-m TYPE=1)",
+        ));
     }
     Ok(App {
         name: app.clone(),
@@ -112,7 +215,58 @@ pub fn assemble(
             .unwrap_or_else(|| config.stop_on.clone()),
         log_dir,
         jobs,
+        notes,
     })
+}
+
+fn key(name: &str) -> EnvKey {
+    EnvKey::parse(name).expect("a fixed variable name")
+}
+
+fn value(name: &str, text: &str) -> Result<EnvValue> {
+    EnvValue::parse(name, text).map_err(Error::Usage)
+}
+
+/// A formation may only name the Procfile's labels (a typo would silently run none of it).
+fn check_formation(formation: &Formation, procfile: &Procfile, file: &str) -> Result<()> {
+    for (name, _) in &formation.counts {
+        if !procfile.entries.iter().any(|e| e.label.as_str() == name) {
+            let labels: Vec<&str> = procfile.entries.iter().map(|e| e.label.as_str()).collect();
+            return Err(Error::Usage(format!(
+                "the formation (-m) names {}, which is not a process type of {file}; its types are: {}",
+                Quoted(name),
+                labels.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The `.env` files merged (without PORT, which is the base port and not passed on), and the
+/// base port: `--port`, else PORT from the `.env` files, else the config's, else 5000.
+fn read_dotenv(options: &Options, config: &Config) -> Result<(Env, u16)> {
+    let mut merged = Env::default();
+    let mut dotenv_port = None;
+    for (file, env) in &options.dotenv {
+        for (k, v) in env.iter() {
+            if k.as_str() == "PORT" {
+                let port = v.as_str().trim().parse::<u16>().map_err(|_| {
+                    Error::input(
+                        Location::file(file),
+                        format!(
+                            "PORT {} is not a port number (1 to 65535)",
+                            Quoted(v.as_str())
+                        ),
+                    )
+                })?;
+                dotenv_port = Some(port);
+            } else {
+                merged.set(k.clone(), v.clone());
+            }
+        }
+    }
+    let base = options.port.or(dotenv_port).unwrap_or(config.port);
+    Ok((merged, base))
 }
 
 fn check_length(name: &str, location: Location) -> Result<()> {
