@@ -69,6 +69,9 @@ fn check_case(case: &str, backend: &str) {
     let extra = fs::read_to_string(dir.join("config.yaml")).unwrap_or_default();
     let sandbox = Sandbox::with_config(&extra);
     let procfile = sandbox.procfile(fs::read(dir.join("Procfile")).unwrap());
+    if let Ok(dotenv) = fs::read(dir.join(".env")) {
+        sandbox.write("app/.env", dotenv);
+    }
     sandbox.export(backend, &procfile, "myapp").success();
     crate::support::check_generated_files(&sandbox);
     let (listing, files) = render(&sandbox);
@@ -114,5 +117,6 @@ golden!(
     v1_basic,
     v2_every_option,
     v2_runlevels,
-    v2_single_user
+    v2_single_user,
+    v2_foreman
 );

@@ -9,13 +9,13 @@
 
 use super::disk::Disk;
 use super::manifest::EntryKind;
+use super::transaction::Change;
 use crate::error::{Error, Result};
-use crate::model::output::Output;
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
 use std::collections::BTreeMap;
 
-/// Refuses `outputs` of app `full_name` that another app of backend `backend` installed, and
+/// Refuses the outputs of an export of app `full_name` that another app of backend `backend` installed, and
 /// returns `legacy` (the gem's file names found for this app) without any file that is
 /// another app's or that the gem could not have written for this app.
 pub fn check(
@@ -23,11 +23,13 @@ pub fn check(
     state_dir: &AbsPath,
     backend: &str,
     full_name: &str,
-    outputs: &[Output],
+    change: &Change,
     legacy: Vec<(String, EntryKind)>,
 ) -> Result<Vec<(String, EntryKind)>> {
     let owners = other_owners(disk, state_dir, backend, full_name)?;
-    refuse_taken(&owners, full_name, outputs.iter().map(|o| o.path.as_str()))?;
+    if let Change::Export { outputs, .. } = change {
+        refuse_taken(&owners, full_name, outputs.iter().map(|o| o.path.as_str()))?;
+    }
     Ok(legacy
         .into_iter()
         .filter(|(path, _)| !owners.contains_key(path) && gem_could_have_made(path, full_name))

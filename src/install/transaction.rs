@@ -86,6 +86,15 @@ pub fn install(
     // The gem's files for this app are replaced or, when the new export has no such job,
     // removed: a gem job left behind would still start with the app.
     let legacy = legacy_files(cx.disk, installer, cx.no_prefix, full_name)?;
+    // Another app's files (a "-" can make its names and this app's alike) are never taken.
+    let legacy = collision::check(
+        cx.disk,
+        cx.state_dir,
+        installer.name(),
+        full_name,
+        &change,
+        legacy,
+    )?;
     let (outputs, log_dir) = match change {
         Change::Export { outputs, log_dir } => (outputs, Some(log_dir)),
         Change::Clean if old.is_empty() && legacy.is_empty() => {
@@ -93,15 +102,6 @@ pub fn install(
         }
         Change::Clean => (Vec::new(), None),
     };
-    // Another app's files (a "-" can make its names and this app's alike) are never taken.
-    let legacy = collision::check(
-        cx.disk,
-        cx.state_dir,
-        installer.name(),
-        full_name,
-        &outputs,
-        legacy,
-    )?;
     let install_dirs = installer.install_dirs();
     let belongs = |path: &str| belongs_to_app(path, &install_dirs, full_name);
     let disk = &mut *cx.disk;

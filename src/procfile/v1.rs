@@ -59,7 +59,10 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
         if let Some(first) = seen.insert(label.to_owned(), number) {
             return Err(Error::input(
                 Location::line(file, number),
-                format!("label {} is already defined on line {first}", Quoted(label)),
+                format!(
+                    "label {} is already defined on line {first}: rename one of them, or remove the one not wanted",
+                    Quoted(label)
+                ),
             ));
         }
         let after = &trimmed[trimmed.find(':').map_or(0, |c| c + 1)..];
@@ -129,7 +132,7 @@ mod tests {
             ("commands:\n  web:\n    command: a\n", "Procfile:1: \"commands\" starts a YAML mapping: a v2 (YAML) Procfile needs \"version: 2\" as its first line; a v1 Procfile has one \"label: command\" a line"),
             ("web: a \\\n  --port 1\n", "Procfile:1: the line ends with \"\\\": a v1 Procfile entry cannot continue on the next line; join the lines into one (or use a v2 Procfile with a YAML folded string, \"command: >-\")"),
             ("web: a\n{%- if x %}\n", "Procfile:2:1: line \"{%- if x %}\" is not a \"label: command\" entry"),
-            ("web: a\nweb: b\n", "Procfile:2: label \"web\" is already defined on line 1"),
+            ("web: a\nweb: b\n", "Procfile:2: label \"web\" is already defined on line 1: rename one of them, or remove the one not wanted"),
             (": nokey\n", "Procfile:1:1: label is empty"),
             ("web:\n", "Procfile:1:5: label \"web\" has no command"),
             ("web: a\rb\n", "Procfile:1:6: command \"a\\rb\" contains the control character \"\\r\""),

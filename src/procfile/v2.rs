@@ -189,7 +189,10 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
         if !seen.insert(label.clone()) {
             return Err(here(
                 None,
-                format!("label {} is defined twice", Quoted(&label)),
+                format!(
+                    "label {} is defined twice: rename one of them, or remove the one not wanted",
+                    Quoted(&label)
+                ),
             ));
         }
         let settings = RawSettings {
