@@ -53,7 +53,19 @@ fn refused_at_every_target(backend: &str, make: fn(&Path, &Path), expected: &str
         if kind == "directory" && host.exists() {
             continue; // an existing service directory is not re-created
         }
-        fs::create_dir_all(host.parent().unwrap()).unwrap();
+        let parent = host.parent().unwrap();
+        if !parent.exists() && parent.ends_with("env") {
+            // A new job's runit env directory, made as procexport makes it (root:run group
+            // 0750), so that only the planted node is refused.
+            fs::create_dir_all(parent).unwrap();
+            let gid = nix::unistd::Group::from_name(RUN_USER)
+                .unwrap()
+                .unwrap()
+                .gid;
+            std::os::unix::fs::chown(parent, Some(0), Some(gid.as_raw())).unwrap();
+            fs::set_permissions(parent, fs::Permissions::from_mode(0o750)).unwrap();
+        }
+        fs::create_dir_all(parent).unwrap();
         let _ = fs::remove_file(&host);
         make(&victim, &host);
         let before = sandbox.snapshot();
@@ -605,7 +617,7 @@ fn procfile_the_invoking_user_cannot_read_is_refused_unshown() {
     let secret_dir = sandbox.path().join("secret");
     fs::create_dir_all(&secret_dir).unwrap();
     let secret = secret_dir.join("Procfile");
-    fs::write(&secret, "web: echo TOP_SECRET_VALUE\nbad-label: x\n").unwrap();
+    fs::write(&secret, "web: echo TOP_SECRET_VALUE\nbad.label: x\n").unwrap();
     fs::set_permissions(&secret, fs::Permissions::from_mode(0o600)).unwrap();
     let link = sandbox.path().join("link-to-shadow");
     std::os::unix::fs::symlink("/etc/shadow", &link).unwrap();
@@ -628,7 +640,7 @@ fn procfile_the_invoking_user_cannot_read_is_refused_unshown() {
     // The same file is read fine by root itself: the refusal is the invoking user's rights.
     let sandbox_ok = sandbox.export("upstart", &secret, "myapp").failure(2);
     assert!(
-        sandbox_ok.stderr.contains("label \"bad-label\""),
+        sandbox_ok.stderr.contains("label \"bad.label\""),
         "{}",
         sandbox_ok.stderr
     );

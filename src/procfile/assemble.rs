@@ -9,7 +9,7 @@ use crate::error::{Error, Location, Result};
 use crate::model::config::Config;
 use crate::model::env::{Env, EnvKey, EnvValue};
 use crate::model::job::{App, Job, Respawn};
-use crate::model::layer;
+use crate::model::layer::{self, Layer};
 use crate::model::name::Name;
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
@@ -61,41 +61,16 @@ pub fn assemble(
     let (dotenv, base_port) = read_dotenv(options, config)?;
     let top = &procfile.top;
     let defaults = &config.defaults;
-    // What every job starts from: HOME and USER as a login would set them, then the config's
-    // env, then the .env files; the Procfile's env is laid over these (and may change them).
-    let mut base_env = Env::default();
-    base_env.set(key("HOME"), value("HOME", &config.run_as.home)?);
-    base_env.set(key("USER"), value("USER", &config.run_as.user)?);
-    base_env.merge(&defaults.env);
-    base_env.merge(&dotenv);
+    let base_env = base_env(config, &dotenv)?;
     let mut jobs = Vec::new();
     let mut notes = Vec::new();
     // Which entry made each job name, to report a collision with both lines.
     let mut made_by: HashMap<Name, (usize, Option<u32>)> = HashMap::new();
     for (type_index, entry) in procfile.entries.iter().enumerate() {
         let label = entry.label.as_str();
-        let wanted = options
-            .formation
-            .counts
-            .iter()
-            .find(|(name, _)| name == label)
-            .map(|(_, count)| *count)
-            .or(options.formation.all);
-        let count = wanted.or(entry.count).unwrap_or(1);
-        if count == 0 {
-            notes.push(format!(
-                "{}: count 0, nothing of it is installed",
-                Quoted(label)
-            ));
+        let Some(count) = instances(entry, &options.formation, &mut notes) else {
             continue;
-        }
-        if label == RELEASE && !entry.once {
-            notes.push(format!(
-                "{}: skipped, it is the release phase (a command run once per deploy, not a daemon); run it yourself before restarting the app, or in a v2 Procfile give it \"once: true\" for a one-shot job",
-                Quoted(label)
-            ));
-            continue;
-        }
+        };
         let layers = [&entry.layer, top, defaults];
         let kill_timeout = layers
             .iter()
@@ -113,13 +88,7 @@ pub fn assemble(
             .unwrap_or_else(|| default_dir.clone());
         // One instance keeps the label as its name unless the Procfile asked for `count:`.
         let numbered = entry.count.is_some() || count > 1;
-        let type_base = match entry.port {
-            Some(PortSetting::Off) => None,
-            Some(PortSetting::Base(port)) => Some(u32::from(port)),
-            None => Some(u32::from(base_port).saturating_add(
-                100u32.saturating_mul(u32::try_from(type_index).unwrap_or(u32::MAX)),
-            )),
-        };
+        let type_base = type_base(entry.port, base_port, type_index);
         for instance in 0..count {
             let name = if numbered {
                 entry.label.instance(instance)
@@ -130,55 +99,24 @@ pub fn assemble(
                 .count_line
                 .filter(|_| entry.count.is_some())
                 .unwrap_or(entry.line);
-            if let Some((other_line, other_count)) = made_by.get(&name) {
-                let how = |count: &Option<u32>, line: usize| match count {
-                    Some(c) => format!("an instance of a label with count {c} (line {line})"),
-                    None => format!("the label on line {line}"),
-                };
-                return Err(Error::input(
-                    Location::line(file, line.max(*other_line)),
-                    format!(
-                        "job name {} is made twice: by {} and by {}; rename one of the labels",
-                        Quoted(name.as_str()),
-                        how(other_count, *other_line),
-                        how(&entry.count, line)
-                    ),
-                ));
-            }
+            check_made_once(&made_by, &name, line, entry.count, file)?;
             made_by.insert(name.clone(), (line, entry.count));
             let job_full_name = format!("{full_name}-{name}");
             check_length(&job_full_name, Location::line(file, entry.line))?;
-            let given = layers.iter().find_map(|l| l.log.clone());
-            let log_given = given.is_some();
-            let log = match given {
-                Some(log) => log,
-                None => AbsPath::parse(&log_dir.join(&format!("{name}.log")), "log")
-                    .map_err(Error::Refused)?,
-            };
-            let port = type_base
-                .map(|base| {
-                    let port = base.saturating_add(instance);
-                    u16::try_from(port).map_err(|_| {
-                        Error::input(
-                            Location::line(file, entry.line),
-                            format!(
-                                "the PORT of job {} would be {port}, above 65535: give a lower base port (--port, PORT in .env, or port in the config)",
-                                Quoted(name.as_str())
-                            ),
-                        )
-                    })
-                })
-                .transpose()?;
-            let mut env = base_env.clone();
-            if let Some(port) = port {
-                env.set(key("PORT"), value("PORT", &port.to_string())?);
-            }
-            env.set(
-                key("PS"),
-                value("PS", &format!("{label}.{}", instance + 1))?,
-            );
-            env.merge(&top.env);
-            env.merge(&entry.layer.env);
+            let (log, log_given) = job_log(&layers, &log_dir, &name)?;
+            let port = instance_port(
+                type_base,
+                instance,
+                &name,
+                &Location::line(file, entry.line),
+            )?;
+            let env = instance_env(
+                &base_env,
+                port,
+                label,
+                instance,
+                [&top.env, &entry.layer.env],
+            )?;
             jobs.push(Job {
                 name,
                 full_name: job_full_name,
@@ -217,6 +155,144 @@ pub fn assemble(
         jobs,
         notes,
     })
+}
+
+/// How many instances of `entry` to install, or `None` (with a note why) for none.
+fn instances(
+    entry: &super::entry::Entry,
+    formation: &Formation,
+    notes: &mut Vec<String>,
+) -> Option<u32> {
+    let label = entry.label.as_str();
+    let wanted = formation
+        .counts
+        .iter()
+        .find(|(name, _)| name == label)
+        .map(|(_, count)| *count)
+        .or(formation.all);
+    let count = wanted.or(entry.count).unwrap_or(1);
+    if count == 0 {
+        notes.push(format!(
+            "{}: count 0, nothing of it is installed",
+            Quoted(label)
+        ));
+        return None;
+    }
+    if label == RELEASE && !entry.once {
+        notes.push(format!(
+            "{}: skipped, it is the release phase (a command run once per deploy, not a daemon); run it yourself before restarting the app, or in a v2 Procfile give it \"once: true\" for a one-shot job",
+            Quoted(label)
+        ));
+        return None;
+    }
+    Some(count)
+}
+
+/// Refuses a job name an earlier entry already made, naming both.
+fn check_made_once(
+    made_by: &HashMap<Name, (usize, Option<u32>)>,
+    name: &Name,
+    line: usize,
+    count: Option<u32>,
+    file: &str,
+) -> Result<()> {
+    let Some((other_line, other_count)) = made_by.get(name) else {
+        return Ok(());
+    };
+    let how = |count: &Option<u32>, line: usize| match count {
+        Some(c) => format!("an instance of a label with count {c} (line {line})"),
+        None => format!("the label on line {line}"),
+    };
+    Err(Error::input(
+        Location::line(file, line.max(*other_line)),
+        format!(
+            "job name {} is made twice: by {} and by {}; rename one of the labels",
+            Quoted(name.as_str()),
+            how(other_count, *other_line),
+            how(&count, line)
+        ),
+    ))
+}
+
+/// The PORT of instance `instance` of a type whose first port is `type_base`.
+fn instance_port(
+    type_base: Option<u32>,
+    instance: u32,
+    name: &Name,
+    location: &Location,
+) -> Result<Option<u16>> {
+    type_base
+        .map(|base| {
+            let port = base.saturating_add(instance);
+            u16::try_from(port).map_err(|_| {
+                Error::input(
+                    location.clone(),
+                    format!(
+                        "the PORT of job {} would be {port}, above 65535: give a lower base port (--port, PORT in .env, or port in the config)",
+                        Quoted(name.as_str())
+                    ),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// What every job's env starts from: HOME and USER as a login would set them, then the
+/// config's env, then the .env files; the Procfile's env is laid over these (and may change
+/// them).
+fn base_env(config: &Config, dotenv: &Env) -> Result<Env> {
+    let mut env = Env::default();
+    env.set(key("HOME"), value("HOME", &config.run_as.home)?);
+    env.set(key("USER"), value("USER", &config.run_as.user)?);
+    env.merge(&config.defaults.env);
+    env.merge(dotenv);
+    Ok(env)
+}
+
+/// The job's log: `log:` of the first layer that gives one (and true), else
+/// `<log_dir>/<job>.log`.
+fn job_log(layers: &[&Layer; 3], log_dir: &AbsPath, name: &Name) -> Result<(AbsPath, bool)> {
+    match layers.iter().find_map(|l| l.log.clone()) {
+        Some(log) => Ok((log, true)),
+        None => AbsPath::parse(&log_dir.join(&format!("{name}.log")), "log")
+            .map(|log| (log, false))
+            .map_err(Error::Refused),
+    }
+}
+
+/// The first PORT of the type at `type_index`: its own `port:`, or the base + 100 x its place.
+fn type_base(setting: Option<PortSetting>, base_port: u16, type_index: usize) -> Option<u32> {
+    match setting {
+        Some(PortSetting::Off) => None,
+        Some(PortSetting::Base(port)) => Some(u32::from(port)),
+        None => {
+            Some(u32::from(base_port).saturating_add(
+                100u32.saturating_mul(u32::try_from(type_index).unwrap_or(u32::MAX)),
+            ))
+        }
+    }
+}
+
+/// One instance's env: the base, its PORT and PS, then the Procfile's `layers` over them.
+fn instance_env(
+    base: &Env,
+    port: Option<u16>,
+    label: &str,
+    instance: u32,
+    layers: [&Env; 2],
+) -> Result<Env> {
+    let mut env = base.clone();
+    if let Some(port) = port {
+        env.set(key("PORT"), value("PORT", &port.to_string())?);
+    }
+    env.set(
+        key("PS"),
+        value("PS", &format!("{label}.{}", instance + 1))?,
+    );
+    for layer in layers {
+        env.merge(layer);
+    }
+    Ok(env)
 }
 
 fn key(name: &str) -> EnvKey {

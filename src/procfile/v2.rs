@@ -208,14 +208,7 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
             .map(|c| layer::in_range("count", c.0, 0, 1000))
             .transpose()
             .map_err(|e| at(&path, e))?;
-        let port = match command.port {
-            None | Some(RawPort::Switch(true)) => None,
-            Some(RawPort::Switch(false)) => Some(PortSetting::Off),
-            Some(RawPort::Number(n)) => Some(PortSetting::Base(
-                u16::try_from(layer::in_range("port", n, 1, 65_535).map_err(|e| at(&path, e))?)
-                    .expect("in range"),
-            )),
-        };
+        let port = port_setting(command.port).map_err(|e| at(&path, e))?;
         let parsed =
             Command::parse(&command.command, &label).map_err(|m| at(&path, ("command", m)))?;
         let mut count_path = path.to_vec();
@@ -242,6 +235,16 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
         start_on,
         stop_on,
         entries,
+    })
+}
+
+fn port_setting(raw: Option<RawPort>) -> Result<Option<PortSetting>, KeyError> {
+    Ok(match raw {
+        None | Some(RawPort::Switch(true)) => None,
+        Some(RawPort::Switch(false)) => Some(PortSetting::Off),
+        Some(RawPort::Number(n)) => Some(PortSetting::Base(
+            u16::try_from(layer::in_range("port", n, 1, 65_535)?).expect("in range"),
+        )),
     })
 }
 
