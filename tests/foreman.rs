@@ -306,3 +306,29 @@ fn clean_and_the_gems_names_never_match_a_dashed_neighbour() {
         );
     }
 }
+
+#[test]
+fn linked_as_upstart_export_it_takes_the_gems_command_line() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let procfile = sandbox.procfile("web: a\nworker: b\n");
+    let link = sandbox.path().join("upstart-export");
+    std::os::unix::fs::symlink(crate::support::bin(), &link).unwrap();
+    let gem = |args: &[&str]| {
+        let mut command = Command::new(&link);
+        command
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .arg("--config")
+            .arg(sandbox.config_path())
+            .arg("--root")
+            .arg(sandbox.root())
+            .args(args);
+        crate::support::run(&mut command)
+    };
+    gem(&["-p", procfile.to_str().unwrap(), "-n", "myapp"]).success();
+    assert!(sandbox.host("/etc/init/fb-myapp-worker.conf").exists());
+    gem(&["-c", "-n", "myapp"]).success();
+    assert!(!sandbox.host("/etc/init/fb-myapp-worker.conf").exists());
+    assert!(!sandbox.host("/etc/init/fb-myapp.conf").exists());
+}

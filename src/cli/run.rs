@@ -4,6 +4,7 @@
 
 use crate::backends::{keys, Backend, BackendKind};
 use crate::cli::args::{CleanArgs, Cli, Command, ExportArgs};
+use crate::cli::gem;
 use crate::error::{Error, Location, Result};
 use crate::install::disk::Disk;
 use crate::install::installer::Target;
@@ -26,6 +27,10 @@ pub fn run(
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // Installed as the gem's `upstart-export`: the gem's command line and config file.
+    let as_gem = args.first().is_some_and(gem::invoked_as_gem);
+    let args = if as_gem { gem::translate(args) } else { args };
     let cli = Cli::try_parse_from(args).map_err(Error::Cli)?;
     let invoker = Invoker::detect()?;
     invoker.refuse_through_sudo("--root", cli.root.is_some())?;
@@ -41,7 +46,7 @@ pub fn run(
         ),
         Command::Clean(_) => (None, Vec::new()),
     };
-    let mut config = load_config(&disk, cli.config.as_ref().map(|p| p.as_str()))?;
+    let mut config = load_config(&disk, cli.config.as_ref().map(|p| p.as_str()), as_gem)?;
     if cli.dry_run && invoker.sudo.is_some() {
         // The config is root's: a dry run shows the invoking user the names of its variables,
         // not their values.
@@ -180,8 +185,9 @@ fn procfile_dir(file: &str) -> Result<AbsPath> {
         .map_err(|m| Error::input(Location::file(file), m))
 }
 
-/// Reads `--config`, else the first of the default config files that exists, else defaults.
-fn load_config(disk: &Disk, flag: Option<&str>) -> Result<Config> {
+/// Reads `--config`, else the first of the default config files that exists (the gem's first
+/// when running as the gem), else defaults.
+fn load_config(disk: &Disk, flag: Option<&str>, as_gem: bool) -> Result<Config> {
     let keys = keys();
     if let Some(path) = flag {
         let text = disk
@@ -189,7 +195,11 @@ fn load_config(disk: &Disk, flag: Option<&str>) -> Result<Config> {
             .ok_or_else(|| Error::Usage(format!("config file {} does not exist", Quoted(path))))?;
         return Config::parse(path, Some(&text), &keys);
     }
-    for path in DEFAULT_PATHS {
+    let mut paths = DEFAULT_PATHS;
+    if as_gem {
+        paths.reverse();
+    }
+    for path in paths {
         if let Some(text) = disk.read_config(path)? {
             return Config::parse(path, Some(&text), &keys);
         }
