@@ -26,7 +26,10 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
         let Some((label, command)) = trimmed.split_once(':') else {
             return Err(Error::input(
                 Location::at(file, number, indent + 1),
-                format!("line {} is not a \"label: command\" entry", Quoted(trimmed)),
+                format!(
+                    "line {} is not a \"label: command\" entry: write it as \"label: command\", or put \"#\" in front of it to make it a comment (a template or a merge conflict must be resolved first)",
+                    Quoted(trimmed)
+                ),
             ));
         };
         let label = label.trim_end();
@@ -52,6 +55,12 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
             return Err(Error::input(
                 Location::line(file, number),
                 "the line ends with \"\\\": a v1 Procfile entry cannot continue on the next line; join the lines into one (or use a v2 Procfile with a YAML folded string, \"command: >-\")",
+            ));
+        }
+        if label.is_empty() {
+            return Err(Error::input(
+                Location::at(file, number, indent + 1),
+                "label is empty: write the process type's name before the \":\", such as \"web: ...\"",
             ));
         }
         let name = Name::parse(label, "label")
@@ -131,10 +140,10 @@ mod tests {
             ("version: 3\nweb: a\n", "Procfile:1: version \"3\" is not a Procfile version procexport reads: write \"version: 2\" for the YAML format, or remove the line for a v1 Procfile"),
             ("commands:\n  web:\n    command: a\n", "Procfile:1: \"commands\" starts a YAML mapping: a v2 (YAML) Procfile needs \"version: 2\" as its first line; a v1 Procfile has one \"label: command\" a line"),
             ("web: a \\\n  --port 1\n", "Procfile:1: the line ends with \"\\\": a v1 Procfile entry cannot continue on the next line; join the lines into one (or use a v2 Procfile with a YAML folded string, \"command: >-\")"),
-            ("web: a\n{%- if x %}\n", "Procfile:2:1: line \"{%- if x %}\" is not a \"label: command\" entry"),
+            ("web: a\n{%- if x %}\n", "Procfile:2:1: line \"{%- if x %}\" is not a \"label: command\" entry: write it as \"label: command\", or put \"#\" in front of it to make it a comment (a template or a merge conflict must be resolved first)"),
             ("web: a\nweb: b\n", "Procfile:2: label \"web\" is already defined on line 1: rename one of them, or remove the one not wanted"),
-            (": nokey\n", "Procfile:1:1: label is empty"),
-            ("web:\n", "Procfile:1:5: label \"web\" has no command"),
+            (": nokey\n", "Procfile:1:1: label is empty: write the process type's name before the \":\", such as \"web: ...\""),
+            ("web:\n", "Procfile:1:5: label \"web\" has no command: write the command after the \":\", or remove the line"),
             ("web: a\rb\n", "Procfile:1:6: command \"a\\rb\" contains the control character \"\\r\""),
             ("# only comments\n", "Procfile: no process entries found"),
         ];

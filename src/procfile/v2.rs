@@ -323,7 +323,7 @@ fn check_top_keys(file: &str, text: &str) -> Result<()> {
             return Err(Error::input(
                 location,
                 format!(
-                    "unknown key {}, expected one of: {}",
+                    "unknown key {}, expected one of: {} (remove it, or correct its name)",
                     Quoted(name),
                     TOP_KEYS.join(", ")
                 ),
@@ -408,7 +408,7 @@ mod tests {
             (format!("{base}    count: 1.5\n"), "Procfile:5: commands.web.count: invalid type: floating point `1.5`, expected a whole number written in digits, such as 2"),
             (format!("{base}    kill_timeout: x\n"), "Procfile:5: commands.web.kill_timeout: invalid type: string \"x\", expected a whole number written in digits, such as 2"),
             (format!("{base}    pre: x\n"), "Procfile:5: commands.web: unknown field `pre`, expected one of `command`, `env`, `working_directory`, `respawn`, `kill_timeout`, `log`, `count`, `port`, `once`"),
-            (format!("{base}depends: x\n"), "Procfile:5: unknown key \"depends\", expected one of: version, start_on_runlevel, stop_on_runlevel, env, working_directory, respawn, kill_timeout, log, commands"),
+            (format!("{base}depends: x\n"), "Procfile:5: unknown key \"depends\", expected one of: version, start_on_runlevel, stop_on_runlevel, env, working_directory, respawn, kill_timeout, log, commands (remove it, or correct its name)"),
             ("version: 2\nstart_on_runlevel: 2\ncommands:\n  web:\n    command: a\n".to_owned(), "Procfile:2: start_on_runlevel \"2\" is not a runlevel set such as \"[2345]\", \"[!2345]\" or \"[S]\""),
             ("version: 2\ncommands:\n  web.1:\n    command: a\n".to_owned(), "Procfile:3: label \"web.1\" may only contain ASCII letters, digits, \"_\" and \"-\", not \".\""),
             ("version: 2\ncommands:\n  web:\n    command: \"a\n".to_owned(), "Procfile:5: found unexpected end of stream, while scanning a quoted scalar"),
