@@ -129,6 +129,12 @@ impl fmt::Display for Error {
             | Self::Refused(message)
             | Self::Failed(message) => f.write_str(message),
             Self::Input { location, message } => write!(f, "{location}: {message}"),
+            Self::Io { action, source } if source.kind() == io::ErrorKind::PermissionDenied => {
+                write!(
+                    f,
+                    "{action}: {source}: procexport installs system files and needs root; run it through sudo"
+                )
+            }
             Self::Io { action, source } => write!(f, "{action}: {source}"),
         }
     }

@@ -66,10 +66,11 @@ macro_rules! bad_input {
     };
 }
 
-const LABEL_RULE: &str = "may only contain ASCII letters, digits and \"_\"";
+const LABEL_RULE: &str = "may only contain ASCII letters, digits, \"_\" and \"-\"";
 
 bad_input! {
-    label_with_dash: Bad::Procfile(b"web: a\nweb-1: b\n") => "SANDBOX/app/Procfile:2:1: label \"web-1\" may only contain ASCII letters, digits and \"_\", not \"-\"";
+    label_with_leading_dash: Bad::Procfile(b"web: a\n-web: b\n") => "SANDBOX/app/Procfile:2:1: label \"-web\" must start with an ASCII letter or digit";
+    label_with_dot: Bad::Procfile(b"web: a\nweb.1: b\n") => "SANDBOX/app/Procfile:2:1: label \"web.1\" may only contain ASCII letters, digits, \"_\" and \"-\", not \".\"";
     label_with_backtick: Bad::Procfile(b"a`id`: x\n") => "Procfile:1:1: label \"a`id`\" may only contain";
     label_with_command_substitution: Bad::Procfile(b"$(id): x\n") => "Procfile:1:1: label \"$(id)\" may only contain";
     label_with_dot_dot: Bad::Procfile(b"..: x\n") => "Procfile:1:1: label \"..\" may only contain";
@@ -78,7 +79,7 @@ bad_input! {
     label_with_unicode: Bad::Procfile("w\u{e9}b: x\n".as_bytes()) => "Procfile:1:1: label \"w\u{e9}b\" may only contain";
     label_empty: Bad::Procfile(b"web: a\n: x\n") => "Procfile:2:1: label is empty";
     v2_label_with_backtick: Bad::Procfile(b"version: 2\ncommands:\n  \"a`id`\":\n    command: x\n") => "Procfile:3: label \"a`id`\" may only contain";
-    app_with_dash: Bad::App("my-app") => "app name \"my-app\" may only contain ASCII letters, digits and \"_\", not \"-\"";
+    app_with_leading_underscore: Bad::App("_my-app") => "app name \"_my-app\" must start with an ASCII letter or digit";
     app_with_backtick: Bad::App("a`id`") => LABEL_RULE;
     app_with_command_substitution: Bad::App("$(id)") => LABEL_RULE;
     app_with_dot_dot: Bad::App("..") => LABEL_RULE;
@@ -86,13 +87,21 @@ bad_input! {
     app_with_space: Bad::App("a b") => LABEL_RULE;
     app_with_unicode: Bad::App("\u{e9}") => LABEL_RULE;
     app_empty: Bad::App("") => "app name is empty";
-    label_collides_with_count_instance: Bad::Procfile(b"version: 2\ncommands:\n  worker_1:\n    command: a\n  worker:\n    command: b\n    count: 2\n") => "Procfile:7: job name \"worker_1\" is made twice: by the label on line 3 and by an instance of a label with count 2 (line 7)";
-    count_not_integer: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    count: two\n") => "Procfile:5: commands.web.count: invalid type: string \"two\", expected i64";
-    count_fraction: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    count: 1.5\n") => "Procfile:5: commands.web.count: invalid type: floating point `1.5`, expected i64";
-    count_zero: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    count: 0\n") => "Procfile:5: count 0 is out of range (1 to 1000)";
-    count_too_large: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    count: 100000\n") => "Procfile:5: count 100000 is out of range (1 to 1000)";
+    label_collides_with_count_instance: Bad::Procfile(b"version: 2\ncommands:\n  worker_1:\n    command: a\n  worker:\n    command: b\n    count: 2\n") => "Procfile:7: job name \"worker_1\" is made twice: by the label on line 3 and by an instance of a label with count 2 (line 7); rename one of the labels";
+    count_not_integer: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    count: two\n") => "Procfile:5: commands.web.count: invalid type: string \"two\", expected a whole number written in digits, such as 2";
+    count_fraction: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    count: 1.5\n") => "Procfile:5: commands.web.count: invalid type: floating point `1.5`, expected a whole number written in digits, such as 2";
+    count_zero_everywhere: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    count: 0\n") => "Procfile: nothing to install: every process type was skipped (count 0, or the release phase); give one a count of 1 or more (-m TYPE=1)";
+    only_release: Bad::Procfile(b"release: rake db:migrate\n") => "Procfile: nothing to install";
+    version_3: Bad::Procfile(b"version: 3\nweb: a\n") => "Procfile:1: version \"3\" is not a Procfile version procexport reads: write \"version: 2\"";
+    yaml_without_version: Bad::Procfile(b"commands:\n  web:\n    command: a\n") => "Procfile:1: \"commands\" starts a YAML mapping: a v2 (YAML) Procfile needs \"version: 2\" as its first line";
+    v1_line_continuation: Bad::Procfile(b"web: puma \\\n  -p 5000\n") => "Procfile:1: the line ends with \"\\\": a v1 Procfile entry cannot continue on the next line; join the lines into one";
+    tab_in_yaml: Bad::Procfile(b"version: 2\ncommands:\n\tweb: a\n") => "Procfile:3:1: the line is indented with a tab; YAML indents with spaces only: replace the tab with spaces";
+    port_out_of_range: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    port: 0\n") => "Procfile:5: port 0 is out of range (1 to 65535)";
+    dotenv_bad_line: Bad::Path(|s| { s.write("app/.env", "A=1\nnot an assignment\n"); s.procfile(GOOD) }) => "SANDBOX/app/.env:2: line \"not an assignment\" is not a \"KEY=value\" assignment";
+    dotenv_bad_port: Bad::Path(|s| { s.write("app/.env", "PORT=http\n"); s.procfile(GOOD) }) => "SANDBOX/app/.env: PORT \"http\" is not a port number";
+    count_too_large: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    count: 100000\n") => "Procfile:5: count 100000 is out of range (0 to 1000)";
     kill_timeout_negative: Bad::Procfile(b"version: 2\nkill_timeout: -1\ncommands:\n  web:\n    command: a\n") => "Procfile:2: kill_timeout -1 is out of range (1 to 86400)";
-    kill_timeout_not_integer: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    kill_timeout: 30s\n") => "Procfile:5: commands.web.kill_timeout: invalid type: string \"30s\", expected i64";
+    kill_timeout_not_integer: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    kill_timeout: 30s\n") => "Procfile:5: commands.web.kill_timeout: invalid type: string \"30s\", expected a whole number written in digits, such as 2";
     kill_timeout_huge: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    kill_timeout: 99999999999999999999\n") => "Procfile:5:";
     respawn_count_not_integer: Bad::Procfile(b"version: 2\nrespawn: {count: many, interval: 10}\ncommands:\n  web:\n    command: a\n") => "Procfile:2:";
     respawn_interval_out_of_range: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    respawn:\n      count: 5\n      interval: 0\n") => "Procfile:5: respawn 0 is out of range (1 to 86400): respawn interval";

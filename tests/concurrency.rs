@@ -33,13 +33,21 @@ fn app_files(sandbox: &Sandbox, app: &str) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-/// What one export of `procfile` installs for `app`, rendered in memory.
+/// What one export of `procfile` installs for `app`, rendered in memory (where the run user
+/// is not looked up, so its HOME is put in here).
 fn expected(procfile: &str, app: &str, backend: &str) -> BTreeMap<String, Vec<u8>> {
+    let home = nix::unistd::User::from_name(crate::support::RUN_USER)
+        .unwrap()
+        .unwrap()
+        .dir;
     render(procfile.as_bytes(), app, backend, None)
         .unwrap()
         .into_iter()
         .filter_map(|r| {
-            let bytes = r.contents.or(r.link_target)?.into_bytes();
+            let text = r.contents.or(r.link_target)?;
+            let bytes = text
+                .replace("/nonexistent", home.to_str().unwrap())
+                .into_bytes();
             Some((r.path.trim_start_matches('/').to_owned(), bytes))
         })
         .collect()

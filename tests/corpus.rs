@@ -6,11 +6,12 @@ use crate::support::{check_generated_files, require_root, Sandbox};
 use std::fs;
 use std::path::Path;
 
-/// Entries a v1 Procfile holds: every line that is not blank or a comment.
+/// Jobs a v1 Procfile makes: every line that is not blank or a comment, but `release:` (the
+/// release phase, skipped with a note).
 fn v1_entries(text: &str) -> usize {
     text.lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("release:"))
         .count()
 }
 
@@ -22,10 +23,6 @@ pub const EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("Karanveer13__django_money_splitter", "label \"web\" is already defined on line"),
     ("surenm__css.markupwand.com", ":8: label \"screenshot\" is already defined on line 4"),
     ("dokku__dokku__tests_apps_dockerfile-procfile-bad", ":8:1: line \"<<<<<<< HEAD=0\" is not a \"label: command\" entry"),
-    ("emwalker__digraph", "may only contain ASCII letters, digits and \"_\", not \"-\""),
-    ("jerkin61__bayudo-mockexam-api", "may only contain ASCII letters, digits and \"_\", not \"-\""),
-    ("kuis221__rails_api", "may only contain ASCII letters, digits and \"_\", not \"-\""),
-    ("shakacode__react-webpack-rails-tutorial", "may only contain ASCII letters, digits and \"_\", not \"-\""),
     ("cookiecutter__cookiecutter-django", ":3:1: line \"{%- if cookiecutter.use_celery == \\\"y\\\" %}\" is not a \"label: command\" entry"),
     ("frappe__bench__bench_config_templates", ":1:1: line \"{% if not skip_redis %}\" is not a \"label: command\" entry"),
     ("strongloop__node-foreman__test_fixtures_nocmd", "has no command"),
@@ -115,6 +112,10 @@ fn every_corpus_procfile_exports_or_fails_clearly(backend: &str) {
             }
         }
     }
+    eprintln!(
+        "corpus: {exported} of {} files export through {backend}",
+        files.len()
+    );
     assert_eq!(refused, EXPECTED_FAILURES.len());
     assert_eq!(exported + refused, files.len());
 }

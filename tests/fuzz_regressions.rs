@@ -54,6 +54,7 @@ fn the_render_target_writes_what_it_means() {
     assert_eq!(targets::render(&seed), Ok(()));
     assert!(
         targets::render_is_valid(&seed),
-        "the seed is no longer a valid input"
+        "the seed is no longer a valid input: {:?}",
+        targets::render_procfile(&seed)
     );
 }

@@ -1,9 +1,11 @@
-//! Golden files: each case under tests/fixtures/golden/ holds a Procfile (and optionally extra
-//! config lines) and, per backend, the exact tree procexport must write. `BLESS=1 cargo test`
-//! rewrites the expected files; review the diff like code.
+//! Golden trees: each case under tests/fixtures/golden/ holds a Procfile (and optionally extra
+//! config lines and a `.env`); the exact tree procexport writes for it through each backend
+//! (every entry's kind, mode, owner and path, then every file's text) is an insta snapshot,
+//! `tests/snapshots/main__golden__<case>__<backend>.snap`. `INSTA_UPDATE=always` (or
+//! `cargo insta review`) rewrites them; review the diff like code.
 
 use crate::support::{Node, Sandbox, BACKENDS};
-use pretty_assertions::assert_eq;
+use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -69,31 +71,17 @@ fn check_case(case: &str, backend: &str) {
     let extra = fs::read_to_string(dir.join("config.yaml")).unwrap_or_default();
     let sandbox = Sandbox::with_config(&extra);
     let procfile = sandbox.procfile(fs::read(dir.join("Procfile")).unwrap());
+    if let Ok(dotenv) = fs::read(dir.join(".env")) {
+        sandbox.write("app/.env", dotenv);
+    }
     sandbox.export(backend, &procfile, "myapp").success();
     crate::support::check_generated_files(&sandbox);
     let (listing, files) = render(&sandbox);
-    let expected = dir.join("expected").join(backend);
-    if std::env::var_os("BLESS").is_some() {
-        let _ = fs::remove_dir_all(&expected);
-        for (path, text) in &files {
-            let target = expected.join(path);
-            fs::create_dir_all(target.parent().unwrap()).unwrap();
-            fs::write(target, text).unwrap();
-        }
-        fs::create_dir_all(&expected).unwrap();
-        fs::write(
-            dir.join("expected").join(format!("{backend}.tree")),
-            &listing,
-        )
-        .unwrap();
-    }
-    let want_listing = fs::read_to_string(dir.join("expected").join(format!("{backend}.tree")))
-        .unwrap_or_else(|_| panic!("no golden listing for {case}/{backend}; run with BLESS=1"));
-    assert_eq!(listing, want_listing, "{case}/{backend}: tree differs");
+    let mut tree = listing;
     for (path, text) in files {
-        let want = fs::read_to_string(expected.join(&path)).unwrap_or_default();
-        assert_eq!(text, want, "{case}/{backend}: {path} differs");
+        let _ = write!(tree, "\n=== {path}\n{text}");
     }
+    insta::assert_snapshot!(format!("{case}__{backend}"), tree);
 }
 
 macro_rules! golden {
@@ -114,5 +102,6 @@ golden!(
     v1_basic,
     v2_every_option,
     v2_runlevels,
-    v2_single_user
+    v2_single_user,
+    v2_foreman
 );

@@ -442,7 +442,7 @@ fn the_image_comes_from_the_flag_the_procfile_or_the_config() {
 fn bad_names_and_values_are_refused_with_where_and_why() {
     let long = "a".repeat(60);
     let cases: Vec<(String, Vec<&str>, String)> = vec![
-        ("_web: a\n".into(), vec![], "Procfile:1: label \"_web\" would be the Kubernetes name \"-web\", which does not start and end with a letter or digit".into()),
+        ("_web: a\n".into(), vec![], "Procfile:1:1: label \"_web\" must start with an ASCII letter or digit".into()),
         ("web: a\nworker_: b\n".into(), vec![], "Procfile:2: label \"worker_\" would be the Kubernetes name \"worker-\"".into()),
         ("Web: a\nweb: b\n".into(), vec![], "Procfile:2: label \"web\" would be the Kubernetes name \"web\", as label \"Web\" on line 1 is".into()),
         (format!("{long}: a\n"), vec![], format!("Procfile:1: label \"{long}\" of app \"myapp\" would be the Kubernetes name \"myapp-{long}\", 66 characters long; a DNS-1123 label has at most 63")),
@@ -497,7 +497,7 @@ fn bad_names_and_values_are_refused_with_where_and_why() {
     .success();
     kubernetes(&sandbox, &["-p", path, "-n", "_x", "--image", IMAGE])
         .failure(2)
-        .stderr_has("app name \"_x\" would be the Kubernetes name \"-x\"");
+        .stderr_has("app name \"_x\" must start with an ASCII letter or digit");
 }
 
 #[test]

@@ -82,7 +82,7 @@ pub fn failed_export_changes_nothing(backend: &str) {
     let procfile = sandbox.procfile(THREE);
     sandbox.export(backend, &procfile, "myapp").success();
     let before = sandbox.snapshot();
-    sandbox.procfile("web: a\nworker-2: b\n");
+    sandbox.procfile("web: a\nworker.2: b\n");
     sandbox.export(backend, &procfile, "myapp").failure(2);
     assert_eq!(sandbox.snapshot(), before);
 }

@@ -44,6 +44,10 @@ mod corpus;
 /// Runs killed at every step leave whole files and converge on the next run.
 #[cfg(feature = "root-tests")]
 mod crash;
+/// foreman and honcho parity: PORT, formation, .env, dashed names, release; side by side with
+/// the real foreman and honcho where installed.
+#[cfg(feature = "root-tests")]
+mod foreman;
 /// Golden trees: the exact files, modes and owners of each case and backend.
 #[cfg(feature = "root-tests")]
 mod golden;

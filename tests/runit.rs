@@ -514,7 +514,7 @@ fn reexport_drops_a_removed_variable_and_stops_a_removed_job() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["KEPT"]);
+    assert_eq!(names, ["HOME", "KEPT", "PORT", "PS", "USER"]);
     // The dropped job was stopped and its directory removed, supervise/ and all.
     assert!(!sandbox.root().join("etc/sv/fb-myapp-worker").exists());
     assert!(!worker.exists());

@@ -623,7 +623,7 @@ fn procfile_the_invoking_user_cannot_read_is_refused_unshown() {
     let secret_dir = sandbox.path().join("secret");
     fs::create_dir_all(&secret_dir).unwrap();
     let secret = secret_dir.join("Procfile");
-    fs::write(&secret, "web: echo TOP_SECRET_VALUE\nbad-label: x\n").unwrap();
+    fs::write(&secret, "web: echo TOP_SECRET_VALUE\nbad.label: x\n").unwrap();
     fs::set_permissions(&secret, fs::Permissions::from_mode(0o600)).unwrap();
     let link = sandbox.path().join("link-to-shadow");
     std::os::unix::fs::symlink("/etc/shadow", &link).unwrap();
@@ -646,7 +646,7 @@ fn procfile_the_invoking_user_cannot_read_is_refused_unshown() {
     // The same file is read fine by root itself: the refusal is the invoking user's rights.
     let sandbox_ok = sandbox.export("upstart", &secret, "myapp").failure(2);
     assert!(
-        sandbox_ok.stderr.contains("label \"bad-label\""),
+        sandbox_ok.stderr.contains("label \"bad.label\""),
         "{}",
         sandbox_ok.stderr
     );

@@ -44,7 +44,22 @@ fn dry_run(case: &str, backend: &str) -> String {
         "{case}/{backend}: a dry run wrote files"
     );
     let stdout = String::from_utf8(output.stdout).unwrap();
-    stdout.replace(dir.to_str().unwrap(), "[CASE]")
+    let stdout = stdout.replace(dir.to_str().unwrap(), "[CASE]");
+    // HOME is the run user's home, which differs between systems (daemon's is /usr/sbin on
+    // Debian, /sbin on Fedora).
+    match nix::unistd::User::from_name("daemon").ok().flatten() {
+        Some(user) if user.dir.as_os_str().len() > 1 => {
+            let home = user.dir.to_str().unwrap();
+            stdout
+                .replace(&format!("HOME={home}\n"), "HOME=[HOME]\n")
+                .replace(&format!("HOME=\"{home}\"\n"), "HOME=\"[HOME]\"\n")
+                .replace(
+                    &format!("env/HOME (file, mode 0640, owner root:daemon)\n{home}\n"),
+                    "env/HOME (file, mode 0640, owner root:daemon)\n[HOME]\n",
+                )
+        }
+        _ => stdout,
+    }
 }
 
 macro_rules! snapshots {
@@ -67,4 +82,5 @@ snapshots!(
     v2_every_option,
     v2_runlevels,
     v2_single_user,
+    v2_foreman,
 );

@@ -92,7 +92,11 @@ fn process_types<'a>(app: &'a App, procfile: &'a Procfile) -> Result<Vec<Process
     let mut types = Vec::new();
     let mut rest = app.jobs.as_slice();
     for entry in &procfile.entries {
+        // `count: 0` installs nothing of the entry (the job model has no job for it).
         let count = entry.count.map_or(1, |c| c as usize);
+        if count == 0 {
+            continue;
+        }
         if rest.len() < count {
             return Err(Error::Failed(format!(
                 "the job model has fewer jobs than the Procfile's entries make (at {})",

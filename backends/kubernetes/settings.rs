@@ -156,7 +156,7 @@ mod tests {
         let got = parse_formation(Some("web=3, worker=0")).unwrap();
         let got: Vec<_> = got.iter().map(|(l, c)| (l.as_str(), *c)).collect();
         assert_eq!(got, [("web", 3), ("worker", 0)]);
-        for bad in ["web", "web=x", "web-1=2", "web=1,web=2", "web=1001"] {
+        for bad in ["web", "web=x", "we b=2", "web=1,web=2", "web=1001"] {
             assert!(parse_formation(Some(bad)).is_err(), "{bad}");
         }
     }

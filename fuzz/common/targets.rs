@@ -97,6 +97,7 @@ fn v1_expected(data: &[u8]) -> Option<Expected> {
         return None;
     }
     let mut jobs = Vec::new();
+    let mut entries = 0;
     for line in text.split('\n') {
         let line = line.strip_suffix('\r').unwrap_or(line).trim();
         if line.is_empty() || line.starts_with('#') {
@@ -104,11 +105,23 @@ fn v1_expected(data: &[u8]) -> Option<Expected> {
         }
         let (label, command) = line.split_once(':')?;
         let name = label.trim_end().to_owned();
+        let index = entries;
+        entries += 1;
+        // The release phase is not installed as a daemon.
+        if name == "release" {
+            continue;
+        }
+        let env = vec![
+            ("HOME".to_owned(), "/nonexistent".to_owned()),
+            ("USER".to_owned(), "pxrun".to_owned()),
+            ("PORT".to_owned(), (5000 + 100 * index).to_string()),
+            ("PS".to_owned(), format!("{name}.1")),
+        ];
         jobs.push(ExpectedJob {
             log: format!("/var/log/fb-{APP}/{name}.log"),
             name,
             command: command.trim().to_owned(),
-            env: Vec::new(),
+            env,
             working_directory: "/srv/app".to_owned(),
             kill_timeout: 30,
             respawn: DEFAULT_RESPAWN,
@@ -443,7 +456,42 @@ fn in_range(value: i64, max: u32, what: &str) -> Result<u32, String> {
 }
 
 fn is_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// HOME and USER of the preview's run user, PORT and PS as foreman sets them, then the
+/// Procfile's env `layers` over them.
+fn expected_env(
+    index: usize,
+    instance: usize,
+    label: &str,
+    layers: [&Vec<(String, String)>; 2],
+) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("HOME".to_owned(), "/nonexistent".to_owned()),
+        ("USER".to_owned(), "pxrun".to_owned()),
+    ];
+    set_env(
+        &mut env,
+        "PORT",
+        &(5000 + 100 * index + instance).to_string(),
+    );
+    set_env(&mut env, "PS", &format!("{label}.{}", instance + 1));
+    for (key, value) in layers.into_iter().flatten() {
+        set_env(&mut env, key, value);
+    }
+    env
+}
+
+/// Sets `key` in `env`, keeping its first position (procexport's `Env::set`).
+fn set_env(env: &mut Vec<(String, String)>, key: &str, value: &str) {
+    match env.iter_mut().find(|(k, _)| k == key) {
+        Some(slot) => value.clone_into(&mut slot.1),
+        None => env.push((key.to_owned(), value.to_owned())),
+    }
 }
 
 fn has_control(text: &str) -> bool {
@@ -526,7 +574,7 @@ impl RenderInput {
         let mut labels = Vec::new();
         let mut jobs: Vec<ExpectedJob> = Vec::new();
         let mut made = std::collections::HashSet::new();
-        for command in self.commands() {
+        for (index, command) in self.commands().iter().enumerate() {
             let label = command.label.text(NAMES);
             if !is_name(&label) {
                 return Err(format!("label {label:?}"));
@@ -538,25 +586,29 @@ impl RenderInput {
             let own = command.settings.check()?;
             let count = command
                 .count
-                .map(|n| in_range(n.value(), 1000, "count"))
+                .map(|n| {
+                    if n.value() == 0 {
+                        Ok(0)
+                    } else {
+                        in_range(n.value(), 1000, "count")
+                    }
+                })
                 .transpose()?;
             let text = command.command.text(COMMANDS);
             let text = text.trim();
             if text.is_empty() || has_control(text) {
                 return Err(format!("command {text:?}"));
             }
+            // The release phase is not a daemon; a count of 0 installs nothing.
+            if label == "release" {
+                continue;
+            }
             let names: Vec<String> = match count {
                 None => vec![label.clone()],
                 Some(n) => (0..n).map(|i| format!("{label}_{i}")).collect(),
             };
-            let mut env = top.env.clone();
-            for (key, value) in &own.env {
-                match env.iter_mut().find(|(k, _)| k == key) {
-                    Some(slot) => slot.1.clone_from(value),
-                    None => env.push((key.clone(), value.clone())),
-                }
-            }
-            for name in names {
+            for (instance, name) in names.into_iter().enumerate() {
+                let env = expected_env(index, instance, &label, [&top.env, &own.env]);
                 if !made.insert(name.clone()) {
                     return Err(format!("job name {name} made twice"));
                 }
@@ -571,7 +623,7 @@ impl RenderInput {
                         .unwrap_or_else(|| format!("/var/log/fb-{app}/{name}.log")),
                     name,
                     command: text.to_owned(),
-                    env: env.clone(),
+                    env,
                     working_directory: own
                         .working_directory
                         .clone()
@@ -581,6 +633,9 @@ impl RenderInput {
                     respawn: resolve_respawn(&[own.respawn, top.respawn]),
                 });
             }
+        }
+        if jobs.is_empty() {
+            return Err("nothing to install".to_owned());
         }
         Ok(Expected {
             start_on,

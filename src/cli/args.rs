@@ -3,6 +3,7 @@
 use crate::backends::{ABOUT, NAMES};
 pub use crate::install::installer::Action;
 use crate::model::kubernetes::{EnvStore, ReleaseAs};
+use crate::procfile::assemble::Formation;
 use camino::Utf8PathBuf;
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::error::ErrorKind;
@@ -166,12 +167,32 @@ impl Subcommand for Command {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// The Procfile to export (read with the invoking user's rights).
-    #[arg(short, long, value_name = "PROCFILE")]
+    #[arg(short, long, value_name = "PROCFILE", default_value = "Procfile")]
     pub procfile: Utf8PathBuf,
 
-    /// The app's name: ASCII letters, digits and "_".
+    /// The app's name: ASCII letters, digits, "_" and "-", starting with a letter or digit.
     #[arg(short = 'n', long = "app", value_name = "APP")]
     pub app: String,
+
+    /// How many of each process type to run, overriding `count`: `web=2,worker=1`; `all=N`
+    /// sets every type not named; 0 installs none of a type.
+    #[arg(short = 'm', long, value_name = "TYPE=N,...", value_parser = parse_formation)]
+    pub formation: Option<Formation>,
+
+    /// The base port: process type i's instance j gets PORT = base + 100 x i + j (default:
+    /// PORT from the .env files, else the config's `port`, else 5000).
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+
+    /// The .env files to read, comma-separated (read with the invoking user's rights);
+    /// default: `.env` beside the Procfile, when there is one.
+    #[arg(
+        short = 'e',
+        long = "env-file",
+        value_name = "FILE[,FILE]",
+        value_delimiter = ','
+    )]
+    pub env_files: Vec<Utf8PathBuf>,
 
     /// Do not tell the running init about the change (no `systemctl daemon-reload`).
     #[arg(long, conflicts_with = "restart")]
@@ -270,6 +291,31 @@ impl ValueEnum for ReleaseAs {
                 .help("A Job with Helm's pre-install and pre-upgrade hook annotations"),
         })
     }
+}
+
+/// The most instances of one type (as for `count:`).
+const MAX_INSTANCES: u32 = 1000;
+
+fn parse_formation(text: &str) -> Result<Formation, String> {
+    let mut formation = Formation::default();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, count) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("{pair:?} is not TYPE=N (for example web=2,worker=1)"))?;
+        let count: u32 = count
+            .trim()
+            .parse()
+            .ok()
+            .filter(|c| *c <= MAX_INSTANCES)
+            .ok_or_else(|| {
+                format!("{pair:?}: the count must be a whole number from 0 to {MAX_INSTANCES}")
+            })?;
+        match name.trim() {
+            "all" => formation.all = Some(count),
+            name => formation.counts.push((name.to_owned(), count)),
+        }
+    }
+    Ok(formation)
 }
 
 #[derive(Debug, Args)]
@@ -378,5 +424,39 @@ mod tests {
         let after = Cli::try_parse_from(["p", "upstart", "-p", "P", "-n", "a", "--dry-run"]);
         assert!(before.unwrap().dry_run);
         assert!(after.unwrap().dry_run);
+    }
+
+    #[test]
+    fn procfile_defaults_and_formation_env_files_and_port_parse() {
+        let cli = Cli::try_parse_from([
+            "p",
+            "systemd",
+            "-n",
+            "a",
+            "-m",
+            "web=2, worker=0,all=1",
+            "-e",
+            "a.env,b.env",
+            "--port",
+            "6000",
+        ])
+        .unwrap();
+        let Command::Export { args, .. } = cli.command else {
+            panic!("not an export")
+        };
+        assert_eq!(args.procfile, "Procfile");
+        assert_eq!(
+            args.formation,
+            Some(Formation {
+                counts: vec![("web".into(), 2), ("worker".into(), 0)],
+                all: Some(1)
+            })
+        );
+        assert_eq!(args.env_files, ["a.env", "b.env"]);
+        assert_eq!(args.port, Some(6000));
+        for bad in ["web", "web=two", "web=-1", "web=1001"] {
+            let error = Cli::try_parse_from(["p", "systemd", "-n", "a", "-m", bad]).unwrap_err();
+            assert!(error.to_string().contains("web"), "{bad}: {error}");
+        }
     }
 }

@@ -2,4 +2,5 @@
 //! what they may ask for, loads the config, and hands plain values to the pipeline.
 
 pub mod args;
+pub mod gem;
 pub mod run;

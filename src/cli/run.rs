@@ -8,6 +8,7 @@
 use crate::backends::kubernetes::{self, Flags, KubernetesOptions};
 use crate::backends::{keys, Backend, BackendKind};
 use crate::cli::args::{Action, AppArgs, CleanArgs, Cli, Command, ExportArgs, KubernetesArgs};
+use crate::cli::gem;
 use crate::error::{Error, Location, Result};
 use crate::install::access::{self, Users};
 use crate::install::disk::Disk;
@@ -18,10 +19,12 @@ use crate::install::privilege::Invoker;
 use crate::install::transaction::{self, print_error, Change, Context, LogDir, Outcome};
 use crate::model::account::{AccountError, RunAs};
 use crate::model::config::{Config, DEFAULT_PATHS};
+use crate::model::env::Env;
 use crate::model::limits;
 use crate::model::name::Name;
 use crate::model::text::AbsPath;
-use crate::procfile::{self, assemble::assemble};
+use crate::procfile::assemble::{assemble, Options};
+use crate::procfile::{self, dotenv};
 use crate::sanitize::Quoted;
 use clap::Parser;
 use std::ffi::OsString;
@@ -36,6 +39,10 @@ pub fn run(
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
     out: &mut dyn Write,
 ) -> Result<u8> {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // Installed as the gem's `upstart-export`: the gem's command line and config file.
+    let as_gem = args.first().is_some_and(gem::invoked_as_gem);
+    let args = if as_gem { gem::translate(args) } else { args };
     let cli = Cli::try_parse_from(args).map_err(Error::Cli)?;
     let invoker = Invoker::detect()?;
     if let Command::Kubernetes(args) = &cli.command {
@@ -62,20 +69,22 @@ pub fn run(
     let mut disk = Disk::new(cli.root.clone(), invoker.euid);
     // The Procfile is read first, with the invoking user's rights: whether that user may read
     // it is the first thing settled, before anything else can fail or be shown.
-    let procfile = match &cli.command {
-        Command::Export { args, .. } => {
-            Some(Disk::read_procfile(args.procfile.as_str(), &invoker)?)
-        }
+    let (procfile, dotenv) = match &cli.command {
+        Command::Export { args, .. } => (
+            Some(Disk::read_procfile(args.procfile.as_str(), &invoker)?),
+            read_env_files(args, &invoker)?,
+        ),
         Command::Clean(_)
         | Command::Kubernetes(_)
         | Command::Control { .. }
         | Command::Status(_)
-        | Command::List => None,
+        | Command::List => (None, Vec::new()),
     };
     let mut config = load_config(
         &disk,
         cli.config.as_ref().map(|p| p.as_str()),
         RunAs::resolve,
+        as_gem,
     )?;
     if cli.dry_run && invoker.sudo.is_some() {
         // The config is root's: a dry run shows the invoking user the names of its variables,
@@ -111,7 +120,7 @@ pub fn run(
             let backend = BackendKind::build(&backend, &config)
                 .expect("clap only accepts the registry's names")?;
             let bytes = procfile.unwrap_or_default();
-            export(&mut cx, &config, &backend, &app, &args, &bytes)?
+            export(&mut cx, &config, &backend, &app, &args, &bytes, dotenv)?
         }
         Command::Clean(args) => clean(&mut cx, &config, &app, &args)?,
         Command::Control { action, args } => {
@@ -219,22 +228,40 @@ fn export(
     app_name: &Name,
     args: &ExportArgs,
     bytes: &[u8],
+    dotenv: Vec<(String, Env)>,
 ) -> Result<bool> {
     let file = args.procfile.as_str();
     let parsed = procfile::parse(file, bytes)?;
+    let formation = args.formation.clone().unwrap_or_default();
     let asked: u64 = parsed
         .entries
         .iter()
-        .map(|e| u64::from(e.count.unwrap_or(1)))
+        .map(|e| {
+            let named = formation
+                .counts
+                .iter()
+                .find(|(label, _)| label == e.label.as_str());
+            let count = named.map(|(_, n)| *n).or(formation.all).or(e.count);
+            u64::from(count.unwrap_or(1))
+        })
         .sum();
     limits::check_job_count(asked, &config.limits)?;
     let default_dir = procfile_dir(file)?;
-    let app = assemble(config, &parsed, app_name, file, &default_dir)?;
+    let options = Options {
+        formation,
+        port: args.port,
+        dotenv,
+        elsewhere: false,
+    };
+    let app = assemble(config, &parsed, app_name, file, &default_dir, &options)?;
     limits::check_jobs(&app, &config.limits)?;
     let outputs = backend.render(&app)?;
     limits::check_rendered(&app, &outputs, &config.limits)?;
     if cx.target != Target::Root && cx.ownership.is_some() {
         preflight::check(&app, &config.log_dir.join(&app.full_name))?;
+    }
+    for note in &app.notes {
+        writeln!(cx.out, "note: {note}").map_err(print_error)?;
     }
     let log_dir = LogDir {
         parent: config.log_dir.to_string(),
@@ -284,13 +311,24 @@ fn export_kubernetes(
         &disk,
         cli.config.as_ref().map(|p| p.as_str()),
         RunAs::unresolved,
+        false,
     )?;
     let app_name = app_name(&args.app)?;
     let parsed = procfile::parse(file, &bytes)?;
     // Only a working directory the Procfile gives is used (the Procfile's own directory on
     // this machine means nothing in the image), so the default passed here is never read.
     let unused = AbsPath::parse("/", "working directory").map_err(Error::Failed)?;
-    let app = assemble(&config, &parsed, &app_name, file, &unused)?;
+    let app = assemble(
+        &config,
+        &parsed,
+        &app_name,
+        file,
+        &unused,
+        &Options {
+            elsewhere: true,
+            ..Options::default()
+        },
+    )?;
     let flags = Flags {
         image: args.image.clone(),
         port: args.port,
@@ -447,6 +485,28 @@ fn print_table<const N: usize>(
     Ok(())
 }
 
+/// Reads and parses the `.env` files: those of `-e`, else `.env` beside the Procfile when
+/// there is one; each with the invoking user's rights, as the Procfile.
+fn read_env_files(args: &ExportArgs, invoker: &Invoker) -> Result<Vec<(String, Env)>> {
+    let mut files = Vec::new();
+    if args.env_files.is_empty() {
+        let beside = args
+            .procfile
+            .parent()
+            .filter(|p| !p.as_str().is_empty())
+            .map_or_else(|| ".env".into(), |dir| dir.join(".env"));
+        if let Some(bytes) = Disk::read_env_file(beside.as_str(), invoker)? {
+            files.push((beside.to_string(), dotenv::parse(beside.as_str(), &bytes)?));
+        }
+    }
+    for path in &args.env_files {
+        let bytes = Disk::read_env_file(path.as_str(), invoker)?
+            .ok_or_else(|| Error::input(Location::file(path.as_str()), "no such file"))?;
+        files.push((path.to_string(), dotenv::parse(path.as_str(), &bytes)?));
+    }
+    Ok(files)
+}
+
 /// The directory of the Procfile, the default working directory.
 fn procfile_dir(file: &str) -> Result<AbsPath> {
     let absolute = std::path::absolute(file)
@@ -462,12 +522,14 @@ fn procfile_dir(file: &str) -> Result<AbsPath> {
         .map_err(|m| Error::input(Location::file(file), m))
 }
 
-/// Reads `--config`, else the first of the default config files that exists, else defaults;
-/// `resolve` looks up the run user and group.
+/// Reads `--config`, else the first of the default config files that exists (the gem's first
+/// when installed as `upstart-export`), else defaults; `resolve` looks up the run user and
+/// group.
 fn load_config(
     disk: &Disk,
     flag: Option<&str>,
     resolve: fn(&str, &str) -> Result<RunAs, AccountError>,
+    as_gem: bool,
 ) -> Result<Config> {
     let keys = keys();
     if let Some(path) = flag {
@@ -476,7 +538,11 @@ fn load_config(
             .ok_or_else(|| Error::Usage(format!("config file {} does not exist", Quoted(path))))?;
         return Config::parse_with(path, Some(&text), &keys, resolve);
     }
-    for path in DEFAULT_PATHS {
+    let mut paths = DEFAULT_PATHS;
+    if as_gem {
+        paths.reverse();
+    }
+    for path in paths {
         if let Some(text) = disk.read_config(path)? {
             return Config::parse_with(path, Some(&text), &keys, resolve);
         }

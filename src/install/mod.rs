@@ -3,6 +3,7 @@
 //! told what it must know. `disk` is the only code in procexport that touches the filesystem.
 
 pub mod access;
+pub mod collision;
 pub mod disk;
 pub mod installer;
 pub mod manifest;

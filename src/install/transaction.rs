@@ -9,6 +9,7 @@
 //! removes are stopped before their files go, and an export can restart the app. `control`
 //! and `status` act on the jobs of the app's manifest, and on nothing else.
 
+use super::collision;
 use super::disk::{stale, Disk};
 use super::installer::{Action, Installer, JobStatus, Jobs, State, Target};
 use super::manifest::{EntryKind, Manifest};
@@ -98,6 +99,15 @@ pub fn install(
     // The gem's files for this app are replaced or, when the new export has no such job,
     // removed: a gem job left behind would still start with the app.
     let legacy = legacy_files(cx.disk, installer, cx.no_prefix, full_name)?;
+    // Another app's files (a "-" can make its names and this app's alike) are never taken.
+    let legacy = collision::check(
+        cx.disk,
+        cx.state_dir,
+        installer.name(),
+        full_name,
+        &change,
+        legacy,
+    )?;
     let (outputs, log_dir, restart) = match change {
         Change::Export {
             outputs,
@@ -415,8 +425,10 @@ pub fn manifest_path(state_dir: &AbsPath, installer: &dyn Installer, full_name: 
 }
 
 /// True when `path` is one of the app's own names directly in, or below, one of the backend's
-/// directories: `<full_name>.<suffix>` or `<full_name>-<anything>`. App names hold no `-` or
-/// `.`, so this never matches another app (`fb-myapp` never matches `fb-myapp_staging-web`).
+/// directories: `<full_name>.<suffix>` or `<full_name>-<anything>`. Names hold no `.`, so
+/// `fb-myapp` never matches `fb-myapp_staging-web`; they may hold `-`, so `fb-myapp` does
+/// match `fb-myapp-staging-web`, and which app such a file is is settled by the manifests
+/// (`collision.rs`): no export may install a path another app's manifest lists.
 pub fn belongs_to_app(path: &str, install_dirs: &[String], full_name: &str) -> bool {
     install_dirs.iter().any(|dir| {
         let Some(rest) = path

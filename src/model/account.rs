@@ -14,6 +14,9 @@ pub struct RunAs {
     pub uid: u32,
     #[serde(skip)]
     pub gid: u32,
+    /// The run user's home directory (`HOME` in every job's env).
+    #[serde(skip)]
+    pub home: String,
 }
 
 /// Which of the two accounts a problem is with.
@@ -89,7 +92,13 @@ impl RunAs {
 
     /// Resolves `user` and `group` and refuses either one if it is root.
     pub fn resolve(user: &str, group: &str) -> Result<Self, AccountError> {
-        Self::resolve_with(user, group, system_lookup)
+        let mut run_as = Self::resolve_with(user, group, system_lookup)?;
+        if let Ok(Some(account)) = User::from_name(user) {
+            if let Some(home) = account.dir.to_str() {
+                home.clone_into(&mut run_as.home);
+            }
+        }
+        Ok(run_as)
     }
 
     /// As `resolve`, with `lookup` as the account database (tests give one that has a uid-0
@@ -126,6 +135,8 @@ impl RunAs {
             group: group.to_owned(),
             uid: id(Account::User, user)?,
             gid: id(Account::Group, group)?,
+            // What Debian gives an account without a home; `resolve` reads the real one.
+            home: "/nonexistent".to_owned(),
         })
     }
 }

@@ -15,7 +15,10 @@ pub struct Command(LineText);
 impl Command {
     pub fn parse(text: &str, label: &str) -> Result<Self, String> {
         if text.trim().is_empty() {
-            return Err(format!("label {} has no command", Quoted(label)));
+            return Err(format!(
+                "label {} has no command: write the command after the \":\", or remove the line",
+                Quoted(label)
+            ));
         }
         Ok(Self(LineText::parse(text.trim(), "command")?))
     }

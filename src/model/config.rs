@@ -10,9 +10,12 @@ use crate::model::name::Name;
 use crate::model::runlevel::Runlevels;
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
-use crate::yaml::{self, key_line, Entries as RawEnv, Loose};
+use crate::yaml::{self, key_line, Entries as RawEnv, Loose, Whole};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+
+/// foreman's and honcho's base port.
+pub const DEFAULT_PORT: u16 = 5000;
 
 pub const DEFAULT_PATHS: [&str; 2] = ["/etc/procexport.yaml", "/etc/upstart-exporter.yaml"];
 
@@ -22,11 +25,12 @@ struct RawConfig {
     run_group: Option<String>,
     prefix: Option<String>,
     log_dir: Option<String>,
-    kill_timeout: Option<i64>,
+    kill_timeout: Option<Whole>,
     respawn: Option<RawRespawn>,
     start_on_runlevel: Option<String>,
     stop_on_runlevel: Option<String>,
     state_dir: Option<String>,
+    port: Option<Whole>,
     env: Option<RawEnv>,
     apps: Option<BTreeMap<String, RawApp>>,
     allow_unlisted_apps: Option<bool>,
@@ -86,6 +90,7 @@ const COMMON_KEYS: &[&str] = &[
     "start_on_runlevel",
     "stop_on_runlevel",
     "state_dir",
+    "port",
     "env",
     "kubernetes",
 ];
@@ -194,6 +199,8 @@ pub struct Config {
     pub log_dir: AbsPath,
     /// Manifests and locks.
     pub state_dir: AbsPath,
+    /// The base port when neither `--port` nor a `.env` file gives one.
+    pub port: u16,
     /// The backends' own keys.
     pub settings: Settings,
     /// The config's layer of job settings (kill_timeout, respawn, env).
@@ -269,7 +276,7 @@ impl Config {
         let defaults = Layer {
             kill_timeout: raw
                 .kill_timeout
-                .map(layer::kill_timeout)
+                .map(|w| layer::kill_timeout(w.0))
                 .transpose()
                 .map_err(at)?,
             respawn: raw
@@ -308,6 +315,13 @@ impl Config {
             stop_on: runlevels("stop_on_runlevel", &raw.stop_on_runlevel, "[!2345]")?,
             log_dir,
             state_dir,
+            port: match raw.port {
+                Some(port) => {
+                    u16::try_from(layer::in_range("port", port.0, 1, 65_535).map_err(at)?)
+                        .expect("in range")
+                }
+                None => DEFAULT_PORT,
+            },
             settings,
             defaults,
             kubernetes,

@@ -48,6 +48,12 @@ pub struct Job {
     /// True when `log:` named that file, false for the default
     /// `<log_dir>/<prefix><app>/<job>.log` (which runit replaces by an svlogd directory).
     pub log_given: bool,
+    /// Which instance of its process type this job is, from 0 (foreman's `web.1` is 0).
+    pub instance: u32,
+    /// The job's `PORT` (also in `env`), or `None` when the Procfile turned it off.
+    pub port: Option<u16>,
+    /// A one-shot job (`once: true`): run once when the app starts, never respawned.
+    pub once: bool,
 }
 
 /// An app: everything one export installs.
@@ -65,4 +71,8 @@ pub struct App {
     /// job into every job's template context made rendering quadratic in the number of jobs.
     #[serde(skip)]
     pub jobs: Vec<Job>,
+    /// What of the Procfile is not installed, and why (a `release:` entry, `count: 0`), for
+    /// the user to read.
+    #[serde(skip)]
+    pub notes: Vec<String>,
 }

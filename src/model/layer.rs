@@ -6,7 +6,7 @@ use crate::model::env::{Env, EnvKey, EnvValue};
 use crate::model::job::{Respawn, RespawnLimit};
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
-use crate::yaml::Entries;
+use crate::yaml::{Entries, Whole};
 use serde::Deserialize;
 
 /// `respawn:` as written: `false`, `true`, or `{count: C, interval: I}`. Read by a visitor
@@ -18,10 +18,13 @@ pub enum RawRespawn {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "{count: C, interval: I} with whole numbers"
+)]
 pub struct RawRespawnLimit {
-    count: i64,
-    interval: i64,
+    count: Whole,
+    interval: Whole,
 }
 
 impl<'de> Deserialize<'de> for RawRespawn {
@@ -92,9 +95,9 @@ pub fn respawn(raw: &RawRespawn) -> Result<RespawnSetting, KeyError> {
         RawRespawn::Switch(false) => RespawnSetting::Off,
         RawRespawn::Switch(true) => RespawnSetting::On(None),
         RawRespawn::Limit(limit) => RespawnSetting::On(Some(RespawnLimit {
-            count: in_range("respawn", limit.count, 1, 10_000)
+            count: in_range("respawn", limit.count.0, 1, 10_000)
                 .map_err(|(k, m)| (k, format!("{m}: respawn count")))?,
-            interval: in_range("respawn", limit.interval, 1, 86_400)
+            interval: in_range("respawn", limit.interval.0, 1, 86_400)
                 .map_err(|(k, m)| (k, format!("{m}: respawn interval")))?,
         })),
     })

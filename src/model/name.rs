@@ -1,7 +1,10 @@
 //! App names and process labels. They become parts of file names joined by `-`
-//! (`<prefix><app>-<job>`), so they may only hold ASCII letters, digits and `_`: no `-` means
-//! one app's names can never match another app's, no `/` or `.` means no path can escape its
-//! directory, and no quoting is ever needed where they appear.
+//! (`<prefix><app>-<job>`), so they hold only ASCII letters, digits, `_` and `-`, and start
+//! with a letter or digit: no `/` or `.` means no path can escape its directory, no leading
+//! `-` means no name is ever read as an option, and no quoting is ever needed where they
+//! appear. Because `-` also joins the parts, two apps can make the same file name (app `a`
+//! job `b-c`, app `a-b` job `c`); the install refuses that by the other apps' manifests
+//! (`install/collision.rs`), never by the names alone.
 
 use crate::sanitize::Quoted;
 use serde::Serialize;
@@ -20,17 +23,18 @@ impl Name {
         }
         if let Some(bad) = text
             .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
         {
-            let why = if bad == '-' {
-                " (\"-\" separates the parts of generated names)"
-            } else {
-                ""
-            };
             return Err(format!(
-                "{what} {} may only contain ASCII letters, digits and \"_\", not {}{why}",
+                "{what} {} may only contain ASCII letters, digits, \"_\" and \"-\", not {}",
                 Quoted(text),
                 Quoted(&bad.to_string()),
+            ));
+        }
+        if !text.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return Err(format!(
+                "{what} {} must start with an ASCII letter or digit",
+                Quoted(text)
             ));
         }
         Ok(Self(text.to_owned()))
@@ -57,21 +61,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn accepts_letters_digits_underscore() {
-        assert_eq!(Name::parse("web_1", "label").unwrap().as_str(), "web_1");
+    fn accepts_letters_digits_underscore_and_dash() {
+        for good in ["web_1", "web-1", "redis-server", "my-app", "1web", "a"] {
+            assert_eq!(Name::parse(good, "label").unwrap().as_str(), good);
+        }
     }
 
     #[test]
-    fn refuses_every_separator_and_shell_character() {
-        for bad in [
-            "web-1", "a`id`", "$(id)", "..", "a/b", "a b", "wéb", "a.b", "a\n",
-        ] {
+    fn refuses_every_path_and_shell_character() {
+        for bad in ["a`id`", "$(id)", "..", "a/b", "a b", "wéb", "a.b", "a\n"] {
             let message = Name::parse(bad, "label").unwrap_err();
             assert!(message.contains("may only contain"), "{bad}: {message}");
         }
-        assert!(Name::parse("web-1", "label")
-            .unwrap_err()
-            .contains("separates"));
+        for bad in ["-web", "_web", "--help"] {
+            let message = Name::parse(bad, "label").unwrap_err();
+            assert!(message.contains("must start with"), "{bad}: {message}");
+        }
         assert_eq!(
             Name::parse("", "app name").unwrap_err(),
             "app name is empty"

@@ -1,13 +1,15 @@
 //! Builds the `App` from the config and the Procfile: every setting taken from the command's
 //! own entry, else the Procfile's top level, else the config, else the default; env merged in
-//! that order; `count` expanded into instances; every generated name checked for collisions
-//! and length.
+//! that order, over the `.env` files and the variables every job gets (HOME, USER, PORT, PS,
+//! as foreman sets them); `count` (or the formation) expanded into instances; every generated
+//! name checked for collisions and length.
 
-use super::entry::Procfile;
+use super::entry::{PortSetting, Procfile};
 use crate::error::{Error, Location, Result};
 use crate::model::config::Config;
-use crate::model::job::{App, Job};
-use crate::model::layer;
+use crate::model::env::{Env, EnvKey, EnvValue};
+use crate::model::job::{App, Job, Respawn};
+use crate::model::layer::{self, Layer};
 use crate::model::name::Name;
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
@@ -21,82 +23,126 @@ const MAX_FILE_NAME: usize = 255;
 /// The default kill timeout, in seconds (the gem's).
 const DEFAULT_KILL_TIMEOUT: u32 = 30;
 
+/// Heroku's one-off release phase: run at deploy time, never as a daemon.
+const RELEASE: &str = "release";
+
+/// `-m web=2,worker=1,all=0`: how many of each process type to run, overriding `count`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Formation {
+    /// Each named type's count, as written.
+    pub counts: Vec<(String, u32)>,
+    /// `all=N`: the count of every type not named.
+    pub all: Option<u32>,
+}
+
+/// What the command line and the `.env` files add to the Procfile and the config.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub formation: Formation,
+    /// `--port`.
+    pub port: Option<u16>,
+    /// The `.env` files read, in order, each with its name (a later file's value wins).
+    pub dotenv: Vec<(String, Env)>,
+    /// For an orchestrator rather than this host's init (the Kubernetes export): Heroku's
+    /// `release:` entry stays a job (it becomes a Job there), and the job env gets none of
+    /// what only this host knows (HOME and USER of the run user, PS, PORT: the orchestrator
+    /// sets its own).
+    pub elsewhere: bool,
+}
+
 pub fn assemble(
     config: &Config,
     procfile: &Procfile,
     app: &Name,
     file: &str,
     default_dir: &AbsPath,
+    options: &Options,
 ) -> Result<App> {
     let full_name = format!("{}{}", config.prefix, app);
     check_length(&full_name, Location::file(file))?;
     let log_dir = AbsPath::parse(&config.log_dir.join(&full_name), "log directory")
         .map_err(Error::Refused)?;
+    check_formation(&options.formation, procfile, file)?;
+    let (dotenv, base_port) = read_dotenv(options, config)?;
     let top = &procfile.top;
     let defaults = &config.defaults;
+    let base_env = base_env(config, &dotenv, !options.elsewhere)?;
     let mut jobs = Vec::new();
+    let mut notes = Vec::new();
     // Which entry made each job name, to report a collision with both lines.
     let mut made_by: HashMap<Name, (usize, Option<u32>)> = HashMap::new();
-    for entry in &procfile.entries {
+    for (type_index, entry) in procfile.entries.iter().enumerate() {
+        let label = entry.label.as_str();
+        let Some(count) = instances(entry, &options.formation, options.elsewhere, &mut notes)
+        else {
+            continue;
+        };
         let layers = [&entry.layer, top, defaults];
         let kill_timeout = layers
             .iter()
             .find_map(|l| l.kill_timeout)
             .unwrap_or(DEFAULT_KILL_TIMEOUT);
-        let respawn = layer::resolve_respawn(&layers.map(|l| l.respawn));
+        // A one-shot job is never restarted (runit's finish keeps it down after its run).
+        let respawn = if entry.once {
+            Respawn::Off
+        } else {
+            layer::resolve_respawn(&layers.map(|l| l.respawn))
+        };
         let working_directory = layers
             .iter()
             .find_map(|l| l.working_directory.clone())
             .unwrap_or_else(|| default_dir.clone());
-        let mut env = defaults.env.clone();
-        env.merge(&top.env);
-        env.merge(&entry.layer.env);
-        let names: Vec<Name> = match entry.count {
-            None => vec![entry.label.clone()],
-            Some(count) => (0..count).map(|i| entry.label.instance(i)).collect(),
-        };
-        for name in names {
+        // One instance keeps the label as its name unless the Procfile asked for `count:`.
+        let numbered = entry.count.is_some() || count > 1;
+        let type_base = type_base(entry.port, base_port, type_index);
+        for instance in 0..count {
+            let name = if numbered {
+                entry.label.instance(instance)
+            } else {
+                entry.label.clone()
+            };
             let line = entry
                 .count_line
                 .filter(|_| entry.count.is_some())
                 .unwrap_or(entry.line);
-            if let Some((other_line, other_count)) = made_by.get(&name) {
-                let how = |count: &Option<u32>, line: usize| match count {
-                    Some(c) => format!("an instance of a label with count {c} (line {line})"),
-                    None => format!("the label on line {line}"),
-                };
-                return Err(Error::input(
-                    Location::line(file, line.max(*other_line)),
-                    format!(
-                        "job name {} is made twice: by {} and by {}",
-                        Quoted(name.as_str()),
-                        how(other_count, *other_line),
-                        how(&entry.count, line)
-                    ),
-                ));
-            }
+            check_made_once(&made_by, &name, line, entry.count, file)?;
             made_by.insert(name.clone(), (line, entry.count));
             let job_full_name = format!("{full_name}-{name}");
             check_length(&job_full_name, Location::line(file, entry.line))?;
-            let given = layers.iter().find_map(|l| l.log.clone());
-            let log_given = given.is_some();
-            let log = match given {
-                Some(log) => log,
-                None => AbsPath::parse(&log_dir.join(&format!("{name}.log")), "log")
-                    .map_err(Error::Refused)?,
-            };
+            let (log, log_given) = job_log(&layers, &log_dir, &name)?;
+            let port = instance_port(
+                type_base,
+                instance,
+                &name,
+                &Location::line(file, entry.line),
+            )?;
+            let env = instance_env(
+                &base_env,
+                port.filter(|_| !options.elsewhere),
+                (!options.elsewhere).then_some((label, instance)),
+                [&top.env, &entry.layer.env],
+            )?;
             jobs.push(Job {
                 name,
                 full_name: job_full_name,
                 command: entry.command.clone(),
-                env: env.clone(),
+                env,
                 working_directory: working_directory.clone(),
                 respawn,
                 kill_timeout,
                 log,
                 log_given,
+                instance,
+                port,
+                once: entry.once,
             });
         }
+    }
+    if jobs.is_empty() {
+        return Err(Error::input(
+            Location::file(file),
+            "nothing to install: every process type was skipped (count 0, or the release phase); give one a count of 1 or more (-m TYPE=1)",
+        ));
     }
     Ok(App {
         name: app.clone(),
@@ -112,7 +158,200 @@ pub fn assemble(
             .unwrap_or_else(|| config.stop_on.clone()),
         log_dir,
         jobs,
+        notes,
     })
+}
+
+/// How many instances of `entry` to install, or `None` (with a note why) for none.
+fn instances(
+    entry: &super::entry::Entry,
+    formation: &Formation,
+    keep_release: bool,
+    notes: &mut Vec<String>,
+) -> Option<u32> {
+    let label = entry.label.as_str();
+    let wanted = formation
+        .counts
+        .iter()
+        .find(|(name, _)| name == label)
+        .map(|(_, count)| *count)
+        .or(formation.all);
+    let count = wanted.or(entry.count).unwrap_or(1);
+    if count == 0 {
+        notes.push(format!(
+            "{}: count 0, nothing of it is installed",
+            Quoted(label)
+        ));
+        return None;
+    }
+    if label == RELEASE && !entry.once && !keep_release {
+        notes.push(format!(
+            "{}: skipped, it is the release phase (a command run once per deploy, not a daemon); run it yourself before restarting the app, or in a v2 Procfile give it \"once: true\" for a one-shot job",
+            Quoted(label)
+        ));
+        return None;
+    }
+    Some(count)
+}
+
+/// Refuses a job name an earlier entry already made, naming both.
+fn check_made_once(
+    made_by: &HashMap<Name, (usize, Option<u32>)>,
+    name: &Name,
+    line: usize,
+    count: Option<u32>,
+    file: &str,
+) -> Result<()> {
+    let Some((other_line, other_count)) = made_by.get(name) else {
+        return Ok(());
+    };
+    let how = |count: &Option<u32>, line: usize| match count {
+        Some(c) => format!("an instance of a label with count {c} (line {line})"),
+        None => format!("the label on line {line}"),
+    };
+    Err(Error::input(
+        Location::line(file, line.max(*other_line)),
+        format!(
+            "job name {} is made twice: by {} and by {}; rename one of the labels",
+            Quoted(name.as_str()),
+            how(other_count, *other_line),
+            how(&count, line)
+        ),
+    ))
+}
+
+/// The PORT of instance `instance` of a type whose first port is `type_base`.
+fn instance_port(
+    type_base: Option<u32>,
+    instance: u32,
+    name: &Name,
+    location: &Location,
+) -> Result<Option<u16>> {
+    type_base
+        .map(|base| {
+            let port = base.saturating_add(instance);
+            u16::try_from(port).map_err(|_| {
+                Error::input(
+                    location.clone(),
+                    format!(
+                        "the PORT of job {} would be {port}, above 65535: give a lower base port (--port, PORT in .env, or port in the config)",
+                        Quoted(name.as_str())
+                    ),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// What every job's env starts from: HOME and USER as a login would set them, then the
+/// config's env, then the .env files; the Procfile's env is laid over these (and may change
+/// them).
+fn base_env(config: &Config, dotenv: &Env, host: bool) -> Result<Env> {
+    let mut env = Env::default();
+    if host {
+        env.set(key("HOME"), value("HOME", &config.run_as.home)?);
+        env.set(key("USER"), value("USER", &config.run_as.user)?);
+    }
+    env.merge(&config.defaults.env);
+    env.merge(dotenv);
+    Ok(env)
+}
+
+/// The job's log: `log:` of the first layer that gives one (and true), else
+/// `<log_dir>/<job>.log`.
+fn job_log(layers: &[&Layer; 3], log_dir: &AbsPath, name: &Name) -> Result<(AbsPath, bool)> {
+    match layers.iter().find_map(|l| l.log.clone()) {
+        Some(log) => Ok((log, true)),
+        None => AbsPath::parse(&log_dir.join(&format!("{name}.log")), "log")
+            .map(|log| (log, false))
+            .map_err(Error::Refused),
+    }
+}
+
+/// The first PORT of the type at `type_index`: its own `port:`, or the base + 100 x its place.
+fn type_base(setting: Option<PortSetting>, base_port: u16, type_index: usize) -> Option<u32> {
+    match setting {
+        Some(PortSetting::Off) => None,
+        Some(PortSetting::Base(port)) => Some(u32::from(port)),
+        None => {
+            Some(u32::from(base_port).saturating_add(
+                100u32.saturating_mul(u32::try_from(type_index).unwrap_or(u32::MAX)),
+            ))
+        }
+    }
+}
+
+/// One instance's env: the base, its PORT and PS, then the Procfile's `layers` over them.
+fn instance_env(
+    base: &Env,
+    port: Option<u16>,
+    ps: Option<(&str, u32)>,
+    layers: [&Env; 2],
+) -> Result<Env> {
+    let mut env = base.clone();
+    if let Some(port) = port {
+        env.set(key("PORT"), value("PORT", &port.to_string())?);
+    }
+    if let Some((label, instance)) = ps {
+        env.set(
+            key("PS"),
+            value("PS", &format!("{label}.{}", instance + 1))?,
+        );
+    }
+    for layer in layers {
+        env.merge(layer);
+    }
+    Ok(env)
+}
+
+fn key(name: &str) -> EnvKey {
+    EnvKey::parse(name).expect("a fixed variable name")
+}
+
+fn value(name: &str, text: &str) -> Result<EnvValue> {
+    EnvValue::parse(name, text).map_err(Error::Usage)
+}
+
+/// A formation may only name the Procfile's labels (a typo would silently run none of it).
+fn check_formation(formation: &Formation, procfile: &Procfile, file: &str) -> Result<()> {
+    for (name, _) in &formation.counts {
+        if !procfile.entries.iter().any(|e| e.label.as_str() == name) {
+            let labels: Vec<&str> = procfile.entries.iter().map(|e| e.label.as_str()).collect();
+            return Err(Error::Usage(format!(
+                "the formation (-m) names {}, which is not a process type of {file}; its types are: {}",
+                Quoted(name),
+                labels.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The `.env` files merged (without PORT, which is the base port and not passed on), and the
+/// base port: `--port`, else PORT from the `.env` files, else the config's, else 5000.
+fn read_dotenv(options: &Options, config: &Config) -> Result<(Env, u16)> {
+    let mut merged = Env::default();
+    let mut dotenv_port = None;
+    for (file, env) in &options.dotenv {
+        for (k, v) in env.iter() {
+            if k.as_str() == "PORT" {
+                let port = v.as_str().trim().parse::<u16>().map_err(|_| {
+                    Error::input(
+                        Location::file(file),
+                        format!(
+                            "PORT {} is not a port number (1 to 65535)",
+                            Quoted(v.as_str())
+                        ),
+                    )
+                })?;
+                dotenv_port = Some(port);
+            } else {
+                merged.set(k.clone(), v.clone());
+            }
+        }
+    }
+    let base = options.port.or(dotenv_port).unwrap_or(config.port);
+    Ok((merged, base))
 }
 
 fn check_length(name: &str, location: Location) -> Result<()> {

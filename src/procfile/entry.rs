@@ -19,6 +19,19 @@ pub struct Entry {
     pub count: Option<u32>,
     /// Line of the `count:` key, for messages about the instances it makes.
     pub count_line: Option<usize>,
+    /// `port:` (v2 only): the command's own base port, or off; `None` takes the app's.
+    pub port: Option<PortSetting>,
+    /// `once: true` (v2 only): a one-shot job.
+    pub once: bool,
+}
+
+/// A v2 command's `port:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortSetting {
+    /// `port: false`: no `PORT` is set.
+    Off,
+    /// `port: N`: instance j gets N + j.
+    Base(u16),
 }
 
 #[derive(Debug, Clone, Default)]

@@ -3,6 +3,7 @@
 //! that are not UTF-8) are named with the line they are on.
 
 pub mod assemble;
+pub mod dotenv;
 mod entry;
 mod v1;
 mod v2;

@@ -13,7 +13,8 @@ use std::collections::HashMap;
 pub fn parse(file: &str, text: &str) -> Result<Procfile> {
     let mut entries = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for (index, raw_line) in text.split('\n').enumerate() {
+    let lines: Vec<&str> = text.split('\n').collect();
+    for (index, raw_line) in lines.iter().enumerate() {
         let number = index + 1;
         // Tolerate CRLF line ends; a carriage return anywhere else is refused below.
         let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
@@ -25,16 +26,52 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
         let Some((label, command)) = trimmed.split_once(':') else {
             return Err(Error::input(
                 Location::at(file, number, indent + 1),
-                format!("line {} is not a \"label: command\" entry", Quoted(trimmed)),
+                format!(
+                    "line {} is not a \"label: command\" entry: write it as \"label: command\", or put \"#\" in front of it to make it a comment (a template or a merge conflict must be resolved first)",
+                    Quoted(trimmed)
+                ),
             ));
         };
         let label = label.trim_end();
+        if entries.is_empty() && seen.is_empty() && label == "version" {
+            return Err(Error::input(
+                Location::line(file, number),
+                format!(
+                    "version {} is not a Procfile version procexport reads: write \"version: 2\" for the YAML format, or remove the line for a v1 Procfile",
+                    Quoted(command.trim())
+                ),
+            ));
+        }
+        if command.trim().is_empty() && looks_like_yaml(label, &lines[index + 1..]) {
+            return Err(Error::input(
+                Location::line(file, number),
+                format!(
+                    "{} starts a YAML mapping: a v2 (YAML) Procfile needs \"version: 2\" as its first line; a v1 Procfile has one \"label: command\" a line",
+                    Quoted(label)
+                ),
+            ));
+        }
+        if trimmed.ends_with('\\') {
+            return Err(Error::input(
+                Location::line(file, number),
+                "the line ends with \"\\\": a v1 Procfile entry cannot continue on the next line; join the lines into one (or use a v2 Procfile with a YAML folded string, \"command: >-\")",
+            ));
+        }
+        if label.is_empty() {
+            return Err(Error::input(
+                Location::at(file, number, indent + 1),
+                "label is empty: write the process type's name before the \":\", such as \"web: ...\"",
+            ));
+        }
         let name = Name::parse(label, "label")
             .map_err(|m| Error::input(Location::at(file, number, indent + 1), m))?;
         if let Some(first) = seen.insert(label.to_owned(), number) {
             return Err(Error::input(
                 Location::line(file, number),
-                format!("label {} is already defined on line {first}", Quoted(label)),
+                format!(
+                    "label {} is already defined on line {first}: rename one of them, or remove the one not wanted",
+                    Quoted(label)
+                ),
             ));
         }
         let after = &trimmed[trimmed.find(':').map_or(0, |c| c + 1)..];
@@ -49,6 +86,8 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
             layer: Layer::default(),
             count: None,
             count_line: None,
+            port: None,
+            once: false,
         });
     }
     if entries.is_empty() {
@@ -61,6 +100,18 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
         entries,
         ..Procfile::default()
     })
+}
+
+/// True when `label:` with no command opens a YAML mapping: it is a v2 key, or the next line
+/// that is not blank or a comment is indented.
+fn looks_like_yaml(label: &str, rest: &[&str]) -> bool {
+    const V2_KEYS: [&str; 4] = ["commands", "env", "respawn", "version"];
+    V2_KEYS.contains(&label)
+        || rest
+            .iter()
+            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+            .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .is_some_and(|l| l.starts_with([' ', '\t']))
 }
 
 #[cfg(test)]
@@ -85,11 +136,14 @@ mod tests {
     #[test]
     fn errors_name_file_line_and_column() {
         let cases = [
-            ("web: a\nweb-1: b\n", "Procfile:2:1: label \"web-1\" may only contain ASCII letters, digits and \"_\", not \"-\" (\"-\" separates the parts of generated names)"),
-            ("web: a\n{%- if x %}\n", "Procfile:2:1: line \"{%- if x %}\" is not a \"label: command\" entry"),
-            ("web: a\nweb: b\n", "Procfile:2: label \"web\" is already defined on line 1"),
-            (": nokey\n", "Procfile:1:1: label is empty"),
-            ("web:\n", "Procfile:1:5: label \"web\" has no command"),
+            ("web: a\nweb.1: b\n", "Procfile:2:1: label \"web.1\" may only contain ASCII letters, digits, \"_\" and \"-\", not \".\""),
+            ("version: 3\nweb: a\n", "Procfile:1: version \"3\" is not a Procfile version procexport reads: write \"version: 2\" for the YAML format, or remove the line for a v1 Procfile"),
+            ("commands:\n  web:\n    command: a\n", "Procfile:1: \"commands\" starts a YAML mapping: a v2 (YAML) Procfile needs \"version: 2\" as its first line; a v1 Procfile has one \"label: command\" a line"),
+            ("web: a \\\n  --port 1\n", "Procfile:1: the line ends with \"\\\": a v1 Procfile entry cannot continue on the next line; join the lines into one (or use a v2 Procfile with a YAML folded string, \"command: >-\")"),
+            ("web: a\n{%- if x %}\n", "Procfile:2:1: line \"{%- if x %}\" is not a \"label: command\" entry: write it as \"label: command\", or put \"#\" in front of it to make it a comment (a template or a merge conflict must be resolved first)"),
+            ("web: a\nweb: b\n", "Procfile:2: label \"web\" is already defined on line 1: rename one of them, or remove the one not wanted"),
+            (": nokey\n", "Procfile:1:1: label is empty: write the process type's name before the \":\", such as \"web: ...\""),
+            ("web:\n", "Procfile:1:5: label \"web\" has no command: write the command after the \":\", or remove the line"),
             ("web: a\rb\n", "Procfile:1:6: command \"a\\rb\" contains the control character \"\\r\""),
             ("# only comments\n", "Procfile: no process entries found"),
         ];

@@ -2,20 +2,23 @@
 //! serde reads it with unknown keys refused; values are then checked into a `Layer` per
 //! command, each error carrying the line of the key it is about.
 
-use super::entry::{Entry, Procfile};
+use super::entry::{Entry, PortSetting, Procfile};
 use crate::error::{Error, Location, Result};
 use crate::model::command::Command;
 use crate::model::layer::{self, KeyError, Layer, RawRespawn};
 use crate::model::name::Name;
 use crate::model::runlevel::Runlevels;
 use crate::sanitize::Quoted;
-use crate::yaml::{self, key_line, Entries, KeyLines, Loose};
+use crate::yaml::{self, key_line, Entries, KeyLines, Loose, Whole};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with \"version: 2\" and \"commands:\""
+)]
 struct RawV2 {
     #[allow(dead_code)]
     version: Loose,
@@ -24,7 +27,7 @@ struct RawV2 {
     env: Option<Entries>,
     working_directory: Option<String>,
     respawn: Option<RawRespawn>,
-    kill_timeout: Option<i64>,
+    kill_timeout: Option<Whole>,
     log: Option<String>,
     image: Option<String>,
     commands: Commands,
@@ -36,25 +39,86 @@ struct RawSettings {
     env: Option<Entries>,
     working_directory: Option<String>,
     respawn: Option<RawRespawn>,
-    kill_timeout: Option<i64>,
+    kill_timeout: Option<Whole>,
     log: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a command's settings, such as {command: bundle exec puma, count: 2}"
+)]
 struct RawCommand {
     command: String,
     env: Option<Entries>,
     working_directory: Option<String>,
     respawn: Option<RawRespawn>,
-    kill_timeout: Option<i64>,
+    kill_timeout: Option<Whole>,
     log: Option<String>,
-    count: Option<i64>,
+    count: Option<Whole>,
+    port: Option<RawPort>,
+    once: Option<bool>,
+}
+
+/// A command under `commands:`: `label: "command"` (the short form) or its settings.
+#[derive(Debug)]
+struct RawEntry(RawCommand);
+
+impl<'de> Deserialize<'de> for RawEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntryVisitor;
+        impl<'de> Visitor<'de> for EntryVisitor {
+            type Value = RawEntry;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a command, as `web: bundle exec puma` or `web: {command: bundle exec puma, count: 2}`")
+            }
+            fn visit_str<E: serde::de::Error>(self, command: &str) -> Result<RawEntry, E> {
+                Ok(RawEntry(RawCommand {
+                    command: command.to_owned(),
+                    ..RawCommand::default()
+                }))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawEntry, A::Error> {
+                RawCommand::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawEntry)
+            }
+        }
+        deserializer.deserialize_any(EntryVisitor)
+    }
+}
+
+/// `port:` as written: a number, or `false` (no PORT), or `true` (the app's).
+#[derive(Debug, Clone, Copy)]
+enum RawPort {
+    Switch(bool),
+    Number(i64),
+}
+
+impl<'de> Deserialize<'de> for RawPort {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PortVisitor;
+        impl Visitor<'_> for PortVisitor {
+            type Value = RawPort;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a port number such as 6000, or false for no PORT")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<RawPort, E> {
+                Ok(RawPort::Switch(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawPort, E> {
+                Ok(RawPort::Number(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RawPort, E> {
+                Ok(RawPort::Number(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+        }
+        deserializer.deserialize_any(PortVisitor)
+    }
 }
 
 /// `commands:` in the order written (the order jobs are listed in everywhere).
 #[derive(Debug)]
-struct Commands(Vec<(String, RawCommand)>);
+struct Commands(Vec<(String, RawEntry)>);
 
 impl<'de> Deserialize<'de> for Commands {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -77,6 +141,7 @@ impl<'de> Deserialize<'de> for Commands {
 }
 
 pub fn parse(file: &str, text: &str) -> Result<Procfile> {
+    check_tabs(file, text)?;
     check_top_keys(file, text)?;
     let raw: RawV2 = yaml::parse(text).map_err(|e| {
         let location = e
@@ -111,7 +176,7 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
     .map_err(|e| at(&[], e))?;
     let mut entries = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for (label, command) in raw.commands.0 {
+    for (label, RawEntry(command)) in raw.commands.0 {
         let path = ["commands", label.as_str()];
         let line = lines.get(&path).unwrap_or(1);
         let here = |column: Option<usize>, message: String| {
@@ -125,7 +190,10 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
         if !seen.insert(label.clone()) {
             return Err(here(
                 None,
-                format!("label {} is defined twice", Quoted(&label)),
+                format!(
+                    "label {} is defined twice: rename one of them, or remove the one not wanted",
+                    Quoted(&label)
+                ),
             ));
         }
         let settings = RawSettings {
@@ -138,9 +206,10 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
         let layer = settings_layer(&settings).map_err(|e| at(&path, e))?;
         let count = command
             .count
-            .map(|c| layer::in_range("count", c, 1, 1000))
+            .map(|c| layer::in_range("count", c.0, 0, 1000))
             .transpose()
             .map_err(|e| at(&path, e))?;
+        let port = port_setting(command.port).map_err(|e| at(&path, e))?;
         let parsed =
             Command::parse(&command.command, &label).map_err(|m| at(&path, ("command", m)))?;
         let mut count_path = path.to_vec();
@@ -152,6 +221,8 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
             layer,
             count,
             count_line: lines.get(&count_path),
+            port,
+            once: command.once.unwrap_or(false),
         });
     }
     if entries.is_empty() {
@@ -171,9 +242,22 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
     })
 }
 
+fn port_setting(raw: Option<RawPort>) -> Result<Option<PortSetting>, KeyError> {
+    Ok(match raw {
+        None | Some(RawPort::Switch(true)) => None,
+        Some(RawPort::Switch(false)) => Some(PortSetting::Off),
+        Some(RawPort::Number(n)) => Some(PortSetting::Base(
+            u16::try_from(layer::in_range("port", n, 1, 65_535)?).expect("in range"),
+        )),
+    })
+}
+
 fn settings_layer(raw: &RawSettings) -> Result<Layer, KeyError> {
     Ok(Layer {
-        kill_timeout: raw.kill_timeout.map(layer::kill_timeout).transpose()?,
+        kill_timeout: raw
+            .kill_timeout
+            .map(|w| layer::kill_timeout(w.0))
+            .transpose()?,
         respawn: raw.respawn.as_ref().map(layer::respawn).transpose()?,
         env: raw
             .env
@@ -192,6 +276,21 @@ fn settings_layer(raw: &RawSettings) -> Result<Layer, KeyError> {
             .map(|p| layer::path("log", p))
             .transpose()?,
     })
+}
+
+/// YAML forbids tabs in indentation, and serde_yaml's message for one ("found character that
+/// cannot start any token") does not say so.
+fn check_tabs(file: &str, text: &str) -> Result<()> {
+    for (index, line) in text.lines().enumerate() {
+        let indent = &line[..line.len() - line.trim_start().len()];
+        if let Some(column) = indent.find('\t') {
+            return Err(Error::input(
+                Location::at(file, index + 1, column + 1),
+                "the line is indented with a tab; YAML indents with spaces only: replace the tab with spaces",
+            ));
+        }
+    }
+    Ok(())
 }
 
 const TOP_KEYS: [&str; 10] = [
@@ -229,7 +328,7 @@ fn check_top_keys(file: &str, text: &str) -> Result<()> {
             return Err(Error::input(
                 location,
                 format!(
-                    "unknown key {}, expected one of: {}",
+                    "unknown key {}, expected one of: {} (remove it, or correct its name)",
                     Quoted(name),
                     TOP_KEYS.join(", ")
                 ),
@@ -245,7 +344,7 @@ fn check_top_keys(file: &str, text: &str) -> Result<()> {
         let line = key_line(text, &["version"]).unwrap_or(1);
         return Err(Error::input(
             Location::line(file, line),
-            "only version 2 is supported",
+            "only \"version: 2\" is supported: write \"version: 2\", or remove the line for a v1 Procfile",
         ));
     }
     Ok(())
@@ -275,16 +374,48 @@ mod tests {
     }
 
     #[test]
+    fn short_form_count_zero_port_and_once() {
+        let text = "version: 2\ncommands:\n  web: bundle exec puma\n  redis-server:\n    command: b\n    count: 0\n    port: false\n  migrate:\n    command: c\n    once: true\n    port: 7000\n";
+        let procfile = parse("P", text).unwrap();
+        let got: Vec<_> = procfile
+            .entries
+            .iter()
+            .map(|e| {
+                (
+                    e.label.as_str(),
+                    e.command.as_str(),
+                    e.count,
+                    e.port,
+                    e.once,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("web", "bundle exec puma", None, None, false),
+                ("redis-server", "b", Some(0), Some(PortSetting::Off), false),
+                ("migrate", "c", None, Some(PortSetting::Base(7000)), true),
+            ]
+        );
+    }
+
+    #[test]
     fn errors_name_the_line_of_the_key() {
         let base = "version: 2\ncommands:\n  web:\n    command: a\n";
         let cases = [
-            (format!("{base}    count: 0\n"), "Procfile:5: count 0 is out of range (1 to 1000)"),
-            (format!("{base}    count: 1.5\n"), "Procfile:5: commands.web.count: invalid type: floating point `1.5`, expected i64"),
-            (format!("{base}    kill_timeout: x\n"), "Procfile:5: commands.web.kill_timeout: invalid type: string \"x\", expected i64"),
-            (format!("{base}    pre: x\n"), "Procfile:5: commands.web: unknown field `pre`, expected one of `command`, `env`, `working_directory`, `respawn`, `kill_timeout`, `log`, `count`"),
-            (format!("{base}depends: x\n"), "Procfile:5: unknown key \"depends\", expected one of: version, start_on_runlevel, stop_on_runlevel, env, working_directory, respawn, kill_timeout, log, image, commands"),
+            (format!("{base}    count: -1\n"), "Procfile:5: count -1 is out of range (0 to 1000)"),
+            (format!("{base}    count: two\n"), "Procfile:5: commands.web.count: invalid type: string \"two\", expected a whole number written in digits, such as 2"),
+            (format!("{base}    port: 70000\n"), "Procfile:5: port 70000 is out of range (1 to 65535)"),
+            (format!("{base}    port: http\n"), "Procfile:5: commands.web.port: invalid type: string \"http\", expected a port number such as 6000, or false for no PORT"),
+            ("version: 2\ncommands:\n  web: [a]\n".to_owned(), "Procfile:3: commands.web: invalid type: sequence, expected a command, as `web: bundle exec puma` or `web: {command: bundle exec puma, count: 2}`"),
+            ("version: 2\ncommands:\n  web:\n\tcommand: a\n".to_owned(), "Procfile:4:1: the line is indented with a tab; YAML indents with spaces only: replace the tab with spaces"),
+            (format!("{base}    count: 1.5\n"), "Procfile:5: commands.web.count: invalid type: floating point `1.5`, expected a whole number written in digits, such as 2"),
+            (format!("{base}    kill_timeout: x\n"), "Procfile:5: commands.web.kill_timeout: invalid type: string \"x\", expected a whole number written in digits, such as 2"),
+            (format!("{base}    pre: x\n"), "Procfile:5: commands.web: unknown field `pre`, expected one of `command`, `env`, `working_directory`, `respawn`, `kill_timeout`, `log`, `count`, `port`, `once`"),
+            (format!("{base}depends: x\n"), "Procfile:5: unknown key \"depends\", expected one of: version, start_on_runlevel, stop_on_runlevel, env, working_directory, respawn, kill_timeout, log, image, commands (remove it, or correct its name)"),
             ("version: 2\nstart_on_runlevel: 2\ncommands:\n  web:\n    command: a\n".to_owned(), "Procfile:2: start_on_runlevel \"2\" is not a runlevel set such as \"[2345]\", \"[!2345]\" or \"[S]\""),
-            ("version: 2\ncommands:\n  web-1:\n    command: a\n".to_owned(), "Procfile:3: label \"web-1\" may only contain ASCII letters, digits and \"_\", not \"-\" (\"-\" separates the parts of generated names)"),
+            ("version: 2\ncommands:\n  web.1:\n    command: a\n".to_owned(), "Procfile:3: label \"web.1\" may only contain ASCII letters, digits, \"_\" and \"-\", not \".\""),
             ("version: 2\ncommands:\n  web:\n    command: \"a\n".to_owned(), "Procfile:5: found unexpected end of stream, while scanning a quoted scalar"),
             (format!("{base}    env:\n      A-B: x\n"), "Procfile:5: env key \"A-B\" must start with a letter or \"_\" and hold only ASCII letters, digits and \"_\""),
             // serde_yaml quotes keys raw; found by the parse_v2 and render fuzz targets.

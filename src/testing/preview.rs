@@ -11,7 +11,7 @@ use crate::model::name::Name;
 use crate::model::output::Kind;
 use crate::model::text::AbsPath;
 use crate::procfile;
-use crate::procfile::assemble::assemble;
+use crate::procfile::assemble::{assemble, Options};
 
 /// One rendered output: its live path and, for files, contents and mode; for links the
 /// target; directories have neither.
@@ -57,7 +57,14 @@ pub fn render(
     let name = Name::parse(app, "app name").map_err(Error::Usage)?;
     let parsed = procfile::parse("Procfile", bytes)?;
     let dir = AbsPath::parse("/srv/app", "dir").map_err(Error::Usage)?;
-    let app = assemble(&config, &parsed, &name, "Procfile", &dir)?;
+    let app = assemble(
+        &config,
+        &parsed,
+        &name,
+        "Procfile",
+        &dir,
+        &Options::default(),
+    )?;
     let outputs = backend.render(&app)?;
     Ok(outputs
         .into_iter()

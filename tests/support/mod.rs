@@ -356,3 +356,11 @@ pub fn check_generated_files(sandbox: &Sandbox) -> usize {
         .collect();
     procexport::testing::check_installed(Some(&config), &files).unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// The variables every job gets from procexport itself (HOME, USER, PORT, PS), left out of
+/// `env` so that a test can compare the rest with the Procfile's env.
+pub fn without_generated(env: Vec<(String, String)>) -> Vec<(String, String)> {
+    env.into_iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "HOME" | "USER" | "PORT" | "PS"))
+        .collect()
+}

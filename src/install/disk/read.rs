@@ -1,5 +1,5 @@
-//! Reads: the trusted config (checked for who may have written it), the Procfile (with the
-//! invoking user's rights), manifests, and what is at a target path now.
+//! Reads: the trusted config (checked for who may have written it), the Procfile and `.env`
+//! files (with the invoking user's rights), manifests, and what is at a target path now.
 
 use super::{Disk, Strictness};
 use crate::error::{Error, Location, Result};
@@ -96,23 +96,43 @@ impl Disk {
     /// Reads the Procfile as the invoking user. A file that user cannot read is refused as
     /// permission denied, and nothing of it is ever shown.
     pub fn read_procfile(path: &str, invoker: &Invoker) -> Result<Vec<u8>> {
+        Self::read_as_invoker(path, invoker)?
+            .ok_or_else(|| Error::input(Location::file(path), "no such file"))
+    }
+
+    /// Reads a `.env` file as the invoking user, as the Procfile is read; `Ok(None)` when
+    /// there is no such file (the default `.env` is optional).
+    pub fn read_env_file(path: &str, invoker: &Invoker) -> Result<Option<Vec<u8>>> {
+        Self::read_as_invoker(path, invoker)
+    }
+
+    /// Reads a file of the invoking user's with that user's rights; `Ok(None)` if absent.
+    fn read_as_invoker(path: &str, invoker: &Invoker) -> Result<Option<Vec<u8>>> {
         let location = || Location::file(path);
-        // Follows a symlink given as the Procfile: it is read with the user's own rights.
+        // Follows a symlink given as the path: it is read with the user's own rights.
         let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
         let opened = invoker.as_invoking_user(|| {
             let fd = openat(CWD, path, flags, Mode::empty())?;
             let stat = fstat(&fd)?;
             Ok::<_, Errno>((fd, FileType::from_raw_mode(stat.st_mode)))
         })?;
-        let (fd, file_type) = opened.map_err(|e| match e {
-            Errno::ACCESS | Errno::PERM => Error::input(
-                location(),
-                "permission denied: the invoking user cannot read it",
-            ),
-            Errno::NOENT => Error::input(location(), "no such file"),
-            Errno::NOTDIR => Error::input(location(), "a component of the path is not a directory"),
-            other => Error::io(format!("reading {}", Quoted(path)), other.into()),
-        })?;
+        let (fd, file_type) = match opened {
+            Ok(opened) => opened,
+            Err(Errno::NOENT) => return Ok(None),
+            Err(Errno::ACCESS | Errno::PERM) => {
+                return Err(Error::input(
+                    location(),
+                    "permission denied: the invoking user cannot read it",
+                ))
+            }
+            Err(Errno::NOTDIR) => {
+                return Err(Error::input(
+                    location(),
+                    "a component of the path is not a directory",
+                ))
+            }
+            Err(other) => return Err(Error::io(format!("reading {}", Quoted(path)), other.into())),
+        };
         if file_type != FileType::RegularFile {
             return Err(Error::input(
                 location(),
@@ -123,7 +143,7 @@ impl Disk {
         if bytes.len() as u64 > MAX_INPUT {
             return Err(Error::input(location(), "file is larger than 4 MiB"));
         }
-        Ok(bytes)
+        Ok(Some(bytes))
     }
 
     /// What is at live path `real` now, without following a symlink.
