@@ -13,7 +13,7 @@ Examples:
 
 /// Turn a Procfile into init-system jobs, safely through sudo.
 #[derive(Debug, Parser)]
-#[command(name = "procexport", version, after_help = EXAMPLES)]
+#[command(name = "procexport", version = env!("PROCEXPORT_VERSION"), after_help = EXAMPLES)]
 pub struct Cli {
     /// Print every file that would be written or removed, with path, mode and contents; write
     /// nothing.
@@ -42,6 +42,10 @@ pub enum Command {
     Runit(ExportArgs),
     /// Remove every file an export installed for the app.
     Clean(CleanArgs),
+    /// Print the manual page procexport(1), or procexport.yaml(5), as roff.
+    Man(crate::manpage::ManArgs),
+    /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
+    Completions(crate::completions::CompletionsArgs),
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,12 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<()> {
     let cli = Cli::try_parse_from(args).map_err(Error::Cli)?;
+    // The manual and completions only print: no identity, config or file is looked at.
+    match &cli.command {
+        Command::Man(args) => return crate::manpage::print(args, out),
+        Command::Completions(args) => return crate::completions::print(args, out),
+        Command::Upstart(_) | Command::Systemd(_) | Command::Runit(_) | Command::Clean(_) => {}
+    }
     let invoker = Invoker::detect()?;
     invoker.refuse_through_sudo("--root", cli.root.is_some())?;
     invoker.refuse_through_sudo("--config", cli.config.is_some())?;
@@ -39,7 +45,7 @@ pub fn run(
     let procfile = match &cli.command {
         Command::Upstart(args) | Command::Runit(args) => Some(read_procfile(args, &invoker)?),
         Command::Systemd(args) => Some(read_procfile(&args.export, &invoker)?),
-        Command::Clean(_) => None,
+        Command::Clean(_) | Command::Man(_) | Command::Completions(_) => None,
     };
     let mut config = load_config(&disk, cli.config.as_ref().map(|p| p.as_str()))?;
     if cli.dry_run && invoker.sudo.is_some() {
@@ -88,6 +94,8 @@ pub fn run(
                 .collect::<Vec<_>>();
             clean::clean(&mut session, &backends, &args.app)
         }
+        // Printed before the session was set up.
+        Command::Man(_) | Command::Completions(_) => Ok(()),
     }
 }
 
