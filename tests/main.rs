@@ -20,6 +20,7 @@ mod fuzz_regressions;
 mod golden;
 mod helpers_run;
 mod lifecycle;
+mod packaging;
 mod properties;
 mod runit;
 mod security;
