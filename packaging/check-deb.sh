@@ -3,6 +3,7 @@
 # check each step: the files land where Debian keeps them, `man procexport` renders, the bash
 # completion registers, the export goes under a throwaway --root, `dpkg -r` leaves none of
 # the package's files, and purge removes the state directory only while it lists no jobs.
+# Then check-readme.sh runs the README's install and first-export commands with the .deb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -108,4 +109,7 @@ rm -r "$STATE_DIR"
 left=$(leftovers)
 [ -z "$left" ] || fail "dpkg -P left: $left"
 step "purge keeps $STATE_DIR while it lists jobs, and says so"
+
+# The README's install, setup and first-export commands, as written, on a throwaway overlay.
+bash packaging/check-readme.sh
 echo "check-deb: 1 passed, 0 failed"

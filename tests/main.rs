@@ -22,6 +22,7 @@ mod helpers_run;
 mod lifecycle;
 mod packaging;
 mod properties;
+mod readme;
 mod runit;
 mod security;
 mod systemd;

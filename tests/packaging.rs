@@ -85,8 +85,12 @@ fn packaging_scripts_pass_shellcheck() {
     let status = Command::new("shellcheck")
         .current_dir(dir)
         .args([
+            "-x",
+            ".ci/cargo",
+            ".ci/cargo-env",
             "packaging/build-deb.sh",
             "packaging/check-deb.sh",
+            "packaging/check-readme.sh",
             "packaging/debian/postinst",
             "packaging/debian/postrm",
         ])
