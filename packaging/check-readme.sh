@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CI (as root, after check-deb.sh): runs the README's install, first-setup and first-export
 # commands exactly as written, in the order written, on a throwaway copy of this machine: a
-# private mount namespace whose /etc, /usr, /var, /srv, /home and /root are overlays on
-# tmpfs (and /run too), so every package, user, config, sudoers rule and job they make vanishes at the end.
+# private mount namespace whose /etc, /usr, /var, /srv, /home, /root, /run and the checkout
+# are overlays on tmpfs, so every package, user, config, sudoers rule, job and build they make
+# vanishes at the end.
 #
 # A block runs when the line before its ```sh fence is `<!-- check-readme: WHO -->`: WHO is
 # `user` (the one running this, for builds), `root`, or `deploy` (a user made here, who gets
@@ -24,12 +25,21 @@ fi
 checkout=$PWD
 scratch=$2
 mount -t tmpfs -o mode=0700 check-readme "$scratch"
-for dir in etc usr var srv home root run; do
-    [ -d "/$dir" ] || continue
-    mkdir -p "$scratch/$dir/upper" "$scratch/$dir/work"
-    mount -t overlay overlay \
-        -o "lowerdir=/$dir,upperdir=$scratch/$dir/upper,workdir=$scratch/$dir/work" "/$dir"
+overlay() {
+    local layer
+    layer="$scratch/layers/$(echo "$1" | tr / _)"
+    mkdir -p "$layer/upper" "$layer/work"
+    mount -t overlay overlay -o "lowerdir=$1,upperdir=$layer/upper,workdir=$layer/work" "$1"
+}
+for dir in /etc /usr /var /srv /home /root /run; do
+    if [ -d "$dir" ]; then overlay "$dir"; fi
 done
+# The blocks build in the checkout too (target/): that goes on an overlay as well.
+case "$checkout/" in
+    /etc/* | /usr/* | /var/* | /srv/* | /home/* | /root/* | /run/*) ;;
+    *) overlay "$checkout" ;;
+esac
+cd "$checkout"
 
 fail() { echo "check-readme: $*" >&2; exit 1; }
 if ! command -v sudo >/dev/null; then
@@ -40,6 +50,8 @@ install -d -o deploy -g deploy /srv/myapp /srv/myapp/current
 install -m 0644 -o deploy -g deploy examples/Procfile /srv/myapp/current/Procfile
 # shellcheck source=.ci/cargo-env
 source .ci/cargo-env
+# The README's paths are the checkout's target/, even when .ci/run builds elsewhere (sudo).
+unset CARGO_TARGET_DIR
 
 # The marked blocks, each as "WHO<TAB>LINE-NUMBER" then its lines, separated by NUL.
 blocks=$(mktemp -p "$scratch")
