@@ -11,6 +11,8 @@ fail() { echo "check-deb: $*" >&2; exit 1; }
 step() { echo "check-deb: $*"; }
 
 [ "$(id -u)" = 0 ] || fail "must run as root (it installs and removes the package)"
+# shellcheck source=.ci/cargo-env
+source .ci/cargo-env   # cargo, also through sudo
 if dpkg-query -W -f='${Status}' procexport 2>/dev/null | grep -q 'installed'; then
     fail "procexport is already installed here; this check installs and removes it: dpkg -P procexport first"
 fi
@@ -70,7 +72,9 @@ done
 mkdir "$work/app"
 cp examples/Procfile "$work/app/Procfile"
 printf 'run_user: daemon\nrun_group: daemon\n' >"$work/procexport.yaml"
-px=(procexport --config "$work/procexport.yaml" --root "$work/root")
+# As plain root even when this runs through sudo: --config and --root are refused for root
+# acting for a sudo user, by design.
+px=(env -u SUDO_UID -u SUDO_GID -u SUDO_USER procexport --config "$work/procexport.yaml" --root "$work/root")
 "${px[@]}" --dry-run upstart -p "$work/app/Procfile" -n myapp >"$work/dry-run"
 grep -q '^=== write /etc/init/fb-myapp.conf' "$work/dry-run" || fail "dry run shows no master job"
 [ ! -e "$work/root" ] || fail "the dry run wrote files"
