@@ -13,6 +13,8 @@ mod support;
 // The root-free tier: plain `cargo test` as any user, on a machine with only Rust (and `sh`).
 // Nothing here needs root, a real user, or a tool beyond the binary itself.
 
+/// `--version`, `procexport man` and `procexport completions`, as a user runs them.
+mod docs_commands;
 /// The saved fuzz inputs, checked against the invariants of `procexport::testing`.
 mod fuzz_regressions;
 /// The Kubernetes export: the objects the job model maps to, options, names, notes,
@@ -22,6 +24,8 @@ mod kubernetes;
 mod plan;
 /// Property tests of rendering: hostile values read back through each format's own rules.
 mod properties;
+/// The README's shell blocks parse, and its first command does what it says.
+mod readme;
 /// `--dry-run` output of every golden case through every backend, as reviewed snapshots.
 mod snapshots;
 
@@ -70,6 +74,10 @@ mod live_systemd;
 /// restart and status through procexport.
 #[cfg(feature = "root-tests")]
 mod live_upstart;
+/// The packaging files: the example config renders as the defaults, the sudoers example, the
+/// scripts pass shellcheck (which .ci/run installs).
+#[cfg(feature = "root-tests")]
+mod packaging;
 /// runit under a real runsvdir.
 #[cfg(feature = "root-tests")]
 mod runit;

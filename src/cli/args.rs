@@ -1,6 +1,8 @@
 //! The command line, parsed and nothing more: what each flag means is decided in `run`.
 
 use crate::backends::{ABOUT, NAMES};
+use crate::cli::completions::CompletionsArgs;
+use crate::cli::manpage::ManArgs;
 pub use crate::install::installer::Action;
 use crate::model::kubernetes::{EnvStore, ReleaseAs};
 use crate::procfile::assemble::Formation;
@@ -24,7 +26,7 @@ Examples:
 
 /// Turn a Procfile into init-system jobs, safely through sudo.
 #[derive(Debug, Parser)]
-#[command(name = "procexport", version, after_help = EXAMPLES)]
+#[command(name = "procexport", version = env!("PROCEXPORT_VERSION"), after_help = EXAMPLES)]
 pub struct Cli {
     /// Print every file that would be written or removed, with path, mode and contents; write
     /// nothing.
@@ -65,6 +67,10 @@ pub enum Command {
     Status(AppArgs),
     /// Show every app with a manifest.
     List,
+    /// Print the manual page procexport(1), or procexport.yaml(5), as roff.
+    Man(ManArgs),
+    /// Print the completion script for a shell.
+    Completions(CompletionsArgs),
 }
 
 const CLEAN_ABOUT: &str = "Remove every file an export installed for the app";
@@ -95,6 +101,14 @@ const FIXED: &[(&str, &str)] = &[
         "list",
         "Show every app with a manifest: its backends, job counts and owner",
     ),
+    (
+        "man",
+        "Print the manual page procexport(1), or procexport.yaml(5), as roff",
+    ),
+    (
+        "completions",
+        "Print the completion script for a shell (bash, zsh, fish, elvish, powershell)",
+    ),
 ];
 
 impl FromArgMatches for Command {
@@ -115,6 +129,10 @@ impl FromArgMatches for Command {
             Some(("restart", sub)) => control(Action::Restart, sub),
             Some(("status", sub)) => Ok(Self::Status(AppArgs::from_arg_matches(sub)?)),
             Some(("list", _)) => Ok(Self::List),
+            Some(("man", sub)) => Ok(Self::Man(ManArgs::from_arg_matches(sub)?)),
+            Some(("completions", sub)) => {
+                Ok(Self::Completions(CompletionsArgs::from_arg_matches(sub)?))
+            }
             Some((name, sub)) if NAMES.contains(&name) => Ok(Self::Export {
                 backend: name.to_owned(),
                 args: ExportArgs::from_arg_matches(sub)?,
@@ -148,6 +166,8 @@ impl Subcommand for Command {
             command = command.subcommand(match *name {
                 "clean" => CleanArgs::augment_args(sub),
                 "kubernetes" => KubernetesArgs::augment_args(sub),
+                "man" => ManArgs::augment_args(sub),
+                "completions" => CompletionsArgs::augment_args(sub),
                 "list" => sub,
                 _ => AppArgs::augment_args(sub),
             });

@@ -2,5 +2,7 @@
 //! what they may ask for, loads the config, and hands plain values to the pipeline.
 
 pub mod args;
+pub mod completions;
 pub mod gem;
+pub mod manpage;
 pub mod run;

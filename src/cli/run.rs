@@ -8,7 +8,7 @@
 use crate::backends::kubernetes::{self, Flags, KubernetesOptions};
 use crate::backends::{keys, Backend, BackendKind};
 use crate::cli::args::{Action, AppArgs, CleanArgs, Cli, Command, ExportArgs, KubernetesArgs};
-use crate::cli::gem;
+use crate::cli::{completions, gem, manpage};
 use crate::error::{Error, Location, Result};
 use crate::install::access::{self, Users};
 use crate::install::disk::Disk;
@@ -44,28 +44,17 @@ pub fn run(
     let as_gem = args.first().is_some_and(gem::invoked_as_gem);
     let args = if as_gem { gem::translate(args) } else { args };
     let cli = Cli::try_parse_from(args).map_err(Error::Cli)?;
+    // The manual and completions only print: no identity, config or file is looked at.
+    if let Some(printed) = print_only(&cli.command, out) {
+        return printed.map(|()| 0);
+    }
     let invoker = Invoker::detect()?;
     if let Command::Kubernetes(args) = &cli.command {
         export_kubernetes(&cli, args, &invoker, out)?;
         return Ok(0);
     }
-    invoker.refuse_through_sudo("--root", cli.root.is_some())?;
-    invoker.refuse_through_sudo("--config", cli.config.is_some())?;
-    if let Some(root) = cli.root.as_ref().filter(|r| r.is_relative()) {
-        return Err(Error::Usage(format!(
-            "--root must be an absolute path, not {}: write --root \"$PWD/{root}\" for a \
-             directory here",
-            Quoted(root.as_str())
-        )));
-    }
+    check_flags(&cli, &invoker)?;
     let live = cli.root.is_none();
-    if !live && matches!(&cli.command, Command::Export { args, .. } if args.restart) {
-        return Err(Error::Usage(
-            "--restart acts on the running init, and the files under --root are not this \
-             system's"
-                .to_owned(),
-        ));
-    }
     let mut disk = Disk::new(cli.root.clone(), invoker.euid);
     // The Procfile is read first, with the invoking user's rights: whether that user may read
     // it is the first thing settled, before anything else can fail or be shown.
@@ -78,7 +67,9 @@ pub fn run(
         | Command::Kubernetes(_)
         | Command::Control { .. }
         | Command::Status(_)
-        | Command::List => (None, Vec::new()),
+        | Command::List
+        | Command::Man(_)
+        | Command::Completions(_) => (None, Vec::new()),
     };
     let mut config = load_config(
         &disk,
@@ -106,7 +97,9 @@ pub fn run(
             list(&mut cx, &config)?;
             return Ok(0);
         }
-        Command::Kubernetes(_) => unreachable!("exported above"),
+        Command::Kubernetes(_) | Command::Man(_) | Command::Completions(_) => {
+            unreachable!("handled above")
+        }
     };
     let app = app_name(app)?;
     let installed = authorize(&invoker, &mut disk, &config, &app)?;
@@ -131,13 +124,51 @@ pub fn run(
             status(&mut cx, &config, &args)?;
             false
         }
-        Command::List | Command::Kubernetes(_) => unreachable!("handled above"),
+        Command::List | Command::Kubernetes(_) | Command::Man(_) | Command::Completions(_) => {
+            unreachable!("handled above")
+        }
     };
     Ok(if cli.detailed_exitcode && changed {
         WOULD_CHANGE
     } else {
         0
     })
+}
+
+/// Prints the manual or the completions; `None` for every other subcommand.
+fn print_only(command: &Command, out: &mut dyn Write) -> Option<Result<()>> {
+    match command {
+        Command::Man(args) => Some(manpage::print(args, out)),
+        Command::Completions(args) => Some(completions::print(args, out)),
+        Command::Export { .. }
+        | Command::Kubernetes(_)
+        | Command::Clean(_)
+        | Command::Control { .. }
+        | Command::Status(_)
+        | Command::List => None,
+    }
+}
+
+/// Refuses the flags that may not be given here: `--root` and `--config` through sudo, a
+/// relative `--root`, `--restart` under `--root`.
+fn check_flags(cli: &Cli, invoker: &Invoker) -> Result<()> {
+    invoker.refuse_through_sudo("--root", cli.root.is_some())?;
+    invoker.refuse_through_sudo("--config", cli.config.is_some())?;
+    if let Some(root) = cli.root.as_ref().filter(|r| r.is_relative()) {
+        return Err(Error::Usage(format!(
+            "--root must be an absolute path, not {}: write --root \"$PWD/{root}\" for a \
+             directory here",
+            Quoted(root.as_str())
+        )));
+    }
+    if cli.root.is_some() && matches!(&cli.command, Command::Export { args, .. } if args.restart) {
+        return Err(Error::Usage(
+            "--restart acts on the running init, and the files under --root are not this \
+             system's"
+                .to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 /// What every transaction of this run shares.

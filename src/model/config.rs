@@ -95,6 +95,15 @@ const COMMON_KEYS: &[&str] = &[
     "kubernetes",
 ];
 
+/// Every key a config may hold: the common ones, then the backends' `keys`.
+pub fn all_keys(keys: &[Key]) -> Vec<&'static str> {
+    COMMON_KEYS
+        .iter()
+        .copied()
+        .chain(keys.iter().map(|k| k.name))
+        .collect()
+}
+
 /// A config key a backend reads, with its default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Key {

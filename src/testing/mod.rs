@@ -51,3 +51,8 @@ pub fn backend_name(module: &str) -> &'static str {
         .find(|(m, _)| *m == module)
         .map_or_else(|| panic!("no backend module {module}"), |(_, name)| *name)
 }
+
+/// Every key a config may hold.
+pub fn config_keys() -> Vec<&'static str> {
+    crate::model::config::all_keys(&keys())
+}
