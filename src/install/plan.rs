@@ -96,7 +96,17 @@ pub fn plan(
         .map(|(p, _)| p.as_str())
         .chain(legacy.iter().map(|(p, _)| p.as_str()))
         .collect();
+    // Every path that is someone else's, named together: one refusal, not one a run.
+    let mut foreign: Vec<String> = Vec::new();
     for output in ordered {
+        if foreign.iter().any(|dir| {
+            output
+                .path
+                .strip_prefix(dir.as_str())
+                .is_some_and(|r| r.starts_with('/'))
+        }) {
+            continue; // inside a directory already named
+        }
         let existing = inspect(&output.path)?;
         let current = is_current(&output, &existing, ownership)?;
         // A directory counts even when it already looks right: one that procexport did not
@@ -107,11 +117,8 @@ pub fn plan(
             && existing != Existing::Missing
             && !known.contains(output.path.as_str())
         {
-            return Err(Error::Refused(format!(
-                "{} exists and was not installed by procexport for this app (no manifest lists \
-                 it); refusing to replace it: move it away if it is stale",
-                Quoted(&output.path)
-            )));
+            foreign.push(output.path.clone());
+            continue;
         }
         if current {
             plan.unchanged.push(output);
@@ -122,6 +129,7 @@ pub fn plan(
             plan.writes.push(output);
         }
     }
+    refuse_foreign(&foreign)?;
     let wanted: HashSet<&str> = plan.new.entries.iter().map(|(p, _)| p.as_str()).collect();
     let mut stale: Vec<(String, EntryKind)> = old
         .entries
@@ -166,6 +174,29 @@ pub fn plan(
         )
     });
     Ok(plan)
+}
+
+/// Refuses the paths an export would take over from someone else, all named in one message.
+fn refuse_foreign(foreign: &[String]) -> Result<()> {
+    match foreign {
+        [] => Ok(()),
+        [one] => Err(Error::Refused(format!(
+            "{} exists and was not installed by procexport for this app (no manifest lists \
+                 it); refusing to replace it: move it away if it is stale",
+            Quoted(one)
+        ))),
+        many => {
+            let list: Vec<String> = many.iter().map(|p| Quoted(p).to_string()).collect();
+            Err(Error::Refused(format!(
+                "{} paths exist that procexport did not install for this app (no manifest lists \
+                 them), so they were not installed by procexport for this app: {}; refusing to \
+                 replace them: move them away if they are stale (another tool's files for the \
+                 app, such as foreman's, must be removed first)",
+                many.len(),
+                list.join(", ")
+            )))
+        }
+    }
 }
 
 /// True when the path already holds exactly the output; an error when it holds something that
@@ -322,6 +353,32 @@ mod tests {
             let error = is_current(&env(), &dir(loose, 7), ownership).unwrap_err();
             assert!(error.to_string().contains("writable by group"), "{error}");
         }
+    }
+
+    #[test]
+    fn every_foreign_path_is_named_at_once() {
+        let existing = |text: &str| Existing::File {
+            contents: text.as_bytes().to_vec(),
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+        };
+        let disk = HashMap::from([
+            ("/i/fb-a.conf", existing("foreman's")),
+            ("/i/fb-a-web.conf", existing("foreman's too")),
+        ]);
+        let error = run(
+            vec![file("/i/fb-a.conf", "m"), file("/i/fb-a-web.conf", "w")],
+            &Manifest::default(),
+            &disk,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.starts_with("2 paths exist")
+                && error.contains("\"/i/fb-a.conf\", \"/i/fb-a-web.conf\""),
+            "{error}"
+        );
     }
 
     #[test]
