@@ -15,6 +15,7 @@ mod cli;
 mod concurrency;
 mod corpus;
 mod crash;
+mod durability;
 mod fuzz_regressions;
 mod golden;
 mod helpers_run;

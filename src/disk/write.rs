@@ -1,6 +1,12 @@
 //! Writes, all symlink-safe and atomic: each file is made as a new temp file next to its
 //! target (`O_CREAT|O_EXCL|O_NOFOLLOW`), written, given owner and mode, fsync'd, and renamed
 //! over the target, so a reader (or a crash) only ever sees the old file or the new one.
+//!
+//! Durability costs only the export's own files: each file's writeback is started as soon
+//! as it is written, then the files, and after the renames the directories, are fsync'd
+//! from several threads at once, so that the filesystem commits them together (and the
+//! block layer merges their cache flushes). Nothing waits for other programs' dirty data,
+//! as a `syncfs` of the whole filesystem would.
 
 use super::{Disk, Strictness};
 use crate::error::{Error, Result};
@@ -8,14 +14,29 @@ use crate::manifest::{EntryKind, Manifest};
 use crate::output::{split_path, Group, Kind, Output};
 use crate::plan::{Ownership, Plan};
 use crate::sanitize::Quoted;
-use rustix::fd::{AsFd, BorrowedFd};
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{
-    fchmod, fchown, fstat, fsync, mkdirat, openat, renameat, symlinkat, syncfs, unlinkat, AtFlags,
-    Dir, Gid, Mode, OFlags, Uid,
+    fadvise, fchmod, fchown, fstat, fsync, mkdirat, openat, renameat, symlinkat, unlinkat, Advice,
+    AtFlags, Dir, Gid, Mode, OFlags, Uid,
 };
-use rustix::io::Errno;
+use rustix::io::{fcntl_dupfd_cloexec, Errno};
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+/// Descriptors flushed together at most: bounds how many are open at once (well under the
+/// usual limit of 1024, with the directory cache's 256).
+const FLUSH_BATCH: usize = 512;
+
+/// Threads that fsync one batch, the calling one among them. Concurrent fsyncs join one
+/// journal commit, and the block layer merges their cache flushes into few.
+const FLUSH_THREADS: usize = 16;
+
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
 
 impl Disk {
     /// Carries out a plan: a pending manifest that covers old and new files first (so a run
@@ -25,9 +46,10 @@ impl Disk {
     /// still runs a service from one (runsv) to stop it, with its scripts still in place, and
     /// clear its state out; then files, then the directories, deepest first.
     ///
-    /// New files are staged as temp files, flushed to disk together (one `syncfs` per
-    /// filesystem rather than one fsync per file), and only then renamed into place: a crash
-    /// at any point leaves each target the old file or the whole new one.
+    /// New files are staged as temp files (each file's writeback started as soon as it is
+    /// written), fsync'd together from several threads, and only then renamed into place: a
+    /// crash at any point leaves each target the old file or the whole new one. The touched
+    /// directories are fsync'd the same way after the renames, before this returns.
     pub fn apply(
         &mut self,
         plan: &Plan,
@@ -43,27 +65,43 @@ impl Disk {
             self.remove_stale_temps(dir)?;
         }
         if !plan.changes_anything() {
-            return Ok(());
+            // Only a log directory made just now can need flushing.
+            let mut flush = Flush::default();
+            if !self.unflushed.is_empty() {
+                self.flush_dirs(&mut flush, &BTreeSet::new())?;
+                self.unflushed.clear();
+            }
+            return flush.run();
         }
         let pending = plan.old.union(&plan.new);
+        // Everything fsync'd before the first rename: the staged files and, when it changed,
+        // the pending manifest with its directory. A batch that fills up is flushed early.
+        let mut flush = Flush::default();
         if pending != plan.old {
-            // Flushed by the syncfs before the renames below: the files it covers cannot be in
-            // place before it is on disk.
-            self.write_manifest(manifest_path, &pending, false)?;
+            let fd = self.write_manifest_at(manifest_path, &pending)?;
+            flush.push(fd, self.host(manifest_path))?;
+            let dir = split_path(manifest_path).0.to_owned();
+            self.flush_dirs(&mut flush, &BTreeSet::from([dir]))?;
         }
         let mut staged = Vec::new();
         for output in &plan.writes {
-            match self.stage(output, ownership) {
-                Ok(Some(temp)) => staged.push((output, temp)),
-                Ok(None) => {}
-                Err(error) => {
-                    self.discard(&staged);
-                    return Err(error);
+            let result = match self.stage(output, ownership) {
+                Ok(Some((temp, fd))) => {
+                    staged.push((output, temp));
+                    fd.map_or(Ok(()), |fd| flush.push(fd, self.host(&output.path)))
                 }
+                Ok(None) => Ok(()),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = result {
+                self.discard(&staged);
+                return Err(error);
             }
         }
-        let touched: BTreeSet<&str> = plan.writes.iter().map(|o| split_path(&o.path).0).collect();
-        self.sync_filesystems(&touched)?;
+        if let Err(error) = flush.run() {
+            self.discard(&staged);
+            return Err(error);
+        }
         for (output, temp) in &staged {
             let (dir, name) = split_path(&output.path);
             let host = self.host(&output.path);
@@ -72,8 +110,17 @@ impl Disk {
                 Error::io(format!("renaming into place {}", Quoted(&host)), e.into())
             })?;
         }
-        // The renames themselves (directory entries), made durable the same way.
-        self.sync_filesystems(&touched)?;
+        // The renames (entries of the touched directories), the directories made on the way
+        // and every directory above them, whose entries may be new too.
+        let touched = plan.writes.iter().map(|o| split_path(&o.path).0.to_owned());
+        let made = plan
+            .writes
+            .iter()
+            .filter(|o| matches!(o.kind, Kind::Dir { .. }));
+        let dirs: BTreeSet<String> = touched.chain(made.map(|o| o.path.clone())).collect();
+        self.flush_dirs(&mut flush, &dirs)?;
+        flush.run()?;
+        self.unflushed.clear();
         let of_kind = |wanted: EntryKind| {
             plan.removals
                 .iter()
@@ -103,8 +150,13 @@ impl Disk {
     }
 
     /// Writes one output: directories are made in place; files and links are made as a temp
-    /// entry beside the target, whose name is returned for the rename.
-    fn stage(&mut self, output: &Output, ownership: Option<Ownership>) -> Result<Option<String>> {
+    /// entry beside the target, whose name is returned for the rename, with (for a file) its
+    /// descriptor, writeback started, for the caller to fsync.
+    fn stage(
+        &mut self,
+        output: &Output,
+        ownership: Option<Ownership>,
+    ) -> Result<Option<(String, Option<OwnedFd>)>> {
         let (dir, name) = split_path(&output.path);
         let host = self.host(&output.path);
         let io = |what: &str, e: Errno| Error::io(format!("{what} {}", Quoted(&host)), e.into());
@@ -145,16 +197,16 @@ impl Disk {
             } => {
                 // A new file already has this process's group: change only a different one.
                 let gid = ownership.map(|o| o.gid(*group)).filter(|gid| *gid != egid);
-                write_file(dir_fd, &temp, contents.as_bytes(), *mode, gid)
+                let fd = write_file(dir_fd, &temp, contents.as_bytes(), *mode, gid)
                     .inspect_err(|_| {
                         let _ = unlinkat(dir_fd, &temp, AtFlags::empty());
                     })
                     .map_err(|e| io("writing", e))?;
-                Ok(Some(temp))
+                Ok(Some((temp, Some(fd))))
             }
             Kind::Symlink { target } => {
                 symlinkat(target, dir_fd, &temp).map_err(|e| io("linking", e))?;
-                Ok(Some(temp))
+                Ok(Some((temp, None)))
             }
         }
     }
@@ -169,15 +221,35 @@ impl Disk {
         }
     }
 
-    /// Flushes every filesystem the directories `dirs` are on, once each.
-    fn sync_filesystems(&mut self, dirs: &BTreeSet<&str>) -> Result<()> {
-        let mut synced = BTreeSet::new();
+    /// A descriptor of its own for the directory at live path `dir`, to fsync.
+    fn dup_dir(&mut self, dir: &str) -> Result<OwnedFd> {
+        let host = self.host(dir);
+        let fd = self.target_dir(dir)?;
+        fcntl_dupfd_cloexec(fd, 0)
+            .map_err(|e| Error::io(format!("opening {}", Quoted(&host)), e.into()))
+    }
+
+    /// Adds to `flush` the install directories `dirs` (live paths), and every directory above
+    /// them, above the log directory made before `apply`, and with `--root` above the root
+    /// (this run may have made each of those). The ones above are only ever fsync'd, never
+    /// written into, so they are opened by path, without the checks of a directory files go
+    /// into (`/tmp` above a root is writable by all, the log directory the run user's); one
+    /// that cannot be opened was not made by this run.
+    fn flush_dirs(&mut self, flush: &mut Flush, dirs: &BTreeSet<String>) -> Result<()> {
         for dir in dirs {
-            let host = self.host(dir);
-            let fd = self.target_dir(dir)?;
-            let io = |e: Errno| Error::io(format!("syncing {}", Quoted(&host)), e.into());
-            if synced.insert(fstat(fd).map_err(io)?.st_dev) {
-                syncfs(fd).map_err(io)?;
+            let fd = self.dup_dir(dir)?;
+            flush.push(fd, self.host(dir))?;
+        }
+        let made_before = self.unflushed.iter().map(String::as_str);
+        let all = with_ancestors(dirs.iter().map(String::as_str).chain(made_before));
+        let mut above: BTreeSet<String> = all.difference(dirs).map(|dir| self.host(dir)).collect();
+        if let Some(root) = &self.root {
+            let over = root.ancestors().skip(1).map(camino::Utf8Path::as_str);
+            above.extend(over.filter(|dir| !dir.is_empty()).map(str::to_owned));
+        }
+        for host in above {
+            if let Ok(fd) = rustix::fs::open(host.as_str(), DIR_FLAGS, Mode::empty()) {
+                flush.push(fd, host)?;
             }
         }
         Ok(())
@@ -311,20 +383,38 @@ impl Disk {
         if manifest.is_empty() {
             return self.remove(real, EntryKind::File);
         }
-        let output = Output::file(real.to_owned(), manifest.render(), 0o644, Group::Root);
-        let ownership = Some(Ownership { run_gid: 0 }).filter(|_| self.euid == 0);
         let (dir, name) = split_path(real);
-        let temp = self.stage(&output, ownership)?.expect("a file is staged");
-        let fd = self.target_dir(dir)?;
+        let (temp, fd) = self.stage_manifest(real, manifest)?;
         if durable {
-            fsync_file_at(fd, &temp)?;
+            fsync(&fd).map_err(|e| Error::io(format!("syncing {}", Quoted(real)), e.into()))?;
         }
-        renameat(fd, &temp, fd, name)
+        let dir_fd = self.target_dir(dir)?;
+        renameat(dir_fd, &temp, dir_fd, name)
             .map_err(|e| Error::io(format!("renaming into place {}", Quoted(real)), e.into()))?;
         if durable {
             self.sync_dir(dir)?;
         }
         Ok(())
+    }
+
+    /// Puts a (non-empty) manifest in place at live path `real` without flushing it, and
+    /// returns its descriptor for the caller to fsync.
+    fn write_manifest_at(&mut self, real: &str, manifest: &Manifest) -> Result<OwnedFd> {
+        let (dir, name) = split_path(real);
+        let (temp, fd) = self.stage_manifest(real, manifest)?;
+        let dir_fd = self.target_dir(dir)?;
+        renameat(dir_fd, &temp, dir_fd, name)
+            .map_err(|e| Error::io(format!("renaming into place {}", Quoted(real)), e.into()))?;
+        Ok(fd)
+    }
+
+    fn stage_manifest(&mut self, real: &str, manifest: &Manifest) -> Result<(String, OwnedFd)> {
+        let output = Output::file(real.to_owned(), manifest.render(), 0o644, Group::Root);
+        let ownership = Some(Ownership { run_gid: 0 }).filter(|_| self.euid == 0);
+        match self.stage(&output, ownership)? {
+            Some((temp, Some(fd))) => Ok((temp, fd)),
+            _ => unreachable!("a file is staged"),
+        }
     }
 
     /// Makes the app's log directory `<parent>/<name>` and gives that directory, and nothing
@@ -337,10 +427,11 @@ impl Disk {
         let Some(parent_fd) = self.open_dir(parent, Strictness::LogParent, true)? else {
             unreachable!("created when missing")
         };
-        match mkdirat(parent_fd, name, Mode::from_raw_mode(0o750)) {
-            Ok(()) | Err(Errno::EXIST) => {}
+        let made = match mkdirat(parent_fd, name, Mode::from_raw_mode(0o750)) {
+            Ok(()) => true,
+            Err(Errno::EXIST) => false,
             Err(e) => return Err(io("creating", e)),
-        }
+        };
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let fd = openat(parent_fd, name, flags, Mode::empty()).map_err(|e| match e {
             Errno::LOOP | Errno::NOTDIR => Error::Unsafe(format!(
@@ -349,6 +440,10 @@ impl Disk {
             )),
             e => io("opening", e),
         })?;
+        if made {
+            // Made durable with the export's own directories, by `apply`.
+            self.unflushed.push(path);
+        }
         let stat = fstat(&fd).map_err(|e| io("checking", e))?;
         if stat.st_uid == uid || euid != 0 {
             return Ok(());
@@ -372,15 +467,15 @@ fn process_alive(pid: u32) -> bool {
     !proc_mounted || rustix::fs::stat(format!("/proc/{pid}")).is_ok()
 }
 
-/// Creates `temp` in `dir` exclusively with `mode`, writes it whole and, when `gid` is given,
-/// gives it that group; the caller flushes it.
+/// Creates `temp` in `dir` exclusively with `mode`, writes it whole, when `gid` is given gives
+/// it that group, and starts its writeback; the caller fsyncs the descriptor returned.
 fn write_file(
     dir: BorrowedFd<'_>,
     temp: &str,
     contents: &[u8],
     mode: u32,
     gid: Option<u32>,
-) -> rustix::io::Result<()> {
+) -> rustix::io::Result<OwnedFd> {
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     // Made with its final mode (the umask is 0, see `Disk::new`) and this process's group,
     // root's when root runs it: never more open than the file it becomes.
@@ -391,13 +486,81 @@ fn write_file(
     if let Some(gid) = gid {
         fchown(file.as_fd(), Some(Uid::ROOT), Some(Gid::from_raw(gid)))?;
     }
-    Ok(())
+    // Start writing the data out now, without waiting (what `sync_file_range(WRITE)` does;
+    // neither rustix nor nix wraps that call safely): on Linux, POSIX_FADV_DONTNEED starts
+    // writeback of the file's dirty pages, so by the time the file is fsync'd its data is on
+    // its way. Only advice: a filesystem that ignores it is still fsync'd.
+    let _ = fadvise(&file, 0, None, Advice::DontNeed);
+    Ok(OwnedFd::from(file))
 }
 
-/// Flushes one file (the manifest, written on its own) before it is renamed into place.
-fn fsync_file_at(dir: BorrowedFd<'_>, name: &str) -> Result<()> {
-    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let fd = openat(dir, name, flags, Mode::empty())
-        .map_err(|e| Error::io(format!("opening {}", Quoted(name)), e.into()))?;
-    fsync(&fd).map_err(|e| Error::io(format!("syncing {}", Quoted(name)), e.into()))
+/// The live directory `dirs` and every directory above each, `/` included.
+fn with_ancestors<'a>(dirs: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
+    let mut all = BTreeSet::new();
+    for dir in dirs {
+        let mut dir = dir;
+        while all.insert(dir.to_owned()) && !dir.is_empty() && dir != "/" {
+            dir = split_path(dir).0;
+        }
+    }
+    all
+}
+
+/// Descriptors waiting to be fsync'd together, with their host paths for messages.
+#[derive(Default)]
+struct Flush {
+    fds: Vec<OwnedFd>,
+    names: Vec<String>,
+}
+
+impl Flush {
+    /// Adds one descriptor; a full batch is flushed (and closed) at once.
+    fn push(&mut self, fd: OwnedFd, name: String) -> Result<()> {
+        self.fds.push(fd);
+        self.names.push(name);
+        if self.fds.len() >= FLUSH_BATCH {
+            self.run()?;
+        }
+        Ok(())
+    }
+
+    /// Fsyncs every descriptor added so far, then closes them.
+    fn run(&mut self) -> Result<()> {
+        let result = fsync_all(&self.fds);
+        self.fds.clear();
+        let names = std::mem::take(&mut self.names);
+        result.map_err(|(at, e)| Error::io(format!("syncing {}", Quoted(&names[at])), e.into()))
+    }
+}
+
+/// Fsyncs every descriptor in `fds`, from up to `FLUSH_THREADS` threads (this one among
+/// them, and alone when no thread can be started). The first failure is returned, with its
+/// index, once all are done.
+fn fsync_all(fds: &[OwnedFd]) -> std::result::Result<(), (usize, Errno)> {
+    let next = AtomicUsize::new(0);
+    let failed = Mutex::new(None);
+    let work = || loop {
+        let at = next.fetch_add(1, Ordering::Relaxed);
+        let Some(fd) = fds.get(at) else { break };
+        if let Err(e) = fsync(fd) {
+            let mut failed = failed.lock().unwrap_or_else(PoisonError::into_inner);
+            failed.get_or_insert((at, e));
+        }
+    };
+    let helpers = FLUSH_THREADS.min(fds.len()).saturating_sub(1);
+    std::thread::scope(|scope| {
+        for _ in 0..helpers {
+            let spawned = std::thread::Builder::new()
+                .stack_size(128 * 1024)
+                .spawn_scoped(scope, work);
+            if spawned.is_err() {
+                break;
+            }
+        }
+        work();
+    });
+    match failed.into_inner().unwrap_or_else(PoisonError::into_inner) {
+        Some(failure) => Err(failure),
+        None => Ok(()),
+    }
 }
