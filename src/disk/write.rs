@@ -23,7 +23,8 @@ use rustix::io::{fcntl_dupfd_cloexec, Errno};
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 /// Descriptors flushed together at most: bounds how many are open at once (well under the
 /// usual limit of 1024, with the directory cache's 256).
@@ -68,20 +69,21 @@ impl Disk {
             // Only a log directory made just now can need flushing.
             let mut flush = Flush::default();
             if !self.unflushed.is_empty() {
-                self.flush_dirs(&mut flush, &BTreeSet::new())?;
+                self.flush_dirs(&mut flush, &BTreeSet::new(), &BTreeSet::new())?;
                 self.unflushed.clear();
             }
             return flush.run();
         }
         let pending = plan.old.union(&plan.new);
-        // Everything fsync'd before the first rename: the staged files and, when it changed,
-        // the pending manifest with its directory. A batch that fills up is flushed early.
+        // Everything fsync'd before the first rename: the staged files, the pending manifest
+        // (when it changed) with its directory, and every directory made on the way. A batch
+        // that fills up is flushed early.
         let mut flush = Flush::default();
+        let mut early = BTreeSet::new();
         if pending != plan.old {
             let fd = self.write_manifest_at(manifest_path, &pending)?;
             flush.push(fd, self.host(manifest_path))?;
-            let dir = split_path(manifest_path).0.to_owned();
-            self.flush_dirs(&mut flush, &BTreeSet::from([dir]))?;
+            early.insert(split_path(manifest_path).0.to_owned());
         }
         let mut staged = Vec::new();
         for output in &plan.writes {
@@ -98,7 +100,21 @@ impl Disk {
                 return Err(error);
             }
         }
-        if let Err(error) = flush.run() {
+        // The directories the renames go into are fsync'd after them; the others whose
+        // entries may have changed (those made, those above) are done changing now.
+        let touched: BTreeSet<String> = plan
+            .writes
+            .iter()
+            .map(|o| split_path(&o.path).0.to_owned())
+            .collect();
+        let made = plan
+            .writes
+            .iter()
+            .filter(|o| matches!(o.kind, Kind::Dir { .. }));
+        early.extend(made.map(|o| o.path.clone()));
+        let early: BTreeSet<String> = early.difference(&touched).cloned().collect();
+        let flushed = self.flush_dirs(&mut flush, &early, &touched);
+        if let Err(error) = flushed.and_then(|()| flush.run()) {
             self.discard(&staged);
             return Err(error);
         }
@@ -110,15 +126,11 @@ impl Disk {
                 Error::io(format!("renaming into place {}", Quoted(&host)), e.into())
             })?;
         }
-        // The renames (entries of the touched directories), the directories made on the way
-        // and every directory above them, whose entries may be new too.
-        let touched = plan.writes.iter().map(|o| split_path(&o.path).0.to_owned());
-        let made = plan
-            .writes
-            .iter()
-            .filter(|o| matches!(o.kind, Kind::Dir { .. }));
-        let dirs: BTreeSet<String> = touched.chain(made.map(|o| o.path.clone())).collect();
-        self.flush_dirs(&mut flush, &dirs)?;
+        // The renames: entries of the touched directories.
+        for dir in &touched {
+            let fd = self.dup_dir(dir)?;
+            flush.push(fd, self.host(dir))?;
+        }
         flush.run()?;
         self.unflushed.clear();
         let of_kind = |wanted: EntryKind| {
@@ -230,19 +242,34 @@ impl Disk {
     }
 
     /// Adds to `flush` the install directories `dirs` (live paths), and every directory above
-    /// them, above the log directory made before `apply`, and with `--root` above the root
-    /// (this run may have made each of those). The ones above are only ever fsync'd, never
-    /// written into, so they are opened by path, without the checks of a directory files go
-    /// into (`/tmp` above a root is writable by all, the log directory the run user's); one
-    /// that cannot be opened was not made by this run.
-    fn flush_dirs(&mut self, flush: &mut Flush, dirs: &BTreeSet<String>) -> Result<()> {
+    /// them, above `later` (flushed by the caller) and above the log directory made before
+    /// `apply`, and with `--root` above the root: this run may have made any of those. The
+    /// ones above are only ever fsync'd, never written into, so they are opened by path,
+    /// without the checks of a directory files go into (`/tmp` above a root is writable by
+    /// all, the log directory is the run user's); one that cannot be opened was not made by
+    /// this run.
+    fn flush_dirs(
+        &mut self,
+        flush: &mut Flush,
+        dirs: &BTreeSet<String>,
+        later: &BTreeSet<String>,
+    ) -> Result<()> {
         for dir in dirs {
             let fd = self.dup_dir(dir)?;
             flush.push(fd, self.host(dir))?;
         }
         let made_before = self.unflushed.iter().map(String::as_str);
-        let all = with_ancestors(dirs.iter().map(String::as_str).chain(made_before));
-        let mut above: BTreeSet<String> = all.difference(dirs).map(|dir| self.host(dir)).collect();
+        let all = with_ancestors(
+            dirs.iter()
+                .chain(later)
+                .map(String::as_str)
+                .chain(made_before),
+        );
+        let mut above: BTreeSet<String> = all
+            .iter()
+            .filter(|dir| !dirs.contains(*dir) && !later.contains(*dir))
+            .map(|dir| self.host(dir))
+            .collect();
         if let Some(root) = &self.root {
             let over = root.ancestors().skip(1).map(camino::Utf8Path::as_str);
             above.extend(over.filter(|dir| !dir.is_empty()).map(str::to_owned));
@@ -526,41 +553,110 @@ impl Flush {
 
     /// Fsyncs every descriptor added so far, then closes them.
     fn run(&mut self) -> Result<()> {
-        let result = fsync_all(&self.fds);
-        self.fds.clear();
+        let result = fsync_all(std::mem::take(&mut self.fds));
         let names = std::mem::take(&mut self.names);
         result.map_err(|(at, e)| Error::io(format!("syncing {}", Quoted(&names[at])), e.into()))
     }
 }
 
-/// Fsyncs every descriptor in `fds`, from up to `FLUSH_THREADS` threads (this one among
-/// them, and alone when no thread can be started). The first failure is returned, with its
-/// index, once all are done.
-fn fsync_all(fds: &[OwnedFd]) -> std::result::Result<(), (usize, Errno)> {
-    let next = AtomicUsize::new(0);
-    let failed = Mutex::new(None);
-    let work = || loop {
-        let at = next.fetch_add(1, Ordering::Relaxed);
-        let Some(fd) = fds.get(at) else { break };
-        if let Err(e) = fsync(fd) {
-            let mut failed = failed.lock().unwrap_or_else(PoisonError::into_inner);
-            failed.get_or_insert((at, e));
+/// One batch of descriptors being fsync'd, shared by the threads working on it.
+struct Batch {
+    fds: Vec<OwnedFd>,
+    next: AtomicUsize,
+    failed: Mutex<Option<(usize, Errno)>>,
+    helpers: Arc<Helping>,
+}
+
+/// How many helper threads still hold a batch, and the signal of the last one letting go
+/// (apart from the batch, so that the descriptors are closed by the time it comes).
+#[derive(Default)]
+struct Helping {
+    count: Mutex<usize>,
+    done: Condvar,
+}
+
+impl Helping {
+    fn add(&self) {
+        *self.count.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+    }
+
+    fn done(&self) {
+        let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
+        *count -= 1;
+        if *count == 0 {
+            self.done.notify_all();
         }
-    };
-    let helpers = FLUSH_THREADS.min(fds.len()).saturating_sub(1);
-    std::thread::scope(|scope| {
-        for _ in 0..helpers {
+    }
+
+    fn wait(&self) {
+        let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
+        while *count > 0 {
+            count = self
+                .done
+                .wait(count)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+impl Batch {
+    /// Takes descriptors one at a time until none is left.
+    fn work(&self) {
+        loop {
+            let at = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(fd) = self.fds.get(at) else { break };
+            if let Err(e) = fsync(fd) {
+                let mut failed = self.failed.lock().unwrap_or_else(PoisonError::into_inner);
+                failed.get_or_insert((at, e));
+            }
+        }
+    }
+}
+
+/// The helper threads, started when first needed and kept for the process's later batches
+/// (an export flushes twice): each waits for a batch to work on.
+static HELPERS: Mutex<Vec<Sender<Arc<Batch>>>> = Mutex::new(Vec::new());
+
+/// Fsyncs every descriptor in `fds` (then closes them), from up to `FLUSH_THREADS` threads,
+/// this one among them (alone when no thread can be started). The first failure is
+/// returned, with its index, once all are done.
+fn fsync_all(fds: Vec<OwnedFd>) -> std::result::Result<(), (usize, Errno)> {
+    let wanted = FLUSH_THREADS.min(fds.len()).saturating_sub(1);
+    let batch = Arc::new(Batch {
+        fds,
+        next: AtomicUsize::new(0),
+        failed: Mutex::new(None),
+        helpers: Arc::default(),
+    });
+    if wanted > 0 {
+        let mut helpers = HELPERS.lock().unwrap_or_else(PoisonError::into_inner);
+        while helpers.len() < wanted {
+            let (send, receive) = channel::<Arc<Batch>>();
             let spawned = std::thread::Builder::new()
-                .stack_size(128 * 1024)
-                .spawn_scoped(scope, work);
+                .stack_size(64 * 1024)
+                .spawn(move || {
+                    for batch in receive {
+                        batch.work();
+                        let helping = Arc::clone(&batch.helpers);
+                        drop(batch);
+                        helping.done();
+                    }
+                });
             if spawned.is_err() {
                 break;
             }
+            helpers.push(send);
         }
-        work();
-    });
-    match failed.into_inner().unwrap_or_else(PoisonError::into_inner) {
-        Some(failure) => Err(failure),
-        None => Ok(()),
+        for helper in helpers.iter().take(wanted) {
+            batch.helpers.add();
+            if helper.send(Arc::clone(&batch)).is_err() {
+                batch.helpers.done();
+            }
+        }
     }
+    batch.work();
+    batch.helpers.wait();
+    // The helpers have let go of the batch: dropping it here closes the descriptors.
+    let failed = *batch.failed.lock().unwrap_or_else(PoisonError::into_inner);
+    failed.map_or(Ok(()), Err)
 }
