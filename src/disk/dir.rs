@@ -34,16 +34,7 @@ impl Disk {
                 self.missing.insert(host);
                 return Ok(None);
             };
-            self.missing.clear();
-            // Keep far fewer descriptors open than any limit allows (a runit app has several
-            // directories per job); past the bound, keep only this directory's ancestors.
-            if self.open.len() >= MAX_OPEN_DIRS {
-                self.open.retain(|dir, _| {
-                    host.strip_prefix(dir.as_str())
-                        .is_some_and(|rest| rest.starts_with('/'))
-                });
-            }
-            self.open.insert(host.clone(), (fd, None));
+            self.remember_dir(host.clone(), fd, None);
         }
         let (fd, passed) = &self.open[&host];
         if *passed == Some(strictness) || *passed == Some(Strictness::Target) {
@@ -68,6 +59,21 @@ impl Disk {
         Ok(Some(entry.0.as_fd()))
     }
 
+    /// Keeps `fd`, the directory at `host`, open for later lookups, as having passed the
+    /// `passed` checks (if any).
+    pub(super) fn remember_dir(&mut self, host: String, fd: OwnedFd, passed: Option<Strictness>) {
+        self.missing.clear();
+        // Keep far fewer descriptors open than any limit allows (a runit app has several
+        // directories per job); past the bound, keep only this directory's ancestors.
+        if self.open.len() >= MAX_OPEN_DIRS {
+            self.open.retain(|dir, _| {
+                host.strip_prefix(dir.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+            });
+        }
+        self.open.insert(host, (fd, passed));
+    }
+
     /// True when `host` or a directory above it was found missing.
     fn is_missing(&self, host: &str) -> bool {
         self.missing.contains(host)
@@ -85,32 +91,37 @@ impl Disk {
             .rmatch_indices('/')
             .map(|(at, _)| &host[..at])
             .find(|dir| self.open.contains_key(*dir));
-        let (mut fd, mut walked, rest) = if let Some(dir) = start {
-            let fd = openat(&self.open[dir].0, ".", DIR_FLAGS, Mode::empty())
-                .map_err(|e| io("opening", e))?;
-            (fd, dir.to_owned(), &host[dir.len()..])
+        // The walk goes on from a directory already open (borrowed, not reopened) or from /.
+        let (start_fd, mut walked, rest) = if let Some(dir) = start {
+            (None, dir.to_owned(), &host[dir.len()..])
         } else {
             let fd = openat(CWD, "/", DIR_FLAGS, Mode::empty()).map_err(|e| io("opening /", e))?;
             self.check_ancestor(&fd, "/")?;
-            (fd, String::new(), host)
+            (Some(fd), String::new(), host)
         };
+        let mut fd: Option<OwnedFd> = start_fd;
         for component in rest.split('/').filter(|c| !c.is_empty() && *c != ".") {
             if component == ".." {
                 return Err(Error::Unsafe(format!("{} contains \"..\"", Quoted(host))));
             }
+            let parent = match (&fd, start) {
+                (Some(fd), _) => fd.as_fd(),
+                (None, Some(dir)) => self.open[dir].0.as_fd(),
+                (None, None) => unreachable!("a walk from / opens it first"),
+            };
             walked.push('/');
             walked.push_str(component);
-            let next = match openat(&fd, component, DIR_FLAGS, Mode::empty()) {
+            let next = match openat(parent, component, DIR_FLAGS, Mode::empty()) {
                 Err(Errno::NOENT) if create => {
-                    match mkdirat(&fd, component, Mode::from_raw_mode(0o755)) {
+                    match mkdirat(parent, component, Mode::from_raw_mode(0o755)) {
                         Ok(()) | Err(Errno::EXIST) => {}
                         Err(e) => return Err(io("creating", e)),
                     }
-                    openat(&fd, component, DIR_FLAGS, Mode::empty())
+                    openat(parent, component, DIR_FLAGS, Mode::empty())
                 }
                 other => other,
             };
-            fd = match next {
+            let next = match next {
                 Ok(next) => next,
                 Err(Errno::NOENT) => return Ok(None),
                 Err(Errno::LOOP | Errno::NOTDIR) => {
@@ -121,9 +132,19 @@ impl Disk {
                 }
                 Err(e) => return Err(io("opening", e)),
             };
-            self.check_ancestor(&fd, &walked)?;
+            // Checked even when just made: a parent checked only as an ancestor may be
+            // group-writable, and the new directory swapped between mkdirat and openat.
+            self.check_ancestor(&next, &walked)?;
+            fd = Some(next);
         }
-        Ok(Some(fd))
+        match (fd, start) {
+            (Some(fd), _) => Ok(Some(fd)),
+            // Nothing left to walk: the start itself, in a descriptor of its own.
+            (None, Some(dir)) => openat(&self.open[dir].0, ".", DIR_FLAGS, Mode::empty())
+                .map(Some)
+                .map_err(|e| io("opening", e)),
+            (None, None) => unreachable!("a walk from / opens it first"),
+        }
     }
 
     fn check_ancestor(&self, fd: &OwnedFd, path: &str) -> Result<()> {

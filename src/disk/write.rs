@@ -182,7 +182,20 @@ impl Disk {
                     Err(Errno::EXIST) => false,
                     Err(e) => return Err(io("creating", e)),
                 };
+                // One this run just made, in a directory only root (or this user) can write,
+                // is this user's with the mode asked for: it passes the checks of a target
+                // without another stat, unless that mode is open to group or others.
+                let opened = if made && *mode & 0o022 == 0 {
+                    let fd = openat(dir_fd, name, DIR_FLAGS, Mode::empty())
+                        .map_err(|e| io("opening", e))?;
+                    Some(fd)
+                } else {
+                    None
+                };
                 self.missing.clear();
+                if let Some(fd) = opened {
+                    self.remember_dir(host.clone(), fd, Some(Strictness::Target));
+                }
                 let path = output.path.clone();
                 let fd = self
                     .open_dir(&path, Strictness::Target, false)?
