@@ -16,8 +16,8 @@ use crate::plan::{Ownership, Plan};
 use crate::sanitize::Quoted;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{
-    fadvise, fchmod, fchown, fstat, fsync, mkdirat, openat, renameat, symlinkat, unlinkat, Advice,
-    AtFlags, Dir, Gid, Mode, OFlags, Uid,
+    fadvise, fchmod, fchown, fstat, fstatfs, fsync, mkdirat, openat, renameat, symlinkat, unlinkat,
+    Advice, AtFlags, Dir, Gid, Mode, OFlags, Uid,
 };
 use rustix::io::{fcntl_dupfd_cloexec, Errno};
 use std::collections::BTreeSet;
@@ -33,6 +33,10 @@ const FLUSH_BATCH: usize = 512;
 /// Threads that fsync one batch, the calling one among them. Concurrent fsyncs join one
 /// journal commit, and the block layer merges their cache flushes into few.
 const FLUSH_THREADS: usize = 16;
+
+/// `statfs` types of the filesystems that live in memory (tmpfs, ramfs).
+const TMPFS_MAGIC: u64 = 0x0102_1994;
+const RAMFS_MAGIC: u64 = 0x8584_58f6;
 
 const DIR_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::DIRECTORY)
@@ -634,7 +638,16 @@ static HELPERS: Mutex<Vec<Sender<Arc<Batch>>>> = Mutex::new(Vec::new());
 /// this one among them (alone when no thread can be started). The first failure is
 /// returned, with its index, once all are done.
 fn fsync_all(fds: Vec<OwnedFd>) -> std::result::Result<(), (usize, Errno)> {
-    let wanted = FLUSH_THREADS.min(fds.len()).saturating_sub(1);
+    // On a filesystem in memory an fsync returns at once: no thread is worth starting.
+    let in_memory = fds.first().is_some_and(|fd| {
+        fstatfs(fd)
+            .is_ok_and(|fs| matches!(u64::try_from(fs.f_type), Ok(TMPFS_MAGIC | RAMFS_MAGIC)))
+    });
+    let wanted = if in_memory {
+        0
+    } else {
+        FLUSH_THREADS.min(fds.len()).saturating_sub(1)
+    };
     let batch = Arc::new(Batch {
         fds,
         next: AtomicUsize::new(0),
