@@ -41,7 +41,8 @@ ROUNDS_LARGE = env_int("BENCH_ROUNDS_LARGE", 3)
 LARGE = [int(n) for n in E.get("BENCH_LARGE_JOBS", "2000 5000").split()]
 DIRTY_MB = [int(n) for n in E.get("BENCH_DIRTY_MB", "0 16 64 256").split()]
 DIRTY_ROUNDS = env_int("BENCH_DIRTY_ROUNDS", 5)
-DIRTY_BACKEND = E.get("BENCH_DIRTY_BACKEND", "upstart")
+DIRTY_BACKENDS = E.get("BENCH_DIRTY_BACKEND", "upstart").split()
+DIRTY_TOOLS = E.get("BENCH_DIRTY_TOOLS", "").split()
 SCENARIOS = E.get(
     "BENCH_SCENARIOS", "fresh unchanged changed tmpfs large dirty rss syscalls"
 ).split()
@@ -296,12 +297,11 @@ def meminfo_dirty_kb():
     return -1
 
 
-def scenario_dirty():
-    backend = DIRTY_BACKEND
+def scenario_dirty(backend):
     if backend not in TOOLS:
         notes.append(f"dirty-data scenario skipped: backend {backend} not benchmarked")
         return
-    tools = [t for t in TOOLS[backend]]
+    tools = [t for t in TOOLS[backend] if not DIRTY_TOOLS or t in DIRTY_TOOLS]
     dirty_file = f"{WORK}/dirty.bin"
     say(f"### Unrelated dirty data ({backend}, 5 processes, fresh directory per run)")
     say()
@@ -452,14 +452,15 @@ def header():
 
     def fs_of(path):
         df = subprocess.run(["df", "-PT", path], capture_output=True, text=True).stdout
-        dev, fstype = df.splitlines()[1].split()[:2]
+        fields = df.splitlines()[1].split()
+        dev, fstype, mount = fields[0], fields[1], fields[-1]
         opts = ""
         with open("/proc/mounts") as m:
             for line in m:
                 parts = line.split()
-                if parts[0] == dev and parts[2] == fstype:
+                if parts[1] == mount and parts[2] == fstype:
                     opts = parts[3]
-        return f"{fstype} on {dev} ({opts})"
+        return f"{fstype} on {dev} at {mount} ({opts})"
 
     def version(args):
         try:
@@ -519,7 +520,8 @@ def main():
             table(f"Fresh on disk, {size} jobs",
                   scenario_fresh("large", WORK, [size], ROUNDS_LARGE))
     if "dirty" in SCENARIOS:
-        scenario_dirty()
+        for backend in DIRTY_BACKENDS:
+            scenario_dirty(backend)
     if "rss" in SCENARIOS:
         scenario_rss()
     if "syscalls" in SCENARIOS:

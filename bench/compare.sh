@@ -29,7 +29,8 @@ Environment (all optional):
   BENCH_ROUNDS             rounds of the 5-process sets (default 15)
   BENCH_LARGE_JOBS         large apps (default "2000 5000"); BENCH_ROUNDS_LARGE (default 3)
   BENCH_DIRTY_MB           unrelated dirty data levels (default "0 16 64 256")
-  BENCH_DIRTY_ROUNDS       (default 5); BENCH_DIRTY_BACKEND (default upstart)
+  BENCH_DIRTY_ROUNDS       (default 5); BENCH_DIRTY_BACKEND (default upstart; a list is
+                           allowed); BENCH_DIRTY_TOOLS (default: every tool)
   BENCH_USER               run_user/-u for every tool (default pxbench)
   BENCH_RESULTS=DIR        keep the report (Markdown) in DIR
   TMPDIR                   where the Procfiles and output trees go (its filesystem is what
