@@ -314,7 +314,7 @@ def scenario_dirty(backend):
     say("|---:|---:|---|---:|---:|---:|---:|---|")
     for mb in DIRTY_MB:
         dirty_seen = []
-        base = f"{WORK}/dirty/{mb}"
+        base = f"{WORK}/dirty/{backend}/{mb}"
         os.makedirs(base)
 
         def one(tool, r):
