@@ -260,11 +260,11 @@ impl Disk {
 
     /// Adds to `flush` the install directories `dirs` (live paths), and every directory above
     /// them, above `later` (flushed by the caller) and above the log directory made before
-    /// `apply`, and with `--root` above the root: this run may have made any of those. The
-    /// ones above are only ever fsync'd, never written into, so they are opened by path,
-    /// without the checks of a directory files go into (`/tmp` above a root is writable by
-    /// all, the log directory is the run user's); one that cannot be opened was not made by
-    /// this run.
+    /// `apply`, and with `--root` above the root (on its filesystem): this run may have made
+    /// any of those. The ones above are only ever fsync'd, never written into, so they are
+    /// opened by path, without the checks of a directory files go into (`/tmp` above a root
+    /// is writable by all, the log directory is the run user's); one that cannot be opened
+    /// was not made by this run.
     fn flush_dirs(
         &mut self,
         flush: &mut Flush,
@@ -282,18 +282,33 @@ impl Disk {
                 .map(String::as_str)
                 .chain(made_before),
         );
-        let mut above: BTreeSet<String> = all
+        let above: BTreeSet<String> = all
             .iter()
             .filter(|dir| !dirs.contains(*dir) && !later.contains(*dir))
             .map(|dir| self.host(dir))
             .collect();
-        if let Some(root) = &self.root {
-            let over = root.ancestors().skip(1).map(camino::Utf8Path::as_str);
-            above.extend(over.filter(|dir| !dir.is_empty()).map(str::to_owned));
-        }
         for host in above {
             if let Ok(fd) = rustix::fs::open(host.as_str(), DIR_FLAGS, Mode::empty()) {
                 flush.push(fd, host)?;
+            }
+        }
+        // Above the root, only those on the root's filesystem: a directory on another one
+        // (the mount point's side) got no entry from this run, and an fsync there would wait
+        // for a commit of that filesystem's journal for nothing.
+        let Some(root) = self.root.clone() else {
+            return Ok(());
+        };
+        let root_dev = fstat(self.target_dir("/")?).map(|stat| stat.st_dev);
+        for dir in root
+            .ancestors()
+            .skip(1)
+            .filter(|dir| !dir.as_str().is_empty())
+        {
+            let Ok(fd) = rustix::fs::open(dir.as_str(), DIR_FLAGS, Mode::empty()) else {
+                continue;
+            };
+            if fstat(&fd).map(|stat| stat.st_dev) == root_dev {
+                flush.push(fd, dir.to_string())?;
             }
         }
         Ok(())
