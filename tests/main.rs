@@ -48,6 +48,9 @@ mod corpus;
 /// Runs killed at every step leave whole files and converge on the next run.
 #[cfg(feature = "root-tests")]
 mod crash;
+/// Every file of a finished export fsync'd, in a crash-safe order, traced with strace.
+#[cfg(feature = "root-tests")]
+mod durability;
 /// foreman and honcho parity: PORT, formation, .env, dashed names, release; side by side with
 /// the real foreman and honcho where installed.
 #[cfg(feature = "root-tests")]

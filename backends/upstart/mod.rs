@@ -275,33 +275,59 @@ fn job_context(app: &App, job: &Job, helper: &str) -> tera::Context {
 #[cfg(test)]
 mod tests {
     use std::process::Command;
-    use std::time::{Duration, Instant};
 
-    /// The fastest of three renders of `count` instances of one job.
-    fn render_time(count: u32) -> Duration {
+    /// The size (in bytes of its debug form) of each job's template context, for an app of
+    /// `count` instances of one job: the work every render of that job starts from.
+    fn context_sizes(count: u32) -> Vec<usize> {
         let procfile =
             format!("version: 2\ncommands:\n  web:\n    command: a\n    count: {count}\n");
-        (0..3)
-            .map(|_| {
-                let start = Instant::now();
-                let outputs =
-                    crate::testing::preview::render(procfile.as_bytes(), "app", "upstart", None).unwrap();
-                assert_eq!(outputs.len(), 1 + 2 * count as usize);
-                start.elapsed()
-            })
-            .min()
-            .unwrap()
+        let config = crate::model::config::Config::parse_with(
+            "config",
+            Some("run_user: pxrun\nrun_group: pxrun\n"),
+            &crate::backends::keys(),
+            crate::model::account::RunAs::unresolved,
+        )
+        .unwrap();
+        let parsed = crate::procfile::parse("Procfile", procfile.as_bytes()).unwrap();
+        let name = crate::model::name::Name::parse("app", "app name").unwrap();
+        let dir = crate::model::text::AbsPath::parse("/srv/app", "dir").unwrap();
+        let app = crate::procfile::assemble::assemble(
+            &config,
+            &parsed,
+            &name,
+            "Procfile",
+            &dir,
+            &crate::procfile::assemble::Options::default(),
+        )
+        .unwrap();
+        assert_eq!(app.jobs.len(), count as usize);
+        app.jobs
+            .iter()
+            .map(|job| format!("{:?}", super::job_context(&app, job, "/h/x.sh")).len())
+            .collect()
     }
 
-    /// Rendering grows with the number of jobs, not with its square: 5 times the jobs may
-    /// take 5 times as long (15 allowed for noise), not 25.
+    /// Rendering grows with the number of jobs, not with its square: a job's context holds
+    /// that job and what it needs of the app, never every job, so it is as big in a 1,000-job
+    /// app as in a 200-job one (counted in bytes, not timed).
     #[test]
-    fn render_time_is_linear_in_the_number_of_jobs() {
-        let (small, large) = (render_time(200), render_time(1000));
+    fn a_job_context_does_not_grow_with_the_number_of_jobs() {
+        let (small, large) = (context_sizes(200), context_sizes(1000));
+        let widest = |sizes: &[usize]| sizes.iter().copied().max().unwrap();
         assert!(
-            large < small * 15,
-            "200 jobs: {small:?}, 1000 jobs: {large:?}"
+            widest(&large) <= widest(&small) + 16,
+            "200 jobs: {} bytes, 1000 jobs: {} bytes",
+            widest(&small),
+            widest(&large)
         );
+        let outputs = crate::testing::preview::render(
+            b"version: 2\ncommands:\n  web:\n    command: a\n    count: 1000\n",
+            "app",
+            "upstart",
+            None,
+        )
+        .unwrap();
+        assert_eq!(outputs.len(), 1 + 2 * 1000);
     }
 
     /// A helper whose env values need `printf` still passes `sh -n` and shellcheck.

@@ -52,16 +52,7 @@ impl Disk {
                 self.missing.insert(host);
                 return Ok(None);
             };
-            self.missing.clear();
-            // Keep far fewer descriptors open than any limit allows (a runit app has several
-            // directories per job); past the bound, keep only this directory's ancestors.
-            if self.open.len() >= MAX_OPEN_DIRS {
-                self.open.retain(|dir, _| {
-                    host.strip_prefix(dir.as_str())
-                        .is_some_and(|rest| rest.starts_with('/'))
-                });
-            }
-            self.open.insert(host.clone(), (fd, None));
+            self.remember_dir(host.clone(), fd, None);
         }
         let (fd, passed) = &self.open[&host];
         if *passed == Some(strictness) || *passed == Some(Strictness::Target) {
@@ -84,6 +75,21 @@ impl Disk {
         let entry = self.open.get_mut(&host).expect("opened above");
         entry.1 = Some(strictness);
         Ok(Some(entry.0.as_fd()))
+    }
+
+    /// Keeps `fd`, the directory at `host`, open for later lookups, as having passed the
+    /// `passed` checks (if any).
+    pub(super) fn remember_dir(&mut self, host: String, fd: OwnedFd, passed: Option<Strictness>) {
+        self.missing.clear();
+        // Keep far fewer descriptors open than any limit allows (a runit app has several
+        // directories per job); past the bound, keep only this directory's ancestors.
+        if self.open.len() >= MAX_OPEN_DIRS {
+            self.open.retain(|dir, _| {
+                host.strip_prefix(dir.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+            });
+        }
+        self.open.insert(host, (fd, passed));
     }
 
     /// True when `host` or a directory above it was found missing.

@@ -48,6 +48,8 @@ pub struct Disk {
     pid: u32,
     /// The group new files get.
     egid: u32,
+    /// Live directories made outside `apply` (the log directory), fsync'd with its own.
+    unflushed: Vec<String>,
 }
 
 impl Disk {
@@ -63,6 +65,7 @@ impl Disk {
             temp_counter: 0,
             pid: std::process::id(),
             egid: rustix::process::getegid().as_raw(),
+            unflushed: Vec::new(),
         }
     }
 

@@ -1,6 +1,12 @@
 //! Writes, all symlink-safe and atomic: each file is made as a new temp file next to its
 //! target (`O_CREAT|O_EXCL|O_NOFOLLOW`), written, given owner and mode, fsync'd, and renamed
 //! over the target, so a reader (or a crash) only ever sees the old file or the new one.
+//!
+//! Durability costs only the export's own files: each file's writeback is started as soon
+//! as it is written, then the files, and after the renames the directories, are fsync'd
+//! from several threads at once, so that the filesystem commits them together (and the
+//! block layer merges their cache flushes). Nothing waits for other programs' dirty data,
+//! as a `syncfs` of the whole filesystem would.
 
 use super::{Disk, Strictness};
 use crate::error::{Error, Result};
@@ -8,23 +14,44 @@ use crate::install::manifest::{EntryKind, Manifest};
 use crate::install::plan::{Ownership, Plan};
 use crate::model::output::{split_path, Group, Kind, Output};
 use crate::sanitize::Quoted;
-use rustix::fd::{AsFd, BorrowedFd};
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{
-    fchmod, fchown, fstat, fsync, mkdirat, openat, renameat, symlinkat, syncfs, unlinkat, AtFlags,
-    Dir, Gid, Mode, OFlags, Uid,
+    fadvise, fchmod, fchown, fstat, fstatfs, fsync, mkdirat, openat, renameat, symlinkat, unlinkat,
+    Advice, AtFlags, Dir, Gid, Mode, OFlags, Uid,
 };
-use rustix::io::Errno;
+use rustix::io::{fcntl_dupfd_cloexec, Errno};
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+
+/// Descriptors flushed together at most: bounds how many are open at once (well under the
+/// usual limit of 1024, with the directory cache's 256).
+const FLUSH_BATCH: usize = 512;
+
+/// Threads that fsync one batch, the calling one among them. Concurrent fsyncs join one
+/// journal commit, and the block layer merges their cache flushes into few.
+const FLUSH_THREADS: usize = 16;
+
+/// `statfs` types of the filesystems that live in memory (tmpfs, ramfs).
+const TMPFS_MAGIC: u64 = 0x0102_1994;
+const RAMFS_MAGIC: u64 = 0x8584_58f6;
+
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
 
 impl Disk {
     /// Writes a plan's new files: a pending manifest that covers old and new files first (so
     /// a run killed half way still knows every file it may have written), then every new
     /// file. Returns false when the plan changes nothing (and nothing was done).
     ///
-    /// New files are staged as temp files, flushed to disk together (one `syncfs` per
-    /// filesystem rather than one fsync per file), and only then renamed into place: a crash
-    /// at any point leaves each target the old file or the whole new one.
+    /// New files are staged as temp files (each file's writeback started as soon as it is
+    /// written), fsync'd together from several threads, and only then renamed into place: a
+    /// crash at any point leaves each target the old file or the whole new one. The touched
+    /// directories are fsync'd the same way after the renames, before this returns.
     pub fn write_new(
         &mut self,
         plan: &Plan,
@@ -39,27 +66,58 @@ impl Disk {
             self.remove_stale_temps(dir)?;
         }
         if !plan.changes_anything() {
-            return Ok(false);
+            // Only a log directory made just now can need flushing.
+            let mut flush = Flush::default();
+            if !self.unflushed.is_empty() {
+                self.flush_dirs(&mut flush, &BTreeSet::new(), &BTreeSet::new())?;
+                self.unflushed.clear();
+            }
+            return flush.run().map(|()| false);
         }
         let pending = plan.old.union(&plan.new);
+        // Everything fsync'd before the first rename: the staged files, the pending manifest
+        // (when it changed) with its directory, and every directory made on the way. A batch
+        // that fills up is flushed early.
+        let mut flush = Flush::default();
+        let mut early = BTreeSet::new();
         if pending != plan.old {
-            // Flushed by the syncfs before the renames below: the files it covers cannot be in
-            // place before it is on disk.
-            self.write_manifest(manifest_path, &pending, false)?;
+            let fd = self.write_manifest_at(manifest_path, &pending)?;
+            flush.push(fd, self.host(manifest_path))?;
+            early.insert(split_path(manifest_path).0.to_owned());
         }
         let mut staged = Vec::new();
         for output in &plan.writes {
-            match self.stage(output, ownership) {
-                Ok(Some(temp)) => staged.push((output, temp)),
-                Ok(None) => {}
-                Err(error) => {
-                    self.discard(&staged);
-                    return Err(error);
+            let result = match self.stage(output, ownership) {
+                Ok(Some((temp, fd))) => {
+                    staged.push((output, temp));
+                    fd.map_or(Ok(()), |fd| flush.push(fd, self.host(&output.path)))
                 }
+                Ok(None) => Ok(()),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = result {
+                self.discard(&staged);
+                return Err(error);
             }
         }
-        let touched: BTreeSet<&str> = plan.writes.iter().map(|o| split_path(&o.path).0).collect();
-        self.sync_filesystems(&touched)?;
+        // The directories the renames go into are fsync'd after them; the others whose
+        // entries may have changed (those made, those above) are done changing now.
+        let touched: BTreeSet<String> = plan
+            .writes
+            .iter()
+            .map(|o| split_path(&o.path).0.to_owned())
+            .collect();
+        let made = plan
+            .writes
+            .iter()
+            .filter(|o| matches!(o.kind, Kind::Dir { .. }));
+        early.extend(made.map(|o| o.path.clone()));
+        let early: BTreeSet<String> = early.difference(&touched).cloned().collect();
+        let flushed = self.flush_dirs(&mut flush, &early, &touched);
+        if let Err(error) = flushed.and_then(|()| flush.run()) {
+            self.discard(&staged);
+            return Err(error);
+        }
         for (output, temp) in &staged {
             let (dir, name) = split_path(&output.path);
             let host = self.host(&output.path);
@@ -68,8 +126,13 @@ impl Disk {
                 Error::io(format!("renaming into place {}", Quoted(&host)), e.into())
             })?;
         }
-        // The renames themselves (directory entries), made durable the same way.
-        self.sync_filesystems(&touched)?;
+        // The renames: entries of the touched directories.
+        for dir in &touched {
+            let fd = self.dup_dir(dir)?;
+            flush.push(fd, self.host(dir))?;
+        }
+        flush.run()?;
+        self.unflushed.clear();
         Ok(true)
     }
 
@@ -105,8 +168,13 @@ impl Disk {
     }
 
     /// Writes one output: directories are made in place; files and links are made as a temp
-    /// entry beside the target, whose name is returned for the rename.
-    fn stage(&mut self, output: &Output, ownership: Option<Ownership>) -> Result<Option<String>> {
+    /// entry beside the target, whose name is returned for the rename, with (for a file) its
+    /// descriptor, writeback started, for the caller to fsync.
+    fn stage(
+        &mut self,
+        output: &Output,
+        ownership: Option<Ownership>,
+    ) -> Result<Option<(String, Option<OwnedFd>)>> {
         let (dir, name) = split_path(&output.path);
         let host = self.host(&output.path);
         let io = |what: &str, e: Errno| Error::io(format!("{what} {}", Quoted(&host)), e.into());
@@ -120,7 +188,20 @@ impl Disk {
                     Err(Errno::EXIST) => false,
                     Err(e) => return Err(io("creating", e)),
                 };
+                // One this run just made, in a directory only root (or this user) can write,
+                // is this user's with the mode asked for: it passes the checks of a target
+                // without another stat, unless that mode is open to group or others.
+                let opened = if made && *mode & 0o022 == 0 {
+                    let fd = openat(dir_fd, name, DIR_FLAGS, Mode::empty())
+                        .map_err(|e| io("opening", e))?;
+                    Some(fd)
+                } else {
+                    None
+                };
                 self.missing.clear();
+                if let Some(fd) = opened {
+                    self.remember_dir(host.clone(), fd, Some(Strictness::Target));
+                }
                 let path = output.path.clone();
                 let fd = self
                     .open_dir(&path, Strictness::Target, false)?
@@ -147,16 +228,16 @@ impl Disk {
             } => {
                 // A new file already has this process's group: change only a different one.
                 let gid = ownership.map(|o| o.gid(*group)).filter(|gid| *gid != egid);
-                write_file(dir_fd, &temp, contents.as_bytes(), *mode, gid)
+                let fd = write_file(dir_fd, &temp, contents.as_bytes(), *mode, gid)
                     .inspect_err(|_| {
                         let _ = unlinkat(dir_fd, &temp, AtFlags::empty());
                     })
                     .map_err(|e| io("writing", e))?;
-                Ok(Some(temp))
+                Ok(Some((temp, Some(fd))))
             }
             Kind::Symlink { target } => {
                 symlinkat(target, dir_fd, &temp).map_err(|e| io("linking", e))?;
-                Ok(Some(temp))
+                Ok(Some((temp, None)))
             }
         }
     }
@@ -171,15 +252,65 @@ impl Disk {
         }
     }
 
-    /// Flushes every filesystem the directories `dirs` are on, once each.
-    fn sync_filesystems(&mut self, dirs: &BTreeSet<&str>) -> Result<()> {
-        let mut synced = BTreeSet::new();
+    /// A descriptor of its own for the directory at live path `dir`, to fsync.
+    fn dup_dir(&mut self, dir: &str) -> Result<OwnedFd> {
+        let host = self.host(dir);
+        let fd = self.target_dir(dir)?;
+        fcntl_dupfd_cloexec(fd, 0)
+            .map_err(|e| Error::io(format!("opening {}", Quoted(&host)), e.into()))
+    }
+
+    /// Adds to `flush` the install directories `dirs` (live paths), and every directory above
+    /// them, above `later` (flushed by the caller) and above the log directory made before
+    /// `apply`, and with `--root` above the root (on its filesystem): this run may have made
+    /// any of those. The ones above are only ever fsync'd, never written into, so they are
+    /// opened by path, without the checks of a directory files go into (`/tmp` above a root
+    /// is writable by all, the log directory is the run user's); one that cannot be opened
+    /// was not made by this run.
+    fn flush_dirs(
+        &mut self,
+        flush: &mut Flush,
+        dirs: &BTreeSet<String>,
+        later: &BTreeSet<String>,
+    ) -> Result<()> {
         for dir in dirs {
-            let host = self.host(dir);
-            let fd = self.target_dir(dir)?;
-            let io = |e: Errno| Error::io(format!("syncing {}", Quoted(&host)), e.into());
-            if synced.insert(fstat(fd).map_err(io)?.st_dev) {
-                syncfs(fd).map_err(io)?;
+            let fd = self.dup_dir(dir)?;
+            flush.push(fd, self.host(dir))?;
+        }
+        let made_before = self.unflushed.iter().map(String::as_str);
+        let all = with_ancestors(
+            dirs.iter()
+                .chain(later)
+                .map(String::as_str)
+                .chain(made_before),
+        );
+        let above: BTreeSet<String> = all
+            .iter()
+            .filter(|dir| !dirs.contains(*dir) && !later.contains(*dir))
+            .map(|dir| self.host(dir))
+            .collect();
+        for host in above {
+            if let Ok(fd) = rustix::fs::open(host.as_str(), DIR_FLAGS, Mode::empty()) {
+                flush.push(fd, host)?;
+            }
+        }
+        // Above the root, only those on the root's filesystem: a directory on another one
+        // (the mount point's side) got no entry from this run, and an fsync there would wait
+        // for a commit of that filesystem's journal for nothing.
+        let Some(root) = self.root.clone() else {
+            return Ok(());
+        };
+        let root_dev = fstat(self.target_dir("/")?).map(|stat| stat.st_dev);
+        for dir in root
+            .ancestors()
+            .skip(1)
+            .filter(|dir| !dir.as_str().is_empty())
+        {
+            let Ok(fd) = rustix::fs::open(dir.as_str(), DIR_FLAGS, Mode::empty()) else {
+                continue;
+            };
+            if fstat(&fd).map(|stat| stat.st_dev) == root_dev {
+                flush.push(fd, dir.to_string())?;
             }
         }
         Ok(())
@@ -313,21 +444,39 @@ impl Disk {
         if manifest.is_empty() {
             return self.remove(real, EntryKind::File);
         }
-        // Root's alone: a manifest names every file of the app, its env keys among them.
-        let output = Output::file(real.to_owned(), manifest.render(), 0o600, Group::Root);
-        let ownership = Some(Ownership { run_gid: 0 }).filter(|_| self.euid == 0);
         let (dir, name) = split_path(real);
-        let temp = self.stage(&output, ownership)?.expect("a file is staged");
-        let fd = self.target_dir(dir)?;
+        let (temp, fd) = self.stage_manifest(real, manifest)?;
         if durable {
-            fsync_file_at(fd, &temp)?;
+            fsync(&fd).map_err(|e| Error::io(format!("syncing {}", Quoted(real)), e.into()))?;
         }
-        renameat(fd, &temp, fd, name)
+        let dir_fd = self.target_dir(dir)?;
+        renameat(dir_fd, &temp, dir_fd, name)
             .map_err(|e| Error::io(format!("renaming into place {}", Quoted(real)), e.into()))?;
         if durable {
             self.sync_dir(dir)?;
         }
         Ok(())
+    }
+
+    /// Puts a (non-empty) manifest in place at live path `real` without flushing it, and
+    /// returns its descriptor for the caller to fsync.
+    fn write_manifest_at(&mut self, real: &str, manifest: &Manifest) -> Result<OwnedFd> {
+        let (dir, name) = split_path(real);
+        let (temp, fd) = self.stage_manifest(real, manifest)?;
+        let dir_fd = self.target_dir(dir)?;
+        renameat(dir_fd, &temp, dir_fd, name)
+            .map_err(|e| Error::io(format!("renaming into place {}", Quoted(real)), e.into()))?;
+        Ok(fd)
+    }
+
+    fn stage_manifest(&mut self, real: &str, manifest: &Manifest) -> Result<(String, OwnedFd)> {
+        // Root's alone: a manifest names every file of the app, its env keys among them.
+        let output = Output::file(real.to_owned(), manifest.render(), 0o600, Group::Root);
+        let ownership = Some(Ownership { run_gid: 0 }).filter(|_| self.euid == 0);
+        match self.stage(&output, ownership)? {
+            Some((temp, Some(fd))) => Ok((temp, fd)),
+            _ => unreachable!("a file is staged"),
+        }
     }
 
     /// Makes the app's log directory `<parent>/<name>` and gives that directory, and nothing
@@ -363,6 +512,10 @@ impl Disk {
             )),
             e => io("opening", e),
         })?;
+        if made {
+            // Made durable with the export's own directories, by `apply`.
+            self.unflushed.push(path);
+        }
         let stat = fstat(&fd).map_err(|e| io("checking", e))?;
         let ours = made || recorded;
         if stat.st_uid == uid || euid != 0 {
@@ -406,15 +559,15 @@ fn process_alive(pid: u32) -> bool {
     !proc_mounted || rustix::fs::stat(format!("/proc/{pid}")).is_ok()
 }
 
-/// Creates `temp` in `dir` exclusively with `mode`, writes it whole and, when `gid` is given,
-/// gives it that group; the caller flushes it.
+/// Creates `temp` in `dir` exclusively with `mode`, writes it whole, when `gid` is given gives
+/// it that group, and starts its writeback; the caller fsyncs the descriptor returned.
 fn write_file(
     dir: BorrowedFd<'_>,
     temp: &str,
     contents: &[u8],
     mode: u32,
     gid: Option<u32>,
-) -> rustix::io::Result<()> {
+) -> rustix::io::Result<OwnedFd> {
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     // Made with its final mode (the umask is 0, see `Disk::new`) and this process's group,
     // root's when root runs it: never more open than the file it becomes.
@@ -425,13 +578,159 @@ fn write_file(
     if let Some(gid) = gid {
         fchown(file.as_fd(), Some(Uid::ROOT), Some(Gid::from_raw(gid)))?;
     }
-    Ok(())
+    // Start writing the data out now, without waiting (what `sync_file_range(WRITE)` does;
+    // neither rustix nor nix wraps that call safely): on Linux, POSIX_FADV_DONTNEED starts
+    // writeback of the file's dirty pages, so by the time the file is fsync'd its data is on
+    // its way. Only advice: a filesystem that ignores it is still fsync'd.
+    let _ = fadvise(&file, 0, None, Advice::DontNeed);
+    Ok(OwnedFd::from(file))
 }
 
-/// Flushes one file (the manifest, written on its own) before it is renamed into place.
-fn fsync_file_at(dir: BorrowedFd<'_>, name: &str) -> Result<()> {
-    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let fd = openat(dir, name, flags, Mode::empty())
-        .map_err(|e| Error::io(format!("opening {}", Quoted(name)), e.into()))?;
-    fsync(&fd).map_err(|e| Error::io(format!("syncing {}", Quoted(name)), e.into()))
+/// The live directory `dirs` and every directory above each, `/` included.
+fn with_ancestors<'a>(dirs: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
+    let mut all = BTreeSet::new();
+    for dir in dirs {
+        let mut dir = dir;
+        while all.insert(dir.to_owned()) && !dir.is_empty() && dir != "/" {
+            dir = split_path(dir).0;
+        }
+    }
+    all
+}
+
+/// Descriptors waiting to be fsync'd together, with their host paths for messages.
+#[derive(Default)]
+struct Flush {
+    fds: Vec<OwnedFd>,
+    names: Vec<String>,
+}
+
+impl Flush {
+    /// Adds one descriptor; a full batch is flushed (and closed) at once.
+    fn push(&mut self, fd: OwnedFd, name: String) -> Result<()> {
+        self.fds.push(fd);
+        self.names.push(name);
+        if self.fds.len() >= FLUSH_BATCH {
+            self.run()?;
+        }
+        Ok(())
+    }
+
+    /// Fsyncs every descriptor added so far, then closes them.
+    fn run(&mut self) -> Result<()> {
+        let result = fsync_all(std::mem::take(&mut self.fds));
+        let names = std::mem::take(&mut self.names);
+        result.map_err(|(at, e)| Error::io(format!("syncing {}", Quoted(&names[at])), e.into()))
+    }
+}
+
+/// One batch of descriptors being fsync'd, shared by the threads working on it.
+struct Batch {
+    fds: Vec<OwnedFd>,
+    next: AtomicUsize,
+    failed: Mutex<Option<(usize, Errno)>>,
+    helpers: Arc<Helping>,
+}
+
+/// How many helper threads still hold a batch, and the signal of the last one letting go
+/// (apart from the batch, so that the descriptors are closed by the time it comes).
+#[derive(Default)]
+struct Helping {
+    count: Mutex<usize>,
+    done: Condvar,
+}
+
+impl Helping {
+    fn add(&self) {
+        *self.count.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+    }
+
+    fn done(&self) {
+        let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
+        *count -= 1;
+        if *count == 0 {
+            self.done.notify_all();
+        }
+    }
+
+    fn wait(&self) {
+        let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
+        while *count > 0 {
+            count = self
+                .done
+                .wait(count)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+impl Batch {
+    /// Takes descriptors one at a time until none is left.
+    fn work(&self) {
+        loop {
+            let at = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(fd) = self.fds.get(at) else { break };
+            if let Err(e) = fsync(fd) {
+                let mut failed = self.failed.lock().unwrap_or_else(PoisonError::into_inner);
+                failed.get_or_insert((at, e));
+            }
+        }
+    }
+}
+
+/// The helper threads, started when first needed and kept for the process's later batches
+/// (an export flushes twice): each waits for a batch to work on.
+static HELPERS: Mutex<Vec<Sender<Arc<Batch>>>> = Mutex::new(Vec::new());
+
+/// Fsyncs every descriptor in `fds` (then closes them), from up to `FLUSH_THREADS` threads,
+/// this one among them (alone when no thread can be started). The first failure is
+/// returned, with its index, once all are done.
+fn fsync_all(fds: Vec<OwnedFd>) -> std::result::Result<(), (usize, Errno)> {
+    // On a filesystem in memory an fsync returns at once: no thread is worth starting.
+    let in_memory = fds.first().is_some_and(|fd| {
+        fstatfs(fd)
+            .is_ok_and(|fs| matches!(u64::try_from(fs.f_type), Ok(TMPFS_MAGIC | RAMFS_MAGIC)))
+    });
+    let wanted = if in_memory {
+        0
+    } else {
+        FLUSH_THREADS.min(fds.len()).saturating_sub(1)
+    };
+    let batch = Arc::new(Batch {
+        fds,
+        next: AtomicUsize::new(0),
+        failed: Mutex::new(None),
+        helpers: Arc::default(),
+    });
+    if wanted > 0 {
+        let mut helpers = HELPERS.lock().unwrap_or_else(PoisonError::into_inner);
+        while helpers.len() < wanted {
+            let (send, receive) = channel::<Arc<Batch>>();
+            let spawned = std::thread::Builder::new()
+                .stack_size(64 * 1024)
+                .spawn(move || {
+                    for batch in receive {
+                        batch.work();
+                        let helping = Arc::clone(&batch.helpers);
+                        drop(batch);
+                        helping.done();
+                    }
+                });
+            if spawned.is_err() {
+                break;
+            }
+            helpers.push(send);
+        }
+        for helper in helpers.iter().take(wanted) {
+            batch.helpers.add();
+            if helper.send(Arc::clone(&batch)).is_err() {
+                batch.helpers.done();
+            }
+        }
+    }
+    batch.work();
+    batch.helpers.wait();
+    // The helpers have let go of the batch: dropping it here closes the descriptors.
+    let failed = *batch.failed.lock().unwrap_or_else(PoisonError::into_inner);
+    failed.map_or(Ok(()), Err)
 }
