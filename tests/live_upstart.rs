@@ -10,6 +10,7 @@ use crate::support::{require_root, Outcome, Sandbox, RUN_USER};
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -68,6 +69,9 @@ impl Upstart {
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
+            // A process group of its own: whatever it signals on its way out (an init ending
+            // its session) never reaches the test harness.
+            .process_group(0)
             .spawn()
             .expect("Upstart's init runs");
         let session = format!("unix:abstract=/com/ubuntu/upstart-session/0/{}", child.id());

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -37,6 +38,9 @@ impl Runsvdir {
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
+            // A process group of its own: whatever it signals on its way out (an init ending
+            // its session) never reaches the test harness.
+            .process_group(0)
             .spawn()
             .expect("runsvdir runs (Debian's runit package; .ci/run installs it)");
         Self {

@@ -11,8 +11,8 @@ use procexport::testing::invariants::{
 use procexport::testing::preview;
 use std::fmt::Write as _;
 
-/// Every backend name tried; one that `preview::render` does not know yet is skipped.
-pub const BACKENDS: [&str; 3] = ["upstart", "systemd", "runit"];
+/// Every backend name tried: the registry's.
+pub use procexport::testing::BACKENDS;
 
 /// The app name the Procfile targets export as.
 const APP: &str = "app";

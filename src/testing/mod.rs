@@ -56,3 +56,21 @@ pub fn backend_name(module: &str) -> &'static str {
 pub fn config_keys() -> Vec<&'static str> {
     crate::model::config::all_keys(&keys())
 }
+
+/// Every directory key a config may hold (the common `log_dir` and `state_dir`, then each
+/// backend's directories), with its default: what a test moves under a sandbox.
+pub fn dir_keys() -> Vec<(&'static str, &'static str)> {
+    let common = [
+        ("log_dir", "/var/log"),
+        ("state_dir", "/var/lib/procexport"),
+    ];
+    common
+        .into_iter()
+        .chain(
+            keys()
+                .into_iter()
+                .filter(|k| k.kind == crate::model::config::KeyKind::Dir)
+                .map(|k| (k.name, k.default)),
+        )
+        .collect()
+}

@@ -145,11 +145,13 @@ impl Sandbox {
         let sandbox = Self::empty(true);
         let root = sandbox.root();
         let r = root.display();
+        // Every directory of every backend, under root/ (the registry's keys and defaults).
+        let dirs: String = procexport::testing::dir_keys()
+            .into_iter()
+            .map(|(key, default)| format!("{key}: {r}{default}\n"))
+            .collect();
         sandbox.write_config(&format!(
-            "run_user: {RUN_USER}\nrun_group: {RUN_USER}\nlog_dir: {r}/var/log\nupstart_dir: {r}/etc/init\n\
-             helper_dir: {r}/var/local/upstart_helpers\nsystemd_dir: {r}/etc/systemd/system\n\
-             systemd_env_dir: {r}/etc/procexport/env\n\
-             runit_dir: {r}/etc/sv\nrunit_service_dir: {r}/etc/service\nstate_dir: {r}/var/lib/procexport\n{extra}"
+            "run_user: {RUN_USER}\nrun_group: {RUN_USER}\n{dirs}{extra}"
         ));
         fs::create_dir_all(&root).unwrap();
         sandbox
