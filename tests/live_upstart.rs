@@ -423,3 +423,80 @@ fn without_a_reachable_init_an_export_writes_files_only_and_control_says_why() {
         .stderr_has("--restart acts on the running init");
     assert!(packaging.snapshot().is_empty());
 }
+
+/// A gem-era app moved over as its deploy recipe already does it, `upstart-export -p Procfile
+/// -n myapp` (procexport installed under the gem's name): the gem's own job files for the app
+/// are taken over (the one the Procfile no longer has is stopped and removed) and the app runs
+/// under the real init, as the run user.
+#[test]
+fn a_gem_era_app_migrated_with_upstart_export_runs() {
+    let (sandbox, init) = with_init();
+    let confdir = sandbox.root().join("etc/init");
+    let helpers = sandbox.root().join("var/local/upstart_helpers");
+    fs::create_dir_all(&helpers).unwrap();
+    // What the gem left: a master job and two process jobs, one of them running.
+    fs::write(
+        confdir.join("fb-myapp.conf"),
+        "pre-start script\n  true\nend script\n",
+    )
+    .unwrap();
+    fs::write(
+        confdir.join("fb-myapp-web.conf"),
+        "start on starting fb-myapp\nstop on stopping fb-myapp\nexec sleep 1010\n",
+    )
+    .unwrap();
+    fs::write(
+        confdir.join("fb-myapp-clock.conf"),
+        "start on starting fb-myapp\nstop on stopping fb-myapp\nexec sleep 1011\n",
+    )
+    .unwrap();
+    fs::write(
+        helpers.join("fb-myapp-web.sh"),
+        "#!/bin/sh\nexec sleep 1010\n",
+    )
+    .unwrap();
+    wait_for("the gem's clock job to start", 10, || {
+        init.initctl(&["start", "fb-myapp-clock"])
+            .status
+            .success()
+            .then_some(())
+    });
+    let clock = wait_for("the gem's clock job to run", 10, || {
+        init.pid("fb-myapp-clock")
+    });
+
+    // The deploy recipe's own command line, unchanged.
+    let link = sandbox.path().join("upstart-export");
+    std::os::unix::fs::symlink(crate::support::bin(), &link).unwrap();
+    let procfile = sandbox.procfile("web: exec sleep 1012\n");
+    let outcome = crate::support::run(
+        Command::new(&link)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .arg("--config")
+            .arg(sandbox.config_path())
+            .args(["-p", procfile.to_str().unwrap(), "-n", "myapp"]),
+    )
+    .success();
+    assert!(
+        outcome.stdout.contains("upstart export of fb-myapp"),
+        "{}",
+        outcome.stdout
+    );
+    // The gem's job the Procfile no longer has: stopped, and its file gone.
+    wait_for("the gem's clock job to stop", 10, || {
+        (!alive(clock)).then_some(())
+    });
+    assert!(!confdir.join("fb-myapp-clock.conf").exists());
+
+    // The app runs under the init, as the run user.
+    sandbox.run(&["start", "-n", "myapp"]).success();
+    let web = wait_for("web to run", 10, || init.pid("fb-myapp-web"));
+    let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
+    assert_eq!(proc_ids(web, "Uid"), [user.uid.as_raw(); 4]);
+    assert!(fs::read_to_string(format!("/proc/{web}/cmdline"))
+        .unwrap()
+        .contains("1012"));
+    sandbox.run(&["clean", "-n", "myapp"]).success();
+    wait_for("web to stop", 10, || (!alive(web)).then_some(()));
+}
