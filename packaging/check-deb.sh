@@ -76,7 +76,7 @@ printf 'run_user: daemon\nrun_group: daemon\n' >"$work/procexport.yaml"
 # acting for a sudo user, by design.
 px=(env -u SUDO_UID -u SUDO_GID -u SUDO_USER procexport --config "$work/procexport.yaml" --root "$work/root")
 "${px[@]}" --dry-run upstart -p "$work/app/Procfile" -n myapp >"$work/dry-run"
-grep -q '^=== write /etc/init/fb-myapp.conf' "$work/dry-run" || fail "dry run shows no master job"
+grep -q '^=== create /etc/init/fb-myapp.conf' "$work/dry-run" || fail "dry run shows no master job"
 [ ! -e "$work/root" ] || fail "the dry run wrote files"
 "${px[@]}" upstart -p "$work/app/Procfile" -n myapp
 [ -f "$work/root/etc/init/fb-myapp-web_0.conf" ] || fail "the export wrote no job file"
