@@ -112,6 +112,7 @@ registry! {
         Upstart(upstart::Upstart),
         Systemd(systemd::Systemd),
         Runit(runit::Runit),
+        Supervisord(supervisord::Supervisord),
     }
 }
 

@@ -54,6 +54,9 @@ mod runit;
 /// The root boundary, attacked: symlinks, fifos, foreign files, sudo.
 #[cfg(feature = "root-tests")]
 mod security;
+/// supervisord under a real supervisord: processes, env, logs, restarts, stops, its parser.
+#[cfg(feature = "root-tests")]
+mod supervisord;
 /// systemd: systemd-analyze verify, environment files, reload.
 #[cfg(feature = "root-tests")]
 mod systemd;

@@ -133,6 +133,15 @@ pub fn foreign_file_at_a_target_is_refused(backend: &str) {
         .export(backend, &reference_procfile, "myapp")
         .success();
     fs::copy(reference.host(&path), &host).unwrap();
+    // With its owner too (a helper's group is the run group).
+    let meta = fs::metadata(reference.host(&path)).unwrap();
+    std::os::unix::fs::chown(
+        &host,
+        Some(std::os::unix::fs::MetadataExt::uid(&meta)),
+        Some(std::os::unix::fs::MetadataExt::gid(&meta)),
+    )
+    .unwrap();
+    fs::set_permissions(&host, meta.permissions()).unwrap();
     let adopted = sandbox.export(backend, &procfile, "myapp").success();
     assert!(adopted.stdout.contains("unchanged"), "{}", adopted.stdout);
 }
@@ -200,8 +209,16 @@ fn root_shell_lines(backend: &str, sandbox: &Sandbox) -> Vec<(String, String)> {
                         .map(|l| (rel.clone(), l)),
                 );
             }
-            // A file of a known backend that runs nothing as root (an env file, a link).
-            "upstart" | "systemd" | "runit" => {}
+            "supervisord" if rel.ends_with(".conf") => {
+                lines.extend(
+                    supervisord_root_lines(&text)
+                        .into_iter()
+                        .map(|l| (rel.clone(), l)),
+                );
+            }
+            // A file of a known backend that runs nothing as root (an env file, a link, a
+            // supervisord helper, which setpriv starts as the run user).
+            "upstart" | "systemd" | "runit" | "supervisord" => {}
             other => panic!("no root-lines check for backend {other}: add one here"),
         }
     }
@@ -239,6 +256,83 @@ fn systemd_root_lines(text: &str) -> Vec<String> {
         }
     }
     lines
+}
+
+/// What supervisord (root) does as root for each program: it opens `stdout_logfile` and
+/// `stderr_logfile` itself (given as `>> PATH`; `NONE` opens nothing, `AUTO` is in its own
+/// root-only `childlogdir`), and runs the whole `command` as root unless `user=` names another
+/// user. A command that is `setpriv --reuid=...` becomes the run user before it runs anything,
+/// so only setpriv itself runs as root.
+fn supervisord_root_lines(text: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut programs: Vec<Vec<(String, String)>> = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with("[program:") {
+            programs.push(Vec::new());
+        } else if line.starts_with('[') {
+            programs.push(Vec::new()); // a section that is not a program: ignored below
+            programs
+                .last_mut()
+                .unwrap()
+                .push(("#not-a-program".to_owned(), String::new()));
+        } else if let (Some(program), Some((key, value))) =
+            (programs.last_mut(), line.split_once('='))
+        {
+            program.push((key.trim().to_owned(), value.trim().to_owned()));
+        }
+    }
+    for program in programs {
+        if program.iter().any(|(k, _)| k == "#not-a-program") {
+            continue;
+        }
+        let get = |key: &str| {
+            program
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        for key in ["stdout_logfile", "stderr_logfile"] {
+            // None is AUTO.
+            if let Some(path) = get(key).filter(|p| !matches!(*p, "NONE" | "AUTO")) {
+                lines.push(format!(">> {path}"));
+            }
+        }
+        let as_root = get("user").is_none_or(|u| u == "root" || u == "0");
+        let command = get("command").unwrap_or_default();
+        let drops = command.starts_with("/usr/bin/setpriv --reuid=")
+            && !command.starts_with("/usr/bin/setpriv --reuid=root ");
+        if drops {
+            lines.push(command.split(" /bin/sh").next().unwrap().to_owned());
+        } else if as_root {
+            lines.push(command.to_owned());
+        }
+    }
+    lines
+}
+
+#[test]
+fn the_root_write_check_catches_a_supervisord_log_opened_as_root() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let log_dir = sandbox.host("/var/log/fb-myapp");
+    fs::create_dir_all(&log_dir).unwrap();
+    let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
+    std::os::unix::fs::chown(&log_dir, Some(user.uid.as_raw()), Some(user.gid.as_raw())).unwrap();
+    // The usual supervisord program: user= for the process, but the log opened by supervisord.
+    let conf = "[group:fb-myapp]\nprograms=fb-myapp-web\n[program:fb-myapp-web]\ncommand=puma\nuser=pxrun\nstdout_logfile=/var/log/fb-myapp/web.log\n[program:fb-myapp-clock]\ncommand=/bin/sh -c \"exec clock >> /var/log/fb-myapp/clock.log\"\n";
+    let lines: Vec<_> = supervisord_root_lines(conf)
+        .into_iter()
+        .map(|l| ("fb-myapp.conf".to_owned(), l))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let caught = std::panic::catch_unwind(|| {
+        assert_no_root_writes_in_run_user_dirs("supervisord", &sandbox, &lines);
+    });
+    assert!(
+        caught.is_err(),
+        "the check must flag a log supervisord opens as root"
+    );
 }
 
 /// The shell lines Upstart runs as root: all of a job without `setuid`, none of one with it.
@@ -667,7 +761,7 @@ macro_rules! backend_tests {
     };
 }
 
-backend_tests!(upstart, systemd, runit);
+backend_tests!(upstart, systemd, runit, supervisord);
 
 /// Puts a config at /etc/procexport.yaml for one test and removes it after, even on failure.
 struct LiveConfig;

@@ -143,7 +143,9 @@ impl Sandbox {
             "run_user: {RUN_USER}\nrun_group: {RUN_USER}\nlog_dir: {r}/var/log\nupstart_dir: {r}/etc/init\n\
              helper_dir: {r}/var/local/upstart_helpers\nsystemd_dir: {r}/etc/systemd/system\n\
              systemd_env_dir: {r}/etc/procexport/env\n\
-             runit_dir: {r}/etc/sv\nrunit_service_dir: {r}/etc/service\nstate_dir: {r}/var/lib/procexport\n{extra}"
+             runit_dir: {r}/etc/sv\nrunit_service_dir: {r}/etc/service\n\
+             supervisord_dir: {r}/etc/supervisor/conf.d\nsupervisord_conf: {r}/etc/supervisor/supervisord.conf\n\
+             state_dir: {r}/var/lib/procexport\n{extra}"
         ));
         fs::create_dir_all(&root).unwrap();
         sandbox
