@@ -113,6 +113,7 @@ registry! {
         Systemd(systemd::Systemd),
         Runit(runit::Runit),
         Supervisord(supervisord::Supervisord),
+        Sysv(sysv::Sysv),
     }
 }
 

@@ -245,4 +245,4 @@ macro_rules! backend_tests {
     };
 }
 
-backend_tests!(upstart, systemd, runit, supervisord);
+backend_tests!(upstart, systemd, runit, supervisord, sysv);

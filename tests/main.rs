@@ -60,3 +60,6 @@ mod supervisord;
 /// systemd: systemd-analyze verify, environment files, reload.
 #[cfg(feature = "root-tests")]
 mod systemd;
+/// SysV init scripts run for real: start, status, stop, restart, respawn, kill timeout.
+#[cfg(feature = "root-tests")]
+mod sysv;

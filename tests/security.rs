@@ -216,9 +216,13 @@ fn root_shell_lines(backend: &str, sandbox: &Sandbox) -> Vec<(String, String)> {
                         .map(|l| (rel.clone(), l)),
                 );
             }
+            "sysv" if rel.contains("etc/init.d/") => {
+                lines.extend(sysv_root_lines(&text).into_iter().map(|l| (rel.clone(), l)));
+            }
             // A file of a known backend that runs nothing as root (an env file, a link, a
-            // supervisord helper, which setpriv starts as the run user).
-            "upstart" | "systemd" | "runit" | "supervisord" => {}
+            // supervisord helper, which setpriv starts as the run user, a sysv wrapper or
+            // helper, which start-stop-daemon --chuid starts as the run user).
+            "upstart" | "systemd" | "runit" | "supervisord" | "sysv" => {}
             other => panic!("no root-lines check for backend {other}: add one here"),
         }
     }
@@ -335,6 +339,55 @@ fn the_root_write_check_catches_a_supervisord_log_opened_as_root() {
     );
 }
 
+/// The lines of a SysV init script, all run as root, with `$piddir` replaced by its value; and
+/// for each `--pidfile P`, the write of P (start-stop-daemon --make-pidfile writes it as root).
+fn sysv_root_lines(text: &str) -> Vec<String> {
+    let piddir = text
+        .lines()
+        .find_map(|l| l.strip_prefix("piddir="))
+        .map(|v| v.trim_matches('\'').to_owned())
+        .unwrap_or_default();
+    let mut lines = Vec::new();
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let line = line.replace("$piddir", &piddir);
+        if let Some(at) = line.find("--pidfile ") {
+            let file = line[at + "--pidfile ".len()..]
+                .split_whitespace()
+                .next()
+                .unwrap_or("");
+            lines.push(format!("> {file}"));
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+#[test]
+fn the_root_write_check_catches_a_pid_file_in_the_run_users_directory() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let log_dir = sandbox.host("/var/log/fb-myapp");
+    fs::create_dir_all(&log_dir).unwrap();
+    let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
+    std::os::unix::fs::chown(&log_dir, Some(user.uid.as_raw()), Some(user.gid.as_raw())).unwrap();
+    let script = "#!/bin/sh\npiddir=/var/log/fb-myapp\nstart-stop-daemon --start --make-pidfile --pidfile \"$piddir/web.pid\" --exec /bin/sh -- w\n";
+    let lines: Vec<_> = sysv_root_lines(script)
+        .into_iter()
+        .map(|l| ("fb-myapp".to_owned(), l))
+        .collect();
+    let caught = std::panic::catch_unwind(|| {
+        assert_no_root_writes_in_run_user_dirs("sysv", &sandbox, &lines);
+    });
+    assert!(
+        caught.is_err(),
+        "the check must flag a root pid file in the run user's directory"
+    );
+}
+
 /// The shell lines Upstart runs as root: all of a job without `setuid`, none of one with it.
 fn upstart_root_lines(text: &str) -> Vec<String> {
     if text.lines().any(|l| l.trim_start().starts_with("setuid ")) {
@@ -408,7 +461,10 @@ fn touched_paths(line: &str) -> Vec<String> {
     let mut in_file_command = false;
     for (i, word) in words.iter().enumerate() {
         let bare = clean(word);
-        if matches!(bare.as_str(), "touch" | "chown" | "chgrp" | "chmod") {
+        if matches!(
+            bare.as_str(),
+            "touch" | "chown" | "chgrp" | "chmod" | "mkdir" | "rm" | "ln" | "mv" | "cp"
+        ) {
             in_file_command = true;
             continue;
         }
@@ -761,7 +817,7 @@ macro_rules! backend_tests {
     };
 }
 
-backend_tests!(upstart, systemd, runit, supervisord);
+backend_tests!(upstart, systemd, runit, supervisord, sysv);
 
 /// Puts a config at /etc/procexport.yaml for one test and removes it after, even on failure.
 struct LiveConfig;

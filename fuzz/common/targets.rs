@@ -12,7 +12,7 @@ use procexport::testing::preview;
 use std::fmt::Write as _;
 
 /// Every backend name tried; one that `preview::render` does not know yet is skipped.
-pub const BACKENDS: [&str; 4] = ["upstart", "systemd", "runit", "supervisord"];
+pub const BACKENDS: [&str; 5] = ["upstart", "systemd", "runit", "supervisord", "sysv"];
 
 /// The app name the Procfile targets export as.
 const APP: &str = "app";

@@ -156,7 +156,8 @@ pub fn manifest_path(state_dir: &AbsPath, installer: &dyn Installer, full_name: 
 }
 
 /// True when `path` is one of the app's own names directly in, or below, one of the backend's
-/// directories: `<full_name>.<suffix>` or `<full_name>-<anything>`. App names hold no `-` or
+/// directories: `<full_name>` (a SysV or OpenRC init script), `<full_name>.<suffix>` or
+/// `<full_name>-<anything>`. App names hold no `-` or
 /// `.`, so this never matches another app (`fb-myapp` never matches `fb-myapp_staging-web`).
 pub fn belongs_to_app(path: &str, install_dirs: &[String], full_name: &str) -> bool {
     install_dirs.iter().any(|dir| {
@@ -168,9 +169,9 @@ pub fn belongs_to_app(path: &str, install_dirs: &[String], full_name: &str) -> b
         };
         let first = rest.split('/').next().unwrap_or("");
         !rest.split('/').any(|c| c == ".." || c.is_empty())
-            && first
-                .strip_prefix(full_name)
-                .is_some_and(|tail| tail.starts_with('-') || tail.starts_with('.'))
+            && first.strip_prefix(full_name).is_some_and(|tail| {
+                tail.is_empty() || tail.starts_with('-') || tail.starts_with('.')
+            })
     })
 }
 
@@ -186,6 +187,8 @@ mod tests {
     fn belongs_never_matches_a_neighbour() {
         let dirs = vec!["/etc/init".to_owned(), "/etc/sv/".to_owned()];
         assert!(belongs_to_app("/etc/init/fb-myapp.conf", &dirs, "fb-myapp"));
+        assert!(belongs_to_app("/etc/init/fb-myapp", &dirs, "fb-myapp"));
+        assert!(!belongs_to_app("/etc/init/fb-myapp_x", &dirs, "fb-myapp"));
         assert!(belongs_to_app(
             "/etc/init/fb-myapp-web.conf",
             &dirs,

@@ -145,6 +145,7 @@ impl Sandbox {
              systemd_env_dir: {r}/etc/procexport/env\n\
              runit_dir: {r}/etc/sv\nrunit_service_dir: {r}/etc/service\n\
              supervisord_dir: {r}/etc/supervisor/conf.d\nsupervisord_conf: {r}/etc/supervisor/supervisord.conf\n\
+             sysv_dir: {r}/etc/init.d\nsysv_helper_dir: {r}/etc/procexport/sysv\nsysv_pid_dir: {r}/run/procexport/sysv\n\
              state_dir: {r}/var/lib/procexport\n{extra}"
         ));
         fs::create_dir_all(&root).unwrap();
