@@ -114,6 +114,7 @@ registry! {
         Runit(runit::Runit),
         Supervisord(supervisord::Supervisord),
         Sysv(sysv::Sysv),
+        SystemdUser(systemd_user::SystemdUser),
     }
 }
 

@@ -64,9 +64,10 @@ fn every_corpus_procfile_exports_or_fails_clearly() {
                     let checked = check_generated_files(&sandbox);
                     assert!(checked > 0, "{name}: nothing was checked");
                     let text = String::from_utf8(bytes.clone()).unwrap();
-                    let manifest = fs::read_to_string(
-                        sandbox.host(&format!("/var/lib/procexport/{backend}/fb-app.manifest")),
-                    )
+                    let manifest = fs::read_to_string(sandbox.host(&format!(
+                        "{}/{backend}/fb-app.manifest",
+                        crate::support::state_dir(backend)
+                    )))
                     .unwrap();
                     if !text.contains("version: 2") {
                         let jobs = job_count(backend, &manifest);
@@ -105,7 +106,7 @@ fn every_corpus_procfile_exports_or_fails_clearly() {
 fn job_count(backend: &str, manifest: &str) -> usize {
     let suffix = match backend {
         "upstart" | "supervisord" | "sysv" => ".sh",
-        "systemd" => ".service",
+        "systemd" | "systemd-user" => ".service",
         "runit" => "/run",
         other => panic!("no job file suffix for backend {other}: add one here"),
     };

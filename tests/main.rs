@@ -60,6 +60,9 @@ mod supervisord;
 /// systemd: systemd-analyze verify, environment files, reload.
 #[cfg(feature = "root-tests")]
 mod systemd;
+/// systemd user units, exported by an unprivileged user; root refused.
+#[cfg(feature = "root-tests")]
+mod systemd_user;
 /// SysV init scripts run for real: start, status, stop, restart, respawn, kill timeout.
 #[cfg(feature = "root-tests")]
 mod sysv;

@@ -222,7 +222,8 @@ fn root_shell_lines(backend: &str, sandbox: &Sandbox) -> Vec<(String, String)> {
             // A file of a known backend that runs nothing as root (an env file, a link, a
             // supervisord helper, which setpriv starts as the run user, a sysv wrapper or
             // helper, which start-stop-daemon --chuid starts as the run user).
-            "upstart" | "systemd" | "runit" | "supervisord" | "sysv" => {}
+            // A user manager runs every line of a user unit as that user: none as root.
+            "upstart" | "systemd" | "runit" | "supervisord" | "sysv" | "systemd-user" => {}
             other => panic!("no root-lines check for backend {other}: add one here"),
         }
     }
@@ -533,6 +534,7 @@ pub fn no_root_file_operations_inside_run_user_writable_dirs(backend: &str) {
     fs::create_dir_all(&srv).unwrap();
     let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
     for dir in [srv.clone(), sandbox.host("/var/log/fb-myapp")] {
+        fs::create_dir_all(&dir).unwrap();
         std::os::unix::fs::chown(&dir, Some(user.uid.as_raw()), Some(user.gid.as_raw())).unwrap();
     }
     let lines = root_shell_lines(backend, &sandbox);
@@ -790,34 +792,34 @@ macro_rules! backend_tests {
             mod $backend {
                 #[test]
                 fn symlink_at_every_target_is_refused() {
-                    super::symlink_at_every_target_is_refused(stringify!($backend));
+                    super::symlink_at_every_target_is_refused(&stringify!($backend).replace('_', "-"));
                 }
 
                 #[test]
                 fn fifo_at_every_target_is_refused() {
-                    super::fifo_at_every_target_is_refused(stringify!($backend));
+                    super::fifo_at_every_target_is_refused(&stringify!($backend).replace('_', "-"));
                 }
 
                 #[test]
                 fn foreign_file_at_a_target_is_refused() {
-                    super::foreign_file_at_a_target_is_refused(stringify!($backend));
+                    super::foreign_file_at_a_target_is_refused(&stringify!($backend).replace('_', "-"));
                 }
 
                 #[test]
                 fn target_dir_writable_by_group_or_others_is_refused() {
-                    super::target_dir_writable_by_group_or_others_is_refused(stringify!($backend));
+                    super::target_dir_writable_by_group_or_others_is_refused(&stringify!($backend).replace('_', "-"));
                 }
 
                 #[test]
                 fn no_root_file_operations_inside_run_user_writable_dirs() {
-                    super::no_root_file_operations_inside_run_user_writable_dirs(stringify!($backend));
+                    super::no_root_file_operations_inside_run_user_writable_dirs(&stringify!($backend).replace('_', "-"));
                 }
             }
         )*
     };
 }
 
-backend_tests!(upstart, systemd, runit, supervisord, sysv);
+backend_tests!(upstart, systemd, runit, supervisord, sysv, systemd_user);
 
 /// Puts a config at /etc/procexport.yaml for one test and removes it after, even on failure.
 struct LiveConfig;

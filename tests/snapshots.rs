@@ -44,7 +44,17 @@ fn dry_run(case: &str, backend: &str) -> String {
         "{case}/{backend}: a dry run wrote files"
     );
     let stdout = String::from_utf8(output.stdout).unwrap();
-    stdout.replace(dir.to_str().unwrap(), "[CASE]")
+    // systemd-user's files are in the home of whoever runs the tests.
+    let home = nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .unwrap()
+        .map(|u| u.dir.display().to_string())
+        .unwrap_or_default();
+    let stdout = stdout.replace(dir.to_str().unwrap(), "[CASE]");
+    if home.len() > 1 {
+        stdout.replace(&format!("{home}/"), "[HOME]/")
+    } else {
+        stdout
+    }
 }
 
 macro_rules! snapshots {

@@ -12,7 +12,14 @@ use procexport::testing::preview;
 use std::fmt::Write as _;
 
 /// Every backend name tried; one that `preview::render` does not know yet is skipped.
-pub const BACKENDS: [&str; 5] = ["upstart", "systemd", "runit", "supervisord", "sysv"];
+pub const BACKENDS: [&str; 6] = [
+    "upstart",
+    "systemd",
+    "runit",
+    "supervisord",
+    "sysv",
+    "systemd-user",
+];
 
 /// The app name the Procfile targets export as.
 const APP: &str = "app";

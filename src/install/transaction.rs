@@ -75,11 +75,14 @@ pub fn install(
         Change::Clean => "clean",
     };
     let what = format!("{} {verb} of {full_name}", installer.name());
-    let manifest_path = manifest_path(cx.state_dir, installer, full_name);
+    installer.check_target(cx.target)?;
+    let own_state_dir = installer.state_dir();
+    let state_dir = own_state_dir.as_ref().unwrap_or(cx.state_dir);
+    let manifest_path = manifest_path(state_dir, installer, full_name);
     let _lock = if cx.dry_run {
         None
     } else {
-        Some(cx.disk.lock(cx.state_dir.as_str(), full_name)?)
+        Some(cx.disk.lock(state_dir.as_str(), full_name)?)
     };
     let old = cx.disk.read_manifest(&manifest_path)?;
     // The gem's files for this app are replaced or, when the new export has no such job,
@@ -102,7 +105,7 @@ pub fn install(
         report::dry_run(cx.out, &what, &plan, cx.run_group).map_err(print_error)?;
         return Ok(Outcome::Done);
     }
-    if let Some(log) = log_dir {
+    if let Some(log) = log_dir.filter(|_| installer.makes_log_dir()) {
         disk.ensure_log_dir(&log.parent, &log.name, log.uid, log.gid)?;
     }
     if disk.write_new(&plan, &manifest_path, cx.ownership)? {

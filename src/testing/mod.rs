@@ -13,6 +13,7 @@ pub use crate::backends::systemd::check::{
     check_systemd_unit, check_systemd_units, systemd_verify,
 };
 pub use crate::backends::systemd::syntax as systemd_syntax;
+pub use crate::backends::systemd_user::check::systemd_verify_user;
 pub use crate::backends::upstart::stanza_check as upstart_check;
 pub use crate::backends::{Installed, NAMES as BACKENDS};
 

@@ -18,6 +18,19 @@ pub const RUN_USER: &str = "pxrun";
 /// Every backend the shared security and lifecycle tests run against: the registry's list.
 pub use procexport::testing::BACKENDS;
 
+/// Where `backend` keeps its manifests on the live system: the config's `state_dir`
+/// (`/var/lib/procexport`), or, for systemd-user, the running user's
+/// `~/.local/state/procexport`.
+pub fn state_dir(backend: &str) -> String {
+    if backend == "systemd-user" {
+        let uid = nix::unistd::geteuid();
+        let user = nix::unistd::User::from_uid(uid).unwrap().unwrap();
+        format!("{}/.local/state/procexport", user.dir.display())
+    } else {
+        "/var/lib/procexport".to_owned()
+    }
+}
+
 pub fn require_root() {
     assert!(
         rustix::process::geteuid().is_root(),
