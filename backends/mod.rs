@@ -115,6 +115,7 @@ registry! {
         Supervisord(supervisord::Supervisord),
         Sysv(sysv::Sysv),
         SystemdUser(systemd_user::SystemdUser),
+        Openrc(openrc::Openrc),
     }
 }
 

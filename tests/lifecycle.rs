@@ -261,4 +261,12 @@ macro_rules! backend_tests {
     };
 }
 
-backend_tests!(upstart, systemd, runit, supervisord, sysv, systemd_user);
+backend_tests!(
+    upstart,
+    systemd,
+    runit,
+    supervisord,
+    sysv,
+    systemd_user,
+    openrc
+);

@@ -48,6 +48,9 @@ mod helpers_run;
 /// Re-export, shrink, clean, and the manifest across them.
 #[cfg(feature = "root-tests")]
 mod lifecycle;
+/// OpenRC services run for real by openrc-run, in a private mount namespace.
+#[cfg(feature = "root-tests")]
+mod openrc;
 /// runit under a real runsvdir.
 #[cfg(feature = "root-tests")]
 mod runit;

@@ -216,14 +216,15 @@ fn root_shell_lines(backend: &str, sandbox: &Sandbox) -> Vec<(String, String)> {
                         .map(|l| (rel.clone(), l)),
                 );
             }
-            "sysv" if rel.contains("etc/init.d/") => {
+            "sysv" | "openrc" if rel.contains("etc/init.d/") => {
                 lines.extend(sysv_root_lines(&text).into_iter().map(|l| (rel.clone(), l)));
             }
             // A file of a known backend that runs nothing as root (an env file, a link, a
             // supervisord helper, which setpriv starts as the run user, a sysv wrapper or
             // helper, which start-stop-daemon --chuid starts as the run user).
             // A user manager runs every line of a user unit as that user: none as root.
-            "upstart" | "systemd" | "runit" | "supervisord" | "sysv" | "systemd-user" => {}
+            "upstart" | "systemd" | "runit" | "supervisord" | "sysv" | "systemd-user"
+            | "openrc" => {}
             other => panic!("no root-lines check for backend {other}: add one here"),
         }
     }
@@ -819,7 +820,15 @@ macro_rules! backend_tests {
     };
 }
 
-backend_tests!(upstart, systemd, runit, supervisord, sysv, systemd_user);
+backend_tests!(
+    upstart,
+    systemd,
+    runit,
+    supervisord,
+    sysv,
+    systemd_user,
+    openrc
+);
 
 /// Puts a config at /etc/procexport.yaml for one test and removes it after, even on failure.
 struct LiveConfig;

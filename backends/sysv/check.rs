@@ -47,19 +47,25 @@ pub fn check_lsb_header(text: &str) -> Result<(), String> {
 impl Checks for Sysv {
     fn check_installed(&self, files: &[Installed]) -> Result<usize, String> {
         let mut checked = 0;
+        // (OpenRC's services share /etc/init.d.)
+        let files: Vec<Installed> = files
+            .iter()
+            .filter(|f| !f.contents.starts_with(b"#!/sbin/openrc-run"))
+            .cloned()
+            .collect();
         for file in files.iter().filter(|f| self.is_init_script(&f.live)) {
             check_lsb_header(&String::from_utf8_lossy(&file.contents))
                 .map_err(|e| format!("{}: {e}", file.live))?;
             checked += 1;
         }
-        let scripts = scripts(files);
+        let scripts = scripts(&files);
         check_shell_scripts(&scripts)?;
         Ok(checked + scripts.len())
     }
 
     fn check_rendered(&self, path: &str, contents: &str, mode: u32) -> Result<(), String> {
         check_text_file(contents, mode)?;
-        if self.is_init_script(path) {
+        if self.is_init_script(path) && !contents.starts_with("#!/sbin/openrc-run") {
             check_lsb_header(contents)?;
         } else if std::path::Path::new(path)
             .extension()

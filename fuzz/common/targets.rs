@@ -12,13 +12,14 @@ use procexport::testing::preview;
 use std::fmt::Write as _;
 
 /// Every backend name tried; one that `preview::render` does not know yet is skipped.
-pub const BACKENDS: [&str; 6] = [
+pub const BACKENDS: [&str; 7] = [
     "upstart",
     "systemd",
     "runit",
     "supervisord",
     "sysv",
     "systemd-user",
+    "openrc",
 ];
 
 /// The app name the Procfile targets export as.

@@ -8,7 +8,7 @@
 use super::disk::{stale, Disk};
 use super::installer::{Installer, Target};
 use super::manifest::EntryKind;
-use super::plan::{plan, Ownership};
+use super::plan::{plan, Existing, Ownership};
 use super::report;
 use crate::error::{Error, Result};
 use crate::model::output::Output;
@@ -75,9 +75,19 @@ pub fn install(
         Change::Clean => "clean",
     };
     let what = format!("{} {verb} of {full_name}", installer.name());
-    installer.check_target(cx.target)?;
+    if matches!(change, Change::Export { .. }) {
+        installer.check_target(cx.target)?;
+    }
     let own_state_dir = installer.state_dir();
     let state_dir = own_state_dir.as_ref().unwrap_or(cx.state_dir);
+    // A backend with a state directory of its own that does not exist has installed nothing:
+    // a clean of every backend does not make that directory just to lock it.
+    if matches!(change, Change::Clean)
+        && own_state_dir.is_some()
+        && cx.disk.inspect(state_dir.as_str())? == Existing::Missing
+    {
+        return Ok(Outcome::NothingInstalled);
+    }
     let manifest_path = manifest_path(state_dir, installer, full_name);
     let _lock = if cx.dry_run {
         None

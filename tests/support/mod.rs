@@ -159,6 +159,7 @@ impl Sandbox {
              runit_dir: {r}/etc/sv\nrunit_service_dir: {r}/etc/service\n\
              supervisord_dir: {r}/etc/supervisor/conf.d\nsupervisord_conf: {r}/etc/supervisor/supervisord.conf\n\
              sysv_dir: {r}/etc/init.d\nsysv_helper_dir: {r}/etc/procexport/sysv\nsysv_pid_dir: {r}/run/procexport/sysv\n\
+             openrc_dir: {r}/etc/openrc/init.d\nopenrc_helper_dir: {r}/etc/procexport/openrc\n\
              state_dir: {r}/var/lib/procexport\n{extra}"
         ));
         fs::create_dir_all(&root).unwrap();
