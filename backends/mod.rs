@@ -116,6 +116,7 @@ registry! {
         Sysv(sysv::Sysv),
         SystemdUser(systemd_user::SystemdUser),
         Openrc(openrc::Openrc),
+        Launchd(launchd::Launchd),
     }
 }
 

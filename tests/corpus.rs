@@ -105,7 +105,7 @@ fn every_corpus_procfile_exports_or_fails_clearly() {
 /// Jobs in a manifest: one per job file each backend writes.
 fn job_count(backend: &str, manifest: &str) -> usize {
     let suffix = match backend {
-        "upstart" | "supervisord" | "sysv" | "openrc" => ".sh",
+        "upstart" | "supervisord" | "sysv" | "openrc" | "launchd" => ".sh",
         "systemd" | "systemd-user" => ".service",
         "runit" => "/run",
         other => panic!("no job file suffix for backend {other}: add one here"),

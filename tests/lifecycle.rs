@@ -268,5 +268,6 @@ backend_tests!(
     supervisord,
     sysv,
     systemd_user,
-    openrc
+    openrc,
+    launchd
 );

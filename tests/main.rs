@@ -45,6 +45,9 @@ mod golden;
 /// Generated helpers and scripts run for real as the run user.
 #[cfg(feature = "root-tests")]
 mod helpers_run;
+/// launchd plists through a real plist parser; their helpers run as the run user.
+#[cfg(feature = "root-tests")]
+mod launchd;
 /// Re-export, shrink, clean, and the manifest across them.
 #[cfg(feature = "root-tests")]
 mod lifecycle;

@@ -223,8 +223,15 @@ fn root_shell_lines(backend: &str, sandbox: &Sandbox) -> Vec<(String, String)> {
             // supervisord helper, which setpriv starts as the run user, a sysv wrapper or
             // helper, which start-stop-daemon --chuid starts as the run user).
             // A user manager runs every line of a user unit as that user: none as root.
+            "launchd" if rel.ends_with(".plist") => {
+                lines.extend(
+                    launchd_root_lines(&text)
+                        .into_iter()
+                        .map(|l| (rel.clone(), l)),
+                );
+            }
             "upstart" | "systemd" | "runit" | "supervisord" | "sysv" | "systemd-user"
-            | "openrc" => {}
+            | "openrc" | "launchd" => {}
             other => panic!("no root-lines check for backend {other}: add one here"),
         }
     }
@@ -387,6 +394,62 @@ fn the_root_write_check_catches_a_pid_file_in_the_run_users_directory() {
     assert!(
         caught.is_err(),
         "the check must flag a root pid file in the run user's directory"
+    );
+}
+
+/// What launchd does as root for a daemon: it opens `StandardOutPath`/`StandardErrorPath`
+/// itself (given as `>> PATH`), and runs `ProgramArguments` as root when there is no
+/// `UserName` (or it is root).
+fn launchd_root_lines(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let value = |key: &str| -> Option<String> {
+        let at = lines
+            .iter()
+            .position(|l| *l == format!("<key>{key}</key>"))?;
+        let next = lines.get(at + 1)?;
+        next.strip_prefix("<string>")?
+            .strip_suffix("</string>")
+            .map(str::to_owned)
+    };
+    let mut root = Vec::new();
+    for key in ["StandardOutPath", "StandardErrorPath"] {
+        if let Some(path) = value(key) {
+            root.push(format!(">> {path}"));
+        }
+    }
+    if value("UserName").is_none_or(|u| u == "root") {
+        let program: Vec<&str> = lines
+            .iter()
+            .skip_while(|l| **l != "<key>ProgramArguments</key>")
+            .skip(2)
+            .take_while(|l| **l != "</array>")
+            .filter_map(|l| l.strip_prefix("<string>")?.strip_suffix("</string>"))
+            .collect();
+        root.push(program.join(" "));
+    }
+    root
+}
+
+#[test]
+fn the_root_write_check_catches_a_launchd_log_path() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let log_dir = sandbox.host("/var/log/fb-myapp");
+    fs::create_dir_all(&log_dir).unwrap();
+    let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
+    std::os::unix::fs::chown(&log_dir, Some(user.uid.as_raw()), Some(user.gid.as_raw())).unwrap();
+    let plist = "<dict>\n<key>UserName</key>\n<string>pxrun</string>\n<key>StandardOutPath</key>\n<string>/var/log/fb-myapp/web.log</string>\n</dict>\n";
+    let lines: Vec<_> = launchd_root_lines(plist)
+        .into_iter()
+        .map(|l| ("fb-myapp-web.plist".to_owned(), l))
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let caught = std::panic::catch_unwind(|| {
+        assert_no_root_writes_in_run_user_dirs("launchd", &sandbox, &lines);
+    });
+    assert!(
+        caught.is_err(),
+        "the check must flag a log launchd opens as root"
     );
 }
 
@@ -827,7 +890,8 @@ backend_tests!(
     supervisord,
     sysv,
     systemd_user,
-    openrc
+    openrc,
+    launchd
 );
 
 /// Puts a config at /etc/procexport.yaml for one test and removes it after, even on failure.

@@ -12,7 +12,7 @@ use procexport::testing::preview;
 use std::fmt::Write as _;
 
 /// Every backend name tried; one that `preview::render` does not know yet is skipped.
-pub const BACKENDS: [&str; 7] = [
+pub const BACKENDS: [&str; 8] = [
     "upstart",
     "systemd",
     "runit",
@@ -20,6 +20,7 @@ pub const BACKENDS: [&str; 7] = [
     "sysv",
     "systemd-user",
     "openrc",
+    "launchd",
 ];
 
 /// The app name the Procfile targets export as.

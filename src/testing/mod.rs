@@ -8,6 +8,7 @@ pub mod invariants;
 pub mod preview;
 pub mod tools;
 
+pub use crate::backends::launchd::check::parse_plists;
 pub use crate::backends::supervisord::check::parse_with_supervisord as supervisord_parse;
 pub use crate::backends::systemd::check::{
     check_systemd_unit, check_systemd_units, systemd_verify,

@@ -160,6 +160,7 @@ impl Sandbox {
              supervisord_dir: {r}/etc/supervisor/conf.d\nsupervisord_conf: {r}/etc/supervisor/supervisord.conf\n\
              sysv_dir: {r}/etc/init.d\nsysv_helper_dir: {r}/etc/procexport/sysv\nsysv_pid_dir: {r}/run/procexport/sysv\n\
              openrc_dir: {r}/etc/openrc/init.d\nopenrc_helper_dir: {r}/etc/procexport/openrc\n\
+             launchd_dir: {r}/Library/LaunchDaemons\nlaunchd_helper_dir: {r}/Library/procexport\n\
              state_dir: {r}/var/lib/procexport\n{extra}"
         ));
         fs::create_dir_all(&root).unwrap();
