@@ -3,7 +3,8 @@
 //! that user), in the invoking user's `~/.config/systemd/user`, enabled into `default.target`,
 //! with the env in `~/.config/procexport/env` (the user's alone, 0600) and the manifests in
 //! `~/.local/state/procexport`. No root is involved: it is refused as root (through sudo or not)
-//! unless the files go under `--root`, and `run_user` must be the user running it. Output goes
+//! unless the files go under `--root`, and `run_user` must be the user running it (checked
+//! before anything is written, by `check_target`). Output goes
 //! to the user's journal, or to the `log:` file when one is given. After a change,
 //! `systemctl --user daemon-reload` when that user's manager runs.
 
@@ -39,6 +40,8 @@ pub struct SystemdUser {
     state: AbsPath,
     /// The user running procexport, whose manager runs the units.
     euid: u32,
+    /// The config's run user (name, uid), which must be that user for a live install.
+    run_user: (String, u32),
 }
 
 impl Spec for SystemdUser {
@@ -65,6 +68,7 @@ impl Spec for SystemdUser {
             env_files: config.settings.dir(&SYSTEMD_USER_ENV_DIR).clone(),
             state: config.settings.dir(&SYSTEMD_USER_STATE_DIR).clone(),
             euid: rustix::process::geteuid().as_raw(),
+            run_user: (config.run_as.user.clone(), config.run_as.uid),
         })
     }
 }
@@ -77,16 +81,6 @@ struct EnvVar<'a> {
 
 impl Backend for SystemdUser {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
-        if self.euid != 0 && app.run_as.uid != self.euid {
-            return Err(Error::Refused(format!(
-                "run_user {} (uid {}) is not the user running procexport (uid {}): systemd user \
-                 units run as the user whose manager runs them; set run_user and run_group to \
-                 your own account for this app",
-                Quoted(&app.run_as.user),
-                app.run_as.uid,
-                self.euid
-            )));
-        }
         let target = self.units.join(&format!("{}.target", app.full_name));
         let mut context = tera::Context::new();
         context.insert("app", app);
@@ -148,14 +142,31 @@ impl Installer for SystemdUser {
         false
     }
 
+    /// Refused as root on the live system (root's own user manager would run the jobs as
+    /// root), and when `run_user` is not the user running procexport (the units have no
+    /// `User=`: they run as the user whose manager runs them). Under `--root` both are
+    /// allowed: the files are for another system (packaging, the tests' dry runs).
     fn check_target(&self, target: Target) -> Result<()> {
-        if self.euid == 0 && target != Target::Root {
+        if target == Target::Root {
+            return Ok(());
+        }
+        if self.euid == 0 {
             return Err(Error::Refused(
                 "systemd-user installs user units for the user running procexport, and root's \
                  own user manager would run the jobs as root: run it as the deploy user, \
                  without sudo"
                     .to_owned(),
             ));
+        }
+        let (name, uid) = &self.run_user;
+        if *uid != self.euid {
+            return Err(Error::Refused(format!(
+                "run_user {} (uid {uid}) is not the user running procexport (uid {}): systemd \
+                 user units run as the user whose manager runs them; set run_user and run_group \
+                 to your own account",
+                Quoted(name),
+                self.euid
+            )));
         }
         Ok(())
     }
