@@ -130,6 +130,11 @@ registry! {
         Upstart(upstart::Upstart),
         Systemd(systemd::Systemd),
         Runit(runit::Runit),
+        Supervisord(supervisord::Supervisord),
+        Sysv(sysv::Sysv),
+        SystemdUser(systemd_user::SystemdUser),
+        Openrc(openrc::Openrc),
+        Launchd(launchd::Launchd),
     }
 }
 

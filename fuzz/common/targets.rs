@@ -12,7 +12,16 @@ use procexport::testing::preview;
 use std::fmt::Write as _;
 
 /// Every backend name tried; one that `preview::render` does not know yet is skipped.
-pub const BACKENDS: [&str; 3] = ["upstart", "systemd", "runit"];
+pub const BACKENDS: [&str; 8] = [
+    "upstart",
+    "systemd",
+    "runit",
+    "supervisord",
+    "sysv",
+    "systemd-user",
+    "openrc",
+    "launchd",
+];
 
 /// The app name the Procfile targets export as.
 const APP: &str = "app";

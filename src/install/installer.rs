@@ -46,6 +46,24 @@ pub trait Installer {
         Ok(())
     }
 
+    /// Where this backend keeps its manifests and locks, when not in the config's `state_dir`
+    /// (a backend that installs into the running user's home keeps them there too).
+    fn state_dir(&self) -> Option<crate::model::text::AbsPath> {
+        None
+    }
+
+    /// False for a backend whose jobs do not log into `<log_dir>/<prefix><app>` (the
+    /// transaction then does not make that directory).
+    fn makes_log_dir(&self) -> bool {
+        true
+    }
+
+    /// Refuses an install that must not happen where the files go (`target`), before anything
+    /// is read or written.
+    fn check_target(&self, _target: Target) -> Result<()> {
+        Ok(())
+    }
+
     /// Runs after a change was carried out on disk (e.g. `systemctl daemon-reload`); `dropped`
     /// are the jobs whose files it removed (systemd forgets their failed state).
     fn after_apply(&self, _target: Target, _dropped: &Jobs) -> Result<()> {

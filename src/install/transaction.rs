@@ -13,8 +13,7 @@ use super::collision;
 use super::disk::{stale, Disk};
 use super::installer::{Action, Installer, JobStatus, Jobs, State, Target};
 use super::manifest::{EntryKind, Manifest};
-use super::plan::Existing;
-use super::plan::{plan, Ownership};
+use super::plan::{plan, Existing, Ownership};
 use super::report::{self, View};
 use crate::error::{Error, Result};
 use crate::model::output::Output;
@@ -89,11 +88,24 @@ pub fn install(
         Change::Clean => "clean",
     };
     let what = format!("{} {verb} of {full_name}", installer.name());
-    let manifest_path = manifest_path(cx.state_dir, installer, full_name);
+    if matches!(change, Change::Export { .. }) {
+        installer.check_target(cx.target)?;
+    }
+    let own_state_dir = installer.state_dir();
+    let state_dir = own_state_dir.as_ref().unwrap_or(cx.state_dir);
+    // A backend with a state directory of its own that does not exist has installed nothing:
+    // a clean of every backend does not make that directory just to lock it.
+    if matches!(change, Change::Clean)
+        && own_state_dir.is_some()
+        && cx.disk.inspect(state_dir.as_str())? == Existing::Missing
+    {
+        return Ok(Outcome::NothingInstalled);
+    }
+    let manifest_path = manifest_path(state_dir, installer, full_name);
     let _lock = if cx.dry_run {
         None
     } else {
-        Some(cx.disk.lock(cx.state_dir.as_str(), full_name)?)
+        Some(cx.disk.lock(state_dir.as_str(), full_name)?)
     };
     let old = cx.disk.read_manifest(&manifest_path)?;
     // The gem's files for this app are replaced or, when the new export has no such job,
@@ -102,7 +114,7 @@ pub fn install(
     // Another app's files (a "-" can make its names and this app's alike) are never taken.
     let legacy = collision::check(
         cx.disk,
-        cx.state_dir,
+        state_dir,
         installer.name(),
         full_name,
         &change,
@@ -138,7 +150,7 @@ pub fn install(
             Some(viewer) => hidden(disk, &plan, viewer)?,
             None => Default::default(),
         };
-        let new_log_dir = match &log_dir {
+        let new_log_dir = match log_dir.as_ref().filter(|_| installer.makes_log_dir()) {
             Some(log) => {
                 let path = format!("{}/{}", log.parent, log.name);
                 (disk.inspect(&path)? == Existing::Missing).then_some(path)
@@ -155,7 +167,7 @@ pub fn install(
         let changed = plan.changes_anything() || view.new_log_dir.is_some() || !hidden.is_empty();
         return Ok(Outcome::Done { changed });
     }
-    if let Some(log) = log_dir {
+    if let Some(log) = log_dir.filter(|_| installer.makes_log_dir()) {
         let path = format!("{}/{}", log.parent, log.name);
         let recorded = old.log_dir.as_deref() == Some(path.as_str());
         if disk.ensure_log_dir(&log.parent, &log.name, (log.uid, log.gid), recorded)? {
@@ -269,11 +281,13 @@ pub fn control(
     full_name: &str,
     action: Action,
 ) -> Result<Outcome> {
-    let manifest_path = manifest_path(cx.state_dir, installer, full_name);
+    let own_state_dir = installer.state_dir();
+    let state_dir = own_state_dir.as_ref().unwrap_or(cx.state_dir);
+    let manifest_path = manifest_path(state_dir, installer, full_name);
     let _lock = if cx.dry_run {
         None
     } else {
-        Some(cx.disk.lock(cx.state_dir.as_str(), full_name)?)
+        Some(cx.disk.lock(state_dir.as_str(), full_name)?)
     };
     let manifest = cx.disk.read_manifest(&manifest_path)?;
     let jobs = app_jobs(installer, &manifest, full_name);
@@ -311,7 +325,9 @@ pub fn status(
     installer: &dyn Installer,
     full_name: &str,
 ) -> Result<Option<Vec<JobStatus>>> {
-    let manifest_path = manifest_path(cx.state_dir, installer, full_name);
+    let own_state_dir = installer.state_dir();
+    let state_dir = own_state_dir.as_ref().unwrap_or(cx.state_dir);
+    let manifest_path = manifest_path(state_dir, installer, full_name);
     let manifest = cx.disk.read_manifest(&manifest_path)?;
     let jobs = app_jobs(installer, &manifest, full_name);
     if jobs.is_empty() {
@@ -425,10 +441,11 @@ pub fn manifest_path(state_dir: &AbsPath, installer: &dyn Installer, full_name: 
 }
 
 /// True when `path` is one of the app's own names directly in, or below, one of the backend's
-/// directories: `<full_name>.<suffix>` or `<full_name>-<anything>`. Names hold no `.`, so
-/// `fb-myapp` never matches `fb-myapp_staging-web`; they may hold `-`, so `fb-myapp` does
-/// match `fb-myapp-staging-web`, and which app such a file is is settled by the manifests
-/// (`collision.rs`): no export may install a path another app's manifest lists.
+/// directories: `<full_name>` (a SysV or OpenRC init script), `<full_name>.<suffix>` or
+/// `<full_name>-<anything>`. Names hold no `.`, so `fb-myapp` never matches
+/// `fb-myapp_staging-web`; they may hold `-`, so `fb-myapp` does match `fb-myapp-staging-web`,
+/// and which app such a file is is settled by the manifests (`collision.rs`): no export may
+/// install a path another app's manifest lists.
 pub fn belongs_to_app(path: &str, install_dirs: &[String], full_name: &str) -> bool {
     install_dirs.iter().any(|dir| {
         let Some(rest) = path
@@ -439,9 +456,9 @@ pub fn belongs_to_app(path: &str, install_dirs: &[String], full_name: &str) -> b
         };
         let first = rest.split('/').next().unwrap_or("");
         !rest.split('/').any(|c| c == ".." || c.is_empty())
-            && first
-                .strip_prefix(full_name)
-                .is_some_and(|tail| tail.starts_with('-') || tail.starts_with('.'))
+            && first.strip_prefix(full_name).is_some_and(|tail| {
+                tail.is_empty() || tail.starts_with('-') || tail.starts_with('.')
+            })
     })
 }
 
@@ -457,6 +474,8 @@ mod tests {
     fn belongs_never_matches_a_neighbour() {
         let dirs = vec!["/etc/init".to_owned(), "/etc/sv/".to_owned()];
         assert!(belongs_to_app("/etc/init/fb-myapp.conf", &dirs, "fb-myapp"));
+        assert!(belongs_to_app("/etc/init/fb-myapp", &dirs, "fb-myapp"));
+        assert!(!belongs_to_app("/etc/init/fb-myapp_x", &dirs, "fb-myapp"));
         assert!(belongs_to_app(
             "/etc/init/fb-myapp-web.conf",
             &dirs,

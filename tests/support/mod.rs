@@ -24,6 +24,19 @@ pub const RUN_USER: &str = "pxrun";
 /// Every backend the shared security and lifecycle tests run against: the registry's list.
 pub use procexport::testing::BACKENDS;
 
+/// Where `backend` keeps its manifests on the live system: the config's `state_dir`
+/// (`/var/lib/procexport`), or, for systemd-user, the running user's
+/// `~/.local/state/procexport`.
+pub fn state_dir(backend: &str) -> String {
+    if backend == "systemd-user" {
+        let uid = nix::unistd::geteuid();
+        let user = nix::unistd::User::from_uid(uid).unwrap().unwrap();
+        format!("{}/.local/state/procexport", user.dir.display())
+    } else {
+        "/var/lib/procexport".to_owned()
+    }
+}
+
 pub fn require_root() {
     assert!(
         rustix::process::geteuid().is_root(),
@@ -149,7 +162,12 @@ impl Sandbox {
             "run_user: {RUN_USER}\nrun_group: {RUN_USER}\nlog_dir: {r}/var/log\nupstart_dir: {r}/etc/init\n\
              helper_dir: {r}/var/local/upstart_helpers\nsystemd_dir: {r}/etc/systemd/system\n\
              systemd_env_dir: {r}/etc/procexport/env\n\
-             runit_dir: {r}/etc/sv\nrunit_service_dir: {r}/etc/service\nstate_dir: {r}/var/lib/procexport\n{extra}"
+             runit_dir: {r}/etc/sv\nrunit_service_dir: {r}/etc/service\n\
+             supervisord_dir: {r}/etc/supervisor/conf.d\nsupervisord_conf: {r}/etc/supervisor/supervisord.conf\n\
+             sysv_dir: {r}/etc/init.d\nsysv_helper_dir: {r}/etc/procexport/sysv\nsysv_pid_dir: {r}/run/procexport/sysv\n\
+             openrc_dir: {r}/etc/openrc/init.d\nopenrc_helper_dir: {r}/etc/procexport/openrc\n\
+             launchd_dir: {r}/Library/LaunchDaemons\nlaunchd_helper_dir: {r}/Library/procexport\n\
+             state_dir: {r}/var/lib/procexport\n{extra}"
         ));
         fs::create_dir_all(&root).unwrap();
         sandbox
