@@ -138,6 +138,55 @@ registry! {
     }
 }
 
+/// Runs `program` (an absolute path) with `args`, an empty environment but a fixed `PATH`, and
+/// no input; what it printed and how it ended.
+pub fn run_init_tool(program: &str, args: &[&str]) -> Result<std::process::Output> {
+    std::process::Command::new(program)
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| {
+            crate::error::Error::io(
+                format!(
+                    "running {} {}",
+                    crate::sanitize::Quoted(program),
+                    args.join(" ")
+                ),
+                e,
+            )
+        })
+}
+
+/// The error for a run of `program` `args` that failed: its status and what it said.
+pub fn tool_failed(
+    program: &str,
+    args: &[&str],
+    output: &std::process::Output,
+) -> crate::error::Error {
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    crate::error::Error::Failed(format!(
+        "{} {} failed ({}): {}",
+        crate::sanitize::Quoted(program),
+        args.join(" "),
+        output.status,
+        crate::sanitize::Quoted(said.trim())
+    ))
+}
+
+/// The name of manifest entry `path` when it is a file directly in `dir` (no `/` in it): how a
+/// backend finds its job files among the app's entries.
+pub fn file_in<'a>(dir: &str, path: &'a str, kind: EntryKind) -> Option<&'a str> {
+    path.strip_prefix(dir.trim_end_matches('/'))
+        .and_then(|r| r.strip_prefix('/'))
+        .filter(|name| kind == EntryKind::File && !name.is_empty() && !name.contains('/'))
+}
+
 /// Renders template `name` (`<backend>/<file>`) with `context`.
 pub fn render(name: &str, context: &tera::Context) -> Result<String> {
     template::render(template::templates(engine), name, context)

@@ -14,7 +14,9 @@ pub mod check;
 
 use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
-use crate::install::installer::{Installer, Target};
+use crate::install::disk::Disk;
+use crate::install::installer::{Action, Installer, JobStatus, Jobs, Target};
+use crate::install::manifest::EntryKind;
 use crate::model::account::RunAs;
 use crate::model::config::{Config, Key};
 use crate::model::job::{App, Job, Respawn};
@@ -118,7 +120,7 @@ impl Installer for Launchd {
         vec![self.plists.to_string(), self.helpers.to_string()]
     }
 
-    fn after_apply(&self, target: Target) -> Result<()> {
+    fn after_apply(&self, target: Target, _dropped: &Jobs) -> Result<()> {
         if target != Target::Root {
             eprintln!(
                 "procexport: load the daemons with launchctl bootstrap system {}/<app>-<job>.plist \
@@ -127,6 +129,77 @@ impl Installer for Launchd {
             );
         }
         Ok(())
+    }
+
+    /// Each `<launchd_dir>/<full_name>-<job>.plist` is a daemon, named by its `Label` (the
+    /// file's stem). launchd has no job for the whole app.
+    fn jobs(&self, _full_name: &str, entries: &[(String, EntryKind)]) -> Jobs {
+        let processes = entries
+            .iter()
+            .filter_map(|(path, kind)| super::file_in(self.plists.as_str(), path, *kind))
+            .filter_map(|name| name.strip_suffix(".plist"))
+            .filter(|label| !label.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Jobs {
+            processes,
+            ..Jobs::default()
+        }
+    }
+
+    /// launchd is macOS's init: under Linux it never runs.
+    fn init_running(&self, _disk: &mut Disk) -> bool {
+        false
+    }
+
+    /// Never reached (`init_running` is false): a launchd daemon is stopped on the Mac.
+    fn stop_jobs(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<()> {
+        Err(self.not_here(jobs))
+    }
+
+    fn control(&self, _disk: &mut Disk, _action: Action, jobs: &Jobs) -> Result<()> {
+        Err(self.not_here(jobs))
+    }
+
+    fn status(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<Vec<JobStatus>> {
+        Err(self.not_here(jobs))
+    }
+
+    fn init_missing(&self, jobs: &Jobs) -> Option<String> {
+        Some(self.on_the_mac(jobs))
+    }
+}
+
+impl Launchd {
+    /// The `launchctl` commands that act on `jobs` on the Mac.
+    fn on_the_mac(&self, jobs: &Jobs) -> String {
+        let dir = self.plists.as_str().trim_end_matches('/');
+        let plists: Vec<String> = jobs
+            .processes
+            .iter()
+            .map(|label| format!("{dir}/{label}.plist"))
+            .collect();
+        let one = plists
+            .first()
+            .cloned()
+            .unwrap_or_else(|| format!("{dir}/<label>.plist"));
+        format!(
+            "on the Mac, stop a daemon with sudo launchctl bootout system {one} and start it with \
+             sudo launchctl bootstrap system {one} (the app's daemons: {}); sudo launchctl print \
+             system/<label> shows its state",
+            if plists.is_empty() {
+                "none".to_owned()
+            } else {
+                plists.join(" ")
+            }
+        )
+    }
+
+    fn not_here(&self, jobs: &Jobs) -> Error {
+        Error::Failed(format!(
+            "launchd is not running here (it is macOS's init; there is none on Linux): {}",
+            self.on_the_mac(jobs)
+        ))
     }
 }
 

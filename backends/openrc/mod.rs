@@ -12,7 +12,9 @@ pub mod check;
 
 use super::{render, Backend, Escape, Spec};
 use crate::error::Result;
-use crate::install::installer::{Installer, Target};
+use crate::install::disk::Disk;
+use crate::install::installer::{Action, Installer, JobStatus, Jobs, State, Target};
+use crate::install::manifest::EntryKind;
 use crate::model::account::RunAs;
 use crate::model::config::{Config, Key};
 use crate::model::job::{App, Job, Respawn};
@@ -131,7 +133,7 @@ impl Installer for Openrc {
     }
 
     /// OpenRC reads a service script when it runs it: nothing to reload.
-    fn after_apply(&self, target: Target) -> Result<()> {
+    fn after_apply(&self, target: Target, _dropped: &Jobs) -> Result<()> {
         if target != Target::Root {
             eprintln!(
                 "procexport: the services are in {}; start the app with rc-service <app> start, \
@@ -140,6 +142,98 @@ impl Installer for Openrc {
             );
         }
         Ok(())
+    }
+
+    /// `<openrc_dir>/<full_name>` is the meta service, each `<full_name>-<job>` a process's.
+    fn jobs(&self, full_name: &str, entries: &[(String, EntryKind)]) -> Jobs {
+        let mut jobs = Jobs::default();
+        for (path, kind) in entries {
+            let Some(name) = super::file_in(self.scripts.as_str(), path, *kind) else {
+                continue;
+            };
+            if name == full_name {
+                jobs.app = Some(name.to_owned());
+            } else if name.strip_prefix(full_name).is_some_and(|t| t.starts_with('-')) {
+                jobs.processes.push(name.to_owned());
+            }
+        }
+        jobs
+    }
+
+    /// OpenRC booted this machine: it made `/run/openrc/softlevel`.
+    fn init_running(&self, _disk: &mut Disk) -> bool {
+        Disk::live_file_exists(OPENRC_SOFTLEVEL)
+    }
+
+    /// The processes one by one (`--nodeps`: the meta service needs them), then the meta
+    /// service; each only if started.
+    fn stop_jobs(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<()> {
+        for job in &jobs.processes {
+            self.service(job, &["--nodeps", "--ifstarted", "stop"])?;
+        }
+        if let Some(app) = &jobs.app {
+            self.service(app, &["--ifstarted", "stop"])?;
+        }
+        Ok(())
+    }
+
+    /// Starting the meta service starts every process (it `need`s them); a restart stops
+    /// everything first, so every process gets a new pid.
+    fn control(&self, disk: &mut Disk, action: Action, jobs: &Jobs) -> Result<()> {
+        match action {
+            Action::Stop => return self.stop_jobs(disk, jobs),
+            Action::Restart => self.stop_jobs(disk, jobs)?,
+            Action::Start => {}
+        }
+        for job in &jobs.processes {
+            self.service(job, &["--nodeps", "--ifstopped", "start"])?;
+        }
+        if let Some(app) = &jobs.app {
+            self.service(app, &["--ifstopped", "start"])?;
+        }
+        Ok(())
+    }
+
+    /// `<service> status`: 0 started, 3 stopped, 32 crashed (OpenRC's exit codes).
+    fn status(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<Vec<JobStatus>> {
+        let mut lines = Vec::new();
+        for job in jobs.all() {
+            let script = self.scripts.join(job);
+            let (state, detail) = if Disk::live_file_exists(&script) {
+                let output = super::run_init_tool(&script, &["status"])?;
+                let said = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+                let state = match output.status.code() {
+                    Some(0) => State::Active,
+                    Some(3) => State::Stopped,
+                    Some(32) => State::Failed,
+                    _ => State::Unknown,
+                };
+                (state, said)
+            } else {
+                (State::Unknown, format!("no {}", Quoted(&script)))
+            };
+            lines.push(JobStatus {
+                job: job.to_owned(),
+                state,
+                detail,
+            });
+        }
+        Ok(lines)
+    }
+}
+
+/// The file only a booted OpenRC makes (`rc-status` and openrc-run read it).
+const OPENRC_SOFTLEVEL: &str = "/run/openrc/softlevel";
+
+impl Openrc {
+    /// Runs service script `job` (by its absolute path: openrc-run reads it) with `args`.
+    fn service(&self, job: &str, args: &[&str]) -> Result<()> {
+        let script = self.scripts.join(job);
+        let output = super::run_init_tool(&script, args)?;
+        if output.status.success() {
+            return Ok(());
+        }
+        Err(super::tool_failed(&script, args, &output))
     }
 }
 

@@ -21,7 +21,9 @@ pub mod supervisorctl;
 
 use super::{render, Backend, Escape, Spec};
 use crate::error::Result;
-use crate::install::installer::{Installer, Target};
+use crate::install::disk::Disk;
+use crate::install::installer::{Action, Installer, JobStatus, Jobs, Target};
+use crate::install::manifest::EntryKind;
 use crate::model::account::RunAs;
 use crate::model::config::{Config, Key};
 use crate::model::job::{App, Job, Respawn};
@@ -184,7 +186,7 @@ impl Installer for Supervisord {
     /// `supervisorctl reread` and `update` when supervisord runs: it then starts added
     /// programs, restarts the groups whose programs changed and stops and removes the groups
     /// and programs that are gone.
-    fn after_apply(&self, target: Target) -> Result<()> {
+    fn after_apply(&self, target: Target, _dropped: &Jobs) -> Result<()> {
         match target {
             Target::LiveNoReload => {
                 eprintln!(
@@ -202,6 +204,55 @@ impl Installer for Supervisord {
             }
             Target::Live => supervisorctl::update(self.main_conf.as_str()),
         }
+    }
+
+    /// Each helper `<supervisord_dir>/<full_name>.d/<full_name>-<job>.sh` is program
+    /// `<full_name>:<full_name>-<job>` of the app's group. The group itself has no process, so
+    /// no app job: the programs are named one by one.
+    fn jobs(&self, full_name: &str, entries: &[(String, EntryKind)]) -> Jobs {
+        let helpers = self.confs.join(&format!("{full_name}.d"));
+        let processes = entries
+            .iter()
+            .filter_map(|(path, kind)| super::file_in(&helpers, path, *kind))
+            .filter_map(|name| name.strip_suffix(".sh"))
+            .filter(|program| program.strip_prefix(full_name).is_some_and(|t| t.starts_with('-')))
+            .map(|program| format!("{full_name}:{program}"))
+            .collect();
+        Jobs {
+            processes,
+            ..Jobs::default()
+        }
+    }
+
+    /// supervisord answers on the socket `supervisord_conf` names.
+    fn init_running(&self, _disk: &mut Disk) -> bool {
+        supervisorctl::answers(self.main_conf.as_str())
+    }
+
+    /// `supervisorctl stop`, which waits up to each program's `stopwaitsecs` and then kills
+    /// its process group; run before `update` forgets the programs.
+    fn stop_jobs(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<()> {
+        let names: Vec<&str> = jobs.all().collect();
+        supervisorctl::act(self.main_conf.as_str(), "stop", &names)
+    }
+
+    /// `supervisorctl start|stop|restart` of every program (a restart stops each, then starts
+    /// it: a new pid each).
+    fn control(&self, _disk: &mut Disk, action: Action, jobs: &Jobs) -> Result<()> {
+        let names: Vec<&str> = jobs.all().collect();
+        supervisorctl::act(self.main_conf.as_str(), action.verb(), &names)
+    }
+
+    fn status(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<Vec<JobStatus>> {
+        let names: Vec<&str> = jobs.all().collect();
+        Ok(supervisorctl::status(self.main_conf.as_str(), &names)?
+            .into_iter()
+            .map(|p| JobStatus {
+                job: p.name,
+                state: p.state,
+                detail: p.line,
+            })
+            .collect())
     }
 }
 

@@ -13,7 +13,10 @@ pub mod check;
 
 use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
-use crate::install::installer::{Installer, Target};
+use crate::backends::systemd::systemctl::{self, Manager};
+use crate::install::disk::Disk;
+use crate::install::installer::{Action, Installer, JobStatus, Jobs, Target};
+use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
 use crate::model::job::{App, Job, Respawn};
 use crate::model::output::{Group, Output};
@@ -171,12 +174,14 @@ impl Installer for SystemdUser {
         Ok(())
     }
 
-    fn after_apply(&self, target: Target) -> Result<()> {
-        let runtime = format!("/run/user/{}", self.euid);
+    /// `systemctl --user daemon-reload`, then forgets the failed state of the units whose
+    /// files went, as the systemd backend does.
+    fn after_apply(&self, target: Target, dropped: &Jobs) -> Result<()> {
+        let runtime = self.runtime();
         let skipped = match target {
             Target::LiveNoReload => Some("--no-reload was given".to_owned()),
             Target::Root => Some("the files went under --root, not to this system".to_owned()),
-            Target::Live if !std::path::Path::new(&format!("{runtime}/systemd/private")).exists() => {
+            Target::Live if !Disk::live_exists(&format!("{runtime}/systemd/private")) => {
                 Some(format!(
                     "your user manager is not running (no {runtime}/systemd/private); it reads \
                      the units when it starts (loginctl enable-linger starts it at boot)"
@@ -201,16 +206,109 @@ impl Installer for SystemdUser {
                     e,
                 )
             })?;
-        if output.status.success() {
-            return Ok(());
+        if !output.status.success() {
+            return Err(Error::Failed(format!(
+                "the files are installed, but {SYSTEMCTL} --user daemon-reload failed ({}): {}; \
+                 run it by hand",
+                output.status,
+                Quoted(String::from_utf8_lossy(&output.stderr).trim())
+            )));
         }
-        Err(Error::Failed(format!(
-            "the files are installed, but {SYSTEMCTL} --user daemon-reload failed ({}): {}; run \
-             it by hand",
-            output.status,
-            Quoted(String::from_utf8_lossy(&output.stderr).trim())
-        )))
+        let manager = Manager::User { runtime: &runtime };
+        let units: Vec<&str> = dropped.all().collect();
+        let failed: Vec<String> = systemctl::show_in(manager, &units)?
+            .into_iter()
+            .filter(|u| u.active == "failed")
+            .map(|u| u.id)
+            .collect();
+        let failed: Vec<&str> = failed.iter().map(String::as_str).collect();
+        systemctl::act_in(manager, "reset-failed", &failed)
     }
+
+    /// `<systemd_user_dir>/<full_name>.target` is the app, each `<full_name>-<job>.service` a
+    /// process (as for the systemd backend).
+    fn jobs(&self, full_name: &str, entries: &[(String, EntryKind)]) -> Jobs {
+        let mut jobs = Jobs::default();
+        for (path, kind) in entries {
+            let Some(name) = super::file_in(self.units.as_str(), path, *kind) else {
+                continue;
+            };
+            if name == format!("{full_name}.target") {
+                jobs.app = Some(name.to_owned());
+            } else if name.ends_with(".service") {
+                jobs.processes.push(name.to_owned());
+            }
+        }
+        jobs
+    }
+
+    /// The running user's manager answers (its private socket is there); never root's (this
+    /// backend is refused as root).
+    fn init_running(&self, _disk: &mut Disk) -> bool {
+        self.euid != 0 && Disk::live_exists(&format!("{}/systemd/private", self.runtime()))
+    }
+
+    fn stop_jobs(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<()> {
+        let units: Vec<&str> = jobs.all().collect();
+        systemctl::act_in(Manager::User { runtime: &self.runtime() }, "stop", &units)
+    }
+
+    /// As the systemd backend: failures forgotten first, every unit started, a restart of
+    /// the target alone (PartOf= restarts each service once).
+    fn control(&self, disk: &mut Disk, action: Action, jobs: &Jobs) -> Result<()> {
+        let runtime = self.runtime();
+        let manager = Manager::User { runtime: &runtime };
+        let units: Vec<&str> = jobs.all().collect();
+        if action == Action::Stop {
+            return self.stop_jobs(disk, jobs);
+        }
+        let failed: Vec<String> = systemctl::show_in(manager, &units)?
+            .into_iter()
+            .filter(|u| u.active == "failed")
+            .map(|u| u.id)
+            .collect();
+        let failed: Vec<&str> = failed.iter().map(String::as_str).collect();
+        systemctl::act_in(manager, "reset-failed", &failed)?;
+        match (action, &jobs.app) {
+            (Action::Restart, Some(target)) => systemctl::act_in(manager, "restart", &[target]),
+            (Action::Restart, None) => systemctl::act_in(manager, "restart", &units),
+            _ => systemctl::act_in(manager, "start", &units),
+        }
+    }
+
+    fn status(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<Vec<JobStatus>> {
+        let units: Vec<&str> = jobs.all().collect();
+        Ok(systemctl::show_in(Manager::User { runtime: &self.runtime() }, &units)?
+            .into_iter()
+            .map(|unit| JobStatus {
+                state: unit.live_state(),
+                detail: unit.detail(),
+                job: unit.id,
+            })
+            .collect())
+    }
+
+    fn init_missing(&self, _jobs: &Jobs) -> Option<String> {
+        Some(if self.euid == 0 {
+            "systemd-user acts on the user manager of the user running procexport: run it as \
+             the deploy user, without sudo"
+                .to_owned()
+        } else {
+            format!(
+                "your user manager is not running (no {}/systemd/private): log in, or ask an \
+                 admin for loginctl enable-linger",
+                self.runtime()
+            )
+        })
+    }
+}
+
+impl SystemdUser {
+    /// The running user's runtime directory, where its manager's sockets are.
+    fn runtime(&self) -> String {
+        format!("/run/user/{}", self.euid)
+    }
+
 }
 
 fn job_context(app: &App, job: &Job, env_file: &str) -> Result<tera::Context> {

@@ -18,7 +18,9 @@ pub mod check;
 
 use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
-use crate::install::installer::{Installer, Target};
+use crate::install::disk::Disk;
+use crate::install::installer::{Action, Installer, JobStatus, Jobs, State, Target};
+use crate::install::manifest::EntryKind;
 use crate::model::account::RunAs;
 use crate::model::config::{Config, Key};
 use crate::model::job::{App, Job, Respawn};
@@ -197,16 +199,138 @@ impl Installer for Sysv {
 
     /// An init script needs no reload; it is started at boot once it is enabled, which
     /// procexport leaves to the admin (it writes no links into `/etc/rc?.d`).
-    fn after_apply(&self, target: Target) -> Result<()> {
+    fn after_apply(&self, target: Target, _dropped: &Jobs) -> Result<()> {
         if target != Target::Root {
             eprintln!(
                 "procexport: the init script is in {}; enable it at boot with update-rc.d \
-                 <name> defaults, and (re)start it with {}/<name> restart",
+                 <name> defaults, and (re)start it with procexport restart -n <app> (or {}/<name> \
+                 restart)",
                 Quoted(self.scripts.as_str()),
                 self.scripts.as_str().trim_end_matches('/')
             );
         }
         Ok(())
+    }
+
+    /// The init script `<sysv_dir>/<full_name>` is the app's job (it starts, stops and asks of
+    /// every process); each wrapper `<sysv_helper_dir>/<full_name>-<job>.respawn` is a process.
+    fn jobs(&self, full_name: &str, entries: &[(String, EntryKind)]) -> Jobs {
+        let mut jobs = Jobs::default();
+        for (path, kind) in entries {
+            if super::file_in(self.scripts.as_str(), path, *kind) == Some(full_name) {
+                jobs.app = Some(full_name.to_owned());
+            }
+            let wrapper = super::file_in(self.helpers.as_str(), path, *kind)
+                .and_then(|name| name.strip_suffix(".respawn"))
+                .filter(|name| name.strip_prefix(full_name).is_some_and(|t| t.starts_with('-')));
+            if let Some(name) = wrapper {
+                jobs.processes.push(name.to_owned());
+            }
+        }
+        jobs
+    }
+
+    /// The init script is what runs the jobs, and it runs wherever the files are the live
+    /// system's.
+    fn init_running(&self, _disk: &mut Disk) -> bool {
+        true
+    }
+
+    /// A clean (the script goes too): `<script> stop`, every job and every pid file left by an
+    /// earlier export. A shrinking export (the new script is in place): `<script>
+    /// stop-dropped`, the jobs whose pid files no job of the new script has.
+    fn stop_jobs(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<()> {
+        let Some(script) = self.script_of(jobs) else {
+            return Ok(());
+        };
+        if !Disk::live_file_exists(&script) {
+            return Ok(());
+        }
+        let verb = if jobs.app.is_some() { "stop" } else { "stop-dropped" };
+        Self::run(&script, verb).map(drop)
+    }
+
+    /// `<script> start|stop|restart` (a restart stops every wrapper and starts it again: a new
+    /// pid each).
+    fn control(&self, _disk: &mut Disk, action: Action, jobs: &Jobs) -> Result<()> {
+        let Some(script) = jobs.app.as_ref().map(|app| self.scripts.join(app)) else {
+            return Err(Error::Failed(
+                "the app's manifest lists no init script".to_owned(),
+            ));
+        };
+        Self::run(&script, action.verb()).map(drop)
+    }
+
+    /// `<script> status`: a line per process (`web: running (pid N)`, `web: not running`);
+    /// the app is active when every process runs (exit 0), stopped otherwise (LSB 3).
+    fn status(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<Vec<JobStatus>> {
+        let Some(app) = &jobs.app else {
+            return Ok(Vec::new());
+        };
+        let script = self.scripts.join(app);
+        let args = ["status"];
+        let output = super::run_init_tool(&script, &args)?;
+        let code = output.status.code();
+        if !matches!(code, Some(0 | 3)) {
+            return Err(super::tool_failed(&script, &args, &output));
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        let mut lines = vec![JobStatus {
+            job: app.clone(),
+            state: if code == Some(0) {
+                State::Active
+            } else {
+                State::Stopped
+            },
+            detail: format!("{} status: exit {}", Quoted(&script), code.unwrap_or(-1)),
+        }];
+        for job in &jobs.processes {
+            let name = job
+                .strip_prefix(app.as_str())
+                .and_then(|t| t.strip_prefix('-'))
+                .unwrap_or(job);
+            lines.push(status_line(job, name, &text));
+        }
+        Ok(lines)
+    }
+}
+
+/// What the script's `status` said of process `name` (job `job`).
+fn status_line(job: &str, name: &str, text: &str) -> JobStatus {
+    let said = text
+        .lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(": ")));
+    let state = match said {
+        Some(s) if s.starts_with("running") => s
+            .split("(pid ")
+            .nth(1)
+            .and_then(|p| p.trim_end_matches(')').parse().ok())
+            .map_or(State::Starting, |pid| State::Running { pid }),
+        Some("not running") => State::Stopped,
+        _ => State::Unknown,
+    };
+    JobStatus {
+        job: job.to_owned(),
+        state,
+        detail: said.map_or_else(|| "not in the script's status".to_owned(), str::to_owned),
+    }
+}
+
+impl Sysv {
+    /// The app's init script: the one `jobs` names, else the one of the app's full name.
+    fn script_of(&self, jobs: &Jobs) -> Option<String> {
+        let app = jobs.app.as_deref().unwrap_or(&jobs.full_name);
+        (!app.is_empty()).then(|| self.scripts.join(app))
+    }
+
+    /// Runs the init script with `verb` (as root, by its absolute path, with an empty
+    /// environment); what it printed.
+    fn run(script: &str, verb: &str) -> Result<String> {
+        let output = super::run_init_tool(script, &[verb])?;
+        if !output.status.success() {
+            return Err(super::tool_failed(script, &[verb], &output));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 }
 

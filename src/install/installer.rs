@@ -87,6 +87,13 @@ pub trait Installer {
 
     /// What the running init says of each of `jobs`.
     fn status(&self, disk: &mut Disk, jobs: &Jobs) -> Result<Vec<JobStatus>>;
+
+    /// Where `init_running` is false: what to do instead, where the backend can say (launchd:
+    /// the `launchctl` commands to run on the Mac). Added to the refusal of a control
+    /// subcommand and to each line of `status`.
+    fn init_missing(&self, _jobs: &Jobs) -> Option<String> {
+        None
+    }
 }
 
 /// An app's jobs as its init names them.
@@ -97,6 +104,10 @@ pub struct Jobs {
     pub app: Option<String>,
     /// One job per process.
     pub processes: Vec<String>,
+    /// The app's full name (`<prefix><app>`), which the transaction sets: how a backend whose
+    /// processes are reached through the app's own file (a SysV init script) finds it when the
+    /// app job is not among these jobs.
+    pub full_name: String,
 }
 
 impl Jobs {

@@ -146,26 +146,7 @@ pub fn install(
     let log_path = log_dir.as_ref().map(|l| format!("{}/{}", l.parent, l.name));
     plan.new.log_dir = old.log_dir.clone().filter(|p| log_path.as_ref() == Some(p));
     if cx.dry_run {
-        let (hidden, hidden_removals) = match cx.viewer {
-            Some(viewer) => hidden(disk, &plan, viewer)?,
-            None => Default::default(),
-        };
-        let new_log_dir = match log_dir.as_ref().filter(|_| installer.makes_log_dir()) {
-            Some(log) => {
-                let path = format!("{}/{}", log.parent, log.name);
-                (disk.inspect(&path)? == Existing::Missing).then_some(path)
-            }
-            None => None,
-        };
-        let view = View {
-            run_group: cx.run_group,
-            hidden: &hidden,
-            hidden_removals: &hidden_removals,
-            new_log_dir: new_log_dir.as_deref(),
-        };
-        report::dry_run(cx.out, &what, &plan, &view).map_err(print_error)?;
-        let changed = plan.changes_anything() || view.new_log_dir.is_some() || !hidden.is_empty();
-        return Ok(Outcome::Done { changed });
+        return dry_run(cx, installer, &what, &plan, log_dir.as_ref());
     }
     if let Some(log) = log_dir.filter(|_| installer.makes_log_dir()) {
         let path = format!("{}/{}", log.parent, log.name);
@@ -175,7 +156,7 @@ pub fn install(
         }
     }
     // The jobs whose files go: the plan only removes the app's own paths (`belongs`).
-    let dropped = installer.jobs(full_name, &plan.removals);
+    let dropped = jobs_of(installer, full_name, &plan.removals);
     let live = cx.target != Target::Root;
     if disk.write_new(&plan, &manifest_path, cx.ownership)? {
         disk.remove_stale_links(&plan)?;
@@ -193,13 +174,43 @@ pub fn install(
     report::summary(cx.out, &what, &plan).map_err(print_error)?;
     if restart {
         let jobs = app_jobs(installer, &plan.new, full_name);
-        require_init(cx.target, disk, installer, "restarted")?;
+        require_init(cx.target, disk, installer, "restarted", &jobs)?;
         installer.control(disk, Action::Restart, &jobs)?;
         report_control(cx.out, installer, Action::Restart, full_name, &jobs)?;
     }
     Ok(Outcome::Done {
         changed: plan.changes_anything(),
     })
+}
+
+/// Prints what the transaction would do, and does nothing.
+fn dry_run(
+    cx: &mut Context,
+    installer: &dyn Installer,
+    what: &str,
+    plan: &super::plan::Plan,
+    log_dir: Option<&LogDir>,
+) -> Result<Outcome> {
+    let (hidden, hidden_removals) = match cx.viewer {
+        Some(viewer) => hidden(cx.disk, plan, viewer)?,
+        None => Default::default(),
+    };
+    let new_log_dir = match log_dir.as_ref().filter(|_| installer.makes_log_dir()) {
+        Some(log) => {
+            let path = format!("{}/{}", log.parent, log.name);
+            (cx.disk.inspect(&path)? == Existing::Missing).then_some(path)
+        }
+        None => None,
+    };
+    let view = View {
+        run_group: cx.run_group,
+        hidden: &hidden,
+        hidden_removals: &hidden_removals,
+        new_log_dir: new_log_dir.as_deref(),
+    };
+    report::dry_run(cx.out, what, plan, &view).map_err(print_error)?;
+    let changed = plan.changes_anything() || view.new_log_dir.is_some() || !hidden.is_empty();
+    Ok(Outcome::Done { changed })
 }
 
 /// What a dry run for `viewer` (the sudo user's uid and gid) must not show: installed files
@@ -311,7 +322,7 @@ pub fn control(
         Action::Stop => "stopped",
         Action::Restart => "restarted",
     };
-    require_init(cx.target, cx.disk, installer, verb)?;
+    require_init(cx.target, cx.disk, installer, verb, &jobs)?;
     installer.control(cx.disk, action, &jobs)?;
     report_control(cx.out, installer, action, full_name, &jobs)?;
     Ok(Outcome::Done { changed: true })
@@ -337,16 +348,19 @@ pub fn status(
         return installer.status(cx.disk, &jobs).map(Some);
     }
     let why = if cx.target == Target::Root {
-        "under --root: no init to ask"
+        "under --root: no init to ask".to_owned()
     } else {
-        "its init is not running here"
+        match installer.init_missing(&jobs) {
+            Some(hint) => format!("its init is not running here ({hint})"),
+            None => "its init is not running here".to_owned(),
+        }
     };
     Ok(Some(
         jobs.all()
             .map(|job| JobStatus {
                 job: job.to_owned(),
                 state: State::Unknown,
-                detail: why.to_owned(),
+                detail: why.clone(),
             })
             .collect(),
     ))
@@ -362,7 +376,14 @@ pub fn app_jobs(installer: &dyn Installer, manifest: &Manifest, full_name: &str)
         .filter(|(path, _)| belongs_to_app(path, &install_dirs, full_name))
         .cloned()
         .collect();
-    installer.jobs(full_name, &entries)
+    jobs_of(installer, full_name, &entries)
+}
+
+/// The jobs the backend says `entries` of app `full_name` are, with the app's name.
+fn jobs_of(installer: &dyn Installer, full_name: &str, entries: &[(String, EntryKind)]) -> Jobs {
+    let mut jobs = installer.jobs(full_name, entries);
+    full_name.clone_into(&mut jobs.full_name);
+    jobs
 }
 
 /// Refuses to go on when there is no running init to act through.
@@ -371,6 +392,7 @@ fn require_init(
     disk: &mut Disk,
     installer: &dyn Installer,
     verb: &str,
+    jobs: &Jobs,
 ) -> Result<()> {
     if target == Target::Root {
         return Err(Error::Usage(format!(
@@ -378,8 +400,12 @@ fn require_init(
         )));
     }
     if !installer.init_running(disk) {
+        let hint = installer
+            .init_missing(jobs)
+            .map(|h| format!("; {h}"))
+            .unwrap_or_default();
         return Err(Error::Failed(format!(
-            "the app cannot be {verb}: the init that runs {} jobs is not running here",
+            "the app cannot be {verb}: the init that runs {} jobs is not running here{hint}",
             installer.name()
         )));
     }
