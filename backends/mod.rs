@@ -255,10 +255,18 @@ mod tests {
             let mut processes: Vec<String> = jobs
                 .processes
                 .iter()
-                .map(|p| p.rsplit('/').next().unwrap().to_owned())
+                .map(|p| {
+                    // runit names a service by its directory, supervisord `group:program`.
+                    let p = p.rsplit('/').next().unwrap();
+                    p.rsplit(':').next().unwrap().to_owned()
+                })
                 .collect();
             processes.sort();
-            let suffix = if name == "systemd" { ".service" } else { "" };
+            let suffix = if name.starts_with("systemd") {
+                ".service"
+            } else {
+                ""
+            };
             let want: Vec<String> = ["web", "worker_0", "worker_1"]
                 .iter()
                 .map(|j| format!("fb-myapp-{j}{suffix}"))
@@ -269,6 +277,48 @@ mod tests {
                 .entries
                 .insert(("/etc/passwd".to_owned(), EntryKind::File));
             assert_eq!(app_jobs(&backend, &manifest, "fb-myapp"), jobs, "{name}");
+        }
+    }
+
+    /// The jobs as each init names them: the app job (if the init has one) and the processes.
+    #[test]
+    fn jobs_are_named_as_their_init_names_them() {
+        let config = Config::parse_with("config", None, &keys(), RunAs::unresolved).unwrap();
+        let names = |prefix: &str, suffix: &str| -> Vec<String> {
+            ["web", "worker_0", "worker_1"]
+                .iter()
+                .map(|j| format!("{prefix}fb-myapp-{j}{suffix}"))
+                .collect()
+        };
+        let want: &[(&str, Option<&str>, Vec<String>)] = &[
+            ("upstart", Some("fb-myapp"), names("", "")),
+            ("systemd", Some("fb-myapp.target"), names("", ".service")),
+            ("supervisord", None, names("fb-myapp:", "")),
+            ("sysv", Some("fb-myapp"), names("", "")),
+            ("systemd-user", Some("fb-myapp.target"), names("", ".service")),
+            ("openrc", Some("fb-myapp"), names("", "")),
+            ("launchd", None, names("", "")),
+        ];
+        for backend in BackendKind::all(&config).unwrap() {
+            let Some((name, app, processes)) = want.iter().find(|w| w.0 == backend.name()) else {
+                continue;
+            };
+            let mut manifest = Manifest::default();
+            manifest.entries.extend(entries(name, "myapp"));
+            let jobs = app_jobs(&backend, &manifest, "fb-myapp");
+            let mut got = jobs.processes.clone();
+            got.sort();
+            assert_eq!(jobs.app.as_deref(), *app, "{name}");
+            assert_eq!(&got, processes, "{name}");
+            assert_eq!(jobs.full_name, "fb-myapp", "{name}");
+            // A shrink drops one process: its job alone, never the app's.
+            let dropped: Vec<(String, EntryKind)> = entries(name, "myapp")
+                .into_iter()
+                .filter(|(p, _)| p.contains("worker_1"))
+                .collect();
+            let dropped = backend.jobs("fb-myapp", &dropped);
+            assert_eq!(dropped.app, None, "{name}");
+            assert_eq!(dropped.processes, processes[2..], "{name}");
         }
     }
 }
