@@ -295,7 +295,11 @@ mod tests {
             ("systemd", Some("fb-myapp.target"), names("", ".service")),
             ("supervisord", None, names("fb-myapp:", "")),
             ("sysv", Some("fb-myapp"), names("", "")),
-            ("systemd-user", Some("fb-myapp.target"), names("", ".service")),
+            (
+                "systemd-user",
+                Some("fb-myapp.target"),
+                names("", ".service"),
+            ),
             ("openrc", Some("fb-myapp"), names("", "")),
             ("launchd", None, names("", "")),
         ];

@@ -429,3 +429,86 @@ fn a_program_from_a_hostile_directory_runs() {
         "100% %(here)s ;x #y\n"
     );
 }
+
+/// `procexport status -n myapp`, by job (`group:program`).
+fn status(sandbox: &Sandbox) -> BTreeMap<String, crate::support::live::Row> {
+    crate::support::live::status_rows(&sandbox.run(&["status", "-n", "myapp"]).success().stdout)
+}
+
+/// Every row of `procexport status` says what `supervisorctl status` says: the same state and
+/// the same pid.
+#[track_caller]
+fn status_matches_supervisorctl(sandbox: &Sandbox, supervisord: &Supervisord, jobs: &[&str]) {
+    let rows = status(sandbox);
+    let names: Vec<String> = jobs
+        .iter()
+        .map(|j| format!("fb-myapp:fb-myapp-{j}"))
+        .collect();
+    assert_eq!(rows.keys().cloned().collect::<Vec<_>>(), names, "{rows:?}");
+    for job in jobs {
+        let row = &rows[&format!("fb-myapp:fb-myapp-{job}")];
+        assert_eq!(row.backend, "supervisord");
+        let (state, pid) = supervisord.state(job);
+        match row.state.as_str() {
+            "running" => assert!(
+                state == "RUNNING" && row.pid == pid,
+                "{job}: {row:?} vs {state} {pid:?}"
+            ),
+            "stopped" => assert!(state == "STOPPED" || state == "EXITED", "{job}: {state}"),
+            other => panic!("{job}: state {other}, supervisorctl says {state}"),
+        }
+    }
+}
+
+/// The lifecycle through procexport's own subcommands: stop, start (pids), a shrinking export
+/// (the dropped program's process gone), restart (new pids), status as supervisorctl says,
+/// clean (no process left).
+#[test]
+fn start_stop_restart_status_drop_and_clean_through_procexport() {
+    require_root();
+    let sandbox = Sandbox::live("");
+    let procfile = sandbox.procfile("web: exec sleep 1000\nclock: exec sleep 1001\n");
+    let supervisord = Supervisord::start(&sandbox);
+    sandbox.export("supervisord", &procfile, "myapp").success();
+    supervisord.wait_running("web", "sleep");
+    supervisord.wait_running("clock", "sleep");
+
+    let out = sandbox.run(&["stop", "-n", "myapp"]).success();
+    assert!(
+        out.stdout
+            .contains("supervisord stop of fb-myapp: fb-myapp:fb-myapp-"),
+        "{}",
+        out.stdout
+    );
+    supervisord.wait_state("web", "STOPPED", 5);
+    supervisord.wait_state("clock", "STOPPED", 5);
+    status_matches_supervisorctl(&sandbox, &supervisord, &["clock", "web"]);
+
+    sandbox.run(&["start", "-n", "myapp"]).success();
+    let web = supervisord.wait_running("web", "sleep");
+    let clock = supervisord.wait_running("clock", "sleep");
+    eprintln!("started: web {web}, clock {clock}");
+    status_matches_supervisorctl(&sandbox, &supervisord, &["clock", "web"]);
+
+    // clock is dropped: stopped before its helper goes, then forgotten by `update`.
+    sandbox.procfile("web: exec sleep 1000\n");
+    sandbox.export("supervisord", &procfile, "myapp").success();
+    assert!(!alive(clock), "the dropped clock {clock} runs on");
+    let (_, listed) = supervisord.ctl(&["status"]);
+    assert!(!listed.contains("clock"), "{listed}");
+    let web = supervisord.wait_running("web", "sleep");
+
+    sandbox.run(&["restart", "-n", "myapp"]).success();
+    let restarted = supervisord.wait_running("web", "sleep");
+    eprintln!("restart: web {web} -> {restarted}");
+    assert_ne!(restarted, web, "web kept its pid");
+    assert!(!alive(web), "web's old process {web} runs on");
+    status_matches_supervisorctl(&sandbox, &supervisord, &["web"]);
+
+    sandbox
+        .run(&["clean", "-n", "myapp", "--backend", "supervisord"])
+        .success();
+    assert!(!alive(restarted), "clean left web {restarted} running");
+    let (_, listed) = supervisord.ctl(&["status"]);
+    assert!(!listed.contains("fb-myapp"), "{listed}");
+}

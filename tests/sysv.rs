@@ -297,18 +297,19 @@ fn stop_waits_kill_timeout_then_kills_and_restart_starts_again() {
 }
 
 #[test]
-fn a_shrinking_export_then_restart_stops_the_dropped_job_and_clean_removes_the_script() {
+fn a_shrinking_export_stops_the_dropped_job_and_clean_removes_the_script() {
     let (sandbox, script) = exported("web: exec sleep 1000\nclock: exec sleep 1001\n");
     script.run("start");
     script.wait_running("web", "sleep");
     let clock = script.wait_running("clock", "sleep");
     let procfile = sandbox.procfile("web: exec sleep 1000\n");
+    // The export runs the new script's stop-dropped before the clock's files go.
     sandbox.export("sysv", &procfile, "myapp").success();
-    let (code, said) = script.run("restart");
-    assert_eq!(code, 0, "{said}");
-    assert!(said.contains("clock: stopped"), "{said}");
     assert!(!alive(clock));
     assert!(!script.pids.join("clock.pid").exists());
+    let (code, said) = script.run("restart");
+    assert_eq!(code, 0, "{said}");
+    assert!(!said.contains("clock"), "{said}");
     let web = script.wait_running("web", "sleep");
     script.run("stop");
     assert!(!alive(web));
@@ -388,4 +389,135 @@ fn insserv_orders_the_script_into_its_runlevels() {
             .any(|l| l.starts_with("K:") && l.contains(":0 1 6:")),
         "{said}"
     );
+}
+
+/// Every process seen, killed when dropped if one still runs (a failed test leaves none).
+#[derive(Default)]
+struct Seen(std::cell::RefCell<Vec<u32>>);
+
+impl Seen {
+    fn add(&self, pids: impl IntoIterator<Item = u32>) {
+        self.0.borrow_mut().extend(pids);
+    }
+}
+
+impl Drop for Seen {
+    fn drop(&mut self) {
+        for pid in self.0.borrow().iter().copied().filter(|p| alive(*p)) {
+            let _ = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap())
+                .map(|p| rustix::process::kill_process(p, rustix::process::Signal::KILL));
+        }
+    }
+}
+
+/// `procexport status -n myapp`, by job.
+fn status(sandbox: &Sandbox) -> BTreeMap<String, crate::support::live::Row> {
+    crate::support::live::status_rows(&sandbox.run(&["status", "-n", "myapp"]).success().stdout)
+}
+
+/// Every row of `procexport status` says what the script's own `status` says: the app active
+/// when it exits 0, each process running with its wrapper's pid, or not running.
+#[track_caller]
+fn status_matches_the_script(sandbox: &Sandbox, script: &Script, jobs: &[&str]) {
+    let rows = status(sandbox);
+    let mut want = vec!["fb-myapp".to_owned()];
+    want.extend(jobs.iter().map(|j| format!("fb-myapp-{j}")));
+    want.sort();
+    assert_eq!(rows.keys().cloned().collect::<Vec<_>>(), want, "{rows:?}");
+    let (code, said) = script.run("status");
+    let app = &rows["fb-myapp"];
+    assert_eq!(app.backend, "sysv");
+    assert_eq!(
+        app.state,
+        if code == 0 { "active" } else { "stopped" },
+        "{said}"
+    );
+    for job in jobs {
+        let row = &rows[&format!("fb-myapp-{job}")];
+        if let Some(pid) = script.wrapper(job) {
+            assert_eq!(
+                (row.state.as_str(), row.pid),
+                ("running", Some(pid)),
+                "{said}"
+            );
+            assert!(
+                said.contains(&format!("{job}: running (pid {pid})")),
+                "{said}"
+            );
+        } else {
+            assert_eq!(row.state, "stopped", "{said}");
+            assert!(said.contains(&format!("{job}: not running")), "{said}");
+        }
+    }
+}
+
+/// The lifecycle through procexport's own subcommands: start (pids), a shrinking export (the
+/// dropped job's processes gone), restart (new pids), status as the script says, stop, clean
+/// (no process left).
+#[test]
+fn start_stop_restart_status_drop_and_clean_through_procexport() {
+    let (sandbox, script) = exported("web: exec sleep 1000\nclock: exec sleep 1001\n");
+    let seen = Seen::default();
+    status_matches_the_script(&sandbox, &script, &["clock", "web"]);
+    let out = sandbox.run(&["start", "-n", "myapp"]).success();
+    assert!(
+        out.stdout
+            .contains("sysv start of fb-myapp: fb-myapp fb-myapp-"),
+        "{}",
+        out.stdout
+    );
+    let web = script.wait_running("web", "sleep");
+    let clock = script.wait_running("clock", "sleep");
+    let wrappers = (
+        script.wrapper("web").unwrap(),
+        script.wrapper("clock").unwrap(),
+    );
+    seen.add([web, clock, wrappers.0, wrappers.1]);
+    eprintln!(
+        "started: web {web} (wrapper {}), clock {clock} (wrapper {})",
+        wrappers.0, wrappers.1
+    );
+    status_matches_the_script(&sandbox, &script, &["clock", "web"]);
+
+    // clock is dropped: stopped before its wrapper and helper go; web is left alone.
+    let procfile = sandbox.procfile("web: exec sleep 1000\n");
+    sandbox.export("sysv", &procfile, "myapp").success();
+    assert!(
+        !alive(clock) && !alive(wrappers.1),
+        "the dropped clock runs on"
+    );
+    assert!(!script.pids.join("clock.pid").exists());
+    assert!(alive(web), "web was stopped by the shrink");
+    status_matches_the_script(&sandbox, &script, &["web"]);
+
+    sandbox.run(&["restart", "-n", "myapp"]).success();
+    let restarted = script.wait_running("web", "sleep");
+    let wrapper = script.wrapper("web").unwrap();
+    seen.add([restarted, wrapper]);
+    eprintln!(
+        "restart: web {web} -> {restarted} (wrapper {} -> {wrapper})",
+        wrappers.0
+    );
+    assert_ne!(restarted, web);
+    assert_ne!(wrapper, wrappers.0);
+    assert!(!alive(web) && !alive(wrappers.0), "the old web runs on");
+    status_matches_the_script(&sandbox, &script, &["web"]);
+
+    sandbox.run(&["stop", "-n", "myapp"]).success();
+    assert!(!alive(restarted) && !alive(wrapper));
+    status_matches_the_script(&sandbox, &script, &["web"]);
+    sandbox.run(&["start", "-n", "myapp"]).success();
+    let last = script.wait_running("web", "sleep");
+    seen.add([last, script.wrapper("web").unwrap()]);
+
+    // clean stops every job first.
+    sandbox
+        .run(&["clean", "-n", "myapp", "--backend", "sysv"])
+        .success();
+    assert!(!script.path.exists());
+    for pid in seen.0.borrow().iter() {
+        assert!(!alive(*pid), "clean left {pid} running");
+    }
+    let left = fs::read_dir(&script.pids).map_or(0, Iterator::count);
+    assert_eq!(left, 0, "pid files left");
 }
