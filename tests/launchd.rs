@@ -69,3 +69,41 @@ fn hostile_values_round_trip_through_a_plist_parser_and_the_helper_runs_as_the_r
         (0, user.gid.as_raw(), 0o750)
     );
 }
+
+/// launchd never runs on Linux: `status` lists the daemons by label as unknown, and `start`,
+/// `stop` and `restart` fail, naming the `launchctl` commands to run on the Mac; an export and
+/// a clean still change the files.
+#[test]
+fn control_and_status_say_launchd_is_not_here_and_what_to_run_on_the_mac() {
+    require_root();
+    let sandbox = Sandbox::live("");
+    let procfile = sandbox.procfile("web: exec sleep 1000\nclock: exec sleep 1001\n");
+    sandbox.export("launchd", &procfile, "myapp").success();
+    let plist = sandbox
+        .root()
+        .join("Library/LaunchDaemons/fb-myapp-web.plist");
+    for verb in ["start", "stop", "restart"] {
+        sandbox
+            .run(&[verb, "-n", "myapp"])
+            .failure(1)
+            .stderr_has("launchd is not running here")
+            .stderr_has("launchctl bootstrap system /")
+            .stderr_has("launchctl bootout system /")
+            .stderr_has(&plist.display().to_string());
+    }
+    let status = sandbox.run(&["status", "-n", "myapp"]).success().stdout;
+    let rows = crate::support::live::status_rows(&status);
+    assert_eq!(
+        rows.keys().collect::<Vec<_>>(),
+        ["fb-myapp-clock", "fb-myapp-web"],
+        "{status}"
+    );
+    assert!(rows.values().all(|r| r.state == "unknown"), "{status}");
+    assert!(status.contains("launchctl bootout system"), "{status}");
+    sandbox.procfile("web: exec sleep 1000\n");
+    sandbox.export("launchd", &procfile, "myapp").success();
+    sandbox
+        .run(&["clean", "-n", "myapp", "--backend", "launchd"])
+        .success();
+    assert!(!plist.exists());
+}

@@ -111,3 +111,74 @@ fn stop_sends_kill_after_the_kill_timeout() {
         .unwrap();
     assert!((2..10).contains(&took), "stop took {took} s:\n{said}");
 }
+
+/// The lifecycle through procexport inside the namespace (where OpenRC counts as booted):
+/// start (pids), status, a shrinking export (the dropped service's process gone), restart (a
+/// new pid), clean (no process left).
+#[test]
+fn start_status_drop_restart_and_clean_through_procexport() {
+    require_root();
+    let sandbox = Sandbox::live("");
+    let procfile = sandbox.procfile("web: exec sleep 1000\nclock: exec sleep 1001\n");
+    let shrunk = sandbox.write("app2/Procfile", "web: exec sleep 1000\n");
+    sandbox.export("openrc", &procfile, "orcthree").success();
+    let px = format!(
+        "'{}' --config '{}'",
+        crate::support::bin().display(),
+        sandbox.config_path().display()
+    );
+    let alive = "[ -e /proc/$p ] && grep -q '^State:.[^Z]' /proc/$p/status";
+    let said = in_openrc(
+        &sandbox,
+        "orcthree",
+        &format!(
+            "{px} start -n orcthree; echo \"start=$?\"\nsleep 1\n\
+             web=$(child_of fb-orcthree-web); clock=$(child_of fb-orcthree-clock)\n\
+             echo \"pids web=$web clock=$clock\"\n\
+             {px} status -n orcthree | sed 's/^/status1 /'\n\
+             {px} openrc -p '{}' -n orcthree; echo \"shrink=$?\"\n\
+             p=$clock; {alive} && echo \"alive=clock\"\n\
+             p=$web; {alive} && echo \"web_kept\"\n\
+             {px} restart -n orcthree; echo \"restart=$?\"\nsleep 1\n\
+             web2=$(child_of fb-orcthree-web); echo \"pids web2=$web2\"\n\
+             [ -n \"$web2\" ] && [ \"$web2\" != \"$web\" ] && echo restarted\n\
+             {px} status -n orcthree | sed 's/^/status2 /'\n\
+             {px} clean -n orcthree --backend openrc; echo \"clean=$?\"\nsleep 1\n\
+             for p in $web $web2 $clock; do {alive} && echo \"alive=$p\"; done\necho checked\n",
+            shrunk.display()
+        ),
+    );
+    eprintln!("{said}");
+    for want in [
+        "start=0",
+        "shrink=0",
+        "web_kept",
+        "restart=0",
+        "restarted",
+        "clean=0",
+        "checked",
+    ] {
+        assert!(said.lines().any(|l| l == want), "no {want:?} in:\n{said}");
+    }
+    assert!(!said.contains("alive="), "{said}");
+    let status = |tag: &str| -> Vec<String> {
+        said.lines()
+            .filter_map(|l| l.strip_prefix(tag))
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    assert_eq!(
+        status("status1 ")[1..],
+        [
+            "fb-orcthree openrc active",
+            "fb-orcthree-clock openrc active",
+            "fb-orcthree-web openrc active"
+        ],
+        "{said}"
+    );
+    assert_eq!(
+        status("status2 ")[1..],
+        ["fb-orcthree openrc active", "fb-orcthree-web openrc active"],
+        "{said}"
+    );
+}

@@ -343,7 +343,7 @@ fn a_shrinking_export_stops_dropped_programs_and_clean_stops_every_one() {
         .exists());
     assert!(!sandbox
         .root()
-        .join("etc/supervisor/conf.d/fb-myapp.d")
+        .join("etc/supervisor/conf.d/fb-myapp-web.sh")
         .exists());
 }
 
@@ -377,7 +377,7 @@ fn hostile_paths_round_trip_through_supervisords_parser() {
     let parsed =
         supervisord_parse(&[confs.join("fb-myapp.conf")]).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(parsed.len(), 1, "{parsed:?}");
-    let helper = confs.join("fb-myapp.d/fb-myapp-web.sh");
+    let helper = confs.join("fb-myapp-web.sh");
     // JSON lines, read as YAML (a superset of JSON).
     let program: serde_yaml::Value = serde_yaml::from_str(&parsed[0]).unwrap();
     let argv: Vec<String> = serde_yaml::from_value(program["argv"].clone()).unwrap();

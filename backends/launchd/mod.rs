@@ -166,7 +166,10 @@ impl Installer for Launchd {
     }
 
     fn init_missing(&self, jobs: &Jobs) -> Option<String> {
-        Some(self.on_the_mac(jobs))
+        Some(format!(
+            "launchd is not running here (it is macOS's init; there is none on Linux): {}",
+            self.on_the_mac(jobs)
+        ))
     }
 }
 
@@ -196,10 +199,7 @@ impl Launchd {
     }
 
     fn not_here(&self, jobs: &Jobs) -> Error {
-        Error::Failed(format!(
-            "launchd is not running here (it is macOS's init; there is none on Linux): {}",
-            self.on_the_mac(jobs)
-        ))
+        Error::Failed(self.init_missing(jobs).unwrap_or_default())
     }
 }
 

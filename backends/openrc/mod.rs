@@ -165,31 +165,41 @@ impl Installer for Openrc {
         Disk::live_file_exists(OPENRC_SOFTLEVEL)
     }
 
-    /// The processes one by one (`--nodeps`: the meta service needs them), then the meta
-    /// service; each only if started.
+    /// The meta service (whose stop stops the processes it lists), then each process that
+    /// still runs (`--nodeps`: the meta service needs them); a service is stopped only when
+    /// started.
     fn stop_jobs(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<()> {
-        for job in &jobs.processes {
-            self.service(job, &["--nodeps", "--ifstarted", "stop"])?;
-        }
         if let Some(app) = &jobs.app {
-            self.service(app, &["--ifstarted", "stop"])?;
+            if self.started(app)? {
+                self.service(app, &["stop"])?;
+            }
+        }
+        for job in &jobs.processes {
+            if self.started(job)? {
+                self.service(job, &["--nodeps", "stop"])?;
+            }
         }
         Ok(())
     }
 
-    /// Starting the meta service starts every process (it `need`s them); a restart stops
-    /// everything first, so every process gets a new pid.
+    /// Starting the meta service starts every process (it `need`s them), then any process
+    /// still down is started; a restart stops everything first, so every process gets a new
+    /// pid.
     fn control(&self, disk: &mut Disk, action: Action, jobs: &Jobs) -> Result<()> {
         match action {
             Action::Stop => return self.stop_jobs(disk, jobs),
             Action::Restart => self.stop_jobs(disk, jobs)?,
             Action::Start => {}
         }
-        for job in &jobs.processes {
-            self.service(job, &["--nodeps", "--ifstopped", "start"])?;
-        }
         if let Some(app) = &jobs.app {
-            self.service(app, &["--ifstopped", "start"])?;
+            if !self.started(app)? {
+                self.service(app, &["start"])?;
+            }
+        }
+        for job in &jobs.processes {
+            if !self.started(job)? {
+                self.service(job, &["--nodeps", "start"])?;
+            }
         }
         Ok(())
     }
@@ -226,6 +236,16 @@ impl Installer for Openrc {
 const OPENRC_SOFTLEVEL: &str = "/run/openrc/softlevel";
 
 impl Openrc {
+    /// True when service `job` is started (`status` exits 0); false when stopped, crashed or
+    /// gone.
+    fn started(&self, job: &str) -> Result<bool> {
+        let script = self.scripts.join(job);
+        if !Disk::live_file_exists(&script) {
+            return Ok(false);
+        }
+        Ok(super::run_init_tool(&script, &["status"])?.status.success())
+    }
+
     /// Runs service script `job` (by its absolute path: openrc-run reads it) with `args`.
     fn service(&self, job: &str, args: &[&str]) -> Result<()> {
         let script = self.scripts.join(job);

@@ -1,6 +1,6 @@
 //! supervisord (Debian's `supervisor`): one config file per app in `supervisord_dir` (the
 //! directory the main `supervisord.conf` includes), holding a `[group:...]` for the app and a
-//! `[program:...]` per process, and one helper script per process in `<app>.d/` beside it.
+//! `[program:...]` per process, and one helper script per process beside it (`<program>.sh`).
 //!
 //! supervisord runs as root and opens a program's log files as root, and its `user=` sets only
 //! the user's own login group: so no `user=`, no `stdout_logfile` and no `environment=`. Each
@@ -119,15 +119,8 @@ pub fn restart_settings(respawn: Respawn) -> (bool, u32, u32) {
     }
 }
 
-impl Supervisord {
-    fn helper_dir(&self, app: &App) -> String {
-        self.confs.join(&format!("{}.d", app.full_name))
-    }
-}
-
 impl Backend for Supervisord {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
-        let helper_dir = self.helper_dir(app);
         let app_view = AppView {
             name: &app.name,
             full_name: &app.full_name,
@@ -135,10 +128,14 @@ impl Backend for Supervisord {
             start_on: &app.start_on,
             stop_on: &app.stop_on,
         };
-        let mut outputs = vec![Output::dir(helper_dir.clone(), 0o755)];
+        let mut outputs = Vec::new();
         let mut programs = Vec::new();
         for job in &app.jobs {
-            let helper = format!("{helper_dir}/{}.sh", job.full_name);
+            // Beside the config (the `[include]` reads `*.conf` only), named by the program:
+            // two apps whose names a `-` makes alike (app `a` job `b-c`, app `a-b` job `c`)
+            // would both define `[program:fb-a-b-c]`, and share this path, so the second export
+            // is refused (`install/collision.rs`).
+            let helper = self.confs.join(&format!("{}.sh", job.full_name));
             let (autorestart, startsecs, startretries) = restart_settings(job.respawn);
             programs.push(ProgramView {
                 full_name: &job.full_name,
@@ -206,14 +203,13 @@ impl Installer for Supervisord {
         }
     }
 
-    /// Each helper `<supervisord_dir>/<full_name>.d/<full_name>-<job>.sh` is program
+    /// Each helper `<supervisord_dir>/<full_name>-<job>.sh` is program
     /// `<full_name>:<full_name>-<job>` of the app's group. The group itself has no process, so
     /// no app job: the programs are named one by one.
     fn jobs(&self, full_name: &str, entries: &[(String, EntryKind)]) -> Jobs {
-        let helpers = self.confs.join(&format!("{full_name}.d"));
         let processes = entries
             .iter()
-            .filter_map(|(path, kind)| super::file_in(&helpers, path, *kind))
+            .filter_map(|(path, kind)| super::file_in(self.confs.as_str(), path, *kind))
             .filter_map(|name| name.strip_suffix(".sh"))
             .filter(|program| program.strip_prefix(full_name).is_some_and(|t| t.starts_with('-')))
             .map(|program| format!("{full_name}:{program}"))

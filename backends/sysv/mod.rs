@@ -268,6 +268,16 @@ impl Installer for Sysv {
             return Ok(Vec::new());
         };
         let script = self.scripts.join(app);
+        if !Disk::live_file_exists(&script) {
+            return Ok(jobs
+                .all()
+                .map(|job| JobStatus {
+                    job: job.to_owned(),
+                    state: State::Unknown,
+                    detail: format!("no init script {}", Quoted(&script)),
+                })
+                .collect());
+        }
         let args = ["status"];
         let output = super::run_init_tool(&script, &args)?;
         let code = output.status.code();
