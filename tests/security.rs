@@ -907,27 +907,9 @@ macro_rules! backend_tests {
 
 procexport::for_each_backend!(backend_tests);
 
-/// Puts a config at /etc/procexport.yaml for one test and removes it after, even on failure.
-struct LiveConfig;
-
-impl LiveConfig {
-    fn install(text: &str) -> Self {
-        let path = Path::new("/etc/procexport.yaml");
-        assert!(
-            !path.exists(),
-            "refusing to replace this machine's real /etc/procexport.yaml"
-        );
-        fs::write(path, text).unwrap();
-        fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
-        Self
-    }
-}
-
-impl Drop for LiveConfig {
-    fn drop(&mut self) {
-        let _ = fs::remove_file("/etc/procexport.yaml");
-    }
-}
+/// /etc/procexport.yaml for one test, taking turns with tests/sudo.rs (one config for every
+/// sudo'd run: two tests writing it at once would read each other's).
+use crate::support::sudo::LiveConfig;
 
 #[test]
 fn dry_run_through_sudo_hides_the_configs_env_values() {
