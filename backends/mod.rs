@@ -130,7 +130,61 @@ registry! {
         Upstart(upstart::Upstart),
         Systemd(systemd::Systemd),
         Runit(runit::Runit),
+        Supervisord(supervisord::Supervisord),
+        Sysv(sysv::Sysv),
+        SystemdUser(systemd_user::SystemdUser),
+        Openrc(openrc::Openrc),
+        Launchd(launchd::Launchd),
     }
+}
+
+/// Runs `program` (an absolute path) with `args`, an empty environment but a fixed `PATH`, and
+/// no input; what it printed and how it ended.
+pub fn run_init_tool(program: &str, args: &[&str]) -> Result<std::process::Output> {
+    std::process::Command::new(program)
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| {
+            crate::error::Error::io(
+                format!(
+                    "running {} {}",
+                    crate::sanitize::Quoted(program),
+                    args.join(" ")
+                ),
+                e,
+            )
+        })
+}
+
+/// The error for a run of `program` `args` that failed: its status and what it said.
+pub fn tool_failed(
+    program: &str,
+    args: &[&str],
+    output: &std::process::Output,
+) -> crate::error::Error {
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    crate::error::Error::Failed(format!(
+        "{} {} failed ({}): {}",
+        crate::sanitize::Quoted(program),
+        args.join(" "),
+        output.status,
+        crate::sanitize::Quoted(said.trim())
+    ))
+}
+
+/// The name of manifest entry `path` when it is a file directly in `dir` (no `/` in it): how a
+/// backend finds its job files among the app's entries.
+pub fn file_in<'a>(dir: &str, path: &'a str, kind: EntryKind) -> Option<&'a str> {
+    path.strip_prefix(dir.trim_end_matches('/'))
+        .and_then(|r| r.strip_prefix('/'))
+        .filter(|name| kind == EntryKind::File && !name.is_empty() && !name.contains('/'))
 }
 
 /// Renders template `name` (`<backend>/<file>`) with `context`.
@@ -201,10 +255,18 @@ mod tests {
             let mut processes: Vec<String> = jobs
                 .processes
                 .iter()
-                .map(|p| p.rsplit('/').next().unwrap().to_owned())
+                .map(|p| {
+                    // runit names a service by its directory, supervisord `group:program`.
+                    let p = p.rsplit('/').next().unwrap();
+                    p.rsplit(':').next().unwrap().to_owned()
+                })
                 .collect();
             processes.sort();
-            let suffix = if name == "systemd" { ".service" } else { "" };
+            let suffix = if name.starts_with("systemd") {
+                ".service"
+            } else {
+                ""
+            };
             let want: Vec<String> = ["web", "worker_0", "worker_1"]
                 .iter()
                 .map(|j| format!("fb-myapp-{j}{suffix}"))
@@ -215,6 +277,52 @@ mod tests {
                 .entries
                 .insert(("/etc/passwd".to_owned(), EntryKind::File));
             assert_eq!(app_jobs(&backend, &manifest, "fb-myapp"), jobs, "{name}");
+        }
+    }
+
+    /// The jobs as each init names them: the app job (if the init has one) and the processes.
+    #[test]
+    fn jobs_are_named_as_their_init_names_them() {
+        let config = Config::parse_with("config", None, &keys(), RunAs::unresolved).unwrap();
+        let names = |prefix: &str, suffix: &str| -> Vec<String> {
+            ["web", "worker_0", "worker_1"]
+                .iter()
+                .map(|j| format!("{prefix}fb-myapp-{j}{suffix}"))
+                .collect()
+        };
+        let want: &[(&str, Option<&str>, Vec<String>)] = &[
+            ("upstart", Some("fb-myapp"), names("", "")),
+            ("systemd", Some("fb-myapp.target"), names("", ".service")),
+            ("supervisord", None, names("fb-myapp:", "")),
+            ("sysv", Some("fb-myapp"), names("", "")),
+            (
+                "systemd-user",
+                Some("fb-myapp.target"),
+                names("", ".service"),
+            ),
+            ("openrc", Some("fb-myapp"), names("", "")),
+            ("launchd", None, names("", "")),
+        ];
+        for backend in BackendKind::all(&config).unwrap() {
+            let Some((name, app, processes)) = want.iter().find(|w| w.0 == backend.name()) else {
+                continue;
+            };
+            let mut manifest = Manifest::default();
+            manifest.entries.extend(entries(name, "myapp"));
+            let jobs = app_jobs(&backend, &manifest, "fb-myapp");
+            let mut got = jobs.processes.clone();
+            got.sort();
+            assert_eq!(jobs.app.as_deref(), *app, "{name}");
+            assert_eq!(&got, processes, "{name}");
+            assert_eq!(jobs.full_name, "fb-myapp", "{name}");
+            // A shrink drops one process: its job alone, never the app's.
+            let dropped: Vec<(String, EntryKind)> = entries(name, "myapp")
+                .into_iter()
+                .filter(|(p, _)| p.contains("worker_1"))
+                .collect();
+            let dropped = backend.jobs("fb-myapp", &dropped);
+            assert_eq!(dropped.app, None, "{name}");
+            assert_eq!(dropped.processes, processes[2..], "{name}");
         }
     }
 }

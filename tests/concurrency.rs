@@ -17,7 +17,12 @@ fn app_files(sandbox: &Sandbox, app: &str) -> BTreeMap<String, Vec<u8>> {
     sandbox
         .snapshot()
         .into_iter()
-        .filter(|(path, _)| !path.starts_with("var/lib") && !path.starts_with("var/log"))
+        .filter(|(path, _)| {
+            let user_state = crate::support::state_dir("systemd-user");
+            !path.starts_with("var/lib")
+                && !path.starts_with("var/log")
+                && !path.starts_with(user_state.trim_start_matches('/'))
+        })
         .filter(|(path, _)| {
             path.split('/').any(|c| {
                 c == stem

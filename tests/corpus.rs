@@ -79,9 +79,10 @@ fn every_corpus_procfile_exports_or_fails_clearly(backend: &str) {
                     let checked = check_generated_files(&sandbox);
                     assert!(checked > 0, "{name}: nothing was checked");
                     let text = String::from_utf8(bytes.clone()).unwrap();
-                    let manifest = fs::read_to_string(
-                        sandbox.host(&format!("/var/lib/procexport/{backend}/fb-app.manifest")),
-                    )
+                    let manifest = fs::read_to_string(sandbox.host(&format!(
+                        "{}/{backend}/fb-app.manifest",
+                        crate::support::state_dir(backend)
+                    )))
                     .unwrap();
                     if !text.contains("version: 2") {
                         let jobs = job_count(backend, &manifest);
@@ -123,8 +124,8 @@ fn every_corpus_procfile_exports_or_fails_clearly(backend: &str) {
 /// Jobs in a manifest: one per job file each backend writes.
 fn job_count(backend: &str, manifest: &str) -> usize {
     let suffix = match backend {
-        "upstart" => ".sh",
-        "systemd" => ".service",
+        "upstart" | "supervisord" | "sysv" | "openrc" | "launchd" => ".sh",
+        "systemd" | "systemd-user" => ".service",
         "runit" => "/run",
         other => panic!("no job file suffix for backend {other}: add one here"),
     };

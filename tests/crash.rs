@@ -27,7 +27,12 @@ fn procfile(first: usize, tag: &str) -> String {
 /// The installed files: everything but the state directory and the (never removed) logs.
 fn installed(tree: &Tree) -> Tree {
     tree.iter()
-        .filter(|(path, _)| !path.starts_with("var/lib/procexport") && !path.starts_with("var/log"))
+        .filter(|(path, _)| {
+            let user_state = crate::support::state_dir("systemd-user");
+            !path.starts_with("var/lib/procexport")
+                && !path.starts_with("var/log")
+                && !path.starts_with(user_state.trim_start_matches('/'))
+        })
         .map(|(p, n)| (p.clone(), n.clone()))
         .collect()
 }

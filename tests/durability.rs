@@ -154,7 +154,8 @@ fn check(backend: &str, sandbox: &Sandbox, calls: &[Call]) {
     };
     let exit = usize::MAX;
     let state_dir = sandbox.host("/var/lib/procexport").display().to_string();
-    let is_manifest = |path: &str| path.starts_with(&state_dir);
+    // In the state directory, or wherever a backend keeps its own (systemd-user: a home).
+    let is_manifest = |path: &str| path.starts_with(&state_dir) || path.ends_with(".manifest");
     // Directories changed, with when each last changed.
     let mut changed: BTreeMap<String, usize> = BTreeMap::new();
     let mut first_job_rename = exit;

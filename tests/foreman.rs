@@ -231,11 +231,17 @@ fn procfile_defaults_to_the_one_in_the_current_directory() {
 
 /// The sandbox's tree without the per-app lock files (state, not an install) and the log
 /// directories (never removed).
+/// The tree without locks, logs and the state directory itself (a clean's lock makes it where
+/// only systemd-user, which keeps its state in the home, had installed anything).
 fn installed_files(sandbox: &Sandbox) -> crate::support::Tree {
     sandbox
         .snapshot()
         .into_iter()
-        .filter(|(path, _)| !path.ends_with(".lock") && !path.starts_with("var/log/"))
+        .filter(|(path, node)| {
+            let state_dir = matches!(node, crate::support::Node::Dir { .. })
+                && "var/lib/procexport".starts_with(path.as_str());
+            !path.ends_with(".lock") && !path.starts_with("var/log/") && !state_dir
+        })
         .collect()
 }
 

@@ -11,7 +11,10 @@ const TWO: &str = "web: bundle exec puma\nworker: rake jobs:work\n";
 
 /// The live paths the app's manifest lists for `backend`.
 fn manifest(sandbox: &Sandbox, backend: &str, app: &str) -> BTreeSet<String> {
-    let path = sandbox.host(&format!("/var/lib/procexport/{backend}/fb-{app}.manifest"));
+    let path = sandbox.host(&format!(
+        "{}/{backend}/fb-{app}.manifest",
+        crate::support::state_dir(backend)
+    ));
     fs::read_to_string(path)
         .map(|text| {
             text.lines()
@@ -69,6 +72,7 @@ pub fn reexport_with_fewer_jobs_removes_the_old_ones(backend: &str) {
         .filter(|k| {
             k.contains("fb-myapp")
                 && !k.starts_with("var/lib/procexport")
+                && !k.starts_with(crate::support::state_dir(backend).trim_start_matches('/'))
                 && !k.starts_with("var/log")
         })
         .cloned()
@@ -114,15 +118,27 @@ pub fn clean_removes_exactly_the_apps_files(backend: &str) {
         "/var/log/fb-myapp/web.log",
         "/var/log/fb-myapp_staging/web.log",
     ] {
+        // (systemd-user's jobs log to the journal: no log directory was made for them.)
+        fs::create_dir_all(sandbox.host(log).parent().unwrap()).unwrap();
         fs::write(sandbox.host(log), "a log line\n").unwrap();
     }
     let mut expected_gone = manifest(&sandbox, backend, "myapp");
     if backend == "upstart" {
         expected_gone.extend(gem_files.iter().map(|s| (*s).to_owned()));
     }
-    expected_gone.insert(format!("/var/lib/procexport/{backend}/fb-myapp.manifest"));
+    expected_gone.insert(format!(
+        "{}/{backend}/fb-myapp.manifest",
+        crate::support::state_dir(backend)
+    ));
     let before = sandbox.snapshot();
-    let out = sandbox.run(&["clean", "-n", "myapp"]).success();
+    // A clean of every backend takes each one's lock in its state directory; systemd-user's
+    // is not /var/lib/procexport, which this tree then gains: it cleans its own backend only.
+    let clean: &[&str] = if backend == "systemd-user" {
+        &["clean", "-n", "myapp", "--backend", "systemd-user"]
+    } else {
+        &["clean", "-n", "myapp"]
+    };
+    let out = sandbox.run(clean).success();
     assert!(out.stdout.contains("removed"), "{}", out.stdout);
     let after = sandbox.snapshot();
     assert_eq!(after, without(&before, &keys(&sandbox, &expected_gone)));
@@ -138,7 +154,7 @@ pub fn clean_removes_exactly_the_apps_files(backend: &str) {
     }
     assert!(!manifest(&sandbox, backend, "myapp_staging").is_empty());
     // A second clean finds nothing and changes nothing.
-    let again = sandbox.run(&["clean", "-n", "myapp"]).success();
+    let again = sandbox.run(clean).success();
     assert!(
         again.stdout.contains("nothing is installed for fb-myapp"),
         "{}",

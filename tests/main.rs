@@ -66,6 +66,9 @@ mod helpers_run;
 /// installs them.
 #[cfg(feature = "root-tests")]
 mod kubernetes_schemas;
+/// launchd plists through a real plist parser; their helpers run as the run user.
+#[cfg(feature = "root-tests")]
+mod launchd;
 /// Re-export, shrink, clean, and the manifest across them.
 #[cfg(feature = "root-tests")]
 mod lifecycle;
@@ -77,6 +80,9 @@ mod live_systemd;
 /// restart and status through procexport.
 #[cfg(feature = "root-tests")]
 mod live_upstart;
+/// OpenRC services run for real by openrc-run, in a private mount namespace.
+#[cfg(feature = "root-tests")]
+mod openrc;
 /// The packaging files: the example config renders as the defaults, the sudoers example, the
 /// scripts pass shellcheck (which .ci/run installs).
 #[cfg(feature = "root-tests")]
@@ -90,6 +96,15 @@ mod security;
 /// The root boundary through the real sudo: deploy users, owners, the holes of the attack run.
 #[cfg(feature = "root-tests")]
 mod sudo;
+/// supervisord under a real supervisord: processes, env, logs, restarts, stops, its parser.
+#[cfg(feature = "root-tests")]
+mod supervisord;
 /// systemd: systemd-analyze verify, environment files, reload.
 #[cfg(feature = "root-tests")]
 mod systemd;
+/// systemd user units, exported by an unprivileged user; root refused.
+#[cfg(feature = "root-tests")]
+mod systemd_user;
+/// SysV init scripts run for real: start, status, stop, restart, respawn, kill timeout.
+#[cfg(feature = "root-tests")]
+mod sysv;

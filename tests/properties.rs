@@ -273,8 +273,9 @@ proptest! {
                     prop_assert_eq!(lines_per_file(&rendered), lines_per_file(&plain));
                     // (b) values round-trip through the format's own parser.
                     match *backend {
-                        "upstart" => check_upstart_round_trip(&case, &rendered),
-                        "systemd" => check_systemd_env_files(&case, &rendered),
+                        // supervisord's and sysv's helpers hold the env, the directory and the command as Upstart's do.
+                        "upstart" | "supervisord" | "sysv" | "openrc" | "launchd" => check_upstart_round_trip(&case, &rendered),
+                        "systemd" | "systemd-user" => check_systemd_env_files(&case, &rendered),
                         "runit" => check_runit_env_dirs(&case, &rendered),
                         other => panic!("no round-trip check for backend {other}: add one here"),
                     }

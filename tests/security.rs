@@ -156,6 +156,15 @@ pub fn foreign_file_at_a_target_is_refused(backend: &str) {
         .export(backend, &reference_procfile, "myapp")
         .success();
     fs::copy(reference.host(&path), &host).unwrap();
+    // With its owner too (a helper's group is the run group).
+    let meta = fs::metadata(reference.host(&path)).unwrap();
+    std::os::unix::fs::chown(
+        &host,
+        Some(std::os::unix::fs::MetadataExt::uid(&meta)),
+        Some(std::os::unix::fs::MetadataExt::gid(&meta)),
+    )
+    .unwrap();
+    fs::set_permissions(&host, meta.permissions()).unwrap();
     let adopted = sandbox.export(backend, &procfile, "myapp").success();
     assert!(adopted.stdout.contains("unchanged"), "{}", adopted.stdout);
 }
@@ -223,8 +232,29 @@ fn root_shell_lines(backend: &str, sandbox: &Sandbox) -> Vec<(String, String)> {
                         .map(|l| (rel.clone(), l)),
                 );
             }
-            // A file of a known backend that runs nothing as root (an env file, a link).
-            "upstart" | "systemd" | "runit" => {}
+            "supervisord" if rel.ends_with(".conf") => {
+                lines.extend(
+                    supervisord_root_lines(&text)
+                        .into_iter()
+                        .map(|l| (rel.clone(), l)),
+                );
+            }
+            "sysv" | "openrc" if rel.contains("etc/init.d/") => {
+                lines.extend(sysv_root_lines(&text).into_iter().map(|l| (rel.clone(), l)));
+            }
+            // A file of a known backend that runs nothing as root (an env file, a link, a
+            // supervisord helper, which setpriv starts as the run user, a sysv wrapper or
+            // helper, which start-stop-daemon --chuid starts as the run user).
+            // A user manager runs every line of a user unit as that user: none as root.
+            "launchd" if rel.ends_with(".plist") => {
+                lines.extend(
+                    launchd_root_lines(&text)
+                        .into_iter()
+                        .map(|l| (rel.clone(), l)),
+                );
+            }
+            "upstart" | "systemd" | "runit" | "supervisord" | "sysv" | "systemd-user"
+            | "openrc" | "launchd" => {}
             other => panic!("no root-lines check for backend {other}: add one here"),
         }
     }
@@ -262,6 +292,188 @@ fn systemd_root_lines(text: &str) -> Vec<String> {
         }
     }
     lines
+}
+
+/// What supervisord (root) does as root for each program: it opens `stdout_logfile` and
+/// `stderr_logfile` itself (given as `>> PATH`; `NONE` opens nothing, `AUTO` is in its own
+/// root-only `childlogdir`), and runs the whole `command` as root unless `user=` names another
+/// user. A command that is `setpriv --reuid=...` becomes the run user before it runs anything,
+/// so only setpriv itself runs as root.
+fn supervisord_root_lines(text: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut programs: Vec<Vec<(String, String)>> = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with("[program:") {
+            programs.push(Vec::new());
+        } else if line.starts_with('[') {
+            programs.push(Vec::new()); // a section that is not a program: ignored below
+            programs
+                .last_mut()
+                .unwrap()
+                .push(("#not-a-program".to_owned(), String::new()));
+        } else if let (Some(program), Some((key, value))) =
+            (programs.last_mut(), line.split_once('='))
+        {
+            program.push((key.trim().to_owned(), value.trim().to_owned()));
+        }
+    }
+    for program in programs {
+        if program.iter().any(|(k, _)| k == "#not-a-program") {
+            continue;
+        }
+        let get = |key: &str| {
+            program
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        for key in ["stdout_logfile", "stderr_logfile"] {
+            // None is AUTO.
+            if let Some(path) = get(key).filter(|p| !matches!(*p, "NONE" | "AUTO")) {
+                lines.push(format!(">> {path}"));
+            }
+        }
+        let as_root = get("user").is_none_or(|u| u == "root" || u == "0");
+        let command = get("command").unwrap_or_default();
+        let drops = command.starts_with("/usr/bin/setpriv --reuid=")
+            && !command.starts_with("/usr/bin/setpriv --reuid=root ");
+        if drops {
+            lines.push(command.split(" /bin/sh").next().unwrap().to_owned());
+        } else if as_root {
+            lines.push(command.to_owned());
+        }
+    }
+    lines
+}
+
+#[test]
+fn the_root_write_check_catches_a_supervisord_log_opened_as_root() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let log_dir = sandbox.host("/var/log/fb-myapp");
+    fs::create_dir_all(&log_dir).unwrap();
+    let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
+    std::os::unix::fs::chown(&log_dir, Some(user.uid.as_raw()), Some(user.gid.as_raw())).unwrap();
+    // The usual supervisord program: user= for the process, but the log opened by supervisord.
+    let conf = "[group:fb-myapp]\nprograms=fb-myapp-web\n[program:fb-myapp-web]\ncommand=puma\nuser=pxrun\nstdout_logfile=/var/log/fb-myapp/web.log\n[program:fb-myapp-clock]\ncommand=/bin/sh -c \"exec clock >> /var/log/fb-myapp/clock.log\"\n";
+    let lines: Vec<_> = supervisord_root_lines(conf)
+        .into_iter()
+        .map(|l| ("fb-myapp.conf".to_owned(), l))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let caught = std::panic::catch_unwind(|| {
+        assert_no_root_writes_in_run_user_dirs("supervisord", &sandbox, &lines);
+    });
+    assert!(
+        caught.is_err(),
+        "the check must flag a log supervisord opens as root"
+    );
+}
+
+/// The lines of a SysV init script, all run as root, with `$piddir` replaced by its value; and
+/// for each `--pidfile P`, the write of P (start-stop-daemon --make-pidfile writes it as root).
+fn sysv_root_lines(text: &str) -> Vec<String> {
+    let piddir = text
+        .lines()
+        .find_map(|l| l.strip_prefix("piddir="))
+        .map(|v| v.trim_matches('\'').to_owned())
+        .unwrap_or_default();
+    let mut lines = Vec::new();
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let line = line.replace("$piddir", &piddir);
+        if let Some(at) = line.find("--pidfile ") {
+            let file = line[at + "--pidfile ".len()..]
+                .split_whitespace()
+                .next()
+                .unwrap_or("");
+            lines.push(format!("> {file}"));
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+#[test]
+fn the_root_write_check_catches_a_pid_file_in_the_run_users_directory() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let log_dir = sandbox.host("/var/log/fb-myapp");
+    fs::create_dir_all(&log_dir).unwrap();
+    let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
+    std::os::unix::fs::chown(&log_dir, Some(user.uid.as_raw()), Some(user.gid.as_raw())).unwrap();
+    let script = "#!/bin/sh\npiddir=/var/log/fb-myapp\nstart-stop-daemon --start --make-pidfile --pidfile \"$piddir/web.pid\" --exec /bin/sh -- w\n";
+    let lines: Vec<_> = sysv_root_lines(script)
+        .into_iter()
+        .map(|l| ("fb-myapp".to_owned(), l))
+        .collect();
+    let caught = std::panic::catch_unwind(|| {
+        assert_no_root_writes_in_run_user_dirs("sysv", &sandbox, &lines);
+    });
+    assert!(
+        caught.is_err(),
+        "the check must flag a root pid file in the run user's directory"
+    );
+}
+
+/// What launchd does as root for a daemon: it opens `StandardOutPath`/`StandardErrorPath`
+/// itself (given as `>> PATH`), and runs `ProgramArguments` as root when there is no
+/// `UserName` (or it is root).
+fn launchd_root_lines(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let value = |key: &str| -> Option<String> {
+        let at = lines
+            .iter()
+            .position(|l| *l == format!("<key>{key}</key>"))?;
+        let next = lines.get(at + 1)?;
+        next.strip_prefix("<string>")?
+            .strip_suffix("</string>")
+            .map(str::to_owned)
+    };
+    let mut root = Vec::new();
+    for key in ["StandardOutPath", "StandardErrorPath"] {
+        if let Some(path) = value(key) {
+            root.push(format!(">> {path}"));
+        }
+    }
+    if value("UserName").is_none_or(|u| u == "root") {
+        let program: Vec<&str> = lines
+            .iter()
+            .skip_while(|l| **l != "<key>ProgramArguments</key>")
+            .skip(2)
+            .take_while(|l| **l != "</array>")
+            .filter_map(|l| l.strip_prefix("<string>")?.strip_suffix("</string>"))
+            .collect();
+        root.push(program.join(" "));
+    }
+    root
+}
+
+#[test]
+fn the_root_write_check_catches_a_launchd_log_path() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let log_dir = sandbox.host("/var/log/fb-myapp");
+    fs::create_dir_all(&log_dir).unwrap();
+    let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
+    std::os::unix::fs::chown(&log_dir, Some(user.uid.as_raw()), Some(user.gid.as_raw())).unwrap();
+    let plist = "<dict>\n<key>UserName</key>\n<string>pxrun</string>\n<key>StandardOutPath</key>\n<string>/var/log/fb-myapp/web.log</string>\n</dict>\n";
+    let lines: Vec<_> = launchd_root_lines(plist)
+        .into_iter()
+        .map(|l| ("fb-myapp-web.plist".to_owned(), l))
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let caught = std::panic::catch_unwind(|| {
+        assert_no_root_writes_in_run_user_dirs("launchd", &sandbox, &lines);
+    });
+    assert!(
+        caught.is_err(),
+        "the check must flag a log launchd opens as root"
+    );
 }
 
 /// The shell lines Upstart runs as root: all of a job without `setuid`, none of one with it.
@@ -337,7 +549,10 @@ fn touched_paths(line: &str) -> Vec<String> {
     let mut in_file_command = false;
     for (i, word) in words.iter().enumerate() {
         let bare = clean(word);
-        if matches!(bare.as_str(), "touch" | "chown" | "chgrp" | "chmod") {
+        if matches!(
+            bare.as_str(),
+            "touch" | "chown" | "chgrp" | "chmod" | "mkdir" | "rm" | "ln" | "mv" | "cp"
+        ) {
             in_file_command = true;
             continue;
         }
@@ -406,6 +621,7 @@ pub fn no_root_file_operations_inside_run_user_writable_dirs(backend: &str) {
     fs::create_dir_all(&srv).unwrap();
     let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
     for dir in [srv.clone(), sandbox.host("/var/log/fb-myapp")] {
+        fs::create_dir_all(&dir).unwrap();
         std::os::unix::fs::chown(&dir, Some(user.uid.as_raw()), Some(user.gid.as_raw())).unwrap();
     }
     let lines = root_shell_lines(backend, &sandbox);
@@ -691,27 +907,9 @@ macro_rules! backend_tests {
 
 procexport::for_each_backend!(backend_tests);
 
-/// Puts a config at /etc/procexport.yaml for one test and removes it after, even on failure.
-struct LiveConfig;
-
-impl LiveConfig {
-    fn install(text: &str) -> Self {
-        let path = Path::new("/etc/procexport.yaml");
-        assert!(
-            !path.exists(),
-            "refusing to replace this machine's real /etc/procexport.yaml"
-        );
-        fs::write(path, text).unwrap();
-        fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
-        Self
-    }
-}
-
-impl Drop for LiveConfig {
-    fn drop(&mut self) {
-        let _ = fs::remove_file("/etc/procexport.yaml");
-    }
-}
+/// /etc/procexport.yaml for one test, taking turns with tests/sudo.rs (one config for every
+/// sudo'd run: two tests writing it at once would read each other's).
+use crate::support::sudo::LiveConfig;
 
 #[test]
 fn dry_run_through_sudo_hides_the_configs_env_values() {

@@ -45,6 +45,16 @@ fn dry_run(case: &str, backend: &str) -> String {
     );
     let stdout = String::from_utf8(output.stdout).unwrap();
     let stdout = stdout.replace(dir.to_str().unwrap(), "[CASE]");
+    // systemd-user's files are in the home of whoever runs the tests.
+    let own_home = nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .unwrap()
+        .map(|u| u.dir.display().to_string())
+        .unwrap_or_default();
+    let stdout = if own_home.len() > 1 {
+        stdout.replace(&format!("{own_home}/"), "[HOME]/")
+    } else {
+        stdout
+    };
     // HOME is the run user's home, which differs between systems (daemon's is /usr/sbin on
     // Debian, /sbin on Fedora).
     match nix::unistd::User::from_name("daemon").ok().flatten() {

@@ -13,14 +13,29 @@ use std::process::{Command, Output, Stdio};
 /// merged).
 const SYSTEMCTL: &str = "/bin/systemctl";
 
-fn systemctl(args: &[&str], units: &[&str]) -> Result<Output> {
-    Command::new(SYSTEMCTL)
+/// Which manager systemctl talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Manager<'a> {
+    /// PID 1.
+    System,
+    /// The running user's own manager (`--user`), reached through its runtime directory
+    /// (`/run/user/<uid>`, given as `XDG_RUNTIME_DIR`: the environment is otherwise empty).
+    User { runtime: &'a str },
+}
+
+fn systemctl(manager: Manager, args: &[&str], units: &[&str]) -> Result<Output> {
+    let mut command = Command::new(SYSTEMCTL);
+    command
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .stdin(Stdio::null());
+    if let Manager::User { runtime } = manager {
+        command.arg("--user").env("XDG_RUNTIME_DIR", runtime);
+    }
+    command
         .args(args)
         .arg("--")
         .args(units)
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .stdin(Stdio::null())
         .output()
         .map_err(|e| Error::io(format!("running {SYSTEMCTL} {}", args.join(" ")), e))
 }
@@ -28,16 +43,22 @@ fn systemctl(args: &[&str], units: &[&str]) -> Result<Output> {
 /// `systemctl VERB UNITS...` (`start`, `stop`, `restart`, `reset-failed`), which waits for the
 /// jobs it queues.
 pub fn act(verb: &str, units: &[&str]) -> Result<()> {
+    act_in(Manager::System, verb, units)
+}
+
+/// `act` of `manager`.
+pub fn act_in(manager: Manager, verb: &str, units: &[&str]) -> Result<()> {
     if units.is_empty() {
         return Ok(());
     }
-    let output = systemctl(&[verb], units)?;
+    let output = systemctl(manager, &[verb], units)?;
     if output.status.success() {
         return Ok(());
     }
     let said = String::from_utf8_lossy(&output.stderr);
+    let user = if manager == Manager::System { "" } else { " --user" };
     Err(Error::Failed(format!(
-        "{SYSTEMCTL} {verb} {} failed ({}): {}",
+        "{SYSTEMCTL}{user} {verb} {} failed ({}): {}",
         units.join(" "),
         output.status,
         Quoted(said.trim())
@@ -76,10 +97,16 @@ impl UnitState {
 
 /// `systemctl show` of each of `units`, in order.
 pub fn show(units: &[&str]) -> Result<Vec<UnitState>> {
+    show_in(Manager::System, units)
+}
+
+/// `show` of `manager`.
+pub fn show_in(manager: Manager, units: &[&str]) -> Result<Vec<UnitState>> {
     if units.is_empty() {
         return Ok(Vec::new());
     }
     let output = systemctl(
+        manager,
         &["show", "--property=Id,LoadState,ActiveState,SubState,MainPID"],
         units,
     )?;

@@ -46,6 +46,24 @@ pub trait Installer {
         Ok(())
     }
 
+    /// Where this backend keeps its manifests and locks, when not in the config's `state_dir`
+    /// (a backend that installs into the running user's home keeps them there too).
+    fn state_dir(&self) -> Option<crate::model::text::AbsPath> {
+        None
+    }
+
+    /// False for a backend whose jobs do not log into `<log_dir>/<prefix><app>` (the
+    /// transaction then does not make that directory).
+    fn makes_log_dir(&self) -> bool {
+        true
+    }
+
+    /// Refuses an install that must not happen where the files go (`target`), before anything
+    /// is read or written.
+    fn check_target(&self, _target: Target) -> Result<()> {
+        Ok(())
+    }
+
     /// Runs after a change was carried out on disk (e.g. `systemctl daemon-reload`); `dropped`
     /// are the jobs whose files it removed (systemd forgets their failed state).
     fn after_apply(&self, _target: Target, _dropped: &Jobs) -> Result<()> {
@@ -69,6 +87,13 @@ pub trait Installer {
 
     /// What the running init says of each of `jobs`.
     fn status(&self, disk: &mut Disk, jobs: &Jobs) -> Result<Vec<JobStatus>>;
+
+    /// Where `init_running` is false: what to do instead, where the backend can say (launchd:
+    /// the `launchctl` commands to run on the Mac). Added to the refusal of a control
+    /// subcommand and to each line of `status`.
+    fn init_missing(&self, _jobs: &Jobs) -> Option<String> {
+        None
+    }
 }
 
 /// An app's jobs as its init names them.
@@ -79,6 +104,10 @@ pub struct Jobs {
     pub app: Option<String>,
     /// One job per process.
     pub processes: Vec<String>,
+    /// The app's full name (`<prefix><app>`), which the transaction sets: how a backend whose
+    /// processes are reached through the app's own file (a SysV init script) finds it when the
+    /// app job is not among these jobs.
+    pub full_name: String,
 }
 
 impl Jobs {

@@ -13,8 +13,7 @@ use super::collision;
 use super::disk::{stale, Disk};
 use super::installer::{Action, Installer, JobStatus, Jobs, State, Target};
 use super::manifest::{EntryKind, Manifest};
-use super::plan::Existing;
-use super::plan::{plan, Ownership};
+use super::plan::{plan, Existing, Ownership};
 use super::report::{self, View};
 use crate::error::{Error, Result};
 use crate::model::output::Output;
@@ -89,11 +88,24 @@ pub fn install(
         Change::Clean => "clean",
     };
     let what = format!("{} {verb} of {full_name}", installer.name());
-    let manifest_path = manifest_path(cx.state_dir, installer, full_name);
+    if matches!(change, Change::Export { .. }) {
+        installer.check_target(cx.target)?;
+    }
+    let own_state_dir = installer.state_dir();
+    let state_dir = own_state_dir.as_ref().unwrap_or(cx.state_dir);
+    // A backend with a state directory of its own that does not exist has installed nothing:
+    // a clean of every backend does not make that directory just to lock it.
+    if matches!(change, Change::Clean)
+        && own_state_dir.is_some()
+        && cx.disk.inspect(state_dir.as_str())? == Existing::Missing
+    {
+        return Ok(Outcome::NothingInstalled);
+    }
+    let manifest_path = manifest_path(state_dir, installer, full_name);
     let _lock = if cx.dry_run {
         None
     } else {
-        Some(cx.disk.lock(cx.state_dir.as_str(), full_name)?)
+        Some(cx.disk.lock(state_dir.as_str(), full_name)?)
     };
     let old = cx.disk.read_manifest(&manifest_path)?;
     // The gem's files for this app are replaced or, when the new export has no such job,
@@ -102,7 +114,7 @@ pub fn install(
     // Another app's files (a "-" can make its names and this app's alike) are never taken.
     let legacy = collision::check(
         cx.disk,
-        cx.state_dir,
+        state_dir,
         installer.name(),
         full_name,
         &change,
@@ -134,28 +146,9 @@ pub fn install(
     let log_path = log_dir.as_ref().map(|l| format!("{}/{}", l.parent, l.name));
     plan.new.log_dir = old.log_dir.clone().filter(|p| log_path.as_ref() == Some(p));
     if cx.dry_run {
-        let (hidden, hidden_removals) = match cx.viewer {
-            Some(viewer) => hidden(disk, &plan, viewer)?,
-            None => Default::default(),
-        };
-        let new_log_dir = match &log_dir {
-            Some(log) => {
-                let path = format!("{}/{}", log.parent, log.name);
-                (disk.inspect(&path)? == Existing::Missing).then_some(path)
-            }
-            None => None,
-        };
-        let view = View {
-            run_group: cx.run_group,
-            hidden: &hidden,
-            hidden_removals: &hidden_removals,
-            new_log_dir: new_log_dir.as_deref(),
-        };
-        report::dry_run(cx.out, &what, &plan, &view).map_err(print_error)?;
-        let changed = plan.changes_anything() || view.new_log_dir.is_some() || !hidden.is_empty();
-        return Ok(Outcome::Done { changed });
+        return dry_run(cx, installer, &what, &plan, log_dir.as_ref());
     }
-    if let Some(log) = log_dir {
+    if let Some(log) = log_dir.filter(|_| installer.makes_log_dir()) {
         let path = format!("{}/{}", log.parent, log.name);
         let recorded = old.log_dir.as_deref() == Some(path.as_str());
         if disk.ensure_log_dir(&log.parent, &log.name, (log.uid, log.gid), recorded)? {
@@ -163,7 +156,7 @@ pub fn install(
         }
     }
     // The jobs whose files go: the plan only removes the app's own paths (`belongs`).
-    let dropped = installer.jobs(full_name, &plan.removals);
+    let dropped = jobs_of(installer, full_name, &plan.removals);
     let live = cx.target != Target::Root;
     if disk.write_new(&plan, &manifest_path, cx.ownership)? {
         disk.remove_stale_links(&plan)?;
@@ -181,13 +174,43 @@ pub fn install(
     report::summary(cx.out, &what, &plan).map_err(print_error)?;
     if restart {
         let jobs = app_jobs(installer, &plan.new, full_name);
-        require_init(cx.target, disk, installer, "restarted")?;
+        require_init(cx.target, disk, installer, "restarted", &jobs)?;
         installer.control(disk, Action::Restart, &jobs)?;
         report_control(cx.out, installer, Action::Restart, full_name, &jobs)?;
     }
     Ok(Outcome::Done {
         changed: plan.changes_anything(),
     })
+}
+
+/// Prints what the transaction would do, and does nothing.
+fn dry_run(
+    cx: &mut Context,
+    installer: &dyn Installer,
+    what: &str,
+    plan: &super::plan::Plan,
+    log_dir: Option<&LogDir>,
+) -> Result<Outcome> {
+    let (hidden, hidden_removals) = match cx.viewer {
+        Some(viewer) => hidden(cx.disk, plan, viewer)?,
+        None => Default::default(),
+    };
+    let new_log_dir = match log_dir.as_ref().filter(|_| installer.makes_log_dir()) {
+        Some(log) => {
+            let path = format!("{}/{}", log.parent, log.name);
+            (cx.disk.inspect(&path)? == Existing::Missing).then_some(path)
+        }
+        None => None,
+    };
+    let view = View {
+        run_group: cx.run_group,
+        hidden: &hidden,
+        hidden_removals: &hidden_removals,
+        new_log_dir: new_log_dir.as_deref(),
+    };
+    report::dry_run(cx.out, what, plan, &view).map_err(print_error)?;
+    let changed = plan.changes_anything() || view.new_log_dir.is_some() || !hidden.is_empty();
+    Ok(Outcome::Done { changed })
 }
 
 /// What a dry run for `viewer` (the sudo user's uid and gid) must not show: installed files
@@ -269,11 +292,13 @@ pub fn control(
     full_name: &str,
     action: Action,
 ) -> Result<Outcome> {
-    let manifest_path = manifest_path(cx.state_dir, installer, full_name);
+    let own_state_dir = installer.state_dir();
+    let state_dir = own_state_dir.as_ref().unwrap_or(cx.state_dir);
+    let manifest_path = manifest_path(state_dir, installer, full_name);
     let _lock = if cx.dry_run {
         None
     } else {
-        Some(cx.disk.lock(cx.state_dir.as_str(), full_name)?)
+        Some(cx.disk.lock(state_dir.as_str(), full_name)?)
     };
     let manifest = cx.disk.read_manifest(&manifest_path)?;
     let jobs = app_jobs(installer, &manifest, full_name);
@@ -297,7 +322,7 @@ pub fn control(
         Action::Stop => "stopped",
         Action::Restart => "restarted",
     };
-    require_init(cx.target, cx.disk, installer, verb)?;
+    require_init(cx.target, cx.disk, installer, verb, &jobs)?;
     installer.control(cx.disk, action, &jobs)?;
     report_control(cx.out, installer, action, full_name, &jobs)?;
     Ok(Outcome::Done { changed: true })
@@ -311,7 +336,9 @@ pub fn status(
     installer: &dyn Installer,
     full_name: &str,
 ) -> Result<Option<Vec<JobStatus>>> {
-    let manifest_path = manifest_path(cx.state_dir, installer, full_name);
+    let own_state_dir = installer.state_dir();
+    let state_dir = own_state_dir.as_ref().unwrap_or(cx.state_dir);
+    let manifest_path = manifest_path(state_dir, installer, full_name);
     let manifest = cx.disk.read_manifest(&manifest_path)?;
     let jobs = app_jobs(installer, &manifest, full_name);
     if jobs.is_empty() {
@@ -321,16 +348,19 @@ pub fn status(
         return installer.status(cx.disk, &jobs).map(Some);
     }
     let why = if cx.target == Target::Root {
-        "under --root: no init to ask"
+        "under --root: no init to ask".to_owned()
     } else {
-        "its init is not running here"
+        match installer.init_missing(&jobs) {
+            Some(hint) => format!("its init is not running here ({hint})"),
+            None => "its init is not running here".to_owned(),
+        }
     };
     Ok(Some(
         jobs.all()
             .map(|job| JobStatus {
                 job: job.to_owned(),
                 state: State::Unknown,
-                detail: why.to_owned(),
+                detail: why.clone(),
             })
             .collect(),
     ))
@@ -346,7 +376,14 @@ pub fn app_jobs(installer: &dyn Installer, manifest: &Manifest, full_name: &str)
         .filter(|(path, _)| belongs_to_app(path, &install_dirs, full_name))
         .cloned()
         .collect();
-    installer.jobs(full_name, &entries)
+    jobs_of(installer, full_name, &entries)
+}
+
+/// The jobs the backend says `entries` of app `full_name` are, with the app's name.
+fn jobs_of(installer: &dyn Installer, full_name: &str, entries: &[(String, EntryKind)]) -> Jobs {
+    let mut jobs = installer.jobs(full_name, entries);
+    full_name.clone_into(&mut jobs.full_name);
+    jobs
 }
 
 /// Refuses to go on when there is no running init to act through.
@@ -355,6 +392,7 @@ fn require_init(
     disk: &mut Disk,
     installer: &dyn Installer,
     verb: &str,
+    jobs: &Jobs,
 ) -> Result<()> {
     if target == Target::Root {
         return Err(Error::Usage(format!(
@@ -362,8 +400,12 @@ fn require_init(
         )));
     }
     if !installer.init_running(disk) {
+        let hint = installer
+            .init_missing(jobs)
+            .map(|h| format!("; {h}"))
+            .unwrap_or_default();
         return Err(Error::Failed(format!(
-            "the app cannot be {verb}: the init that runs {} jobs is not running here",
+            "the app cannot be {verb}: the init that runs {} jobs is not running here{hint}",
             installer.name()
         )));
     }
@@ -425,10 +467,11 @@ pub fn manifest_path(state_dir: &AbsPath, installer: &dyn Installer, full_name: 
 }
 
 /// True when `path` is one of the app's own names directly in, or below, one of the backend's
-/// directories: `<full_name>.<suffix>` or `<full_name>-<anything>`. Names hold no `.`, so
-/// `fb-myapp` never matches `fb-myapp_staging-web`; they may hold `-`, so `fb-myapp` does
-/// match `fb-myapp-staging-web`, and which app such a file is is settled by the manifests
-/// (`collision.rs`): no export may install a path another app's manifest lists.
+/// directories: `<full_name>` (a SysV or OpenRC init script), `<full_name>.<suffix>` or
+/// `<full_name>-<anything>`. Names hold no `.`, so `fb-myapp` never matches
+/// `fb-myapp_staging-web`; they may hold `-`, so `fb-myapp` does match `fb-myapp-staging-web`,
+/// and which app such a file is is settled by the manifests (`collision.rs`): no export may
+/// install a path another app's manifest lists.
 pub fn belongs_to_app(path: &str, install_dirs: &[String], full_name: &str) -> bool {
     install_dirs.iter().any(|dir| {
         let Some(rest) = path
@@ -439,9 +482,9 @@ pub fn belongs_to_app(path: &str, install_dirs: &[String], full_name: &str) -> b
         };
         let first = rest.split('/').next().unwrap_or("");
         !rest.split('/').any(|c| c == ".." || c.is_empty())
-            && first
-                .strip_prefix(full_name)
-                .is_some_and(|tail| tail.starts_with('-') || tail.starts_with('.'))
+            && first.strip_prefix(full_name).is_some_and(|tail| {
+                tail.is_empty() || tail.starts_with('-') || tail.starts_with('.')
+            })
     })
 }
 
@@ -457,6 +500,8 @@ mod tests {
     fn belongs_never_matches_a_neighbour() {
         let dirs = vec!["/etc/init".to_owned(), "/etc/sv/".to_owned()];
         assert!(belongs_to_app("/etc/init/fb-myapp.conf", &dirs, "fb-myapp"));
+        assert!(belongs_to_app("/etc/init/fb-myapp", &dirs, "fb-myapp"));
+        assert!(!belongs_to_app("/etc/init/fb-myapp_x", &dirs, "fb-myapp"));
         assert!(belongs_to_app(
             "/etc/init/fb-myapp-web.conf",
             &dirs,

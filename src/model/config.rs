@@ -104,6 +104,22 @@ pub fn all_keys(keys: &[Key]) -> Vec<&'static str> {
         .collect()
 }
 
+/// The home directory of the effective user, from the user database.
+fn effective_home() -> Result<String, (String, String)> {
+    let uid = nix::unistd::geteuid();
+    let fail = |why: String| ("home".to_owned(), why);
+    let user = nix::unistd::User::from_uid(uid)
+        .map_err(|e| fail(format!("looking up uid {uid}: {e}")))?
+        .ok_or_else(|| fail(format!("uid {uid} has no entry in the user database")))?;
+    let home = user.dir.to_string_lossy().into_owned();
+    if !home.starts_with('/') {
+        return Err(fail(format!(
+            "the home directory of uid {uid} is not absolute"
+        )));
+    }
+    Ok(home.trim_end_matches('/').to_owned())
+}
+
 /// A config key a backend reads, with its default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Key {
@@ -116,6 +132,9 @@ pub struct Key {
 pub enum KeyKind {
     /// An absolute directory.
     Dir,
+    /// A directory of the user running procexport: absolute, or `~/...`, below the home
+    /// directory the user database gives the effective user (never `$HOME`).
+    HomeDir,
     /// One of a few words.
     Choice(&'static [&'static str]),
     /// An absolute path to a file (a program procexport runs).
@@ -146,6 +165,14 @@ impl Key {
             name,
             default,
             kind: KeyKind::Text,
+        }
+    }
+
+    pub const fn home_dir(name: &'static str, default: &'static str) -> Self {
+        Self {
+            name,
+            default,
+            kind: KeyKind::HomeDir,
         }
     }
 
@@ -457,6 +484,14 @@ fn settings(other: &BTreeMap<String, Loose>, keys: &[Key]) -> Result<Settings, (
         match key.kind {
             KeyKind::Dir | KeyKind::File => {
                 let dir = layer::path(key.name, text).map_err(|(k, m)| (k.to_owned(), m))?;
+                settings.dirs.insert(key.name, dir);
+            }
+            KeyKind::HomeDir => {
+                let resolved = match text.strip_prefix("~/") {
+                    Some(rest) => format!("{}/{rest}", effective_home()?),
+                    None => text.to_owned(),
+                };
+                let dir = layer::path(key.name, &resolved).map_err(|(k, m)| (k.to_owned(), m))?;
                 settings.dirs.insert(key.name, dir);
             }
             KeyKind::Choice(words) => {

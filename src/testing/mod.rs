@@ -8,10 +8,13 @@ pub mod invariants;
 pub mod preview;
 pub mod tools;
 
+pub use crate::backends::launchd::check::parse_plists;
+pub use crate::backends::supervisord::check::parse_with_supervisord as supervisord_parse;
 pub use crate::backends::systemd::check::{
     check_systemd_unit, check_systemd_units, systemd_verify,
 };
 pub use crate::backends::systemd::syntax as systemd_syntax;
+pub use crate::backends::systemd_user::check::systemd_verify_user;
 pub use crate::backends::upstart::stanza_check as upstart_check;
 pub use crate::backends::{Installed, NAMES as BACKENDS};
 

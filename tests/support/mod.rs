@@ -24,6 +24,19 @@ pub const RUN_USER: &str = "pxrun";
 /// Every backend the shared security and lifecycle tests run against: the registry's list.
 pub use procexport::testing::BACKENDS;
 
+/// Where `backend` keeps its manifests on the live system: the config's `state_dir`
+/// (`/var/lib/procexport`), or, for systemd-user, the running user's
+/// `~/.local/state/procexport`.
+pub fn state_dir(backend: &str) -> String {
+    if backend == "systemd-user" {
+        let uid = nix::unistd::geteuid();
+        let user = nix::unistd::User::from_uid(uid).unwrap().unwrap();
+        format!("{}/.local/state/procexport", user.dir.display())
+    } else {
+        "/var/lib/procexport".to_owned()
+    }
+}
+
 pub fn require_root() {
     assert!(
         rustix::process::geteuid().is_root(),
@@ -146,9 +159,16 @@ impl Sandbox {
         let root = sandbox.root();
         let r = root.display();
         // Every directory of every backend, under root/ (the registry's keys and defaults).
+        // OpenRC's scripts go where SysV's do by default (both are /etc/init.d on a real host,
+        // where one of the two is the init); a sandbox keeps them apart.
         let dirs: String = procexport::testing::dir_keys()
             .into_iter()
-            .map(|(key, default)| format!("{key}: {r}{default}\n"))
+            .map(|(key, default)| match key {
+                "openrc_dir" => format!("{key}: {r}/etc/openrc/init.d\n"),
+                // No space in the sandbox's path, so that tests can name it plainly.
+                "launchd_helper_dir" => format!("{key}: {r}/Library/procexport\n"),
+                _ => format!("{key}: {r}{default}\n"),
+            })
             .collect();
         sandbox.write_config(&format!(
             "run_user: {RUN_USER}\nrun_group: {RUN_USER}\n{dirs}{extra}"

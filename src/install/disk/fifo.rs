@@ -41,4 +41,17 @@ impl Disk {
         statat(rustix::fs::CWD, real, AtFlags::SYMLINK_NOFOLLOW)
             .is_ok_and(|stat| FileType::from_raw_mode(stat.st_mode) == FileType::Directory)
     }
+
+    /// True when `real` (a live path, never under `--root`) exists, whatever it is (a socket),
+    /// not followed if a symlink.
+    pub fn live_exists(real: &str) -> bool {
+        statat(rustix::fs::CWD, real, AtFlags::SYMLINK_NOFOLLOW).is_ok()
+    }
+
+    /// True when `real` (a live path, never under `--root`) is a regular file, not followed if
+    /// a symlink.
+    pub fn live_file_exists(real: &str) -> bool {
+        statat(rustix::fs::CWD, real, AtFlags::SYMLINK_NOFOLLOW)
+            .is_ok_and(|stat| FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile)
+    }
 }

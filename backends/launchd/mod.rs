@@ -1,0 +1,229 @@
+//! launchd (macOS): one property list per process in `launchd_dir` (`/Library/LaunchDaemons`,
+//! root:wheel 0644, as launchd requires), with `UserName`/`GroupName`, `WorkingDirectory`,
+//! `ProgramArguments` (`/bin/sh -c` exec of the helper), `KeepAlive`, `ThrottleInterval` and
+//! `ExitTimeOut`; and one helper per process in `launchd_helper_dir` (root and the run group,
+//! 0750: it holds the env values, which a plist, readable by every user, must not). The helper
+//! opens its own log as the run user, so no `StandardOutPath`/`StandardErrorPath` (which
+//! launchd opens itself) and no `EnvironmentVariables` (every user can read a plist).
+//! It cannot run here (no launchd on Linux): the tests read every plist with a real plist
+//! parser (Python's plistlib) and check it against Apple's DTD's structure.
+
+mod escape;
+#[cfg(feature = "testing")]
+pub mod check;
+
+use super::{render, Backend, Escape, Spec};
+use crate::error::{Error, Result};
+use crate::install::disk::Disk;
+use crate::install::installer::{Action, Installer, JobStatus, Jobs, Target};
+use crate::install::manifest::EntryKind;
+use crate::model::account::RunAs;
+use crate::model::config::{Config, Key};
+use crate::model::job::{App, Job, Respawn};
+use crate::model::name::Name;
+use crate::model::output::{Group, Output};
+use crate::model::text::AbsPath;
+use serde::Serialize;
+
+/// Where the daemons' property lists go.
+const LAUNCHD_DIR: Key = Key::dir("launchd_dir", "/Library/LaunchDaemons");
+/// Where the helpers go.
+const LAUNCHD_HELPER_DIR: Key = Key::dir("launchd_helper_dir", "/Library/Application Support/procexport");
+
+#[derive(Debug, Clone)]
+pub struct Launchd {
+    plists: AbsPath,
+    helpers: AbsPath,
+}
+
+impl Spec for Launchd {
+    const NAME: &'static str = "launchd";
+    const ABOUT: &'static str = "Export the Procfile as launchd daemons (macOS)";
+    const KEYS: &'static [Key] = &[LAUNCHD_DIR, LAUNCHD_HELPER_DIR];
+    const TEMPLATES: &'static [(&'static str, &'static str)] = &[
+        (
+            "launchd/job.plist",
+            include_str!("../../templates/launchd/job.plist.tera"),
+        ),
+        (
+            "launchd/helper.sh",
+            include_str!("../../templates/launchd/helper.sh.tera"),
+        ),
+    ];
+    const FILTERS: &'static [(&'static str, Escape)] = &[("xml_text", escape::xml_text)];
+
+    fn from_config(config: &Config) -> Result<Self> {
+        Ok(Self {
+            plists: config.settings.dir(&LAUNCHD_DIR).clone(),
+            helpers: config.settings.dir(&LAUNCHD_HELPER_DIR).clone(),
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct AppView<'a> {
+    name: &'a Name,
+    full_name: &'a str,
+    run_as: &'a RunAs,
+}
+
+#[derive(Serialize)]
+struct EnvVar<'a> {
+    key: &'a str,
+    value: &'a str,
+}
+
+/// launchd's `ThrottleInterval` for a respawn setting: it has no count of restarts, only the
+/// least time between two starts, so "`count` in `interval` seconds" becomes `interval/count`
+/// seconds between starts (at least 1); launchd's own default (10) otherwise.
+pub fn throttle(respawn: Respawn) -> u32 {
+    match respawn {
+        Respawn::On(Some(limit)) => (limit.interval / limit.count.max(1)).max(1),
+        _ => 10,
+    }
+}
+
+impl Backend for Launchd {
+    fn render(&self, app: &App) -> Result<Vec<Output>> {
+        let view = AppView {
+            name: &app.name,
+            full_name: &app.full_name,
+            run_as: &app.run_as,
+        };
+        let mut outputs = Vec::new();
+        for job in &app.jobs {
+            let helper = self.helpers.join(&format!("{}.sh", job.full_name));
+            let context = job_context(&view, job, &helper)?;
+            outputs.push(Output::file(
+                self.plists.join(&format!("{}.plist", job.full_name)),
+                render("launchd/job.plist", &context)?,
+                0o644,
+                Group::Root,
+            ));
+            outputs.push(Output::file(
+                helper,
+                render("launchd/helper.sh", &context)?,
+                0o750,
+                Group::Run,
+            ));
+        }
+        Ok(outputs)
+    }
+}
+
+impl Installer for Launchd {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn install_dirs(&self) -> Vec<String> {
+        vec![self.plists.to_string(), self.helpers.to_string()]
+    }
+
+    fn after_apply(&self, target: Target, _dropped: &Jobs) -> Result<()> {
+        if target != Target::Root {
+            eprintln!(
+                "procexport: load the daemons with launchctl bootstrap system {}/<app>-<job>.plist \
+                 (procexport does not run launchctl)",
+                self.plists.as_str().trim_end_matches('/')
+            );
+        }
+        Ok(())
+    }
+
+    /// Each `<launchd_dir>/<full_name>-<job>.plist` is a daemon, named by its `Label` (the
+    /// file's stem). launchd has no job for the whole app.
+    fn jobs(&self, _full_name: &str, entries: &[(String, EntryKind)]) -> Jobs {
+        let processes = entries
+            .iter()
+            .filter_map(|(path, kind)| super::file_in(self.plists.as_str(), path, *kind))
+            .filter_map(|name| name.strip_suffix(".plist"))
+            .filter(|label| !label.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Jobs {
+            processes,
+            ..Jobs::default()
+        }
+    }
+
+    /// launchd is macOS's init: under Linux it never runs.
+    fn init_running(&self, _disk: &mut Disk) -> bool {
+        false
+    }
+
+    /// Never reached (`init_running` is false): a launchd daemon is stopped on the Mac.
+    fn stop_jobs(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<()> {
+        Err(self.not_here(jobs))
+    }
+
+    fn control(&self, _disk: &mut Disk, _action: Action, jobs: &Jobs) -> Result<()> {
+        Err(self.not_here(jobs))
+    }
+
+    fn status(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<Vec<JobStatus>> {
+        Err(self.not_here(jobs))
+    }
+
+    fn init_missing(&self, jobs: &Jobs) -> Option<String> {
+        Some(format!(
+            "launchd is not running here (it is macOS's init; there is none on Linux): {}",
+            self.on_the_mac(jobs)
+        ))
+    }
+}
+
+impl Launchd {
+    /// The `launchctl` commands that act on `jobs` on the Mac.
+    fn on_the_mac(&self, jobs: &Jobs) -> String {
+        let dir = self.plists.as_str().trim_end_matches('/');
+        let plists: Vec<String> = jobs
+            .processes
+            .iter()
+            .map(|label| format!("{dir}/{label}.plist"))
+            .collect();
+        let one = plists
+            .first()
+            .cloned()
+            .unwrap_or_else(|| format!("{dir}/<label>.plist"));
+        format!(
+            "on the Mac, stop a daemon with sudo launchctl bootout system {one} and start it with \
+             sudo launchctl bootstrap system {one} (the app's daemons: {}); sudo launchctl print \
+             system/<label> shows its state",
+            if plists.is_empty() {
+                "none".to_owned()
+            } else {
+                plists.join(" ")
+            }
+        )
+    }
+
+    fn not_here(&self, jobs: &Jobs) -> Error {
+        Error::Failed(self.init_missing(jobs).unwrap_or_default())
+    }
+}
+
+fn job_context(app: &AppView, job: &Job, helper: &str) -> Result<tera::Context> {
+    let mut context = tera::Context::new();
+    context.insert("app", app);
+    context.insert("job", job);
+    let quoted = super::escape::sh(helper).map_err(Error::Format)?;
+    context.insert("exec_helper", &format!("exec /bin/sh {quoted}"));
+    context.insert("throttle", &throttle(job.respawn));
+    context.insert("respawn", &matches!(job.respawn, Respawn::On(_)));
+    let env: Vec<EnvVar> = job
+        .env
+        .iter()
+        .map(|(k, v)| EnvVar {
+            key: k.as_str(),
+            value: v.as_str(),
+        })
+        .collect();
+    context.insert(
+        "needs_newline",
+        &env.iter().any(|v| super::escape::needs_newline(v.value)),
+    );
+    context.insert("env", &env);
+    context.insert("command", &job.command.exec_form());
+    Ok(context)
+}

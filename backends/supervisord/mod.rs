@@ -1,0 +1,293 @@
+//! supervisord (Debian's `supervisor`): one config file per app in `supervisord_dir` (the
+//! directory the main `supervisord.conf` includes), holding a `[group:...]` for the app and a
+//! `[program:...]` per process, and one helper script per process beside it (`<program>.sh`).
+//!
+//! supervisord runs as root and opens a program's log files as root, and its `user=` sets only
+//! the user's own login group: so no `user=`, no `stdout_logfile` and no `environment=`. Each
+//! command is `setpriv`, which becomes the run user and group (exactly, as systemd's `User=` and
+//! `Group=` do) before anything runs; the helper it starts, already that user, opens its own
+//! log, changes directory and execs the Procfile's command. The env values are secrets, so they
+//! are in the helper (root and the run group only), never in the config file, which every user
+//! can read, nor on a command line.
+//!
+//! supervisord's respawn limit is `startretries` quick failures (runs shorter than `startsecs`)
+//! in a row; the closest it has to "`count` restarts in `interval` seconds" is
+//! `startretries=count` with `startsecs=interval/count` (see `restart_settings`).
+
+mod escape;
+#[cfg(feature = "testing")]
+pub mod check;
+pub mod supervisorctl;
+
+use super::{render, Backend, Escape, Spec};
+use crate::error::Result;
+use crate::install::disk::Disk;
+use crate::install::installer::{Action, Installer, JobStatus, Jobs, Target};
+use crate::install::manifest::EntryKind;
+use crate::model::account::RunAs;
+use crate::model::config::{Config, Key};
+use crate::model::job::{App, Job, Respawn};
+use crate::model::name::Name;
+use crate::model::output::{Group, Output};
+use crate::model::runlevel::Runlevels;
+use crate::model::text::AbsPath;
+use serde::Serialize;
+
+/// Where the app config files go: the directory the main config's `[include]` reads
+/// (Debian's `files = /etc/supervisor/conf.d/*.conf`).
+const SUPERVISORD_DIR: Key = Key::dir("supervisord_dir", "/etc/supervisor/conf.d");
+/// The main config `supervisorctl` is pointed at (`-c`) to reach the running supervisord.
+const SUPERVISORD_CONF: Key = Key::dir("supervisord_conf", "/etc/supervisor/supervisord.conf");
+
+/// `startretries` for a respawn with no limit: supervisord has no "forever" for quick failures.
+const NO_LIMIT_RETRIES: u32 = 1_000_000;
+
+#[derive(Debug, Clone)]
+pub struct Supervisord {
+    confs: AbsPath,
+    main_conf: AbsPath,
+}
+
+impl Spec for Supervisord {
+    const NAME: &'static str = "supervisord";
+    const ABOUT: &'static str = "Export the Procfile as supervisord programs";
+    const KEYS: &'static [Key] = &[SUPERVISORD_DIR, SUPERVISORD_CONF];
+    const TEMPLATES: &'static [(&'static str, &'static str)] = &[
+        (
+            "supervisord/app.conf",
+            include_str!("../../templates/supervisord/app.conf.tera"),
+        ),
+        (
+            "supervisord/helper.sh",
+            include_str!("../../templates/supervisord/helper.sh.tera"),
+        ),
+    ];
+    const FILTERS: &'static [(&'static str, Escape)] = &[
+        ("supervisord_word", escape::supervisord_word),
+        ("supervisord_name", escape::supervisord_name),
+    ];
+
+    fn from_config(config: &Config) -> Result<Self> {
+        Ok(Self {
+            confs: config.settings.dir(&SUPERVISORD_DIR).clone(),
+            main_conf: config.settings.dir(&SUPERVISORD_CONF).clone(),
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct AppView<'a> {
+    name: &'a Name,
+    full_name: &'a str,
+    run_as: &'a RunAs,
+    start_on: &'a Runlevels,
+    stop_on: &'a Runlevels,
+}
+
+#[derive(Serialize)]
+struct ProgramView<'a> {
+    full_name: &'a str,
+    helper: String,
+    autorestart: bool,
+    startsecs: u32,
+    startretries: u32,
+    kill_timeout: u32,
+}
+
+#[derive(Serialize)]
+struct EnvVar<'a> {
+    key: &'a str,
+    value: &'a str,
+}
+
+/// supervisord's `autorestart`, `startsecs` and `startretries` for a respawn setting.
+/// - off: never restarted, and a failed first start is not retried either;
+/// - on, no limit: always restarted, quick failures retried (practically) forever;
+/// - on, at most `count` in `interval` s: a run shorter than `interval/count` seconds (at
+///   least 1) counts as a failed start, and after `count` of them in a row supervisord gives
+///   up (state FATAL); `count` quick exits take under `interval` seconds, the same point at
+///   which the limit of the other backends stops a crash loop. A run that lasted longer
+///   restarts and resets the count.
+pub fn restart_settings(respawn: Respawn) -> (bool, u32, u32) {
+    match respawn {
+        Respawn::Off => (false, 0, 0),
+        Respawn::On(None) => (true, 1, NO_LIMIT_RETRIES),
+        Respawn::On(Some(limit)) => {
+            let startsecs = (limit.interval / limit.count.max(1)).max(1);
+            (true, startsecs, limit.count)
+        }
+    }
+}
+
+impl Backend for Supervisord {
+    fn render(&self, app: &App) -> Result<Vec<Output>> {
+        let app_view = AppView {
+            name: &app.name,
+            full_name: &app.full_name,
+            run_as: &app.run_as,
+            start_on: &app.start_on,
+            stop_on: &app.stop_on,
+        };
+        let mut outputs = Vec::new();
+        let mut programs = Vec::new();
+        for job in &app.jobs {
+            // Beside the config (the `[include]` reads `*.conf` only), named by the program:
+            // two apps whose names a `-` makes alike (app `a` job `b-c`, app `a-b` job `c`)
+            // would both define `[program:fb-a-b-c]`, and share this path, so the second export
+            // is refused (`install/collision.rs`).
+            let helper = self.confs.join(&format!("{}.sh", job.full_name));
+            let (autorestart, startsecs, startretries) = restart_settings(job.respawn);
+            programs.push(ProgramView {
+                full_name: &job.full_name,
+                helper: helper.clone(),
+                autorestart,
+                startsecs,
+                startretries,
+                kill_timeout: job.kill_timeout,
+            });
+            // The helper holds the env values: root and the run group only.
+            outputs.push(Output::file(
+                helper,
+                render("supervisord/helper.sh", &helper_context(&app_view, job))?,
+                0o750,
+                Group::Run,
+            ));
+        }
+        let mut context = tera::Context::new();
+        context.insert("app", &app_view);
+        let names: Vec<&str> = app.jobs.iter().map(|j| j.full_name.as_str()).collect();
+        context.insert("programs", &names.join(","));
+        context.insert("jobs", &programs);
+        outputs.insert(
+            0,
+            Output::file(
+                self.confs.join(&format!("{}.conf", app.full_name)),
+                render("supervisord/app.conf", &context)?,
+                0o644,
+                Group::Root,
+            ),
+        );
+        Ok(outputs)
+    }
+}
+
+impl Installer for Supervisord {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn install_dirs(&self) -> Vec<String> {
+        vec![self.confs.to_string()]
+    }
+
+    /// `supervisorctl reread` and `update` when supervisord runs: it then starts added
+    /// programs, restarts the groups whose programs changed and stops and removes the groups
+    /// and programs that are gone.
+    fn after_apply(&self, target: Target, _dropped: &Jobs) -> Result<()> {
+        match target {
+            Target::LiveNoReload => {
+                eprintln!(
+                    "procexport: did not run supervisorctl update: --no-reload was given; run it \
+                     to apply the change"
+                );
+                Ok(())
+            }
+            Target::Root => {
+                eprintln!(
+                    "procexport: did not run supervisorctl update: the files went under --root, \
+                     not to this system"
+                );
+                Ok(())
+            }
+            Target::Live => supervisorctl::update(self.main_conf.as_str()),
+        }
+    }
+
+    /// Each helper `<supervisord_dir>/<full_name>-<job>.sh` is program
+    /// `<full_name>:<full_name>-<job>` of the app's group. The group itself has no process, so
+    /// no app job: the programs are named one by one.
+    fn jobs(&self, full_name: &str, entries: &[(String, EntryKind)]) -> Jobs {
+        let processes = entries
+            .iter()
+            .filter_map(|(path, kind)| super::file_in(self.confs.as_str(), path, *kind))
+            .filter_map(|name| name.strip_suffix(".sh"))
+            .filter(|program| program.strip_prefix(full_name).is_some_and(|t| t.starts_with('-')))
+            .map(|program| format!("{full_name}:{program}"))
+            .collect();
+        Jobs {
+            processes,
+            ..Jobs::default()
+        }
+    }
+
+    /// supervisord answers on the socket `supervisord_conf` names.
+    fn init_running(&self, _disk: &mut Disk) -> bool {
+        supervisorctl::answers(self.main_conf.as_str())
+    }
+
+    /// `supervisorctl stop`, which waits up to each program's `stopwaitsecs` and then kills
+    /// its process group; run before `update` forgets the programs.
+    fn stop_jobs(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<()> {
+        let names: Vec<&str> = jobs.all().collect();
+        supervisorctl::act(self.main_conf.as_str(), "stop", &names)
+    }
+
+    /// `supervisorctl start|stop|restart` of every program (a restart stops each, then starts
+    /// it: a new pid each).
+    fn control(&self, _disk: &mut Disk, action: Action, jobs: &Jobs) -> Result<()> {
+        let names: Vec<&str> = jobs.all().collect();
+        supervisorctl::act(self.main_conf.as_str(), action.verb(), &names)
+    }
+
+    fn status(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<Vec<JobStatus>> {
+        let names: Vec<&str> = jobs.all().collect();
+        Ok(supervisorctl::status(self.main_conf.as_str(), &names)?
+            .into_iter()
+            .map(|p| JobStatus {
+                job: p.name,
+                state: p.state,
+                detail: p.line,
+            })
+            .collect())
+    }
+}
+
+fn helper_context(app: &AppView, job: &Job) -> tera::Context {
+    let mut context = tera::Context::new();
+    context.insert("app", app);
+    context.insert("job", job);
+    let env: Vec<EnvVar> = job
+        .env
+        .iter()
+        .map(|(k, v)| EnvVar {
+            key: k.as_str(),
+            value: v.as_str(),
+        })
+        .collect();
+    context.insert(
+        "needs_newline",
+        &env.iter().any(|v| super::escape::needs_newline(v.value)),
+    );
+    context.insert("env", &env);
+    context.insert("command", &job.command.exec_form());
+    context
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::job::RespawnLimit;
+
+    #[test]
+    fn the_respawn_limit_becomes_quick_failures_in_a_row() {
+        assert_eq!(restart_settings(Respawn::Off), (false, 0, 0));
+        assert_eq!(
+            restart_settings(Respawn::On(None)),
+            (true, 1, NO_LIMIT_RETRIES)
+        );
+        let limit = |count, interval| Respawn::On(Some(RespawnLimit { count, interval }));
+        assert_eq!(restart_settings(limit(5, 10)), (true, 2, 5));
+        assert_eq!(restart_settings(limit(10, 5)), (true, 1, 10));
+        assert_eq!(restart_settings(limit(3, 60)), (true, 20, 3));
+    }
+}
