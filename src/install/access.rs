@@ -102,7 +102,6 @@ pub fn authorize(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backends::keys;
 
     const USERS: Users = Users {
         uid_of: |name| match name {
@@ -117,7 +116,7 @@ mod tests {
         Config::parse_with(
             "c",
             Some(text),
-            &keys(),
+            &[],
             crate::model::account::RunAs::unresolved,
         )
         .unwrap()
