@@ -6,6 +6,8 @@
 //! `install::installer::Installer` (its directories and its init hooks); a new variant
 //! without one of them does not compile.
 
+#[cfg(feature = "testing")]
+pub mod check_rules;
 mod escape;
 /// The Kubernetes export. Not in the registry: it installs nothing through the transaction
 /// (no directories, manifest, lock, init hooks or `clean`), so it has no `Installer`, and its

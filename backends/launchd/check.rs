@@ -5,8 +5,8 @@
 
 use super::Launchd;
 use crate::backends::{Checks, Installed};
-use crate::testing::invariants::{check_secret_mode, check_text_file};
-use crate::testing::tools::{check_shell_scripts, run_tool, scripts};
+use crate::backends::check_rules::{check_secret_mode, check_text_file};
+use crate::backends::check_rules::{check_shell_scripts, run_tool, scripts};
 use std::process::Command;
 
 /// Reads each plist with plistlib, checks the DTD's structure (xml.dom: only the DTD's

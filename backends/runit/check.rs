@@ -4,8 +4,8 @@
 
 use super::Runit;
 use crate::backends::{Checks, Installed};
-use crate::testing::invariants::{check_secret_mode, check_text_file};
-use crate::testing::tools::{check_shell_scripts, scripts};
+use crate::backends::check_rules::{check_secret_mode, check_text_file};
+use crate::backends::check_rules::{check_shell_scripts, scripts};
 
 impl Checks for Runit {
     fn check_installed(&self, files: &[Installed]) -> Result<usize, String> {

@@ -5,8 +5,8 @@
 
 use super::Supervisord;
 use crate::backends::{Checks, Installed};
-use crate::testing::invariants::{check_secret_mode, check_text_file};
-use crate::testing::tools::{check_shell_scripts, run_tool, scripts};
+use crate::backends::check_rules::{check_secret_mode, check_text_file};
+use crate::backends::check_rules::{check_shell_scripts, run_tool, scripts};
 use std::process::Command;
 
 /// Parses supervisord config files with supervisord's own code and prints, per program, its

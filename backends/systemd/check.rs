@@ -4,7 +4,7 @@
 
 use super::{syntax, Systemd};
 use crate::backends::{Checks, Installed};
-use crate::testing::invariants::{check_secret_mode, check_text_file};
+use crate::backends::check_rules::{check_secret_mode, check_text_file};
 use std::fs;
 use std::path::Path;
 use std::process::Command;

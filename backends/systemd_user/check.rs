@@ -5,7 +5,7 @@
 use super::SystemdUser;
 use crate::backends::systemd::syntax;
 use crate::backends::{Checks, Installed};
-use crate::testing::invariants::{check_secret_mode, check_text_file};
+use crate::backends::check_rules::{check_secret_mode, check_text_file};
 use std::path::Path;
 use std::process::Command;
 

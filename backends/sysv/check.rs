@@ -5,8 +5,8 @@
 
 use super::Sysv;
 use crate::backends::{Checks, Installed};
-use crate::testing::invariants::{check_secret_mode, check_text_file};
-use crate::testing::tools::{check_shell_scripts, scripts};
+use crate::backends::check_rules::{check_secret_mode, check_text_file};
+use crate::backends::check_rules::{check_shell_scripts, scripts};
 
 /// The LSB keys an init script of procexport has, in order.
 const LSB_KEYS: [&str; 7] = [

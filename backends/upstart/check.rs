@@ -5,8 +5,8 @@
 
 use super::{stanza_check, Upstart};
 use crate::backends::{Checks, Installed};
-use crate::testing::invariants::{check_secret_mode, check_text_file, unquote_sh, COMMAND_MARKER};
-use crate::testing::tools::{check_shell_scripts, scripts};
+use crate::backends::check_rules::{check_secret_mode, check_text_file, unquote_sh, COMMAND_MARKER};
+use crate::backends::check_rules::{check_shell_scripts, scripts};
 use std::collections::HashSet;
 
 impl Checks for Upstart {

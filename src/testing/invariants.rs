@@ -21,10 +21,12 @@ use crate::model::account::RunAs;
 use crate::model::config::Config;
 use crate::testing::preview::{default_dirs, Rendered};
 use std::collections::HashSet;
-use std::sync::OnceLock;
 
-/// The line after which a script holds the command, and nothing else.
-pub const COMMAND_MARKER: &str = "# shellcheck disable=all";
+pub use crate::backends::check_rules::{
+    check_secret_mode, check_text_file, export_line, generated_lines, is_env_key, printf_octal,
+    unquote_sh, COMMAND_MARKER,
+};
+use std::sync::OnceLock;
 
 /// Respawn as a job must end up with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,154 +221,6 @@ fn check_file(backend: &str, path: &str, contents: &str, mode: u32) -> Result<()
         .find(|b| b.name() == backend)
         .ok_or_else(|| format!("no backend {backend}"))?;
     backend.checks().check_rendered(path, contents, mode)
-}
-
-/// The rules every text file keeps: no control character but tab on any line; a script holds
-/// the command on one line and each variable on one fully quoted `export` line; a file that
-/// exports values is private to root and the run group.
-pub fn check_text_file(contents: &str, mode: u32) -> Result<(), String> {
-    for (index, line) in contents.split('\n').enumerate() {
-        if let Some(c) = line.chars().find(|&c| c.is_control() && c != '\t') {
-            return Err(format!("line {}: control character {c:?}", index + 1));
-        }
-    }
-    if contents.starts_with("#!") {
-        check_script(contents)?;
-    }
-    if generated_lines(contents).any(|l| l.starts_with("export ")) {
-        // Env values are secrets: only root and the run group may read them.
-        check_secret_mode(mode)?;
-    }
-    Ok(())
-}
-
-pub fn check_secret_mode(mode: u32) -> Result<(), String> {
-    if mode % 0o10 == 0 {
-        Ok(())
-    } else {
-        Err(format!("holds env values but has mode {mode:o}"))
-    }
-}
-
-/// A shell script: the command marker at most once, and when present exactly one non-blank line
-/// after it; every `export` line is `export KEY=WORD`.
-fn check_script(contents: &str) -> Result<(), String> {
-    let lines: Vec<&str> = contents.lines().collect();
-    let markers: Vec<usize> = (0..lines.len())
-        .filter(|&i| lines[i] == COMMAND_MARKER)
-        .collect();
-    match markers[..] {
-        [] => {}
-        [at] => {
-            let after = &lines[at + 1..];
-            if after.len() != 1 || after[0].trim().is_empty() {
-                return Err(format!(
-                    "{} lines after the command marker, not one command: {after:?}",
-                    after.len()
-                ));
-            }
-        }
-        _ => return Err(format!("{} command markers", markers.len())),
-    }
-    for line in generated_lines(contents) {
-        if line.trim_start().starts_with("export ") {
-            export_line(line)?;
-        }
-    }
-    Ok(())
-}
-
-/// The lines of a file that procexport wrote itself: all but the command after the marker.
-pub fn generated_lines(contents: &str) -> impl Iterator<Item = &str> {
-    contents.lines().take_while(|l| *l != COMMAND_MARKER)
-}
-
-/// The key and the value of an `export KEY=WORD` line.
-pub fn export_line(line: &str) -> Result<(String, String), String> {
-    let fail = |what: &str| format!("{what}: {line:?}");
-    let rest = line
-        .strip_prefix("export ")
-        .ok_or_else(|| fail("indented export"))?;
-    let (key, word) = rest
-        .split_once('=')
-        .ok_or_else(|| fail("export without ="))?;
-    if !is_env_key(key) {
-        return Err(fail("export of a key that is not a variable name"));
-    }
-    let value = unquote_sh(word).map_err(|e| fail(&e))?;
-    Ok((key.to_owned(), value))
-}
-
-/// True for a valid env key (the same rule the oracle of the fuzz targets applies).
-pub fn is_env_key(key: &str) -> bool {
-    let mut chars = key.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// Reads back one shell word as the `sh` escaping filter writes it: bare inert characters,
-/// `'...'` runs, `\x` escapes, and `"$nl"` for a newline. Anything else (a space, a `$`, a
-/// quote left open) means the word is not one literal word, and is an error.
-pub fn unquote_sh(word: &str) -> Result<String, String> {
-    if word.is_empty() {
-        return Err("empty word".to_owned());
-    }
-    let mut out = String::new();
-    let mut rest = word;
-    while let Some(c) = rest.chars().next() {
-        if let Some(tail) = rest.strip_prefix("\"$nl\"") {
-            out.push('\n');
-            rest = tail;
-        } else if let Some(tail) = rest.strip_prefix("\"$(printf '") {
-            let end = tail
-                .find("')\"")
-                .ok_or_else(|| format!("unclosed printf in {word:?}"))?;
-            out.push_str(&printf_octal(&tail[..end])?);
-            rest = &tail[end + 3..];
-        } else if let Some(tail) = rest.strip_prefix('\'') {
-            let end = tail
-                .find('\'')
-                .ok_or_else(|| format!("unclosed quote in {word:?}"))?;
-            out.push_str(&tail[..end]);
-            rest = &tail[end + 1..];
-        } else if let Some(tail) = rest.strip_prefix('\\') {
-            let next = tail
-                .chars()
-                .next()
-                .ok_or_else(|| format!("trailing backslash in {word:?}"))?;
-            if next == '\n' {
-                return Err(format!("line continuation in {word:?}"));
-            }
-            out.push(next);
-            rest = &tail[next.len_utf8()..];
-        } else if c.is_ascii_alphanumeric() || ",./_-:@+".contains(c) || !c.is_ascii() {
-            out.push(c);
-            rest = &rest[c.len_utf8()..];
-        } else {
-            return Err(format!("unquoted {c:?} in {word:?}"));
-        }
-    }
-    Ok(out)
-}
-
-/// The text of a printf format made only of `\ooo` octal escapes.
-pub fn printf_octal(format: &str) -> Result<String, String> {
-    let bytes = format
-        .split('\\')
-        .skip(1)
-        .map(|digits| {
-            u8::from_str_radix(digits, 8)
-                .ok()
-                .filter(|_| digits.len() == 3)
-                .ok_or_else(|| format!("not an octal escape in printf {format:?}"))
-        })
-        .collect::<Result<Vec<u8>, String>>()?;
-    if !format.starts_with('\\') {
-        return Err(format!("printf {format:?} is not only octal escapes"));
-    }
-    String::from_utf8(bytes).map_err(|_| format!("printf {format:?} is not UTF-8"))
 }
 
 /// Env values are secrets (docs/ARCHITECTURE.md, "Secrets"): a file that others may read must not

@@ -6,7 +6,7 @@
 
 pub mod invariants;
 pub mod preview;
-pub mod tools;
+pub use crate::backends::check_rules as tools;
 
 pub use crate::backends::launchd::check::parse_plists;
 pub use crate::backends::supervisord::check::parse_with_supervisord as supervisord_parse;
