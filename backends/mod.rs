@@ -43,6 +43,24 @@ pub trait Spec: Sized {
     fn from_config(config: &Config) -> Result<Self>;
 }
 
+/// One variable of a job's env, as every backend's templates take it.
+#[derive(serde::Serialize)]
+pub struct EnvVar<'a> {
+    pub key: &'a str,
+    pub value: &'a str,
+}
+
+/// The job's env, in order, for a template context.
+pub fn env_vars(job: &crate::model::job::Job) -> Vec<EnvVar<'_>> {
+    job.env
+        .iter()
+        .map(|(k, v)| EnvVar {
+            key: k.as_str(),
+            value: v.as_str(),
+        })
+        .collect()
+}
+
 /// Rendering: pure, in memory, no disk and no init.
 #[enum_dispatch]
 pub trait Backend {

@@ -67,12 +67,6 @@ struct AppView<'a> {
     run_as: &'a RunAs,
 }
 
-#[derive(Serialize)]
-struct EnvVar<'a> {
-    key: &'a str,
-    value: &'a str,
-}
-
 /// launchd's `ThrottleInterval` for a respawn setting: it has no count of restarts, only the
 /// least time between two starts, so "`count` in `interval` seconds" becomes `interval/count`
 /// seconds between starts (at least 1); launchd's own default (10) otherwise.
@@ -211,14 +205,7 @@ fn job_context(app: &AppView, job: &Job, helper: &str) -> Result<tera::Context> 
     context.insert("exec_helper", &format!("exec /bin/sh {quoted}"));
     context.insert("throttle", &throttle(job.respawn));
     context.insert("respawn", &matches!(job.respawn, Respawn::On(_)));
-    let env: Vec<EnvVar> = job
-        .env
-        .iter()
-        .map(|(k, v)| EnvVar {
-            key: k.as_str(),
-            value: v.as_str(),
-        })
-        .collect();
+    let env = super::env_vars(job);
     context.insert(
         "needs_newline",
         &env.iter().any(|v| super::escape::needs_newline(v.value)),

@@ -67,12 +67,6 @@ struct AppView<'a> {
     stop_on: &'a Runlevels,
 }
 
-#[derive(Serialize)]
-struct EnvVar<'a> {
-    key: &'a str,
-    value: &'a str,
-}
-
 impl Backend for Openrc {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
         let view = AppView {
@@ -282,14 +276,7 @@ fn job_context(app: &AppView, job: &Job, helper: &str) -> Result<tera::Context> 
         &format!("{}:{}", app.run_as.user, app.run_as.group),
     );
     context.insert("retry", &format!("TERM/{}/KILL/5", job.kill_timeout));
-    let env: Vec<EnvVar> = job
-        .env
-        .iter()
-        .map(|(k, v)| EnvVar {
-            key: k.as_str(),
-            value: v.as_str(),
-        })
-        .collect();
+    let env = super::env_vars(job);
     context.insert(
         "needs_newline",
         &env.iter().any(|v| super::escape::needs_newline(v.value)),

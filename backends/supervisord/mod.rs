@@ -94,12 +94,6 @@ struct ProgramView<'a> {
     kill_timeout: u32,
 }
 
-#[derive(Serialize)]
-struct EnvVar<'a> {
-    key: &'a str,
-    value: &'a str,
-}
-
 /// supervisord's `autorestart`, `startsecs` and `startretries` for a respawn setting.
 /// - off: never restarted, and a failed first start is not retried either;
 /// - on, no limit: always restarted, quick failures retried (practically) forever;
@@ -256,14 +250,7 @@ fn helper_context(app: &AppView, job: &Job) -> tera::Context {
     let mut context = tera::Context::new();
     context.insert("app", app);
     context.insert("job", job);
-    let env: Vec<EnvVar> = job
-        .env
-        .iter()
-        .map(|(k, v)| EnvVar {
-            key: k.as_str(),
-            value: v.as_str(),
-        })
-        .collect();
+    let env = super::env_vars(job);
     context.insert(
         "needs_newline",
         &env.iter().any(|v| super::escape::needs_newline(v.value)),

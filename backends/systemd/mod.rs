@@ -26,7 +26,6 @@ use crate::model::output::{Group, Output};
 use crate::model::runlevel::Runlevels;
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
-use serde::Serialize;
 
 /// Where units go.
 const SYSTEMD_DIR: Key = Key::dir("systemd_dir", "/etc/systemd/system");
@@ -94,12 +93,6 @@ impl Spec for Systemd {
             journal: config.settings.choice(&SYSTEMD_LOG) == "journal",
         })
     }
-}
-
-#[derive(Serialize)]
-struct EnvVar<'a> {
-    key: &'a str,
-    value: &'a str,
 }
 
 impl Backend for Systemd {
@@ -278,14 +271,7 @@ fn job_context(app: &App, job: &Job, env_file: &str, journal: bool) -> Result<te
     let script = render("systemd/start.sh", &context)?;
     context.insert("script", script.trim_end_matches('\n'));
     context.insert("env_file", env_file);
-    let env: Vec<EnvVar> = job
-        .env
-        .iter()
-        .map(|(k, v)| EnvVar {
-            key: k.as_str(),
-            value: v.as_str(),
-        })
-        .collect();
+    let env = super::env_vars(job);
     context.insert("env", &env);
     context.insert("respawn", &matches!(job.respawn, Respawn::On(_)));
     let limit = match job.respawn {

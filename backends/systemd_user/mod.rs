@@ -22,7 +22,6 @@ use crate::model::job::{App, Job, Respawn};
 use crate::model::output::{Group, Output};
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
-use serde::Serialize;
 use std::process::{Command, Stdio};
 
 /// Where the user units go.
@@ -74,12 +73,6 @@ impl Spec for SystemdUser {
             run_user: (config.run_as.user.clone(), config.run_as.uid),
         })
     }
-}
-
-#[derive(Serialize)]
-struct EnvVar<'a> {
-    key: &'a str,
-    value: &'a str,
 }
 
 impl Backend for SystemdUser {
@@ -321,14 +314,7 @@ fn job_context(app: &App, job: &Job, env_file: &str) -> Result<tera::Context> {
     let script = render("systemd/start.sh", &context)?;
     context.insert("script", script.trim_end_matches('\n'));
     context.insert("env_file", env_file);
-    let env: Vec<EnvVar> = job
-        .env
-        .iter()
-        .map(|(k, v)| EnvVar {
-            key: k.as_str(),
-            value: v.as_str(),
-        })
-        .collect();
+    let env = super::env_vars(job);
     context.insert("env", &env);
     context.insert("respawn", &matches!(job.respawn, Respawn::On(_)));
     let limit = match job.respawn {

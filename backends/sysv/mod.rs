@@ -86,12 +86,6 @@ struct JobView<'a> {
     kill_timeout: u32,
 }
 
-#[derive(Serialize)]
-struct EnvVar<'a> {
-    key: &'a str,
-    value: &'a str,
-}
-
 /// The runlevels a set means, as digits 0-6 (`S` is runlevel 1).
 fn levels(set: &Runlevels) -> Vec<char> {
     let listed: Vec<char> = set
@@ -349,14 +343,7 @@ fn job_context(app: &AppView, job: &Job, helper: &str) -> tera::Context {
     context.insert("app", app);
     context.insert("job", job);
     context.insert("helper", helper);
-    let env: Vec<EnvVar> = job
-        .env
-        .iter()
-        .map(|(k, v)| EnvVar {
-            key: k.as_str(),
-            value: v.as_str(),
-        })
-        .collect();
+    let env = super::env_vars(job);
     context.insert(
         "needs_newline",
         &env.iter().any(|v| super::escape::needs_newline(v.value)),

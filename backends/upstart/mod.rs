@@ -73,12 +73,6 @@ impl Spec for Upstart {
     }
 }
 
-#[derive(Serialize)]
-struct EnvVar<'a> {
-    key: &'a str,
-    value: &'a str,
-}
-
 impl Backend for Upstart {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
         let mut context = tera::Context::new();
@@ -249,14 +243,7 @@ fn job_context(app: &App, job: &Job, helper: &str) -> tera::Context {
     );
     context.insert("job", job);
     context.insert("helper", helper);
-    let env: Vec<EnvVar> = job
-        .env
-        .iter()
-        .map(|(k, v)| EnvVar {
-            key: k.as_str(),
-            value: v.as_str(),
-        })
-        .collect();
+    let env = super::env_vars(job);
     context.insert(
         "needs_newline",
         &env.iter().any(|v| super::escape::needs_newline(v.value)),
