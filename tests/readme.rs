@@ -13,9 +13,22 @@ fn checkout() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The documents whose shell blocks are checked: the README and the reference in docs/.
+const DOCUMENTS: [&str; 4] = [
+    "README.md",
+    "docs/PROCFILE.md",
+    "docs/BACKENDS.md",
+    "docs/KUBERNETES.md",
+];
+
 /// The README's ```sh blocks, each with the line its fence is on.
 fn sh_blocks() -> Vec<(usize, Vec<String>)> {
-    let readme = std::fs::read_to_string(checkout().join("README.md")).unwrap();
+    sh_blocks_of("README.md")
+}
+
+/// One document's ```sh blocks, each with the line its fence is on.
+fn sh_blocks_of(document: &str) -> Vec<(usize, Vec<String>)> {
+    let readme = std::fs::read_to_string(checkout().join(document)).unwrap();
     let mut blocks = Vec::new();
     let mut current: Option<(usize, Vec<String>)> = None;
     for (index, line) in readme.lines().enumerate() {
@@ -51,10 +64,24 @@ fn words(command: &str) -> Vec<String> {
     words
 }
 
-/// Every `procexport ARGS` in the README's shell blocks (after an optional `sudo`).
-fn procexport_commands() -> Vec<(usize, Vec<String>)> {
+/// Every `procexport ARGS` in the documents' shell blocks (after an optional `sudo`), with
+/// the document and line it is on.
+fn procexport_commands() -> Vec<(String, Vec<String>)> {
     let mut commands = Vec::new();
-    for (fence, lines) in sh_blocks() {
+    for document in DOCUMENTS {
+        commands.extend(
+            commands_of(document)
+                .into_iter()
+                .map(|(line, args)| (format!("{document}:{line}"), args)),
+        );
+    }
+    commands
+}
+
+/// Every `procexport ARGS` in one document's shell blocks (after an optional `sudo`).
+fn commands_of(document: &str) -> Vec<(usize, Vec<String>)> {
+    let mut commands = Vec::new();
+    for (fence, lines) in sh_blocks_of(document) {
         for (offset, line) in lines.iter().enumerate() {
             let line = line.split(" #").next().unwrap();
             for segment in line.split(['|', ';']).flat_map(|s| s.split("&&")) {
@@ -76,24 +103,46 @@ fn procexport_commands() -> Vec<(usize, Vec<String>)> {
 fn every_shell_block_parses() {
     let blocks = sh_blocks();
     assert!(blocks.len() >= 10, "{} blocks", blocks.len());
-    for (line, lines) in blocks {
-        let outcome = run(Command::new("bash").args(["-n", "-c", &lines.join("\n")]));
-        assert_eq!(outcome.code, 0, "README.md:{line}: {}", outcome.stderr);
+    for document in DOCUMENTS {
+        for (line, lines) in sh_blocks_of(document) {
+            let outcome = run(Command::new("bash").args(["-n", "-c", &lines.join("\n")]));
+            assert_eq!(outcome.code, 0, "{document}:{line}: {}", outcome.stderr);
+        }
     }
+}
+
+/// What a newcomer was once told and could not do: each of these came back wrong once.
+#[test]
+fn the_readme_keeps_no_stale_advice() {
+    let readme = std::fs::read_to_string(checkout().join("README.md")).unwrap();
+    for stale in [
+        "until those rules land",
+        "sudo systemctl start fb-myapp.target",
+        "tail -f /var/log/fb-myapp/web_0.log",
+        "is not built yet",
+        "shared/tools",
+    ] {
+        assert!(!readme.contains(stale), "README.md says {stale:?} again");
+    }
+    let lines = readme.lines().count();
+    assert!(
+        lines < 450,
+        "README.md has {lines} lines: move reference to docs/"
+    );
 }
 
 #[test]
 fn every_procexport_command_names_real_subcommands_and_flags() {
     let commands = procexport_commands();
     assert!(commands.len() >= 12, "{commands:?}");
-    for (line, args) in commands {
+    for (place, args) in commands {
         // clap reads the words in order and stops at --help: a wrong subcommand, an unknown
         // flag or a bad value for a choice fails before it gets there.
         let outcome = run(Command::new(bin()).args(&args).arg("--help"));
         assert_eq!(
             outcome.code,
             0,
-            "README.md:{line}: procexport {}: {}",
+            "{place}: procexport {}: {}",
             args.join(" "),
             outcome.stderr
         );
