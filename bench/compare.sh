@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Time procexport against `foreman export`, `honcho export`, the upstart-exporter gem (when
-# its source is given) and `tar -x` of procexport's own output tree, on the same Procfiles,
-# for upstart, systemd and runit: fresh on disk, re-export unchanged and changed, tmpfs,
-# 2,000 and 5,000 jobs, unrelated dirty data, peak RSS and system-call counts. With
+# Time procexport against the physical floor (bench/floor.c writing the same tree and making
+# it durable), `foreman export`, `honcho export`, the upstart-exporter gem (when its source is
+# given) and `tar -x` of procexport's own output tree, on the same Procfiles, for every
+# backend: fresh on disk, the fixed part (start-up, dry run, unchanged re-export), re-export
+# unchanged and changed, tmpfs, 2,000 and 5,000 jobs, unrelated dirty data, peak RSS and
+# system-call counts. With
 # BENCH_OLD_REV, also an older procexport built from that revision (e.g. the syncfs scheme).
 # See bench/README.md. Installs nothing unless --setup is given.
 set -euo pipefail
@@ -24,8 +26,11 @@ Environment (all optional):
                            run as `ruby -I DIR/lib DIR/bin/upstart-export`. It only reads
                            /etc/upstart-exporter.yaml, which the benchmark then overwrites.
   CARGO_TARGET_DIR         where cargo builds (default: <repo>/target)
-  BENCH_BACKENDS           default "upstart systemd runit"
-  BENCH_SCENARIOS          default "fresh unchanged changed tmpfs large dirty rss syscalls"
+  BENCH_BACKENDS           default: every backend ("upstart systemd runit supervisord sysv
+                           openrc launchd systemd-user")
+  BENCH_SCENARIOS          default "fresh fixed unchanged changed tmpfs large dirty rss syscalls"
+  BENCH_FLOOR_MODE         how the floor makes its tree durable (default syncfs; also fsync,
+                           sfr, thr, none: see bench/floor.c)
   BENCH_ROUNDS             rounds of the 5-process sets (default 15)
   BENCH_LARGE_JOBS         large apps (default "2000 5000"); BENCH_ROUNDS_LARGE (default 3)
   BENCH_DIRTY_MB           unrelated dirty data levels (default "0 16 64 256")
@@ -80,6 +85,7 @@ need honcho "pip install '$honcho_pin'"
 need python3 'apt-get install python3'
 need tar 'apt-get install tar'
 need strace 'apt-get install strace'
+need cc 'apt-get install gcc'
 if [[ -z ${PROCEXPORT:-} ]] && ((build)); then need cargo 'install Rust with rustup'; fi
 if ! { [[ -x /usr/bin/time ]] && /usr/bin/time -f %M -o /dev/null true 2>/dev/null; }; then
 	missing+=('/usr/bin/time (GNU)  ->  apt-get install time')
@@ -155,7 +161,11 @@ if [[ -n ${BENCH_GEM_DIR:-} && -e /etc/upstart-exporter.yaml ]]; then
 	trap 'cp -p "$gem_backup" /etc/upstart-exporter.yaml; cleanup' EXIT
 fi
 
-BENCH_PX=$px BENCH_PX_OLD=$px_old BENCH_OLD_REV=${BENCH_OLD_REV:-${PROCEXPORT_OLD:-}} \
+# The floor: the same tree written by a small C program and made durable (bench/floor.c).
+floor=$work/floor
+cc -O2 -pthread -o "$floor" "$here/floor.c"
+
+BENCH_PX=$px BENCH_FLOOR=$floor BENCH_PX_OLD=$px_old BENCH_OLD_REV=${BENCH_OLD_REV:-${PROCEXPORT_OLD:-}} \
 	BENCH_FOREMAN=$foreman_bin BENCH_HONCHO=$honcho_bin BENCH_WORK=$work BENCH_SHM=$shm \
 	BENCH_GROUP=$(id -gn "$run_user") BENCH_GIT_REV=$git_rev \
 	python3 "$here/compare.py"
