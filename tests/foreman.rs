@@ -170,6 +170,58 @@ fn port_and_env_match_foreman_and_honcho() {
     eprintln!("compared {compared} jobs with foreman and honcho");
 }
 
+/// Heroku's `release` first: procexport installs no job for it (it is no daemon), but it keeps
+/// its place in the PORT count, as foreman, which exports it as a job with PORT = base: every
+/// other type gets foreman's PORT, never one shifted down by a slot.
+#[test]
+fn release_first_keeps_foremans_ports() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let text = "release: rake db:migrate\nweb: run-web\nworker: run-worker\n";
+    let procfile = sandbox.procfile(text);
+    let outcome = sandbox.export("runit", &procfile, "app").success();
+    assert!(
+        outcome.stdout.contains("\"release\": skipped"),
+        "{}",
+        outcome.stdout
+    );
+    assert!(!sandbox.host("/etc/sv/fb-app-release").exists());
+    let port = |job: &str| {
+        read_env_dir(&sandbox.host(&format!("/etc/sv/fb-app-{job}/env")))["PORT"].clone()
+    };
+    // foreman's rule, whether or not foreman is here to confirm it.
+    assert_eq!(
+        (port("web").as_str(), port("worker").as_str()),
+        ("5100", "5200")
+    );
+    if !installed("foreman") {
+        eprintln!("foreman is not installed: not compared (.ci/run installs it)");
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new("foreman")
+        .args(["export", "runit"])
+        .arg(out.path())
+        .args(["-a", "app", "-f", "Procfile", "-d", ".", "-u", "pxrun"])
+        .current_dir(procfile.parent().unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "foreman: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let theirs = their_envs(out.path(), "app");
+    assert_eq!(theirs["release.1"]["PORT"], "5000", "{theirs:?}");
+    for kind in ["web", "worker"] {
+        assert_eq!(
+            theirs[&format!("{kind}.1")]["PORT"],
+            port(kind),
+            "foreman's {kind}"
+        );
+    }
+}
+
 #[test]
 fn port_flag_beats_dotenv_and_the_procfile_can_override_the_env() {
     require_root();

@@ -120,7 +120,8 @@ fn a_dry_run_through_sudo_is_no_oracle() {
         other.stderr
     );
     assert!(!other.stdout.contains("unchanged") && !other.stdout.contains("STRIPE"));
-    // The owner's dry run: the private env file is written, not compared.
+    // The owner's dry run: the private env file is compared (DESIGN 5: a caller allowed to
+    // export the app may learn whether it is unchanged), and nothing of it is shown.
     let own = sudo(
         DEPLOY,
         &["--dry-run", "runit", "-p", &procfile, "-n", "billing"],
@@ -132,11 +133,159 @@ fn a_dry_run_through_sudo_is_no_oracle() {
         .find(|l| l.contains("/env/STRIPE_KEY"))
         .unwrap_or_else(|| panic!("{}", own.stdout));
     assert!(
-        env_line.starts_with("=== write ") && env_line.contains("not compared"),
+        env_line.starts_with("=== unchanged ") && env_line.contains("cannot read"),
         "{env_line}"
     );
+    assert!(!own.stdout.contains("sk_live_1"), "{}", own.stdout);
     // A world-readable file is compared as before.
     assert!(own.stdout.contains("=== unchanged "), "{}", own.stdout);
+}
+
+/// `--dry-run --detailed-exitcode` through sudo answered 3 for every systemd app, changed or
+/// not: its env file (root:run group, 0640) was "not compared". For the app's owner it is
+/// compared now; the answer says whether it differs and never what the installed file holds.
+#[test]
+fn a_dry_run_through_sudo_answers_0_when_nothing_would_change() {
+    let first = "version: 2\ncommands:\n  web:\n    command: a\n    env: {TOKEN: first-value}\n";
+    let (_sandbox, _config, procfile) = setup("", first);
+    export(DEPLOY, "systemd", &procfile, "shop").success();
+    let plan = || {
+        sudo(
+            DEPLOY,
+            &[
+                "--dry-run",
+                "--detailed-exitcode",
+                "systemd",
+                "-p",
+                &procfile,
+                "-n",
+                "shop",
+            ],
+        )
+    };
+    let env_line = |stdout: &str| -> String {
+        stdout
+            .lines()
+            .find(|l| l.starts_with("=== ") && l.contains("/etc/procexport/env/"))
+            .unwrap_or_else(|| panic!("no env file in {stdout}"))
+            .to_owned()
+    };
+    let same = plan();
+    assert_eq!(same.code, 0, "{}\n{}", same.stdout, same.stderr);
+    let line = env_line(&same.stdout);
+    assert!(
+        line.starts_with("=== unchanged ") && line.contains("cannot read"),
+        "{line}"
+    );
+    assert!(!same.stdout.contains("first-value"), "{}", same.stdout);
+    assert!(same
+        .stdout
+        .contains("# everything is already installed as shown"));
+    // A new value: a change, shown as the new file; the installed one never.
+    fs::write(&procfile, first.replace("first-value", "second-value")).unwrap();
+    let next = plan();
+    assert_eq!(next.code, 3, "{}\n{}", next.stdout, next.stderr);
+    let line = env_line(&next.stdout);
+    assert!(
+        line.starts_with("=== change ") && line.contains("not shown"),
+        "{line}"
+    );
+    assert!(next.stdout.contains("second-value"), "{}", next.stdout);
+    assert!(!next.stdout.contains("first-value"), "{}", next.stdout);
+    // Another user is refused before anything is compared.
+    sudo(
+        OTHER,
+        &[
+            "--dry-run",
+            "--detailed-exitcode",
+            "systemd",
+            "-p",
+            &procfile,
+            "-n",
+            "shop",
+        ],
+    )
+    .failure(1)
+    .stderr_has("belongs to \"pxdeploy\"");
+}
+
+/// With env values in the config, the comparison would be an oracle for root's secrets: a
+/// Procfile setting the config's key to a guess would hear 0 when the guess is right. Then the
+/// owner's dry run does not compare what it cannot read, and answers 3.
+#[test]
+fn a_dry_run_through_sudo_never_confirms_the_configs_env() {
+    let plain = "version: 2\ncommands:\n  web:\n    command: a\n";
+    let (_sandbox, _config, procfile) = setup("env:\n  API_TOKEN: s3cr3t\n", plain);
+    export(DEPLOY, "systemd", &procfile, "shop").success();
+    // The right guess: the rendered env file is byte for byte the installed one.
+    fs::write(
+        &procfile,
+        "version: 2\ncommands:\n  web:\n    command: a\n    env: {API_TOKEN: s3cr3t}\n",
+    )
+    .unwrap();
+    let guess = sudo(
+        DEPLOY,
+        &[
+            "--dry-run",
+            "--detailed-exitcode",
+            "systemd",
+            "-p",
+            &procfile,
+            "-n",
+            "shop",
+        ],
+    );
+    assert_eq!(guess.code, 3, "{}\n{}", guess.stdout, guess.stderr);
+    let line = guess
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("=== ") && l.contains("/etc/procexport/env/"))
+        .unwrap_or_else(|| panic!("{}", guess.stdout));
+    assert!(
+        line.starts_with("=== write ") && line.contains("not compared"),
+        "{line}"
+    );
+}
+
+/// foreman's `export <format> <location>` through sudo: the location is the invoking user's
+/// choice, so it never becomes a place root writes to. A location that is one of the
+/// directories the config names changes nothing and is accepted; any other is refused.
+#[test]
+fn a_foreman_export_location_never_moves_where_root_writes() {
+    let (sandbox, _config, procfile) = setup("", BASELINE);
+    let elsewhere = sandbox.path().join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    fs::set_permissions(&elsewhere, fs::Permissions::from_mode(0o777)).unwrap();
+    let elsewhere = elsewhere.to_str().unwrap();
+    for location in [elsewhere, "/etc/init", "/etc/cron.d"] {
+        sudo(
+            DEPLOY,
+            &["export", "upstart", location, "-a", "shop", "-f", &procfile],
+        )
+        .failure(2)
+        .stderr_has("is not where procexport writes upstart jobs");
+    }
+    assert!(sandbox.files().is_empty(), "{:?}", sandbox.files());
+    assert_eq!(fs::read_dir(elsewhere).unwrap().count(), 0);
+    // The configured directory, as foreman would be given it: the same export as `upstart`.
+    let init = sandbox.root().join("etc/init/");
+    sudo(
+        DEPLOY,
+        &[
+            "export",
+            "upstart",
+            init.to_str().unwrap(),
+            "-a",
+            "shop",
+            "-f",
+            &procfile,
+            "-c",
+            "web=2",
+        ],
+    )
+    .success();
+    assert!(init.join("fb-shop-web_1.conf").is_file());
+    assert!(init.join("fb-shop-worker.conf").is_file());
 }
 
 /// Item 6: any deploy user could re-export or clean any app (hijack of `billing`), and all

@@ -1,4 +1,4 @@
-//! Kubernetes names from procexport names. App names and labels are `[A-Za-z0-9_]+`; object
+//! Kubernetes names from procexport names. App names and labels are `[A-Za-z0-9_-]+`; object
 //! and container names must be DNS-1123 labels (`[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63
 //! characters), and a Service name a DNS-1035 label (the same, starting with a letter).
 //!

@@ -22,20 +22,20 @@ Examples:
   sudo procexport restart -n myapp
   sudo procexport status -n myapp
   sudo procexport list
+  sudo procexport export upstart /etc/init -a myapp -f /srv/myapp/Procfile -c web=2
   procexport --root /tmp/pkg --config ./procexport.yaml upstart -p Procfile -n myapp";
 
 /// Turn a Procfile into init-system jobs, safely through sudo.
 #[derive(Debug, Parser)]
 #[command(name = "procexport", version = env!("PROCEXPORT_VERSION"), after_help = EXAMPLES)]
 pub struct Cli {
-    /// Print every file that would be written or removed, with path, mode and contents; write
-    /// nothing.
-    #[arg(long, global = true)]
+    /// Before the subcommand, as after it: --dry-run for an export, clean, start, stop,
+    /// restart or kubernetes.
+    #[arg(long)]
     pub dry_run: bool,
 
-    /// With --dry-run: exit 0 when nothing would change and 3 when something would (1 and 2
-    /// keep their meanings), like `terraform plan -detailed-exitcode`.
-    #[arg(long, global = true, requires = "dry_run")]
+    /// Before the subcommand, as after it: --detailed-exitcode for an export or clean.
+    #[arg(long)]
     pub detailed_exitcode: bool,
 
     /// Read this config file instead of /etc/procexport.yaml (refused through sudo).
@@ -50,19 +50,88 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// The dry-run flags of this run, given before the subcommand or after it. A flag given
+    /// before a subcommand that has no use for it is refused, as clap refuses it after one.
+    pub fn plan_flags(&self) -> Result<PlanFlags, String> {
+        // What the subcommand took itself, and which of the two flags it has.
+        let (own, takes_dry_run, takes_detailed) = match &self.command {
+            Command::Export { args, .. } => (args.plan, true, true),
+            Command::Clean(args) => (args.plan, true, true),
+            Command::Control { dry_run, .. } => (own_dry_run(*dry_run), true, false),
+            Command::Kubernetes(args) => (own_dry_run(args.dry_run), true, false),
+            Command::Status(_) | Command::List | Command::Man(_) | Command::Completions(_) => {
+                (PlanFlags::default(), false, false)
+            }
+        };
+        let name = self.command.name();
+        if self.dry_run && !takes_dry_run {
+            return Err(format!(
+                "--dry-run does not apply to {name}: it changes nothing"
+            ));
+        }
+        if self.detailed_exitcode && !takes_detailed {
+            return Err(format!(
+                "--detailed-exitcode does not apply to {name}: only an export or a clean can \
+                 say whether it would change something"
+            ));
+        }
+        let flags = PlanFlags {
+            dry_run: own.dry_run || self.dry_run,
+            detailed_exitcode: own.detailed_exitcode || self.detailed_exitcode,
+        };
+        if flags.detailed_exitcode && !flags.dry_run {
+            return Err("--detailed-exitcode needs --dry-run: add --dry-run".to_owned());
+        }
+        Ok(flags)
+    }
+}
+
+fn own_dry_run(flag: DryRun) -> PlanFlags {
+    PlanFlags {
+        dry_run: flag.dry_run,
+        detailed_exitcode: false,
+    }
+}
+
+impl Command {
+    /// The subcommand's name, for messages.
+    fn name(&self) -> &str {
+        match self {
+            Self::Export { backend, .. } => backend,
+            Self::Kubernetes(_) => "kubernetes",
+            Self::Clean(_) => "clean",
+            Self::Control { action, .. } => action.verb(),
+            Self::Status(_) => "status",
+            Self::List => "list",
+            Self::Man(_) => "man",
+            Self::Completions(_) => "completions",
+        }
+    }
+}
+
 /// What to do. The export subcommands are the backends' names, one per backend of the
 /// registry; `clean`, the control subcommands and `list` cover them all. `kubernetes` is not a
 /// backend of the registry (it installs nothing), so it is a fixed subcommand, as `clean` is.
 #[derive(Debug)]
 pub enum Command {
-    /// Export the Procfile through the backend called `backend`.
-    Export { backend: String, args: ExportArgs },
+    /// Export the Procfile through the backend called `backend`; `location` is foreman's
+    /// `export <format> <location>` argument (see `ForemanExport`).
+    Export {
+        backend: String,
+        args: ExportArgs,
+        location: Option<Utf8PathBuf>,
+    },
     /// Print (or write to a directory) the Procfile as Kubernetes manifests.
     Kubernetes(KubernetesArgs),
     /// Remove every file an export installed for the app.
     Clean(CleanArgs),
     /// Start, stop or restart the jobs of the app's manifest.
-    Control { action: Action, args: AppArgs },
+    Control {
+        action: Action,
+        args: AppArgs,
+        dry_run: DryRun,
+    },
     /// Show each installed job of the app and its live state.
     Status(AppArgs),
     /// Show every app with a manifest.
@@ -74,11 +143,14 @@ pub enum Command {
 }
 
 const CLEAN_ABOUT: &str = "Remove every file an export installed for the app";
+const EXPORT_ABOUT: &str =
+    "foreman's spelling of an export: `export <FORMAT> [LOCATION]` is the <FORMAT> subcommand";
 const KUBERNETES_ABOUT: &str =
     "Print (or write to --output DIR) the Procfile as Kubernetes manifests; never needs sudo";
 
 /// The fixed subcommands besides the exports: name, help line.
 const FIXED: &[(&str, &str)] = &[
+    ("export", EXPORT_ABOUT),
     ("kubernetes", KUBERNETES_ABOUT),
     ("clean", CLEAN_ABOUT),
     (
@@ -117,9 +189,18 @@ impl FromArgMatches for Command {
             Ok(Self::Control {
                 action,
                 args: AppArgs::from_arg_matches(sub)?,
+                dry_run: DryRun::from_arg_matches(sub)?,
             })
         };
         match matches.subcommand() {
+            Some(("export", sub)) => {
+                let foreman = ForemanExport::from_arg_matches(sub)?;
+                Ok(Self::Export {
+                    backend: foreman.format,
+                    args: foreman.args,
+                    location: foreman.location,
+                })
+            }
             Some(("clean", sub)) => Ok(Self::Clean(CleanArgs::from_arg_matches(sub)?)),
             Some(("kubernetes", sub)) => {
                 Ok(Self::Kubernetes(KubernetesArgs::from_arg_matches(sub)?))
@@ -136,6 +217,7 @@ impl FromArgMatches for Command {
             Some((name, sub)) if NAMES.contains(&name) => Ok(Self::Export {
                 backend: name.to_owned(),
                 args: ExportArgs::from_arg_matches(sub)?,
+                location: None,
             }),
             Some((name, _)) => Err(clap::Error::raw(
                 ErrorKind::InvalidSubcommand,
@@ -164,12 +246,15 @@ impl Subcommand for Command {
         for (name, about) in FIXED {
             let sub = clap::Command::new(*name).about(*about);
             command = command.subcommand(match *name {
+                "export" => ForemanExport::augment_args(sub),
                 "clean" => CleanArgs::augment_args(sub),
                 "kubernetes" => KubernetesArgs::augment_args(sub),
                 "man" => ManArgs::augment_args(sub),
                 "completions" => CompletionsArgs::augment_args(sub),
                 "list" => sub,
-                _ => AppArgs::augment_args(sub),
+                "status" => AppArgs::augment_args(sub),
+                // start, stop, restart
+                _ => DryRun::augment_args(AppArgs::augment_args(sub)),
             });
         }
         command
@@ -184,19 +269,80 @@ impl Subcommand for Command {
     }
 }
 
+// `--dry-run` and `--detailed-exitcode`, on the subcommands whose exit status can say whether
+// something would change: the exports and clean. (A `//` comment: clap would take a `///` one
+// on a struct it augments as the subcommand's help text.)
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Args)]
+pub struct PlanFlags {
+    /// Print every file that would be written or removed, with path, mode and contents; write
+    /// nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// With --dry-run: exit 0 when nothing would change and 3 when something would (1 and 2
+    /// keep their meanings), like `terraform plan -detailed-exitcode`.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+// `--dry-run` alone, for start, stop, restart and kubernetes: they print what they would do,
+// and their exit status never says whether anything would change.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Args)]
+pub struct DryRun {
+    /// Print what would be done; do nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+// foreman's `export <format> [location] -a app -f Procfile -c web=2`: the same export as the
+// <format> subcommand. foreman writes to the location it is given; procexport writes where its
+// root-owned config says, so a location is accepted only when it is one of those directories
+// (it changes nothing) and refused otherwise, through sudo or not (`cli::run`).
+#[derive(Debug, Args)]
+pub struct ForemanExport {
+    /// The init system, as foreman names it: one of procexport's export subcommands.
+    #[arg(value_name = "FORMAT", value_parser = PossibleValuesParser::new(NAMES.iter().copied()))]
+    pub format: String,
+
+    /// foreman's target directory: accepted only when it is a directory this export writes to
+    /// anyway (e.g. /etc/init for upstart); procexport never writes elsewhere because of it.
+    #[arg(value_name = "LOCATION")]
+    pub location: Option<Utf8PathBuf>,
+
+    #[command(flatten)]
+    pub args: ExportArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The Procfile to export (read with the invoking user's rights).
-    #[arg(short, long, value_name = "PROCFILE", default_value = "Procfile")]
+    /// The Procfile to export (read with the invoking user's rights). foreman's -f works too;
+    /// a port is --port here.
+    #[arg(
+        short,
+        long,
+        short_alias = 'f',
+        value_name = "PROCFILE",
+        default_value = "Procfile",
+        value_parser = parse_procfile
+    )]
     pub procfile: Utf8PathBuf,
 
     /// The app's name: ASCII letters, digits, "_" and "-", starting with a letter or digit.
-    #[arg(short = 'n', long = "app", value_name = "APP")]
+    /// foreman's -a works too.
+    #[arg(short = 'n', long = "app", short_alias = 'a', value_name = "APP")]
     pub app: String,
 
     /// How many of each process type to run, overriding `count`: `web=2,worker=1`; `all=N`
-    /// sets every type not named; 0 installs none of a type.
-    #[arg(short = 'm', long, value_name = "TYPE=N,...", value_parser = parse_formation)]
+    /// sets every type not named; 0 installs none of a type. honcho's -c and foreman's
+    /// --concurrency work too.
+    #[arg(
+        short = 'm',
+        long,
+        short_alias = 'c',
+        alias = "concurrency",
+        value_name = "TYPE=N,...",
+        value_parser = parse_formation
+    )]
     pub formation: Option<Formation>,
 
     /// The base port: process type i's instance j gets PORT = base + 100 x i + j (default:
@@ -209,6 +355,7 @@ pub struct ExportArgs {
     #[arg(
         short = 'e',
         long = "env-file",
+        alias = "env",
         value_name = "FILE[,FILE]",
         value_delimiter = ','
     )]
@@ -221,12 +368,15 @@ pub struct ExportArgs {
     /// Once the files are in place, restart every job of the app through the running init.
     #[arg(long)]
     pub restart: bool,
+
+    #[command(flatten)]
+    pub plan: PlanFlags,
 }
 
 #[derive(Debug, Args)]
 pub struct AppArgs {
     /// The app to act on.
-    #[arg(short = 'n', long = "app", value_name = "APP")]
+    #[arg(short = 'n', long = "app", short_alias = 'a', value_name = "APP")]
     pub app: String,
 
     /// Only the jobs this backend installed.
@@ -234,16 +384,24 @@ pub struct AppArgs {
     pub backend: Option<String>,
 }
 
-/// `procexport kubernetes`: the Procfile and app as for every export, and what only this
-/// export takes. Each value is checked later (`backends/kubernetes/settings.rs`).
+// `procexport kubernetes`: the Procfile and app as for every export, and what only this export
+// takes; each value is checked later (backends/kubernetes/settings.rs). A `//` comment, not a
+// doc comment: clap would print a doc comment here as the subcommand's help.
 #[derive(Debug, Args)]
 pub struct KubernetesArgs {
-    /// The Procfile to export.
-    #[arg(short, long, value_name = "PROCFILE")]
+    /// The Procfile to export. foreman's -f works too.
+    #[arg(
+        short,
+        long,
+        short_alias = 'f',
+        value_name = "PROCFILE",
+        value_parser = parse_procfile
+    )]
     pub procfile: Utf8PathBuf,
 
-    /// The app's name: ASCII letters, digits and "_".
-    #[arg(short = 'n', long = "app", value_name = "APP")]
+    /// The app's name: ASCII letters, digits, "_" and "-", starting with a letter or digit. Its
+    /// Kubernetes form is lowercased, with "_" as "-". foreman's -a works too.
+    #[arg(short = 'n', long = "app", short_alias = 'a', value_name = "APP")]
     pub app: String,
 
     /// The container image every process runs (else `image:` in the Procfile, else
@@ -277,12 +435,21 @@ pub struct KubernetesArgs {
     pub release: Option<ReleaseAs>,
 
     /// Replicas per process type, as foreman's -m: `web=3,worker=2` (overrides `count`).
-    #[arg(short = 'm', long, value_name = "LABEL=N,...")]
+    #[arg(
+        short = 'm',
+        long,
+        short_alias = 'c',
+        alias = "concurrency",
+        value_name = "LABEL=N,..."
+    )]
     pub formation: Option<String>,
 
     /// The uid the containers run as (default: the image's own user, which must not be root).
     #[arg(long, value_name = "UID")]
     pub run_as_user: Option<i64>,
+
+    #[command(flatten)]
+    pub dry_run: DryRun,
 }
 
 impl ValueEnum for EnvStore {
@@ -338,15 +505,30 @@ fn parse_formation(text: &str) -> Result<Formation, String> {
     Ok(formation)
 }
 
+/// A Procfile path. foreman's and honcho's `-p` is the port: a value that is only digits is
+/// taken for one, and answered with the flag to use (a Procfile named so is `./5000`).
+fn parse_procfile(text: &str) -> Result<Utf8PathBuf, String> {
+    if !text.is_empty() && text.len() <= 5 && text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "-p is the Procfile here; for a port write --port {text} (a Procfile named {text} \
+             is ./{text})"
+        ));
+    }
+    Ok(Utf8PathBuf::from(text))
+}
+
 #[derive(Debug, Args)]
 pub struct CleanArgs {
     /// The app whose files to remove.
-    #[arg(short = 'n', long = "app", value_name = "APP")]
+    #[arg(short = 'n', long = "app", short_alias = 'a', value_name = "APP")]
     pub app: String,
 
     /// Only remove what this backend installed.
     #[arg(long, value_parser = PossibleValuesParser::new(NAMES.iter().copied()))]
     pub backend: Option<String>,
+
+    #[command(flatten)]
+    pub plan: PlanFlags,
 }
 
 #[cfg(test)]
@@ -413,7 +595,7 @@ mod tests {
         ] {
             let cli = Cli::try_parse_from(["p", verb, "-n", "a", "--backend", "upstart"]).unwrap();
             assert!(
-                matches!(cli.command, Command::Control { action: a, args } if a == action && args.app == "a")
+                matches!(cli.command, Command::Control { action: a, args, .. } if a == action && args.app == "a")
             );
         }
         let cli = Cli::try_parse_from(["p", "status", "-n", "a"]).unwrap();
@@ -442,8 +624,184 @@ mod tests {
     fn dry_run_is_accepted_before_and_after_the_subcommand() {
         let before = Cli::try_parse_from(["p", "--dry-run", "upstart", "-p", "P", "-n", "a"]);
         let after = Cli::try_parse_from(["p", "upstart", "-p", "P", "-n", "a", "--dry-run"]);
-        assert!(before.unwrap().dry_run);
-        assert!(after.unwrap().dry_run);
+        assert!(before.unwrap().plan_flags().unwrap().dry_run);
+        assert!(after.unwrap().plan_flags().unwrap().dry_run);
+        let both =
+            Cli::try_parse_from(["p", "--dry-run", "clean", "-n", "a", "--detailed-exitcode"]);
+        assert_eq!(
+            both.unwrap().plan_flags(),
+            Ok(PlanFlags {
+                dry_run: true,
+                detailed_exitcode: true
+            })
+        );
+        let alone = Cli::try_parse_from(["p", "systemd", "-n", "a", "--detailed-exitcode"]);
+        assert!(alone
+            .unwrap()
+            .plan_flags()
+            .unwrap_err()
+            .contains("needs --dry-run"));
+    }
+
+    /// `list` and `status` change nothing: `--dry-run` and `--detailed-exitcode` are not
+    /// theirs, neither in their help nor on their command line, before or after the name.
+    #[test]
+    fn list_and_status_take_no_dry_run_flags() {
+        let mut cli = Cli::command();
+        for name in ["list", "status"] {
+            let help = cli
+                .find_subcommand_mut(name)
+                .unwrap()
+                .render_help()
+                .to_string();
+            assert!(
+                !help.contains("--dry-run") && !help.contains("--detailed-exitcode"),
+                "{name}: {help}"
+            );
+        }
+        for line in [
+            &["p", "list", "--dry-run"][..],
+            &["p", "status", "-n", "a", "--detailed-exitcode"],
+            &["p", "start", "-n", "a", "--detailed-exitcode"],
+        ] {
+            assert!(Cli::try_parse_from(line).is_err(), "{line:?}");
+        }
+        for (line, says) in [
+            (
+                &["p", "--dry-run", "list"][..],
+                "--dry-run does not apply to list",
+            ),
+            (
+                &["p", "--dry-run", "--detailed-exitcode", "status", "-n", "a"],
+                "--dry-run does not apply to status",
+            ),
+            (
+                &["p", "--dry-run", "--detailed-exitcode", "stop", "-n", "a"],
+                "--detailed-exitcode does not apply to stop",
+            ),
+        ] {
+            let error = Cli::try_parse_from(line).unwrap().plan_flags().unwrap_err();
+            assert!(error.contains(says), "{line:?}: {error}");
+        }
+        // The subcommands that use them still show them.
+        for name in ["upstart", "clean", "restart", "kubernetes", "export"] {
+            let help = cli
+                .find_subcommand_mut(name)
+                .unwrap()
+                .render_help()
+                .to_string();
+            assert!(help.contains("--dry-run"), "{name}: {help}");
+        }
+        let start = Cli::try_parse_from(["p", "start", "-n", "a", "--dry-run"]).unwrap();
+        assert!(start.plan_flags().unwrap().dry_run);
+    }
+
+    /// `kubernetes --help` is user text: it named `backends/kubernetes/settings.rs` and said
+    /// app names allow no dash.
+    #[test]
+    fn kubernetes_help_reads_as_user_text() {
+        let mut cli = Cli::command();
+        let help = cli
+            .find_subcommand_mut("kubernetes")
+            .unwrap()
+            .render_help()
+            .to_string();
+        assert!(help.starts_with(KUBERNETES_ABOUT), "{help}");
+        assert!(!help.contains(".rs"), "{help}");
+        assert!(
+            help.contains(r#"ASCII letters, digits, "_" and "-""#),
+            "{help}"
+        );
+        // What the help says is what the checks accept.
+        assert!(crate::model::name::Name::parse("my-app_2", "app name").is_ok());
+        for sub in cli.get_subcommands_mut() {
+            let help = sub.render_help().to_string();
+            assert!(!help.contains(".rs`") && !help.contains(".rs)"), "{help}");
+        }
+    }
+
+    /// foreman's and honcho's spellings: `export <format> [location]`, `-a`, `-f`, `-c`,
+    /// `--env`, `--concurrency`.
+    #[test]
+    fn foremans_spellings_are_accepted() {
+        let cli = Cli::try_parse_from([
+            "p",
+            "export",
+            "upstart",
+            "/etc/init",
+            "-a",
+            "app",
+            "-f",
+            "Procfile.prod",
+            "-c",
+            "web=2",
+            "--env",
+            "a.env",
+        ])
+        .unwrap();
+        let Command::Export {
+            backend,
+            args,
+            location,
+        } = cli.command
+        else {
+            panic!("not an export: {:?}", cli.command)
+        };
+        assert_eq!(backend, "upstart");
+        assert_eq!(
+            location.as_deref(),
+            Some(camino::Utf8Path::new("/etc/init"))
+        );
+        assert_eq!(args.app, "app");
+        assert_eq!(args.procfile, "Procfile.prod");
+        assert_eq!(args.env_files, ["a.env"]);
+        assert_eq!(args.formation.unwrap().counts, [("web".to_owned(), 2)]);
+        let cli = Cli::try_parse_from([
+            "p",
+            "systemd",
+            "-a",
+            "app",
+            "-f",
+            "P",
+            "--concurrency",
+            "all=2",
+        ])
+        .unwrap();
+        let Command::Export { args, location, .. } = cli.command else {
+            panic!("not an export")
+        };
+        assert_eq!((args.app.as_str(), args.procfile.as_str()), ("app", "P"));
+        assert_eq!(args.formation.unwrap().all, Some(2));
+        assert!(location.is_none());
+        for line in [
+            &["p", "clean", "-a", "app"][..],
+            &["p", "status", "-a", "app"],
+            &["p", "kubernetes", "-a", "app", "-f", "P", "-c", "web=2"],
+        ] {
+            Cli::try_parse_from(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        }
+        // A format procexport does not have is named with the ones it has.
+        let error = Cli::try_parse_from(["p", "export", "bluepill", "-a", "app"]).unwrap_err();
+        assert!(error.to_string().contains("upstart"), "{error}");
+    }
+
+    /// foreman's `-p` is the port: here it is the Procfile, and a number is answered with the
+    /// flag to write.
+    #[test]
+    fn a_port_given_as_dash_p_is_answered_with_dash_dash_port() {
+        for line in [
+            &["p", "upstart", "-n", "a", "-p", "5000"][..],
+            &["p", "export", "upstart", "-a", "a", "-p", "5000"],
+            &["p", "kubernetes", "-n", "a", "-p", "5000"],
+        ] {
+            let error = Cli::try_parse_from(line).unwrap_err().to_string();
+            assert!(
+                error.contains("-p is the Procfile here; for a port write --port 5000"),
+                "{line:?}: {error}"
+            );
+        }
+        let cli = Cli::try_parse_from(["p", "upstart", "-n", "a", "-p", "./5000"]).unwrap();
+        assert!(matches!(cli.command, Command::Export { args, .. } if args.procfile == "./5000"));
     }
 
     #[test]

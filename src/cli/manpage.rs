@@ -159,7 +159,8 @@ fn fixed_sections() -> Roff {
     }
     roff.control("SH", ["SECURITY"]).text([roman(
         "procexport is made to be run through sudo by a deploy user who is not trusted with \
-         root. Through sudo it refuses --root and --config, reads the Procfile with the invoking \
+         root. Through sudo it refuses --root and --config (and foreman's export location, unless \
+         it is a directory the config already names), reads the Procfile with the invoking \
          user's rights, reads no environment variable but SUDO_UID and SUDO_GID, and writes \
          only the app's own files into root-owned directories, each atomically and never \
          through a symlink. Every job runs as the config's run user, never root. \

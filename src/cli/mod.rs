@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod completions;
+pub mod foreman;
 pub mod gem;
 pub mod manpage;
 pub mod run;

@@ -7,8 +7,10 @@
 
 use crate::backends::kubernetes::{self, Flags, KubernetesOptions};
 use crate::backends::{keys, Backend, BackendKind};
-use crate::cli::args::{Action, AppArgs, CleanArgs, Cli, Command, ExportArgs, KubernetesArgs};
-use crate::cli::{completions, gem, manpage};
+use crate::cli::args::{
+    Action, AppArgs, CleanArgs, Cli, Command, ExportArgs, KubernetesArgs, PlanFlags,
+};
+use crate::cli::{completions, foreman, gem, manpage};
 use crate::error::{Error, Location, Result};
 use crate::install::access::{self, Users};
 use crate::install::disk::Disk;
@@ -26,6 +28,7 @@ use crate::model::text::AbsPath;
 use crate::procfile::assemble::{assemble, Options};
 use crate::procfile::{self, dotenv};
 use crate::sanitize::Quoted;
+use camino::Utf8Path;
 use clap::Parser;
 use std::ffi::OsString;
 use std::io::Write;
@@ -43,14 +46,15 @@ pub fn run(
     // Installed as the gem's `upstart-export`: the gem's command line and config file.
     let as_gem = args.first().is_some_and(gem::invoked_as_gem);
     let args = if as_gem { gem::translate(args) } else { args };
-    let cli = Cli::try_parse_from(args).map_err(Error::Cli)?;
+    let cli = Cli::try_parse_from(args).map_err(foreman::explain)?;
+    let plan = cli.plan_flags().map_err(Error::Usage)?;
     // The manual and completions only print: no identity, config or file is looked at.
     if let Some(printed) = print_only(&cli.command, out) {
         return printed.map(|()| 0);
     }
     let invoker = Invoker::detect()?;
     if let Command::Kubernetes(args) = &cli.command {
-        export_kubernetes(&cli, args, &invoker, out)?;
+        export_kubernetes(&cli, args, plan.dry_run, &invoker, out)?;
         return Ok(0);
     }
     check_flags(&cli, &invoker)?;
@@ -77,7 +81,12 @@ pub fn run(
         RunAs::resolve,
         as_gem,
     )?;
-    if cli.dry_run && invoker.sudo.is_some() {
+    // A dry run through sudo may compare an installed file the invoking user cannot read with
+    // the new one, and say whether it would change, only when the config sets no env: an
+    // installed env file holds the config's values, and a Procfile that sets the same key to a
+    // guess would learn from the answer whether the guess was root's secret.
+    let compare_unreadable = config.defaults.env.iter().next().is_none();
+    if plan.dry_run && invoker.sudo.is_some() {
         // The config is root's: a dry run shows the invoking user the names of its variables,
         // not their values.
         config.defaults.env = config.defaults.env.redacted("(hidden: set in the config)");
@@ -93,7 +102,7 @@ pub fn run(
         Command::Clean(args) => &args.app,
         Command::Control { args, .. } | Command::Status(args) => &args.app,
         Command::List => {
-            let mut cx = context(&mut disk, &config, &invoker, cli.dry_run, target, out);
+            let mut cx = context(&mut disk, &config, &invoker, plan, target, out);
             list(&mut cx, &config)?;
             return Ok(0);
         }
@@ -107,16 +116,22 @@ pub fn run(
         warn_other_backends(&config, &app, backend, &installed);
     }
     let config = config.for_app(app.as_str());
-    let mut cx = context(&mut disk, &config, &invoker, cli.dry_run, target, out);
+    let mut cx = context(&mut disk, &config, &invoker, plan, target, out);
+    cx.compare_unreadable = compare_unreadable;
     let changed = match cli.command {
-        Command::Export { backend, args } => {
+        Command::Export {
+            backend,
+            args,
+            location,
+        } => {
             let backend = BackendKind::build(&backend, &config)
                 .expect("clap only accepts the registry's names")?;
+            check_location(&backend, location.as_deref())?;
             let bytes = procfile.unwrap_or_default();
             export(&mut cx, &config, &backend, &app, &args, &bytes, dotenv)?
         }
         Command::Clean(args) => clean(&mut cx, &config, &app, &args)?,
-        Command::Control { action, args } => {
+        Command::Control { action, args, .. } => {
             control(&mut cx, &config, action, &args)?;
             false
         }
@@ -128,7 +143,7 @@ pub fn run(
             unreachable!("handled above")
         }
     };
-    Ok(if cli.detailed_exitcode && changed {
+    Ok(if plan.detailed_exitcode && changed {
         WOULD_CHANGE
     } else {
         0
@@ -171,15 +186,40 @@ fn check_flags(cli: &Cli, invoker: &Invoker) -> Result<()> {
     Ok(())
 }
 
+/// foreman's `export <format> <location>`: procexport writes where its root-owned config says,
+/// so a location is accepted only when it is one of the directories this export writes to
+/// anyway (then it changes nothing), and refused otherwise, through sudo or not: a location
+/// the invoking user picks must never become a place root writes to. `--root` is the way to
+/// install under another tree (and is refused through sudo).
+fn check_location(backend: &BackendKind, location: Option<&Utf8Path>) -> Result<()> {
+    let Some(location) = location else {
+        return Ok(());
+    };
+    let dirs = Installer::install_dirs(backend);
+    let given = location.as_str().trim_end_matches('/');
+    if dirs.iter().any(|dir| dir.trim_end_matches('/') == given) {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "the location {} is not where procexport writes {} jobs: it writes to {}, as the \
+         config says (see procexport.yaml(5)); leave the location out, or give one of those. \
+         To install under another tree, use --root DIR (refused through sudo)",
+        Quoted(location.as_str()),
+        Installer::name(backend),
+        dirs.join(", ")
+    )))
+}
+
 /// What every transaction of this run shares.
 fn context<'a>(
     disk: &'a mut Disk,
     config: &'a Config,
     invoker: &Invoker,
-    dry_run: bool,
+    plan: PlanFlags,
     target: Target,
     out: &'a mut dyn Write,
 ) -> Context<'a> {
+    let dry_run = plan.dry_run;
     Context {
         disk,
         state_dir: &config.state_dir,
@@ -194,6 +234,7 @@ fn context<'a>(
         run_group: &config.run_as.group,
         dry_run,
         viewer: invoker.sudo.filter(|_| dry_run),
+        compare_unreadable: false,
         target,
         out,
     }
@@ -320,6 +361,7 @@ fn export(
 fn export_kubernetes(
     cli: &Cli,
     args: &KubernetesArgs,
+    dry_run: bool,
     invoker: &Invoker,
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -378,7 +420,7 @@ fn export_kubernetes(
         &parsed,
         &options,
         args.output.as_ref().map(|d| d.as_str()),
-        cli.dry_run,
+        dry_run,
     )
 }
 

@@ -13,9 +13,12 @@ use std::io::{self, Write};
 pub struct View<'a> {
     /// The run group's name, for the owner column.
     pub run_group: &'a str,
-    /// Installed files the invoking user could not read: never compared, never diffed, so
-    /// a dry run through sudo cannot confirm what they hold.
+    /// Installed files the invoking user could not read: never shown or diffed.
     pub hidden: &'a HashSet<String>,
+    /// Whether the `hidden` files were compared: then each is said to be unchanged or to
+    /// differ, and nothing more (DESIGN 5: a caller allowed to export the app may learn
+    /// whether it is unchanged); else each is written without comparing.
+    pub compared: bool,
     /// Stale files in directories the invoking user could not list: counted, not named.
     pub hidden_removals: &'a HashSet<String>,
     /// The log directory the export would make, when it is missing.
@@ -36,7 +39,10 @@ pub fn dry_run(out: &mut dyn Write, what: &str, plan: &Plan, view: &View) -> io:
         )?;
     }
     for output in &plan.writes {
-        if view.hidden.contains(&output.path) {
+        if view.hidden.contains(&output.path) && view.compared {
+            change += 1;
+            print_output(out, "change", output, view.run_group, DIFFERS_UNSEEN)?;
+        } else if view.hidden.contains(&output.path) {
             blind += 1;
             print_output(out, "write", output, view.run_group, NOT_COMPARED)?;
         } else if let Some(before) = plan.before.get(&output.path) {
@@ -48,14 +54,19 @@ pub fn dry_run(out: &mut dyn Write, what: &str, plan: &Plan, view: &View) -> io:
         }
     }
     for output in &plan.unchanged {
-        if view.hidden.contains(&output.path) {
+        if view.hidden.contains(&output.path) && !view.compared {
             blind += 1;
             print_output(out, "write", output, view.run_group, NOT_COMPARED)?;
         } else {
             unchanged += 1;
+            let unseen = if view.hidden.contains(&output.path) {
+                SAME_UNSEEN
+            } else {
+                ""
+            };
             writeln!(
                 out,
-                "=== unchanged {} ({})",
+                "=== unchanged {} ({}{unseen})",
                 for_terminal(&output.path),
                 describe(output, view.run_group)
             )?;
@@ -90,8 +101,16 @@ pub fn dry_run(out: &mut dyn Write, what: &str, plan: &Plan, view: &View) -> io:
 }
 
 /// Said of a file a dry run through sudo does not compare.
-const NOT_COMPARED: &str =
-    "; not compared: a dry run through sudo never reads a file the invoking user cannot";
+const NOT_COMPARED: &str = "; not compared: it may hold the config's env values, which a dry \
+     run through sudo never confirms to the invoking user";
+
+/// Said of an installed file the invoking user cannot read that the new one would replace.
+const DIFFERS_UNSEEN: &str =
+    "; differs from the installed file, which the invoking user cannot read: not shown";
+
+/// Said of an installed file the invoking user cannot read that is already as rendered.
+const SAME_UNSEEN: &str =
+    "; compared with the installed file, which the invoking user cannot read: not shown";
 
 /// A file that exists and will be replaced: what differs, as a unified diff of the contents
 /// (when both are text) and the mode and owner when they change.

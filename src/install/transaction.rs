@@ -39,6 +39,10 @@ pub struct Context<'a> {
     /// For a dry run through sudo, the invoking user's uid and gid: what that user could not
     /// read is not compared or named.
     pub viewer: Option<(u32, u32)>,
+    /// For that dry run: the installed files the viewer cannot read are still compared with
+    /// the new ones, and only whether they differ is said (never what they hold). False when
+    /// they may hold what the viewer must not confirm by guessing (the config's env values).
+    pub compare_unreadable: bool,
     /// Where the files go, for the init hooks.
     pub target: Target,
     pub out: &'a mut dyn Write,
@@ -146,7 +150,7 @@ pub fn install(
     let log_path = log_dir.as_ref().map(|l| format!("{}/{}", l.parent, l.name));
     plan.new.log_dir = old.log_dir.clone().filter(|p| log_path.as_ref() == Some(p));
     if cx.dry_run {
-        return dry_run(cx, installer, &what, &plan, log_dir.as_ref());
+        return dry_run(cx, installer, &what, &mut plan, log_dir.as_ref());
     }
     if let Some(log) = log_dir.filter(|_| installer.makes_log_dir()) {
         let path = format!("{}/{}", log.parent, log.name);
@@ -188,13 +192,18 @@ fn dry_run(
     cx: &mut Context,
     installer: &dyn Installer,
     what: &str,
-    plan: &super::plan::Plan,
+    plan: &mut super::plan::Plan,
     log_dir: Option<&LogDir>,
 ) -> Result<Outcome> {
     let (hidden, hidden_removals) = match cx.viewer {
         Some(viewer) => hidden(cx.disk, plan, viewer)?,
         None => Default::default(),
     };
+    // The plan compared each of them byte for byte (as root); the report gets the verdict
+    // only: what a hidden file holds is dropped before anything is printed.
+    for path in &hidden {
+        plan.before.remove(path);
+    }
     let new_log_dir = match log_dir.as_ref().filter(|_| installer.makes_log_dir()) {
         Some(log) => {
             let path = format!("{}/{}", log.parent, log.name);
@@ -205,11 +214,13 @@ fn dry_run(
     let view = View {
         run_group: cx.run_group,
         hidden: &hidden,
+        compared: cx.compare_unreadable,
         hidden_removals: &hidden_removals,
         new_log_dir: new_log_dir.as_deref(),
     };
     report::dry_run(cx.out, what, plan, &view).map_err(print_error)?;
-    let changed = plan.changes_anything() || view.new_log_dir.is_some() || !hidden.is_empty();
+    let blind = !cx.compare_unreadable && !hidden.is_empty();
+    let changed = plan.changes_anything() || view.new_log_dir.is_some() || blind;
     Ok(Outcome::Done { changed })
 }
 
