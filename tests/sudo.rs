@@ -312,3 +312,78 @@ fn a_path_the_caller_cannot_see_is_answered_as_a_missing_one() {
     assert!(there.contains("DIR/Procfile: permission denied"), "{there}");
     assert!(sandbox.files().is_empty(), "{:?}", sandbox.files());
 }
+
+/// Security round 3, item 3: on Debian's `/var/local` (root:staff, mode 2775) a dry run
+/// through sudo refused an export and a clean that the real run carried out: it looked at
+/// the parent of the log directory and of each removed file's directory as if files went
+/// into it. And where the real run refused (a state directory that is group-writable), the
+/// dry run said nothing was wrong. The dry run now goes through the real run's checks.
+#[test]
+fn a_dry_run_applies_the_real_runs_rules() {
+    require_root();
+    let sandbox = Sandbox::live("");
+    let root = sandbox.root();
+    let r = root.to_str().unwrap();
+    let local = root.join("var/local");
+    fs::create_dir_all(&local).unwrap();
+    let staff = nix::unistd::Group::from_name("staff")
+        .unwrap()
+        .expect("Debian's group staff");
+    std::os::unix::fs::chown(&local, None, Some(staff.gid.as_raw())).unwrap();
+    fs::set_permissions(&local, fs::Permissions::from_mode(0o2775)).unwrap();
+    let config = fs::read_to_string(sandbox.config_path())
+        .unwrap()
+        .replace(
+            &format!("systemd_dir: {r}/etc/systemd/system\n"),
+            &format!("systemd_dir: {r}/var/local/system\n"),
+        )
+        .replace(
+            &format!("log_dir: {r}/var/log\n"),
+            &format!("log_dir: {r}/var/local\n"),
+        );
+    assert!(
+        config.contains(&format!("systemd_dir: {r}/var/local/system\n"))
+            && config.contains(&format!("log_dir: {r}/var/local\n")),
+        "{config}"
+    );
+    let procfile = sandbox.procfile(BASELINE);
+    fs::set_permissions(&procfile, fs::Permissions::from_mode(0o644)).unwrap();
+    let procfile = procfile.to_str().unwrap();
+    let export = ["systemd", "-p", procfile, "-n", "local", "--no-reload"];
+    {
+        let _config = LiveConfig::install(&config);
+        let dry = sudo(DEPLOY, &[&["--dry-run"], &export[..]].concat()).success();
+        assert!(
+            dry.stdout
+                .contains(&format!("{r}/var/local/system/fb-local-web.service")),
+            "{}",
+            dry.stdout
+        );
+        sudo(DEPLOY, &export).success();
+        let dry = sudo(DEPLOY, &["--dry-run", "clean", "-n", "local"]).success();
+        assert!(
+            dry.stdout.contains(&format!(
+                "=== remove {r}/var/local/system/fb-local-web.service"
+            )),
+            "{}",
+            dry.stdout
+        );
+        sudo(DEPLOY, &["clean", "-n", "local"]).success();
+        assert!(!local.join("system/fb-local-web.service").exists());
+    }
+    // A state directory that is group-writable: refused by both, in the same words.
+    let config = config.replace(
+        &format!("state_dir: {r}/var/lib/procexport\n"),
+        &format!("state_dir: {r}/var/local\n"),
+    );
+    let _config = LiveConfig::install(&config);
+    let dry = sudo(DEPLOY, &["--dry-run", "clean", "-n", "ghost"]).failure(1);
+    let real = sudo(DEPLOY, &["clean", "-n", "ghost"]).failure(1);
+    assert_eq!(dry.stderr, real.stderr);
+    assert!(
+        real.stderr
+            .contains("is writable by group or others (mode 2775)"),
+        "{}",
+        real.stderr
+    );
+}
