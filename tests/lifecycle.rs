@@ -246,6 +246,47 @@ fn names_that_hold_nothing_leave_no_lock_file() {
     assert_eq!(locks(), Vec::<String>::new());
 }
 
+/// The newcomer issue: `list` printed `fb-myapp`, and `status -n fb-myapp` answered "nothing
+/// is installed for fb-fb-myapp". `list` prints the name `-n` takes, and every name it prints
+/// is one `status`, `start`, `stop`, `restart` and `clean` act on; an app whose own name
+/// starts with the prefix (`fb-other`, files `fb-fb-other*`) is listed and reached as itself.
+#[test]
+fn every_name_list_prints_is_one_the_app_commands_take() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let procfile = sandbox.procfile(TWO);
+    for app in ["myapp", "fb-other"] {
+        sandbox.export("runit", &procfile, app).success();
+    }
+    let list = sandbox.run(&["list"]).success().stdout;
+    let names: Vec<&str> = list
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    assert_eq!(names, ["fb-other", "myapp"], "{list}");
+    for name in names {
+        let status = sandbox.run(&["status", "-n", name]).success().stdout;
+        assert!(status.contains(&format!("fb-{name}-web")), "{status}");
+        for action in ["start", "stop", "restart"] {
+            let out = sandbox.run(&["--dry-run", action, "-n", name]).success();
+            assert!(
+                out.stdout.contains(&format!("would {action} fb-{name}:")),
+                "{}",
+                out.stdout
+            );
+        }
+        let clean = sandbox.run(&["--dry-run", "clean", "-n", name]).success();
+        assert!(clean.stdout.contains("=== remove "), "{}", clean.stdout);
+    }
+    // A file name given where the app's name belongs is pointed to the name, not guessed at.
+    sandbox
+        .run(&["status", "-n", "fb-myapp"])
+        .failure(2)
+        .stderr_has("nothing is installed for fb-fb-myapp; -n takes the app's name as")
+        .stderr_has(": -n myapp");
+}
+
 /// Moving an app from the gem: its job files for this app are replaced, and those of jobs the
 /// Procfile no longer has are removed (a gem job left behind would still start with the app);
 /// another app's gem files stay.
