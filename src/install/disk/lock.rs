@@ -114,3 +114,40 @@ impl Disk {
         Ok(false)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Runs that remove the lock file as they finish never let two runs hold the app's lock
+    /// at once: one that locked a file a finishing run removed starts again. Without the
+    /// device and inode check, a waiting run and a new one each hold a lock, on two files.
+    #[test]
+    fn removing_the_lock_file_never_lets_two_runs_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = dir.path().to_str().unwrap().to_owned();
+        let inside = AtomicUsize::new(0);
+        let most = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..6 {
+                scope.spawn(|| {
+                    let mut disk = Disk::new(None, rustix::process::geteuid().as_raw());
+                    for _ in 0..300 {
+                        let lock = disk.lock(&state_dir, "app", false).unwrap().unwrap();
+                        let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::yield_now();
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                        disk.unlock(lock, "app").unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(most.load(Ordering::SeqCst), 1, "two runs held the lock at once");
+        assert!(
+            !dir.path().join("app.lock").exists(),
+            "an app with no manifest keeps its lock file"
+        );
+    }
+}
