@@ -144,7 +144,11 @@ mod tests {
                 });
             }
         });
-        assert_eq!(most.load(Ordering::SeqCst), 1, "two runs held the lock at once");
+        assert_eq!(
+            most.load(Ordering::SeqCst),
+            1,
+            "two runs held the lock at once"
+        );
         assert!(
             !dir.path().join("app.lock").exists(),
             "an app with no manifest keeps its lock file"
