@@ -103,21 +103,16 @@ pub fn install(
     }
     let lock = cx.disk.lock(state_dir.as_str(), full_name, cx.dry_run)?;
     let outcome = install_locked(cx, installer, full_name, change, state_dir, &what);
-    release(cx.disk, lock, full_name, outcome)
+    release(lock, full_name, outcome)
 }
 
 /// Releases the app's lock (if taken) whatever `outcome` is, removing its file when the app
 /// ends with no manifest; `outcome` comes first, then any failure to release.
-fn release<T>(
-    disk: &mut Disk,
-    lock: Option<Lock>,
-    full_name: &str,
-    outcome: Result<T>,
-) -> Result<T> {
+fn release<T>(lock: Option<Lock>, full_name: &str, outcome: Result<T>) -> Result<T> {
     let Some(lock) = lock else {
         return outcome;
     };
-    let released = disk.unlock(lock, full_name);
+    let released = lock.release(full_name);
     let value = outcome?;
     released?;
     Ok(value)
@@ -325,7 +320,7 @@ pub fn control(
     let state_dir = own_state_dir.as_ref().unwrap_or(cx.state_dir);
     let lock = cx.disk.lock(state_dir.as_str(), full_name, cx.dry_run)?;
     let outcome = control_locked(cx, installer, full_name, action, state_dir);
-    release(cx.disk, lock, full_name, outcome)
+    release(lock, full_name, outcome)
 }
 
 /// The `control` of the app's jobs, under its lock.

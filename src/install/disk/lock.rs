@@ -64,55 +64,58 @@ impl Disk {
             }
         }
     }
+}
 
-    /// Releases `lock`, first removing its file when no backend keeps a manifest of the app
+impl Lock {
+    /// Releases the lock, first removing its file when no backend keeps a manifest of the app
     /// `name` in the state directory (`<state_dir>/<backend>/<name>.manifest`): an app that
-    /// holds nothing leaves nothing behind.
-    pub fn unlock(&mut self, lock: Lock, name: &str) -> Result<()> {
-        if !Self::holds_manifest(&lock.dir, name, &lock.path)? {
-            match unlinkat(&lock.dir, lock.name.as_str(), AtFlags::empty()) {
+    /// holds nothing leaves nothing behind. The file goes while the lock is still held, so
+    /// no run can be holding it then.
+    pub fn release(self, name: &str) -> Result<()> {
+        if !holds_manifest(&self.dir, name, &self.path)? {
+            match unlinkat(&self.dir, self.name.as_str(), AtFlags::empty()) {
                 Ok(()) | Err(Errno::NOENT) => {}
                 Err(e) => {
                     return Err(Error::io(
-                        format!("removing the lock {}", Quoted(&lock.path)),
+                        format!("removing the lock {}", Quoted(&self.path)),
                         e.into(),
                     ))
                 }
             }
         }
-        drop(lock.fd);
+        drop(self.fd);
         Ok(())
     }
+}
 
-    /// True when a directory of `dir` (a state directory) holds `<name>.manifest`.
-    fn holds_manifest(dir: &OwnedFd, name: &str, path: &str) -> Result<bool> {
-        let io = |e: Errno| {
-            Error::io(
-                format!("listing the state directory of {}", Quoted(path)),
-                e.into(),
-            )
+/// True when a directory of `dir` (a state directory) holds `<name>.manifest`.
+fn holds_manifest(dir: &OwnedFd, name: &str, path: &str) -> Result<bool> {
+    let io = |e: Errno| {
+        Error::io(
+            format!("listing the state directory of {}", Quoted(path)),
+            e.into(),
+        )
+    };
+    let manifest = format!("{name}.manifest");
+    for entry in rustix::fs::Dir::read_from(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let Ok(sub) = entry.file_name().to_str() else {
+            continue;
         };
-        let manifest = format!("{name}.manifest");
-        for entry in rustix::fs::Dir::read_from(dir).map_err(io)? {
-            let entry = entry.map_err(io)?;
-            let Ok(sub) = entry.file_name().to_str() else {
-                continue;
-            };
-            if sub == "." || sub == ".." {
-                continue;
-            }
-            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-            let Ok(sub) = openat(dir, sub, flags, Mode::empty()) else {
-                continue;
-            };
-            match statat(&sub, manifest.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
-                Ok(_) => return Ok(true),
-                Err(Errno::NOENT) => {}
-                Err(e) => return Err(io(e)),
-            }
+        if sub == "." || sub == ".." {
+            continue;
         }
-        Ok(false)
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let Ok(sub) = openat(dir, sub, flags, Mode::empty()) else {
+            continue;
+        };
+        match statat(&sub, manifest.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(_) => return Ok(true),
+            Err(Errno::NOENT) => {}
+            Err(e) => return Err(io(e)),
+        }
     }
+    Ok(false)
 }
 
 #[cfg(test)]
@@ -139,7 +142,7 @@ mod tests {
                         most.fetch_max(now, Ordering::SeqCst);
                         std::thread::yield_now();
                         inside.fetch_sub(1, Ordering::SeqCst);
-                        disk.unlock(lock, "app").unwrap();
+                        lock.release("app").unwrap();
                     }
                 });
             }
