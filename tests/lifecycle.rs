@@ -269,14 +269,14 @@ fn every_name_list_prints_is_one_the_app_commands_take() {
         let status = sandbox.run(&["status", "-n", name]).success().stdout;
         assert!(status.contains(&format!("fb-{name}-web")), "{status}");
         for action in ["start", "stop", "restart"] {
-            let out = sandbox.run(&["--dry-run", action, "-n", name]).success();
+            let out = sandbox.run(&[action, "-n", name, "--dry-run"]).success();
             assert!(
                 out.stdout.contains(&format!("would {action} fb-{name}:")),
                 "{}",
                 out.stdout
             );
         }
-        let clean = sandbox.run(&["--dry-run", "clean", "-n", name]).success();
+        let clean = sandbox.run(&["clean", "-n", name, "--dry-run"]).success();
         assert!(clean.stdout.contains("=== remove "), "{}", clean.stdout);
     }
     // A file name given where the app's name belongs is pointed to the name, not guessed at.
