@@ -167,7 +167,7 @@ fn refused_live(procfile: &str, expected: &str) {
 fn working_directory_that_does_not_exist() {
     refused_live(
         "version: 2\nworking_directory: SANDBOX/gone\ncommands:\n  web:\n    command: a\n",
-        "working directory \"SANDBOX/gone\" of job \"web\" does not exist",
+        "run user \"pxrun\" cannot reach working directory \"SANDBOX/gone\" of job \"web\": it does not exist, or \"pxrun\" may not enter it",
     );
 }
 
@@ -175,7 +175,7 @@ fn working_directory_that_does_not_exist() {
 fn working_directory_the_run_user_cannot_enter() {
     refused_live(
         "version: 2\nworking_directory: SANDBOX/locked/inside\ncommands:\n  web:\n    command: a\n",
-        "run user \"pxrun\" cannot enter working directory \"SANDBOX/locked/inside\" of job \"web\"",
+        "run user \"pxrun\" cannot reach working directory \"SANDBOX/locked/inside\" of job \"web\": it does not exist, or \"pxrun\" may not enter it",
     );
 }
 

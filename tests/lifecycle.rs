@@ -130,6 +130,11 @@ pub fn clean_removes_exactly_the_apps_files(backend: &str) {
         "{}/{backend}/fb-myapp.manifest",
         crate::support::state_dir(backend)
     ));
+    // The app holds nothing any more: its lock file goes too.
+    expected_gone.insert(format!(
+        "{}/fb-myapp.lock",
+        crate::support::state_dir(backend)
+    ));
     let before = sandbox.snapshot();
     // A clean of every backend takes each one's lock in its state directory; systemd-user's
     // is not /var/lib/procexport, which this tree then gains: it cleans its own backend only.
@@ -198,6 +203,88 @@ pub fn concurrent_exports_of_one_app_both_succeed(backend: &str) {
             );
         }
     }
+}
+
+/// Security round 3, item 2: 20 `clean -n ghostN` of apps that were never installed left 20
+/// lock files in the state directory. A name that holds nothing leaves nothing behind, and an
+/// app's lock file goes with its last manifest (not before: a clean of one of its two
+/// backends keeps it).
+#[test]
+fn names_that_hold_nothing_leave_no_lock_file() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let locks = || -> Vec<String> {
+        sandbox
+            .snapshot()
+            .into_keys()
+            .filter(|k| k.ends_with(".lock"))
+            .collect()
+    };
+    for i in 0..20 {
+        let ghost = format!("ghost{i}");
+        let out = sandbox.run(&["clean", "-n", &ghost]).success();
+        assert!(
+            out.stdout.contains("nothing is installed"),
+            "{}",
+            out.stdout
+        );
+        sandbox.run(&["start", "-n", &ghost]).failure(2);
+        sandbox
+            .run(&["clean", "-n", &ghost, "--backend", "runit"])
+            .success();
+    }
+    assert_eq!(locks(), Vec::<String>::new());
+    let procfile = sandbox.procfile(TWO);
+    sandbox.export("runit", &procfile, "myapp").success();
+    sandbox.export("upstart", &procfile, "myapp").success();
+    assert_eq!(locks(), ["var/lib/procexport/fb-myapp.lock"]);
+    sandbox
+        .run(&["clean", "-n", "myapp", "--backend", "runit"])
+        .success();
+    assert_eq!(locks(), ["var/lib/procexport/fb-myapp.lock"]);
+    sandbox.run(&["clean", "-n", "myapp"]).success();
+    assert_eq!(locks(), Vec::<String>::new());
+}
+
+/// The newcomer issue: `list` printed `fb-myapp`, and `status -n fb-myapp` answered "nothing
+/// is installed for fb-fb-myapp". `list` prints the name `-n` takes, and every name it prints
+/// is one `status`, `start`, `stop`, `restart` and `clean` act on; an app whose own name
+/// starts with the prefix (`fb-other`, files `fb-fb-other*`) is listed and reached as itself.
+#[test]
+fn every_name_list_prints_is_one_the_app_commands_take() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let procfile = sandbox.procfile(TWO);
+    for app in ["myapp", "fb-other"] {
+        sandbox.export("runit", &procfile, app).success();
+    }
+    let list = sandbox.run(&["list"]).success().stdout;
+    let names: Vec<&str> = list
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    assert_eq!(names, ["fb-other", "myapp"], "{list}");
+    for name in names {
+        let status = sandbox.run(&["status", "-n", name]).success().stdout;
+        assert!(status.contains(&format!("fb-{name}-web")), "{status}");
+        for action in ["start", "stop", "restart"] {
+            let out = sandbox.run(&[action, "-n", name, "--dry-run"]).success();
+            assert!(
+                out.stdout.contains(&format!("would {action} fb-{name}:")),
+                "{}",
+                out.stdout
+            );
+        }
+        let clean = sandbox.run(&["clean", "-n", name, "--dry-run"]).success();
+        assert!(clean.stdout.contains("=== remove "), "{}", clean.stdout);
+    }
+    // A file name given where the app's name belongs is pointed to the name, not guessed at.
+    sandbox
+        .run(&["status", "-n", "fb-myapp"])
+        .failure(2)
+        .stderr_has("nothing is installed for fb-fb-myapp; -n takes the app's name as")
+        .stderr_has(": -n myapp");
 }
 
 /// Moving an app from the gem: its job files for this app are replaced, and those of jobs the

@@ -288,7 +288,7 @@ fn jobs_run_as_the_run_user_and_restart_stop_drop_and_clean_act_on_them() {
     });
     let list = sandbox.run(&["list"]).success().stdout;
     assert!(
-        !list.contains("fb-myapp") && list.contains("fb-other  upstart  1"),
+        !list.lines().any(|l| l.starts_with("myapp ")) && list.contains("\nother  upstart  1"),
         "{list}"
     );
     // The neighbour never noticed.

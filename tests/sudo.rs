@@ -392,3 +392,147 @@ fn a_closed_pipe_ends_quietly() {
     assert_eq!(&first, b"# dry run ");
     assert_eq!(status.code(), Some(141), "{status:?}");
 }
+
+/// Security round 3, item 1: the preflight told a deploy user whether a directory it cannot
+/// see exists (`working_directory: /home/alice/secret-project` said "does not exist" for one
+/// path and "cannot enter" for another). A path checked on the caller's behalf now gets one
+/// answer for "missing" and "not yours to see", naming the path and the account that must
+/// reach it; the same holds for a job's log file and for the Procfile and `-e` files, which
+/// are read with the caller's own rights.
+#[test]
+fn a_path_the_caller_cannot_see_is_answered_as_a_missing_one() {
+    let (sandbox, _config, _) = setup("", BASELINE);
+    let secret = sandbox.path().join("secret");
+    fs::create_dir_all(secret.join("project")).unwrap();
+    fs::write(secret.join("project/Procfile"), BASELINE).unwrap();
+    fs::write(secret.join("project/.env"), "A=1\n").unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o700)).unwrap();
+    let secret = secret.to_str().unwrap().to_owned();
+    // What the deploy user is told about `<secret>/<dir>`, the path itself replaced by DIR.
+    let ask = |case: &str, procfile: &str, extra: &[&str], dir: &str| {
+        let path = sandbox.write(&format!("ask/{case}-{dir}/Procfile"), procfile);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let mut args = vec!["runit", "-p", path.to_str().unwrap(), "-n", "probe"];
+        args.extend(extra);
+        let outcome = sudo(DEPLOY, &args).failure(2);
+        outcome.stderr.replace(&format!("{secret}/{dir}"), "DIR")
+    };
+    let both = |case: &str, procfile: &str, extra: &[&str]| {
+        let [there, missing] = ["project", "nothere"].map(|dir| {
+            let fill = |text: &str| text.replace("DIR", &format!("{secret}/{dir}"));
+            let extra: Vec<String> = extra.iter().map(|a| fill(a)).collect();
+            let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+            ask(case, &fill(procfile), &extra, dir)
+        });
+        assert_eq!(there, missing, "{case}: the answers differ");
+        there
+    };
+    let workdir = both(
+        "workdir",
+        "version: 2\nworking_directory: DIR\ncommands:\n  web:\n    command: a\n",
+        &[],
+    );
+    assert!(
+        workdir.contains(
+            "run user \"pxrun\" cannot reach working directory \"DIR\" of job \"web\": it does \
+             not exist, or \"pxrun\" may not enter it"
+        ),
+        "{workdir}"
+    );
+    let log = both(
+        "log",
+        "version: 2\ncommands:\n  web:\n    command: a\n    log: DIR/web.log\n",
+        &[],
+    );
+    assert!(
+        log.contains("run user \"pxrun\" cannot create or append to log file \"DIR/web.log\""),
+        "{log}"
+    );
+    let env = both("env", BASELINE, &["-e", "DIR/.env"]);
+    assert!(env.contains("DIR/.env: permission denied"), "{env}");
+    let [there, missing] = ["project", "nothere"].map(|dir| {
+        let path = format!("{secret}/{dir}/Procfile");
+        sudo(DEPLOY, &["runit", "-p", &path, "-n", "probe"])
+            .failure(2)
+            .stderr
+            .replace(&format!("{secret}/{dir}"), "DIR")
+    });
+    assert_eq!(there, missing, "the Procfile: the answers differ");
+    assert!(there.contains("DIR/Procfile: permission denied"), "{there}");
+    assert!(sandbox.files().is_empty(), "{:?}", sandbox.files());
+}
+
+/// Security round 3, item 3: on Debian's `/var/local` (root:staff, mode 2775) a dry run
+/// through sudo refused an export and a clean that the real run carried out: it looked at
+/// the parent of the log directory and of each removed file's directory as if files went
+/// into it. And where the real run refused (a state directory that is group-writable), the
+/// dry run said nothing was wrong. The dry run now goes through the real run's checks.
+#[test]
+fn a_dry_run_applies_the_real_runs_rules() {
+    require_root();
+    let sandbox = Sandbox::live("");
+    let root = sandbox.root();
+    let r = root.to_str().unwrap();
+    let local = root.join("var/local");
+    fs::create_dir_all(&local).unwrap();
+    let staff = nix::unistd::Group::from_name("staff")
+        .unwrap()
+        .expect("Debian's group staff");
+    std::os::unix::fs::chown(&local, None, Some(staff.gid.as_raw())).unwrap();
+    fs::set_permissions(&local, fs::Permissions::from_mode(0o2775)).unwrap();
+    let config = fs::read_to_string(sandbox.config_path())
+        .unwrap()
+        .replace(
+            &format!("systemd_dir: {r}/etc/systemd/system\n"),
+            &format!("systemd_dir: {r}/var/local/system\n"),
+        )
+        .replace(
+            &format!("log_dir: {r}/var/log\n"),
+            &format!("log_dir: {r}/var/local\n"),
+        );
+    assert!(
+        config.contains(&format!("systemd_dir: {r}/var/local/system\n"))
+            && config.contains(&format!("log_dir: {r}/var/local\n")),
+        "{config}"
+    );
+    let procfile = sandbox.procfile(BASELINE);
+    fs::set_permissions(&procfile, fs::Permissions::from_mode(0o644)).unwrap();
+    let procfile = procfile.to_str().unwrap();
+    let export = ["systemd", "-p", procfile, "-n", "local", "--no-reload"];
+    {
+        let _config = LiveConfig::install(&config);
+        let dry = sudo(DEPLOY, &[&["--dry-run"], &export[..]].concat()).success();
+        assert!(
+            dry.stdout
+                .contains(&format!("{r}/var/local/system/fb-local-web.service")),
+            "{}",
+            dry.stdout
+        );
+        sudo(DEPLOY, &export).success();
+        let dry = sudo(DEPLOY, &["--dry-run", "clean", "-n", "local"]).success();
+        assert!(
+            dry.stdout.contains(&format!(
+                "=== remove {r}/var/local/system/fb-local-web.service"
+            )),
+            "{}",
+            dry.stdout
+        );
+        sudo(DEPLOY, &["clean", "-n", "local"]).success();
+        assert!(!local.join("system/fb-local-web.service").exists());
+    }
+    // A state directory that is group-writable: refused by both, in the same words.
+    let config = config.replace(
+        &format!("state_dir: {r}/var/lib/procexport\n"),
+        &format!("state_dir: {r}/var/local\n"),
+    );
+    let _config = LiveConfig::install(&config);
+    let dry = sudo(DEPLOY, &["--dry-run", "clean", "-n", "ghost"]).failure(1);
+    let real = sudo(DEPLOY, &["clean", "-n", "ghost"]).failure(1);
+    assert_eq!(dry.stderr, real.stderr);
+    assert!(
+        real.stderr
+            .contains("is writable by group or others (mode 2775)"),
+        "{}",
+        real.stderr
+    );
+}

@@ -171,7 +171,7 @@ const FIXED: &[(&str, &str)] = &[
     ),
     (
         "list",
-        "Show every app with a manifest: its backends, job counts and owner",
+        "Show every app with a manifest, by the name -n takes: its backends, job counts and owner",
     ),
     (
         "man",

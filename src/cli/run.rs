@@ -444,7 +444,8 @@ fn clean(cx: &mut Context, config: &Config, app_name: &Name, args: &CleanArgs) -
         }
     }
     if !found {
-        writeln!(cx.out, "nothing is installed for {full_name}").map_err(print_error)?;
+        writeln!(cx.out, "{}", nothing_installed(config, app_name.as_str()))
+            .map_err(print_error)?;
     }
     Ok(any_change)
 }
@@ -455,6 +456,20 @@ fn chosen(config: &Config, backend: Option<&str>) -> Result<Vec<BackendKind>> {
         .into_iter()
         .filter(|b| backend.is_none_or(|wanted| wanted == b.name()))
         .collect())
+}
+
+/// "nothing is installed" for app `app` (as `-n` gave it); when `app` already starts with the
+/// prefix, the hint that `-n` takes the name `list` prints, without the prefix.
+fn nothing_installed(config: &Config, app: &str) -> String {
+    let full_name = format!("{}{app}", config.prefix);
+    match app.strip_prefix(config.prefix.as_str()) {
+        Some(bare) if !config.prefix.is_empty() && !bare.is_empty() => format!(
+            "nothing is installed for {full_name}; -n takes the app's name as `procexport \
+             list` prints it, without the prefix {}: -n {bare}",
+            Quoted(&config.prefix)
+        ),
+        _ => format!("nothing is installed for {full_name}"),
+    }
 }
 
 fn full_name(config: &Config, app: &str) -> Result<String> {
@@ -470,9 +485,7 @@ fn control(cx: &mut Context, config: &Config, action: Action, args: &AppArgs) ->
         found |= matches!(outcome, Outcome::Done { .. });
     }
     if !found {
-        return Err(Error::Usage(format!(
-            "nothing is installed for {full_name}"
-        )));
+        return Err(Error::Usage(nothing_installed(config, &args.app)));
     }
     Ok(())
 }
@@ -492,14 +505,17 @@ fn status(cx: &mut Context, config: &Config, args: &AppArgs) -> Result<()> {
         }
     }
     if rows.is_empty() {
-        return Err(Error::Usage(format!(
-            "nothing is installed for {full_name}"
-        )));
+        return Err(Error::Usage(nothing_installed(config, &args.app)));
     }
     print_table(cx.out, ["JOB", "BACKEND", "STATE", "INIT SAYS"], &rows)
 }
 
-/// Prints every app with a manifest: one row per app and backend, with its job count.
+/// Prints every app with a manifest: one row per app and backend, with its job count. The
+/// APP column is the app's name as `-n` takes it (`myapp`, not the file names' `fb-myapp`),
+/// so that every name printed is one `status`, `start`, `stop`, `restart` and `clean`
+/// accept, and no `-n` is read with the prefix twice. A manifest whose name does not carry
+/// the config's prefix (installed under another prefix) names no app `-n` can reach: it is
+/// reported on stderr, not listed.
 fn list(cx: &mut Context, config: &Config) -> Result<()> {
     let mut rows = Vec::new();
     for backend in BackendKind::all(config)? {
@@ -508,10 +524,22 @@ fn list(cx: &mut Context, config: &Config) -> Result<()> {
             let Some(full_name) = file.strip_suffix(".manifest") else {
                 continue;
             };
+            let Some(app) = full_name
+                .strip_prefix(config.prefix.as_str())
+                .filter(|app| app_name(app).is_ok())
+            else {
+                crate::error::warn(&format!(
+                    "manifest {} names no app under the config's prefix {}: it was installed \
+                     with another prefix; set that prefix again to act on it",
+                    Quoted(&format!("{dir}/{file}")),
+                    Quoted(&config.prefix)
+                ));
+                continue;
+            };
             let manifest = cx.disk.read_manifest(&format!("{dir}/{file}"))?;
             let jobs = transaction::app_jobs(&backend, &manifest, full_name);
             rows.push([
-                full_name.to_owned(),
+                app.to_owned(),
                 backend.name().to_owned(),
                 jobs.processes.len().to_string(),
                 owner(&manifest),

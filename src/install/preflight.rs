@@ -1,7 +1,9 @@
 //! Checks against the live system before anything is written, so an export does not install
-//! jobs that cannot start: each job's working directory exists and the run user can enter
-//! it; each log file can be created or appended to by the run user (the app's own log
-//! directory is made by the export itself). Skipped under `--root` (not this system's
+//! jobs that cannot start: the run user can enter each job's working directory; each log
+//! file can be created or appended to by the run user (the app's own log directory is made
+//! by the export itself). Every check is one try made with the run user's rights, never a
+//! look as root, and a path that is missing and one the run user may not reach get the same
+//! answer: a Procfile is no way to ask root what exists where its writer cannot look. Skipped under `--root` (not this system's
 //! files) and when procexport does not run as root (it cannot try things as the run user).
 
 use super::disk::{Account, Disk};
@@ -30,24 +32,19 @@ pub fn check(app: &App, own_log_dir: &str) -> Result<()> {
     let mut dirs = BTreeSet::new();
     for job in &app.jobs {
         let dir = job.working_directory.as_str();
-        if dirs.insert(dir) {
-            if !Disk::is_dir_followed(dir) {
-                return Err(Error::Usage(format!(
-                    "working directory {} of job {} does not exist: create it, or set \
-                     working_directory in the Procfile",
-                    Quoted(dir),
-                    Quoted(job.name.as_str())
-                )));
-            }
-            if !Disk::can_enter(&account, dir)? {
-                return Err(Error::Usage(format!(
-                    "run user {} cannot enter working directory {} of job {}: give it \
-                     search (x) permission on the directory and each one above it",
-                    Quoted(user),
-                    Quoted(dir),
-                    Quoted(job.name.as_str())
-                )));
-            }
+        // One try, as the run user: "missing" and "there, but not the run user's to reach"
+        // get one answer, so a Procfile cannot ask root whether a path it cannot see exists.
+        if dirs.insert(dir) && !Disk::can_enter(&account, dir)? {
+            return Err(Error::Usage(format!(
+                "run user {} cannot reach working directory {} of job {}: it does not exist, \
+                 or {} may not enter it; create it and give {} search (x) permission on it \
+                 and on each directory above it, or set working_directory in the Procfile",
+                Quoted(user),
+                Quoted(dir),
+                Quoted(job.name.as_str()),
+                Quoted(user),
+                Quoted(user)
+            )));
         }
         let log = job.log.as_str();
         let in_own = log

@@ -10,7 +10,7 @@
 //! and `status` act on the jobs of the app's manifest, and on nothing else.
 
 use super::collision;
-use super::disk::{stale, Disk};
+use super::disk::{stale, DirStat, Disk, Lock};
 use super::installer::{Action, Installer, JobStatus, Jobs, State, Target};
 use super::manifest::{EntryKind, Manifest};
 use super::plan::{plan, Existing, Ownership};
@@ -105,12 +105,33 @@ pub fn install(
     {
         return Ok(Outcome::NothingInstalled);
     }
-    let manifest_path = manifest_path(state_dir, installer, full_name);
-    let _lock = if cx.dry_run {
-        None
-    } else {
-        Some(cx.disk.lock(state_dir.as_str(), full_name)?)
+    let lock = cx.disk.lock(state_dir.as_str(), full_name, cx.dry_run)?;
+    let outcome = install_locked(cx, installer, full_name, change, state_dir, &what);
+    release(lock, full_name, outcome)
+}
+
+/// Releases the app's lock (if taken) whatever `outcome` is, removing its file when the app
+/// ends with no manifest; `outcome` comes first, then any failure to release.
+fn release<T>(lock: Option<Lock>, full_name: &str, outcome: Result<T>) -> Result<T> {
+    let Some(lock) = lock else {
+        return outcome;
     };
+    let released = lock.release(full_name);
+    let value = outcome?;
+    released?;
+    Ok(value)
+}
+
+/// The transaction of `install`, under the app's lock.
+fn install_locked(
+    cx: &mut Context,
+    installer: &dyn Installer,
+    full_name: &str,
+    change: Change,
+    state_dir: &AbsPath,
+    what: &str,
+) -> Result<Outcome> {
+    let manifest_path = manifest_path(state_dir, installer, full_name);
     let old = cx.disk.read_manifest(&manifest_path)?;
     // The gem's files for this app are replaced or, when the new export has no such job,
     // removed: a gem job left behind would still start with the app.
@@ -149,15 +170,23 @@ pub fn install(
     plan.new.owner = old.owner.or(cx.owner);
     let log_path = log_dir.as_ref().map(|l| format!("{}/{}", l.parent, l.name));
     plan.new.log_dir = old.log_dir.clone().filter(|p| log_path.as_ref() == Some(p));
-    if cx.dry_run {
-        return dry_run(cx, installer, &what, &mut plan, log_dir.as_ref());
-    }
+    // The log directory: made (or, in a dry run, checked by the same rules) before the jobs
+    // that log into it are installed.
+    let mut new_log_dir = None;
     if let Some(log) = log_dir.filter(|_| installer.makes_log_dir()) {
         let path = format!("{}/{}", log.parent, log.name);
         let recorded = old.log_dir.as_deref() == Some(path.as_str());
-        if disk.ensure_log_dir(&log.parent, &log.name, (log.uid, log.gid), recorded)? {
+        let owner = (log.uid, log.gid);
+        let state = disk.ensure_log_dir(&log.parent, &log.name, owner, recorded, cx.dry_run)?;
+        if state.made {
+            new_log_dir = Some(path.clone());
+        }
+        if state.ours {
             plan.new.log_dir = Some(path);
         }
+    }
+    if cx.dry_run {
+        return dry_run(cx, what, &mut plan, new_log_dir.as_deref());
     }
     // The jobs whose files go: the plan only removes the app's own paths (`belongs`).
     let dropped = jobs_of(installer, full_name, &plan.removals);
@@ -175,7 +204,7 @@ pub fn install(
         disk.finish_manifest(&plan, &manifest_path)?;
         installer.after_apply(cx.target, &dropped)?;
     }
-    report::summary(cx.out, &what, &plan).map_err(print_error)?;
+    report::summary(cx.out, what, &plan).map_err(print_error)?;
     if restart {
         let jobs = app_jobs(installer, &plan.new, full_name);
         require_init(cx.target, disk, installer, "restarted", &jobs)?;
@@ -187,13 +216,13 @@ pub fn install(
     })
 }
 
-/// Prints what the transaction would do, and does nothing.
+/// Prints what the transaction would do, and does nothing; `new_log_dir`: the log directory
+/// it would make.
 fn dry_run(
     cx: &mut Context,
-    installer: &dyn Installer,
     what: &str,
     plan: &mut super::plan::Plan,
-    log_dir: Option<&LogDir>,
+    new_log_dir: Option<&str>,
 ) -> Result<Outcome> {
     let (hidden, hidden_removals) = match cx.viewer {
         Some(viewer) => hidden(cx.disk, plan, viewer)?,
@@ -204,19 +233,12 @@ fn dry_run(
     for path in &hidden {
         plan.before.remove(path);
     }
-    let new_log_dir = match log_dir.as_ref().filter(|_| installer.makes_log_dir()) {
-        Some(log) => {
-            let path = format!("{}/{}", log.parent, log.name);
-            (cx.disk.inspect(&path)? == Existing::Missing).then_some(path)
-        }
-        None => None,
-    };
     let view = View {
         run_group: cx.run_group,
         hidden: &hidden,
         compared: cx.compare_unreadable,
         hidden_removals: &hidden_removals,
-        new_log_dir: new_log_dir.as_deref(),
+        new_log_dir,
     };
     report::dry_run(cx.out, what, plan, &view).map_err(print_error)?;
     let blind = !cx.compare_unreadable && !hidden.is_empty();
@@ -254,13 +276,15 @@ fn hidden(
     let mut removals = HashSet::new();
     for (path, _) in &plan.removals {
         let parent = path.rsplit_once('/').map_or("/", |(dir, _)| dir);
-        let listable = match disk.inspect(parent)? {
-            Existing::Dir {
+        // The directory as the removal itself opens it, with the same checks: never its
+        // parent, which the real run does not hold to a target directory's rules.
+        let listable = match disk.dir_stat(parent)? {
+            Some(DirStat {
                 mode,
                 uid: owner,
                 gid: group,
-            } => allows(mode, owner, group, 0o004) && allows(mode, owner, group, 0o001),
-            _ => false,
+            }) => allows(mode, owner, group, 0o004) && allows(mode, owner, group, 0o001),
+            None => false,
         };
         if !listable {
             removals.insert(path.clone());
@@ -305,12 +329,20 @@ pub fn control(
 ) -> Result<Outcome> {
     let own_state_dir = installer.state_dir();
     let state_dir = own_state_dir.as_ref().unwrap_or(cx.state_dir);
+    let lock = cx.disk.lock(state_dir.as_str(), full_name, cx.dry_run)?;
+    let outcome = control_locked(cx, installer, full_name, action, state_dir);
+    release(lock, full_name, outcome)
+}
+
+/// The `control` of the app's jobs, under its lock.
+fn control_locked(
+    cx: &mut Context,
+    installer: &dyn Installer,
+    full_name: &str,
+    action: Action,
+    state_dir: &AbsPath,
+) -> Result<Outcome> {
     let manifest_path = manifest_path(state_dir, installer, full_name);
-    let _lock = if cx.dry_run {
-        None
-    } else {
-        Some(cx.disk.lock(state_dir.as_str(), full_name)?)
-    };
     let manifest = cx.disk.read_manifest(&manifest_path)?;
     let jobs = app_jobs(installer, &manifest, full_name);
     if jobs.is_empty() {

@@ -1,34 +1,160 @@
 //! One lock per app, so that two exports or cleans of the same app run one after the other
 //! instead of interleaving their writes.
+//!
+//! An app that holds nothing leaves no lock file behind: the run that ends with no manifest of
+//! the app removes the file, while it still holds the lock. A run that opened the file before
+//! that removal then holds a lock on a file no one else can find, so every run checks, once
+//! its `flock` is granted, that the file at the path is still the one it locked (same device
+//! and inode), and starts again if not.
 
 use super::{Disk, Strictness};
 use crate::error::{Error, Result};
 use crate::sanitize::Quoted;
 use rustix::fd::OwnedFd;
-use rustix::fs::{flock, openat, FlockOperation, Mode, OFlags};
+use rustix::fs::{flock, fstat, openat, statat, unlinkat, AtFlags, FlockOperation, Mode, OFlags};
+use rustix::io::Errno;
 
 /// Held for as long as it lives; closing the file releases the lock.
 pub struct Lock {
-    _fd: OwnedFd,
+    fd: OwnedFd,
+    /// The state directory the lock file is in.
+    dir: OwnedFd,
+    /// The lock file's name in `dir`, and its path for messages.
+    name: String,
+    path: String,
 }
 
 impl Disk {
     /// Takes the app's lock `<state_dir>/<name>.lock`, waiting for another run to finish.
-    pub fn lock(&mut self, state_dir: &str, name: &str) -> Result<Lock> {
+    /// A `dry_run` takes no lock (`None`) but holds the state directory to the same rules, so
+    /// that it fails exactly where the real run would.
+    pub fn lock(&mut self, state_dir: &str, name: &str, dry_run: bool) -> Result<Option<Lock>> {
         let path = format!("{state_dir}/{name}.lock");
-        let dir = self
-            .open_dir(state_dir, Strictness::Target, true)?
-            .expect("created when missing");
+        let file = format!("{name}.lock");
+        let Some(dir) = self.open_dir(state_dir, Strictness::Target, !dry_run)? else {
+            // Only a dry run gets here: the real run makes the directory.
+            return Ok(None);
+        };
+        if dry_run {
+            return Ok(None);
+        }
+        let dir = dir
+            .try_clone_to_owned()
+            .map_err(|e| Error::io(format!("opening {}", Quoted(state_dir)), e))?;
+        let io = |what: &str, e: Errno| Error::io(format!("{what} {}", Quoted(&path)), e.into());
         let flags = OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let fd = openat(
-            dir,
-            format!("{name}.lock"),
-            flags,
-            Mode::from_raw_mode(0o600),
+        loop {
+            let fd = openat(&dir, file.as_str(), flags, Mode::from_raw_mode(0o600))
+                .map_err(|e| io("opening the lock", e))?;
+            flock(&fd, FlockOperation::LockExclusive).map_err(|e| io("locking", e))?;
+            let held = fstat(&fd).map_err(|e| io("checking", e))?;
+            match statat(&dir, file.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(now) if (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino) => {
+                    return Ok(Some(Lock {
+                        fd,
+                        dir,
+                        name: file,
+                        path,
+                    }));
+                }
+                // The run before removed it (and another may have made a new one): this lock
+                // serialises no one.
+                Ok(_) | Err(Errno::NOENT) => {}
+                Err(e) => return Err(io("checking", e)),
+            }
+        }
+    }
+}
+
+impl Lock {
+    /// Releases the lock, first removing its file when no backend keeps a manifest of the app
+    /// `name` in the state directory (`<state_dir>/<backend>/<name>.manifest`): an app that
+    /// holds nothing leaves nothing behind. The file goes while the lock is still held, so
+    /// no run can be holding it then.
+    pub fn release(self, name: &str) -> Result<()> {
+        if !holds_manifest(&self.dir, name, &self.path)? {
+            match unlinkat(&self.dir, self.name.as_str(), AtFlags::empty()) {
+                Ok(()) | Err(Errno::NOENT) => {}
+                Err(e) => {
+                    return Err(Error::io(
+                        format!("removing the lock {}", Quoted(&self.path)),
+                        e.into(),
+                    ))
+                }
+            }
+        }
+        drop(self.fd);
+        Ok(())
+    }
+}
+
+/// True when a directory of `dir` (a state directory) holds `<name>.manifest`.
+fn holds_manifest(dir: &OwnedFd, name: &str, path: &str) -> Result<bool> {
+    let io = |e: Errno| {
+        Error::io(
+            format!("listing the state directory of {}", Quoted(path)),
+            e.into(),
         )
-        .map_err(|e| Error::io(format!("opening the lock {}", Quoted(&path)), e.into()))?;
-        flock(&fd, FlockOperation::LockExclusive)
-            .map_err(|e| Error::io(format!("locking {}", Quoted(&path)), e.into()))?;
-        Ok(Lock { _fd: fd })
+    };
+    let manifest = format!("{name}.manifest");
+    for entry in rustix::fs::Dir::read_from(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let Ok(sub) = entry.file_name().to_str() else {
+            continue;
+        };
+        if sub == "." || sub == ".." {
+            continue;
+        }
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let Ok(sub) = openat(dir, sub, flags, Mode::empty()) else {
+            continue;
+        };
+        match statat(&sub, manifest.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(_) => return Ok(true),
+            Err(Errno::NOENT) => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Runs that remove the lock file as they finish never let two runs hold the app's lock
+    /// at once: one that locked a file a finishing run removed starts again. Without the
+    /// device and inode check, a waiting run and a new one each hold a lock, on two files.
+    #[test]
+    fn removing_the_lock_file_never_lets_two_runs_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = dir.path().to_str().unwrap().to_owned();
+        let inside = AtomicUsize::new(0);
+        let most = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..6 {
+                scope.spawn(|| {
+                    let mut disk = Disk::new(None, rustix::process::geteuid().as_raw());
+                    for _ in 0..300 {
+                        let lock = disk.lock(&state_dir, "app", false).unwrap().unwrap();
+                        let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::yield_now();
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                        lock.release("app").unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(
+            most.load(Ordering::SeqCst),
+            1,
+            "two runs held the lock at once"
+        );
+        assert!(
+            !dir.path().join("app.lock").exists(),
+            "an app with no manifest keeps its lock file"
+        );
     }
 }

@@ -16,8 +16,10 @@ mod probe;
 mod read;
 mod write;
 
+pub use lock::Lock;
 pub use output::NewFile;
 pub use probe::Account;
+pub use read::DirStat;
 pub use write::stale;
 
 use camino::Utf8PathBuf;

@@ -18,7 +18,10 @@ pub struct Account {
 }
 
 impl Disk {
-    /// True when `account` can change into directory `dir` (a live path).
+    /// True when `account` can change into directory `dir` (a live path), symlinks followed
+    /// as the job's `cd` follows them (a deploy's `current -> releases/N`). False alike when
+    /// `dir` is missing, is not a directory, or is out of the account's reach: the kernel
+    /// answers as the account, so nothing root alone could see shows.
     pub fn can_enter(account: &Account, dir: &str) -> Result<bool> {
         let path = format!("{}/.", dir.trim_end_matches('/'));
         as_account(account.uid, account.gid, &account.groups, || {
@@ -59,13 +62,5 @@ impl Disk {
                 Err(_) => false,
             }
         })
-    }
-}
-
-impl Disk {
-    /// True when `path` (a live path) is a directory, symlinks followed as the job's `cd`
-    /// follows them (a deploy's `current -> releases/N`). A look, as root, at metadata only.
-    pub fn is_dir_followed(path: &str) -> bool {
-        std::fs::metadata(path).is_ok_and(|m| m.is_dir())
     }
 }

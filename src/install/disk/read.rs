@@ -39,6 +39,14 @@ fn type_word(file_type: FileType) -> &'static str {
     }
 }
 
+/// A directory's owner and mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirStat {
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
 impl Disk {
     /// Reads the config at `path`: a regular file, not a symlink, owned by root (or by the
     /// unprivileged user running procexport), writable by no one else. `Ok(None)` if absent.
@@ -184,6 +192,22 @@ impl Disk {
             }
             other => Existing::Other(type_word(other)),
         })
+    }
+
+    /// The owner and mode of directory `real` (`None` when it is missing), opened and checked
+    /// as a target directory, the way a write or removal in it opens it.
+    pub fn dir_stat(&mut self, real: &str) -> Result<Option<DirStat>> {
+        let host = self.host(real);
+        let Some(fd) = self.open_dir(real, Strictness::Target, false)? else {
+            return Ok(None);
+        };
+        let stat =
+            fstat(fd).map_err(|e| Error::io(format!("checking {}", Quoted(&host)), e.into()))?;
+        Ok(Some(DirStat {
+            mode: stat.st_mode & 0o7777,
+            uid: stat.st_uid,
+            gid: stat.st_gid,
+        }))
     }
 
     /// Reads a manifest; a missing one is empty.

@@ -484,42 +484,55 @@ impl Disk {
     /// `recorded`, from the app's manifest) is handed over: an existing directory of someone
     /// else's (`/var/log/apt` under an empty prefix) is refused, never given away. One that
     /// is the run user's already is left as it is. Done by descriptor: a symlink in its place
-    /// is refused. Returns true when the directory is procexport's (made now, or recorded).
+    /// is refused. With `dry_run`, the same checks and nothing made or changed, so a dry run
+    /// refuses exactly what the real run refuses and passes what it passes.
     pub fn ensure_log_dir(
         &mut self,
         parent: &str,
         name: &str,
         (uid, gid): (u32, u32),
         recorded: bool,
-    ) -> Result<bool> {
+        dry_run: bool,
+    ) -> Result<LogDirState> {
         let path = format!("{parent}/{name}");
         let host = self.host(&path);
         let io = |what: &str, e: Errno| Error::io(format!("{what} {}", Quoted(&host)), e.into());
         let euid = self.euid;
-        let Some(parent_fd) = self.open_dir(parent, Strictness::LogParent, true)? else {
-            unreachable!("created when missing")
+        let would_make = LogDirState {
+            made: true,
+            ours: true,
         };
-        let made = match mkdirat(parent_fd, name, Mode::from_raw_mode(0o750)) {
-            Ok(()) => true,
-            Err(Errno::EXIST) => false,
-            Err(e) => return Err(io("creating", e)),
+        let Some(parent_fd) = self.open_dir(parent, Strictness::LogParent, !dry_run)? else {
+            // Only a dry run gets here: the real run made the parent.
+            return Ok(would_make);
         };
+        let made = !dry_run
+            && match mkdirat(parent_fd, name, Mode::from_raw_mode(0o750)) {
+                Ok(()) => true,
+                Err(Errno::EXIST) => false,
+                Err(e) => return Err(io("creating", e)),
+            };
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let fd = openat(parent_fd, name, flags, Mode::empty()).map_err(|e| match e {
-            Errno::LOOP | Errno::NOTDIR => Error::Refused(format!(
-                "log directory {} is a symlink or not a directory; refusing it",
-                Quoted(&host)
-            )),
-            e => io("opening", e),
-        })?;
+        let fd = match openat(parent_fd, name, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) if dry_run => return Ok(would_make),
+            Err(Errno::LOOP | Errno::NOTDIR) => {
+                return Err(Error::Refused(format!(
+                    "log directory {} is a symlink or not a directory; refusing it",
+                    Quoted(&host)
+                )))
+            }
+            Err(e) => return Err(io("opening", e)),
+        };
         if made {
             // Made durable with the export's own directories, by `apply`.
             self.unflushed.push(path);
         }
         let stat = fstat(&fd).map_err(|e| io("checking", e))?;
         let ours = made || recorded;
+        let state = LogDirState { made, ours };
         if stat.st_uid == uid || euid != 0 {
-            return Ok(ours);
+            return Ok(state);
         }
         if !ours {
             return Err(Error::Refused(format!(
@@ -538,11 +551,22 @@ impl Disk {
                 stat.st_uid
             )));
         }
-        fchown(&fd, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
-            .map_err(|e| io("giving the run user", e))?;
-        fchmod(&fd, Mode::from_raw_mode(0o750)).map_err(|e| io("setting the mode of", e))?;
-        Ok(true)
+        if !dry_run {
+            fchown(&fd, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
+                .map_err(|e| io("giving the run user", e))?;
+            fchmod(&fd, Mode::from_raw_mode(0o750)).map_err(|e| io("setting the mode of", e))?;
+        }
+        Ok(state)
     }
+}
+
+/// What `ensure_log_dir` did (or, in a dry run, would do) to the app's log directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogDirState {
+    /// It was made now (would be made).
+    pub made: bool,
+    /// It is procexport's: made now, or recorded in the app's manifest.
+    pub ours: bool,
 }
 
 /// The plan's stale entries of one kind, in removal order.
