@@ -2,6 +2,10 @@
 //! `procexport 0.1.0 (abc1234)`. Built from a crate tarball or without git, it is the plain
 //! package version. The commit is only taken from this package's own repository, never from
 //! a repository that happens to contain the source (a vendored copy inside another project).
+//!
+//! It also sets the `procexport_test_upstart` cfg when `PROCEXPORT_TEST_UPSTART` names a built
+//! Upstart: the live Upstart tests are ignored without it, with their reason in the summary
+//! (a cfg, because whether a test is ignored is decided when it is compiled).
 
 use std::path::Path;
 use std::process::Command;
@@ -14,6 +18,11 @@ fn main() {
     };
     println!("cargo:rustc-env=PROCEXPORT_VERSION={full}");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo::rustc-check-cfg=cfg(procexport_test_upstart)");
+    println!("cargo:rerun-if-env-changed=PROCEXPORT_TEST_UPSTART");
+    if std::env::var_os("PROCEXPORT_TEST_UPSTART").is_some_and(|prefix| !prefix.is_empty()) {
+        println!("cargo:rustc-cfg=procexport_test_upstart");
+    }
 }
 
 /// The short commit of HEAD, and the files whose change means another commit.

@@ -22,15 +22,48 @@ fi
 
 deb=$(bash packaging/build-deb.sh)
 step "built $deb ($(stat -c %s "$deb") bytes)"
+# Its description names every init it exports to, and it suggests what loads its completion.
+description=$(dpkg-deb -f "$deb" Description)
+for init in Upstart systemd systemd-user runit supervisord SysV OpenRC launchd Kubernetes; do
+    [[ $description == *"$init"* ]] || fail "the package's description does not name $init"
+done
+wanted=$(printf '%s,%s' "$(dpkg-deb -f "$deb" Suggests)" "$(dpkg-deb -f "$deb" Recommends)" | tr -d ' ')
+[[ ,$wanted, == *,bash-completion,* ]] ||
+    fail "the package neither suggests nor recommends bash-completion, which loads its completion"
+step "its description names every init; it suggests bash-completion"
 
 STATE_DIR=/var/lib/procexport
-[ ! -e "$STATE_DIR" ] || fail "$STATE_DIR exists before the package is installed"
+# A state directory from before (`dpkg -r procexport` keeps it, as the README says) is set
+# aside while the package is installed, removed and purged here, and put back at the end. One
+# that still lists jobs is refused: those jobs need it to be cleaned.
+if [ -e "$STATE_DIR" ] || [ -L "$STATE_DIR" ]; then
+    manifests=$(find "$STATE_DIR" -name '*.manifest' 2>/dev/null | head -n 3)
+    [ -z "$manifests" ] || fail "$STATE_DIR lists installed jobs (${manifests//$'\n'/, }): \
+remove them with 'procexport clean -n APP' first, or, if those jobs are gone, remove the \
+directory: rm -r $STATE_DIR"
+    if [ ! -d "$STATE_DIR" ] || [ -L "$STATE_DIR" ]; then
+        fail "$STATE_DIR is not a directory: remove it (rm $STATE_DIR) and run this again"
+    fi
+fi
+saved=""
 work=$(mktemp -d)
 cleanup() {
     rm -rf "$work"
     if dpkg-query -W procexport >/dev/null 2>&1; then dpkg -P procexport >/dev/null 2>&1 || true; fi
+    if [ -n "$saved" ]; then
+        # What this check made in its place goes; the one from before comes back.
+        rm -rf "$STATE_DIR"
+        mv "$saved/procexport" "$STATE_DIR"
+        rmdir "$saved"
+        echo "check-deb: put back $STATE_DIR as it was"
+    fi
 }
 trap cleanup EXIT
+if [ -d "$STATE_DIR" ]; then
+    saved=$(mktemp -d /var/lib/.procexport-check-deb.XXXXXX)
+    mv "$STATE_DIR" "$saved/procexport"
+    step "set aside $STATE_DIR (it lists no jobs) until the end of this check"
+fi
 
 # Which of the package's paths exist before it is installed (/usr, /usr/share/man/man1, ...).
 dpkg-deb --fsys-tarfile "$deb" | tar -t | sed 's|^\./|/|; s|/$||' | grep -v '^$' >"$work/paths"

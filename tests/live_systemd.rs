@@ -1,5 +1,5 @@
 //! systemd for real: each test boots a container whose PID 1 is Debian's own systemd
-//! (../shared/tools/systemd/boot.sh: `prepare` makes the root filesystem once, `up` boots it
+//! (tests/lab/boot.sh: `prepare` makes the root filesystem once, `up` boots it
 //! in about a second), copies the procexport binary in and runs it there, so that
 //! /run/systemd/system exists and systemctl reaches that PID 1, exactly as on a server. The
 //! jobs run for real as the run user; the tests watch them through systemctl, `procexport
@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 fn boot_sh() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/systemd/boot.sh")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/boot.sh")
 }
 
 /// `boot.sh ARGS`, in a cleared environment.

@@ -1,9 +1,15 @@
-//! Upstart for real: each test starts its own Upstart 1.13 session init (built once from the
-//! sources in ../shared/tools/upstart by its build.sh) on a live sandbox's job directory, and
-//! points procexport at it through the config (`upstart_initctl`, `upstart_session`), as the
-//! system's init would be reached. The jobs then run for real as the run user: the tests
-//! watch them through `initctl`, `procexport status` and /proc. A guard ends the init by its
-//! own pid (TERM: it stops every job, then exits), also when the test fails.
+//! Upstart for real: each test starts its own Upstart 1.13 session init on a live sandbox's
+//! job directory, and points procexport at it through the config (`upstart_initctl`,
+//! `upstart_session`), as the system's init would be reached. The jobs then run for real as
+//! the run user: the tests watch them through `initctl`, `procexport status` and /proc. A guard
+//! ends the init by its own pid (TERM: it stops every job, then exits), also when the test
+//! fails.
+//!
+//! No archive ships Upstart any more, so the tests take a built one from ONE variable,
+//! `PROCEXPORT_TEST_UPSTART`: the prefix holding `sbin/init` and `sbin/initctl` (.ci/run sets
+//! it when it could build one). Without it these tests are ignored, with the reason in the
+//! summary, and `upstart_is_found_or_the_run_says_why` says so on stderr; the build script
+//! turns the variable into the `procexport_test_upstart` cfg they are ignored by.
 
 use crate::support::live::{alive, kill, proc_env, proc_ids, status_rows, wait_for, Row};
 use crate::support::{require_root, Outcome, Sandbox, RUN_USER};
@@ -13,26 +19,50 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// Where build.sh put Upstart (it builds it once, about 4 minutes, then returns at once).
+/// The variable naming the built Upstart.
+const VARIABLE: &str = "PROCEXPORT_TEST_UPSTART";
+
+/// What a run without Upstart says, on stderr and as the ignored tests' reason.
+const NOT_RUN: &str = "live Upstart tests did not run: PROCEXPORT_TEST_UPSTART is not set (build one with ../shared/tools/upstart/build.sh, which prints the prefix to set it to, or build Upstart 1.13 into a prefix of your own; .ci/run does it when that file exists)";
+
+/// The built Upstart's prefix, as the variable names it (set when the tests were built, so
+/// it agrees with which tests are ignored). A prefix without its two programs is a broken
+/// setup, not a reason to skip: it fails loudly.
 fn prefix() -> &'static Path {
-    static PREFIX: OnceLock<PathBuf> = OnceLock::new();
-    PREFIX.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/upstart/build.sh");
-        let output = Command::new(&script)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("{}: {e}", script.display()));
+    let Some(prefix) = option_env!("PROCEXPORT_TEST_UPSTART").filter(|p| !p.is_empty()) else {
+        panic!("{NOT_RUN}");
+    };
+    let prefix = Path::new(prefix);
+    for program in ["sbin/init", "sbin/initctl"] {
+        let path = prefix.join(program);
+        let executable =
+            fs::metadata(&path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
         assert!(
-            output.status.success(),
-            "build.sh failed: {}",
-            String::from_utf8_lossy(&output.stderr)
+            executable,
+            "{VARIABLE}={}: no executable {} (build Upstart into that prefix first)",
+            prefix.display(),
+            path.display()
         );
-        let stdout = String::from_utf8(output.stdout).unwrap();
-        PathBuf::from(stdout.lines().last().unwrap().trim())
-    })
+    }
+    prefix
+}
+
+/// Never ignored: with the variable, its prefix holds a working init and initctl; without it,
+/// the run says on stderr that the live Upstart tests did not run, and why.
+#[test]
+fn upstart_is_found_or_the_run_says_why() {
+    if cfg!(procexport_test_upstart) {
+        let version = Command::new(prefix().join("sbin/initctl"))
+            .arg("--version")
+            .output()
+            .expect("initctl runs");
+        let said = String::from_utf8_lossy(&version.stdout);
+        assert!(said.contains("upstart 1.13"), "initctl --version: {said}");
+    } else {
+        eprintln!("{NOT_RUN}");
+    }
 }
 
 /// A session init on the sandbox's job directory, ended when dropped.
@@ -196,6 +226,10 @@ fn status_matches_initctl(sandbox: &Sandbox, init: &Upstart, app: &str) {
 }
 
 #[test]
+#[cfg_attr(
+    not(procexport_test_upstart),
+    ignore = "live Upstart tests did not run: PROCEXPORT_TEST_UPSTART is not set (build one with ../shared/tools/upstart/build.sh, see the README's tests section)"
+)]
 fn jobs_run_as_the_run_user_and_restart_stop_drop_and_clean_act_on_them() {
     let (sandbox, init) = with_init();
     let work = sandbox.path().join("work dir");
@@ -301,6 +335,10 @@ fn jobs_run_as_the_run_user_and_restart_stop_drop_and_clean_act_on_them() {
 }
 
 #[test]
+#[cfg_attr(
+    not(procexport_test_upstart),
+    ignore = "live Upstart tests did not run: PROCEXPORT_TEST_UPSTART is not set (build one with ../shared/tools/upstart/build.sh, see the README's tests section)"
+)]
 fn a_killed_process_is_respawned_and_a_crash_loop_stops_at_its_limit() {
     let (sandbox, init) = with_init();
     let procfile = sandbox.procfile(
@@ -357,6 +395,10 @@ fn a_killed_process_is_respawned_and_a_crash_loop_stops_at_its_limit() {
 }
 
 #[test]
+#[cfg_attr(
+    not(procexport_test_upstart),
+    ignore = "live Upstart tests did not run: PROCEXPORT_TEST_UPSTART is not set (build one with ../shared/tools/upstart/build.sh, see the README's tests section)"
+)]
 fn stop_waits_for_kill_timeout_to_end_a_process_that_ignores_term() {
     let (sandbox, init) = with_init();
     let procfile = sandbox.procfile(
@@ -381,6 +423,10 @@ fn stop_waits_for_kill_timeout_to_end_a_process_that_ignores_term() {
 }
 
 #[test]
+#[cfg_attr(
+    not(procexport_test_upstart),
+    ignore = "live Upstart tests did not run: PROCEXPORT_TEST_UPSTART is not set (build one with ../shared/tools/upstart/build.sh, see the README's tests section)"
+)]
 fn without_a_reachable_init_an_export_writes_files_only_and_control_says_why() {
     require_root();
     // initctl is there, but no session is configured and no Upstart is PID 1 here.
@@ -429,6 +475,10 @@ fn without_a_reachable_init_an_export_writes_files_only_and_control_says_why() {
 /// are taken over (the one the Procfile no longer has is stopped and removed) and the app runs
 /// under the real init, as the run user.
 #[test]
+#[cfg_attr(
+    not(procexport_test_upstart),
+    ignore = "live Upstart tests did not run: PROCEXPORT_TEST_UPSTART is not set (build one with ../shared/tools/upstart/build.sh, see the README's tests section)"
+)]
 fn a_gem_era_app_migrated_with_upstart_export_runs() {
     let (sandbox, init) = with_init();
     let confdir = sandbox.root().join("etc/init");

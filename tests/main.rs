@@ -13,6 +13,8 @@ mod support;
 // The root-free tier: plain `cargo test` as any user, on a machine with only Rust (and `sh`).
 // Nothing here needs root, a real user, or a tool beyond the binary itself.
 
+/// A clone alone runs its own tests: nothing names a script of a `../shared` checkout.
+mod clone_alone;
 /// `--version`, `procexport man` and `procexport completions`, as a user runs them.
 mod docs_commands;
 /// The saved fuzz inputs, checked against the invariants of `procexport::testing`.
@@ -72,7 +74,7 @@ mod launchd;
 /// Re-export, shrink, clean, and the manifest across them.
 #[cfg(feature = "root-tests")]
 mod lifecycle;
-/// Real systemd as PID 1 of a container per test (../shared/tools/systemd/boot.sh), with
+/// Real systemd as PID 1 of a container per test (tests/lab/boot.sh), with
 /// procexport run inside it.
 #[cfg(feature = "root-tests")]
 mod live_systemd;

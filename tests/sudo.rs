@@ -2,7 +2,7 @@
 //! several apps and deploy users (`pxdeploy`, `pxother`), each allowed `sudo procexport` and
 //! nothing else. Each test reproduces a hole an attack run found and shows it closed.
 
-use crate::support::sudo::{sudo, uid, LiveConfig, DEPLOY, OTHER, SUDO_BIN};
+use crate::support::sudo::{sudo, sudo_bin, uid, LiveConfig, DEPLOY, OTHER};
 use crate::support::{require_root, Node, Sandbox, RUN_USER};
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -375,8 +375,10 @@ fn a_closed_pipe_ends_quietly() {
     // Far more output than a pipe holds, so the writer is still writing when it closes.
     let many = "version: 2\ncommands:\n  web:\n    command: puma\n    count: 500\n";
     let (_sandbox, _config, procfile) = setup("", many);
-    let script =
-        format!("exec 2>&1; exec sudo -n {SUDO_BIN} --dry-run upstart -p {procfile} -n pipe");
+    let script = format!(
+        "exec 2>&1; exec sudo -n {} --dry-run upstart -p {procfile} -n pipe",
+        sudo_bin()
+    );
     let mut child = std::process::Command::new("/usr/sbin/runuser")
         .args(["-u", DEPLOY, "--", "sh", "-c", &script])
         .env_clear()

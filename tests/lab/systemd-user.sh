@@ -1,13 +1,13 @@
 #!/bin/sh
 # systemd-user under a real user manager with lingering on: boots the systemd lab container of
-# ../shared/tools/systemd/boot.sh in host-root mode (an overlay of this machine's root, so the
+# tests/lab/boot.sh in host-root mode (an overlay of this machine's root, so the
 # built procexport is inside), makes a deploy user with lingering, and as that user (no sudo)
 # exports, starts, kills, shrinks, stops and cleans an app, printing what it saw.
 # Run as root from the checkout, after cargo build: sh tests/lab/systemd-user.sh
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-boot=${BOOT_SH:-$repo/../shared/tools/systemd/boot.sh}
+boot=${BOOT_SH:-$here/boot.sh}
 export LAB_ROOTFS=/
 name=pxlab-user
 user=${LAB_USER:-pxdeploy}

@@ -15,13 +15,16 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 pub const DEPLOY: &str = "pxdeploy";
 pub const OTHER: &str = "pxother";
 
-/// Where the sudoers rule (.ci/run) lets the deploy users run procexport as root.
-pub const SUDO_BIN: &str = "/var/lib/procexport-tests/bin/procexport";
+/// Where the sudoers rule (.ci/run) lets the deploy users run procexport as root. Private: a
+/// test reaches it through `sudo_bin()` or `sudo()`, which copy the binary under test there
+/// first, so every test works alone, first, or after the path was emptied.
+const SUDO_BIN: &str = "/var/lib/procexport-tests/bin/procexport";
 
 const CONFIG: &str = "/etc/procexport.yaml";
 
-/// Copies the binary under test to `SUDO_BIN`, once per test run.
-fn install_binary() {
+/// `SUDO_BIN`, with the binary under test copied there (once per test run): the one way a
+/// test names the path sudo runs.
+pub fn sudo_bin() -> &'static str {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
         let target = Path::new(SUDO_BIN);
@@ -36,6 +39,7 @@ fn install_binary() {
         fs::set_permissions(&temp, fs::Permissions::from_mode(0o755)).unwrap();
         fs::rename(&temp, target).unwrap();
     });
+    SUDO_BIN
 }
 
 /// `/etc/procexport.yaml` for one test: tests that need it take turns, and whatever was
@@ -80,9 +84,8 @@ impl Drop for LiveConfig {
 /// `sudo -n SUDO_BIN args...` run by `user`, through the real sudo, with a clean
 /// environment as a login would have.
 pub fn sudo(user: &str, args: &[&str]) -> Outcome {
-    install_binary();
     run(Command::new("/usr/sbin/runuser")
-        .args(["-u", user, "--", "sudo", "-n", SUDO_BIN])
+        .args(["-u", user, "--", "sudo", "-n", sudo_bin()])
         .args(args)
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
