@@ -408,6 +408,28 @@ mod tests {
     }
 
     #[test]
+    fn aliases_are_counted_as_they_expand() {
+        let text = format!("a: &v {}\nb: *v\nc: *v\nd: *v\n", "x".repeat(100));
+        // Four copies of 100 bytes, four keys of one byte, a node each and the mapping's.
+        let exact = 4 * 100 + 4 + 8 + 1;
+        let entries: Entries = parse_bounded(&text, exact).unwrap();
+        assert_eq!(entries.iter().count(), 4);
+        let error = parse_bounded::<Entries>(&text, exact - 1).unwrap_err();
+        assert!(error.bounded, "{error:?}");
+        assert!(
+            error.message.contains("(max_expanded_bytes)"),
+            "{}",
+            error.message
+        );
+        // A syntax error is not said to be a bound.
+        assert!(
+            !parse_bounded::<Entries>("a: [\n", 1 << 20)
+                .unwrap_err()
+                .bounded
+        );
+    }
+
+    #[test]
     fn loose_values_keep_scalar_text() {
         let entries: Entries = parse("a: 5\nb: true\nc:\nd: x\ne: [1]\nf: 1.5\n").unwrap();
         let texts: Vec<Option<&str>> = entries.iter().map(|(_, v)| v.text()).collect();

@@ -133,6 +133,27 @@ mod tests {
     }
 
     #[test]
+    fn many_keys_keep_their_order_and_count_their_bytes() {
+        let mut many = Env::default();
+        for i in 0..100_000 {
+            let k = format!("K{i}");
+            many.set(
+                EnvKey::parse(&k).unwrap(),
+                EnvValue::parse(&k, "v").unwrap(),
+            );
+        }
+        many.set(
+            EnvKey::parse("K0").unwrap(),
+            EnvValue::parse("K0", "w").unwrap(),
+        );
+        let first = many.iter().next().map(|(k, v)| (k.as_str(), v.as_str()));
+        assert_eq!(first, Some(("K0", "w")));
+        assert_eq!(many.iter().count(), 100_000);
+        assert_eq!(env(&[("AB", "xyz")]).bytes(), 5);
+        assert_eq!(many.redacted("-"), many.redacted("-"));
+    }
+
+    #[test]
     fn keys_are_identifiers() {
         for bad in ["", "1A", "A-B", "A B", "A=B", "É"] {
             assert!(EnvKey::parse(bad).is_err(), "{bad}");
