@@ -67,6 +67,8 @@ pub struct AppSettings {
 /// Bounds on what one export may read and make, each checked before the memory it bounds
 /// is spent (see `model::limits`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Each field is named as its config key is written.
+#[allow(clippy::struct_field_names)]
 pub struct Limits {
     pub max_jobs: u32,
     pub max_rendered_bytes: u64,

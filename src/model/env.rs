@@ -71,12 +71,11 @@ impl Eq for Env {}
 impl Env {
     /// Sets `key`, keeping its first position if it was already set.
     pub fn set(&mut self, key: EnvKey, value: EnvValue) {
-        match self.index.get(&key) {
-            Some(&at) => self.vars[at].1 = value,
-            None => {
-                self.index.insert(key.clone(), self.vars.len());
-                self.vars.push((key, value));
-            }
+        if let Some(&at) = self.index.get(&key) {
+            self.vars[at].1 = value;
+        } else {
+            self.index.insert(key.clone(), self.vars.len());
+            self.vars.push((key, value));
         }
     }
 

@@ -68,13 +68,7 @@ pub fn assemble(
     let top = &procfile.top;
     let defaults = &config.defaults;
     let base_env = base_env(config, &dotenv, !options.elsewhere)?;
-    check_planned(
-        config,
-        procfile,
-        options,
-        &base_env,
-        (default_dir, &log_dir),
-    )?;
+    check_planned(config, procfile, options, &base_env, default_dir)?;
     let mut jobs = Vec::new();
     let mut notes = Vec::new();
     // Which entry made each job name, to report a collision with both lines.
@@ -178,7 +172,7 @@ fn check_planned(
     procfile: &Procfile,
     options: &Options,
     base_env: &Env,
-    (default_dir, log_dir): (&AbsPath, &AbsPath),
+    default_dir: &AbsPath,
 ) -> Result<()> {
     // PORT and PS, and the `<name>.log` of a default log path.
     const SET_PER_JOB: u64 = 64;
@@ -198,9 +192,11 @@ fn check_planned(
         let log = layers
             .iter()
             .find_map(|l| l.log.as_ref())
-            .map_or(log_dir.as_str().len() + entry.label.as_str().len(), |l| {
-                l.as_str().len()
-            });
+            // `<log_dir>/<full name>/<label>-<n>.log`, the full name within a file name.
+            .map_or(
+                config.log_dir.as_str().len() + MAX_FILE_NAME + entry.label.as_str().len(),
+                |l| l.as_str().len(),
+            );
         let values = entry.command.as_str().len() as u64
             + base_env.bytes()
             + top.env.bytes()

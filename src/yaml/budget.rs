@@ -35,15 +35,12 @@ impl Budget {
     /// Takes `bytes` and one for the node; an error once they do not fit.
     fn charge<E: de::Error>(&self, bytes: usize) -> Result<(), E> {
         let cost = (bytes as u64).saturating_add(1);
-        match self.left.get().checked_sub(cost) {
-            Some(left) => {
-                self.left.set(left);
-                Ok(())
-            }
-            None => {
-                self.spent.set(true);
-                Err(E::custom("the values expand to more bytes than allowed"))
-            }
+        if let Some(left) = self.left.get().checked_sub(cost) {
+            self.left.set(left);
+            Ok(())
+        } else {
+            self.spent.set(true);
+            Err(E::custom("the values expand to more bytes than allowed"))
         }
     }
 }
