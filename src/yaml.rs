@@ -17,8 +17,14 @@ use crate::sanitize::escape_controls;
 use serde::de::{DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_yaml::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+
+mod budget;
+
+/// The bytes a document's values may come to once its aliases are expanded, unless the
+/// config says otherwise (`max_expanded_bytes`): a 4 MiB file without aliases, four times.
+pub const DEFAULT_MAX_EXPANDED: u64 = 16 << 20;
 
 /// The deepest nesting of collections accepted (a v2 Procfile needs 4: `commands`, a
 /// command, `env` or `respawn`, a value).
@@ -30,17 +36,48 @@ pub const MAX_DEPTH: usize = 16;
 pub struct YamlError {
     pub line: Option<usize>,
     pub message: String,
-    /// True when the text was refused for its depth, before it was parsed.
-    pub too_deep: bool,
+    /// True when the text was refused by a bound (its depth, before it was parsed, or its
+    /// size once aliases are expanded, while it was parsed) rather than for its syntax.
+    pub bounded: bool,
 }
 
-/// Parses `text` into `T`, once its nesting is known to be shallow.
+/// Parses `text` into `T`, once its nesting is known to be shallow, its values expanding to
+/// at most `DEFAULT_MAX_EXPANDED` bytes.
 pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+    parse_bounded(text, DEFAULT_MAX_EXPANDED)
+}
+
+/// Parses `text` into `T`, once its nesting is known to be shallow, refusing it as soon as
+/// its values (every alias expanded) come to more than `max_expanded` bytes, before the
+/// value that does not fit is copied.
+pub fn parse_bounded<T: DeserializeOwned>(text: &str, max_expanded: u64) -> Result<T, YamlError> {
     check_depth(text)?;
-    serde_yaml::from_str(text).map_err(|e| YamlError {
-        line: e.location().map(|l| l.line()),
-        message: strip_location(&e.to_string()),
-        too_deep: false,
+    let budget = budget::Budget::new(max_expanded);
+    let parsed = T::deserialize(budget::Counted::new(
+        serde_yaml::Deserializer::from_str(text),
+        &budget,
+    ));
+    parsed.map_err(|e| {
+        if budget.spent() {
+            YamlError {
+                line: e.location().map(|l| l.line()),
+                message: format!(
+                    "the values in this file come to more than {} KiB once its aliases (*name) are \
+                     expanded; the config allows at most {} KiB (max_expanded_bytes): write \
+                     the value out once instead of aliasing it, make it smaller, or raise \
+                     max_expanded_bytes",
+                    max_expanded >> 10,
+                    max_expanded >> 10
+                ),
+                bounded: true,
+            }
+        } else {
+            YamlError {
+                line: e.location().map(|l| l.line()),
+                message: strip_location(&e.to_string()),
+                bounded: false,
+            }
+        }
     })
 }
 
@@ -49,7 +86,7 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
 fn check_depth(text: &str) -> Result<(), YamlError> {
     let too_deep = |line: usize| YamlError {
         line: Some(line),
-        too_deep: true,
+        bounded: true,
         message: format!(
             "collections nest more than {MAX_DEPTH} levels deep here; a Procfile never needs \
              more than a few: flatten it"
@@ -222,9 +259,11 @@ impl<'de> Deserialize<'de> for Entries {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
                 let mut entries: Vec<(Loose, Loose)> = Vec::new();
+                // The keys seen, so that a mapping of n keys is checked in linear time.
+                let mut seen: HashSet<String> = HashSet::new();
                 while let Some((key, value)) = map.next_entry::<Loose, Loose>()? {
                     if let Loose::Text(text) = &key {
-                        if entries.iter().any(|(k, _)| k == &key) {
+                        if !seen.insert(text.clone()) {
                             return Err(serde::de::Error::custom(format_args!(
                                 "duplicate entry with key {text:?}"
                             )));
@@ -366,6 +405,28 @@ mod tests {
         assert_eq!(parse::<Loose>(&quoted), Ok(Loose::Other));
         let ok = "version: 2\ncommands:\n  web:\n    env: {A: [1, {b: c}]}\n";
         assert_eq!(parse::<Loose>(ok), Ok(Loose::Other));
+    }
+
+    #[test]
+    fn aliases_are_counted_as_they_expand() {
+        let text = format!("a: &v {}\nb: *v\nc: *v\nd: *v\n", "x".repeat(100));
+        // Four copies of 100 bytes, four keys of one byte, a node each and the mapping's.
+        let exact = 4 * 100 + 4 + 8 + 1;
+        let entries: Entries = parse_bounded(&text, exact).unwrap();
+        assert_eq!(entries.iter().count(), 4);
+        let error = parse_bounded::<Entries>(&text, exact - 1).unwrap_err();
+        assert!(error.bounded, "{error:?}");
+        assert!(
+            error.message.contains("(max_expanded_bytes)"),
+            "{}",
+            error.message
+        );
+        // A syntax error is not said to be a bound.
+        assert!(
+            !parse_bounded::<Entries>("a: [\n", 1 << 20)
+                .unwrap_err()
+                .bounded
+        );
     }
 
     #[test]

@@ -17,6 +17,10 @@ enum Bad {
     Config(&'static str),
     /// The Procfile path is this (relative to the sandbox), made by the closure.
     Path(fn(&Sandbox) -> PathBuf),
+    /// The good Procfile, exported with these arguments added.
+    Args(&'static [&'static str]),
+    /// The good Procfile, with this `.env` beside it.
+    DotEnv(&'static [u8]),
 }
 
 fn refused(bad: Bad, expected: &str) {
@@ -38,8 +42,19 @@ fn refused(bad: Bad, expected: &str) {
                 (good.clone(), "myapp")
             }
             Bad::Path(make) => (make(&sandbox), "myapp"),
+            Bad::Args(_) => (good.clone(), "myapp"),
+            Bad::DotEnv(bytes) => {
+                sandbox.write("app/.env", bytes);
+                (good.clone(), "myapp")
+            }
         };
-        let outcome = sandbox.export(backend, &procfile, app).failure(2);
+        let extra: &[&str] = match bad {
+            Bad::Args(args) => args,
+            Bad::Procfile(_) | Bad::App(_) | Bad::Config(_) | Bad::Path(_) | Bad::DotEnv(_) => &[],
+        };
+        let mut args = vec![backend, "-p", procfile.to_str().unwrap(), "-n", app];
+        args.extend(extra);
+        let outcome = sandbox.run(&args).failure(2);
         let stderr = outcome
             .stderr
             .replace(sandbox.path().to_str().unwrap(), "SANDBOX");
@@ -132,6 +147,12 @@ bad_input! {
     too_many_bytes_for_the_config: Bad::Config("max_rendered_bytes: 4096\n") => "KiB per app (max_rendered_bytes)";
     app_name_too_long: Bad::App("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") => "app name \"aaaaaaaaaaaaaaaaaaaa\"... is 105 bytes; it may have at most 100";
     max_jobs_out_of_range: Bad::Config("max_jobs: 0\n") => "config.yaml:3: max_jobs 0 is out of range (1 to 100000)";
+    port_zero: Bad::Args(&["--port", "0"]) => "0 is not a port a job can be reached on: give the first port of the app, from 1 to 65535, such as --port 5000";
+    port_zero_in_dotenv: Bad::DotEnv(b"PORT=0\n") => "app/.env: PORT \"0\" is not a port number (1 to 65535)";
+    formation_names_a_type_twice: Bad::Args(&["-m", "web=1,web=2"]) => "\"web\" is given twice: name each process type once, with the count you want (for example web=2)";
+    formation_names_all_twice: Bad::Args(&["-m", "all=1,worker=0,all=2"]) => "\"all\" is given twice";
+    too_many_env_files: Bad::Args(&["-e", "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32"]) => "33 .env files are given (-e); the config allows at most 32 per export (max_env_files): merge them into fewer files, or raise max_env_files";
+    max_env_bytes_out_of_range: Bad::Config("max_env_bytes: 0\n") => "config.yaml:3: max_env_bytes 0 is out of range (1 to 1073741824)";
 }
 
 /// Preflight against the live system (no `--root`): a job that could not start is refused

@@ -2,7 +2,7 @@
 //! several apps and deploy users (`pxdeploy`, `pxother`), each allowed `sudo procexport` and
 //! nothing else. Each test reproduces a hole an attack run found and shows it closed.
 
-use crate::support::sudo::{sudo, sudo_bin, uid, LiveConfig, DEPLOY, OTHER};
+use crate::support::sudo::{sudo, sudo_bin, sudo_limited, uid, LiveConfig, DEPLOY, OTHER};
 use crate::support::{require_root, Node, Sandbox, RUN_USER};
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -536,5 +536,150 @@ fn a_dry_run_applies_the_real_runs_rules() {
             .contains("is writable by group or others (mode 2775)"),
         "{}",
         real.stderr
+    );
+}
+
+// Security round 3: memory was spent before the bounds were checked. Each run below is
+// made under an address-space limit of 256 MiB: the old code died there of a failed
+// allocation (exit 134); a bound that holds refuses with exit 2 and names its config key.
+
+/// The address-space limit every refused input must stay within.
+const MEMORY: &str = "--as=268435456";
+
+/// Writes `text` into the sandbox as `rel`, readable by the deploy users.
+fn readable(sandbox: &Sandbox, rel: &str, text: &[u8]) -> String {
+    let path = sandbox.write(rel, text);
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// Round 3, item 1: a 1 MiB value aliased 50 times with `count: 1000` made a dry run
+/// allocate about 8 GB. The values are counted as the aliases expand, and the run stops
+/// before the value that does not fit is copied.
+#[test]
+fn yaml_aliases_are_bounded_while_they_expand() {
+    let aliases: String = (0..50).map(|i| format!("      K{i}: *big\n")).collect();
+    let bomb = format!(
+        "version: 2\nenv:\n  BIG: &big {}\ncommands:\n  web:\n    command: run\n    \
+         count: 1000\n    env:\n{aliases}",
+        "x".repeat(1 << 20)
+    );
+    let (sandbox, _config, procfile) = setup("", &bomb);
+    let dry = ["--dry-run", "systemd", "-p", &procfile, "-n", "bomb"];
+    sudo_limited(&[MEMORY], DEPLOY, &dry)
+        .failure(2)
+        .stderr_has("Procfile:")
+        .stderr_has("once its aliases (*name) are expanded")
+        .stderr_has("at most 16384 KiB (max_expanded_bytes)");
+    // The same without `count`: the expansion alone is past the bound.
+    let single = bomb.replace("    count: 1000\n", "");
+    let single = readable(&sandbox, "app/Single", single.as_bytes());
+    let dry = ["--dry-run", "systemd", "-p", &single, "-n", "bomb"];
+    sudo_limited(&[MEMORY], DEPLOY, &dry)
+        .failure(2)
+        .stderr_has("(max_expanded_bytes)");
+    assert!(sandbox.files().is_empty(), "{:?}", sandbox.files());
+}
+
+/// Round 3, item 1: a 3 MB `.env` value with `count: 1000` reached 3 GB, because the
+/// output was estimated only once every job (each with its own copy of the env) was built.
+/// The estimate is made from each type's values times its instances, before any job is.
+#[test]
+fn env_bytes_times_instances_are_bounded_before_jobs_are_built() {
+    let many = "version: 2\ncommands:\n  web:\n    command: run\n    count: 1000\n";
+    let (sandbox, _config, procfile) = setup("", many);
+    let value = format!("BIG={}\n", "y".repeat(3_000_000));
+    let env = readable(&sandbox, "app/.env", value.as_bytes());
+    let args = ["systemd", "-p", &procfile, "-n", "bomb", "-e", &env];
+    for dry in [&["--dry-run"][..], &[]] {
+        let args: Vec<&str> = dry.iter().chain(&args).copied().collect();
+        sudo_limited(&[MEMORY], DEPLOY, &args)
+            .failure(2)
+            .stderr_has("would render about")
+            .stderr_has("KiB per app (max_rendered_bytes)");
+    }
+    assert!(sandbox.files().is_empty(), "{:?}", sandbox.files());
+}
+
+/// Round 3, item 2: 2,000 `-e` files of 2,000 keys took minutes and 1.8 GB. The files are
+/// capped in number before the first is opened, and in bytes as they are read.
+#[test]
+fn env_files_are_capped_in_number_and_bytes() {
+    let (sandbox, _config, procfile) = setup("", BASELINE);
+    let files: Vec<String> = (0..2000)
+        .map(|i| readable(&sandbox, &format!("env/{i}.env"), b"A=1\n"))
+        .collect();
+    let list = files.join(",");
+    let args = [
+        "--dry-run",
+        "runit",
+        "-p",
+        &procfile,
+        "-n",
+        "many",
+        "-e",
+        &list,
+    ];
+    sudo_limited(&[MEMORY], DEPLOY, &args)
+        .failure(2)
+        .stderr_has("2000 .env files are given (-e)")
+        .stderr_has("at most 32 per export (max_env_files)");
+    let big = format!("V={}\n", "z".repeat(3 << 20));
+    let big: Vec<String> = (0..3)
+        .map(|i| readable(&sandbox, &format!("big/{i}.env"), big.as_bytes()))
+        .collect();
+    let list = big.join(",");
+    let args = [
+        "--dry-run",
+        "runit",
+        "-p",
+        &procfile,
+        "-n",
+        "many",
+        "-e",
+        &list,
+    ];
+    sudo_limited(&[MEMORY], DEPLOY, &args)
+        .failure(2)
+        .stderr_has("big/2.env: the .env files come to more than 8192 KiB")
+        .stderr_has("(max_env_bytes)");
+    // Within the bounds, the same files are read.
+    let two = big[..2].join(",");
+    let args = [
+        "--dry-run",
+        "runit",
+        "-p",
+        &procfile,
+        "-n",
+        "many",
+        "-e",
+        &two,
+    ];
+    sudo_limited(&[MEMORY], DEPLOY, &args).success();
+    assert!(sandbox.files().is_empty(), "{:?}", sandbox.files());
+}
+
+/// Round 3, item 2: a `.env` of 100,000 keys took 49 s (a scan of every key set so far for
+/// each new one). Read in linear time now: under a CPU-time limit of 60 s, which the old
+/// code ran past (SIGXCPU) and this reads in about a second.
+#[test]
+fn a_dotenv_of_many_keys_is_read_in_linear_time() {
+    let (sandbox, _config, procfile) = setup("", "web: run\n");
+    let keys: String = (0..100_000).map(|i| format!("K{i}=v{i}\n")).collect();
+    let env = readable(&sandbox, "app/keys.env", keys.as_bytes());
+    let args = [
+        "--dry-run",
+        "systemd",
+        "-p",
+        &procfile,
+        "-n",
+        "keys",
+        "-e",
+        &env,
+    ];
+    let out = sudo_limited(&["--cpu=60", MEMORY], DEPLOY, &args).success();
+    assert!(
+        out.stdout.contains("K99999=\"v99999\""),
+        "the last key is missing"
     );
 }

@@ -347,7 +347,7 @@ pub struct ExportArgs {
 
     /// The base port: process type i's instance j gets PORT = base + 100 x i + j (default:
     /// PORT from the .env files, else the config's `port`, else 5000).
-    #[arg(long, value_name = "PORT")]
+    #[arg(long, value_name = "PORT", value_parser = parse_port)]
     pub port: Option<u16>,
 
     /// The .env files to read, comma-separated (read with the invoking user's rights);
@@ -483,8 +483,26 @@ impl ValueEnum for ReleaseAs {
 /// The most instances of one type (as for `count:`).
 const MAX_INSTANCES: u32 = 1000;
 
+/// A base port: 1 to 65535. Port 0 would hand every job PORT=0, which a server takes as
+/// "any free port", so nothing in front of it could find it.
+fn parse_port(text: &str) -> Result<u16, String> {
+    match text.trim().parse::<u16>() {
+        Ok(0) => Err(
+            "0 is not a port a job can be reached on: give the first port of the app, from 1 \
+             to 65535, such as --port 5000"
+                .to_owned(),
+        ),
+        Ok(port) => Ok(port),
+        Err(_) => Err(format!(
+            "{text:?} is not a port number: give one from 1 to 65535, such as --port 5000"
+        )),
+    }
+}
+
+/// `TYPE=N,...`, each type named once (`web=1,web=2` says two things of one type).
 fn parse_formation(text: &str) -> Result<Formation, String> {
     let mut formation = Formation::default();
+    let mut named = std::collections::HashSet::new();
     for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (name, count) = pair
             .split_once('=')
@@ -497,9 +515,18 @@ fn parse_formation(text: &str) -> Result<Formation, String> {
             .ok_or_else(|| {
                 format!("{pair:?}: the count must be a whole number from 0 to {MAX_INSTANCES}")
             })?;
-        match name.trim() {
+        let name = name.trim();
+        if !named.insert(name) {
+            return Err(format!(
+                "{name:?} is given twice: name each process type once, with the count you \
+                 want (for example {name}={count})"
+            ));
+        }
+        match name {
             "all" => formation.all = Some(count),
-            name => formation.counts.push((name.to_owned(), count)),
+            name => {
+                formation.counts.insert(name.to_owned(), count);
+            }
         }
     }
     Ok(formation)
@@ -755,7 +782,11 @@ mod tests {
         assert_eq!(args.app, "app");
         assert_eq!(args.procfile, "Procfile.prod");
         assert_eq!(args.env_files, ["a.env"]);
-        assert_eq!(args.formation.unwrap().counts, [("web".to_owned(), 2)]);
+        let counts = args.formation.unwrap().counts;
+        assert_eq!(
+            counts.into_iter().collect::<Vec<_>>(),
+            [("web".to_owned(), 2)]
+        );
         let cli = Cli::try_parse_from([
             "p",
             "systemd",
@@ -826,7 +857,7 @@ mod tests {
         assert_eq!(
             args.formation,
             Some(Formation {
-                counts: vec![("web".into(), 2), ("worker".into(), 0)],
+                counts: [("web".into(), 2), ("worker".into(), 0)].into(),
                 all: Some(1)
             })
         );

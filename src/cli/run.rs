@@ -20,7 +20,7 @@ use crate::install::preflight;
 use crate::install::privilege::Invoker;
 use crate::install::transaction::{self, print_error, Change, Context, LogDir, Outcome};
 use crate::model::account::{AccountError, RunAs};
-use crate::model::config::{Config, DEFAULT_PATHS};
+use crate::model::config::{Config, Limits, DEFAULT_PATHS};
 use crate::model::env::Env;
 use crate::model::limits;
 use crate::model::name::Name;
@@ -37,6 +37,21 @@ use std::io::Write;
 pub const WOULD_CHANGE: u8 = 3;
 
 /// Runs procexport with `args` (the first is the program name), printing to `out`. Returns
+/// The export's own arguments, when the command is an export: the inputs read before
+/// anything else (the Procfile, then the `.env` files) are an export's only.
+fn export_args(command: &Command) -> Option<&ExportArgs> {
+    match command {
+        Command::Export { args, .. } => Some(args),
+        Command::Clean(_)
+        | Command::Kubernetes(_)
+        | Command::Control { .. }
+        | Command::Status(_)
+        | Command::List
+        | Command::Man(_)
+        | Command::Completions(_) => None,
+    }
+}
+
 /// the exit status: 0, or `WOULD_CHANGE` (see `--detailed-exitcode`).
 pub fn run(
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
@@ -62,19 +77,9 @@ pub fn run(
     let mut disk = Disk::new(cli.root.clone(), invoker.euid);
     // The Procfile is read first, with the invoking user's rights: whether that user may read
     // it is the first thing settled, before anything else can fail or be shown.
-    let (procfile, dotenv) = match &cli.command {
-        Command::Export { args, .. } => (
-            Some(Disk::read_procfile(args.procfile.as_str(), &invoker)?),
-            read_env_files(args, &invoker)?,
-        ),
-        Command::Clean(_)
-        | Command::Kubernetes(_)
-        | Command::Control { .. }
-        | Command::Status(_)
-        | Command::List
-        | Command::Man(_)
-        | Command::Completions(_) => (None, Vec::new()),
-    };
+    let procfile = export_args(&cli.command)
+        .map(|args| Disk::read_procfile(args.procfile.as_str(), &invoker))
+        .transpose()?;
     let mut config = load_config(
         &disk,
         cli.config.as_ref().map(|p| p.as_str()),
@@ -86,6 +91,11 @@ pub fn run(
     // installed env file holds the config's values, and a Procfile that sets the same key to a
     // guess would learn from the answer whether the guess was root's secret.
     let compare_unreadable = config.defaults.env.iter().next().is_none();
+    // The `.env` files come after the config: how many, and how many bytes, it bounds.
+    let dotenv = export_args(&cli.command)
+        .map(|args| read_env_files(args, &invoker, &config.limits))
+        .transpose()?
+        .unwrap_or_default();
     if plan.dry_run && invoker.sudo.is_some() {
         // The config is root's: a dry run shows the invoking user the names of its variables,
         // not their values.
@@ -303,17 +313,14 @@ fn export(
     dotenv: Vec<(String, Env)>,
 ) -> Result<bool> {
     let file = args.procfile.as_str();
-    let parsed = procfile::parse(file, bytes)?;
+    let parsed = procfile::parse_bounded(file, bytes, &config.limits)?;
     let formation = args.formation.clone().unwrap_or_default();
     let asked: u64 = parsed
         .entries
         .iter()
         .map(|e| {
-            let named = formation
-                .counts
-                .iter()
-                .find(|(label, _)| label == e.label.as_str());
-            let count = named.map(|(_, n)| *n).or(formation.all).or(e.count);
+            let named = formation.counts.get(e.label.as_str()).copied();
+            let count = named.or(formation.all).or(e.count);
             u64::from(count.unwrap_or(1))
         })
         .sum();
@@ -387,7 +394,7 @@ fn export_kubernetes(
         false,
     )?;
     let app_name = app_name(&args.app)?;
-    let parsed = procfile::parse(file, &bytes)?;
+    let parsed = procfile::parse_bounded(file, &bytes, &config.limits)?;
     // Only a working directory the Procfile gives is used (the Procfile's own directory on
     // this machine means nothing in the image), so the default passed here is never read.
     let unused = AbsPath::parse("/", "working directory").map_err(Error::Failed)?;
@@ -587,23 +594,56 @@ fn print_table<const N: usize>(
 }
 
 /// Reads and parses the `.env` files: those of `-e`, else `.env` beside the Procfile when
-/// there is one; each with the invoking user's rights, as the Procfile.
-fn read_env_files(args: &ExportArgs, invoker: &Invoker) -> Result<Vec<(String, Env)>> {
-    let mut files = Vec::new();
-    if args.env_files.is_empty() {
+/// there is one; each with the invoking user's rights, as the Procfile. No more files than
+/// `max_env_files` are read, and no more bytes in all than `max_env_bytes`: the count is
+/// checked before the first file is opened, and each file is read only as far as the bytes
+/// left allow (2,000 files of 2,000 keys took minutes and 1.8 GB).
+fn read_env_files(
+    args: &ExportArgs,
+    invoker: &Invoker,
+    limits: &Limits,
+) -> Result<Vec<(String, Env)>> {
+    let paths: Vec<String> = if args.env_files.is_empty() {
         let beside = args
             .procfile
             .parent()
             .filter(|p| !p.as_str().is_empty())
             .map_or_else(|| ".env".into(), |dir| dir.join(".env"));
-        if let Some(bytes) = Disk::read_env_file(beside.as_str(), invoker)? {
-            files.push((beside.to_string(), dotenv::parse(beside.as_str(), &bytes)?));
-        }
+        vec![beside.to_string()]
+    } else {
+        args.env_files.iter().map(ToString::to_string).collect()
+    };
+    if paths.len() as u64 > u64::from(limits.max_env_files) {
+        return Err(Error::Usage(format!(
+            "{} .env files are given (-e); the config allows at most {} per export \
+             (max_env_files): merge them into fewer files, or raise max_env_files",
+            paths.len(),
+            limits.max_env_files
+        )));
     }
-    for path in &args.env_files {
-        let bytes = Disk::read_env_file(path.as_str(), invoker)?
-            .ok_or_else(|| Error::input(Location::file(path.as_str()), "no such file"))?;
-        files.push((path.to_string(), dotenv::parse(path.as_str(), &bytes)?));
+    let mut left = limits.max_env_bytes;
+    let mut files = Vec::new();
+    for path in paths {
+        let Some(bytes) = Disk::read_env_file(&path, invoker, left)? else {
+            if args.env_files.is_empty() {
+                continue;
+            }
+            return Err(Error::input(Location::file(&path), "no such file"));
+        };
+        left = left.checked_sub(bytes.len() as u64).ok_or_else(|| {
+            Error::input(
+                Location::file(&path),
+                format!(
+                    "the .env files come to more than {} KiB with this one; the config allows \
+                     at most {} KiB in all (max_env_bytes): make them smaller, or raise \
+                     max_env_bytes",
+                    limits.max_env_bytes >> 10,
+                    limits.max_env_bytes >> 10
+                ),
+            )
+        })?;
+        let env = dotenv::parse(&path, &bytes)?;
+        files.push((path, env));
     }
     Ok(files)
 }

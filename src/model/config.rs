@@ -36,6 +36,9 @@ struct RawConfig {
     allow_unlisted_apps: Option<bool>,
     max_jobs: Option<i64>,
     max_rendered_bytes: Option<i64>,
+    max_expanded_bytes: Option<i64>,
+    max_env_files: Option<i64>,
+    max_env_bytes: Option<i64>,
     /// The Kubernetes export's section (`kubernetes: {image: ..., port: ...}`).
     kubernetes: Option<kubernetes::RawSettings>,
     /// Every other key: a backend's (checked against the backends' keys), or a mistake.
@@ -61,17 +64,29 @@ pub struct AppSettings {
     pub managers: Vec<String>,
 }
 
-/// Bounds on what one export may make, checked before anything is rendered or written.
+/// Bounds on what one export may read and make, each checked before the memory it bounds
+/// is spent (see `model::limits`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Each field is named as its config key is written.
+#[allow(clippy::struct_field_names)]
 pub struct Limits {
     pub max_jobs: u32,
     pub max_rendered_bytes: u64,
+    /// The bytes a YAML Procfile's values may come to once its aliases are expanded.
+    pub max_expanded_bytes: u64,
+    /// How many `.env` files (`-e`) one export may read.
+    pub max_env_files: u32,
+    /// The bytes all the `.env` files of one export may hold together.
+    pub max_env_bytes: u64,
 }
 
 impl Limits {
     pub const DEFAULT: Self = Self {
         max_jobs: 2000,
         max_rendered_bytes: 64 << 20,
+        max_expanded_bytes: crate::yaml::DEFAULT_MAX_EXPANDED,
+        max_env_files: 32,
+        max_env_bytes: 8 << 20,
     };
 }
 
@@ -81,6 +96,9 @@ const COMMON_KEYS: &[&str] = &[
     "allow_unlisted_apps",
     "max_jobs",
     "max_rendered_bytes",
+    "max_expanded_bytes",
+    "max_env_files",
+    "max_env_bytes",
     "run_user",
     "run_group",
     "prefix",
@@ -290,6 +308,7 @@ impl Config {
         let path = |key: &'static str, value: &Option<String>, default: &str| {
             layer::path(key, value.as_deref().unwrap_or(default)).map_err(at)
         };
+        let limits = parse_limits(&raw).map_err(at)?;
         let log_dir = path("log_dir", &raw.log_dir, "/var/log")?;
         let state_dir = path("state_dir", &raw.state_dir, "/var/lib/procexport")?;
         let settings = settings(&raw.other, keys).map_err(|(key, m)| at_key(&key, m))?;
@@ -332,7 +351,6 @@ impl Config {
             log: None,
         };
         let apps = parse_apps(file, text, raw.apps.unwrap_or_default(), &run_as, resolve)?;
-        let limits = parse_limits(raw.max_jobs, raw.max_rendered_bytes).map_err(at)?;
         let kubernetes =
             kubernetes::Settings::check(raw.kubernetes.as_ref()).map_err(|(key, m)| {
                 let line = key_line(text, &["kubernetes", key])
@@ -423,8 +441,9 @@ fn parse_apps(
     Ok(apps)
 }
 
-/// Reads `max_jobs` and `max_rendered_bytes`.
-fn parse_limits(max_jobs: Option<i64>, max_bytes: Option<i64>) -> Result<Limits, KeyError> {
+/// Reads the bounds (`max_jobs`, `max_rendered_bytes`, `max_expanded_bytes`,
+/// `max_env_files`, `max_env_bytes`), each from 1 to a ceiling.
+fn parse_limits(raw: &RawConfig) -> Result<Limits, KeyError> {
     let limit = |key: &'static str, value: Option<i64>, default: u64, max: u64| {
         value.map_or(Ok(default), |v| {
             u64::try_from(v)
@@ -433,20 +452,26 @@ fn parse_limits(max_jobs: Option<i64>, max_bytes: Option<i64>) -> Result<Limits,
                 .ok_or_else(|| (key, format!("{key} {v} is out of range (1 to {max})")))
         })
     };
+    let count = |key: &'static str, value: Option<i64>, default: u32, max: u32| {
+        limit(key, value, default.into(), max.into()).map(|v| u32::try_from(v).unwrap_or(max))
+    };
+    let d = Limits::DEFAULT;
     Ok(Limits {
-        max_jobs: u32::try_from(limit(
-            "max_jobs",
-            max_jobs,
-            Limits::DEFAULT.max_jobs.into(),
-            100_000,
-        )?)
-        .expect("at most 100,000"),
+        max_jobs: count("max_jobs", raw.max_jobs, d.max_jobs, 100_000)?,
         max_rendered_bytes: limit(
             "max_rendered_bytes",
-            max_bytes,
-            Limits::DEFAULT.max_rendered_bytes,
+            raw.max_rendered_bytes,
+            d.max_rendered_bytes,
             16 << 30,
         )?,
+        max_expanded_bytes: limit(
+            "max_expanded_bytes",
+            raw.max_expanded_bytes,
+            d.max_expanded_bytes,
+            1 << 30,
+        )?,
+        max_env_files: count("max_env_files", raw.max_env_files, d.max_env_files, 10_000)?,
+        max_env_bytes: limit("max_env_bytes", raw.max_env_bytes, d.max_env_bytes, 1 << 30)?,
     })
 }
 

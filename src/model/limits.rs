@@ -1,8 +1,10 @@
 //! The bounds on one export, so that a small Procfile cannot make root write without end
 //! (`count` is capped per label; 2,000 labels of `count: 1000` made 3 GB). The job count is
-//! checked before anything is rendered, and so is an estimate of the rendered bytes (every
-//! value a job carries lands in at most a few of its files); the exact size is checked after
-//! rendering, before anything is written.
+//! checked before any job is built, and so is an estimate of the rendered bytes (every value
+//! a job carries lands in at most a few of its files), from each type's values times its
+//! instances: a 3 MB env value with `count: 1000` reached 3 GB of copies when the estimate
+//! came after the jobs were built. The estimate is made again from the built jobs, and the
+//! exact size after rendering, before anything is written.
 
 use crate::error::{Error, Result};
 use crate::model::config::Limits;
@@ -29,26 +31,30 @@ pub fn check_job_count(jobs: u64, limits: &Limits) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a plan whose values would render to more bytes than `limits` allow: `types`
+/// gives, per process type, its instance count and the bytes of the values one instance
+/// carries (an upper bound). Called before a single job is built.
+pub fn check_planned(types: impl Iterator<Item = (u64, u64)>, limits: &Limits) -> Result<()> {
+    let estimate = types.fold(0u64, |total, (count, values)| {
+        let per_job =
+            TEMPLATE_BYTES_PER_JOB.saturating_add(COPIES_PER_VALUE.saturating_mul(values));
+        total.saturating_add(count.saturating_mul(per_job))
+    });
+    refuse_bytes(estimate, limits, "would render")
+}
+
 /// Refuses an app with more jobs than `limits` allow, or whose values would render to more
 /// bytes, before rendering.
 pub fn check_jobs(app: &App, limits: &Limits) -> Result<()> {
     check_job_count(app.jobs.len() as u64, limits)?;
-    let estimate: u64 = app
-        .jobs
-        .iter()
-        .map(|job| {
-            let values: usize = job.command.as_str().len()
-                + job
-                    .env
-                    .iter()
-                    .map(|(k, v)| k.as_str().len() + v.as_str().len())
-                    .sum::<usize>()
-                + job.working_directory.as_str().len()
-                + job.log.as_str().len();
-            TEMPLATE_BYTES_PER_JOB + COPIES_PER_VALUE * values as u64
-        })
-        .sum();
-    refuse_bytes(estimate, limits, "would render")
+    let jobs = app.jobs.iter().map(|job| {
+        let values = job.command.as_str().len() as u64
+            + job.env.bytes()
+            + job.working_directory.as_str().len() as u64
+            + job.log.as_str().len() as u64;
+        (1, values)
+    });
+    check_planned(jobs, limits)
 }
 
 /// Refuses rendered files larger in all than `limits` allow.

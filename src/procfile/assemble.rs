@@ -10,10 +10,11 @@ use crate::model::config::Config;
 use crate::model::env::{Env, EnvKey, EnvValue};
 use crate::model::job::{App, Job, Respawn};
 use crate::model::layer::{self, Layer};
+use crate::model::limits;
 use crate::model::name::Name;
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Room kept in a 255-byte file name for the longest suffix a backend adds (`.service`,
 /// `.manifest`, temp-file decorations).
@@ -29,8 +30,8 @@ const RELEASE: &str = "release";
 /// `-m web=2,worker=1,all=0`: how many of each process type to run, overriding `count`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Formation {
-    /// Each named type's count, as written.
-    pub counts: Vec<(String, u32)>,
+    /// Each named type's count (each type named once, looked up once per type).
+    pub counts: BTreeMap<String, u32>,
     /// `all=N`: the count of every type not named.
     pub all: Option<u32>,
 }
@@ -67,6 +68,7 @@ pub fn assemble(
     let top = &procfile.top;
     let defaults = &config.defaults;
     let base_env = base_env(config, &dotenv, !options.elsewhere)?;
+    check_planned(config, procfile, options, &base_env, default_dir)?;
     let mut jobs = Vec::new();
     let mut notes = Vec::new();
     // Which entry made each job name, to report a collision with both lines.
@@ -162,6 +164,51 @@ pub fn assemble(
     })
 }
 
+/// Refuses, before a single job is built (each holds its own copy of the env), a Procfile
+/// whose jobs would render to more than `max_rendered_bytes`: each type's instances times
+/// the bytes of the values one instance carries, at most.
+fn check_planned(
+    config: &Config,
+    procfile: &Procfile,
+    options: &Options,
+    base_env: &Env,
+    default_dir: &AbsPath,
+) -> Result<()> {
+    // PORT and PS, and the `<name>.log` of a default log path.
+    const SET_PER_JOB: u64 = 64;
+    let top = &procfile.top;
+    let types = procfile.entries.iter().map(|entry| {
+        let count = instances(
+            entry,
+            &options.formation,
+            options.elsewhere,
+            &mut Vec::new(),
+        );
+        let layers = [&entry.layer, top, &config.defaults];
+        let dir = layers
+            .iter()
+            .find_map(|l| l.working_directory.as_ref())
+            .unwrap_or(default_dir);
+        let log = layers
+            .iter()
+            .find_map(|l| l.log.as_ref())
+            // `<log_dir>/<full name>/<label>-<n>.log`, the full name within a file name.
+            .map_or(
+                config.log_dir.as_str().len() + MAX_FILE_NAME + entry.label.as_str().len(),
+                |l| l.as_str().len(),
+            );
+        let values = entry.command.as_str().len() as u64
+            + base_env.bytes()
+            + top.env.bytes()
+            + entry.layer.env.bytes()
+            + dir.as_str().len() as u64
+            + log as u64
+            + SET_PER_JOB;
+        (u64::from(count.unwrap_or(0)), values)
+    });
+    limits::check_planned(types, &config.limits)
+}
+
 /// How many instances of `entry` to install, or `None` (with a note why) for none.
 fn instances(
     entry: &super::entry::Entry,
@@ -170,12 +217,7 @@ fn instances(
     notes: &mut Vec<String>,
 ) -> Option<u32> {
     let label = entry.label.as_str();
-    let wanted = formation
-        .counts
-        .iter()
-        .find(|(name, _)| name == label)
-        .map(|(_, count)| *count)
-        .or(formation.all);
+    let wanted = formation.counts.get(label).copied().or(formation.all);
     let count = wanted.or(entry.count).unwrap_or(1);
     if count == 0 {
         notes.push(format!(
@@ -314,8 +356,9 @@ fn value(name: &str, text: &str) -> Result<EnvValue> {
 
 /// A formation may only name the Procfile's labels (a typo would silently run none of it).
 fn check_formation(formation: &Formation, procfile: &Procfile, file: &str) -> Result<()> {
-    for (name, _) in &formation.counts {
-        if !procfile.entries.iter().any(|e| e.label.as_str() == name) {
+    let labels: HashSet<&str> = procfile.entries.iter().map(|e| e.label.as_str()).collect();
+    for name in formation.counts.keys() {
+        if !labels.contains(name.as_str()) {
             let labels: Vec<&str> = procfile.entries.iter().map(|e| e.label.as_str()).collect();
             return Err(Error::Usage(format!(
                 "the formation (-m) names {}, which is not a process type of {file}; its types are: {}",
@@ -335,7 +378,8 @@ fn read_dotenv(options: &Options, config: &Config) -> Result<(Env, u16)> {
     for (file, env) in &options.dotenv {
         for (k, v) in env.iter() {
             if k.as_str() == "PORT" {
-                let port = v.as_str().trim().parse::<u16>().map_err(|_| {
+                let port = v.as_str().trim().parse::<u16>().ok().filter(|p| *p != 0);
+                let port = port.ok_or_else(|| {
                     Error::input(
                         Location::file(file),
                         format!(

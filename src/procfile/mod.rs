@@ -11,12 +11,20 @@ mod v2;
 pub use entry::{Entry, Procfile};
 
 use crate::error::{Error, Location, Result};
+use crate::model::config::Limits;
 
-/// Decodes and parses a Procfile; `file` is its name for messages.
+/// Decodes and parses a Procfile; `file` is its name for messages. A YAML one may expand
+/// (its aliases) to at most the default `max_expanded_bytes`.
 pub fn parse(file: &str, bytes: &[u8]) -> Result<Procfile> {
+    parse_bounded(file, bytes, &Limits::DEFAULT)
+}
+
+/// Decodes and parses a Procfile within the config's `limits` (a YAML one's values, its
+/// aliases expanded, to `max_expanded_bytes`).
+pub fn parse_bounded(file: &str, bytes: &[u8], limits: &Limits) -> Result<Procfile> {
     let text = decode(file, bytes)?;
     if is_v2(text) {
-        v2::parse(file, text)
+        v2::parse(file, text, limits.max_expanded_bytes)
     } else {
         v1::parse(file, text)
     }

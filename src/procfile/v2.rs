@@ -140,10 +140,12 @@ impl<'de> Deserialize<'de> for Commands {
     }
 }
 
-pub fn parse(file: &str, text: &str) -> Result<Procfile> {
+/// Parses a YAML Procfile whose values, aliases expanded, come to at most `max_expanded`
+/// bytes.
+pub fn parse(file: &str, text: &str, max_expanded: u64) -> Result<Procfile> {
     check_tabs(file, text)?;
-    check_top_keys(file, text)?;
-    let raw: RawV2 = yaml::parse(text).map_err(|e| {
+    check_top_keys(file, text, max_expanded)?;
+    let raw: RawV2 = yaml::parse_bounded(text, max_expanded).map_err(|e| {
         let location = e
             .line
             .map_or_else(|| Location::file(file), |line| Location::line(file, line));
@@ -308,11 +310,11 @@ const TOP_KEYS: [&str; 10] = [
 
 /// Names an unknown top-level key with its line, and refuses any version but 2, before the
 /// typed parse (whose message for an unknown key would list serde's field names).
-fn check_top_keys(file: &str, text: &str) -> Result<()> {
-    let map: Entries = match yaml::parse(text) {
+fn check_top_keys(file: &str, text: &str, max_expanded: u64) -> Result<()> {
+    let map: Entries = match yaml::parse_bounded(text, max_expanded) {
         Ok(map) => map,
-        // Too deep to read: said with its line; anything else the typed parse reports.
-        Err(e) if e.too_deep => {
+        // Too deep or too big to read: said with its line; anything else the typed parse reports.
+        Err(e) if e.bounded => {
             let location = e
                 .line
                 .map_or_else(|| Location::file(file), |line| Location::line(file, line));
@@ -355,13 +357,15 @@ mod tests {
     use super::*;
 
     fn error(text: &str) -> String {
-        parse("Procfile", text).unwrap_err().to_string()
+        parse("Procfile", text, crate::yaml::DEFAULT_MAX_EXPANDED)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
     fn reads_commands_in_order_with_their_settings() {
         let text = "version: 2\nkill_timeout: 5\ncommands:\n  web:\n    command: a\n    count: 2\n  job:\n    command: b\n    respawn: false\n";
-        let procfile = parse("P", text).unwrap();
+        let procfile = parse("P", text, crate::yaml::DEFAULT_MAX_EXPANDED).unwrap();
         assert_eq!(procfile.top.kill_timeout, Some(5));
         let labels: Vec<_> = procfile
             .entries
@@ -376,7 +380,7 @@ mod tests {
     #[test]
     fn short_form_count_zero_port_and_once() {
         let text = "version: 2\ncommands:\n  web: bundle exec puma\n  redis-server:\n    command: b\n    count: 0\n    port: false\n  migrate:\n    command: c\n    once: true\n    port: 7000\n";
-        let procfile = parse("P", text).unwrap();
+        let procfile = parse("P", text, crate::yaml::DEFAULT_MAX_EXPANDED).unwrap();
         let got: Vec<_> = procfile
             .entries
             .iter()

@@ -92,6 +92,28 @@ pub fn sudo(user: &str, args: &[&str]) -> Outcome {
         .current_dir("/"))
 }
 
+/// As `sudo`, under the resource limits `limits` (prlimit's options, such as
+/// `--as=268435456`): sudo passes them on to procexport, so a bound that does not hold ends
+/// the run (a failed allocation, SIGXCPU) instead of filling the machine.
+pub fn sudo_limited(limits: &[&str], user: &str, args: &[&str]) -> Outcome {
+    run(Command::new("/usr/bin/prlimit")
+        .args(limits)
+        .args([
+            "--",
+            "/usr/sbin/runuser",
+            "-u",
+            user,
+            "--",
+            "sudo",
+            "-n",
+            sudo_bin(),
+        ])
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .current_dir("/"))
+}
+
 /// The uid of `user`.
 pub fn uid(user: &str) -> u32 {
     nix::unistd::User::from_name(user)

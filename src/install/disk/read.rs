@@ -20,10 +20,11 @@ const READ_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::NONBLOCK)
     .union(OFlags::CLOEXEC);
 
-fn read_all(fd: OwnedFd) -> std::io::Result<Vec<u8>> {
+/// Reads at most `cap + 1` bytes: one more than a caller accepts tells it the file is larger.
+fn read_all(fd: OwnedFd, cap: u64) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     std::fs::File::from(fd)
-        .take(MAX_INPUT + 1)
+        .take(cap.saturating_add(1))
         .read_to_end(&mut bytes)?;
     Ok(bytes)
 }
@@ -92,7 +93,8 @@ impl Disk {
                 stat.st_mode & 0o7777
             )));
         }
-        let bytes = read_all(fd).map_err(|e| Error::io(format!("reading {}", Quoted(path)), e))?;
+        let bytes = read_all(fd, MAX_INPUT)
+            .map_err(|e| Error::io(format!("reading {}", Quoted(path)), e))?;
         if bytes.len() as u64 > MAX_INPUT {
             return Err(Error::input(location, "file is larger than 4 MiB"));
         }
@@ -104,18 +106,21 @@ impl Disk {
     /// Reads the Procfile as the invoking user. A file that user cannot read is refused as
     /// permission denied, and nothing of it is ever shown.
     pub fn read_procfile(path: &str, invoker: &Invoker) -> Result<Vec<u8>> {
-        Self::read_as_invoker(path, invoker)?
+        Self::read_as_invoker(path, invoker, MAX_INPUT)?
             .ok_or_else(|| Error::input(Location::file(path), "no such file"))
     }
 
     /// Reads a `.env` file as the invoking user, as the Procfile is read; `Ok(None)` when
-    /// there is no such file (the default `.env` is optional).
-    pub fn read_env_file(path: &str, invoker: &Invoker) -> Result<Option<Vec<u8>>> {
-        Self::read_as_invoker(path, invoker)
+    /// there is no such file (the default `.env` is optional). At most `at_most + 1` bytes
+    /// are read, so that the `.env` files of one export are bounded together: the caller
+    /// refuses a file longer than `at_most`, without having read the rest of it.
+    pub fn read_env_file(path: &str, invoker: &Invoker, at_most: u64) -> Result<Option<Vec<u8>>> {
+        Self::read_as_invoker(path, invoker, at_most)
     }
 
-    /// Reads a file of the invoking user's with that user's rights; `Ok(None)` if absent.
-    fn read_as_invoker(path: &str, invoker: &Invoker) -> Result<Option<Vec<u8>>> {
+    /// Reads a file of the invoking user's with that user's rights, at most `cap + 1` bytes
+    /// of it (and never more than 4 MiB); `Ok(None)` if absent.
+    fn read_as_invoker(path: &str, invoker: &Invoker, cap: u64) -> Result<Option<Vec<u8>>> {
         let location = || Location::file(path);
         // Follows a symlink given as the path: it is read with the user's own rights.
         let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
@@ -147,7 +152,8 @@ impl Disk {
                 format!("is a {}, not a regular file", type_word(file_type)),
             ));
         }
-        let bytes = read_all(fd).map_err(|e| Error::io(format!("reading {}", Quoted(path)), e))?;
+        let bytes = read_all(fd, cap.min(MAX_INPUT))
+            .map_err(|e| Error::io(format!("reading {}", Quoted(path)), e))?;
         if bytes.len() as u64 > MAX_INPUT {
             return Err(Error::input(location(), "file is larger than 4 MiB"));
         }
@@ -170,8 +176,8 @@ impl Disk {
         Ok(match FileType::from_raw_mode(stat.st_mode) {
             FileType::RegularFile => {
                 let fd = openat(dir_fd, name, READ_FLAGS, Mode::empty()).map_err(io)?;
-                let contents =
-                    read_all(fd).map_err(|e| Error::io(format!("reading {}", Quoted(&host)), e))?;
+                let contents = read_all(fd, MAX_INPUT)
+                    .map_err(|e| Error::io(format!("reading {}", Quoted(&host)), e))?;
                 Existing::File {
                     contents,
                     mode: stat.st_mode & 0o7777,
