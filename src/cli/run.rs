@@ -205,28 +205,17 @@ impl Scope {
 
 /// Whose account the jobs run as: for a plain user's export through a backend that the user's
 /// own manager runs, and for a plain user acting on their own apps, that user (no config
-/// needed, and a `run_user` naming someone else refused on export); else the config's.
-/// Root exporting such a backend to the live system is refused here, before the config's run
-/// user is looked up: its own manager would run the jobs as root.
+/// needed, and a `run_user` naming someone else refused on export); else the config's. (Root
+/// exporting such a backend to the live system is refused by the backend's `check_target`.)
 fn accounts(command: &Command, scope: Scope, invoker: &Invoker) -> Result<Accounts> {
     let me = || RunAs::of_uid(invoker.euid).map_err(|e| Error::Refused(e.message));
     Ok(match (command, scope) {
-        (Command::Export { backend, args }, _)
+        (Command::Export { backend, args }, Scope::Own)
             if BackendKind::for_invoking_user_by_name(backend) =>
         {
-            match scope {
-                Scope::Own => Accounts::Invoking {
-                    me: me()?,
-                    exporting: Some(args.app.clone()),
-                },
-                Scope::System => {
-                    return Err(Error::Refused(format!(
-                        "{backend} installs units for the user running procexport, and root's \
-                         own user manager would run the jobs as root: run it as the deploy \
-                         user, without sudo"
-                    )))
-                }
-                Scope::All => Accounts::Configured(RunAs::resolve),
+            Accounts::Invoking {
+                me: me()?,
+                exporting: Some(args.app.clone()),
             }
         }
         (
