@@ -166,6 +166,13 @@ fn without_run_user_the_jobs_run_as_the_invoking_user() {
         )
     ));
     fs::set_permissions(sandbox.config_path(), fs::Permissions::from_mode(0o644)).unwrap();
+    // Nothing installed yet: the commands say so, and make no state directory to lock in.
+    for command in [&["start", "-n", "myapp"][..], &["status", "-n", "myapp"]] {
+        as_user(&sandbox, command)
+            .failure(2)
+            .stderr_has("nothing is installed for fb-myapp");
+    }
+    assert!(!home.join(".local").exists(), "a state directory was made");
     let procfile = sandbox.procfile("web: exec sleep 1000\n");
     fs::set_permissions(&procfile, fs::Permissions::from_mode(0o644)).unwrap();
     as_user(

@@ -294,6 +294,11 @@ pub fn control(
 ) -> Result<Outcome> {
     let own_state_dir = installer.state_dir();
     let state_dir = own_state_dir.as_ref().unwrap_or(cx.state_dir);
+    // As for a clean: a state directory of the backend's own that does not exist holds no
+    // app, and is not made just to lock it (a plain user may have no home to make it in).
+    if own_state_dir.is_some() && cx.disk.inspect(state_dir.as_str())? == Existing::Missing {
+        return Ok(Outcome::NothingInstalled);
+    }
     let manifest_path = manifest_path(state_dir, installer, full_name);
     let _lock = if cx.dry_run {
         None
