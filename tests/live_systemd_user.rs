@@ -227,6 +227,15 @@ fn run_as_plain_user(ct: &Container) {
         assert_eq!(meta.uid(), user.uid, "{file}");
     }
 
+    the_jobs_run_as_the_user(&user);
+    // Not one of these commands touched the system's state directory.
+    assert!(!system_state.exists(), "a plain user's command made it");
+    the_same_app_for_the_system_too(ct, &user);
+}
+
+/// start, status, restart, stop and list, as the user, without `--backend`.
+fn the_jobs_run_as_the_user(user: &PlainUser) {
+    let (ct, home) = (user.ct, &user.home);
     // start: both jobs run as the user, in the Procfile's directory, with the env.
     let out = user.procexport(&["start", "-n", "app"]).success();
     assert!(
@@ -288,11 +297,13 @@ fn run_as_plain_user(ct: &Container) {
         "{}",
         list.stdout
     );
+}
 
-    // Not one of these commands touched the system's state directory.
-    assert!(!system_state.exists(), "a plain user's command made it");
-
-    // The same app for the system too (rare): the user's commands say which one they act on.
+/// The same app for the system too (rare): the user's commands say which one they act on,
+/// and leave the system's alone; once the user's is cleaned, they say how to reach it.
+fn the_same_app_for_the_system_too(ct: &Container, user: &PlainUser) {
+    let home = &user.home;
+    let units = format!("{home}/.config/systemd/user");
     fs::write(
         ct.path("/root/system.yaml"),
         format!("run_user: {USER}\nrun_group: {USER}\n"),
@@ -351,9 +362,8 @@ fn run_as_plain_user(ct: &Container) {
     }
     let listed = user.systemctl(&["list-units", "--all", "--no-legend", "--plain"]);
     assert!(!listed.contains("fb-app"), "{listed}");
-    for (unit, pid) in &user.running_pids_of(&third) {
-        panic!("{unit}'s process {pid} runs on after clean");
-    }
+    let left = user.running_pids_of(&third);
+    assert!(left.is_empty(), "{left:?} run on after clean");
     assert!(
         system_manifest.exists(),
         "the user's clean took the system's app"
