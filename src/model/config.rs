@@ -625,3 +625,57 @@ fn edit_distance(a: &str, b: &str) -> usize {
     }
     row[b.len()]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn me() -> RunAs {
+        RunAs {
+            user: "alice".to_owned(),
+            group: "alice".to_owned(),
+            uid: 1001,
+            gid: 1001,
+            home: "/home/alice".to_owned(),
+        }
+    }
+
+    fn invoking(text: &str, exporting: Option<&str>) -> Result<Config> {
+        let accounts = Accounts::Invoking {
+            me: me(),
+            exporting: exporting.map(str::to_owned),
+        };
+        Config::parse_for("c.yaml", Some(text), &[], &accounts)
+    }
+
+    /// The invoking user's account, whatever the config says, and no lookup of `service`;
+    /// an export refuses a config naming someone else for the app, at the key's line.
+    #[test]
+    fn the_invoking_user_runs_the_jobs_and_a_config_naming_someone_else_is_refused() {
+        let config = invoking("", Some("web")).unwrap();
+        assert_eq!(config.run_as, me());
+        let mine = invoking("run_user: alice\nrun_group: alice\n", Some("web")).unwrap();
+        assert_eq!(mine.run_as, me());
+        let cases = [
+            (
+                "prefix: x-\nrun_user: bob\n",
+                "c.yaml:2: run_user \"bob\" is not",
+            ),
+            ("run_group: staff\n", "c.yaml:1: run_group \"staff\" is not"),
+            (
+                "apps:\n  web:\n    run_user: bob\n",
+                "c.yaml:3: apps.web.run_user \"bob\" is not",
+            ),
+        ];
+        for (text, expected) in cases {
+            let error = invoking(text, Some("web")).unwrap_err().to_string();
+            assert!(error.starts_with(expected), "{text}: {error}");
+            assert!(error.contains("or write run_"), "{error}");
+            // Not exporting (start, stop, status, clean, list): the jobs' account is moot.
+            assert_eq!(invoking(text, None).unwrap().run_as, me());
+        }
+        // Another app's section is for the system backends, and is left alone.
+        let other = invoking("apps:\n  billing:\n    run_user: bob\n", Some("web")).unwrap();
+        assert!(other.for_app("billing").run_as == me());
+    }
+}
