@@ -39,6 +39,10 @@ pub trait Spec: Sized {
     const TEMPLATES: &'static [Template];
     /// The escaping filters of its own formats (the shell's are shared by all).
     const FILTERS: &'static [(&'static str, Escape)];
+    /// True for a backend whose jobs the invoking user's own service manager runs (systemd
+    /// user units): its run user is always that user, its apps are that user's (manifests in
+    /// their home), and root has none. Every other backend installs for the system, as root.
+    const FOR_INVOKING_USER: bool = false;
     /// The backend as the checked config sets it up.
     fn from_config(config: &Config) -> Result<Self>;
 }
@@ -116,6 +120,23 @@ macro_rules! registry_items {
                     }
                 )+
                 None
+            }
+
+            /// True when backend `name` is `Spec::FOR_INVOKING_USER`.
+            pub fn for_invoking_user_by_name(name: &str) -> bool {
+                $(
+                    if name == <$backend as Spec>::NAME {
+                        return <$backend as Spec>::FOR_INVOKING_USER;
+                    }
+                )+
+                false
+            }
+
+            /// `Spec::FOR_INVOKING_USER` of this backend.
+            pub fn for_invoking_user(&self) -> bool {
+                match self {
+                    $(Self::$variant(_) => <$backend as Spec>::FOR_INVOKING_USER,)+
+                }
             }
 
             /// Every backend, set up from `config`.

@@ -1,79 +1,32 @@
 //! systemd for real: each test boots a container whose PID 1 is Debian's own systemd
-//! (tests/lab/boot.sh: `prepare` makes the root filesystem once, `up` boots it
+//! (tests/lab/boot.sh through `support::lab`: `prepare` makes the root filesystem once, `up` boots it
 //! in about a second), copies the procexport binary in and runs it there, so that
 //! /run/systemd/system exists and systemctl reaches that PID 1, exactly as on a server. The
 //! jobs run for real as the run user; the tests watch them through systemctl, `procexport
 //! status` and the container's /proc. A guard halts the container, also when the test fails.
 
+use crate::support::lab;
 use crate::support::live::{proc_env, proc_ids, status_rows, wait_for, Row};
-use crate::support::{bin, require_root, run, Outcome, RUN_USER};
+use crate::support::{bin, Outcome, RUN_USER};
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-fn boot_sh() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/boot.sh")
-}
+/// A booted container (`support::lab`) with procexport, its run user and a config, as a
+/// package and an admin would set them up; halted when dropped.
+struct Container(lab::Container);
 
-/// `boot.sh ARGS`, in a cleared environment.
-fn boot(args: &[&str]) -> std::process::Output {
-    Command::new(boot_sh())
-        .args(args)
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .stdin(Stdio::null())
-        .output()
-        .expect("boot.sh runs")
-}
+impl std::ops::Deref for Container {
+    type Target = lab::Container;
 
-/// Makes the container's root filesystem once (debootstrap; a no-op when it is there).
-fn prepare() {
-    static PREPARED: OnceLock<()> = OnceLock::new();
-    PREPARED.get_or_init(|| {
-        let output = boot(&["prepare"]);
-        assert!(
-            output.status.success(),
-            "boot.sh prepare: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    });
-}
-
-/// A booted container, halted when dropped.
-struct Container {
-    name: String,
-    /// Its `/`, seen from the host (`/proc/<its PID 1>/root`).
-    root: PathBuf,
+    fn deref(&self) -> &lab::Container {
+        &self.0
+    }
 }
 
 impl Container {
     fn up(test: &str) -> Self {
-        require_root();
-        prepare();
-        let name = format!("px{}-{test}", std::process::id());
-        let started = Instant::now();
-        let output = boot(&["up", &name]);
-        let mut container = Self {
-            name: name.clone(),
-            root: PathBuf::new(),
-        };
-        assert!(
-            output.status.success(),
-            "boot.sh up {name}: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        eprintln!("{name} booted in {:?}", started.elapsed());
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let root = stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("ROOT="))
-            .expect("boot.sh up prints ROOT=");
-        container.root = PathBuf::from(root);
-        // procexport, its run user and config, as a package and an admin would set them up.
+        let container = Self(lab::Container::up(test));
         let target = container.path("/usr/local/bin/procexport");
         fs::copy(bin(), &target).unwrap();
         container.exec(&[
@@ -90,21 +43,6 @@ impl Container {
         )
         .unwrap();
         container
-    }
-
-    /// Where `/PATH` of the container is on the host.
-    fn path(&self, real: &str) -> PathBuf {
-        self.root.join(real.trim_start_matches('/'))
-    }
-
-    fn exec(&self, args: &[&str]) -> Outcome {
-        let mut all = vec!["exec", &self.name];
-        all.extend(args);
-        run(Command::new(boot_sh())
-            .args(&all)
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .stdin(Stdio::null()))
     }
 
     /// procexport run inside the container, as root.
@@ -155,12 +93,6 @@ impl Container {
         })
     }
 
-    /// The host pid of container process `pid` (for /proc reads from the host).
-    fn host_pid(&self, pid: u32) -> u32 {
-        let out = boot(&["hostpid", &self.name, &pid.to_string()]);
-        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-    }
-
     /// The pids of every process the run user has in the container.
     fn run_user_processes(&self) -> String {
         self.exec(&["pgrep", "-a", "-u", RUN_USER]).stdout
@@ -205,19 +137,6 @@ impl Container {
     /// Every unit systemd lists, loaded or not, active or not.
     fn listed(&self) -> String {
         self.systemctl(&["list-units", "--all", "--no-legend", "--plain"])
-    }
-}
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        let output = boot(&["down", &self.name, "--kill"]);
-        if !output.status.success() {
-            eprintln!(
-                "boot.sh down {}: {}",
-                self.name,
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
     }
 }
 

@@ -78,6 +78,10 @@ mod lifecycle;
 /// procexport run inside it.
 #[cfg(feature = "root-tests")]
 mod live_systemd;
+/// systemd user units for real: a plain user with lingering, in a container over this
+/// machine's root (host-root mode), runs the README's commands against their own manager.
+#[cfg(feature = "root-tests")]
+mod live_systemd_user;
 /// Real Upstart 1.13 (a session init per test): jobs run, respawn, stop, drop, clean,
 /// restart and status through procexport.
 #[cfg(feature = "root-tests")]

@@ -115,13 +115,64 @@ fn a_user_without_sudo_exports_into_their_own_directories() {
 
 #[test]
 fn a_run_user_that_is_not_the_invoking_user_is_refused() {
-    let (sandbox, _home) = user_sandbox();
+    let (sandbox, home) = user_sandbox();
     let config = fs::read_to_string(sandbox.config_path()).unwrap();
-    sandbox.write_config(&config.replace(
-        &format!("run_user: {RUN_USER}\nrun_group: {RUN_USER}\n"),
-        "run_user: daemon\nrun_group: daemon\n",
+    let procfile = sandbox.procfile("web: exec sleep 1000\n");
+    fs::set_permissions(&procfile, fs::Permissions::from_mode(0o644)).unwrap();
+    let p = procfile.to_str().unwrap();
+    let mine = format!("run_user: {RUN_USER}\nrun_group: {RUN_USER}\n");
+    // At the top level, and in the exported app's own section: bad input (exit 2) naming the
+    // file, the line and the key, and what to write instead.
+    for (text, line, key) in [
+        (config.replace(&mine, "run_user: daemon\n"), 1, "run_user"),
+        (
+            config.replace(&mine, &format!("run_user: {RUN_USER}\nrun_group: daemon\n")),
+            2,
+            "run_group",
+        ),
+        (
+            format!("{config}apps:\n  myapp:\n    run_user: daemon\n"),
+            8,
+            "apps.myapp.run_user",
+        ),
+    ] {
+        sandbox.write_config(&text);
+        fs::set_permissions(sandbox.config_path(), fs::Permissions::from_mode(0o644)).unwrap();
+        let out = as_user(&sandbox, &["systemd-user", "-p", p, "-n", "myapp"])
+            .failure(2)
+            .stderr_has(&format!("config.yaml:{line}: {key} \"daemon\" is not "))
+            .stderr_has(&format!("remove {key} (no config is needed) or write "))
+            .stderr_has(&format!(": {RUN_USER}"));
+        assert!(out.stdout.is_empty(), "{text}");
+        assert!(
+            !home.join(".config").exists() && !home.join(".local").exists(),
+            "{text}: something was written"
+        );
+    }
+}
+
+/// No config is needed: the run user is the user running procexport. A config may still set
+/// directories, and another app's section may name its own run user (it is for the system
+/// backends).
+#[test]
+fn without_run_user_the_jobs_run_as_the_invoking_user() {
+    let (sandbox, home) = user_sandbox();
+    let config = fs::read_to_string(sandbox.config_path()).unwrap();
+    sandbox.write_config(&format!(
+        "{}apps:\n  billing:\n    run_user: daemon\n",
+        config.replace(
+            &format!("run_user: {RUN_USER}\nrun_group: {RUN_USER}\n"),
+            ""
+        )
     ));
     fs::set_permissions(sandbox.config_path(), fs::Permissions::from_mode(0o644)).unwrap();
+    // Nothing installed yet: the commands say so, and make no state directory to lock in.
+    for command in [&["start", "-n", "myapp"][..], &["status", "-n", "myapp"]] {
+        as_user(&sandbox, command)
+            .failure(2)
+            .stderr_has("nothing is installed for fb-myapp");
+    }
+    assert!(!home.join(".local").exists(), "a state directory was made");
     let procfile = sandbox.procfile("web: exec sleep 1000\n");
     fs::set_permissions(&procfile, fs::Permissions::from_mode(0o644)).unwrap();
     as_user(
@@ -134,8 +185,24 @@ fn a_run_user_that_is_not_the_invoking_user_is_refused() {
             "myapp",
         ],
     )
-    .failure(1)
-    .stderr_has("is not the user running procexport");
+    .success();
+    let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
+    let env = fs::read_to_string(home.join(".config/procexport/env/fb-myapp-web.env")).unwrap();
+    assert!(env.contains(&format!("USER=\"{RUN_USER}\"\n")), "{env}");
+    assert!(
+        env.contains(&format!("HOME=\"{}\"\n", user.dir.display())),
+        "{env}"
+    );
+    // status, list and clean as the user, without --backend: the user's own app.
+    let list = as_user(&sandbox, &["list"]).success().stdout;
+    assert!(
+        list.contains(&format!("fb-myapp  systemd-user  1     {RUN_USER}")),
+        "{list}"
+    );
+    as_user(&sandbox, &["clean", "-n", "myapp"]).success();
+    assert!(!home
+        .join(".config/systemd/user/fb-myapp-web.service")
+        .exists());
 }
 
 #[test]
@@ -154,6 +221,16 @@ fn root_is_refused_through_sudo_and_without_it() {
         .failure(1)
         .stderr_has("run it as the deploy user, without sudo");
     assert!(plain.stdout.is_empty());
+    // Root has no user apps to act on: naming the backend is refused, before any lock.
+    let control = run(Command::new(crate::support::bin())
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .arg("--config")
+        .arg(sandbox.config_path())
+        .args(["start", "-n", "myapp", "--backend", "systemd-user"]));
+    control
+        .failure(1)
+        .stderr_has("run it as the deploy user, without sudo");
     // Through sudo procexport is root too (the check is on the effective uid), and --config
     // is refused there anyway; with /etc/procexport.yaml it meets the same refusal.
     // Nothing was written anywhere.

@@ -63,6 +63,7 @@ impl Spec for SystemdUser {
     ];
     /// systemd's own filters (`systemd_word`, `systemd_exec`, ...) serve: the format is the same.
     const FILTERS: &'static [(&'static str, Escape)] = &[];
+    const FOR_INVOKING_USER: bool = true;
 
     fn from_config(config: &Config) -> Result<Self> {
         Ok(Self {

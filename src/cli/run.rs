@@ -7,9 +7,7 @@
 
 use crate::backends::kubernetes::{self, Flags, KubernetesOptions};
 use crate::backends::{keys, Backend, BackendKind};
-use crate::cli::args::{
-    Action, AppArgs, CleanArgs, Cli, Command, ExportArgs, KubernetesArgs, PlanFlags,
-};
+use crate::cli::args::{Action, AppArgs, Cli, Command, ExportArgs, KubernetesArgs, PlanFlags};
 use crate::cli::{completions, foreman, gem, manpage};
 use crate::error::{Error, Location, Result};
 use crate::install::access::{self, Users};
@@ -19,8 +17,8 @@ use crate::install::plan::Ownership;
 use crate::install::preflight;
 use crate::install::privilege::Invoker;
 use crate::install::transaction::{self, print_error, Change, Context, LogDir, Outcome};
-use crate::model::account::{AccountError, RunAs};
-use crate::model::config::{Config, Limits, DEFAULT_PATHS};
+use crate::model::account::RunAs;
+use crate::model::config::{Accounts, Config, Limits, DEFAULT_PATHS};
 use crate::model::env::Env;
 use crate::model::limits;
 use crate::model::name::Name;
@@ -74,6 +72,8 @@ pub fn run(
     }
     check_flags(&cli, &invoker)?;
     let live = cli.root.is_none();
+    let scope = Scope::of(&invoker, live);
+    let accounts = accounts(&cli.command, scope, &invoker)?;
     let mut disk = Disk::new(cli.root.clone(), invoker.euid);
     // The Procfile is read first, with the invoking user's rights: whether that user may read
     // it is the first thing settled, before anything else can fail or be shown.
@@ -83,7 +83,7 @@ pub fn run(
     let mut config = load_config(
         &disk,
         cli.config.as_ref().map(|p| p.as_str()),
-        RunAs::resolve,
+        &accounts,
         as_gem,
     )?;
     // A dry run through sudo may compare an installed file the invoking user cannot read with
@@ -113,7 +113,7 @@ pub fn run(
         Command::Control { args, .. } | Command::Status(args) => &args.app,
         Command::List => {
             let mut cx = context(&mut disk, &config, &invoker, plan, target, out);
-            list(&mut cx, &config)?;
+            list(&mut cx, &config, scope)?;
             return Ok(0);
         }
         Command::Kubernetes(_) | Command::Man(_) | Command::Completions(_) => {
@@ -121,7 +121,7 @@ pub fn run(
         }
     };
     let app = app_name(app)?;
-    let installed = authorize(&invoker, &mut disk, &config, &app)?;
+    let installed = authorize(&invoker, &mut disk, &config, scope, &app)?;
     if let Command::Export { backend, .. } = &cli.command {
         warn_other_backends(&config, &app, backend, &installed);
     }
@@ -140,13 +140,13 @@ pub fn run(
             let bytes = procfile.unwrap_or_default();
             export(&mut cx, &config, &backend, &app, &args, &bytes, dotenv)?
         }
-        Command::Clean(args) => clean(&mut cx, &config, &app, &args)?,
+        Command::Clean(args) => clean(&mut cx, &config, scope, &app, args.backend.as_deref())?,
         Command::Control { action, args, .. } => {
-            control(&mut cx, &config, action, &args)?;
+            control(&mut cx, &config, scope, action, &args)?;
             false
         }
         Command::Status(args) => {
-            status(&mut cx, &config, &args)?;
+            status(&mut cx, &config, scope, &args)?;
             false
         }
         Command::List | Command::Kubernetes(_) | Command::Man(_) | Command::Completions(_) => {
@@ -220,6 +220,72 @@ fn check_location(backend: &BackendKind, location: Option<&Utf8Path>) -> Result<
     )))
 }
 
+/// Whose apps a run sees. On the live system root (through sudo or not) sees the system's
+/// apps, and a plain user their own: those of the backends whose jobs the user's own manager
+/// runs (`Spec::FOR_INVOKING_USER`, manifests and locks in the user's home), so that
+/// `procexport start -n app` works without sudo and never touches the system's state
+/// directory. Under `--root` the files are for another system: every backend's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    System,
+    Own,
+    All,
+}
+
+impl Scope {
+    fn of(invoker: &Invoker, live: bool) -> Self {
+        match (live, invoker.is_root()) {
+            (false, _) => Self::All,
+            (true, true) => Self::System,
+            (true, false) => Self::Own,
+        }
+    }
+
+    fn includes(self, backend: &BackendKind) -> bool {
+        match self {
+            Self::All => true,
+            Self::System => !backend.for_invoking_user(),
+            Self::Own => backend.for_invoking_user(),
+        }
+    }
+}
+
+/// Whose account the jobs run as: for a plain user's export through a backend that the user's
+/// own manager runs, and for a plain user acting on their own apps, that user (no config
+/// needed, and a `run_user` naming someone else refused on export); else the config's. (Root
+/// exporting such a backend to the live system is refused by the backend's `check_target`.)
+fn accounts(command: &Command, scope: Scope, invoker: &Invoker) -> Result<Accounts> {
+    let me = || RunAs::of_uid(invoker.euid).map_err(|e| Error::Refused(e.message));
+    Ok(match (command, scope) {
+        (Command::Export { backend, args, .. }, Scope::Own)
+            if BackendKind::for_invoking_user_by_name(backend) =>
+        {
+            Accounts::Invoking {
+                me: me()?,
+                exporting: Some(args.app.clone()),
+            }
+        }
+        (
+            Command::Clean(_) | Command::Control { .. } | Command::Status(_) | Command::List,
+            Scope::Own,
+        ) => Accounts::Invoking {
+            me: me()?,
+            exporting: None,
+        },
+        (
+            Command::Export { .. }
+            | Command::Clean(_)
+            | Command::Control { .. }
+            | Command::Status(_)
+            | Command::List
+            | Command::Kubernetes(_)
+            | Command::Man(_)
+            | Command::Completions(_),
+            _,
+        ) => Accounts::Configured(RunAs::resolve),
+    })
+}
+
 /// What every transaction of this run shares.
 fn context<'a>(
     disk: &'a mut Disk,
@@ -237,10 +303,8 @@ fn context<'a>(
         ownership: invoker.is_root().then_some(Ownership {
             run_gid: config.run_as.gid,
         }),
-        owner: invoker
-            .sudo
-            .map(|(uid, _)| uid)
-            .or(invoker.is_root().then_some(0)),
+        // A plain user's own apps are theirs (`list` shows them as the user's).
+        owner: Some(invoker.sudo.map_or(invoker.euid, |(uid, _)| uid)),
         run_group: &config.run_as.group,
         dry_run,
         viewer: invoker.sudo.filter(|_| dry_run),
@@ -285,12 +349,13 @@ fn authorize(
     invoker: &Invoker,
     disk: &mut Disk,
     config: &Config,
+    scope: Scope,
     app: &Name,
 ) -> Result<Vec<&'static str>> {
     let full_name = format!("{}{app}", config.prefix);
     let mut owners = Vec::new();
     let mut installed = Vec::new();
-    for backend in BackendKind::all(config)? {
+    for backend in in_scope(config, scope)? {
         let path = transaction::manifest_path(&config.state_dir, &backend, &full_name);
         let manifest = disk.read_manifest(&path)?;
         if !manifest.is_empty() {
@@ -390,7 +455,7 @@ fn export_kubernetes(
     let config = load_config(
         &disk,
         cli.config.as_ref().map(|p| p.as_str()),
-        RunAs::unresolved,
+        &Accounts::Configured(RunAs::unresolved),
         false,
     )?;
     let app_name = app_name(&args.app)?;
@@ -431,37 +496,41 @@ fn export_kubernetes(
     )
 }
 
-/// Removes what every backend (or the one asked for) installed for the app.
-fn clean(cx: &mut Context, config: &Config, app_name: &Name, args: &CleanArgs) -> Result<bool> {
+/// Removes what every backend in scope (or the one asked for) installed for the app.
+fn clean(
+    cx: &mut Context,
+    config: &Config,
+    scope: Scope,
+    app_name: &Name,
+    backend: Option<&str>,
+) -> Result<bool> {
     let full_name = format!("{}{}", config.prefix, app_name);
     let mut found = false;
     let mut any_change = false;
-    for backend in BackendKind::all(config)? {
-        if args
-            .backend
-            .as_deref()
-            .is_some_and(|wanted| wanted != Installer::name(&backend))
-        {
-            continue;
-        }
+    for backend in chosen(config, scope, backend)? {
         let outcome = transaction::install(cx, &backend, &full_name, Change::Clean)?;
         if let Outcome::Done { changed } = outcome {
             found = true;
             any_change |= changed;
         }
     }
+    let elsewhere = elsewhere(cx.disk, config, scope, backend, &full_name)?;
     if !found {
+        if let Some(refusal) = only_elsewhere(&elsewhere, "clean", app_name.as_str(), &full_name) {
+            return Err(refusal);
+        }
         writeln!(cx.out, "{}", nothing_installed(config, app_name.as_str()))
             .map_err(print_error)?;
     }
+    note_elsewhere(&elsewhere, "clean", app_name.as_str(), &full_name);
     Ok(any_change)
 }
 
-/// The backends the app's jobs are asked of: every one, or the one `--backend` names.
-fn chosen(config: &Config, backend: Option<&str>) -> Result<Vec<BackendKind>> {
+/// Every backend whose apps `scope` sees.
+fn in_scope(config: &Config, scope: Scope) -> Result<Vec<BackendKind>> {
     Ok(BackendKind::all(config)?
         .into_iter()
-        .filter(|b| backend.is_none_or(|wanted| wanted == b.name()))
+        .filter(|b| scope.includes(b))
         .collect())
 }
 
@@ -479,29 +548,110 @@ fn nothing_installed(config: &Config, app: &str) -> String {
     }
 }
 
+/// The backends the app's jobs are asked of: every one in scope, or the one `--backend`
+/// names. A plain user may name a system backend (root's files then refuse them, as
+/// ever); root may not name one whose jobs a user's own manager runs.
+fn chosen(config: &Config, scope: Scope, backend: Option<&str>) -> Result<Vec<BackendKind>> {
+    let Some(wanted) = backend else {
+        return in_scope(config, scope);
+    };
+    let chosen: Vec<BackendKind> = BackendKind::all(config)?
+        .into_iter()
+        .filter(|b| wanted == b.name())
+        .collect();
+    if scope == Scope::System && chosen.iter().any(BackendKind::for_invoking_user) {
+        return Err(Error::Refused(format!(
+            "{wanted} acts on the user manager of the user running procexport, and root has \
+             no apps there: run it as the deploy user, without sudo"
+        )));
+    }
+    Ok(chosen)
+}
+
+/// For a plain user acting on their own app without `--backend`: the system backends that
+/// have a manifest of the same app too (seen, not read: it is root's). Empty otherwise.
+fn elsewhere(
+    disk: &mut Disk,
+    config: &Config,
+    scope: Scope,
+    backend: Option<&str>,
+    full_name: &str,
+) -> Result<Vec<&'static str>> {
+    let mut found = Vec::new();
+    if scope != Scope::Own || backend.is_some() {
+        return Ok(found);
+    }
+    for system in in_scope(config, Scope::System)? {
+        if disk.present(&transaction::manifest_path(
+            &config.state_dir,
+            &system,
+            full_name,
+        ))? {
+            found.push(system.name());
+        }
+    }
+    Ok(found)
+}
+
+/// The refusal when the app is not the user's own but the system has it: it says how to reach
+/// that one.
+fn only_elsewhere(elsewhere: &[&str], verb: &str, app: &str, full_name: &str) -> Option<Error> {
+    let first = elsewhere.first()?;
+    Some(Error::Usage(format!(
+        "nothing of yours is installed for {full_name}; it is installed for the system with \
+         {}: run `sudo procexport {verb} -n {app}` (or --backend {first} through sudo)",
+        elsewhere.join(", ")
+    )))
+}
+
+/// Says which app a plain user's command acted on when the system has one of the same name.
+fn note_elsewhere(elsewhere: &[&str], verb: &str, app: &str, full_name: &str) {
+    if !elsewhere.is_empty() {
+        crate::error::warn(&format!(
+            "note: this acted on your own {full_name}; the system's {full_name} ({}) was left \
+             alone: `sudo procexport {verb} -n {app}` acts on that one",
+            elsewhere.join(", ")
+        ));
+    }
+}
+
 fn full_name(config: &Config, app: &str) -> Result<String> {
     Ok(format!("{}{}", config.prefix, app_name(app)?))
 }
 
 /// Starts, stops or restarts the jobs of every backend's manifest of the app.
-fn control(cx: &mut Context, config: &Config, action: Action, args: &AppArgs) -> Result<()> {
+fn control(
+    cx: &mut Context,
+    config: &Config,
+    scope: Scope,
+    action: Action,
+    args: &AppArgs,
+) -> Result<()> {
     let full_name = full_name(config, &args.app)?;
+    let backend = args.backend.as_deref();
+    let elsewhere = elsewhere(cx.disk, config, scope, backend, &full_name)?;
     let mut found = false;
-    for backend in chosen(config, args.backend.as_deref())? {
+    for backend in chosen(config, scope, backend)? {
         let outcome = transaction::control(cx, &backend, &full_name, action)?;
         found |= matches!(outcome, Outcome::Done { .. });
     }
     if !found {
-        return Err(Error::Usage(nothing_installed(config, &args.app)));
+        return Err(
+            only_elsewhere(&elsewhere, action.verb(), &args.app, &full_name)
+                .unwrap_or_else(|| Error::Usage(nothing_installed(config, &args.app))),
+        );
     }
+    note_elsewhere(&elsewhere, action.verb(), &args.app, &full_name);
     Ok(())
 }
 
 /// Prints each installed job of the app, its backend and what its init says of it.
-fn status(cx: &mut Context, config: &Config, args: &AppArgs) -> Result<()> {
+fn status(cx: &mut Context, config: &Config, scope: Scope, args: &AppArgs) -> Result<()> {
     let full_name = full_name(config, &args.app)?;
+    let backend = args.backend.as_deref();
+    let elsewhere = elsewhere(cx.disk, config, scope, backend, &full_name)?;
     let mut rows = Vec::new();
-    for backend in chosen(config, args.backend.as_deref())? {
+    for backend in chosen(config, scope, backend)? {
         for line in transaction::status(cx, &backend, &full_name)?.unwrap_or_default() {
             rows.push([
                 line.job,
@@ -512,8 +662,10 @@ fn status(cx: &mut Context, config: &Config, args: &AppArgs) -> Result<()> {
         }
     }
     if rows.is_empty() {
-        return Err(Error::Usage(nothing_installed(config, &args.app)));
+        return Err(only_elsewhere(&elsewhere, "status", &args.app, &full_name)
+            .unwrap_or_else(|| Error::Usage(nothing_installed(config, &args.app))));
     }
+    note_elsewhere(&elsewhere, "status", &args.app, &full_name);
     print_table(cx.out, ["JOB", "BACKEND", "STATE", "INIT SAYS"], &rows)
 }
 
@@ -523,10 +675,14 @@ fn status(cx: &mut Context, config: &Config, args: &AppArgs) -> Result<()> {
 /// accept, and no `-n` is read with the prefix twice. A manifest whose name does not carry
 /// the config's prefix (installed under another prefix) names no app `-n` can reach: it is
 /// reported on stderr, not listed.
-fn list(cx: &mut Context, config: &Config) -> Result<()> {
+fn list(cx: &mut Context, config: &Config, scope: Scope) -> Result<()> {
     let mut rows = Vec::new();
-    for backend in BackendKind::all(config)? {
-        let dir = config.state_dir.join(backend.name());
+    for backend in in_scope(config, scope)? {
+        let own_state_dir = backend.state_dir();
+        let dir = own_state_dir
+            .as_ref()
+            .unwrap_or(&config.state_dir)
+            .join(backend.name());
         for file in cx.disk.list_dir(&dir)? {
             let Some(full_name) = file.strip_suffix(".manifest") else {
                 continue;
@@ -554,7 +710,28 @@ fn list(cx: &mut Context, config: &Config) -> Result<()> {
         }
     }
     rows.sort();
-    print_table(cx.out, ["APP", "BACKEND", "JOBS", "OWNER"], &rows)
+    print_table(cx.out, ["APP", "BACKEND", "JOBS", "OWNER"], &rows)?;
+    if scope == Scope::Own {
+        let mut system = false;
+        for backend in in_scope(config, Scope::System)? {
+            let names = match cx.disk.list_dir(&config.state_dir.join(backend.name())) {
+                Ok(names) => names,
+                Err(Error::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::PermissionDenied =>
+                {
+                    Vec::new()
+                }
+                Err(e) => return Err(e),
+            };
+            system |= names.iter().any(|n| n.ends_with(".manifest"));
+        }
+        if system {
+            crate::error::warn(
+                "note: these are your own apps; `sudo procexport list` lists the system's",
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Who owns the app, as its manifest records it: a user name where the system knows the
@@ -669,7 +846,7 @@ fn procfile_dir(file: &str) -> Result<AbsPath> {
 fn load_config(
     disk: &Disk,
     flag: Option<&str>,
-    resolve: fn(&str, &str) -> Result<RunAs, AccountError>,
+    accounts: &Accounts,
     as_gem: bool,
 ) -> Result<Config> {
     let keys = keys();
@@ -677,7 +854,7 @@ fn load_config(
         let text = disk
             .read_config(path)?
             .ok_or_else(|| Error::Usage(format!("config file {} does not exist", Quoted(path))))?;
-        return Config::parse_with(path, Some(&text), &keys, resolve);
+        return Config::parse_for(path, Some(&text), &keys, accounts);
     }
     let mut paths = DEFAULT_PATHS;
     if as_gem {
@@ -685,8 +862,8 @@ fn load_config(
     }
     for path in paths {
         if let Some(text) = disk.read_config(path)? {
-            return Config::parse_with(path, Some(&text), &keys, resolve);
+            return Config::parse_for(path, Some(&text), &keys, accounts);
         }
     }
-    Config::parse_with("(built-in defaults)", None, &keys, resolve)
+    Config::parse_for("(built-in defaults)", None, &keys, accounts)
 }

@@ -329,6 +329,11 @@ pub fn control(
 ) -> Result<Outcome> {
     let own_state_dir = installer.state_dir();
     let state_dir = own_state_dir.as_ref().unwrap_or(cx.state_dir);
+    // As for a clean: a state directory of the backend's own that does not exist holds no
+    // app, and is not made just to lock it (a plain user may have no home to make it in).
+    if own_state_dir.is_some() && cx.disk.inspect(state_dir.as_str())? == Existing::Missing {
+        return Ok(Outcome::NothingInstalled);
+    }
     let lock = cx.disk.lock(state_dir.as_str(), full_name, cx.dry_run)?;
     let outcome = control_locked(cx, installer, full_name, action, state_dir);
     release(lock, full_name, outcome)

@@ -101,6 +101,40 @@ impl RunAs {
         Ok(run_as)
     }
 
+    /// The account of uid `uid` (the user running procexport, for systemd user units, whose
+    /// jobs run as that user whatever a config says): its name, primary group and home from
+    /// the user database. Root is refused: its jobs would run as root.
+    pub fn of_uid(uid: u32) -> Result<Self, AccountError> {
+        let fail = |message: String| AccountError {
+            account: Account::User,
+            message,
+        };
+        if uid == 0 {
+            return Err(fail(
+                "the user running procexport is root, and jobs must not run as root".to_owned(),
+            ));
+        }
+        let user = User::from_uid(nix::unistd::Uid::from_raw(uid))
+            .map_err(|e| fail(format!("cannot look up uid {uid}: {e}")))?
+            .ok_or_else(|| fail(format!("uid {uid} has no entry in the user database")))?;
+        let gid = user.gid.as_raw();
+        let group = Group::from_gid(user.gid)
+            .ok()
+            .flatten()
+            .map_or_else(|| gid.to_string(), |g| g.name);
+        Ok(Self {
+            user: user.name,
+            group,
+            uid,
+            gid,
+            home: match user.dir.to_str().map(|h| h.trim_end_matches('/')) {
+                Some("") => "/".to_owned(),
+                Some(home) => home.to_owned(),
+                None => "/nonexistent".to_owned(),
+            },
+        })
+    }
+
     /// As `resolve`, with `lookup` as the account database (tests give one that has a uid-0
     /// alias, without adding one to this machine's).
     pub fn resolve_with(user: &str, group: &str, lookup: Lookup) -> Result<Self, AccountError> {

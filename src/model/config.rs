@@ -289,6 +289,16 @@ impl Config {
         keys: &[Key],
         resolve: fn(&str, &str) -> Result<RunAs, AccountError>,
     ) -> Result<Self> {
+        Self::parse_for(file, text, keys, &Accounts::Configured(resolve))
+    }
+
+    /// As `parse_with`, with the run user chosen by `accounts`.
+    pub fn parse_for(
+        file: &str,
+        text: Option<&str>,
+        keys: &[Key],
+        accounts: &Accounts,
+    ) -> Result<Self> {
         let raw: RawConfig = match text {
             Some(text) if !text.trim().is_empty() => yaml::parse(text).map_err(|e| {
                 let location = e
@@ -314,17 +324,26 @@ impl Config {
         let settings = settings(&raw.other, keys).map_err(|(key, m)| at_key(&key, m))?;
         let prefix = raw.prefix.unwrap_or_else(|| "fb-".to_owned());
         check_prefix(&prefix).map_err(|m| at(("prefix", m)))?;
-        let run_as = resolve(
-            raw.run_user.as_deref().unwrap_or("service"),
-            raw.run_group.as_deref().unwrap_or("service"),
-        )
-        .map_err(|e| {
-            let key = match e.account {
-                Account::User => "run_user",
-                Account::Group => "run_group",
-            };
-            at((key, e.message))
-        })?;
+        let run_as = match accounts {
+            Accounts::Configured(resolve) => resolve(
+                raw.run_user.as_deref().unwrap_or("service"),
+                raw.run_group.as_deref().unwrap_or("service"),
+            )
+            .map_err(|e| {
+                let key = match e.account {
+                    Account::User => "run_user",
+                    Account::Group => "run_group",
+                };
+                at((key, e.message))
+            })?,
+            Accounts::Invoking { me, exporting } => {
+                if exporting.is_some() {
+                    not_someone_else(me, raw.run_user.as_deref(), raw.run_group.as_deref(), "")
+                        .map_err(at)?;
+                }
+                me.clone()
+            }
+        };
         let runlevels = |key: &'static str, value: &Option<String>, default: &str| {
             Runlevels::parse(value.as_deref().unwrap_or(default), key).map_err(|m| at((key, m)))
         };
@@ -350,7 +369,7 @@ impl Config {
             working_directory: None,
             log: None,
         };
-        let apps = parse_apps(file, text, raw.apps.unwrap_or_default(), &run_as, resolve)?;
+        let apps = parse_apps(file, text, raw.apps.unwrap_or_default(), &run_as, accounts)?;
         let kubernetes =
             kubernetes::Settings::check(raw.kubernetes.as_ref()).map_err(|(key, m)| {
                 let line = key_line(text, &["kubernetes", key])
@@ -383,6 +402,54 @@ impl Config {
     }
 }
 
+/// Whose account an app's jobs run as.
+#[derive(Debug, Clone)]
+pub enum Accounts {
+    /// `run_user` and `run_group` (`service` unless set), looked up with this function.
+    Configured(fn(&str, &str) -> Result<RunAs, AccountError>),
+    /// The user running procexport, always (systemd user units: that user's own manager runs
+    /// the jobs, so no other account could be meant and no config is needed). For an export
+    /// of app `exporting`, a `run_user` or `run_group` (top level or in that app's section)
+    /// naming another account is an error: the config asks for something that cannot be.
+    Invoking {
+        me: RunAs,
+        exporting: Option<String>,
+    },
+}
+
+/// Refuses a `run_user` or `run_group` (keys under `prefix`) that is not `me`'s own.
+fn not_someone_else(
+    me: &RunAs,
+    user: Option<&str>,
+    group: Option<&str>,
+    prefix: &str,
+) -> Result<(), KeyError> {
+    let given = [
+        ("run_user", user, &me.user, "the user running procexport"),
+        (
+            "run_group",
+            group,
+            &me.group,
+            "the primary group of the user running procexport",
+        ),
+    ];
+    for (key, value, own, whose) in given {
+        if let Some(value) = value.filter(|v| v != own) {
+            return Err((
+                key,
+                format!(
+                    "{prefix}{key} {} is not {whose} ({}): systemd user units always run as \
+                     the user whose manager runs them; remove {prefix}{key} (no config is \
+                     needed) or write {key}: {own}",
+                    Quoted(value),
+                    Quoted(own),
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The prefix stands in front of every generated name, so it holds only name characters.
 fn check_prefix(prefix: &str) -> Result<(), String> {
     let ok = prefix.len() <= 64
@@ -406,7 +473,7 @@ fn parse_apps(
     text: &str,
     raw: BTreeMap<String, RawApp>,
     run_as: &RunAs,
-    resolve: fn(&str, &str) -> Result<RunAs, AccountError>,
+    accounts: &Accounts,
 ) -> Result<BTreeMap<String, AppSettings>> {
     let mut apps = BTreeMap::new();
     for (name, app) in raw {
@@ -417,9 +484,19 @@ fn parse_apps(
             Error::input(location, message)
         };
         Name::parse(&name, "app name in apps").map_err(|m| at_app("", m))?;
-        let run_as = match (&app.run_user, &app.run_group) {
-            (None, None) => None,
-            (user, group) => {
+        let run_as = match (&app.run_user, &app.run_group, accounts) {
+            (None, None, _) => None,
+            // The jobs run as the invoking user; only the app being exported must not name
+            // someone else (another app's section may be written for the system backends).
+            (user, group, Accounts::Invoking { me, exporting }) => {
+                if exporting.as_deref() == Some(name.as_str()) {
+                    let prefix = format!("apps.{name}.");
+                    not_someone_else(me, user.as_deref(), group.as_deref(), &prefix)
+                        .map_err(|(key, m)| at_app(key, m))?;
+                }
+                None
+            }
+            (user, group, Accounts::Configured(resolve)) => {
                 let user = user.as_deref().unwrap_or(&run_as.user);
                 let group = group.as_deref().unwrap_or(user);
                 Some(resolve(user, group).map_err(|e| {
@@ -572,4 +649,58 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn me() -> RunAs {
+        RunAs {
+            user: "alice".to_owned(),
+            group: "alice".to_owned(),
+            uid: 1001,
+            gid: 1001,
+            home: "/home/alice".to_owned(),
+        }
+    }
+
+    fn invoking(text: &str, exporting: Option<&str>) -> Result<Config> {
+        let accounts = Accounts::Invoking {
+            me: me(),
+            exporting: exporting.map(str::to_owned),
+        };
+        Config::parse_for("c.yaml", Some(text), &[], &accounts)
+    }
+
+    /// The invoking user's account, whatever the config says, and no lookup of `service`;
+    /// an export refuses a config naming someone else for the app, at the key's line.
+    #[test]
+    fn the_invoking_user_runs_the_jobs_and_a_config_naming_someone_else_is_refused() {
+        let config = invoking("", Some("web")).unwrap();
+        assert_eq!(config.run_as, me());
+        let mine = invoking("run_user: alice\nrun_group: alice\n", Some("web")).unwrap();
+        assert_eq!(mine.run_as, me());
+        let cases = [
+            (
+                "prefix: x-\nrun_user: bob\n",
+                "c.yaml:2: run_user \"bob\" is not",
+            ),
+            ("run_group: staff\n", "c.yaml:1: run_group \"staff\" is not"),
+            (
+                "apps:\n  web:\n    run_user: bob\n",
+                "c.yaml:3: apps.web.run_user \"bob\" is not",
+            ),
+        ];
+        for (text, expected) in cases {
+            let error = invoking(text, Some("web")).unwrap_err().to_string();
+            assert!(error.starts_with(expected), "{text}: {error}");
+            assert!(error.contains("or write run_"), "{error}");
+            // Not exporting (start, stop, status, clean, list): the jobs' account is moot.
+            assert_eq!(invoking(text, None).unwrap().run_as, me());
+        }
+        // Another app's section is for the system backends, and is left alone.
+        let other = invoking("apps:\n  billing:\n    run_user: bob\n", Some("web")).unwrap();
+        assert!(other.for_app("billing").run_as == me());
+    }
 }

@@ -216,6 +216,29 @@ impl Disk {
         }))
     }
 
+    /// True when something is at live path `real`, found without opening it: a plain user may
+    /// see that root has a manifest of an app (its directory is 0755) but not read it (0600).
+    /// A directory on the way that this user may not search counts as nothing there.
+    pub fn present(&mut self, real: &str) -> Result<bool> {
+        let (dir, name) = crate::model::output::split_path(real);
+        let host = self.host(real);
+        let dir_fd = match self.open_dir(dir, Strictness::Target, false) {
+            Ok(Some(fd)) => fd,
+            Ok(None) => return Ok(false),
+            Err(Error::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                return Ok(false)
+            }
+            Err(e) => return Err(e),
+        };
+        match statat(dir_fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(_) => Ok(true),
+            Err(Errno::NOENT | Errno::ACCESS) => Ok(false),
+            Err(e) => Err(Error::io(format!("inspecting {}", Quoted(&host)), e.into())),
+        }
+    }
+
     /// Reads a manifest; a missing one is empty.
     pub fn read_manifest(&mut self, real: &str) -> Result<Manifest> {
         match self.inspect(real)? {
