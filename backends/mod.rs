@@ -14,6 +14,7 @@ mod escape;
 /// output is objects, not files from templates; it is its own subcommand (`cli::args`).
 pub mod kubernetes;
 mod template;
+pub mod view;
 
 pub use template::Escape;
 
@@ -41,24 +42,6 @@ pub trait Spec: Sized {
     const FILTERS: &'static [(&'static str, Escape)];
     /// The backend as the checked config sets it up.
     fn from_config(config: &Config) -> Result<Self>;
-}
-
-/// One variable of a job's env, as every backend's templates take it.
-#[derive(serde::Serialize)]
-pub struct EnvVar<'a> {
-    pub key: &'a str,
-    pub value: &'a str,
-}
-
-/// The job's env, in order, for a template context.
-pub fn env_vars(job: &crate::model::job::Job) -> Vec<EnvVar<'_>> {
-    job.env
-        .iter()
-        .map(|(k, v)| EnvVar {
-            key: k.as_str(),
-            value: v.as_str(),
-        })
-        .collect()
 }
 
 /// Rendering: pure, in memory, no disk and no init.
@@ -135,7 +118,7 @@ macro_rules! registry_items {
         /// The template engine with every backend's templates and filters.
         fn engine() -> tera::Tera {
             template::engine(
-                &[$(<$backend as Spec>::TEMPLATES),+],
+                &[view::TEMPLATES, $(<$backend as Spec>::TEMPLATES),+],
                 &[escape::FILTERS, $(<$backend as Spec>::FILTERS),+],
             )
         }
