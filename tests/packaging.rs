@@ -43,7 +43,7 @@ fn example_config_sets_every_key_to_its_default() {
         );
     }
     let procfile = repo_file("examples/Procfile");
-    for backend in ["upstart", "systemd", "runit"] {
+    for backend in procexport::testing::BACKENDS {
         let defaults = render(procfile.as_bytes(), "myapp", backend, Some("")).unwrap();
         let with_example = render(procfile.as_bytes(), "myapp", backend, Some(&example))
             .unwrap_or_else(|e| panic!("the uncommented example is refused: {e}\n{example}"));

@@ -4,7 +4,8 @@
 //! and shellcheck; and the rules a rendered file keeps.
 
 use super::Launchd;
-use crate::backends::{Checks, Installed};
+use crate::backends::check_rules::name_in;
+use crate::backends::{Checks, Installed, RootFormat, Secret};
 use crate::backends::check_rules::{check_secret_mode, check_text_file};
 use crate::backends::check_rules::{check_shell_scripts, run_tool, scripts};
 use std::process::Command;
@@ -77,5 +78,30 @@ impl Checks for Launchd {
             return Err("a plist without its XML declaration".to_owned());
         }
         Ok(())
+    }
+
+    fn secret(&self, path: &str) -> Option<Secret> {
+        name_in(self.helpers.as_str(), path)
+            .filter(|n| n.ends_with(".sh"))
+            .map(|_| Secret::ShellHelper)
+    }
+
+    fn is_process_file(&self, path: &str) -> bool {
+        self.secret(path).is_some()
+    }
+
+    fn root_format(&self, path: &str) -> Option<RootFormat> {
+        name_in(self.plists.as_str(), path)
+            .filter(|n| n.ends_with(".plist"))
+            .map(|_| RootFormat::LaunchdPlist)
+    }
+
+    /// launchd has no app job: each process is a daemon of its own.
+    fn app_job_name(&self, _full_name: &str) -> Option<String> {
+        None
+    }
+
+    fn process_name(&self, full_name: &str, job: &str) -> String {
+        format!("{full_name}-{job}")
     }
 }

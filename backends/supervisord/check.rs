@@ -4,7 +4,8 @@
 //! no value, the helper is private to root and the run group).
 
 use super::Supervisord;
-use crate::backends::{Checks, Installed};
+use crate::backends::check_rules::name_in;
+use crate::backends::{Checks, Installed, RootFormat, Secret};
 use crate::backends::check_rules::{check_secret_mode, check_text_file};
 use crate::backends::check_rules::{check_shell_scripts, run_tool, scripts};
 use std::process::Command;
@@ -81,6 +82,33 @@ impl Checks for Supervisord {
             check_secret_mode(mode)?;
         }
         Ok(())
+    }
+
+    fn secret(&self, path: &str) -> Option<Secret> {
+        name_in(self.confs.as_str(), path)
+            .filter(|n| n.ends_with(".sh"))
+            .map(|_| Secret::ShellHelper)
+    }
+
+    fn is_process_file(&self, path: &str) -> bool {
+        self.secret(path).is_some()
+    }
+
+    /// The helpers are started through setpriv, already the run user; the app's section is
+    /// what supervisord itself acts on as root.
+    fn root_format(&self, path: &str) -> Option<RootFormat> {
+        name_in(self.confs.as_str(), path)
+            .filter(|n| n.ends_with(".conf"))
+            .map(|_| RootFormat::SupervisordConf)
+    }
+
+    /// The app is a group, not a job of its own.
+    fn app_job_name(&self, _full_name: &str) -> Option<String> {
+        None
+    }
+
+    fn process_name(&self, full_name: &str, job: &str) -> String {
+        format!("{full_name}:{full_name}-{job}")
     }
 }
 

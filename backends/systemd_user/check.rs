@@ -4,7 +4,8 @@
 
 use super::SystemdUser;
 use crate::backends::systemd::syntax;
-use crate::backends::{Checks, Installed};
+use crate::backends::check_rules::name_in;
+use crate::backends::{Checks, Installed, RootFormat, Secret};
 use crate::backends::check_rules::{check_secret_mode, check_text_file};
 use std::path::Path;
 use std::process::Command;
@@ -84,6 +85,29 @@ impl Checks for SystemdUser {
             }
         }
         Ok(())
+    }
+
+    fn secret(&self, path: &str) -> Option<Secret> {
+        name_in(self.env_files.as_str(), path)
+            .filter(|n| n.ends_with(".env"))
+            .map(|_| Secret::EnvFile)
+    }
+
+    fn is_process_file(&self, path: &str) -> bool {
+        name_in(self.units.as_str(), path).is_some_and(|n| n.ends_with(".service"))
+    }
+
+    /// The user's own manager runs every line of a user unit as that user: none as root.
+    fn root_format(&self, _path: &str) -> Option<RootFormat> {
+        None
+    }
+
+    fn app_job_name(&self, full_name: &str) -> Option<String> {
+        Some(format!("{full_name}.target"))
+    }
+
+    fn process_name(&self, full_name: &str, job: &str) -> String {
+        format!("{full_name}-{job}.service")
     }
 }
 
