@@ -248,3 +248,8 @@ pub fn under<'a>(dir: &str, path: &'a str) -> Option<&'a str> {
         .and_then(|r| r.strip_prefix('/'))
         .filter(|rest| !rest.is_empty())
 }
+
+/// True when `path` is a file directly in `dir` with extension `extension` (no dot).
+pub fn in_dir_with(dir: &str, path: &str, extension: &str) -> bool {
+    name_in(dir, path).is_some_and(|n| Path::new(n).extension().is_some_and(|e| e == extension))
+}

@@ -4,7 +4,7 @@
 //! and shellcheck; and the rules a rendered file keeps.
 
 use super::Launchd;
-use crate::backends::check_rules::name_in;
+use crate::backends::check_rules::in_dir_with;
 use crate::backends::{Checks, Installed, RootFormat, Secret};
 use crate::backends::check_rules::{check_secret_mode, check_text_file};
 use crate::backends::check_rules::{check_shell_scripts, run_tool, scripts};
@@ -81,9 +81,7 @@ impl Checks for Launchd {
     }
 
     fn secret(&self, path: &str) -> Option<Secret> {
-        name_in(self.helpers.as_str(), path)
-            .filter(|n| n.ends_with(".sh"))
-            .map(|_| Secret::ShellHelper)
+        in_dir_with(self.helpers.as_str(), path, "sh").then_some(Secret::ShellHelper)
     }
 
     fn is_process_file(&self, path: &str) -> bool {
@@ -91,9 +89,7 @@ impl Checks for Launchd {
     }
 
     fn root_format(&self, path: &str) -> Option<RootFormat> {
-        name_in(self.plists.as_str(), path)
-            .filter(|n| n.ends_with(".plist"))
-            .map(|_| RootFormat::LaunchdPlist)
+        in_dir_with(self.plists.as_str(), path, "plist").then_some(RootFormat::LaunchdPlist)
     }
 
     /// launchd has no app job: each process is a daemon of its own.

@@ -3,7 +3,7 @@
 //! the rules a rendered file keeps (the helper is private to root and the run group).
 
 use super::Openrc;
-use crate::backends::check_rules::name_in;
+use crate::backends::check_rules::{in_dir_with, name_in};
 use crate::backends::{Checks, Installed, RootFormat, Secret};
 use crate::backends::check_rules::{check_secret_mode, check_text_file};
 use crate::backends::check_rules::{check_shell_scripts, scripts};
@@ -35,9 +35,7 @@ impl Checks for Openrc {
     }
 
     fn secret(&self, path: &str) -> Option<Secret> {
-        name_in(self.helpers.as_str(), path)
-            .filter(|n| n.ends_with(".sh"))
-            .map(|_| Secret::ShellHelper)
+        in_dir_with(self.helpers.as_str(), path, "sh").then_some(Secret::ShellHelper)
     }
 
     fn is_process_file(&self, path: &str) -> bool {

@@ -4,7 +4,7 @@
 //! no value, the helper is private to root and the run group).
 
 use super::Supervisord;
-use crate::backends::check_rules::name_in;
+use crate::backends::check_rules::in_dir_with;
 use crate::backends::{Checks, Installed, RootFormat, Secret};
 use crate::backends::check_rules::{check_secret_mode, check_text_file};
 use crate::backends::check_rules::{check_shell_scripts, run_tool, scripts};
@@ -85,9 +85,7 @@ impl Checks for Supervisord {
     }
 
     fn secret(&self, path: &str) -> Option<Secret> {
-        name_in(self.confs.as_str(), path)
-            .filter(|n| n.ends_with(".sh"))
-            .map(|_| Secret::ShellHelper)
+        in_dir_with(self.confs.as_str(), path, "sh").then_some(Secret::ShellHelper)
     }
 
     fn is_process_file(&self, path: &str) -> bool {
@@ -97,9 +95,7 @@ impl Checks for Supervisord {
     /// The helpers are started through setpriv, already the run user; the app's section is
     /// what supervisord itself acts on as root.
     fn root_format(&self, path: &str) -> Option<RootFormat> {
-        name_in(self.confs.as_str(), path)
-            .filter(|n| n.ends_with(".conf"))
-            .map(|_| RootFormat::SupervisordConf)
+        in_dir_with(self.confs.as_str(), path, "conf").then_some(RootFormat::SupervisordConf)
     }
 
     /// The app is a group, not a job of its own.

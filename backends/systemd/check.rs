@@ -3,7 +3,7 @@
 //! parsed the way systemd reads it; and the rules a rendered file keeps.
 
 use super::{syntax, Systemd};
-use crate::backends::check_rules::name_in;
+use crate::backends::check_rules::in_dir_with;
 use crate::backends::{Checks, Installed, RootFormat, Secret};
 use crate::backends::check_rules::{check_secret_mode, check_text_file};
 use std::fs;
@@ -48,13 +48,11 @@ impl Checks for Systemd {
     }
 
     fn secret(&self, path: &str) -> Option<Secret> {
-        name_in(self.env_files.as_str(), path)
-            .filter(|n| n.ends_with(".env"))
-            .map(|_| Secret::EnvFile)
+        in_dir_with(self.env_files.as_str(), path, "env").then_some(Secret::EnvFile)
     }
 
     fn is_process_file(&self, path: &str) -> bool {
-        name_in(self.units.as_str(), path).is_some_and(|n| n.ends_with(".service"))
+        in_dir_with(self.units.as_str(), path, "service")
     }
 
     fn root_format(&self, path: &str) -> Option<RootFormat> {

@@ -4,7 +4,7 @@
 
 use super::SystemdUser;
 use crate::backends::systemd::syntax;
-use crate::backends::check_rules::name_in;
+use crate::backends::check_rules::in_dir_with;
 use crate::backends::{Checks, Installed, RootFormat, Secret};
 use crate::backends::check_rules::{check_secret_mode, check_text_file};
 use std::path::Path;
@@ -88,13 +88,11 @@ impl Checks for SystemdUser {
     }
 
     fn secret(&self, path: &str) -> Option<Secret> {
-        name_in(self.env_files.as_str(), path)
-            .filter(|n| n.ends_with(".env"))
-            .map(|_| Secret::EnvFile)
+        in_dir_with(self.env_files.as_str(), path, "env").then_some(Secret::EnvFile)
     }
 
     fn is_process_file(&self, path: &str) -> bool {
-        name_in(self.units.as_str(), path).is_some_and(|n| n.ends_with(".service"))
+        in_dir_with(self.units.as_str(), path, "service")
     }
 
     /// The user's own manager runs every line of a user unit as that user: none as root.

@@ -4,7 +4,7 @@
 //! and the run group).
 
 use super::Sysv;
-use crate::backends::check_rules::name_in;
+use crate::backends::check_rules::{in_dir_with, name_in};
 use crate::backends::{Checks, Installed, RootFormat, Secret};
 use crate::backends::check_rules::{check_secret_mode, check_text_file};
 use crate::backends::check_rules::{check_shell_scripts, scripts};
@@ -78,9 +78,7 @@ impl Checks for Sysv {
     }
 
     fn secret(&self, path: &str) -> Option<Secret> {
-        name_in(self.helpers.as_str(), path)
-            .filter(|n| n.ends_with(".sh"))
-            .map(|_| Secret::ShellHelper)
+        in_dir_with(self.helpers.as_str(), path, "sh").then_some(Secret::ShellHelper)
     }
 
     fn is_process_file(&self, path: &str) -> bool {

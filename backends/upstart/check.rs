@@ -4,7 +4,7 @@
 //! is private to root and the run group).
 
 use super::{stanza_check, Upstart};
-use crate::backends::check_rules::name_in;
+use crate::backends::check_rules::in_dir_with;
 use crate::backends::{Checks, Installed, RootFormat, Secret};
 use crate::backends::check_rules::{check_secret_mode, check_text_file, unquote_sh, COMMAND_MARKER};
 use crate::backends::check_rules::{check_shell_scripts, scripts};
@@ -43,9 +43,7 @@ impl Checks for Upstart {
     }
 
     fn secret(&self, path: &str) -> Option<Secret> {
-        name_in(self.helpers.as_str(), path)
-            .filter(|n| n.ends_with(".sh"))
-            .map(|_| Secret::ShellHelper)
+        in_dir_with(self.helpers.as_str(), path, "sh").then_some(Secret::ShellHelper)
     }
 
     fn is_process_file(&self, path: &str) -> bool {
