@@ -233,3 +233,23 @@ pub fn printf_octal(format: &str) -> Result<String, String> {
     }
     String::from_utf8(bytes).map_err(|_| format!("printf {format:?} is not UTF-8"))
 }
+
+/// The name of `path` when it is a file directly in `dir` (`/etc/init`, `/etc/init/a.conf`:
+/// `a.conf`): how a backend's facts pick out its own files.
+pub fn name_in<'a>(dir: &str, path: &'a str) -> Option<&'a str> {
+    path.strip_prefix(dir.trim_end_matches('/'))
+        .and_then(|r| r.strip_prefix('/'))
+        .filter(|name| !name.is_empty() && !name.contains('/'))
+}
+
+/// The part of `path` below `dir` (anywhere under it), if it is under it.
+pub fn under<'a>(dir: &str, path: &'a str) -> Option<&'a str> {
+    path.strip_prefix(dir.trim_end_matches('/'))
+        .and_then(|r| r.strip_prefix('/'))
+        .filter(|rest| !rest.is_empty())
+}
+
+/// True when `path` is a file directly in `dir` with extension `extension` (no dot).
+pub fn in_dir_with(dir: &str, path: &str, extension: &str) -> bool {
+    name_in(dir, path).is_some_and(|n| Path::new(n).extension().is_some_and(|e| e == extension))
+}

@@ -8,7 +8,8 @@ use shell_quote::Sh;
 use std::fmt::Write as _;
 
 /// The filters every backend's templates share: shell quoting.
-pub const FILTERS: &[(&str, Escape)] = &[("sh", sh), ("shell_code", shell_code)];
+pub const FILTERS: &[(&str, Escape)] =
+    &[("sh", sh), ("shell_code", shell_code), ("comment", comment)];
 
 /// Quotes text as one POSIX shell word that stays on one line. A newline in the value is
 /// written as `"$nl"` (the helper defines `nl` when any value needs it), and any other control
@@ -65,6 +66,15 @@ pub fn needs_newline(value: &str) -> bool {
 pub fn shell_code(value: &str) -> Result<String, String> {
     if value.chars().any(|c| c.is_control() && c != '\t') {
         return Err("shell code with a control character".to_owned());
+    }
+    Ok(value.to_owned())
+}
+
+/// Text that goes on a comment line of a script as written (a backend's own words, such as
+/// the helper's note on who starts it): passed through, but only when it is one line.
+pub fn comment(value: &str) -> Result<String, String> {
+    if value.chars().any(|c| c.is_control() && c != '\t') {
+        return Err("a comment with a control character".to_owned());
     }
     Ok(value.to_owned())
 }

@@ -14,6 +14,7 @@ mod escape;
 /// output is objects, not files from templates; it is its own subcommand (`cli::args`).
 pub mod kubernetes;
 mod template;
+pub mod view;
 
 pub use template::Escape;
 
@@ -45,24 +46,6 @@ pub trait Spec: Sized {
     const FOR_INVOKING_USER: bool = false;
     /// The backend as the checked config sets it up.
     fn from_config(config: &Config) -> Result<Self>;
-}
-
-/// One variable of a job's env, as every backend's templates take it.
-#[derive(serde::Serialize)]
-pub struct EnvVar<'a> {
-    pub key: &'a str,
-    pub value: &'a str,
-}
-
-/// The job's env, in order, for a template context.
-pub fn env_vars(job: &crate::model::job::Job) -> Vec<EnvVar<'_>> {
-    job.env
-        .iter()
-        .map(|(k, v)| EnvVar {
-            key: k.as_str(),
-            value: v.as_str(),
-        })
-        .collect()
 }
 
 /// Rendering: pure, in memory, no disk and no init.
@@ -146,7 +129,7 @@ macro_rules! registry_items {
 
             /// The backend's own checks of its files, for the tests.
             #[cfg(feature = "testing")]
-            pub fn checks(&self) -> &dyn Checks {
+            pub fn checks(&self) -> &(dyn Checks + 'static) {
                 match self {
                     $(Self::$variant(backend) => backend,)+
                 }
@@ -156,7 +139,7 @@ macro_rules! registry_items {
         /// The template engine with every backend's templates and filters.
         fn engine() -> tera::Tera {
             template::engine(
-                &[$(<$backend as Spec>::TEMPLATES),+],
+                &[view::TEMPLATES, $(<$backend as Spec>::TEMPLATES),+],
                 &[escape::FILTERS, $(<$backend as Spec>::FILTERS),+],
             )
         }
@@ -255,6 +238,55 @@ pub trait Checks {
     /// The rules one rendered file must keep (the fuzz targets' invariants): no line that a
     /// value could have started, secrets only in private files.
     fn check_rendered(&self, path: &str, contents: &str, mode: u32) -> Result<(), String>;
+
+    /// How the file at live path `path` holds a job's env values, if it holds them: which
+    /// reader the tests read them back with (tests/properties.rs).
+    fn secret(&self, path: &str) -> Option<Secret>;
+
+    /// True for the one file every process of an app has (tests/corpus.rs counts them).
+    fn is_process_file(&self, path: &str) -> bool;
+
+    /// In which format the init runs the file at live path `path` as root; `None` when it
+    /// runs nothing of it as root (tests/security.rs reads those lines).
+    fn root_format(&self, path: &str) -> Option<RootFormat>;
+
+    /// The init's name for app `full_name`'s own job, when it has one.
+    fn app_job_name(&self, full_name: &str) -> Option<String>;
+
+    /// The init's name for process `job` of app `full_name`.
+    fn process_name(&self, full_name: &str, job: &str) -> String;
+}
+
+/// How a file carries a job's env. A test matches on it, never on backend names, so a backend
+/// that carries the env in a new way does not compile until a test reads that way back.
+#[cfg(feature = "testing")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secret {
+    /// A shell script, run as the run user, that exports each value (single-quoted).
+    ShellHelper,
+    /// A systemd `EnvironmentFile=`.
+    EnvFile,
+    /// One file of an envdir, one value each (`chpst -e`, `s6-envdir`).
+    EnvDirEntry,
+}
+
+/// The format of a file an init reads and runs lines of as root. A test matches on it, so a
+/// new format does not compile until a test says what runs as root in it.
+#[cfg(feature = "testing")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootFormat {
+    /// An Upstart job file: its script and exec stanzas, before `setuid` applies.
+    UpstartJob,
+    /// A systemd unit: commands without `User=`, `+`/`!` commands, output files.
+    SystemdUnit,
+    /// A runit service directory's scripts, which runsv starts as root.
+    RunitService,
+    /// A supervisord program section: its command and the log files supervisord opens.
+    SupervisordConf,
+    /// An init script (sysv or OpenRC), run as root.
+    InitScript,
+    /// A launchd plist: its program arguments without `UserName`.
+    LaunchdPlist,
 }
 
 #[cfg(test)]
@@ -293,24 +325,11 @@ mod tests {
             let mut manifest = Manifest::default();
             manifest.entries.extend(entries(name, "myapp"));
             let jobs = app_jobs(&backend, &manifest, "fb-myapp");
-            let mut processes: Vec<String> = jobs
-                .processes
-                .iter()
-                .map(|p| {
-                    // runit names a service by its directory, supervisord `group:program`.
-                    let p = p.rsplit('/').next().unwrap();
-                    p.rsplit(':').next().unwrap().to_owned()
-                })
-                .collect();
+            let mut processes = jobs.processes.clone();
             processes.sort();
-            let suffix = if name.starts_with("systemd") {
-                ".service"
-            } else {
-                ""
-            };
             let want: Vec<String> = ["web", "worker_0", "worker_1"]
                 .iter()
-                .map(|j| format!("fb-myapp-{j}{suffix}"))
+                .map(|j| backend.checks().process_name("fb-myapp", j))
                 .collect();
             assert_eq!(processes, want, "{name}");
             manifest.entries.extend(entries(name, "myapp_staging"));
@@ -325,36 +344,21 @@ mod tests {
     #[test]
     fn jobs_are_named_as_their_init_names_them() {
         let config = Config::parse_with("config", None, &keys(), RunAs::unresolved).unwrap();
-        let names = |prefix: &str, suffix: &str| -> Vec<String> {
-            ["web", "worker_0", "worker_1"]
-                .iter()
-                .map(|j| format!("{prefix}fb-myapp-{j}{suffix}"))
-                .collect()
-        };
-        let want: &[(&str, Option<&str>, Vec<String>)] = &[
-            ("upstart", Some("fb-myapp"), names("", "")),
-            ("systemd", Some("fb-myapp.target"), names("", ".service")),
-            ("supervisord", None, names("fb-myapp:", "")),
-            ("sysv", Some("fb-myapp"), names("", "")),
-            (
-                "systemd-user",
-                Some("fb-myapp.target"),
-                names("", ".service"),
-            ),
-            ("openrc", Some("fb-myapp"), names("", "")),
-            ("launchd", None, names("", "")),
-        ];
         for backend in BackendKind::all(&config).unwrap() {
-            let Some((name, app, processes)) = want.iter().find(|w| w.0 == backend.name()) else {
-                continue;
-            };
+            let name = backend.name();
+            let facts = backend.checks();
+            let app = facts.app_job_name("fb-myapp");
+            let processes: Vec<String> = ["web", "worker_0", "worker_1"]
+                .iter()
+                .map(|j| facts.process_name("fb-myapp", j))
+                .collect();
             let mut manifest = Manifest::default();
             manifest.entries.extend(entries(name, "myapp"));
             let jobs = app_jobs(&backend, &manifest, "fb-myapp");
             let mut got = jobs.processes.clone();
             got.sort();
-            assert_eq!(jobs.app.as_deref(), *app, "{name}");
-            assert_eq!(&got, processes, "{name}");
+            assert_eq!(jobs.app, app, "{name}");
+            assert_eq!(got, processes, "{name}");
             assert_eq!(jobs.full_name, "fb-myapp", "{name}");
             // A shrink drops one process: its job alone, never the app's.
             let dropped: Vec<(String, EntryKind)> = entries(name, "myapp")
@@ -364,6 +368,37 @@ mod tests {
             let dropped = backend.jobs("fb-myapp", &dropped);
             assert_eq!(dropped.app, None, "{name}");
             assert_eq!(dropped.processes, processes[2..], "{name}");
+        }
+    }
+
+    /// Every registered backend's facts name its own files in what it renders: one process
+    /// file per process, a file holding each process's env, names its manifest gives back; and
+    /// a helper that holds the env is never a file its init runs as root. A backend whose
+    /// facts miss its files fails here instead of passing the generic suites untested.
+    #[test]
+    fn every_backends_facts_name_its_own_files() {
+        let config = Config::parse_with("config", None, &keys(), RunAs::unresolved).unwrap();
+        for backend in BackendKind::all(&config).unwrap() {
+            let name = backend.name();
+            let facts = backend.checks();
+            let paths: Vec<String> = entries(name, "myapp").into_iter().map(|e| e.0).collect();
+            let process_files = paths.iter().filter(|p| facts.is_process_file(p)).count();
+            assert_eq!(process_files, 3, "{name}: process files");
+            for job in ["web", "worker_0", "worker_1"] {
+                let own = format!("fb-myapp-{job}");
+                assert!(
+                    paths
+                        .iter()
+                        .any(|p| p.contains(&own) && facts.secret(p).is_some()),
+                    "{name}: no file holds the env of {own}"
+                );
+            }
+            for path in paths
+                .iter()
+                .filter(|p| facts.secret(p) == Some(Secret::ShellHelper))
+            {
+                assert_eq!(facts.root_format(path), None, "{name}: {path}");
+            }
         }
     }
 }

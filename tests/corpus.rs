@@ -121,16 +121,12 @@ fn every_corpus_procfile_exports_or_fails_clearly(backend: &str) {
     assert_eq!(exported + refused, files.len());
 }
 
-/// Jobs in a manifest: one per job file each backend writes.
+/// Jobs in a manifest: one per process file the backend's facts name.
 fn job_count(backend: &str, manifest: &str) -> usize {
-    let suffix = match backend {
-        "upstart" | "supervisord" | "sysv" | "openrc" | "launchd" => ".sh",
-        "systemd" | "systemd-user" => ".service",
-        "runit" => "/run",
-        other => panic!("no job file suffix for backend {other}: add one here"),
-    };
+    let facts = procexport::testing::facts(backend);
     manifest
         .lines()
-        .filter(|l| l.ends_with(suffix) && !l.contains("/log/run"))
+        .filter_map(|l| l.strip_prefix("file "))
+        .filter(|path| facts.is_process_file(path))
         .count()
 }

@@ -17,7 +17,10 @@ fn example_uncommented() -> String {
         .filter_map(|line| line.strip_prefix("# "))
         .filter(|line| {
             line.split_once(':').is_some_and(|(key, _)| {
-                !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                !key.is_empty()
+                    && key
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             })
         })
         .map(|line| format!("{line}\n"))
@@ -43,7 +46,7 @@ fn example_config_sets_every_key_to_its_default() {
         );
     }
     let procfile = repo_file("examples/Procfile");
-    for backend in ["upstart", "systemd", "runit"] {
+    for backend in procexport::testing::BACKENDS {
         let defaults = render(procfile.as_bytes(), "myapp", backend, Some("")).unwrap();
         let with_example = render(procfile.as_bytes(), "myapp", backend, Some(&example))
             .unwrap_or_else(|e| panic!("the uncommented example is refused: {e}\n{example}"));

@@ -6,6 +6,7 @@
 
 use crate::support::BACKENDS;
 use procexport::testing::preview::{default_dirs, render, Rendered};
+use procexport::testing::{Facts, Secret};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -118,7 +119,7 @@ fn lines_per_file(rendered: &[Rendered]) -> BTreeMap<String, usize> {
 
 /// Every systemd environment file, read the way systemd reads it, holds exactly the case's
 /// variables with their exact values: no value added a variable or lost a character.
-fn check_systemd_env_files(case: &Case, rendered: &[Rendered]) {
+fn check_systemd_env_files(case: &Case, rendered: &[Rendered], facts: &Facts) {
     let mut expected: Vec<(String, String)> = Vec::new();
     for (key, value) in &case.env {
         match expected.iter_mut().find(|(k, _)| k == key) {
@@ -126,7 +127,10 @@ fn check_systemd_env_files(case: &Case, rendered: &[Rendered]) {
             None => expected.push((key.clone(), value.clone())),
         }
     }
-    for file in rendered.iter().filter(|r| r.path.ends_with(".env")) {
+    for file in rendered
+        .iter()
+        .filter(|r| facts.secret(&r.path) == Some(Secret::EnvFile))
+    {
         let text = file.contents.as_ref().unwrap();
         let parsed = crate::support::systemd_syntax::parse_env_file(text)
             .unwrap_or_else(|e| panic!("{}: {e}\n{text}", file.path));
@@ -141,13 +145,16 @@ fn check_systemd_env_files(case: &Case, rendered: &[Rendered]) {
 
 /// Every runit env directory, read the way `chpst -e` reads it (first line, trailing blanks
 /// stripped, NUL back to newline), holds exactly the case's variables with their values.
-fn check_runit_env_dirs(case: &Case, rendered: &[Rendered]) {
+fn check_runit_env_dirs(case: &Case, rendered: &[Rendered], facts: &Facts) {
     let mut expected: BTreeMap<String, String> = BTreeMap::new();
     for (key, value) in &case.env {
         expected.insert(key.clone(), value.clone());
     }
     let mut by_service: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
-    for file in rendered {
+    for file in rendered
+        .iter()
+        .filter(|r| facts.secret(&r.path) == Some(Secret::EnvDirEntry))
+    {
         let Some((service, key)) = file.path.rsplit_once("/env/") else {
             continue;
         };
@@ -207,9 +214,12 @@ fn shell_values(helper: &str) -> (BTreeMap<String, String>, String) {
     (vars, dir)
 }
 
-fn check_upstart_round_trip(case: &Case, rendered: &[Rendered]) {
+fn check_upstart_round_trip(case: &Case, rendered: &[Rendered], facts: &Facts) {
     let expected_env: BTreeMap<String, String> = case.env.iter().cloned().collect();
-    for helper in rendered.iter().filter(|r| r.path.ends_with(".sh")) {
+    for helper in rendered
+        .iter()
+        .filter(|r| facts.secret(&r.path) == Some(Secret::ShellHelper))
+    {
         let text = helper.contents.as_ref().unwrap();
         let (vars, dir) = shell_values(text);
         for (key, value) in &expected_env {
@@ -272,12 +282,21 @@ proptest! {
                     let plain = render(procfile(&case, true).as_bytes(), &case.app, backend, None).unwrap();
                     prop_assert_eq!(lines_per_file(&rendered), lines_per_file(&plain));
                     // (b) values round-trip through the format's own parser.
-                    match *backend {
-                        // supervisord's and sysv's helpers hold the env, the directory and the command as Upstart's do.
-                        "upstart" | "supervisord" | "sysv" | "openrc" | "launchd" => check_upstart_round_trip(&case, &rendered),
-                        "systemd" | "systemd-user" => check_systemd_env_files(&case, &rendered),
-                        "runit" => check_runit_env_dirs(&case, &rendered),
-                        other => panic!("no round-trip check for backend {other}: add one here"),
+                    // Each file that holds the env is read back the way its own init reads it.
+                    let facts = procexport::testing::facts(backend);
+                    let mut carriers: Vec<Secret> = Vec::new();
+                    for carrier in rendered.iter().filter_map(|r| facts.secret(&r.path)) {
+                        if !carriers.contains(&carrier) {
+                            carriers.push(carrier);
+                        }
+                    }
+                    prop_assert!(!carriers.is_empty() || case.env.is_empty(), "{backend}: no file holds the env");
+                    for carrier in carriers {
+                        match carrier {
+                            Secret::ShellHelper => check_upstart_round_trip(&case, &rendered, &facts),
+                            Secret::EnvFile => check_systemd_env_files(&case, &rendered, &facts),
+                            Secret::EnvDirEntry => check_runit_env_dirs(&case, &rendered, &facts),
+                        }
                     }
                 }
             }

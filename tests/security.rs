@@ -4,6 +4,7 @@
 use crate::support::systemd_syntax::{parse_exec, parse_unit};
 use crate::support::{dry_run_paths, require_root, run, Node, Sandbox, RUN_USER};
 use pretty_assertions::assert_eq;
+use procexport::testing::RootFormat;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -201,62 +202,27 @@ pub fn target_dir_writable_by_group_or_others_is_refused(backend: &str) {
 
 /// Lines a backend's files run as root, as (file, line) pairs.
 fn root_shell_lines(backend: &str, sandbox: &Sandbox) -> Vec<(String, String)> {
+    let facts = procexport::testing::facts(backend);
     let mut lines = Vec::new();
     for (rel, node) in sandbox.snapshot() {
         let Node::File { contents, .. } = node else {
             continue;
         };
         let text = String::from_utf8_lossy(&contents).into_owned();
-        match backend {
-            "upstart"
-                if Path::new(&rel).extension().is_some_and(|e| e == "conf")
-                    && rel.contains("etc/init/") =>
-            {
-                lines.extend(
-                    upstart_root_lines(&text)
-                        .into_iter()
-                        .map(|l| (rel.clone(), l)),
-                );
-            }
-            "systemd" if rel.ends_with(".service") => {
-                lines.extend(
-                    systemd_root_lines(&text)
-                        .into_iter()
-                        .map(|l| (rel.clone(), l)),
-                );
-            }
-            "runit" if rel.contains("etc/sv/") => {
-                lines.extend(
-                    runit_root_lines(&rel, &text)
-                        .into_iter()
-                        .map(|l| (rel.clone(), l)),
-                );
-            }
-            "supervisord" if rel.ends_with(".conf") => {
-                lines.extend(
-                    supervisord_root_lines(&text)
-                        .into_iter()
-                        .map(|l| (rel.clone(), l)),
-                );
-            }
-            "sysv" | "openrc" if rel.contains("etc/init.d/") => {
-                lines.extend(sysv_root_lines(&text).into_iter().map(|l| (rel.clone(), l)));
-            }
-            // A file of a known backend that runs nothing as root (an env file, a link, a
-            // supervisord helper, which setpriv starts as the run user, a sysv wrapper or
-            // helper, which start-stop-daemon --chuid starts as the run user).
-            // A user manager runs every line of a user unit as that user: none as root.
-            "launchd" if rel.ends_with(".plist") => {
-                lines.extend(
-                    launchd_root_lines(&text)
-                        .into_iter()
-                        .map(|l| (rel.clone(), l)),
-                );
-            }
-            "upstart" | "systemd" | "runit" | "supervisord" | "sysv" | "systemd-user"
-            | "openrc" | "launchd" => {}
-            other => panic!("no root-lines check for backend {other}: add one here"),
-        }
+        // The backend's facts say which of its files its init runs as root, in which format;
+        // a format this test cannot read does not compile.
+        let found = match facts.root_format(&format!("/{rel}")) {
+            Some(RootFormat::UpstartJob) => upstart_root_lines(&text),
+            Some(RootFormat::SystemdUnit) => systemd_root_lines(&text),
+            Some(RootFormat::RunitService) => runit_root_lines(&rel, &text),
+            Some(RootFormat::SupervisordConf) => supervisord_root_lines(&text),
+            Some(RootFormat::InitScript) => sysv_root_lines(&text),
+            Some(RootFormat::LaunchdPlist) => launchd_root_lines(&text),
+            // A file its init runs nothing of as root (an env file, a helper or wrapper that
+            // starts as the run user, a user unit).
+            None => Vec::new(),
+        };
+        lines.extend(found.into_iter().map(|l| (rel.clone(), l)));
     }
     lines
 }

@@ -4,7 +4,8 @@
 //! and shellcheck; and the rules a rendered file keeps.
 
 use super::Launchd;
-use crate::backends::{Checks, Installed};
+use crate::backends::check_rules::in_dir_with;
+use crate::backends::{Checks, Installed, RootFormat, Secret};
 use crate::backends::check_rules::{check_secret_mode, check_text_file};
 use crate::backends::check_rules::{check_shell_scripts, run_tool, scripts};
 use std::process::Command;
@@ -77,5 +78,26 @@ impl Checks for Launchd {
             return Err("a plist without its XML declaration".to_owned());
         }
         Ok(())
+    }
+
+    fn secret(&self, path: &str) -> Option<Secret> {
+        in_dir_with(self.helpers.as_str(), path, "sh").then_some(Secret::ShellHelper)
+    }
+
+    fn is_process_file(&self, path: &str) -> bool {
+        self.secret(path).is_some()
+    }
+
+    fn root_format(&self, path: &str) -> Option<RootFormat> {
+        in_dir_with(self.plists.as_str(), path, "plist").then_some(RootFormat::LaunchdPlist)
+    }
+
+    /// launchd has no app job: each process is a daemon of its own.
+    fn app_job_name(&self, _full_name: &str) -> Option<String> {
+        None
+    }
+
+    fn process_name(&self, full_name: &str, job: &str) -> String {
+        format!("{full_name}-{job}")
     }
 }

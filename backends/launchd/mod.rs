@@ -12,18 +12,16 @@ mod escape;
 #[cfg(feature = "testing")]
 pub mod check;
 
+use super::view::{self, Helper};
 use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
 use crate::install::installer::{Action, Installer, JobStatus, Jobs, Target};
 use crate::install::manifest::EntryKind;
-use crate::model::account::RunAs;
 use crate::model::config::{Config, Key};
 use crate::model::job::{App, Job, Respawn};
-use crate::model::name::Name;
 use crate::model::output::{Group, Output};
 use crate::model::text::AbsPath;
-use serde::Serialize;
 
 /// Where the daemons' property lists go.
 const LAUNCHD_DIR: Key = Key::dir("launchd_dir", "/Library/LaunchDaemons");
@@ -45,10 +43,6 @@ impl Spec for Launchd {
             "launchd/job.plist",
             include_str!("../../templates/launchd/job.plist.tera"),
         ),
-        (
-            "launchd/helper.sh",
-            include_str!("../../templates/launchd/helper.sh.tera"),
-        ),
     ];
     const FILTERS: &'static [(&'static str, Escape)] = &[("xml_text", escape::xml_text)];
 
@@ -58,13 +52,6 @@ impl Spec for Launchd {
             helpers: config.settings.dir(&LAUNCHD_HELPER_DIR).clone(),
         })
     }
-}
-
-#[derive(Serialize)]
-struct AppView<'a> {
-    name: &'a Name,
-    full_name: &'a str,
-    run_as: &'a RunAs,
 }
 
 /// launchd's `ThrottleInterval` for a respawn setting: it has no count of restarts, only the
@@ -79,15 +66,10 @@ pub fn throttle(respawn: Respawn) -> u32 {
 
 impl Backend for Launchd {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
-        let view = AppView {
-            name: &app.name,
-            full_name: &app.full_name,
-            run_as: &app.run_as,
-        };
         let mut outputs = Vec::new();
         for job in &app.jobs {
             let helper = self.helpers.join(&format!("{}.sh", job.full_name));
-            let context = job_context(&view, job, &helper)?;
+            let mut context = job_context(app, job, &helper)?;
             outputs.push(Output::file(
                 self.plists.join(&format!("{}.plist", job.full_name)),
                 render("launchd/job.plist", &context)?,
@@ -96,7 +78,7 @@ impl Backend for Launchd {
             ));
             outputs.push(Output::file(
                 helper,
-                render("launchd/helper.sh", &context)?,
+                view::helper(&mut context, &HELPER)?,
                 0o750,
                 Group::Run,
             ));
@@ -197,20 +179,16 @@ impl Launchd {
     }
 }
 
-fn job_context(app: &AppView, job: &Job, helper: &str) -> Result<tera::Context> {
-    let mut context = tera::Context::new();
-    context.insert("app", app);
-    context.insert("job", job);
+/// launchd's words in the shared helper.
+const HELPER: Helper = Helper {
+    role: ", a launchd daemon",
+    runs_as: "launchd starts this as UserName and GroupName: every line below runs as them.",
+};
+
+fn job_context(app: &App, job: &Job, helper: &str) -> Result<tera::Context> {
+    let mut context = view::job_context(app, job);
     let quoted = super::escape::sh(helper).map_err(Error::Format)?;
     context.insert("exec_helper", &format!("exec /bin/sh {quoted}"));
     context.insert("throttle", &throttle(job.respawn));
-    context.insert("respawn", &matches!(job.respawn, Respawn::On(_)));
-    let env = super::env_vars(job);
-    context.insert(
-        "needs_newline",
-        &env.iter().any(|v| super::escape::needs_newline(v.value)),
-    );
-    context.insert("env", &env);
-    context.insert("command", &job.command.exec_form());
     Ok(context)
 }

@@ -3,7 +3,8 @@
 //! the rules a rendered file keeps (the helper is private to root and the run group).
 
 use super::Openrc;
-use crate::backends::{Checks, Installed};
+use crate::backends::check_rules::{in_dir_with, name_in};
+use crate::backends::{Checks, Installed, RootFormat, Secret};
 use crate::backends::check_rules::{check_secret_mode, check_text_file};
 use crate::backends::check_rules::{check_shell_scripts, scripts};
 
@@ -31,5 +32,26 @@ impl Checks for Openrc {
             return Err("an OpenRC service without #!/sbin/openrc-run".to_owned());
         }
         Ok(())
+    }
+
+    fn secret(&self, path: &str) -> Option<Secret> {
+        in_dir_with(self.helpers.as_str(), path, "sh").then_some(Secret::ShellHelper)
+    }
+
+    fn is_process_file(&self, path: &str) -> bool {
+        self.secret(path).is_some()
+    }
+
+    /// openrc-run sources each service script as root.
+    fn root_format(&self, path: &str) -> Option<RootFormat> {
+        name_in(self.scripts.as_str(), path).map(|_| RootFormat::InitScript)
+    }
+
+    fn app_job_name(&self, full_name: &str) -> Option<String> {
+        Some(full_name.to_owned())
+    }
+
+    fn process_name(&self, full_name: &str, job: &str) -> String {
+        format!("{full_name}-{job}")
     }
 }

@@ -10,20 +10,17 @@
 #[cfg(feature = "testing")]
 pub mod check;
 
+use super::view::{self, Helper};
 use super::{render, Backend, Escape, Spec};
 use crate::error::Result;
 use crate::install::disk::Disk;
 use crate::install::installer::{Action, Installer, JobStatus, Jobs, State, Target};
 use crate::install::manifest::EntryKind;
-use crate::model::account::RunAs;
 use crate::model::config::{Config, Key};
-use crate::model::job::{App, Job, Respawn};
-use crate::model::name::Name;
+use crate::model::job::{App, Job};
 use crate::model::output::{Group, Output};
-use crate::model::runlevel::Runlevels;
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
-use serde::Serialize;
 
 /// Where the service scripts go.
 const OPENRC_DIR: Key = Key::dir("openrc_dir", "/etc/init.d");
@@ -43,10 +40,6 @@ impl Spec for Openrc {
     const TEMPLATES: &'static [(&'static str, &'static str)] = &[
         ("openrc/job", include_str!("../../templates/openrc/job.tera")),
         ("openrc/meta", include_str!("../../templates/openrc/meta.tera")),
-        (
-            "openrc/helper.sh",
-            include_str!("../../templates/openrc/helper.sh.tera"),
-        ),
     ];
     const FILTERS: &'static [(&'static str, Escape)] = &[];
 
@@ -58,28 +51,12 @@ impl Spec for Openrc {
     }
 }
 
-#[derive(Serialize)]
-struct AppView<'a> {
-    name: &'a Name,
-    full_name: &'a str,
-    run_as: &'a RunAs,
-    start_on: &'a Runlevels,
-    stop_on: &'a Runlevels,
-}
-
 impl Backend for Openrc {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
-        let view = AppView {
-            name: &app.name,
-            full_name: &app.full_name,
-            run_as: &app.run_as,
-            start_on: &app.start_on,
-            stop_on: &app.stop_on,
-        };
         let mut outputs = Vec::new();
         for job in &app.jobs {
             let helper = self.helpers.join(&format!("{}.sh", job.full_name));
-            let context = job_context(&view, job, &helper)?;
+            let mut context = job_context(app, job, &helper)?;
             outputs.push(Output::file(
                 self.scripts.join(&job.full_name),
                 render("openrc/job", &context)?,
@@ -89,14 +66,14 @@ impl Backend for Openrc {
             // The helper holds the env values: root and the run group only.
             outputs.push(Output::file(
                 helper,
-                render("openrc/helper.sh", &context)?,
+                view::helper(&mut context, &HELPER)?,
                 0o750,
                 Group::Run,
             ));
         }
         let names: Vec<&str> = app.jobs.iter().map(|j| j.full_name.as_str()).collect();
         let mut context = tera::Context::new();
-        context.insert("app", &view);
+        context.insert("app", app);
         context.insert(
             "description",
             &format!("App {} ({})", app.name, app.full_name),
@@ -251,10 +228,14 @@ impl Openrc {
     }
 }
 
-fn job_context(app: &AppView, job: &Job, helper: &str) -> Result<tera::Context> {
-    let mut context = tera::Context::new();
-    context.insert("app", app);
-    context.insert("job", job);
+/// OpenRC's words in the shared helper.
+const HELPER: Helper = Helper {
+    role: ", an OpenRC service",
+    runs_as: "openrc-run starts this as the run user (command_user): every line below runs as that user.",
+};
+
+fn job_context(app: &App, job: &Job, helper: &str) -> Result<tera::Context> {
+    let mut context = view::job_context(app, job);
     context.insert(
         "description",
         &format!("Process {} of app {} ({})", job.name, app.name, job.full_name),
@@ -276,18 +257,5 @@ fn job_context(app: &AppView, job: &Job, helper: &str) -> Result<tera::Context> 
         &format!("{}:{}", app.run_as.user, app.run_as.group),
     );
     context.insert("retry", &format!("TERM/{}/KILL/5", job.kill_timeout));
-    let env = super::env_vars(job);
-    context.insert(
-        "needs_newline",
-        &env.iter().any(|v| super::escape::needs_newline(v.value)),
-    );
-    context.insert("env", &env);
-    context.insert("command", &job.command.exec_form());
-    context.insert("respawn", &matches!(job.respawn, Respawn::On(_)));
-    let limit = match job.respawn {
-        Respawn::On(limit) => limit,
-        Respawn::Off => None,
-    };
-    context.insert("limit", &limit);
     Ok(context)
 }

@@ -17,13 +17,14 @@ mod escape;
 mod check;
 pub mod runsv;
 
+use super::view;
 use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
 use crate::install::installer::{Action, Installer, JobStatus, Jobs, State};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
-use crate::model::job::{App, Job, Respawn};
+use crate::model::job::{App, Job};
 use crate::model::output::{Group, Output};
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
@@ -258,21 +259,13 @@ fn env_file(job: &Job, key: &str, value: &str) -> Result<String> {
     render("runit/env", &context)
 }
 
+/// The shared job view, and what runit's scripts add: `chpst`'s user and group, svlogd's directory.
 fn job_context(app: &App, job: &Job) -> tera::Context {
-    let mut context = tera::Context::new();
-    context.insert("app", app);
-    context.insert("job", job);
+    let mut context = view::job_context(app, job);
     context.insert(
         "user_group",
         &format!("{}:{}", app.run_as.user, app.run_as.group),
     );
     context.insert("svlogd_dir", &app.log_dir.join(job.name.as_str()));
-    context.insert("command", &job.command.exec_form());
-    context.insert("respawn_off", &matches!(job.respawn, Respawn::Off));
-    let limit = match job.respawn {
-        Respawn::On(limit) => limit,
-        Respawn::Off => None,
-    };
-    context.insert("limit", &limit);
     context
 }

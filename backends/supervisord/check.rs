@@ -4,7 +4,8 @@
 //! no value, the helper is private to root and the run group).
 
 use super::Supervisord;
-use crate::backends::{Checks, Installed};
+use crate::backends::check_rules::in_dir_with;
+use crate::backends::{Checks, Installed, RootFormat, Secret};
 use crate::backends::check_rules::{check_secret_mode, check_text_file};
 use crate::backends::check_rules::{check_shell_scripts, run_tool, scripts};
 use std::process::Command;
@@ -81,6 +82,29 @@ impl Checks for Supervisord {
             check_secret_mode(mode)?;
         }
         Ok(())
+    }
+
+    fn secret(&self, path: &str) -> Option<Secret> {
+        in_dir_with(self.confs.as_str(), path, "sh").then_some(Secret::ShellHelper)
+    }
+
+    fn is_process_file(&self, path: &str) -> bool {
+        self.secret(path).is_some()
+    }
+
+    /// The helpers are started through setpriv, already the run user; the app's section is
+    /// what supervisord itself acts on as root.
+    fn root_format(&self, path: &str) -> Option<RootFormat> {
+        in_dir_with(self.confs.as_str(), path, "conf").then_some(RootFormat::SupervisordConf)
+    }
+
+    /// The app is a group, not a job of its own.
+    fn app_job_name(&self, _full_name: &str) -> Option<String> {
+        None
+    }
+
+    fn process_name(&self, full_name: &str, job: &str) -> String {
+        format!("{full_name}:{full_name}-{job}")
     }
 }
 

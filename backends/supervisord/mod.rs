@@ -19,17 +19,15 @@ mod escape;
 pub mod check;
 pub mod supervisorctl;
 
+use super::view::{self, Helper};
 use super::{render, Backend, Escape, Spec};
 use crate::error::Result;
 use crate::install::disk::Disk;
 use crate::install::installer::{Action, Installer, JobStatus, Jobs, Target};
 use crate::install::manifest::EntryKind;
-use crate::model::account::RunAs;
 use crate::model::config::{Config, Key};
-use crate::model::job::{App, Job, Respawn};
-use crate::model::name::Name;
+use crate::model::job::{App, Respawn};
 use crate::model::output::{Group, Output};
-use crate::model::runlevel::Runlevels;
 use crate::model::text::AbsPath;
 use serde::Serialize;
 
@@ -57,10 +55,6 @@ impl Spec for Supervisord {
             "supervisord/app.conf",
             include_str!("../../templates/supervisord/app.conf.tera"),
         ),
-        (
-            "supervisord/helper.sh",
-            include_str!("../../templates/supervisord/helper.sh.tera"),
-        ),
     ];
     const FILTERS: &'static [(&'static str, Escape)] = &[
         ("supervisord_word", escape::supervisord_word),
@@ -73,15 +67,6 @@ impl Spec for Supervisord {
             main_conf: config.settings.dir(&SUPERVISORD_CONF).clone(),
         })
     }
-}
-
-#[derive(Serialize)]
-struct AppView<'a> {
-    name: &'a Name,
-    full_name: &'a str,
-    run_as: &'a RunAs,
-    start_on: &'a Runlevels,
-    stop_on: &'a Runlevels,
 }
 
 #[derive(Serialize)]
@@ -115,13 +100,6 @@ pub fn restart_settings(respawn: Respawn) -> (bool, u32, u32) {
 
 impl Backend for Supervisord {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
-        let app_view = AppView {
-            name: &app.name,
-            full_name: &app.full_name,
-            run_as: &app.run_as,
-            start_on: &app.start_on,
-            stop_on: &app.stop_on,
-        };
         let mut outputs = Vec::new();
         let mut programs = Vec::new();
         for job in &app.jobs {
@@ -142,13 +120,13 @@ impl Backend for Supervisord {
             // The helper holds the env values: root and the run group only.
             outputs.push(Output::file(
                 helper,
-                render("supervisord/helper.sh", &helper_context(&app_view, job))?,
+                view::helper(&mut view::job_context(app, job), &HELPER)?,
                 0o750,
                 Group::Run,
             ));
         }
         let mut context = tera::Context::new();
-        context.insert("app", &app_view);
+        context.insert("app", app);
         let names: Vec<&str> = app.jobs.iter().map(|j| j.full_name.as_str()).collect();
         context.insert("programs", &names.join(","));
         context.insert("jobs", &programs);
@@ -246,19 +224,11 @@ impl Installer for Supervisord {
     }
 }
 
-fn helper_context(app: &AppView, job: &Job) -> tera::Context {
-    let mut context = tera::Context::new();
-    context.insert("app", app);
-    context.insert("job", job);
-    let env = super::env_vars(job);
-    context.insert(
-        "needs_newline",
-        &env.iter().any(|v| super::escape::needs_newline(v.value)),
-    );
-    context.insert("env", &env);
-    context.insert("command", &job.command.exec_form());
-    context
-}
+/// supervisord's words in the shared helper.
+const HELPER: Helper = Helper {
+    role: ", run by supervisord",
+    runs_as: "supervisord starts this through setpriv, already the run user and group: every line below runs as them.",
+};
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,8 @@
 //! parsed the way systemd reads it; and the rules a rendered file keeps.
 
 use super::{syntax, Systemd};
-use crate::backends::{Checks, Installed};
+use crate::backends::check_rules::in_dir_with;
+use crate::backends::{Checks, Installed, RootFormat, Secret};
 use crate::backends::check_rules::{check_secret_mode, check_text_file};
 use std::fs;
 use std::path::Path;
@@ -44,6 +45,26 @@ impl Checks for Systemd {
             syntax::parse_unit(contents)?;
         }
         Ok(())
+    }
+
+    fn secret(&self, path: &str) -> Option<Secret> {
+        in_dir_with(self.env_files.as_str(), path, "env").then_some(Secret::EnvFile)
+    }
+
+    fn is_process_file(&self, path: &str) -> bool {
+        in_dir_with(self.units.as_str(), path, "service")
+    }
+
+    fn root_format(&self, path: &str) -> Option<RootFormat> {
+        self.is_process_file(path).then_some(RootFormat::SystemdUnit)
+    }
+
+    fn app_job_name(&self, full_name: &str) -> Option<String> {
+        Some(format!("{full_name}.target"))
+    }
+
+    fn process_name(&self, full_name: &str, job: &str) -> String {
+        format!("{full_name}-{job}.service")
     }
 }
 

@@ -15,13 +15,14 @@ pub mod systemctl;
 #[cfg(feature = "testing")]
 pub mod check;
 
+use super::view;
 use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
 use crate::install::installer::{Action, Installer, JobStatus, Jobs, Target};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
-use crate::model::job::{App, Job, Respawn};
+use crate::model::job::{App, Job};
 use crate::model::output::{Group, Output};
 use crate::model::runlevel::Runlevels;
 use crate::model::text::AbsPath;
@@ -261,24 +262,13 @@ impl Installer for Systemd {
 }
 
 fn job_context(app: &App, job: &Job, env_file: &str, journal: bool) -> Result<tera::Context> {
-    let mut context = tera::Context::new();
-    context.insert("app", app);
-    context.insert("job", job);
+    let mut context = view::job_context(app, job);
     context.insert("journal", &journal);
-    context.insert("command", &job.command.exec_form());
     // The shell code the service runs, rendered with shell escaping first; the unit then
     // prints it as one systemd-quoted argument of `/bin/sh -c`.
     let script = render("systemd/start.sh", &context)?;
     context.insert("script", script.trim_end_matches('\n'));
     context.insert("env_file", env_file);
-    let env = super::env_vars(job);
-    context.insert("env", &env);
-    context.insert("respawn", &matches!(job.respawn, Respawn::On(_)));
-    let limit = match job.respawn {
-        Respawn::On(limit) => limit,
-        Respawn::Off => None,
-    };
-    context.insert("limit", &limit);
     Ok(context)
 }
 

@@ -4,7 +4,8 @@
 
 use super::SystemdUser;
 use crate::backends::systemd::syntax;
-use crate::backends::{Checks, Installed};
+use crate::backends::check_rules::in_dir_with;
+use crate::backends::{Checks, Installed, RootFormat, Secret};
 use crate::backends::check_rules::{check_secret_mode, check_text_file};
 use std::path::Path;
 use std::process::Command;
@@ -84,6 +85,27 @@ impl Checks for SystemdUser {
             }
         }
         Ok(())
+    }
+
+    fn secret(&self, path: &str) -> Option<Secret> {
+        in_dir_with(self.env_files.as_str(), path, "env").then_some(Secret::EnvFile)
+    }
+
+    fn is_process_file(&self, path: &str) -> bool {
+        in_dir_with(self.units.as_str(), path, "service")
+    }
+
+    /// The user's own manager runs every line of a user unit as that user: none as root.
+    fn root_format(&self, _path: &str) -> Option<RootFormat> {
+        None
+    }
+
+    fn app_job_name(&self, full_name: &str) -> Option<String> {
+        Some(format!("{full_name}.target"))
+    }
+
+    fn process_name(&self, full_name: &str, job: &str) -> String {
+        format!("{full_name}-{job}.service")
     }
 }
 

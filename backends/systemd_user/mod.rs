@@ -11,6 +11,7 @@
 #[cfg(feature = "testing")]
 pub mod check;
 
+use super::view;
 use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
 use crate::backends::systemd::systemctl::{self, Manager};
@@ -18,7 +19,7 @@ use crate::install::disk::Disk;
 use crate::install::installer::{Action, Installer, JobStatus, Jobs, Target};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
-use crate::model::job::{App, Job, Respawn};
+use crate::model::job::{App, Job};
 use crate::model::output::{Group, Output};
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
@@ -306,22 +307,11 @@ impl SystemdUser {
 }
 
 fn job_context(app: &App, job: &Job, env_file: &str) -> Result<tera::Context> {
-    let mut context = tera::Context::new();
-    context.insert("app", app);
-    context.insert("job", job);
+    let mut context = view::job_context(app, job);
     // The journal unless `log:` names a file.
     context.insert("journal", &!job.log_given);
-    context.insert("command", &job.command.exec_form());
     let script = render("systemd/start.sh", &context)?;
     context.insert("script", script.trim_end_matches('\n'));
     context.insert("env_file", env_file);
-    let env = super::env_vars(job);
-    context.insert("env", &env);
-    context.insert("respawn", &matches!(job.respawn, Respawn::On(_)));
-    let limit = match job.respawn {
-        Respawn::On(limit) => limit,
-        Respawn::Off => None,
-    };
-    context.insert("limit", &limit);
     Ok(context)
 }

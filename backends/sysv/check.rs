@@ -4,7 +4,8 @@
 //! and the run group).
 
 use super::Sysv;
-use crate::backends::{Checks, Installed};
+use crate::backends::check_rules::{in_dir_with, name_in};
+use crate::backends::{Checks, Installed, RootFormat, Secret};
 use crate::backends::check_rules::{check_secret_mode, check_text_file};
 use crate::backends::check_rules::{check_shell_scripts, scripts};
 
@@ -74,6 +75,28 @@ impl Checks for Sysv {
             check_secret_mode(mode)?;
         }
         Ok(())
+    }
+
+    fn secret(&self, path: &str) -> Option<Secret> {
+        in_dir_with(self.helpers.as_str(), path, "sh").then_some(Secret::ShellHelper)
+    }
+
+    fn is_process_file(&self, path: &str) -> bool {
+        self.secret(path).is_some()
+    }
+
+    /// The init script runs as root; the wrapper and the helper start as the run user
+    /// (start-stop-daemon --chuid).
+    fn root_format(&self, path: &str) -> Option<RootFormat> {
+        name_in(self.scripts.as_str(), path).map(|_| RootFormat::InitScript)
+    }
+
+    fn app_job_name(&self, full_name: &str) -> Option<String> {
+        Some(full_name.to_owned())
+    }
+
+    fn process_name(&self, full_name: &str, job: &str) -> String {
+        format!("{full_name}-{job}")
     }
 }
 

@@ -16,15 +16,14 @@ mod escape;
 #[cfg(feature = "testing")]
 pub mod check;
 
+use super::view::{self, Helper};
 use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
 use crate::install::installer::{Action, Installer, JobStatus, Jobs, State, Target};
 use crate::install::manifest::EntryKind;
-use crate::model::account::RunAs;
 use crate::model::config::{Config, Key};
-use crate::model::job::{App, Job, Respawn};
-use crate::model::name::Name;
+use crate::model::job::App;
 use crate::model::output::{Group, Output};
 use crate::model::runlevel::Runlevels;
 use crate::model::text::AbsPath;
@@ -56,10 +55,6 @@ impl Spec for Sysv {
             "sysv/wrapper",
             include_str!("../../templates/sysv/wrapper.tera"),
         ),
-        (
-            "sysv/helper.sh",
-            include_str!("../../templates/sysv/helper.sh.tera"),
-        ),
     ];
     const FILTERS: &'static [(&'static str, Escape)] = &[("lsb_word", escape::lsb_word)];
 
@@ -70,13 +65,6 @@ impl Spec for Sysv {
             pids: config.settings.dir(&SYSV_PID_DIR).clone(),
         })
     }
-}
-
-#[derive(Serialize)]
-struct AppView<'a> {
-    name: &'a Name,
-    full_name: &'a str,
-    run_as: &'a RunAs,
 }
 
 #[derive(Serialize)]
@@ -132,17 +120,13 @@ impl Backend for Sysv {
             lsb_runlevels(&app.start_on, &app.stop_on).map_err(Error::Format)?;
         // An empty header value is not valid LSB; 0 and 6 stop everything anyway.
         let default_stop = if stop.is_empty() { "0 6".to_owned() } else { stop };
-        let view = AppView {
-            name: &app.name,
-            full_name: &app.full_name,
-            run_as: &app.run_as,
-        };
         let mut outputs = Vec::new();
         let mut jobs = Vec::new();
         for job in &app.jobs {
             let wrapper = self.helpers.join(&format!("{}.respawn", job.full_name));
             let helper = self.helpers.join(&format!("{}.sh", job.full_name));
-            let context = job_context(&view, job, &helper);
+            let mut context = view::job_context(app, job);
+            context.insert("helper", &helper);
             outputs.push(Output::file(
                 wrapper.clone(),
                 render("sysv/wrapper", &context)?,
@@ -152,7 +136,7 @@ impl Backend for Sysv {
             // The helper holds the env values: root and the run group only.
             outputs.push(Output::file(
                 helper,
-                render("sysv/helper.sh", &context)?,
+                view::helper(&mut context, &HELPER)?,
                 0o750,
                 Group::Run,
             ));
@@ -164,7 +148,7 @@ impl Backend for Sysv {
         }
         let script = self.scripts.join(&app.full_name);
         let mut context = tera::Context::new();
-        context.insert("app", &view);
+        context.insert("app", app);
         context.insert("jobs", &jobs);
         context.insert("script", &script);
         context.insert("default_start", &default_start);
@@ -338,26 +322,11 @@ impl Sysv {
     }
 }
 
-fn job_context(app: &AppView, job: &Job, helper: &str) -> tera::Context {
-    let mut context = tera::Context::new();
-    context.insert("app", app);
-    context.insert("job", job);
-    context.insert("helper", helper);
-    let env = super::env_vars(job);
-    context.insert(
-        "needs_newline",
-        &env.iter().any(|v| super::escape::needs_newline(v.value)),
-    );
-    context.insert("env", &env);
-    context.insert("command", &job.command.exec_form());
-    context.insert("respawn", &matches!(job.respawn, Respawn::On(_)));
-    let limit = match job.respawn {
-        Respawn::On(limit) => limit,
-        Respawn::Off => None,
-    };
-    context.insert("limit", &limit);
-    context
-}
+/// sysv's words in the shared helper.
+const HELPER: Helper = Helper {
+    role: ", run by its respawn wrapper",
+    runs_as: "The respawn wrapper runs this as the run user (start-stop-daemon --chuid started it): every line below runs as that user.",
+};
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,8 @@
 //! is private to root and the run group).
 
 use super::{stanza_check, Upstart};
-use crate::backends::{Checks, Installed};
+use crate::backends::check_rules::in_dir_with;
+use crate::backends::{Checks, Installed, RootFormat, Secret};
 use crate::backends::check_rules::{check_secret_mode, check_text_file, unquote_sh, COMMAND_MARKER};
 use crate::backends::check_rules::{check_shell_scripts, scripts};
 use std::collections::HashSet;
@@ -39,6 +40,26 @@ impl Checks for Upstart {
             check_secret_mode(mode)?;
         }
         Ok(())
+    }
+
+    fn secret(&self, path: &str) -> Option<Secret> {
+        in_dir_with(self.helpers.as_str(), path, "sh").then_some(Secret::ShellHelper)
+    }
+
+    fn is_process_file(&self, path: &str) -> bool {
+        self.secret(path).is_some()
+    }
+
+    fn root_format(&self, path: &str) -> Option<RootFormat> {
+        self.is_job_file(path).then_some(RootFormat::UpstartJob)
+    }
+
+    fn app_job_name(&self, full_name: &str) -> Option<String> {
+        Some(full_name.to_owned())
+    }
+
+    fn process_name(&self, full_name: &str, job: &str) -> String {
+        format!("{full_name}-{job}")
     }
 }
 

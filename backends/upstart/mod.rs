@@ -10,19 +10,17 @@ pub mod stanza_check;
 #[cfg(feature = "testing")]
 mod check;
 
+use super::view::{self, Helper};
 use super::{render, Backend, Escape, Spec};
 use crate::error::Result;
 use crate::install::disk::Disk;
 use crate::install::installer::{Action, Installer, JobStatus, Jobs, LegacyFiles, State, Target};
 use crate::install::manifest::EntryKind;
 use initctl::Initctl;
-use crate::model::account::RunAs;
 use crate::model::config::{Config, Key};
-use crate::model::job::{App, Job, Respawn};
-use crate::model::name::Name;
+use crate::model::job::{App, Job};
 use crate::model::output::{Group, Output};
 use crate::model::text::AbsPath;
-use serde::Serialize;
 
 /// Where job files go (the gem's key).
 const UPSTART_DIR: Key = Key::dir("upstart_dir", "/etc/init");
@@ -54,10 +52,6 @@ impl Spec for Upstart {
             "upstart/job.conf",
             include_str!("../../templates/upstart/job.conf.tera"),
         ),
-        (
-            "upstart/helper.sh",
-            include_str!("../../templates/upstart/helper.sh.tera"),
-        ),
     ];
     const FILTERS: &'static [(&'static str, Escape)] = &[("upstart_word", escape::upstart_word)];
 
@@ -85,7 +79,7 @@ impl Backend for Upstart {
         )];
         for job in &app.jobs {
             let helper = self.helpers.join(&format!("{}.sh", job.full_name));
-            let context = job_context(app, job, &helper);
+            let mut context = job_context(app, job, &helper);
             outputs.push(Output::file(
                 self.jobs.join(&format!("{}.conf", job.full_name)),
                 render("upstart/job.conf", &context)?,
@@ -95,7 +89,7 @@ impl Backend for Upstart {
             // The helper holds the env values: readable by root and the run group only.
             outputs.push(Output::file(
                 helper,
-                render("upstart/helper.sh", &context)?,
+                view::helper(&mut context, &HELPER)?,
                 0o750,
                 Group::Run,
             ));
@@ -221,41 +215,15 @@ impl Installer for Upstart {
     }
 }
 
-/// What a job's templates use of its app. Not the whole `App`: that holds every job, and
-/// serializing it into each job's context made rendering N jobs cost N² (a `count: 1000`
-/// took seconds).
-#[derive(Serialize)]
-struct AppView<'a> {
-    name: &'a Name,
-    full_name: &'a str,
-    run_as: &'a RunAs,
-}
+/// Upstart's words in the shared helper.
+const HELPER: Helper = Helper {
+    role: "",
+    runs_as: "Upstart runs this after setuid/setgid: every line below runs as the run user.",
+};
 
 fn job_context(app: &App, job: &Job, helper: &str) -> tera::Context {
-    let mut context = tera::Context::new();
-    context.insert(
-        "app",
-        &AppView {
-            name: &app.name,
-            full_name: &app.full_name,
-            run_as: &app.run_as,
-        },
-    );
-    context.insert("job", job);
+    let mut context = view::job_context(app, job);
     context.insert("helper", helper);
-    let env = super::env_vars(job);
-    context.insert(
-        "needs_newline",
-        &env.iter().any(|v| super::escape::needs_newline(v.value)),
-    );
-    context.insert("env", &env);
-    context.insert("respawn", &matches!(job.respawn, Respawn::On(_)));
-    let limit = match job.respawn {
-        Respawn::On(limit) => limit,
-        Respawn::Off => None,
-    };
-    context.insert("limit", &limit);
-    context.insert("command", &job.command.exec_form());
     context
 }
 

@@ -16,7 +16,7 @@ pub use crate::backends::systemd::check::{
 pub use crate::backends::systemd::syntax as systemd_syntax;
 pub use crate::backends::systemd_user::check::systemd_verify_user;
 pub use crate::backends::upstart::stanza_check as upstart_check;
-pub use crate::backends::{Installed, NAMES as BACKENDS};
+pub use crate::backends::{Checks, Installed, RootFormat, Secret, NAMES as BACKENDS};
 
 use crate::backends::{keys, BackendKind};
 use crate::install::installer::Installer;
@@ -76,4 +76,28 @@ pub fn dir_keys() -> Vec<(&'static str, &'static str)> {
                 .map(|k| (k.name, k.default)),
         )
         .collect()
+}
+
+/// A backend's facts and checks (its `Checks`), under the default config: what a generic suite
+/// asks of each backend instead of matching on its name.
+pub struct Facts(BackendKind);
+
+impl std::ops::Deref for Facts {
+    type Target = dyn Checks;
+
+    fn deref(&self) -> &(dyn Checks + 'static) {
+        self.0.checks()
+    }
+}
+
+/// The facts of the backend called `name`. Panics for a name the registry does not hold: a
+/// suite that meets a backend it cannot ask fails, it never skips it.
+pub fn facts(name: &str) -> Facts {
+    let config = Config::parse_with("config", None, &keys(), RunAs::unresolved)
+        .expect("the default config parses");
+    match BackendKind::build(name, &config) {
+        Some(Ok(backend)) => Facts(backend),
+        Some(Err(e)) => panic!("backend {name}: {e}"),
+        None => panic!("no backend {name} in the registry"),
+    }
 }
