@@ -18,7 +18,7 @@ use crate::install::preflight;
 use crate::install::privilege::Invoker;
 use crate::install::transaction::{self, print_error, Change, Context, LogDir, Outcome};
 use crate::model::account::{AccountError, RunAs};
-use crate::model::config::{Config, DEFAULT_PATHS};
+use crate::model::config::{Config, GEM_PATH, MAIN_PATH};
 use crate::model::env::Env;
 use crate::model::limits;
 use crate::model::name::Name;
@@ -94,7 +94,7 @@ pub fn run(
         Command::Control { args, .. } | Command::Status(args) => &args.app,
         Command::List => {
             let mut cx = context(&mut disk, &config, &invoker, cli.dry_run, target, out);
-            list(&mut cx, &config)?;
+            list(&mut cx, &config, &invoker)?;
             return Ok(0);
         }
         Command::Kubernetes(_) | Command::Man(_) | Command::Completions(_) => {
@@ -107,7 +107,10 @@ pub fn run(
         warn_other_backends(&config, &app, backend, &installed);
     }
     let config = config.for_app(app.as_str());
+    let may_claim_legacy =
+        access::may_claim_legacy(&invoker, &config, app.as_str(), &Users::SYSTEM);
     let mut cx = context(&mut disk, &config, &invoker, cli.dry_run, target, out);
+    cx.may_claim_legacy = may_claim_legacy;
     let changed = match cli.command {
         Command::Export { backend, args } => {
             let backend = BackendKind::build(&backend, &config)
@@ -191,6 +194,7 @@ fn context<'a>(
             .sudo
             .map(|(uid, _)| uid)
             .or(invoker.is_root().then_some(0)),
+        may_claim_legacy: false,
         run_group: &config.run_as.group,
         dry_run,
         viewer: invoker.sudo.filter(|_| dry_run),
@@ -457,8 +461,10 @@ fn status(cx: &mut Context, config: &Config, args: &AppArgs) -> Result<()> {
     print_table(cx.out, ["JOB", "BACKEND", "STATE", "INIT SAYS"], &rows)
 }
 
-/// Prints every app with a manifest: one row per app and backend, with its job count.
-fn list(cx: &mut Context, config: &Config) -> Result<()> {
+/// Prints every app with a manifest: one row per app and backend, with its job count. Through
+/// sudo, only the apps the invoking user owns or manages: who else deploys what is not its
+/// business.
+fn list(cx: &mut Context, config: &Config, invoker: &Invoker) -> Result<()> {
     let mut rows = Vec::new();
     for backend in BackendKind::all(config)? {
         let dir = config.state_dir.join(backend.name());
@@ -467,6 +473,10 @@ fn list(cx: &mut Context, config: &Config) -> Result<()> {
                 continue;
             };
             let manifest = cx.disk.read_manifest(&format!("{dir}/{file}"))?;
+            let app = full_name.strip_prefix(config.prefix.as_str());
+            if !access::may_see(invoker, config, app, manifest.owner, &Users::SYSTEM) {
+                continue;
+            }
             let jobs = transaction::app_jobs(&backend, &manifest, full_name);
             rows.push([
                 full_name.to_owned(),
@@ -569,14 +579,26 @@ fn load_config(
             .ok_or_else(|| Error::Usage(format!("config file {} does not exist", Quoted(path))))?;
         return Config::parse_with(path, Some(&text), &keys, resolve);
     }
-    let mut paths = DEFAULT_PATHS;
-    if as_gem {
-        paths.reverse();
+    let parse = |path: &str, text: Option<&str>| Config::parse_with(path, text, &keys, resolve);
+    let main = disk.read_config(MAIN_PATH)?;
+    // The gem's file is read only where it is used.
+    let gem = if as_gem || main.is_none() {
+        disk.read_config(GEM_PATH)?
+    } else {
+        None
+    };
+    if let Some(text) = &gem {
+        Config::refuse_policy_keys(GEM_PATH, text)?;
     }
-    for path in paths {
-        if let Some(text) = disk.read_config(path)? {
-            return Config::parse_with(path, Some(&text), &keys, resolve);
+    match (main, gem) {
+        // One policy whatever the program's name: the gem's file, preferred under its name,
+        // takes who may do what from procexport's own.
+        (Some(main), Some(gem)) => {
+            let policy = parse(MAIN_PATH, Some(&main))?;
+            Ok(parse(GEM_PATH, Some(&gem))?.with_policy_of(&policy))
         }
+        (Some(main), None) => parse(MAIN_PATH, Some(&main)),
+        (None, Some(gem)) => parse(GEM_PATH, Some(&gem)),
+        (None, None) => parse("(built-in defaults)", None),
     }
-    Config::parse_with("(built-in defaults)", None, &keys, resolve)
 }
