@@ -106,33 +106,17 @@ pub fn install(
         return Ok(Outcome::NothingInstalled);
     }
     let manifest_path = manifest_path(state_dir, installer, full_name);
+    // Who may not take the older exporter's files is refused before the app is locked (a
+    // lock makes the state directory): a refusal writes nothing. Checked again once locked.
+    if !cx.may_claim_legacy {
+        scan_legacy(cx, installer, state_dir, &manifest_path, full_name, &change)?;
+    }
     let _lock = if cx.dry_run {
         None
     } else {
         Some(cx.disk.lock(state_dir.as_str(), full_name)?)
     };
-    let old = cx.disk.read_manifest(&manifest_path)?;
-    // The gem's files for this app are replaced or, when the new export has no such job,
-    // removed: a gem job left behind would still start with the app. Only those their
-    // contents prove to be this app's; the rest are named and left.
-    let wanted: Vec<&str> = match &change {
-        Change::Export { outputs, .. } => outputs.iter().map(|o| o.path.as_str()).collect(),
-        Change::Clean => Vec::new(),
-    };
-    let found = legacy_files(cx.disk, installer, cx.no_prefix, full_name, &wanted)?;
-    // Another app's files (a "-" can make its names and this app's alike) are never taken.
-    let mut found = collision::check(
-        cx.disk,
-        state_dir,
-        installer.name(),
-        full_name,
-        &change,
-        found,
-    )?;
-    found.retain(|path| !old.entries.iter().any(|(p, _)| p == path));
-    if !found.proven.is_empty() && !cx.may_claim_legacy {
-        return Err(refuse_legacy(cx.disk, full_name, &found));
-    }
+    let (old, found) = scan_legacy(cx, installer, state_dir, &manifest_path, full_name, &change)?;
     for path in &found.unproven {
         writeln!(
             cx.out,
@@ -455,6 +439,41 @@ fn report_control(
         names.join(" ")
     )
     .map_err(print_error)
+}
+
+/// Reads the app's manifest and finds the files an older exporter left for it that no
+/// manifest lists; refuses a caller who may not take them (`Context::may_claim_legacy`).
+fn scan_legacy(
+    cx: &mut Context,
+    installer: &dyn Installer,
+    state_dir: &AbsPath,
+    manifest_path: &str,
+    full_name: &str,
+    change: &Change,
+) -> Result<(Manifest, Legacy)> {
+    let old = cx.disk.read_manifest(manifest_path)?;
+    // The gem's files for this app are replaced or, when the new export has no such job,
+    // removed: a gem job left behind would still start with the app. Only those their
+    // contents prove to be this app's; the rest are named and left.
+    let wanted: Vec<&str> = match change {
+        Change::Export { outputs, .. } => outputs.iter().map(|o| o.path.as_str()).collect(),
+        Change::Clean => Vec::new(),
+    };
+    let found = legacy_files(cx.disk, installer, cx.no_prefix, full_name, &wanted)?;
+    // Another app's files (a "-" can make its names and this app's alike) are never taken.
+    let mut found = collision::check(
+        cx.disk,
+        state_dir,
+        installer.name(),
+        full_name,
+        change,
+        found,
+    )?;
+    found.retain(|path| !old.entries.iter().any(|(p, _)| p == path));
+    if !found.proven.is_empty() && !cx.may_claim_legacy {
+        return Err(refuse_legacy(cx.disk, full_name, &found));
+    }
+    Ok((old, found))
 }
 
 /// The files found under an app's name that no manifest lists.
