@@ -3,7 +3,7 @@
 //! nothing else. Each test reproduces a hole an attack run found and shows it closed.
 
 use crate::support::sudo::{sudo, sudo_as_gem, uid, LiveConfig, DEPLOY, OTHER, SUDO_BIN};
-use crate::support::{require_root, Node, Sandbox, RUN_USER};
+use crate::support::{gem_job, gem_master, require_root, Node, Sandbox, GEM_HELPER, RUN_USER};
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -257,29 +257,13 @@ fn gem_files(sandbox: &Sandbox, full: &str, labels: &[&str]) -> Vec<String> {
     fs::create_dir_all(&init).unwrap();
     fs::create_dir_all(&helpers).unwrap();
     let mut written = vec![format!("etc/init/{full}.conf")];
-    fs::write(
-        init.join(format!("{full}.conf")),
-        format!(
-            "pre-start script\n\nbash << \"EOF\"\n  mkdir -p /var/log/{full}\n  chown -R service \
-             /var/log/{full}\nEOF\n\nend script\n"
-        ),
-    )
-    .unwrap();
+    fs::write(init.join(format!("{full}.conf")), gem_master(full)).unwrap();
     for label in labels {
         let helper = helpers.join(format!("{full}-{label}.sh"));
-        fs::write(
-            &helper,
-            "#!/bin/bash\nif [ -f /etc/profile.d/rbenv.sh ]; then\n  source /etc/profile.d/rbenv.sh\nfi\ncd '/srv' && exec sleep 1\n",
-        )
-        .unwrap();
+        fs::write(&helper, GEM_HELPER).unwrap();
         fs::write(
             init.join(format!("{full}-{label}.conf")),
-            format!(
-                "start on starting {full}\nstop on stopping {full}\nrespawn\nrespawn limit 5 \
-                 10\n\nscript\n  touch /var/log/{full}/{label}.log\n  exec sudo -u service \
-                 /bin/sh {} >> /var/log/{full}/{label}.log 2>&1\nend script\n",
-                helper.display()
-            ),
+            gem_job(full, label, helper.to_str().unwrap()),
         )
         .unwrap();
         written.push(format!("etc/init/{full}-{label}.conf"));
