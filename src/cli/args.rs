@@ -65,7 +65,7 @@ pub enum Command {
     Control { action: Action, args: AppArgs },
     /// Show each installed job of the app and its live state.
     Status(AppArgs),
-    /// Show every app with a manifest.
+    /// Show every app with a manifest (through sudo: the apps you own or manage).
     List,
     /// Print the manual page procexport(1), or procexport.yaml(5), as roff.
     Man(ManArgs),
@@ -99,7 +99,8 @@ const FIXED: &[(&str, &str)] = &[
     ),
     (
         "list",
-        "Show every app with a manifest: its backends, job counts and owner",
+        "Show every app with a manifest: its backends, job counts and owner (through sudo, \
+         only the apps you own or manage)",
     ),
     (
         "man",
