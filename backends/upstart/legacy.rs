@@ -6,6 +6,7 @@
 //! process jobs start on.
 
 use crate::install::installer::LegacyFile;
+use std::collections::HashSet;
 
 /// The paths of `found` that are app `full_name`'s, by their contents: process jobs in
 /// `jobs_dir` that name `full_name` as their master (and that are no other chain's master,
@@ -18,16 +19,21 @@ pub fn proven(
     found: &[LegacyFile],
     wanted: &[&str],
 ) -> Vec<String> {
-    let jobs: Vec<(&str, &LegacyFile)> = found
+    // Each job file once: its stem and the master it names.
+    let jobs: Vec<(&str, &LegacyFile, Option<String>)> = found
         .iter()
-        .filter_map(|f| Some((stem_in(&f.path, jobs_dir, ".conf")?, f)))
+        .filter_map(|f| {
+            let stem = stem_in(&f.path, jobs_dir, ".conf")?;
+            Some((stem, f, f.contents.as_deref().and_then(master)))
+        })
         .collect();
-    let master_of = |file: &LegacyFile| file.contents.as_deref().and_then(master);
+    let wanted: HashSet<&str> = wanted.iter().copied().collect();
     // A stem some job starts on is that chain's master.
-    let is_a_master = |stem: &str| jobs.iter().any(|(_, f)| master_of(f).as_deref() == Some(stem));
+    let masters: HashSet<&str> = jobs.iter().filter_map(|(_, _, m)| m.as_deref()).collect();
     let mut proven = Vec::new();
-    let mut processes = Vec::new();
-    for (stem, file) in &jobs {
+    // The paths the app's proven process jobs run.
+    let mut run: HashSet<String> = HashSet::new();
+    for (stem, file, master) in &jobs {
         let Some(label) = stem
             .strip_prefix(full_name)
             .and_then(|rest| rest.strip_prefix('-'))
@@ -35,20 +41,21 @@ pub fn proven(
             continue;
         };
         let ours = gem_label(label)
-            && master_of(file).as_deref() == Some(full_name)
-            && (wanted.contains(&file.path.as_str()) || !is_a_master(stem));
+            && master.as_deref() == Some(full_name)
+            && (wanted.contains(file.path.as_str()) || !masters.contains(stem));
         if ours {
             proven.push(file.path.clone());
-            processes.push(*file);
+            run.extend(file.contents.as_deref().map(runs).unwrap_or_default());
         }
     }
+    let has_processes = !proven.is_empty();
     let log_line = format!("mkdir -p /var/log/{full_name}");
-    for (stem, file) in &jobs {
+    for (stem, file, _) in &jobs {
         let made_log = file
             .contents
             .as_deref()
             .is_some_and(|text| text.lines().any(|l| words(l) == words(&log_line)));
-        if *stem == full_name && (made_log || !processes.is_empty()) {
+        if *stem == full_name && (made_log || has_processes) {
             proven.push(file.path.clone());
         }
     }
@@ -60,10 +67,7 @@ pub fn proven(
             .strip_prefix(full_name)
             .and_then(|rest| rest.strip_prefix('-'))
             .is_some_and(gem_label);
-        let run = processes
-            .iter()
-            .any(|job| job.contents.as_deref().is_some_and(|t| runs(t, &file.path)));
-        if named && run {
+        if named && run.contains(&normal(&file.path)) {
             proven.push(file.path.clone());
         }
     }
@@ -100,20 +104,26 @@ fn master(text: &str) -> Option<String> {
     (named("stop", "stopping")? == start).then_some(start)
 }
 
-/// True when an `exec` line of job `text` runs the file at `path`.
-fn runs(text: &str, path: &str) -> bool {
+/// The absolute paths on the `exec` lines of job `text`, as `normal` writes them.
+fn runs(text: &str) -> Vec<String> {
     text.lines()
         .filter(|line| line.trim_start().starts_with("exec "))
         .flat_map(str::split_whitespace)
-        .any(|word| same_path(word.trim_matches(|c| c == '\'' || c == '"'), path))
+        .map(|word| word.trim_matches(|c| c == '\'' || c == '"'))
+        .filter(|word| word.starts_with('/'))
+        .map(normal)
+        .collect()
 }
 
-/// `a` and `b` name the same path, however many `/` join their parts.
-fn same_path(a: &str, b: &str) -> bool {
-    let parts = |p: &str| -> Vec<String> {
-        p.split('/').filter(|c| !c.is_empty()).map(str::to_owned).collect()
-    };
-    a.starts_with('/') && parts(a) == parts(b)
+/// `path` with its parts joined by one `/` each, so that `/a//b` and `/a/b` compare equal.
+fn normal(path: &str) -> String {
+    path.split('/')
+        .filter(|c| !c.is_empty())
+        .fold(String::new(), |mut out, part| {
+            out.push('/');
+            out.push_str(part);
+            out
+        })
 }
 
 #[cfg(test)]

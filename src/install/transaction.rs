@@ -529,7 +529,10 @@ fn legacy_files(
             }
         }
     }
-    let proven = installer.legacy_proven(full_name, &found, wanted);
+    let proven: HashSet<String> = installer
+        .legacy_proven(full_name, &found, wanted)
+        .into_iter()
+        .collect();
     let (proven, unproven) = found
         .into_iter()
         .map(|f| f.path)
