@@ -20,7 +20,9 @@ pub use template::Escape;
 
 use crate::error::Result;
 use crate::install::disk::Disk;
-use crate::install::installer::{Action, Installer, JobStatus, Jobs, LegacyFiles, Target};
+use crate::install::installer::{
+    Action, Installer, JobStatus, Jobs, LegacyFile, LegacyFiles, Target,
+};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
 use crate::model::job::App;

@@ -107,10 +107,21 @@ pub fn clean_removes_exactly_the_apps_files(backend: &str) {
     ];
     let neighbour_gem_file = "/etc/init/fb-myapp_staging-oldjob.conf";
     if backend == "upstart" {
-        for path in gem_files.iter().chain([&neighbour_gem_file]) {
+        // What the gem's templates wrote: the jobs chain to their app's master and run their
+        // helpers, which is what proves them each app's.
+        let oldjob = |full: &str| {
+            let helper = format!("/var/local/upstart_helpers/{full}-oldjob.sh");
+            crate::support::gem_job(full, "oldjob", &helper)
+        };
+        for (path, text) in [
+            (gem_files[0], oldjob("fb-myapp")),
+            (gem_files[1], crate::support::GEM_HELPER.to_owned()),
+            (gem_files[2], crate::support::gem_master("fb-myapp")),
+            (neighbour_gem_file, oldjob("fb-myapp_staging")),
+        ] {
             let host = sandbox.host(path);
             if !host.exists() {
-                fs::write(host, "# written by the gem\n").unwrap();
+                fs::write(host, text).unwrap();
             }
         }
     }
@@ -294,18 +305,40 @@ fn every_name_list_prints_is_one_the_app_commands_take() {
 fn export_takes_over_the_gems_files_for_the_app() {
     require_root();
     let sandbox = Sandbox::new();
+    // What the gem's templates wrote: the jobs chain to their app's master and run their
+    // helpers, which is what proves them each app's.
+    let helper = |full: &str, label: &str| format!("/var/local/upstart_helpers/{full}-{label}.sh");
+    let job = |full: &str, label: &str| crate::support::gem_job(full, label, &helper(full, label));
     let gem = [
-        "/etc/init/fb-myapp.conf",
-        "/etc/init/fb-myapp-web.conf",
-        "/etc/init/fb-myapp-oldjob.conf",
-        "/var/local/upstart_helpers/fb-myapp-web.sh",
-        "/var/local/upstart_helpers/fb-myapp-oldjob.sh",
-        "/etc/init/fb-myapp_staging-web.conf",
+        (
+            "/etc/init/fb-myapp.conf".to_owned(),
+            crate::support::gem_master("fb-myapp"),
+        ),
+        (
+            "/etc/init/fb-myapp-web.conf".to_owned(),
+            job("fb-myapp", "web"),
+        ),
+        (
+            "/etc/init/fb-myapp-oldjob.conf".to_owned(),
+            job("fb-myapp", "oldjob"),
+        ),
+        (
+            helper("fb-myapp", "web"),
+            crate::support::GEM_HELPER.to_owned(),
+        ),
+        (
+            helper("fb-myapp", "oldjob"),
+            crate::support::GEM_HELPER.to_owned(),
+        ),
+        (
+            "/etc/init/fb-myapp_staging-web.conf".to_owned(),
+            job("fb-myapp_staging", "web"),
+        ),
     ];
-    for path in gem {
-        let host = sandbox.host(path);
+    for (path, text) in gem {
+        let host = sandbox.host(&path);
         fs::create_dir_all(host.parent().unwrap()).unwrap();
-        fs::write(host, "# written by the gem\n").unwrap();
+        fs::write(host, text).unwrap();
     }
     let procfile = sandbox.procfile(TWO);
     sandbox.export("upstart", &procfile, "myapp").success();

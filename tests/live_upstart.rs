@@ -490,9 +490,14 @@ fn a_gem_era_app_migrated_with_upstart_export_runs() {
         "pre-start script\n  true\nend script\n",
     )
     .unwrap();
+    // The web job runs its helper, as the gem's jobs do: that is what proves the helper the
+    // app's (procexport takes over only what the gem's files prove to be the app's).
     fs::write(
         confdir.join("fb-myapp-web.conf"),
-        "start on starting fb-myapp\nstop on stopping fb-myapp\nexec sleep 1010\n",
+        format!(
+            "start on starting fb-myapp\nstop on stopping fb-myapp\nexec /bin/sh {}\n",
+            helpers.join("fb-myapp-web.sh").display()
+        ),
     )
     .unwrap();
     fs::write(

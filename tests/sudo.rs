@@ -2,8 +2,10 @@
 //! several apps and deploy users (`pxdeploy`, `pxother`), each allowed `sudo procexport` and
 //! nothing else. Each test reproduces a hole an attack run found and shows it closed.
 
-use crate::support::sudo::{sudo, sudo_bin, sudo_limited, uid, LiveConfig, DEPLOY, OTHER};
-use crate::support::{require_root, Node, Sandbox, RUN_USER};
+use crate::support::sudo::{
+    sudo, sudo_as_gem, sudo_bin, sudo_limited, uid, LiveConfig, DEPLOY, OTHER,
+};
+use crate::support::{gem_job, gem_master, require_root, Node, Sandbox, GEM_HELPER, RUN_USER};
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -324,7 +326,10 @@ fn an_app_belongs_to_its_owner_and_its_managers() {
 fn per_app_accounts_keep_each_apps_secrets_to_itself() {
     let env = "version: 2\ncommands:\n  web:\n    command: a\n    env: {TOKEN: t}\n";
     let (sandbox, _config, procfile) = setup(
-        &format!("apps:\n  billing:\n    run_user: {DEPLOY}\n    run_group: {DEPLOY}\n"),
+        &format!(
+            "apps:\n  billing:\n    run_user: {DEPLOY}\n    run_group: {DEPLOY}\n    \
+             managers: [{DEPLOY}]\n"
+        ),
         env,
     );
     export(DEPLOY, "runit", &procfile, "billing").success();
@@ -682,4 +687,198 @@ fn a_dotenv_of_many_keys_is_read_in_linear_time() {
         out.stdout.contains("K99999=\"v99999\""),
         "the last key is missing"
     );
+}
+
+/// What the upstart-exporter gem wrote for app `full` under the sandbox, from its templates:
+/// the master job, and for each label a process job that starts with the master and runs its
+/// helper. Returns the paths, relative to the sandbox's root.
+fn gem_files(sandbox: &Sandbox, full: &str, labels: &[&str]) -> Vec<String> {
+    let root = sandbox.root();
+    let init = root.join("etc/init");
+    let helpers = root.join("var/local/upstart_helpers");
+    fs::create_dir_all(&init).unwrap();
+    fs::create_dir_all(&helpers).unwrap();
+    let mut written = vec![format!("etc/init/{full}.conf")];
+    fs::write(init.join(format!("{full}.conf")), gem_master(full)).unwrap();
+    for label in labels {
+        let helper = helpers.join(format!("{full}-{label}.sh"));
+        fs::write(&helper, GEM_HELPER).unwrap();
+        fs::write(
+            init.join(format!("{full}-{label}.conf")),
+            gem_job(full, label, helper.to_str().unwrap()),
+        )
+        .unwrap();
+        written.push(format!("etc/init/{full}-{label}.conf"));
+        written.push(format!("var/local/upstart_helpers/{full}-{label}.sh"));
+    }
+    written
+}
+
+/// Round 3, item 1: even root's `clean -n x` removed app `x-y`'s gem files (`fb-x-y.conf`
+/// matches the prefix `fb-x-`). A name is no proof: only files whose contents chain them
+/// to `fb-x` are `x`'s.
+#[test]
+fn roots_clean_leaves_a_dashed_neighbours_gem_files() {
+    require_root();
+    let sandbox = Sandbox::live("");
+    let mine = gem_files(&sandbox, "fb-x", &["web"]);
+    let neighbour = gem_files(&sandbox, "fb-x-y", &["web", "worker"]);
+    sandbox.run(&["clean", "-n", "x"]).success();
+    let files = sandbox.files();
+    for path in &neighbour {
+        assert!(files.contains(path), "clean of x removed {path}");
+    }
+    for path in &mine {
+        assert!(!files.contains(path), "clean of x left its own {path}");
+    }
+}
+
+/// Round 3, item 1: `sudo procexport clean -n shop` by a deploy user who is no manager of
+/// `shop` removed the gem's files for it. Files with no manifest record no owner: only root
+/// and the app's managers may take them; anyone else is refused, the files named.
+#[test]
+fn a_deploy_user_who_is_no_manager_may_not_take_gem_era_files() {
+    let (sandbox, _config, procfile) = setup("", BASELINE);
+    gem_files(&sandbox, "fb-shop", &["web"]);
+    let before = sandbox.snapshot();
+    sudo(DEPLOY, &["clean", "-n", "shop"])
+        .failure(1)
+        .stderr_has("older exporter installed")
+        .stderr_has("fb-shop.conf")
+        .stderr_has("fb-shop-web.conf")
+        .stderr_has("fb-shop-web.sh");
+    export(DEPLOY, "upstart", &procfile, "shop")
+        .failure(1)
+        .stderr_has("older exporter installed");
+    sudo(DEPLOY, &["--dry-run", "clean", "-n", "shop"])
+        .failure(1)
+        .stderr_has("older exporter installed");
+    assert_eq!(
+        sandbox.snapshot(),
+        before,
+        "a refused user changed something"
+    );
+}
+
+/// Round 3, item 1: a manager of the app takes the gem's files over (export) and removes
+/// them (clean); a file named like the app's that nothing proves the gem wrote for it (here
+/// written by hand) is named and left, by every command.
+#[test]
+fn a_manager_takes_gem_era_files_and_an_unproven_file_is_listed_and_left() {
+    let (sandbox, _config, procfile) = setup(
+        &format!("apps:\n  shop:\n    managers: [{DEPLOY}]\n"),
+        BASELINE,
+    );
+    gem_files(&sandbox, "fb-shop", &["web", "clock"]);
+    let by_hand = sandbox.root().join("etc/init/fb-shop-cron.conf");
+    fs::write(
+        &by_hand,
+        "# written by hand\nstart on runlevel [2345]\nexec /usr/local/bin/cron\n",
+    )
+    .unwrap();
+    let exported = export(DEPLOY, "upstart", &procfile, "shop").success();
+    assert!(
+        exported
+            .stdout
+            .contains("fb-shop-cron.conf\" is left as it is"),
+        "{}",
+        exported.stdout
+    );
+    let files = sandbox.files();
+    assert!(!files.contains(&"etc/init/fb-shop-clock.conf".to_owned()));
+    assert!(!files.contains(&"var/local/upstart_helpers/fb-shop-clock.sh".to_owned()));
+    let web = fs::read_to_string(sandbox.root().join("etc/init/fb-shop-web.conf")).unwrap();
+    assert!(web.contains("Generated by procexport"), "{web}");
+    let cleaned = sudo(DEPLOY, &["clean", "-n", "shop"]).success();
+    assert!(
+        cleaned
+            .stdout
+            .contains("fb-shop-cron.conf\" is left as it is"),
+        "{}",
+        cleaned.stdout
+    );
+    let left: Vec<String> = sandbox
+        .files()
+        .into_iter()
+        .filter(|p| p.starts_with("etc/") || p.starts_with("var/local/"))
+        .collect();
+    assert_eq!(left, ["etc/init/fb-shop-cron.conf"]);
+}
+
+/// Round 3, item 2: `sudo upstart-export -p P -n unlisted` read only the gem's config and
+/// ignored `allow_unlisted_apps: false` in /etc/procexport.yaml. One policy, whatever the
+/// name: the gem's file gives directories, never who may do what.
+#[test]
+fn the_gems_name_obeys_procexports_tenancy() {
+    let main = format!("allow_unlisted_apps: false\napps:\n  shop:\n    managers: [{DEPLOY}]\n");
+    let (sandbox, config, procfile) = setup(&main, BASELINE);
+    let gem: String = fs::read_to_string(sandbox.config_path())
+        .unwrap()
+        .lines()
+        .take_while(|l| !l.starts_with("allow_unlisted_apps"))
+        .filter(|l| !l.starts_with("state_dir:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let config = config.with_gem_config(&gem);
+    sudo_as_gem(DEPLOY, &["-p", &procfile, "-n", "unlisted"])
+        .failure(1)
+        .stderr_has("allow_unlisted_apps: false");
+    sudo_as_gem(DEPLOY, &["-c", "-n", "unlisted"])
+        .failure(1)
+        .stderr_has("allow_unlisted_apps: false");
+    assert!(sandbox.files().is_empty(), "{:?}", sandbox.files());
+    // The app procexport's config lets pxdeploy manage: exported under the gem's name.
+    sudo_as_gem(DEPLOY, &["-p", &procfile, "-n", "shop"]).success();
+    assert!(sandbox.root().join("etc/init/fb-shop-web.conf").is_file());
+    // The gem's file may not set who may do what.
+    drop(config);
+    let _config = LiveConfig::install(&fs::read_to_string(sandbox.config_path()).unwrap())
+        .with_gem_config(&format!("{gem}allow_unlisted_apps: true\n"));
+    sudo_as_gem(DEPLOY, &["-p", &procfile, "-n", "unlisted"])
+        .failure(2)
+        .stderr_has("/etc/upstart-exporter.yaml:")
+        .stderr_has("allow_unlisted_apps may only be set in /etc/procexport.yaml");
+    assert!(!sandbox.root().join("etc/init/fb-unlisted.conf").exists());
+}
+
+/// Round 3, item 3: `sudo procexport list` showed every app and owner to every deploy user.
+/// Through sudo, a user sees the apps it owns or manages; root sees all.
+#[test]
+fn list_through_sudo_shows_only_ones_own_apps() {
+    let (sandbox, config, procfile) = setup("", BASELINE);
+    export(DEPLOY, "upstart", &procfile, "shop").success();
+    export(OTHER, "runit", &procfile, "billing").success();
+    let mine = sudo(DEPLOY, &["list"]).success().stdout;
+    assert!(mine.contains("fb-shop"), "{mine}");
+    assert!(!mine.contains("billing") && !mine.contains(OTHER), "{mine}");
+    let all = sandbox.run(&["list"]).success().stdout;
+    assert!(
+        all.contains("fb-shop") && all.contains("fb-billing"),
+        "{all}"
+    );
+    // A manager sees the app it manages.
+    let listed = format!(
+        "{}apps:\n  billing:\n    managers: [{DEPLOY}]\n",
+        fs::read_to_string(sandbox.config_path()).unwrap()
+    );
+    drop(config);
+    let _config = LiveConfig::install(&listed);
+    let managed = sudo(DEPLOY, &["list"]).success().stdout;
+    assert!(managed.contains("fb-billing"), "{managed}");
+}
+
+/// Round 3, item 4: `apps: {x: {}}` fell to the first deploy user who exported `x`. A listed
+/// app without managers is root's: no sudo user may claim it, `allow_unlisted_apps` or not.
+#[test]
+fn a_listed_app_without_managers_is_roots_alone() {
+    let (sandbox, _config, procfile) = setup("apps:\n  x: {}\n", BASELINE);
+    export(DEPLOY, "upstart", &procfile, "x")
+        .failure(1)
+        .stderr_has("listed under apps: in the config with no managers, so only root");
+    assert!(sandbox.files().is_empty(), "{:?}", sandbox.files());
+    sandbox
+        .export("upstart", Path::new(&procfile), "x")
+        .success();
+    sudo(DEPLOY, &["clean", "-n", "x"]).failure(1);
+    assert!(sandbox.root().join("etc/init/fb-x-web.conf").is_file());
 }

@@ -5,6 +5,7 @@
 
 mod escape;
 pub mod initctl;
+mod legacy;
 #[cfg(any(test, feature = "testing"))]
 pub mod stanza_check;
 #[cfg(feature = "testing")]
@@ -14,7 +15,9 @@ use super::view::{self, Helper};
 use super::{render, Backend, Escape, Spec};
 use crate::error::Result;
 use crate::install::disk::Disk;
-use crate::install::installer::{Action, Installer, JobStatus, Jobs, LegacyFiles, State, Target};
+use crate::install::installer::{
+    Action, Installer, JobStatus, Jobs, LegacyFile, LegacyFiles, State, Target,
+};
 use crate::install::manifest::EntryKind;
 use initctl::Initctl;
 use crate::model::config::{Config, Key};
@@ -120,6 +123,17 @@ impl Installer for Upstart {
                 suffix: ".sh",
             },
         ]
+    }
+
+    /// The gem's templates prove its files (see `legacy.rs`): the chain each process job names.
+    fn legacy_proven(&self, full_name: &str, found: &[LegacyFile], wanted: &[&str]) -> Vec<String> {
+        legacy::proven(
+            self.jobs.as_str(),
+            self.helpers.as_str(),
+            full_name,
+            found,
+            wanted,
+        )
     }
 
     /// `<upstart_dir>/<full_name>.conf` is the master job, `<full_name>-<job>.conf` a process.

@@ -134,7 +134,7 @@ pub enum Command {
     },
     /// Show each installed job of the app and its live state.
     Status(AppArgs),
-    /// Show every app with a manifest.
+    /// Show every app with a manifest (through sudo: the apps you own or manage).
     List,
     /// Print the manual page procexport(1), or procexport.yaml(5), as roff.
     Man(ManArgs),
@@ -171,7 +171,8 @@ const FIXED: &[(&str, &str)] = &[
     ),
     (
         "list",
-        "Show every app with a manifest, by the name -n takes: its backends, job counts and owner",
+        "Show every app with a manifest, by the name -n takes: its backends, job counts and \
+         owner (through sudo, only the apps you own or manage)",
     ),
     (
         "man",

@@ -141,8 +141,10 @@ fn fixed_sections() -> Roff {
         (
             "/etc/procexport.yaml",
             "The config file, see procexport.yaml(5). When it is absent, the gem's \
-             /etc/upstart-exporter.yaml is read; when neither is there, the built-in defaults \
-             apply.",
+             /etc/upstart-exporter.yaml is read (run as upstart-export, that file first); when \
+             neither is there, the built-in defaults apply. Who may do what (apps, \
+             allow_unlisted_apps, state_dir and the limits) comes from /etc/procexport.yaml \
+             only, whatever name procexport is run by.",
         ),
         (
             "/var/lib/procexport",

@@ -18,7 +18,7 @@ use crate::install::preflight;
 use crate::install::privilege::Invoker;
 use crate::install::transaction::{self, print_error, Change, Context, LogDir, Outcome};
 use crate::model::account::RunAs;
-use crate::model::config::{Accounts, Config, Limits, DEFAULT_PATHS};
+use crate::model::config::{Accounts, Config, Limits, GEM_PATH, MAIN_PATH};
 use crate::model::env::Env;
 use crate::model::limits;
 use crate::model::name::Name;
@@ -113,7 +113,7 @@ pub fn run(
         Command::Control { args, .. } | Command::Status(args) => &args.app,
         Command::List => {
             let mut cx = context(&mut disk, &config, &invoker, plan, target, out);
-            list(&mut cx, &config, scope)?;
+            list(&mut cx, &config, scope, &invoker)?;
             return Ok(0);
         }
         Command::Kubernetes(_) | Command::Man(_) | Command::Completions(_) => {
@@ -126,8 +126,11 @@ pub fn run(
         warn_other_backends(&config, &app, backend, &installed);
     }
     let config = config.for_app(app.as_str());
+    let may_claim_legacy =
+        access::may_claim_legacy(&invoker, &config, app.as_str(), &Users::SYSTEM);
     let mut cx = context(&mut disk, &config, &invoker, plan, target, out);
     cx.compare_unreadable = compare_unreadable;
+    cx.may_claim_legacy = may_claim_legacy;
     let changed = match cli.command {
         Command::Export {
             backend,
@@ -305,6 +308,7 @@ fn context<'a>(
         }),
         // A plain user's own apps are theirs (`list` shows them as the user's).
         owner: Some(invoker.sudo.map_or(invoker.euid, |(uid, _)| uid)),
+        may_claim_legacy: false,
         run_group: &config.run_as.group,
         dry_run,
         viewer: invoker.sudo.filter(|_| dry_run),
@@ -674,8 +678,9 @@ fn status(cx: &mut Context, config: &Config, scope: Scope, args: &AppArgs) -> Re
 /// so that every name printed is one `status`, `start`, `stop`, `restart` and `clean`
 /// accept, and no `-n` is read with the prefix twice. A manifest whose name does not carry
 /// the config's prefix (installed under another prefix) names no app `-n` can reach: it is
-/// reported on stderr, not listed.
-fn list(cx: &mut Context, config: &Config, scope: Scope) -> Result<()> {
+/// reported on stderr, not listed. Through sudo, only the apps the invoking user owns or
+/// manages: who else deploys what is not its business.
+fn list(cx: &mut Context, config: &Config, scope: Scope, invoker: &Invoker) -> Result<()> {
     let mut rows = Vec::new();
     for backend in in_scope(config, scope)? {
         let own_state_dir = backend.state_dir();
@@ -700,6 +705,9 @@ fn list(cx: &mut Context, config: &Config, scope: Scope) -> Result<()> {
                 continue;
             };
             let manifest = cx.disk.read_manifest(&format!("{dir}/{file}"))?;
+            if !access::may_see(invoker, config, Some(app), manifest.owner, &Users::SYSTEM) {
+                continue;
+            }
             let jobs = transaction::app_jobs(&backend, &manifest, full_name);
             rows.push([
                 app.to_owned(),
@@ -856,14 +864,26 @@ fn load_config(
             .ok_or_else(|| Error::Usage(format!("config file {} does not exist", Quoted(path))))?;
         return Config::parse_for(path, Some(&text), &keys, accounts);
     }
-    let mut paths = DEFAULT_PATHS;
-    if as_gem {
-        paths.reverse();
+    let parse = |path: &str, text: Option<&str>| Config::parse_for(path, text, &keys, accounts);
+    let main = disk.read_config(MAIN_PATH)?;
+    // The gem's file is read only where it is used.
+    let gem = if as_gem || main.is_none() {
+        disk.read_config(GEM_PATH)?
+    } else {
+        None
+    };
+    if let Some(text) = &gem {
+        Config::refuse_policy_keys(GEM_PATH, text)?;
     }
-    for path in paths {
-        if let Some(text) = disk.read_config(path)? {
-            return Config::parse_for(path, Some(&text), &keys, accounts);
+    match (main, gem) {
+        // One policy whatever the program's name: the gem's file, preferred under its name,
+        // takes who may do what from procexport's own.
+        (Some(main), Some(gem)) => {
+            let policy = parse(MAIN_PATH, Some(&main))?;
+            Ok(parse(GEM_PATH, Some(&gem))?.with_policy_of(&policy))
         }
+        (Some(main), None) => parse(MAIN_PATH, Some(&main)),
+        (None, Some(gem)) => parse(GEM_PATH, Some(&gem)),
+        (None, None) => parse("(built-in defaults)", None),
     }
-    Config::parse_for("(built-in defaults)", None, &keys, accounts)
 }

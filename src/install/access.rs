@@ -89,14 +89,56 @@ pub fn authorize(
             }
         }
     }
-    if owners.is_empty() && !managers.is_empty() {
-        return Err(Error::Refused(format!(
-            "app {} may only be installed by its managers ({})",
-            Quoted(app),
-            managers.join(", ")
-        )));
+    if owners.is_empty() && listed.is_some() {
+        // A listed app is claimed by its managers only: with none, by root only (without
+        // sudo). `allow_unlisted_apps` is about the apps the config does not list.
+        return Err(Error::Refused(if managers.is_empty() {
+            format!(
+                "app {} is listed under apps: in the config with no managers, so only root \
+                 may install it; an administrator can list {} under apps.{app}.managers",
+                Quoted(app),
+                who(uid)
+            )
+        } else {
+            format!(
+                "app {} may only be installed by its managers ({})",
+                Quoted(app),
+                managers.join(", ")
+            )
+        }));
     }
     Ok(())
+}
+
+/// True when `invoker` may take over or remove the files an older exporter left for app
+/// `app` (no manifest lists them, so they record no owner): root or a user without sudo,
+/// or, through sudo, a manager the config lists for that very app. An owner is not enough:
+/// owning the app's manifests says nothing of files from before them.
+pub fn may_claim_legacy(invoker: &Invoker, config: &Config, app: &str, users: &Users) -> bool {
+    let Some((uid, _)) = invoker.sudo else {
+        return true;
+    };
+    config.apps.get(app).is_some_and(|listed| {
+        listed
+            .managers
+            .iter()
+            .any(|m| (users.uid_of)(m) == Some(uid))
+    })
+}
+
+/// True when `invoker` may see app `app`, whose manifests record `owner`, in `list`: root or
+/// a user without sudo sees every app; a sudo user the apps it owns or manages.
+pub fn may_see(
+    invoker: &Invoker,
+    config: &Config,
+    app: Option<&str>,
+    owner: Option<u32>,
+    users: &Users,
+) -> bool {
+    let Some((uid, _)) = invoker.sudo else {
+        return true;
+    };
+    owner == Some(uid) || app.is_some_and(|app| may_claim_legacy(invoker, config, app, users))
 }
 
 #[cfg(test)]
@@ -152,6 +194,31 @@ mod tests {
         // A manifest from before owners: refused through sudo unless a manager.
         assert!(authorize(&sudo(1002), &config, "billing", &[None], &USERS).is_err());
         assert!(authorize(&sudo(1001), &config, "billing", &[None], &USERS).is_ok());
+        // The older exporter's files: root and the managers only, never the owner.
+        assert!(may_claim_legacy(&root, &config, "billing", &USERS));
+        assert!(may_claim_legacy(&sudo(1001), &config, "billing", &USERS));
+        assert!(!may_claim_legacy(&sudo(1002), &config, "billing", &USERS));
+    }
+
+    #[test]
+    fn a_listed_app_without_managers_is_roots() {
+        for text in [
+            "apps:\n  x: {}\n",
+            "apps:\n  x: {}\nallow_unlisted_apps: true\n",
+        ] {
+            let config = config(text);
+            let error = authorize(&sudo(1002), &config, "x", &[], &USERS)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("with no managers, so only root"), "{error}");
+            let root = Invoker {
+                euid: 0,
+                sudo: None,
+            };
+            assert!(authorize(&root, &config, "x", &[], &USERS).is_ok());
+            // Once root installed it (owner 0), still no sudo user may.
+            assert!(authorize(&sudo(1002), &config, "x", &[Some(0)], &USERS).is_err());
+        }
     }
 
     #[test]

@@ -8,32 +8,29 @@
 //! every name the gem itself could not have made for it (the gem's names never held `-`).
 
 use super::disk::Disk;
-use super::manifest::EntryKind;
-use super::transaction::Change;
+use super::transaction::{Change, Legacy};
 use crate::error::{Error, Result};
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
 use std::collections::BTreeMap;
 
-/// Refuses the outputs of an export of app `full_name` that another app of backend `backend` installed, and
-/// returns `legacy` (the gem's file names found for this app) without any file that is
-/// another app's or that the gem could not have written for this app.
+/// Refuses the outputs of an export of app `full_name` that another app of backend `backend`
+/// installed, and returns `legacy` (the gem's file names found for this app) without any
+/// file that is another app's or that the gem could not have written for this app.
 pub fn check(
     disk: &mut Disk,
     state_dir: &AbsPath,
     backend: &str,
     full_name: &str,
     change: &Change,
-    legacy: Vec<(String, EntryKind)>,
-) -> Result<Vec<(String, EntryKind)>> {
+    mut legacy: Legacy,
+) -> Result<Legacy> {
     let owners = other_owners(disk, state_dir, backend, full_name)?;
     if let Change::Export { outputs, .. } = change {
         refuse_taken(&owners, full_name, outputs.iter().map(|o| o.path.as_str()))?;
     }
-    Ok(legacy
-        .into_iter()
-        .filter(|(path, _)| !owners.contains_key(path) && gem_could_have_made(path, full_name))
-        .collect())
+    legacy.retain(|path| !owners.contains_key(path) && gem_could_have_made(path, full_name));
+    Ok(legacy)
 }
 
 /// Every path another app's manifest lists, with that app's full name.

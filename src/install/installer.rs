@@ -9,12 +9,21 @@ use crate::error::Result;
 use enum_dispatch::enum_dispatch;
 use std::fmt;
 
-/// Files that an older exporter (the gem) wrote for an app: in `dir`, named `<stem><suffix>`
-/// or `<stem>-<anything><suffix>`. An export replaces them and `clean` removes them.
+/// Where files that an older exporter (the gem) wrote for an app may be: in `dir`, named
+/// `<stem><suffix>` or `<stem>-<anything><suffix>`. A name only makes a file a candidate:
+/// `Installer::legacy_proven` says which ones their contents prove to be the app's.
 #[derive(Debug, Clone)]
 pub struct LegacyFiles {
     pub dir: String,
     pub suffix: &'static str,
+}
+
+/// A file found under an app's name in a `LegacyFiles` place, with what it holds (`None`
+/// when it is no regular UTF-8 file: such a file proves nothing).
+#[derive(Debug, Clone)]
+pub struct LegacyFile {
+    pub path: String,
+    pub contents: Option<String>,
 }
 
 #[enum_dispatch]
@@ -36,6 +45,19 @@ pub trait Installer {
 
     /// Where files of this app from an older exporter may be.
     fn legacy_files(&self) -> Vec<LegacyFiles> {
+        Vec::new()
+    }
+
+    /// The paths of `found` (every file named `<full_name>` or `<full_name>-...` in the
+    /// `legacy_files` places) whose contents prove the older exporter wrote them for app
+    /// `full_name` and for no other app; `wanted` are the paths the caller's export writes
+    /// (empty for a clean). A name alone proves nothing: what is not returned is left.
+    fn legacy_proven(
+        &self,
+        _full_name: &str,
+        _found: &[LegacyFile],
+        _wanted: &[&str],
+    ) -> Vec<String> {
         Vec::new()
     }
 

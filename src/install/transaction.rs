@@ -11,7 +11,7 @@
 
 use super::collision;
 use super::disk::{stale, DirStat, Disk, Lock};
-use super::installer::{Action, Installer, JobStatus, Jobs, State, Target};
+use super::installer::{Action, Installer, JobStatus, Jobs, LegacyFile, State, Target};
 use super::manifest::{EntryKind, Manifest};
 use super::plan::{plan, Existing, Ownership};
 use super::report::{self, View};
@@ -33,6 +33,10 @@ pub struct Context<'a> {
     pub ownership: Option<Ownership>,
     /// Who an app that has no owner yet comes to belong to (the sudo user, or 0 for root).
     pub owner: Option<u32>,
+    /// The caller may take over or remove files an older exporter left for the app (no
+    /// manifest lists them): root, a user without sudo (who can only touch what it could
+    /// anyway), or a manager the config lists for this app; never any other sudo user.
+    pub may_claim_legacy: bool,
     /// The run group's name, for the dry run's owner column.
     pub run_group: &'a str,
     pub dry_run: bool,
@@ -105,6 +109,12 @@ pub fn install(
     {
         return Ok(Outcome::NothingInstalled);
     }
+    let manifest_path = manifest_path(state_dir, installer, full_name);
+    // Who may not take the older exporter's files is refused before the app is locked (a
+    // lock makes the state directory): a refusal writes nothing. Checked again once locked.
+    if !cx.may_claim_legacy {
+        scan_legacy(cx, installer, state_dir, &manifest_path, full_name, &change)?;
+    }
     let lock = cx.disk.lock(state_dir.as_str(), full_name, cx.dry_run)?;
     let outcome = install_locked(cx, installer, full_name, change, state_dir, &what);
     release(lock, full_name, outcome)
@@ -132,19 +142,21 @@ fn install_locked(
     what: &str,
 ) -> Result<Outcome> {
     let manifest_path = manifest_path(state_dir, installer, full_name);
-    let old = cx.disk.read_manifest(&manifest_path)?;
-    // The gem's files for this app are replaced or, when the new export has no such job,
-    // removed: a gem job left behind would still start with the app.
-    let legacy = legacy_files(cx.disk, installer, cx.no_prefix, full_name)?;
-    // Another app's files (a "-" can make its names and this app's alike) are never taken.
-    let legacy = collision::check(
-        cx.disk,
-        state_dir,
-        installer.name(),
-        full_name,
-        &change,
-        legacy,
-    )?;
+    let (old, found) = scan_legacy(cx, installer, state_dir, &manifest_path, full_name, &change)?;
+    for path in &found.unproven {
+        writeln!(
+            cx.out,
+            "note: {} is left as it is: no manifest lists it and nothing in it proves that an \
+             older exporter wrote it for {full_name}; remove it by hand if it is {full_name}'s",
+            crate::sanitize::Quoted(&cx.disk.host(path))
+        )
+        .map_err(print_error)?;
+    }
+    let legacy: Vec<(String, EntryKind)> = found
+        .proven
+        .into_iter()
+        .map(|path| (path, EntryKind::File))
+        .collect();
     let (outputs, log_dir, restart) = match change {
         Change::Export {
             outputs,
@@ -478,17 +490,72 @@ fn report_control(
     .map_err(print_error)
 }
 
-/// The files an older exporter (the gem) wrote for the app `full_name`, found by their names:
-/// `<full_name><suffix>` or `<full_name>-<anything><suffix>` in the backend's legacy places.
+/// Reads the app's manifest and finds the files an older exporter left for it that no
+/// manifest lists; refuses a caller who may not take them (`Context::may_claim_legacy`).
+fn scan_legacy(
+    cx: &mut Context,
+    installer: &dyn Installer,
+    state_dir: &AbsPath,
+    manifest_path: &str,
+    full_name: &str,
+    change: &Change,
+) -> Result<(Manifest, Legacy)> {
+    let old = cx.disk.read_manifest(manifest_path)?;
+    // The gem's files for this app are replaced or, when the new export has no such job,
+    // removed: a gem job left behind would still start with the app. Only those their
+    // contents prove to be this app's; the rest are named and left.
+    let wanted: Vec<&str> = match change {
+        Change::Export { outputs, .. } => outputs.iter().map(|o| o.path.as_str()).collect(),
+        Change::Clean => Vec::new(),
+    };
+    let found = legacy_files(cx.disk, installer, cx.no_prefix, full_name, &wanted)?;
+    // Another app's files (a "-" can make its names and this app's alike) are never taken.
+    let mut found = collision::check(
+        cx.disk,
+        state_dir,
+        installer.name(),
+        full_name,
+        change,
+        found,
+    )?;
+    found.retain(|path| !old.entries.iter().any(|(p, _)| p == path));
+    if !found.proven.is_empty() && !cx.may_claim_legacy {
+        return Err(refuse_legacy(cx.disk, full_name, &found));
+    }
+    Ok((old, found))
+}
+
+/// The files found under an app's name that no manifest lists.
+#[derive(Debug, Default)]
+pub struct Legacy {
+    /// Proven by their contents to be the app's (`Installer::legacy_proven`).
+    pub proven: Vec<String>,
+    /// Named like the app's, and nothing more: never taken, never removed.
+    pub unproven: Vec<String>,
+}
+
+impl Legacy {
+    /// Keeps only the paths `keep` holds, in both lists.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.proven.retain(|p| keep(p));
+        self.unproven.retain(|p| keep(p));
+    }
+}
+
+/// The files an older exporter (the gem) may have written for the app `full_name`: named
+/// `<full_name><suffix>` or `<full_name>-<anything><suffix>` in the backend's legacy places,
+/// split into those the backend finds proven by their contents and the rest. `wanted` are
+/// the paths the export writes.
 fn legacy_files(
     disk: &mut Disk,
     installer: &dyn Installer,
     no_prefix: bool,
     full_name: &str,
-) -> Result<Vec<(String, EntryKind)>> {
-    let mut legacy = Vec::new();
+    wanted: &[&str],
+) -> Result<Legacy> {
+    let mut found = Vec::new();
     if no_prefix {
-        return Ok(legacy);
+        return Ok(Legacy::default());
     }
     for place in installer.legacy_files() {
         for name in disk.list_dir(&place.dir)? {
@@ -499,14 +566,42 @@ fn legacy_files(
                         .is_some_and(|t| t.starts_with('-'))
             });
             if matches {
-                legacy.push((
-                    format!("{}/{name}", place.dir.trim_end_matches('/')),
-                    EntryKind::File,
-                ));
+                let path = format!("{}/{name}", place.dir.trim_end_matches('/'));
+                let contents = match disk.inspect(&path)? {
+                    Existing::File { contents, .. } => String::from_utf8(contents).ok(),
+                    Existing::Missing
+                    | Existing::Dir { .. }
+                    | Existing::Symlink { .. }
+                    | Existing::Other(_) => None,
+                };
+                found.push(LegacyFile { path, contents });
             }
         }
     }
-    Ok(legacy)
+    let proven: HashSet<String> = installer
+        .legacy_proven(full_name, &found, wanted)
+        .into_iter()
+        .collect();
+    let (proven, unproven) = found
+        .into_iter()
+        .map(|f| f.path)
+        .partition(|path| proven.contains(path));
+    Ok(Legacy { proven, unproven })
+}
+
+/// The refusal of a sudo user who may not take over the older exporter's files `found`.
+fn refuse_legacy(disk: &Disk, full_name: &str, found: &Legacy) -> Error {
+    let names: Vec<String> = found
+        .proven
+        .iter()
+        .map(|p| crate::sanitize::Quoted(&disk.host(p)).to_string())
+        .collect();
+    Error::Refused(format!(
+        "{full_name} has files an older exporter installed, which no manifest lists: {}; only \
+         root, or a manager the config lists for this app (apps.<app>.managers), may take them \
+         over or remove them; nothing was changed",
+        names.join(", ")
+    ))
 }
 
 /// `<state_dir>/<backend>/<prefix><app>.manifest`.

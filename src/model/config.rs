@@ -17,7 +17,22 @@ use std::collections::BTreeMap;
 /// foreman's and honcho's base port.
 pub const DEFAULT_PORT: u16 = 5000;
 
-pub const DEFAULT_PATHS: [&str; 2] = ["/etc/procexport.yaml", "/etc/upstart-exporter.yaml"];
+/// procexport's own config file.
+pub const MAIN_PATH: &str = "/etc/procexport.yaml";
+/// The upstart-exporter gem's config file.
+pub const GEM_PATH: &str = "/etc/upstart-exporter.yaml";
+
+/// The keys that say who may act on which app, where ownership is recorded, and how much one
+/// export may make. Only procexport's own config sets them: the gem's file, whatever name
+/// procexport is run by, may give directories, the run user and the jobs' settings, never
+/// loosen who may do what.
+pub const POLICY_KEYS: &[&str] = &[
+    "apps",
+    "allow_unlisted_apps",
+    "state_dir",
+    "max_jobs",
+    "max_rendered_bytes",
+];
 
 #[derive(Debug, Default, Deserialize)]
 struct RawConfig {
@@ -277,6 +292,49 @@ impl Config {
             config.run_as = run_as;
         }
         config
+    }
+
+    /// This config with `policy`'s `POLICY_KEYS` values: the gem's file read under the gem's
+    /// name still obeys procexport's own config.
+    #[must_use]
+    pub fn with_policy_of(mut self, policy: &Self) -> Self {
+        self.apps.clone_from(&policy.apps);
+        self.allow_unlisted_apps = policy.allow_unlisted_apps;
+        self.state_dir = policy.state_dir.clone();
+        self.limits = policy.limits;
+        self
+    }
+
+    /// Refuses the gem's config `file` (text `text`) when it sets one of `POLICY_KEYS`.
+    pub fn refuse_policy_keys(file: &str, text: &str) -> Result<()> {
+        // A file that does not parse is reported by `parse_with`, with its line.
+        let Ok(raw) = yaml::parse::<RawConfig>(text) else {
+            return Ok(());
+        };
+        let set = [
+            raw.apps.is_some(),
+            raw.allow_unlisted_apps.is_some(),
+            raw.state_dir.is_some(),
+            raw.max_jobs.is_some(),
+            raw.max_rendered_bytes.is_some(),
+        ];
+        let Some(key) = POLICY_KEYS
+            .iter()
+            .zip(set)
+            .find_map(|(k, set)| set.then_some(*k))
+        else {
+            return Ok(());
+        };
+        let location = key_line(text, &[key])
+            .map_or_else(|| Location::file(file), |line| Location::line(file, line));
+        Err(Error::input(
+            location,
+            format!(
+                "{key} may only be set in {MAIN_PATH}: the gem's config gives directories, the \
+                 run user and the jobs' settings, never who may do what; move {key} to \
+                 {MAIN_PATH}"
+            ),
+        ))
     }
 
     /// Builds the config from the text of `file` (`None`: no config file, all defaults);

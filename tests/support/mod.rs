@@ -387,3 +387,26 @@ pub fn without_generated(env: Vec<(String, String)>) -> Vec<(String, String)> {
         .filter(|(k, _)| !matches!(k.as_str(), "HOME" | "USER" | "PORT" | "PS"))
         .collect()
 }
+
+/// The upstart-exporter gem's master job for app `full` (its template: a pre-start that
+/// makes `/var/log/<full>`).
+pub fn gem_master(full: &str) -> String {
+    format!(
+        "pre-start script\n\nbash << \"EOF\"\n  mkdir -p /var/log/{full}\n  chown -R service \
+         /var/log/{full}\nEOF\n\nend script\n"
+    )
+}
+
+/// The gem's process job `label` of app `full`, which starts with the master and runs
+/// `helper` (its template).
+pub fn gem_job(full: &str, label: &str, helper: &str) -> String {
+    format!(
+        "start on starting {full}\nstop on stopping {full}\nrespawn\nrespawn limit 5 10\n\n\
+         script\n  touch /var/log/{full}/{label}.log\n  exec sudo -u service /bin/sh {helper} \
+         >> /var/log/{full}/{label}.log 2>&1\nend script\n"
+    )
+}
+
+/// The gem's helper script.
+pub const GEM_HELPER: &str =
+    "#!/bin/bash\nif [ -f /etc/profile.d/rbenv.sh ]; then\n  source /etc/profile.d/rbenv.sh\nfi\ncd '/srv' && exec sleep 1\n";
