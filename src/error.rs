@@ -1,5 +1,6 @@
 //! One error type for the whole program, and the one place that picks the exit status:
-//! 2 for bad input or usage (the caller can fix it), 1 for everything else.
+//! 2 for bad input or usage (the caller can fix it), 130 or 143 for a run that SIGINT or
+//! SIGTERM stopped, 141 for a closed stdout, 1 for everything else.
 
 use std::fmt;
 use std::io;
@@ -71,6 +72,35 @@ pub enum Error {
     Failed(String),
     /// An operating system call failed.
     Io { action: String, source: io::Error },
+    /// SIGINT or SIGTERM arrived during a change, which was rolled back or finished first;
+    /// `what` says which, and what was left undone.
+    Interrupted { signal: Signal, what: String },
+}
+
+/// The signals that stop a change cleanly (`install::interrupt`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGINT (Ctrl-C).
+    Int,
+    /// SIGTERM.
+    Term,
+}
+
+impl Signal {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Int => "SIGINT",
+            Self::Term => "SIGTERM",
+        }
+    }
+
+    /// 128 plus the signal's number, as a shell reports a command that the signal ended.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Int => 130,
+            Self::Term => 143,
+        }
+    }
 }
 
 impl Error {
@@ -98,6 +128,7 @@ impl Error {
             Self::Cli(error) => u8::try_from(error.exit_code()).unwrap_or(2),
             Self::Usage(_) | Self::Input { .. } | Self::Format(_) => 2,
             Self::Refused(_) | Self::Failed(_) | Self::Io { .. } => 1,
+            Self::Interrupted { signal, .. } => signal.exit_code(),
         }
     }
 
@@ -136,6 +167,7 @@ impl fmt::Display for Error {
                 )
             }
             Self::Io { action, source } => write!(f, "{action}: {source}"),
+            Self::Interrupted { signal, what } => write!(f, "stopped by {}: {what}", signal.name()),
         }
     }
 }
@@ -149,7 +181,8 @@ impl std::error::Error for Error {
             | Self::Input { .. }
             | Self::Format(_)
             | Self::Refused(_)
-            | Self::Failed(_) => None,
+            | Self::Failed(_)
+            | Self::Interrupted { .. } => None,
         }
     }
 }

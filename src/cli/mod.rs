@@ -5,4 +5,5 @@ pub mod args;
 pub mod completions;
 pub mod gem;
 pub mod manpage;
+pub mod out;
 pub mod run;

@@ -8,11 +8,13 @@
 use crate::backends::kubernetes::{self, Flags, KubernetesOptions};
 use crate::backends::{keys, Backend, BackendKind};
 use crate::cli::args::{Action, AppArgs, CleanArgs, Cli, Command, ExportArgs, KubernetesArgs};
+use crate::cli::out::Remembered;
 use crate::cli::{completions, gem, manpage};
 use crate::error::{Error, Location, Result};
 use crate::install::access::{self, Users};
 use crate::install::disk::Disk;
 use crate::install::installer::{Installer, Target};
+use crate::install::interrupt::Interrupt;
 use crate::install::plan::Ownership;
 use crate::install::preflight;
 use crate::install::privilege::Invoker;
@@ -35,11 +37,24 @@ pub const WOULD_CHANGE: u8 = 3;
 
 /// Runs procexport with `args` (the first is the program name), printing to `out`. Returns
 /// the exit status: 0, or `WOULD_CHANGE` (see `--detailed-exitcode`).
+///
+/// An error printing to `out` never stops the command (a change that has begun is finished):
+/// it is returned once the command is done, unless the command failed on its own.
 pub fn run(
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
     out: &mut dyn Write,
 ) -> Result<u8> {
-    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let mut out = Remembered::new(out);
+    let status = run_command(args.into_iter().map(Into::into).collect(), &mut out);
+    let printing = out.finish();
+    let status = status?;
+    match printing {
+        Some(e) => Err(print_error(e)),
+        None => Ok(status),
+    }
+}
+
+fn run_command(args: Vec<OsString>, out: &mut dyn Write) -> Result<u8> {
     // Installed as the gem's `upstart-export`: the gem's command line and config file.
     let as_gem = args.first().is_some_and(gem::invoked_as_gem);
     let args = if as_gem { gem::translate(args) } else { args };
@@ -107,7 +122,16 @@ pub fn run(
         warn_other_backends(&config, &app, backend, &installed);
     }
     let config = config.for_app(app.as_str());
+    // From here on an export or a clean may change files: SIGINT and SIGTERM only ask the
+    // transaction to stop at a point where it can end cleanly.
+    let changes = matches!(&cli.command, Command::Export { .. } | Command::Clean(_));
+    let interrupt = if changes && !cli.dry_run {
+        Interrupt::catch()?
+    } else {
+        Interrupt::NEVER
+    };
     let mut cx = context(&mut disk, &config, &invoker, cli.dry_run, target, out);
+    cx.interrupt = interrupt;
     let changed = match cli.command {
         Command::Export { backend, args } => {
             let backend = BackendKind::build(&backend, &config)
@@ -195,6 +219,7 @@ fn context<'a>(
         dry_run,
         viewer: invoker.sudo.filter(|_| dry_run),
         target,
+        interrupt: Interrupt::NEVER,
         out,
     }
 }
@@ -310,6 +335,18 @@ fn export(
             restart: args.restart,
         },
     )?;
+    cx.interrupt.check(|| {
+        let restart = if args.restart {
+            "; the app was not restarted"
+        } else {
+            ""
+        };
+        format!(
+            "the {} export of {} was finished first{restart}",
+            backend.name(),
+            app.full_name
+        )
+    })?;
     Ok(matches!(outcome, Outcome::Done { changed: true }))
 }
 
@@ -387,6 +424,7 @@ fn clean(cx: &mut Context, config: &Config, app_name: &Name, args: &CleanArgs) -
     let full_name = format!("{}{}", config.prefix, app_name);
     let mut found = false;
     let mut any_change = false;
+    let mut done: Vec<&str> = Vec::new();
     for backend in BackendKind::all(config)? {
         if args
             .backend
@@ -395,8 +433,17 @@ fn clean(cx: &mut Context, config: &Config, app_name: &Name, args: &CleanArgs) -
         {
             continue;
         }
+        // A signal stops the clean between backends, each one's change whole.
+        cx.interrupt.check(|| {
+            format!(
+                "the clean of {full_name} stopped before its {} part{}",
+                Installer::name(&backend),
+                finished(&done)
+            )
+        })?;
         let outcome = transaction::install(cx, &backend, &full_name, Change::Clean)?;
         if let Outcome::Done { changed } = outcome {
+            done.push(Installer::name(&backend));
             found = true;
             any_change |= changed;
         }
@@ -404,7 +451,18 @@ fn clean(cx: &mut Context, config: &Config, app_name: &Name, args: &CleanArgs) -
     if !found {
         writeln!(cx.out, "nothing is installed for {full_name}").map_err(print_error)?;
     }
+    cx.interrupt
+        .check(|| format!("the clean of {full_name} was finished first"))?;
     Ok(any_change)
+}
+
+/// `; the <backends> parts were finished`, or nothing when none was.
+fn finished(done: &[&str]) -> String {
+    if done.is_empty() {
+        String::new()
+    } else {
+        format!("; its {} parts were finished", done.join(", "))
+    }
 }
 
 /// The backends the app's jobs are asked of: every one, or the one `--backend` names.

@@ -10,8 +10,9 @@
 //! and `status` act on the jobs of the app's manifest, and on nothing else.
 
 use super::collision;
-use super::disk::{stale, Disk};
+use super::disk::{stale, Disk, Written};
 use super::installer::{Action, Installer, JobStatus, Jobs, State, Target};
+use super::interrupt::Interrupt;
 use super::manifest::{EntryKind, Manifest};
 use super::plan::{plan, Existing, Ownership};
 use super::report::{self, View};
@@ -41,6 +42,9 @@ pub struct Context<'a> {
     pub viewer: Option<(u32, u32)>,
     /// Where the files go, for the init hooks.
     pub target: Target,
+    /// Whether SIGINT or SIGTERM asked to stop: read between files (`Interrupt`).
+    pub interrupt: Interrupt,
+    /// Never fails a change: `cli::out::Remembered` keeps a print error for after it.
     pub out: &'a mut dyn Write,
 }
 
@@ -148,6 +152,8 @@ pub fn install(
     if cx.dry_run {
         return dry_run(cx, installer, &what, &plan, log_dir.as_ref());
     }
+    let interrupt = cx.interrupt;
+    interrupt.check(|| format!("the {what} did not begin: nothing changed"))?;
     if let Some(log) = log_dir.filter(|_| installer.makes_log_dir()) {
         let path = format!("{}/{}", log.parent, log.name);
         let recorded = old.log_dir.as_deref() == Some(path.as_str());
@@ -158,7 +164,14 @@ pub fn install(
     // The jobs whose files go: the plan only removes the app's own paths (`belongs`).
     let dropped = jobs_of(installer, full_name, &plan.removals);
     let live = cx.target != Target::Root;
-    if disk.write_new(&plan, &manifest_path, cx.ownership)? {
+    let written = disk.write_new(&plan, &manifest_path, cx.ownership, &|| {
+        interrupt.caught().is_some()
+    })?;
+    if written == Written::RolledBack {
+        interrupt.check(|| format!("the {what} was rolled back: nothing changed"))?;
+    }
+    // Past the commit point: every step runs, whatever arrives (a signal, a closed stdout).
+    if written == Written::Done {
         disk.remove_stale_links(&plan)?;
         if live && !dropped.is_empty() && installer.init_running(disk) {
             installer.stop_jobs(disk, &dropped)?;
@@ -172,7 +185,8 @@ pub fn install(
         installer.after_apply(cx.target, &dropped)?;
     }
     report::summary(cx.out, &what, &plan).map_err(print_error)?;
-    if restart {
+    // A signal that came during the change stops the run here, after it: no restart.
+    if restart && interrupt.caught().is_none() {
         let jobs = app_jobs(installer, &plan.new, full_name);
         require_init(cx.target, disk, installer, "restarted", &jobs)?;
         installer.control(disk, Action::Restart, &jobs)?;

@@ -18,7 +18,7 @@ mod write;
 
 pub use output::NewFile;
 pub use probe::Account;
-pub use write::stale;
+pub use write::{stale, Written};
 
 use camino::Utf8PathBuf;
 use rustix::fd::OwnedFd;
