@@ -124,8 +124,8 @@ fn run_command(args: Vec<OsString>, out: &mut dyn Write) -> Result<u8> {
     let config = config.for_app(app.as_str());
     // From here on an export or a clean may change files: SIGINT and SIGTERM only ask the
     // transaction to stop at a point where it can end cleanly.
-    let changes = matches!(&cli.command, Command::Export { .. } | Command::Clean(_));
-    let interrupt = if changes && !cli.dry_run {
+    let may_write = matches!(&cli.command, Command::Export { .. } | Command::Clean(_));
+    let interrupt = if may_write && !cli.dry_run {
         Interrupt::catch()?
     } else {
         Interrupt::NEVER
