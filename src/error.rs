@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::io;
+use std::sync::{Mutex, PoisonError};
 
 /// Where in an input file a problem is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,10 +119,10 @@ impl Error {
         }
     }
 
-    /// The process exit status for this error. A closed stdout (`procexport ... | head`) is
-    /// 141, as a shell reports a command that SIGPIPE ended.
+    /// The process exit status for this error. A closed stdout or stderr (`procexport ... |
+    /// head`) is 141, as a shell reports a command that SIGPIPE ended.
     pub fn exit_code(&self) -> u8 {
-        if self.is_closed_stdout() {
+        if self.is_closed_pipe() {
             return 141;
         }
         match self {
@@ -132,10 +133,11 @@ impl Error {
         }
     }
 
-    /// True when the error is stdout closed by its reader: not worth a message.
-    pub fn is_closed_stdout(&self) -> bool {
+    /// True when the error is stdout or stderr closed by its reader: not worth a message.
+    pub fn is_closed_pipe(&self) -> bool {
         matches!(self, Self::Io { action, source }
-            if action == STDOUT && source.kind() == io::ErrorKind::BrokenPipe)
+            if (action == STDOUT || action == STDERR)
+                && source.kind() == io::ErrorKind::BrokenPipe)
     }
 
     /// Prints the error the way a user should see it: clap's own format for usage errors and
@@ -145,7 +147,7 @@ impl Error {
             Self::Cli(error) => {
                 let _ = error.print();
             }
-            closed if closed.is_closed_stdout() => {}
+            closed if closed.is_closed_pipe() => {}
             other => warn(&other.to_string()),
         }
     }
@@ -189,12 +191,27 @@ impl std::error::Error for Error {
 
 /// The action of an error writing to stdout.
 pub const STDOUT: &str = "writing to stdout";
+/// The action of an error writing to stderr.
+pub const STDERR: &str = "writing to stderr";
 
-/// Prints `message` on stderr as `procexport: <message>`; a closed stderr is not an error
-/// worth failing (or panicking) over.
+/// The first error writing to stderr, kept for `run` to report once the command is done.
+static STDERR_ERROR: Mutex<Option<io::Error>> = Mutex::new(None);
+
+/// Prints `message` on stderr as `procexport: <message>`. A closed stderr never stops (or
+/// panics) a change that has begun: the first error is kept, and `run` reports it after the
+/// command (`take_stderr_error`).
 pub fn warn(message: &str) {
     use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "procexport: {message}");
+    if let Err(e) = writeln!(std::io::stderr(), "procexport: {message}") {
+        let mut kept = STDERR_ERROR.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.get_or_insert(e);
+    }
+}
+
+/// The first error `warn` met since the last call, as the error that ends the run.
+pub fn take_stderr_error() -> Option<Error> {
+    let mut kept = STDERR_ERROR.lock().unwrap_or_else(PoisonError::into_inner);
+    kept.take().map(|e| Error::io(STDERR, e))
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

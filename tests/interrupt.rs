@@ -13,19 +13,37 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A stdout whose reader has already gone: the write end of a pipe whose only reader (a
+/// An output whose reader has already gone: the write end of a pipe whose only reader (a
 /// `true` that never reads) has exited. A write to it fails with EPIPE, every time.
-fn closed_stdout() -> Stdio {
+fn closed_pipe() -> Stdio {
     let mut reader = Command::new("true").stdin(Stdio::piped()).spawn().unwrap();
     let pipe = reader.stdin.take().unwrap();
     assert!(reader.wait().unwrap().success());
     Stdio::from(pipe)
 }
 
+/// Which output of procexport's is a closed pipe.
+#[derive(Debug, Clone, Copy)]
+enum Closed {
+    Stdout,
+    Stderr,
+}
+
 /// Issue "Security round 3", item 1: the summary line of the first backend's clean failed
 /// with EPIPE and ended the run, leaving every later backend's files installed.
 #[test]
 fn a_clean_of_every_backend_with_stdout_closed_cleans_them_all_then_exits_141() {
+    clean_with(Closed::Stdout);
+}
+
+/// The same with stderr closed: supervisord's note that it did not run `supervisorctl update`
+/// under --root panicked (EPIPE in `eprintln!`), so sysv's and launchd's files stayed.
+#[test]
+fn a_clean_of_every_backend_with_stderr_closed_cleans_them_all_then_exits_141() {
+    clean_with(Closed::Stderr);
+}
+
+fn clean_with(closed: Closed) {
     require_root();
     // systemd-user keeps its manifests in the user's home, outside the tree compared here;
     // openrc's scripts go where sysv's do by default (/etc/init.d).
@@ -56,21 +74,36 @@ fn a_clean_of_every_backend_with_stdout_closed_cleans_them_all_then_exits_141() 
     assert!(clean_tree.len() < installed_files);
 
     let sandbox = install();
-    let output = sandbox
-        .command()
-        .args(["clean", "-n", "shop"])
-        .stdout(closed_stdout())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
+    let mut command = sandbox.command();
+    command.args(["clean", "-n", "shop"]);
+    match closed {
+        Closed::Stdout => command.stdout(closed_pipe()).stderr(Stdio::piped()),
+        Closed::Stderr => command.stdout(Stdio::piped()).stderr(closed_pipe()),
+    };
+    let output = command.output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(141), "stderr: {stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(141),
+        "{closed:?} closed: {}\nstdout: {stdout}\nstderr: {stderr}",
+        output.status
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(
         installed(&sandbox.snapshot()),
         clean_tree,
-        "a backend's clean was cut short by the closed stdout"
+        "a backend's clean was cut short by the closed {closed:?}"
     );
+    if let Closed::Stderr = closed {
+        // Every backend's summary line reached stdout.
+        for backend in &backends {
+            assert!(
+                stdout.contains(&format!("{backend} clean of fb-shop:")),
+                "{stdout}"
+            );
+        }
+    }
     // The manifests are gone with the files: nothing is left to clean.
     let again = sandbox.run(&["clean", "-n", "shop"]).success();
     assert!(

@@ -38,19 +38,22 @@ pub const WOULD_CHANGE: u8 = 3;
 /// Runs procexport with `args` (the first is the program name), printing to `out`. Returns
 /// the exit status: 0, or `WOULD_CHANGE` (see `--detailed-exitcode`).
 ///
-/// An error printing to `out` never stops the command (a change that has begun is finished):
-/// it is returned once the command is done, unless the command failed on its own.
+/// An error printing to `out` or to stderr never stops the command (a change that has begun
+/// is finished): it is returned once the command is done, unless the command failed on its
+/// own.
 pub fn run(
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
     out: &mut dyn Write,
 ) -> Result<u8> {
     let mut out = Remembered::new(out);
     let status = run_command(args.into_iter().map(Into::into).collect(), &mut out);
-    let printing = out.finish();
+    let stdout = out.finish();
+    let stderr = crate::error::take_stderr_error();
     let status = status?;
-    match printing {
-        Some(e) => Err(print_error(e)),
-        None => Ok(status),
+    match (stdout, stderr) {
+        (Some(e), _) => Err(print_error(e)),
+        (None, Some(error)) => Err(error),
+        (None, None) => Ok(status),
     }
 }
 
