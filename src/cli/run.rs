@@ -340,7 +340,7 @@ fn export(
     )?;
     cx.interrupt.check(|| {
         let restart = if args.restart {
-            "; the app was not restarted"
+            "; --restart is skipped once a signal has come"
         } else {
             ""
         };

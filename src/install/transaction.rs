@@ -8,6 +8,10 @@
 //! When the backend's init runs here (and the files are the live system's), the jobs a change
 //! removes are stopped before their files go, and an export can restart the app. `control`
 //! and `status` act on the jobs of the app's manifest, and on nothing else.
+//!
+//! A change that has begun always ends cleanly: SIGINT or SIGTERM (`interrupt`) is read
+//! between files, and rolls the change back before its commit point (the first rename) or
+//! lets it finish after; what it prints cannot fail it (`cli::out`).
 
 use super::collision;
 use super::disk::{stale, Disk, Written};
