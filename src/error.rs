@@ -1,8 +1,10 @@
 //! One error type for the whole program, and the one place that picks the exit status:
-//! 2 for bad input or usage (the caller can fix it), 1 for everything else.
+//! 2 for bad input or usage (the caller can fix it), 130 or 143 for a run that SIGINT or
+//! SIGTERM stopped, 141 for a closed stdout, 1 for everything else.
 
 use std::fmt;
 use std::io;
+use std::sync::{Mutex, PoisonError};
 
 /// Where in an input file a problem is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +73,35 @@ pub enum Error {
     Failed(String),
     /// An operating system call failed.
     Io { action: String, source: io::Error },
+    /// SIGINT or SIGTERM arrived during a change, which was rolled back or finished first;
+    /// `what` says which, and what was left undone.
+    Interrupted { signal: Signal, what: String },
+}
+
+/// The signals that stop a change cleanly (`install::interrupt`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGINT (Ctrl-C).
+    Int,
+    /// SIGTERM.
+    Term,
+}
+
+impl Signal {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Int => "SIGINT",
+            Self::Term => "SIGTERM",
+        }
+    }
+
+    /// 128 plus the signal's number, as a shell reports a command that the signal ended.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Int => 130,
+            Self::Term => 143,
+        }
+    }
 }
 
 impl Error {
@@ -88,23 +119,25 @@ impl Error {
         }
     }
 
-    /// The process exit status for this error. A closed stdout (`procexport ... | head`) is
-    /// 141, as a shell reports a command that SIGPIPE ended.
+    /// The process exit status for this error. A closed stdout or stderr (`procexport ... |
+    /// head`) is 141, as a shell reports a command that SIGPIPE ended.
     pub fn exit_code(&self) -> u8 {
-        if self.is_closed_stdout() {
+        if self.is_closed_pipe() {
             return 141;
         }
         match self {
             Self::Cli(error) => u8::try_from(error.exit_code()).unwrap_or(2),
             Self::Usage(_) | Self::Input { .. } | Self::Format(_) => 2,
             Self::Refused(_) | Self::Failed(_) | Self::Io { .. } => 1,
+            Self::Interrupted { signal, .. } => signal.exit_code(),
         }
     }
 
-    /// True when the error is stdout closed by its reader: not worth a message.
-    pub fn is_closed_stdout(&self) -> bool {
+    /// True when the error is stdout or stderr closed by its reader: not worth a message.
+    pub fn is_closed_pipe(&self) -> bool {
         matches!(self, Self::Io { action, source }
-            if action == STDOUT && source.kind() == io::ErrorKind::BrokenPipe)
+            if (action == STDOUT || action == STDERR)
+                && source.kind() == io::ErrorKind::BrokenPipe)
     }
 
     /// Prints the error the way a user should see it: clap's own format for usage errors and
@@ -114,7 +147,7 @@ impl Error {
             Self::Cli(error) => {
                 let _ = error.print();
             }
-            closed if closed.is_closed_stdout() => {}
+            closed if closed.is_closed_pipe() => {}
             other => warn(&other.to_string()),
         }
     }
@@ -136,6 +169,7 @@ impl fmt::Display for Error {
                 )
             }
             Self::Io { action, source } => write!(f, "{action}: {source}"),
+            Self::Interrupted { signal, what } => write!(f, "stopped by {}: {what}", signal.name()),
         }
     }
 }
@@ -149,19 +183,35 @@ impl std::error::Error for Error {
             | Self::Input { .. }
             | Self::Format(_)
             | Self::Refused(_)
-            | Self::Failed(_) => None,
+            | Self::Failed(_)
+            | Self::Interrupted { .. } => None,
         }
     }
 }
 
 /// The action of an error writing to stdout.
 pub const STDOUT: &str = "writing to stdout";
+/// The action of an error writing to stderr.
+pub const STDERR: &str = "writing to stderr";
 
-/// Prints `message` on stderr as `procexport: <message>`; a closed stderr is not an error
-/// worth failing (or panicking) over.
+/// The first error writing to stderr, kept for `run` to report once the command is done.
+static STDERR_ERROR: Mutex<Option<io::Error>> = Mutex::new(None);
+
+/// Prints `message` on stderr as `procexport: <message>`. A closed stderr never stops (or
+/// panics) a change that has begun: the first error is kept, and `run` reports it after the
+/// command (`take_stderr_error`).
 pub fn warn(message: &str) {
     use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "procexport: {message}");
+    if let Err(e) = writeln!(std::io::stderr(), "procexport: {message}") {
+        let mut kept = STDERR_ERROR.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.get_or_insert(e);
+    }
+}
+
+/// The first error `warn` met since the last call, as the error that ends the run.
+pub fn take_stderr_error() -> Option<Error> {
+    let mut kept = STDERR_ERROR.lock().unwrap_or_else(PoisonError::into_inner);
+    kept.take().map(|e| Error::io(STDERR, e))
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

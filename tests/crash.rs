@@ -11,11 +11,11 @@ use std::process::Child;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-const JOBS: usize = 500;
+pub const JOBS: usize = 500;
 
 /// A v2 Procfile with jobs `j<first>`..: explicit working directory so that two sandboxes
 /// render the same bytes.
-fn procfile(first: usize, tag: &str) -> String {
+pub fn procfile(first: usize, tag: &str) -> String {
     let mut text =
         format!("version: 2\nworking_directory: /srv/app\nenv: {{TAG: {tag}}}\ncommands:\n");
     for i in first..first + JOBS {
@@ -25,7 +25,7 @@ fn procfile(first: usize, tag: &str) -> String {
 }
 
 /// The installed files: everything but the state directory and the (never removed) logs.
-fn installed(tree: &Tree) -> Tree {
+pub fn installed(tree: &Tree) -> Tree {
     tree.iter()
         .filter(|(path, _)| {
             let user_state = crate::support::state_dir("systemd-user");
@@ -37,7 +37,7 @@ fn installed(tree: &Tree) -> Tree {
         .collect()
 }
 
-fn is_file(node: &Node) -> bool {
+pub fn is_file(node: &Node) -> bool {
     matches!(node, Node::File { .. } | Node::Link { .. })
 }
 
@@ -72,7 +72,7 @@ impl KillAt {
     }
 }
 
-fn is_temp(path: &str) -> bool {
+pub fn is_temp(path: &str) -> bool {
     path.rsplit('/')
         .next()
         .is_some_and(|name| name.starts_with(".procexport-") && name.ends_with(".tmp"))

@@ -63,6 +63,9 @@ mod golden;
 /// Generated helpers and scripts run for real as the run user.
 #[cfg(feature = "root-tests")]
 mod helpers_run;
+/// A change that has begun ends cleanly: a closed stdout, SIGINT and SIGTERM half way.
+#[cfg(feature = "root-tests")]
+mod interrupt;
 /// The Kubernetes export's manifests (corpus, fixtures, hostile values, options) against the
 /// Kubernetes schemas (kubernetes-validate) and a YAML 1.1 reader (PyYAML), as .ci/run
 /// installs them.

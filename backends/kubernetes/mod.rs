@@ -61,7 +61,7 @@ pub fn export(
 ) -> Result<()> {
     let rendered = render(app, procfile, options)?;
     for note in &rendered.notes {
-        eprintln!("procexport: note: {note}");
+        crate::error::warn(&format!("note: {note}"));
     }
     let documents = rendered
         .objects

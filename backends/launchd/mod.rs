@@ -98,11 +98,11 @@ impl Installer for Launchd {
 
     fn after_apply(&self, target: Target, _dropped: &Jobs) -> Result<()> {
         if target != Target::Root {
-            eprintln!(
-                "procexport: load the daemons with launchctl bootstrap system {}/<app>-<job>.plist \
+            crate::error::warn(&format!(
+                "load the daemons with launchctl bootstrap system {}/<app>-<job>.plist \
                  (procexport does not run launchctl)",
                 self.plists.as_str().trim_end_matches('/')
-            );
+            ));
         }
         Ok(())
     }

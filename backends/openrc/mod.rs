@@ -106,11 +106,11 @@ impl Installer for Openrc {
     /// OpenRC reads a service script when it runs it: nothing to reload.
     fn after_apply(&self, target: Target, _dropped: &Jobs) -> Result<()> {
         if target != Target::Root {
-            eprintln!(
-                "procexport: the services are in {}; start the app with rc-service <app> start, \
+            crate::error::warn(&format!(
+                "the services are in {}; start the app with rc-service <app> start, \
                  and at boot with rc-update add <app> default",
                 Quoted(self.scripts.as_str())
-            );
+            ));
         }
         Ok(())
     }

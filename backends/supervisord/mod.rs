@@ -158,16 +158,16 @@ impl Installer for Supervisord {
     fn after_apply(&self, target: Target, _dropped: &Jobs) -> Result<()> {
         match target {
             Target::LiveNoReload => {
-                eprintln!(
-                    "procexport: did not run supervisorctl update: --no-reload was given; run it \
-                     to apply the change"
+                crate::error::warn(
+                    "did not run supervisorctl update: --no-reload was given; run it to apply \
+                     the change",
                 );
                 Ok(())
             }
             Target::Root => {
-                eprintln!(
-                    "procexport: did not run supervisorctl update: the files went under --root, \
-                     not to this system"
+                crate::error::warn(
+                    "did not run supervisorctl update: the files went under --root, not to this \
+                     system",
                 );
                 Ok(())
             }

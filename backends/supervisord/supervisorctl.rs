@@ -26,17 +26,17 @@ fn run(conf: &str, args: &[&str]) -> std::io::Result<std::process::Output> {
 /// installed): the files are in place and supervisord reads them when it starts.
 pub fn update(conf: &str) -> Result<()> {
     if !std::path::Path::new(SUPERVISORCTL).exists() || !std::path::Path::new(conf).exists() {
-        eprintln!(
-            "procexport: did not run supervisorctl update: supervisord is not installed here \
+        crate::error::warn(&format!(
+            "did not run supervisorctl update: supervisord is not installed here \
              (no {SUPERVISORCTL} or {})",
             Quoted(conf)
-        );
+        ));
         return Ok(());
     }
     if !answers(conf) {
-        eprintln!(
-            "procexport: did not run supervisorctl update: supervisord is not running; it reads \
-             the files when it starts"
+        crate::error::warn(
+            "did not run supervisorctl update: supervisord is not running; it reads the files \
+             when it starts",
         );
         return Ok(());
     }

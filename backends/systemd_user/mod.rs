@@ -185,7 +185,7 @@ impl Installer for SystemdUser {
             Target::Live => None,
         };
         if let Some(why) = skipped {
-            eprintln!("procexport: did not run systemctl --user daemon-reload: {why}");
+            crate::error::warn(&format!("did not run systemctl --user daemon-reload: {why}"));
             return Ok(());
         }
         let output = Command::new(SYSTEMCTL)

@@ -179,13 +179,13 @@ impl Installer for Sysv {
     /// procexport leaves to the admin (it writes no links into `/etc/rc?.d`).
     fn after_apply(&self, target: Target, _dropped: &Jobs) -> Result<()> {
         if target != Target::Root {
-            eprintln!(
-                "procexport: the init script is in {}; enable it at boot with update-rc.d \
+            crate::error::warn(&format!(
+                "the init script is in {}; enable it at boot with update-rc.d \
                  <name> defaults, and (re)start it with procexport restart -n <app> (or {}/<name> \
                  restart)",
                 Quoted(self.scripts.as_str()),
                 self.scripts.as_str().trim_end_matches('/')
-            );
+            ));
         }
         Ok(())
     }

@@ -135,7 +135,27 @@ fn fixed_sections() -> Roff {
         )])
         .control("TP", [])
         .text([bold("1")])
-        .text([roman("Anything else: an unsafe target, an I/O error.")]);
+        .text([roman("Anything else: an unsafe target, an I/O error.")])
+        .control("TP", [])
+        .text([bold("3")])
+        .text([roman(
+            "With --detailed-exitcode: the run (or dry run) changed, or would change, \
+             something.",
+        )])
+        .control("TP", [])
+        .text([bold("130, 143")])
+        .text([roman(
+            "Stopped by SIGINT (130) or SIGTERM (143) during an export or clean. A change \
+             that had not reached its first rename was rolled back (its temp files removed, \
+             the installed files and manifest as they were); one that had was finished \
+             first. A clean of several backends stops between two of them.",
+        )])
+        .control("TP", [])
+        .text([bold("141")])
+        .text([roman(
+            "Standard output was closed (its reader went away), reported quietly once the \
+             command had done all of its work: a closed stdout never stops a change.",
+        )]);
     roff.control("SH", ["FILES"]);
     for (path, what) in [
         (
@@ -197,6 +217,12 @@ mod tests {
             assert!(page.contains(flag), "no {flag} in the page");
         }
         assert!(page.contains(".SH \"EXIT STATUS\"") && page.contains(".SH FILES"));
+        for status in ["3", "130, 143", "141"] {
+            assert!(
+                page.contains(&format!(".TP\n\\fB{status}\\fR\n")),
+                "exit status {status} is not in the page"
+            );
+        }
         assert!(
             page.contains(".SH EXAMPLES\n.nf\nsudo procexport upstart \\-p /srv/myapp/Procfile")
         );

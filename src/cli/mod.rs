@@ -6,4 +6,5 @@ pub mod completions;
 pub mod foreman;
 pub mod gem;
 pub mod manpage;
+pub mod out;
 pub mod run;

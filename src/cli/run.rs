@@ -8,15 +8,19 @@
 use crate::backends::kubernetes::{self, Flags, KubernetesOptions};
 use crate::backends::{keys, Backend, BackendKind};
 use crate::cli::args::{Action, AppArgs, Cli, Command, ExportArgs, KubernetesArgs, PlanFlags};
+use crate::cli::out::Remembered;
 use crate::cli::{completions, foreman, gem, manpage};
 use crate::error::{Error, Location, Result};
 use crate::install::access::{self, Users};
 use crate::install::disk::Disk;
 use crate::install::installer::{Installer, Target};
+use crate::install::interrupt::Interrupt;
 use crate::install::plan::Ownership;
 use crate::install::preflight;
 use crate::install::privilege::Invoker;
-use crate::install::transaction::{self, print_error, Change, Context, LogDir, Outcome};
+use crate::install::transaction::{
+    self, print_error, Change, Context, LogDir, Outcome, Unreadable,
+};
 use crate::model::account::RunAs;
 use crate::model::config::{Accounts, Config, Limits, GEM_PATH, MAIN_PATH};
 use crate::model::env::Env;
@@ -51,11 +55,27 @@ fn export_args(command: &Command) -> Option<&ExportArgs> {
 }
 
 /// the exit status: 0, or `WOULD_CHANGE` (see `--detailed-exitcode`).
+///
+/// An error printing to `out` or to stderr never stops the command (a change that has begun
+/// is finished): it is returned once the command is done, unless the command failed on its
+/// own.
 pub fn run(
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
     out: &mut dyn Write,
 ) -> Result<u8> {
-    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let mut out = Remembered::new(out);
+    let status = run_command(args.into_iter().map(Into::into).collect(), &mut out);
+    let stdout = out.finish();
+    let stderr = crate::error::take_stderr_error();
+    let status = status?;
+    match (stdout, stderr) {
+        (Some(e), _) => Err(print_error(e)),
+        (None, Some(error)) => Err(error),
+        (None, None) => Ok(status),
+    }
+}
+
+fn run_command(args: Vec<OsString>, out: &mut dyn Write) -> Result<u8> {
     // Installed as the gem's `upstart-export`: the gem's command line and config file.
     let as_gem = args.first().is_some_and(gem::invoked_as_gem);
     let args = if as_gem { gem::translate(args) } else { args };
@@ -86,11 +106,7 @@ pub fn run(
         &accounts,
         as_gem,
     )?;
-    // A dry run through sudo may compare an installed file the invoking user cannot read with
-    // the new one, and say whether it would change, only when the config sets no env: an
-    // installed env file holds the config's values, and a Procfile that sets the same key to a
-    // guess would learn from the answer whether the guess was root's secret.
-    let compare_unreadable = config.defaults.env.iter().next().is_none();
+    let unreadable = unreadable(&config);
     // The `.env` files come after the config: how many, and how many bytes, it bounds.
     let dotenv = export_args(&cli.command)
         .map(|args| read_env_files(args, &invoker, &config.limits))
@@ -101,12 +117,7 @@ pub fn run(
         // not their values.
         config.defaults.env = config.defaults.env.redacted("(hidden: set in the config)");
     }
-    let no_reload = matches!(&cli.command, Command::Export { args, .. } if args.no_reload);
-    let target = match (live, no_reload) {
-        (false, _) => Target::Root,
-        (true, true) => Target::LiveNoReload,
-        (true, false) => Target::Live,
-    };
+    let target = target(live, &cli.command);
     let app = match &cli.command {
         Command::Export { args, .. } => &args.app,
         Command::Clean(args) => &args.app,
@@ -128,9 +139,11 @@ pub fn run(
     let config = config.for_app(app.as_str());
     let may_claim_legacy =
         access::may_claim_legacy(&invoker, &config, app.as_str(), &Users::SYSTEM);
+    let interrupt = interrupt(&cli.command, plan)?;
     let mut cx = context(&mut disk, &config, &invoker, plan, target, out);
-    cx.compare_unreadable = compare_unreadable;
+    cx.unreadable = unreadable;
     cx.may_claim_legacy = may_claim_legacy;
+    cx.interrupt = interrupt;
     let changed = match cli.command {
         Command::Export {
             backend,
@@ -161,6 +174,41 @@ pub fn run(
     } else {
         0
     })
+}
+
+/// Whether a dry run through sudo compares installed files the invoking user cannot read:
+/// only when the config sets no env. An installed env file holds the config's values, and a
+/// Procfile that sets the same key to a guess would learn from the answer whether the guess
+/// was root's secret.
+fn unreadable(config: &Config) -> Unreadable {
+    if config.defaults.env.iter().next().is_none() {
+        Unreadable::Compared
+    } else {
+        Unreadable::NotCompared
+    }
+}
+
+/// Where the files go: under `--root`, or to the live system (told to reload unless
+/// `--no-reload`).
+fn target(live: bool, command: &Command) -> Target {
+    let no_reload = matches!(command, Command::Export { args, .. } if args.no_reload);
+    match (live, no_reload) {
+        (false, _) => Target::Root,
+        (true, true) => Target::LiveNoReload,
+        (true, false) => Target::Live,
+    }
+}
+
+/// From here on an export or a clean may change files: SIGINT and SIGTERM only ask the
+/// transaction to stop at a point where it can end cleanly. Anything else keeps the signals'
+/// default (it changes nothing).
+fn interrupt(command: &Command, plan: PlanFlags) -> Result<Interrupt> {
+    let may_write = matches!(command, Command::Export { .. } | Command::Clean(_));
+    if may_write && !plan.dry_run {
+        Interrupt::catch()
+    } else {
+        Ok(Interrupt::NEVER)
+    }
 }
 
 /// Prints the manual or the completions; `None` for every other subcommand.
@@ -312,8 +360,9 @@ fn context<'a>(
         run_group: &config.run_as.group,
         dry_run,
         viewer: invoker.sudo.filter(|_| dry_run),
-        compare_unreadable: false,
+        unreadable: Unreadable::NotCompared,
         target,
+        interrupt: Interrupt::NEVER,
         out,
     }
 }
@@ -427,6 +476,18 @@ fn export(
             restart: args.restart,
         },
     )?;
+    cx.interrupt.check(|| {
+        let restart = if args.restart {
+            "; --restart is skipped once a signal has come"
+        } else {
+            ""
+        };
+        format!(
+            "the {} export of {} was finished first{restart}",
+            backend.name(),
+            app.full_name
+        )
+    })?;
     Ok(matches!(outcome, Outcome::Done { changed: true }))
 }
 
@@ -511,9 +572,19 @@ fn clean(
     let full_name = format!("{}{}", config.prefix, app_name);
     let mut found = false;
     let mut any_change = false;
+    let mut done: Vec<&str> = Vec::new();
     for backend in chosen(config, scope, backend)? {
+        // A signal stops the clean between backends, each one's change whole.
+        cx.interrupt.check(|| {
+            format!(
+                "the clean of {full_name} stopped before its {} part{}",
+                Installer::name(&backend),
+                finished(&done)
+            )
+        })?;
         let outcome = transaction::install(cx, &backend, &full_name, Change::Clean)?;
         if let Outcome::Done { changed } = outcome {
+            done.push(Installer::name(&backend));
             found = true;
             any_change |= changed;
         }
@@ -527,7 +598,18 @@ fn clean(
             .map_err(print_error)?;
     }
     note_elsewhere(&elsewhere, "clean", app_name.as_str(), &full_name);
+    cx.interrupt
+        .check(|| format!("the clean of {full_name} was finished first"))?;
     Ok(any_change)
+}
+
+/// `; the <backends> parts were finished`, or nothing when none was.
+fn finished(done: &[&str]) -> String {
+    if done.is_empty() {
+        String::new()
+    } else {
+        format!("; its {} parts were finished", done.join(", "))
+    }
 }
 
 /// Every backend whose apps `scope` sees.

@@ -6,6 +6,7 @@ pub mod access;
 pub mod collision;
 pub mod disk;
 pub mod installer;
+pub mod interrupt;
 pub mod manifest;
 pub mod plan;
 pub mod preflight;

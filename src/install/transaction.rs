@@ -8,10 +8,15 @@
 //! When the backend's init runs here (and the files are the live system's), the jobs a change
 //! removes are stopped before their files go, and an export can restart the app. `control`
 //! and `status` act on the jobs of the app's manifest, and on nothing else.
+//!
+//! A change that has begun always ends cleanly: SIGINT or SIGTERM (`interrupt`) is read
+//! between files, and rolls the change back before its commit point (the first rename) or
+//! lets it finish after; what it prints cannot fail it (`cli::out`).
 
 use super::collision;
-use super::disk::{stale, DirStat, Disk, Lock};
+use super::disk::{stale, DirStat, Disk, Lock, Written};
 use super::installer::{Action, Installer, JobStatus, Jobs, LegacyFile, State, Target};
+use super::interrupt::Interrupt;
 use super::manifest::{EntryKind, Manifest};
 use super::plan::{plan, Existing, Ownership};
 use super::report::{self, View};
@@ -43,13 +48,25 @@ pub struct Context<'a> {
     /// For a dry run through sudo, the invoking user's uid and gid: what that user could not
     /// read is not compared or named.
     pub viewer: Option<(u32, u32)>,
-    /// For that dry run: the installed files the viewer cannot read are still compared with
-    /// the new ones, and only whether they differ is said (never what they hold). False when
-    /// they may hold what the viewer must not confirm by guessing (the config's env values).
-    pub compare_unreadable: bool,
+    /// For that dry run: whether the installed files the viewer cannot read are still
+    /// compared with the new ones (only whether they differ is said, never what they hold).
+    pub unreadable: Unreadable,
     /// Where the files go, for the init hooks.
     pub target: Target,
+    /// Whether SIGINT or SIGTERM asked to stop: read between files (`Interrupt`).
+    pub interrupt: Interrupt,
+    /// Never fails a change: `cli::out::Remembered` keeps a print error for after it.
     pub out: &'a mut dyn Write,
+}
+
+/// What a dry run through sudo does with an installed file the invoking user cannot read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreadable {
+    /// Compared as root; only the verdict (unchanged, or changed with the new file) is shown.
+    Compared,
+    /// Not compared: it may hold what the viewer must not confirm by guessing (the config's
+    /// env values), so it is shown as written, not compared.
+    NotCompared,
 }
 
 /// The app's own log directory, made and handed to the run user before its jobs are.
@@ -182,6 +199,10 @@ fn install_locked(
     plan.new.owner = old.owner.or(cx.owner);
     let log_path = log_dir.as_ref().map(|l| format!("{}/{}", l.parent, l.name));
     plan.new.log_dir = old.log_dir.clone().filter(|p| log_path.as_ref() == Some(p));
+    let interrupt = cx.interrupt;
+    if !cx.dry_run {
+        interrupt.check(|| format!("the {what} did not begin: nothing changed"))?;
+    }
     // The log directory: made (or, in a dry run, checked by the same rules) before the jobs
     // that log into it are installed.
     let mut new_log_dir = None;
@@ -203,7 +224,14 @@ fn install_locked(
     // The jobs whose files go: the plan only removes the app's own paths (`belongs`).
     let dropped = jobs_of(installer, full_name, &plan.removals);
     let live = cx.target != Target::Root;
-    if disk.write_new(&plan, &manifest_path, cx.ownership)? {
+    let written = disk.write_new(&plan, &manifest_path, cx.ownership, &|| {
+        interrupt.caught().is_some()
+    })?;
+    if written == Written::RolledBack {
+        interrupt.check(|| format!("the {what} was rolled back: nothing changed"))?;
+    }
+    // Past the commit point: every step runs, whatever arrives (a signal, a closed stdout).
+    if written == Written::Done {
         disk.remove_stale_links(&plan)?;
         if live && !dropped.is_empty() && installer.init_running(disk) {
             installer.stop_jobs(disk, &dropped)?;
@@ -217,7 +245,8 @@ fn install_locked(
         installer.after_apply(cx.target, &dropped)?;
     }
     report::summary(cx.out, what, &plan).map_err(print_error)?;
-    if restart {
+    // A signal that came during the change stops the run here, after it: no restart.
+    if restart && interrupt.caught().is_none() {
         let jobs = app_jobs(installer, &plan.new, full_name);
         require_init(cx.target, disk, installer, "restarted", &jobs)?;
         installer.control(disk, Action::Restart, &jobs)?;
@@ -248,12 +277,12 @@ fn dry_run(
     let view = View {
         run_group: cx.run_group,
         hidden: &hidden,
-        compared: cx.compare_unreadable,
+        compared: cx.unreadable == Unreadable::Compared,
         hidden_removals: &hidden_removals,
         new_log_dir,
     };
     report::dry_run(cx.out, what, plan, &view).map_err(print_error)?;
-    let blind = !cx.compare_unreadable && !hidden.is_empty();
+    let blind = cx.unreadable == Unreadable::NotCompared && !hidden.is_empty();
     let changed = plan.changes_anything() || view.new_log_dir.is_some() || blind;
     Ok(Outcome::Done { changed })
 }

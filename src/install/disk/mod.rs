@@ -20,7 +20,7 @@ pub use lock::Lock;
 pub use output::NewFile;
 pub use probe::Account;
 pub use read::DirStat;
-pub use write::stale;
+pub use write::{stale, Written};
 
 use camino::Utf8PathBuf;
 use rustix::fd::OwnedFd;

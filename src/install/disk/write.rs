@@ -11,7 +11,7 @@
 use super::{Disk, Strictness};
 use crate::error::{Error, Result};
 use crate::install::manifest::{EntryKind, Manifest};
-use crate::install::plan::{Ownership, Plan};
+use crate::install::plan::{Existing, Ownership, Plan};
 use crate::model::output::{split_path, Group, Kind, Output};
 use crate::sanitize::Quoted;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -46,18 +46,23 @@ const DIR_FLAGS: OFlags = OFlags::RDONLY
 impl Disk {
     /// Writes a plan's new files: a pending manifest that covers old and new files first (so
     /// a run killed half way still knows every file it may have written), then every new
-    /// file. Returns false when the plan changes nothing (and nothing was done).
+    /// file.
     ///
     /// New files are staged as temp files (each file's writeback started as soon as it is
     /// written), fsync'd together from several threads, and only then renamed into place: a
     /// crash at any point leaves each target the old file or the whole new one. The touched
     /// directories are fsync'd the same way after the renames, before this returns.
+    ///
+    /// `stop` is asked before each file is staged and once more before the first rename (the
+    /// commit point): when it says yes, what was staged is undone (`roll_back`) and nothing
+    /// of the installed set has changed. Once the renames have begun they all run.
     pub fn write_new(
         &mut self,
         plan: &Plan,
         manifest_path: &str,
         ownership: Option<Ownership>,
-    ) -> Result<bool> {
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Written> {
         let mut dirs: BTreeSet<&str> = BTreeSet::new();
         for output in plan.writes.iter().chain(&plan.unchanged) {
             dirs.insert(split_path(&output.path).0);
@@ -72,7 +77,10 @@ impl Disk {
                 self.flush_dirs(&mut flush, &BTreeSet::new(), &BTreeSet::new())?;
                 self.unflushed.clear();
             }
-            return flush.run().map(|()| false);
+            return flush.run().map(|()| Written::Nothing);
+        }
+        if stop() {
+            return Ok(Written::RolledBack);
         }
         let pending = plan.old.union(&plan.new);
         // Everything fsync'd before the first rename: the staged files, the pending manifest
@@ -80,13 +88,24 @@ impl Disk {
         // that fills up is flushed early.
         let mut flush = Flush::default();
         let mut early = BTreeSet::new();
-        if pending != plan.old {
+        let mut undo = Undo {
+            manifest: pending != plan.old,
+            ..Undo::default()
+        };
+        if undo.manifest {
             let fd = self.write_manifest_at(manifest_path, &pending)?;
             flush.push(fd, self.host(manifest_path))?;
             early.insert(split_path(manifest_path).0.to_owned());
         }
         let mut staged = Vec::new();
         for output in &plan.writes {
+            if stop() {
+                self.roll_back(plan, manifest_path, &staged, &undo)?;
+                return Ok(Written::RolledBack);
+            }
+            if matches!(output.kind, Kind::Dir { .. }) {
+                undo.dirs.push(output);
+            }
             let result = match self.stage(output, ownership) {
                 Ok(Some((temp, fd))) => {
                     staged.push((output, temp));
@@ -118,6 +137,11 @@ impl Disk {
             self.discard(&staged);
             return Err(error);
         }
+        // The commit point: the last moment the change can be undone.
+        if stop() {
+            self.roll_back(plan, manifest_path, &staged, &undo)?;
+            return Ok(Written::RolledBack);
+        }
         for (output, temp) in &staged {
             let (dir, name) = split_path(&output.path);
             let host = self.host(&output.path);
@@ -133,7 +157,45 @@ impl Disk {
         }
         flush.run()?;
         self.unflushed.clear();
-        Ok(true)
+        Ok(Written::Done)
+    }
+
+    /// Undoes `write_new` before its commit point: removes the staged temp files and the
+    /// directories it made (deepest first), puts back the mode and owner of those it changed,
+    /// and records the old manifest again, so the installed set is exactly as it was.
+    fn roll_back(
+        &mut self,
+        plan: &Plan,
+        manifest_path: &str,
+        staged: &[(&Output, String)],
+        undo: &Undo,
+    ) -> Result<()> {
+        self.discard(staged);
+        for output in undo.dirs.iter().rev() {
+            match plan.before.get(&output.path) {
+                Some(Existing::Dir { mode, uid, gid }) => {
+                    let host = self.host(&output.path);
+                    let io = |what: &str, e: Errno| {
+                        Error::io(format!("{what} {}", Quoted(&host)), e.into())
+                    };
+                    let path = output.path.clone();
+                    if let Some(fd) = self.open_dir(&path, Strictness::Target, false)? {
+                        fchown(fd, Some(Uid::from_raw(*uid)), Some(Gid::from_raw(*gid)))
+                            .map_err(|e| io("restoring the owner of", e))?;
+                        fchmod(fd, Mode::from_raw_mode(*mode & 0o7777))
+                            .map_err(|e| io("restoring the mode of", e))?;
+                    }
+                }
+                // Missing before: this run made it.
+                None => self.remove(&output.path, EntryKind::Dir)?,
+                // The plan refuses anything else where a directory goes.
+                Some(_) => {}
+            }
+        }
+        if undo.manifest {
+            self.write_manifest(manifest_path, &plan.old, true)?;
+        }
+        Ok(())
     }
 
     /// Removes the plan's stale links: what enables a service goes first, so a supervisor
@@ -567,6 +629,25 @@ pub struct LogDirState {
     pub made: bool,
     /// It is procexport's: made now, or recorded in the app's manifest.
     pub ours: bool,
+}
+
+/// What `write_new` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The plan changes nothing: nothing was written.
+    Nothing,
+    /// Every new file is in place.
+    Done,
+    /// Stopped before the commit point and undone: the installed set is as it was.
+    RolledBack,
+}
+
+/// What `roll_back` must undo: the directories staged so far, in the order they were made,
+/// and whether the pending manifest replaced the old one.
+#[derive(Default)]
+struct Undo<'a> {
+    dirs: Vec<&'a Output>,
+    manifest: bool,
 }
 
 /// The plan's stale entries of one kind, in removal order.
