@@ -245,8 +245,11 @@ pub trait Checks {
     /// reader the tests read them back with (tests/properties.rs).
     fn secret(&self, path: &str) -> Option<Secret>;
 
-    /// True for the one file every process of an app has (tests/corpus.rs counts them).
-    fn is_process_file(&self, path: &str) -> bool;
+    /// True for the one file every process of an app has (tests/corpus.rs counts them): by
+    /// default the file that holds its env.
+    fn is_process_file(&self, path: &str) -> bool {
+        self.secret(path).is_some()
+    }
 
     /// In which format the init runs the file at live path `path` as root; `None` when it
     /// runs nothing of it as root (tests/security.rs reads those lines).
@@ -255,8 +258,10 @@ pub trait Checks {
     /// The init's name for app `full_name`'s own job, when it has one.
     fn app_job_name(&self, full_name: &str) -> Option<String>;
 
-    /// The init's name for process `job` of app `full_name`.
-    fn process_name(&self, full_name: &str, job: &str) -> String;
+    /// The init's name for process `job` of app `full_name`: by default its file name's stem.
+    fn process_name(&self, full_name: &str, job: &str) -> String {
+        format!("{full_name}-{job}")
+    }
 }
 
 /// How a file carries a job's env. A test matches on it, never on backend names, so a backend

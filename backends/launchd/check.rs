@@ -84,10 +84,6 @@ impl Checks for Launchd {
         in_dir_with(self.helpers.as_str(), path, "sh").then_some(Secret::ShellHelper)
     }
 
-    fn is_process_file(&self, path: &str) -> bool {
-        self.secret(path).is_some()
-    }
-
     fn root_format(&self, path: &str) -> Option<RootFormat> {
         in_dir_with(self.plists.as_str(), path, "plist").then_some(RootFormat::LaunchdPlist)
     }
@@ -95,9 +91,5 @@ impl Checks for Launchd {
     /// launchd has no app job: each process is a daemon of its own.
     fn app_job_name(&self, _full_name: &str) -> Option<String> {
         None
-    }
-
-    fn process_name(&self, full_name: &str, job: &str) -> String {
-        format!("{full_name}-{job}")
     }
 }

@@ -38,10 +38,6 @@ impl Checks for Openrc {
         in_dir_with(self.helpers.as_str(), path, "sh").then_some(Secret::ShellHelper)
     }
 
-    fn is_process_file(&self, path: &str) -> bool {
-        self.secret(path).is_some()
-    }
-
     /// openrc-run sources each service script as root.
     fn root_format(&self, path: &str) -> Option<RootFormat> {
         name_in(self.scripts.as_str(), path).map(|_| RootFormat::InitScript)
@@ -49,9 +45,5 @@ impl Checks for Openrc {
 
     fn app_job_name(&self, full_name: &str) -> Option<String> {
         Some(full_name.to_owned())
-    }
-
-    fn process_name(&self, full_name: &str, job: &str) -> String {
-        format!("{full_name}-{job}")
     }
 }

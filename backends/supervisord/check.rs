@@ -88,10 +88,6 @@ impl Checks for Supervisord {
         in_dir_with(self.confs.as_str(), path, "sh").then_some(Secret::ShellHelper)
     }
 
-    fn is_process_file(&self, path: &str) -> bool {
-        self.secret(path).is_some()
-    }
-
     /// The helpers are started through setpriv, already the run user; the app's section is
     /// what supervisord itself acts on as root.
     fn root_format(&self, path: &str) -> Option<RootFormat> {

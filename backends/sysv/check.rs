@@ -81,10 +81,6 @@ impl Checks for Sysv {
         in_dir_with(self.helpers.as_str(), path, "sh").then_some(Secret::ShellHelper)
     }
 
-    fn is_process_file(&self, path: &str) -> bool {
-        self.secret(path).is_some()
-    }
-
     /// The init script runs as root; the wrapper and the helper start as the run user
     /// (start-stop-daemon --chuid).
     fn root_format(&self, path: &str) -> Option<RootFormat> {
@@ -93,10 +89,6 @@ impl Checks for Sysv {
 
     fn app_job_name(&self, full_name: &str) -> Option<String> {
         Some(full_name.to_owned())
-    }
-
-    fn process_name(&self, full_name: &str, job: &str) -> String {
-        format!("{full_name}-{job}")
     }
 }
 

@@ -46,20 +46,12 @@ impl Checks for Upstart {
         in_dir_with(self.helpers.as_str(), path, "sh").then_some(Secret::ShellHelper)
     }
 
-    fn is_process_file(&self, path: &str) -> bool {
-        self.secret(path).is_some()
-    }
-
     fn root_format(&self, path: &str) -> Option<RootFormat> {
         self.is_job_file(path).then_some(RootFormat::UpstartJob)
     }
 
     fn app_job_name(&self, full_name: &str) -> Option<String> {
         Some(full_name.to_owned())
-    }
-
-    fn process_name(&self, full_name: &str, job: &str) -> String {
-        format!("{full_name}-{job}")
     }
 }
 
