@@ -293,7 +293,7 @@ fn the_jobs_run_as_the_user(user: &PlainUser) {
         .collect();
     assert_eq!(
         rows,
-        [["fb-app", "systemd-user", "2", USER]],
+        [["app", "systemd-user", "2", USER]],
         "{}",
         list.stdout
     );

@@ -120,7 +120,7 @@ fn the_readme_keeps_no_stale_advice() {
         "sudo systemctl start fb-myapp.target",
         "tail -f /var/log/fb-myapp/web_0.log",
         "is not built yet",
-        "shared/tools/systemd",
+        concat!("shared/tools/", "systemd"),
     ] {
         assert!(!readme.contains(stale), "README.md says {stale:?} again");
     }

@@ -196,7 +196,7 @@ fn without_run_user_the_jobs_run_as_the_invoking_user() {
     // status, list and clean as the user, without --backend: the user's own app.
     let list = as_user(&sandbox, &["list"]).success().stdout;
     assert!(
-        list.contains(&format!("fb-myapp  systemd-user  1     {RUN_USER}")),
+        list.contains(&format!("myapp  systemd-user  1     {RUN_USER}")),
         "{list}"
     );
     as_user(&sandbox, &["clean", "-n", "myapp"]).success();

@@ -32,6 +32,9 @@ pub const POLICY_KEYS: &[&str] = &[
     "state_dir",
     "max_jobs",
     "max_rendered_bytes",
+    "max_expanded_bytes",
+    "max_env_files",
+    "max_env_bytes",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -317,6 +320,9 @@ impl Config {
             raw.state_dir.is_some(),
             raw.max_jobs.is_some(),
             raw.max_rendered_bytes.is_some(),
+            raw.max_expanded_bytes.is_some(),
+            raw.max_env_files.is_some(),
+            raw.max_env_bytes.is_some(),
         ];
         let Some(key) = POLICY_KEYS
             .iter()
