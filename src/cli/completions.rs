@@ -4,9 +4,8 @@
 //!
 //! It reads nothing and needs no rights: through sudo it only prints.
 
-use crate::cli::args::Cli;
 use crate::error::{Error, Result};
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::Shell;
 use std::io::Write;
 
@@ -17,10 +16,11 @@ pub struct CompletionsArgs {
     pub shell: Shell,
 }
 
-/// Writes the completion script for `args.shell` to `out`.
-pub fn print(args: &CompletionsArgs, out: &mut dyn Write) -> Result<()> {
+/// Writes the completion script for `args.shell` and the command line `cli` (given by the
+/// caller, so this leaf never imports the definition that names it) to `out`.
+pub fn print(args: &CompletionsArgs, mut cli: clap::Command, out: &mut dyn Write) -> Result<()> {
     let mut script = Vec::new();
-    clap_complete::generate(args.shell, &mut Cli::command(), "procexport", &mut script);
+    clap_complete::generate(args.shell, &mut cli, "procexport", &mut script);
     out.write_all(&script)
         .and_then(|()| out.flush())
         .map_err(|e| Error::io("writing the completion script", e))
@@ -29,10 +29,12 @@ pub fn print(args: &CompletionsArgs, out: &mut dyn Write) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::args::Cli;
+    use clap::CommandFactory;
 
     fn script(shell: Shell) -> String {
         let mut out = Vec::new();
-        print(&CompletionsArgs { shell }, &mut out).unwrap();
+        print(&CompletionsArgs { shell }, Cli::command(), &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 

@@ -5,9 +5,8 @@
 //!
 //! It reads nothing and needs no rights: through sudo it only prints.
 
-use crate::cli::args::Cli;
 use crate::error::{Error, Result};
-use clap::{Args, CommandFactory, ValueEnum};
+use clap::{Args, ValueEnum};
 use clap_mangen::roff::{bold, roman, Roff};
 use clap_mangen::Man;
 use std::io::Write;
@@ -32,10 +31,11 @@ pub enum Page {
     Config,
 }
 
-/// Writes the page `args.page` asks for, as roff, to `out`.
-pub fn print(args: &ManArgs, out: &mut dyn Write) -> Result<()> {
+/// Writes the page `args.page` asks for, as roff, to `out`; `cli` is the command line the
+/// caller defines (so this leaf never imports the definition that names it).
+pub fn print(args: &ManArgs, cli: clap::Command, out: &mut dyn Write) -> Result<()> {
     let page = match args.page {
-        Page::Procexport => command_page(),
+        Page::Procexport => command_page(cli),
         Page::Config => CONFIG_PAGE.as_bytes().to_vec(),
     };
     out.write_all(&page)
@@ -44,9 +44,9 @@ pub fn print(args: &ManArgs, out: &mut dyn Write) -> Result<()> {
 }
 
 /// procexport(1).
-pub fn command_page() -> Vec<u8> {
+pub fn command_page(cli: clap::Command) -> Vec<u8> {
     // `procexport help` is `--help` again: the page has no use for it.
-    let mut cmd = Cli::command().disable_help_subcommand(true);
+    let mut cmd = cli.disable_help_subcommand(true);
     cmd.build();
     let man = Man::new(cmd.clone()).manual("procexport manual");
     let mut page = Vec::new();
@@ -197,9 +197,11 @@ fn fixed_sections() -> Roff {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::args::Cli;
+    use clap::CommandFactory;
 
     fn page() -> String {
-        String::from_utf8(command_page()).unwrap()
+        String::from_utf8(command_page(Cli::command())).unwrap()
     }
 
     #[test]

@@ -31,7 +31,7 @@ use crate::procfile::assemble::{assemble, Options};
 use crate::procfile::{self, dotenv};
 use crate::sanitize::Quoted;
 use camino::Utf8Path;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use std::ffi::OsString;
 use std::io::Write;
 
@@ -214,8 +214,8 @@ fn interrupt(command: &Command, plan: PlanFlags) -> Result<Interrupt> {
 /// Prints the manual or the completions; `None` for every other subcommand.
 fn print_only(command: &Command, out: &mut dyn Write) -> Option<Result<()>> {
     match command {
-        Command::Man(args) => Some(manpage::print(args, out)),
-        Command::Completions(args) => Some(completions::print(args, out)),
+        Command::Man(args) => Some(manpage::print(args, Cli::command(), out)),
+        Command::Completions(args) => Some(completions::print(args, Cli::command(), out)),
         Command::Export { .. }
         | Command::Kubernetes(_)
         | Command::Clean(_)

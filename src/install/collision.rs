@@ -8,27 +8,26 @@
 //! every name the gem itself could not have made for it (the gem's names never held `-`).
 
 use super::disk::Disk;
-use super::transaction::{Change, Legacy};
+use super::legacy::Legacy;
 use crate::error::{Error, Result};
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
 use std::collections::BTreeMap;
 
-/// Refuses the outputs of an export of app `full_name` that another app of backend `backend`
-/// installed, and returns `legacy` (the gem's file names found for this app) without any
-/// file that is another app's or that the gem could not have written for this app.
+/// Refuses the paths `outputs` of an export of app `full_name` (none for a clean) that another
+/// app of backend `backend` installed, and returns `legacy` (the gem's file names found for
+/// this app) without any file that is another app's or that the gem could not have written
+/// for this app.
 pub fn check(
     disk: &mut Disk,
     state_dir: &AbsPath,
     backend: &str,
     full_name: &str,
-    change: &Change,
+    outputs: &[&str],
     mut legacy: Legacy,
 ) -> Result<Legacy> {
     let owners = other_owners(disk, state_dir, backend, full_name)?;
-    if let Change::Export { outputs, .. } = change {
-        refuse_taken(&owners, full_name, outputs.iter().map(|o| o.path.as_str()))?;
-    }
+    refuse_taken(&owners, full_name, outputs.iter().copied())?;
     legacy.retain(|path| !owners.contains_key(path) && gem_could_have_made(path, full_name));
     Ok(legacy)
 }

@@ -7,6 +7,7 @@ pub mod collision;
 pub mod disk;
 pub mod installer;
 pub mod interrupt;
+pub mod legacy;
 pub mod manifest;
 pub mod plan;
 pub mod preflight;

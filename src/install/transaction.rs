@@ -15,8 +15,9 @@
 
 use super::collision;
 use super::disk::{stale, DirStat, Disk, Lock, Written};
-use super::installer::{Action, Installer, JobStatus, Jobs, LegacyFile, State, Target};
+use super::installer::{Action, Installer, JobStatus, Jobs, State, Target};
 use super::interrupt::Interrupt;
+use super::legacy::{self, Legacy};
 use super::manifest::{EntryKind, Manifest};
 use super::plan::{plan, Existing, Ownership};
 use super::report::{self, View};
@@ -537,100 +538,21 @@ fn scan_legacy(
         Change::Export { outputs, .. } => outputs.iter().map(|o| o.path.as_str()).collect(),
         Change::Clean => Vec::new(),
     };
-    let found = legacy_files(cx.disk, installer, cx.no_prefix, full_name, &wanted)?;
+    let found = legacy::files(cx.disk, installer, cx.no_prefix, full_name, &wanted)?;
     // Another app's files (a "-" can make its names and this app's alike) are never taken.
     let mut found = collision::check(
         cx.disk,
         state_dir,
         installer.name(),
         full_name,
-        change,
+        &wanted,
         found,
     )?;
     found.retain(|path| !old.entries.iter().any(|(p, _)| p == path));
     if !found.proven.is_empty() && !cx.may_claim_legacy {
-        return Err(refuse_legacy(cx.disk, full_name, &found));
+        return Err(legacy::refuse(cx.disk, full_name, &found));
     }
     Ok((old, found))
-}
-
-/// The files found under an app's name that no manifest lists.
-#[derive(Debug, Default)]
-pub struct Legacy {
-    /// Proven by their contents to be the app's (`Installer::legacy_proven`).
-    pub proven: Vec<String>,
-    /// Named like the app's, and nothing more: never taken, never removed.
-    pub unproven: Vec<String>,
-}
-
-impl Legacy {
-    /// Keeps only the paths `keep` holds, in both lists.
-    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
-        self.proven.retain(|p| keep(p));
-        self.unproven.retain(|p| keep(p));
-    }
-}
-
-/// The files an older exporter (the gem) may have written for the app `full_name`: named
-/// `<full_name><suffix>` or `<full_name>-<anything><suffix>` in the backend's legacy places,
-/// split into those the backend finds proven by their contents and the rest. `wanted` are
-/// the paths the export writes.
-fn legacy_files(
-    disk: &mut Disk,
-    installer: &dyn Installer,
-    no_prefix: bool,
-    full_name: &str,
-    wanted: &[&str],
-) -> Result<Legacy> {
-    let mut found = Vec::new();
-    if no_prefix {
-        return Ok(Legacy::default());
-    }
-    for place in installer.legacy_files() {
-        for name in disk.list_dir(&place.dir)? {
-            let matches = name.strip_suffix(place.suffix).is_some_and(|stem| {
-                stem == full_name
-                    || stem
-                        .strip_prefix(full_name)
-                        .is_some_and(|t| t.starts_with('-'))
-            });
-            if matches {
-                let path = format!("{}/{name}", place.dir.trim_end_matches('/'));
-                let contents = match disk.inspect(&path)? {
-                    Existing::File { contents, .. } => String::from_utf8(contents).ok(),
-                    Existing::Missing
-                    | Existing::Dir { .. }
-                    | Existing::Symlink { .. }
-                    | Existing::Other(_) => None,
-                };
-                found.push(LegacyFile { path, contents });
-            }
-        }
-    }
-    let proven: HashSet<String> = installer
-        .legacy_proven(full_name, &found, wanted)
-        .into_iter()
-        .collect();
-    let (proven, unproven) = found
-        .into_iter()
-        .map(|f| f.path)
-        .partition(|path| proven.contains(path));
-    Ok(Legacy { proven, unproven })
-}
-
-/// The refusal of a sudo user who may not take over the older exporter's files `found`.
-fn refuse_legacy(disk: &Disk, full_name: &str, found: &Legacy) -> Error {
-    let names: Vec<String> = found
-        .proven
-        .iter()
-        .map(|p| crate::sanitize::Quoted(&disk.host(p)).to_string())
-        .collect();
-    Error::Refused(format!(
-        "{full_name} has files an older exporter installed, which no manifest lists: {}; only \
-         root, or a manager the config lists for this app (apps.<app>.managers), may take them \
-         over or remove them; nothing was changed",
-        names.join(", ")
-    ))
 }
 
 /// `<state_dir>/<backend>/<prefix><app>.manifest`.

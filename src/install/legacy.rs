@@ -1,0 +1,91 @@
+//! Files an older exporter (the upstart-exporter gem) installed for an app, which no manifest
+//! lists: found under the app's names in the backend's legacy places, then split by their
+//! content into those the backend proves the app's (`Installer::legacy_proven`) and the rest.
+//! Only the proven ones may be taken over or removed, and only by root or a manager of that
+//! exact app (the transaction asks); the rest are named and left.
+
+use super::disk::Disk;
+use super::installer::{Installer, LegacyFile};
+use super::plan::Existing;
+use crate::error::Error;
+use crate::error::Result;
+use std::collections::HashSet;
+
+/// The files found under an app's name that no manifest lists.
+#[derive(Debug, Default)]
+pub struct Legacy {
+    /// Proven by their contents to be the app's (`Installer::legacy_proven`).
+    pub proven: Vec<String>,
+    /// Named like the app's, and nothing more: never taken, never removed.
+    pub unproven: Vec<String>,
+}
+
+impl Legacy {
+    /// Keeps only the paths `keep` holds, in both lists.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.proven.retain(|p| keep(p));
+        self.unproven.retain(|p| keep(p));
+    }
+}
+
+/// The files an older exporter (the gem) may have written for the app `full_name`: named
+/// `<full_name><suffix>` or `<full_name>-<anything><suffix>` in the backend's legacy places,
+/// split into those the backend finds proven by their contents and the rest. `wanted` are
+/// the paths the export writes.
+pub fn files(
+    disk: &mut Disk,
+    installer: &dyn Installer,
+    no_prefix: bool,
+    full_name: &str,
+    wanted: &[&str],
+) -> Result<Legacy> {
+    let mut found = Vec::new();
+    if no_prefix {
+        return Ok(Legacy::default());
+    }
+    for place in installer.legacy_files() {
+        for name in disk.list_dir(&place.dir)? {
+            let matches = name.strip_suffix(place.suffix).is_some_and(|stem| {
+                stem == full_name
+                    || stem
+                        .strip_prefix(full_name)
+                        .is_some_and(|t| t.starts_with('-'))
+            });
+            if matches {
+                let path = format!("{}/{name}", place.dir.trim_end_matches('/'));
+                let contents = match disk.inspect(&path)? {
+                    Existing::File { contents, .. } => String::from_utf8(contents).ok(),
+                    Existing::Missing
+                    | Existing::Dir { .. }
+                    | Existing::Symlink { .. }
+                    | Existing::Other(_) => None,
+                };
+                found.push(LegacyFile { path, contents });
+            }
+        }
+    }
+    let proven: HashSet<String> = installer
+        .legacy_proven(full_name, &found, wanted)
+        .into_iter()
+        .collect();
+    let (proven, unproven) = found
+        .into_iter()
+        .map(|f| f.path)
+        .partition(|path| proven.contains(path));
+    Ok(Legacy { proven, unproven })
+}
+
+/// The refusal of a sudo user who may not take over the older exporter's files `found`.
+pub fn refuse(disk: &Disk, full_name: &str, found: &Legacy) -> Error {
+    let names: Vec<String> = found
+        .proven
+        .iter()
+        .map(|p| crate::sanitize::Quoted(&disk.host(p)).to_string())
+        .collect();
+    Error::Refused(format!(
+        "{full_name} has files an older exporter installed, which no manifest lists: {}; only \
+         root, or a manager the config lists for this app (apps.<app>.managers), may take them \
+         over or remove them; nothing was changed",
+        names.join(", ")
+    ))
+}
