@@ -257,6 +257,51 @@ fn signal_once(
     })
 }
 
+/// A first export rolled back by a signal takes back the log directory it made: no manifest
+/// records it, and left behind it would be refused by the next export as one procexport did
+/// not make. The next export then goes through.
+#[test]
+fn a_first_export_rolled_back_leaves_no_log_directory() {
+    require_root();
+    let text = procfile(0, "first");
+    let reference = Sandbox::in_memory();
+    let path = reference.write("app/Procfile", &text);
+    reference.export("upstart", &path, "big").success();
+    let new_tree = state_and_files(&reference.snapshot());
+    let probe = new_tree
+        .keys()
+        .filter(|p| is_file(&new_tree[*p]) && p.starts_with("etc/init/"))
+        .nth(250)
+        .unwrap()
+        .clone();
+    // Bounded: a busy machine may let the export end before the signal lands.
+    for _ in 0..40 {
+        let sandbox = Sandbox::in_memory();
+        let procfile = sandbox.write("app/Procfile", &text);
+        let mut child = sandbox
+            .command()
+            .args(["upstart", "-p", procfile.to_str().unwrap(), "-n", "big"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for(Moment::Staging, &sandbox.root().join(&probe), &mut child);
+        let _ = kill_process(Pid::from_child(&child), Signal::INT);
+        let status = child.wait().unwrap().code();
+        let tree = sandbox.snapshot();
+        if status == Some(130) && !tree.keys().any(|p| p.starts_with("etc/init/fb-big")) {
+            assert!(
+                !sandbox.root().join("var/log/fb-big").exists(),
+                "the rolled-back export left its log directory"
+            );
+            sandbox.export("upstart", &procfile, "big").success();
+            assert!(sandbox.root().join("var/log/fb-big").is_dir());
+            return;
+        }
+    }
+    panic!("no signal landed before the commit point in 40 tries");
+}
+
 /// One test per backend and signal, so that they run in parallel.
 macro_rules! interrupt_tests {
     ($($backend:ident),*) => {

@@ -229,6 +229,10 @@ fn install_locked(
         interrupt.caught().is_some()
     })?;
     if written == Written::RolledBack {
+        // The log directory this run made goes too: the installed set is as it was.
+        if let Some(made) = &new_log_dir {
+            disk.unmake_log_dir(made)?;
+        }
         interrupt.check(|| format!("the {what} was rolled back: nothing changed"))?;
     }
     // Past the commit point: every step runs, whatever arrives (a signal, a closed stdout).

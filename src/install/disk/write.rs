@@ -541,6 +541,25 @@ impl Disk {
         }
     }
 
+    /// Takes back the log directory `path` that this run made, when a signal rolled the change
+    /// back: no manifest records it, and the next export makes it again and records it (left
+    /// in place, it would be refused as one procexport did not make). Only an empty directory
+    /// goes (`rmdir`, which never follows a link); one that holds anything is left as it is.
+    pub fn unmake_log_dir(&mut self, path: &str) -> Result<()> {
+        let (parent, name) = split_path(path);
+        self.unflushed.retain(|made| made != path);
+        let Some(parent_fd) = self.open_dir(parent, Strictness::LogParent, false)? else {
+            return Ok(());
+        };
+        match unlinkat(parent_fd, name, AtFlags::REMOVEDIR) {
+            Ok(()) | Err(Errno::NOENT | Errno::NOTEMPTY | Errno::EXIST | Errno::NOTDIR) => Ok(()),
+            Err(e) => Err(Error::io(
+                format!("removing {}", Quoted(&self.host(path))),
+                e.into(),
+            )),
+        }
+    }
+
     /// Makes the app's log directory `<parent>/<name>` and gives that directory, and nothing
     /// in it, to the run user. Only a directory procexport makes here (or made before:
     /// `recorded`, from the app's manifest) is handed over: an existing directory of someone
