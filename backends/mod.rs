@@ -82,6 +82,7 @@ macro_rules! registry_items {
             };
         }
 
+        #[cfg(any(test, feature = "testing"))]
         /// Every backend's module name and name.
         pub const MODULES: &[(&str, &str)] = &[$((stringify!($module), <$backend as Spec>::NAME)),+];
 

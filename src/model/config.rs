@@ -131,6 +131,7 @@ const COMMON_KEYS: &[&str] = &[
     "kubernetes",
 ];
 
+#[cfg(any(test, feature = "testing"))]
 /// Every key a config may hold: the common ones, then the backends' `keys`.
 pub fn all_keys(keys: &[Key]) -> Vec<&'static str> {
     COMMON_KEYS
@@ -343,6 +344,7 @@ impl Config {
         ))
     }
 
+    #[cfg(any(test, feature = "testing"))]
     /// Builds the config from the text of `file` (`None`: no config file, all defaults);
     /// `keys` are the backends' keys, and `resolve` looks up the run user and group
     /// (`RunAs::resolve`; `RunAs::unresolved` where no job runs on this machine, as for the

@@ -13,6 +13,7 @@ pub use entry::{Entry, Procfile};
 use crate::error::{Error, Location, Result};
 use crate::model::config::Limits;
 
+#[cfg(any(test, feature = "testing"))]
 /// Decodes and parses a Procfile; `file` is its name for messages. A YAML one may expand
 /// (its aliases) to at most the default `max_expanded_bytes`.
 pub fn parse(file: &str, bytes: &[u8]) -> Result<Procfile> {
