@@ -74,6 +74,19 @@ search: cd vendor/search && exec ./bin/indexer --interval 30 --batch 500
 """
 
 
+# A large app is TYPES process types run size / TYPES times each (the formation): every tool
+# numbers PORT as base + 100 x the type's place + the instance, so 2,000 types would need
+# ports past 65535, which procexport refuses.
+TYPES = 20
+
+
+def formation(size):
+    """How many of each type, the same for every tool, written out (honcho has no `all=`)."""
+    if size == 5:
+        return ",".join(f"{line.split(':')[0]}=1" for line in APP5.splitlines())
+    return ",".join(f"p{i:02d}={size // TYPES}" for i in range(TYPES))
+
+
 def write(path, text):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
@@ -90,7 +103,7 @@ def procfile(size, variant="a"):
         text = APP5
     else:
         text = "".join(
-            f"p{i:04d}: bundle exec rake jobs:work QUEUE=q{i:04d}\n" for i in range(size)
+            f"p{i:02d}: bundle exec rake jobs:work QUEUE=q{i:02d}\n" for i in range(TYPES)
         )
     if variant == "b":
         text = text.replace("bundle exec", "bundle exec --verbose")
@@ -111,13 +124,14 @@ def argv(tool, backend, size, out, variant="a"):
     pf = procfile(size, variant)
     if tool in ("procexport", "procexport-old"):
         binary = PX if tool == "procexport" else PX_OLD
-        return [binary, "--root", out, "--config", CONFIG, backend, "-p", pf, "-n", "app"]
+        return [binary, "--root", out, "--config", CONFIG, backend, "-p", pf, "-n", "app",
+                "-m", formation(size)]
     if tool == "foreman":
         return [FOREMAN, "export", backend, out, "-f", pf, "-a", "app", "-u", RUN_USER,
-                "-d", "/srv/app", "-l", LOG, "-e", "/dev/null", "-m", "all=1"]
+                "-d", "/srv/app", "-l", LOG, "-e", "/dev/null", "-m", formation(size)]
     if tool == "honcho":
         return [HONCHO, "export", "-f", pf, "-a", "app", "-u", RUN_USER, "-d", "/srv/app",
-                "-l", LOG, "-e", "/dev/null", backend, out]
+                "-l", LOG, "-e", "/dev/null", "-c", formation(size), backend, out]
     if tool == "tar":
         return ["tar", "-xf", tarball(backend, size, variant), "-C", out]
     if tool == "floor":
