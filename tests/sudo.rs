@@ -611,21 +611,25 @@ fn env_bytes_times_instances_are_bounded_before_jobs_are_built() {
 #[test]
 fn env_files_are_capped_in_number_and_bytes() {
     let (sandbox, _config, procfile) = setup("", BASELINE);
+    // A dry run of app `many` with the `-e` files `files`, as the deploy user.
+    let dry_run = |files: &[String]| {
+        let list = files.join(",");
+        let args = [
+            "--dry-run",
+            "runit",
+            "-p",
+            &procfile,
+            "-n",
+            "many",
+            "-e",
+            &list,
+        ];
+        sudo_limited(&[MEMORY], DEPLOY, &args)
+    };
     let files: Vec<String> = (0..2000)
         .map(|i| readable(&sandbox, &format!("env/{i}.env"), b"A=1\n"))
         .collect();
-    let list = files.join(",");
-    let args = [
-        "--dry-run",
-        "runit",
-        "-p",
-        &procfile,
-        "-n",
-        "many",
-        "-e",
-        &list,
-    ];
-    sudo_limited(&[MEMORY], DEPLOY, &args)
+    dry_run(&files)
         .failure(2)
         .stderr_has("2000 .env files are given (-e)")
         .stderr_has("at most 32 per export (max_env_files)");
@@ -633,34 +637,12 @@ fn env_files_are_capped_in_number_and_bytes() {
     let big: Vec<String> = (0..3)
         .map(|i| readable(&sandbox, &format!("big/{i}.env"), big.as_bytes()))
         .collect();
-    let list = big.join(",");
-    let args = [
-        "--dry-run",
-        "runit",
-        "-p",
-        &procfile,
-        "-n",
-        "many",
-        "-e",
-        &list,
-    ];
-    sudo_limited(&[MEMORY], DEPLOY, &args)
+    dry_run(&big)
         .failure(2)
         .stderr_has("big/2.env: the .env files come to more than 8192 KiB")
         .stderr_has("(max_env_bytes)");
     // Within the bounds, the same files are read.
-    let two = big[..2].join(",");
-    let args = [
-        "--dry-run",
-        "runit",
-        "-p",
-        &procfile,
-        "-n",
-        "many",
-        "-e",
-        &two,
-    ];
-    sudo_limited(&[MEMORY], DEPLOY, &args).success();
+    dry_run(&big[..2]).success();
     assert!(sandbox.files().is_empty(), "{:?}", sandbox.files());
 }
 
