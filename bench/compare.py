@@ -110,7 +110,9 @@ def procfile(size, variant="a"):
     return write(path, text)
 
 
-CONFIG = write(f"{WORK}/procexport.yaml", f"run_user: {RUN_USER}\nrun_group: {RUN_GROUP}\n")
+# max_jobs: the 5,000-job app is above the default bound of 2,000 jobs per app.
+CONFIG = write(f"{WORK}/procexport.yaml",
+               f"run_user: {RUN_USER}\nrun_group: {RUN_GROUP}\nmax_jobs: 10000\n")
 LOG = f"{WORK}/log"
 os.makedirs(LOG, exist_ok=True)
 os.chmod(LOG, 0o755)
