@@ -8,7 +8,6 @@ use crate::support::{require_root, Node, Sandbox, Tree};
 use pretty_assertions::assert_eq;
 use std::path::PathBuf;
 use std::process::Child;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 pub const JOBS: usize = 500;
@@ -170,13 +169,7 @@ fn kill_once(
         old_tree,
         "{backend}: did not converge back to the old set"
     );
-    let mut child = sandbox
-        .command()
-        .args([backend, "-p", new.to_str().unwrap(), "-n", "big"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = sandbox.spawn_export(backend, new, "big");
     kill_at.wait(&mut child);
     let _ = child.kill();
     child.wait().unwrap();

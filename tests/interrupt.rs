@@ -242,13 +242,7 @@ fn signal_once(
     signal: Signal,
 ) -> i32 {
     sandbox.export(backend, old, "big").success();
-    let mut child = sandbox
-        .command()
-        .args([backend, "-p", new.to_str().unwrap(), "-n", "big"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = sandbox.spawn_export(backend, new, "big");
     wait_for(moment, at, &mut child);
     let _ = kill_process(Pid::from_child(&child), signal);
     let status = child.wait().unwrap();
@@ -278,13 +272,7 @@ fn a_first_export_rolled_back_leaves_no_log_directory() {
     for _ in 0..40 {
         let sandbox = Sandbox::in_memory();
         let procfile = sandbox.write("app/Procfile", &text);
-        let mut child = sandbox
-            .command()
-            .args(["upstart", "-p", procfile.to_str().unwrap(), "-n", "big"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = sandbox.spawn_export("upstart", &procfile, "big");
         wait_for(Moment::Staging, &sandbox.root().join(&probe), &mut child);
         let _ = kill_process(Pid::from_child(&child), Signal::INT);
         let status = child.wait().unwrap().code();

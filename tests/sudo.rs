@@ -28,6 +28,20 @@ fn export(user: &str, backend: &str, procfile: &str, app: &str) -> crate::suppor
     sudo(user, &[backend, "-p", procfile, "-n", app])
 }
 
+/// `sudo procexport --dry-run --detailed-exitcode systemd -p PROCFILE -n APP` as `user`.
+fn plan(user: &str, procfile: &str, app: &str) -> crate::support::Outcome {
+    let args = [
+        "--dry-run",
+        "--detailed-exitcode",
+        "systemd",
+        "-p",
+        procfile,
+        "-n",
+        app,
+    ];
+    sudo(user, &args)
+}
+
 /// Item 1: with an empty prefix, an existing root-owned `<log_dir>/<name>` (`/var/log/apt`)
 /// was handed to the run user. Only a directory procexport made for the app is.
 #[test]
@@ -151,20 +165,7 @@ fn a_dry_run_through_sudo_answers_0_when_nothing_would_change() {
     let first = "version: 2\ncommands:\n  web:\n    command: a\n    env: {TOKEN: first-value}\n";
     let (_sandbox, _config, procfile) = setup("", first);
     export(DEPLOY, "systemd", &procfile, "shop").success();
-    let plan = || {
-        sudo(
-            DEPLOY,
-            &[
-                "--dry-run",
-                "--detailed-exitcode",
-                "systemd",
-                "-p",
-                &procfile,
-                "-n",
-                "shop",
-            ],
-        )
-    };
+    let dry_run = || plan(DEPLOY, &procfile, "shop");
     let env_line = |stdout: &str| -> String {
         stdout
             .lines()
@@ -172,7 +173,7 @@ fn a_dry_run_through_sudo_answers_0_when_nothing_would_change() {
             .unwrap_or_else(|| panic!("no env file in {stdout}"))
             .to_owned()
     };
-    let same = plan();
+    let same = dry_run();
     assert_eq!(same.code, 0, "{}\n{}", same.stdout, same.stderr);
     let line = env_line(&same.stdout);
     assert!(
@@ -185,7 +186,7 @@ fn a_dry_run_through_sudo_answers_0_when_nothing_would_change() {
         .contains("# everything is already installed as shown"));
     // A new value: a change, shown as the new file; the installed one never.
     fs::write(&procfile, first.replace("first-value", "second-value")).unwrap();
-    let next = plan();
+    let next = dry_run();
     assert_eq!(next.code, 3, "{}\n{}", next.stdout, next.stderr);
     let line = env_line(&next.stdout);
     assert!(
@@ -195,20 +196,9 @@ fn a_dry_run_through_sudo_answers_0_when_nothing_would_change() {
     assert!(next.stdout.contains("second-value"), "{}", next.stdout);
     assert!(!next.stdout.contains("first-value"), "{}", next.stdout);
     // Another user is refused before anything is compared.
-    sudo(
-        OTHER,
-        &[
-            "--dry-run",
-            "--detailed-exitcode",
-            "systemd",
-            "-p",
-            &procfile,
-            "-n",
-            "shop",
-        ],
-    )
-    .failure(1)
-    .stderr_has("belongs to \"pxdeploy\"");
+    plan(OTHER, &procfile, "shop")
+        .failure(1)
+        .stderr_has("belongs to \"pxdeploy\"");
 }
 
 /// With env values in the config, the comparison would be an oracle for root's secrets: a
@@ -225,18 +215,7 @@ fn a_dry_run_through_sudo_never_confirms_the_configs_env() {
         "version: 2\ncommands:\n  web:\n    command: a\n    env: {API_TOKEN: s3cr3t}\n",
     )
     .unwrap();
-    let guess = sudo(
-        DEPLOY,
-        &[
-            "--dry-run",
-            "--detailed-exitcode",
-            "systemd",
-            "-p",
-            &procfile,
-            "-n",
-            "shop",
-        ],
-    );
+    let guess = plan(DEPLOY, &procfile, "shop");
     assert_eq!(guess.code, 3, "{}\n{}", guess.stdout, guess.stderr);
     let line = guess
         .stdout

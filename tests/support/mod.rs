@@ -246,6 +246,17 @@ impl Sandbox {
     }
 
     /// procexport with the sandbox's config (and `--root`), in a cleared environment.
+    /// An export of `app` started in the background, its output discarded: for tests that
+    /// watch it or signal it half way.
+    pub fn spawn_export(&self, backend: &str, procfile: &Path, app: &str) -> std::process::Child {
+        self.command()
+            .args([backend, "-p", procfile.to_str().unwrap(), "-n", app])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
     pub fn command(&self) -> Command {
         let mut command = Command::new(bin());
         command
