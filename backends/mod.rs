@@ -9,10 +9,6 @@
 #[cfg(feature = "testing")]
 pub mod check_rules;
 mod escape;
-/// The Kubernetes export. Not in the registry: it installs nothing through the transaction
-/// (no directories, manifest, lock, init hooks or `clean`), so it has no `Installer`, and its
-/// output is objects, not files from templates; it is its own subcommand (`cli::args`).
-pub mod kubernetes;
 mod template;
 pub mod view;
 

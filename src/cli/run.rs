@@ -5,7 +5,6 @@
 //! `kubernetes` shares the reading and assembling, then renders manifests that it prints or
 //! writes for the user, with no transaction: it installs nothing.
 
-use crate::backends::kubernetes::{self, Flags, KubernetesOptions};
 use crate::backends::{keys, Backend, BackendKind};
 use crate::cli::args::{Action, AppArgs, Cli, Command, ExportArgs, KubernetesArgs, PlanFlags};
 use crate::cli::out::Remembered;
@@ -21,6 +20,7 @@ use crate::install::privilege::Invoker;
 use crate::install::transaction::{
     self, print_error, Change, Context, LogDir, Outcome, Unreadable,
 };
+use crate::kubernetes::{self, Flags, KubernetesOptions};
 use crate::model::account::RunAs;
 use crate::model::config::{Accounts, Config, Limits, GEM_PATH, MAIN_PATH};
 use crate::model::env::Env;
