@@ -249,6 +249,7 @@ fn export(
     out: &mut dyn Write,
 ) -> Result<u8> {
     let caller = caller(run.cli)?;
+    check_restart(&caller, args)?;
     let own = caller.scope == Scope::Own && BackendKind::for_invoking_user_by_name(backend);
     let accounts = accounts(&caller.invoker, own, Some(&args.app))?;
     let mut disk = Disk::new(run.cli.root.clone(), caller.invoker.euid);
@@ -396,7 +397,7 @@ fn interrupt(plan: PlanFlags) -> Result<Interrupt> {
 }
 
 /// Refuses the flags that may not be given here: `--root` and `--config` through sudo, a
-/// relative `--root`, `--restart` under `--root`.
+/// relative `--root` (and, for an export, `check_restart`).
 fn check_flags(cli: &Cli, invoker: &Invoker) -> Result<()> {
     invoker.refuse_through_sudo("--root", cli.root.is_some())?;
     invoker.refuse_through_sudo("--config", cli.config.is_some())?;
@@ -407,7 +408,12 @@ fn check_flags(cli: &Cli, invoker: &Invoker) -> Result<()> {
             Quoted(root.as_str())
         )));
     }
-    if cli.root.is_some() && matches!(&cli.command, Command::Export { args, .. } if args.restart) {
+    Ok(())
+}
+
+/// Refuses an export's `--restart` under `--root` (checked right after `check_flags`).
+fn check_restart(caller: &Caller, args: &ExportArgs) -> Result<()> {
+    if !caller.live && args.restart {
         return Err(Error::Usage(
             "--restart acts on the running init, and the files under --root are not this \
              system's"
