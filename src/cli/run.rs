@@ -27,7 +27,7 @@ use crate::model::env::Env;
 use crate::model::limits;
 use crate::model::name::Name;
 use crate::model::text::AbsPath;
-use crate::procfile::assemble::{assemble, Options};
+use crate::procfile::assemble::{self, assemble, Options};
 use crate::procfile::{self, dotenv};
 use crate::sanitize::Quoted;
 use camino::Utf8Path;
@@ -283,6 +283,7 @@ fn export(
         args,
         &procfile,
         dotenv,
+        &caller.invoker,
     )?;
     Ok(exit_status(run.plan, changed))
 }
@@ -577,6 +578,7 @@ fn authorize(
 }
 
 /// Exports the Procfile whose contents `bytes` were read from `args.procfile`.
+#[allow(clippy::too_many_arguments)]
 fn install_export(
     cx: &mut Context,
     config: &Config,
@@ -584,7 +586,8 @@ fn install_export(
     app_name: &Name,
     args: &ExportArgs,
     bytes: &[u8],
-    dotenv: Vec<(String, Env)>,
+    dotenv: EnvFiles,
+    invoker: &Invoker,
 ) -> Result<bool> {
     let file = args.procfile.as_str();
     let parsed = procfile::parse_bounded(file, bytes, &config.limits)?;
@@ -600,11 +603,15 @@ fn install_export(
         .sum();
     limits::check_job_count(asked, &config.limits)?;
     let default_dir = procfile_dir(file)?;
+    // The Procfile's own env files count against the same bounds as `-e`'s.
+    let paths = assemble::env_file_paths(&parsed, &default_dir)?;
+    let env_files = read_bounded(paths, invoker, &config.limits, &dotenv, "env_file")?;
     let options = Options {
         formation,
         port: args.port,
-        dotenv,
+        dotenv: dotenv.files,
         elsewhere: false,
+        env_files: env_files.files,
     };
     let app = assemble(config, &parsed, app_name, file, &default_dir, &options)?;
     limits::check_jobs(&app, &config.limits)?;
@@ -1021,11 +1028,7 @@ fn print_table<const N: usize>(
 /// `max_env_files` are read, and no more bytes in all than `max_env_bytes`: the count is
 /// checked before the first file is opened, and each file is read only as far as the bytes
 /// left allow (2,000 files of 2,000 keys took minutes and 1.8 GB).
-fn read_env_files(
-    args: &ExportArgs,
-    invoker: &Invoker,
-    limits: &Limits,
-) -> Result<Vec<(String, Env)>> {
+fn read_env_files(args: &ExportArgs, invoker: &Invoker, limits: &Limits) -> Result<EnvFiles> {
     let paths: Vec<String> = if args.env_files.is_empty() {
         let beside = args
             .procfile
@@ -1044,11 +1047,52 @@ fn read_env_files(
             limits.max_env_files
         )));
     }
-    let mut left = limits.max_env_bytes;
+    let optional = args.env_files.is_empty();
+    read_files(paths, invoker, limits, &EnvFiles::default(), optional)
+}
+
+/// `.env` files read, and the bytes they held.
+#[derive(Debug, Default)]
+struct EnvFiles {
+    files: Vec<(String, Env)>,
+    bytes: u64,
+}
+
+/// Reads the Procfile's `env_file`s (`key`) as `-e` files are read, within what `before` (the
+/// `-e` files) left of `max_env_files` and `max_env_bytes`; a missing one is refused.
+fn read_bounded(
+    paths: Vec<String>,
+    invoker: &Invoker,
+    limits: &Limits,
+    before: &EnvFiles,
+    key: &str,
+) -> Result<EnvFiles> {
+    let count = (before.files.len() + paths.len()) as u64;
+    if count > u64::from(limits.max_env_files) {
+        return Err(Error::Usage(format!(
+            "the Procfile's {key}s and the .env files come to {count} files; the config \
+             allows at most {} per export (max_env_files): merge them into fewer files, or \
+             raise max_env_files",
+            limits.max_env_files
+        )));
+    }
+    read_files(paths, invoker, limits, before, false)
+}
+
+/// Reads `paths` with the invoking user's rights within the bytes `before` left; a missing
+/// file is skipped when `optional`, else refused.
+fn read_files(
+    paths: Vec<String>,
+    invoker: &Invoker,
+    limits: &Limits,
+    before: &EnvFiles,
+    optional: bool,
+) -> Result<EnvFiles> {
+    let mut left = limits.max_env_bytes.saturating_sub(before.bytes);
     let mut files = Vec::new();
     for path in paths {
         let Some(bytes) = Disk::read_env_file(&path, invoker, left)? else {
-            if args.env_files.is_empty() {
+            if optional {
                 continue;
             }
             return Err(Error::input(Location::file(&path), "no such file"));
@@ -1068,7 +1112,10 @@ fn read_env_files(
         let env = dotenv::parse(&path, &bytes)?;
         files.push((path, env));
     }
-    Ok(files)
+    Ok(EnvFiles {
+        files,
+        bytes: limits.max_env_bytes.saturating_sub(left),
+    })
 }
 
 /// The directory of the Procfile, the default working directory.
