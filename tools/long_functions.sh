@@ -33,15 +33,15 @@ product=$(for f in $files; do
 done)
 # shellcheck disable=SC2086 # one word per file
 awk -v limit="$limit" -v attr="$test_only" '
-  FNR == 1 { depth = 0; skip = ""; pending = 0; marked = 0 }
+  FNR == 1 { depth = 0; skipping = 0; pending = 0; marked = 0 }
   # A module for the tests only: skipped up to its closing brace.
-  skip != "" { if ($0 == skip "}") skip = ""; next }
+  skipping { if ($0 == skip "}") skipping = 0; next }
   $0 ~ attr { marked = 1; next }
   marked && /^[ \t]*#\[/ { next }
   marked {
     marked = 0
     if ($0 ~ /^[ \t]*(pub(\([a-z]+\))? )?mod [A-Za-z0-9_]+ \{$/) {
-      match($0, /^[ \t]*/); skip = substr($0, 1, RLENGTH); next
+      match($0, /^[ \t]*/); skip = substr($0, 1, RLENGTH); skipping = 1; next
     }
   }
   # A signature that spans lines: its body opens on the line that ends with `{`.
