@@ -16,6 +16,7 @@ use crate::sanitize::Quoted;
 use crate::yaml::{self, key_line, Entries, KeyLines, Loose, Whole};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use std::collections::HashSet;
 use std::fmt;
 
 #[derive(Debug, Deserialize)]
@@ -183,13 +184,7 @@ pub fn parse(file: &str, text: &str, max_expanded: u64) -> Result<Procfile> {
         Error::input(location, e.message)
     })?;
     let lines = KeyLines::index(text);
-    let at = |path: &[&str], (key, message): KeyError| {
-        let mut full: Vec<&str> = path.to_vec();
-        full.push(key);
-        let line = lines.get(&full).or_else(|| lines.get(path));
-        let location = line.map_or_else(|| Location::file(file), |l| Location::line(file, l));
-        Error::input(location, message)
-    };
+    let at = |path: &[&str], error: KeyError| at_key(file, &lines, path, error);
     let runlevels = |key: &'static str, value: &Option<String>| {
         value
             .as_deref()
@@ -231,66 +226,9 @@ pub fn parse(file: &str, text: &str, max_expanded: u64) -> Result<Procfile> {
     })
     .map_err(|e| at(&[], e))?;
     let mut entries = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     for (label, RawEntry(command)) in raw.commands.0 {
-        let path = ["commands", label.as_str()];
-        let line = lines.get(&path).unwrap_or(1);
-        let here = |column: Option<usize>, message: String| {
-            let location = match column {
-                Some(c) => Location::at(file, line, c),
-                None => Location::line(file, line),
-            };
-            Error::input(location, message)
-        };
-        let name = Name::parse(&label, "label").map_err(|m| here(None, m))?;
-        if !seen.insert(label.clone()) {
-            return Err(here(
-                None,
-                format!(
-                    "label {} is defined twice: rename one of them, or remove the one not wanted",
-                    Quoted(&label)
-                ),
-            ));
-        }
-        let settings = RawSettings {
-            env: command.env,
-            working_directory: command.working_directory,
-            respawn: command.respawn,
-            kill_timeout: command.kill_timeout,
-            log: command.log,
-            env_file: command.env_file,
-            limits: command.limits,
-            kill_signal: command.kill_signal,
-            kill_mode: command.kill_mode,
-            reload_signal: command.reload_signal,
-            pre: command.pre,
-            post: command.post,
-            resources: command.resources,
-        };
-        let layer = settings_layer(&settings).map_err(|e| at(&path, e))?;
-        let count = command
-            .count
-            .map(|c| layer::in_range("count", c.0, 0, 1000))
-            .transpose()
-            .map_err(|e| at(&path, e))?;
-        let port = port_setting(command.port).map_err(|e| at(&path, e))?;
-        let parsed =
-            Command::parse(&command.command, &label).map_err(|m| at(&path, ("command", m)))?;
-        let mut count_path = path.to_vec();
-        count_path.push("count");
-        let mut limits_path = path.to_vec();
-        limits_path.push("limits");
-        entries.push(Entry {
-            label: name,
-            line,
-            command: parsed,
-            layer,
-            count,
-            count_line: lines.get(&count_path),
-            port,
-            once: command.once.unwrap_or(false),
-            limits_line: lines.get(&limits_path),
-        });
+        entries.push(parse_entry(file, &lines, &label, command, &mut seen)?);
     }
     if entries.is_empty() {
         return Err(Error::input(
@@ -310,6 +248,83 @@ pub fn parse(file: &str, text: &str, max_expanded: u64) -> Result<Procfile> {
         strong_dependencies: raw.strong_dependencies.unwrap_or(false),
         start_on_device,
         limits_line: top_limits_line,
+    })
+}
+
+/// The error `message` of `key` under `path`, at the line of that key, else of `path`.
+fn at_key(file: &str, lines: &KeyLines, path: &[&str], (key, message): KeyError) -> Error {
+    let mut full: Vec<&str> = path.to_vec();
+    full.push(key);
+    let line = lines.get(&full).or_else(|| lines.get(path));
+    let location = line.map_or_else(|| Location::file(file), |l| Location::line(file, l));
+    Error::input(location, message)
+}
+
+/// The entry `label` under `commands:`; `seen` holds the labels given so far.
+fn parse_entry(
+    file: &str,
+    lines: &KeyLines,
+    label: &str,
+    command: RawCommand,
+    seen: &mut HashSet<String>,
+) -> Result<Entry> {
+    let at = |path: &[&str], error: KeyError| at_key(file, lines, path, error);
+    let path = ["commands", label];
+    let line = lines.get(&path).unwrap_or(1);
+    let here = |column: Option<usize>, message: String| {
+        let location = match column {
+            Some(c) => Location::at(file, line, c),
+            None => Location::line(file, line),
+        };
+        Error::input(location, message)
+    };
+    let name = Name::parse(label, "label").map_err(|m| here(None, m))?;
+    if !seen.insert(label.to_owned()) {
+        return Err(here(
+            None,
+            format!(
+                "label {} is defined twice: rename one of them, or remove the one not wanted",
+                Quoted(label)
+            ),
+        ));
+    }
+    let settings = RawSettings {
+        env: command.env,
+        working_directory: command.working_directory,
+        respawn: command.respawn,
+        kill_timeout: command.kill_timeout,
+        log: command.log,
+        env_file: command.env_file,
+        limits: command.limits,
+        kill_signal: command.kill_signal,
+        kill_mode: command.kill_mode,
+        reload_signal: command.reload_signal,
+        pre: command.pre,
+        post: command.post,
+        resources: command.resources,
+    };
+    let layer = settings_layer(&settings).map_err(|e| at(&path, e))?;
+    let count = command
+        .count
+        .map(|c| layer::in_range("count", c.0, 0, 1000))
+        .transpose()
+        .map_err(|e| at(&path, e))?;
+    let port = port_setting(command.port).map_err(|e| at(&path, e))?;
+    let parsed = Command::parse(&command.command, label).map_err(|m| at(&path, ("command", m)))?;
+    let mut count_path = path.to_vec();
+    count_path.push("count");
+    let mut limits_path = path.to_vec();
+    limits_path.push("limits");
+    Ok(Entry {
+        label: name,
+        line,
+        command: parsed,
+        layer,
+        count,
+        count_line: lines.get(&count_path),
+        port,
+        once: command.once.unwrap_or(false),
+        limits_line: lines.get(&limits_path),
     })
 }
 

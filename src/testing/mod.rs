@@ -1,9 +1,11 @@
 //! Test oracles, built only with the `testing` feature (the tests, the fuzz targets and the
 //! benchmarks enable it; a release build never does): the pure pipeline on its own
-//! (`preview`), the rules every render must keep (`invariants`), the shell checkers all
+//! (`preview`), the rules every render must keep (`invariants`), the fuzz targets' bodies
+//! (`fuzz_targets`, shared by fuzz/ and tests/fuzz_regressions.rs), the shell checkers all
 //! backends share (`tools`), and the way in to each backend's own checks, which live in its
 //! folder (`backends/<name>/check.rs`).
 
+pub mod fuzz_targets;
 pub mod invariants;
 pub mod preview;
 pub use crate::backends::check_rules as tools;
