@@ -197,13 +197,12 @@ pub fn tool_failed(
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    crate::error::Error::Failed(format!(
-        "{} {} failed ({}): {}",
-        crate::sanitize::Quoted(program),
+    crate::error::Error::tool(
+        crate::sanitize::Quoted(program).to_string(),
         args.join(" "),
-        output.status,
-        crate::sanitize::Quoted(said.trim())
-    ))
+        output,
+        &said,
+    )
 }
 
 /// The name of manifest entry `path` when it is a file directly in `dir` (no `/` in it): how a
@@ -215,7 +214,7 @@ pub fn file_in<'a>(dir: &str, path: &'a str, kind: EntryKind) -> Option<&'a str>
 }
 
 /// Renders template `name` (`<backend>/<file>`) with `context`.
-pub fn render(name: &str, context: &tera::Context) -> Result<String> {
+pub fn render(name: &'static str, context: &tera::Context) -> Result<String> {
     template::render(template::templates(engine), name, context)
 }
 

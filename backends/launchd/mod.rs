@@ -175,7 +175,7 @@ impl Launchd {
     }
 
     fn not_here(&self, jobs: &Jobs) -> Error {
-        Error::Failed(self.init_missing(jobs).unwrap_or_default())
+        Error::failed(self.init_missing(jobs).unwrap_or_default())
     }
 }
 
@@ -187,7 +187,8 @@ const HELPER: Helper = Helper {
 
 fn job_context(app: &App, job: &Job, helper: &str) -> Result<tera::Context> {
     let mut context = view::job_context(app, job);
-    let quoted = super::escape::sh(helper).map_err(Error::Format)?;
+    let quoted = super::escape::sh(helper)
+        .map_err(|why| Error::unsupported("launchd", "the helper path", why))?;
     context.insert("exec_helper", &format!("exec /bin/sh {quoted}"));
     context.insert("throttle", &throttle(job.respawn));
     Ok(context)

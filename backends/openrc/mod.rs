@@ -244,11 +244,14 @@ fn job_context(app: &App, job: &Job, helper: &str) -> Result<tera::Context> {
     // that second reading.
     context.insert(
         "helper_word",
-        &super::escape::sh(helper).map_err(crate::error::Error::Format)?,
+        &super::escape::sh(helper)
+            .map_err(|why| crate::error::Error::unsupported("openrc", "the helper path", why))?,
     );
     context.insert(
         "directory_word",
-        &super::escape::sh(job.working_directory.as_str()).map_err(crate::error::Error::Format)?,
+        &super::escape::sh(job.working_directory.as_str()).map_err(|why| {
+            crate::error::Error::unsupported("openrc", "the working directory", why)
+        })?,
     );
     context.insert("helper", helper);
     context.insert("pidfile", &format!("/run/{}.pid", job.full_name));

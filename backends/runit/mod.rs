@@ -85,7 +85,7 @@ impl Backend for Runit {
         for job in &app.jobs {
             let service = self.services.join(&job.full_name);
             let context = job_context(app, job);
-            let script = |name: &str| -> Result<String> { render(name, &context) };
+            let script = |name: &'static str| -> Result<String> { render(name, &context) };
             outputs.extend([
                 Output::dir(service.clone(), 0o755),
                 Output::file(
@@ -189,7 +189,7 @@ impl Installer for Runit {
         let mut before = Vec::new();
         for dir in &dirs {
             let Some(status) = runsv::status(disk, dir)? else {
-                return Err(Error::Failed(format!(
+                return Err(Error::failed(format!(
                     "no runsv runs {} (is runsvdir running on {}?)",
                     Quoted(&disk.host(dir)),
                     Quoted(&disk.host(self.enabled.as_str()))
@@ -239,13 +239,15 @@ impl Installer for Runit {
 /// The file `env/<key>`: the value as `chpst -e` reads it back exactly, or a clear refusal.
 fn env_file(job: &Job, key: &str, value: &str) -> Result<String> {
     if key.len() > MAX_FILE_NAME {
-        return Err(Error::Format(format!(
-            "env key {}... of {} is {} bytes: runit keeps each variable in a file named after \
-             it, and a file name has at most {MAX_FILE_NAME}",
-            Quoted(&key[..40]),
-            Quoted(&job.full_name),
-            key.len()
-        )));
+        return Err(Error::unsupported(
+            "runit",
+            format!("env key {}... of {}", Quoted(&key[..40]), Quoted(&job.full_name)),
+            format!(
+                "it is {} bytes, and runit keeps each variable in a file named after it, whose \
+                 name has at most {MAX_FILE_NAME}; use a shorter key",
+                key.len()
+            ),
+        ));
     }
     let mut context = tera::Context::new();
     context.insert("value", value);

@@ -98,7 +98,7 @@ impl Spec for Systemd {
 
 impl Backend for Systemd {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
-        let targets = runlevel_targets(&app.start_on, &app.stop_on).map_err(Error::Format)?;
+        let targets = runlevel_targets(&app.start_on, &app.stop_on)?;
         let target = self.units.join(&format!("{}.target", app.full_name));
         let mut context = tera::Context::new();
         context.insert("app", app);
@@ -330,7 +330,7 @@ fn levels(set: &Runlevels) -> Vec<char> {
 /// `Conflicts=shutdown.target`). 2-5 are left out on purpose: a conflict with
 /// `graphical.target` would keep a `[3]` app from ever running on the many servers whose
 /// default target is graphical, and `isolate` already stops what a new target does not want.
-fn runlevel_targets(start: &Runlevels, stop: &Runlevels) -> Result<Targets, String> {
+fn runlevel_targets(start: &Runlevels, stop: &Runlevels) -> Result<Targets> {
     let start_levels = levels(start);
     let running: Vec<&str> = start_levels.iter().map(|l| target_of(*l)).collect();
     let mut wanted_by: Vec<&'static str> = INSTALL_TARGETS
@@ -341,10 +341,11 @@ fn runlevel_targets(start: &Runlevels, stop: &Runlevels) -> Result<Targets, Stri
         wanted_by.retain(|t| *t != "graphical.target");
     }
     if wanted_by.is_empty() {
-        return Err(format!(
-            "start_on_runlevel {}: systemd starts nothing on runlevels 0 and 6 (poweroff and \
-             reboot); give a set with at least one runlevel from 1 to 5",
-            Quoted(start.as_str())
+        return Err(Error::unsupported(
+            "systemd",
+            format!("start_on_runlevel {}", Quoted(start.as_str())),
+            "systemd starts nothing on runlevels 0 and 6 (poweroff and reboot); give a set \
+             with at least one runlevel from 1 to 5",
         ));
     }
     let conflicts = if levels(stop).contains(&'1') && !start_levels.contains(&'1') {
@@ -364,7 +365,9 @@ mod tests {
 
     fn map(start: &str, stop: &str) -> Result<(Vec<&'static str>, Vec<&'static str>), String> {
         let parse = |s: &str| Runlevels::parse(s, "runlevel").unwrap();
-        runlevel_targets(&parse(start), &parse(stop)).map(|t| (t.wanted_by, t.conflicts))
+        runlevel_targets(&parse(start), &parse(stop))
+            .map(|t| (t.wanted_by, t.conflicts))
+            .map_err(|e| e.to_string())
     }
 
     #[test]

@@ -149,7 +149,7 @@ impl Installer for SystemdUser {
             return Ok(());
         }
         if self.euid == 0 {
-            return Err(Error::Refused(
+            return Err(Error::refused(
                 "systemd-user installs user units for the user running procexport, and root's \
                  own user manager would run the jobs as root: run it as the deploy user, \
                  without sudo"
@@ -158,7 +158,7 @@ impl Installer for SystemdUser {
         }
         let (name, uid) = &self.run_user;
         if *uid != self.euid {
-            return Err(Error::Refused(format!(
+            return Err(Error::refused(format!(
                 "run_user {} (uid {uid}) is not the user running procexport (uid {}): systemd \
                  user units run as the user whose manager runs them; set run_user and run_group \
                  to your own account",
@@ -202,12 +202,10 @@ impl Installer for SystemdUser {
                 )
             })?;
         if !output.status.success() {
-            return Err(Error::Failed(format!(
-                "the files are installed, but {SYSTEMCTL} --user daemon-reload failed ({}): {}; \
-                 run it by hand",
-                output.status,
-                Quoted(String::from_utf8_lossy(&output.stderr).trim())
-            )));
+            let said = String::from_utf8_lossy(&output.stderr);
+            return Err(
+                Error::tool(SYSTEMCTL, "--user daemon-reload", &output, &said).after_install(),
+            );
         }
         let manager = Manager::User { runtime: &runtime };
         let units: Vec<&str> = dropped.all().collect();

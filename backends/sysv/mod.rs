@@ -88,16 +88,17 @@ fn levels(set: &Runlevels) -> Vec<char> {
 /// `Default-Start` and `Default-Stop`: the start set's runlevels 1-5 (0 and 6 are halt and
 /// reboot, where nothing starts), and the stop set's runlevels that are not start runlevels
 /// (insserv refuses a runlevel in both).
-pub fn lsb_runlevels(start: &Runlevels, stop: &Runlevels) -> Result<(String, String), String> {
+pub fn lsb_runlevels(start: &Runlevels, stop: &Runlevels) -> Result<(String, String)> {
     let start_levels: Vec<char> = levels(start)
         .into_iter()
         .filter(|l| ('1'..='5').contains(l))
         .collect();
     if start_levels.is_empty() {
-        return Err(format!(
-            "start_on_runlevel {}: an init script starts nothing on runlevels 0 and 6 (halt and \
-             reboot); give a set with at least one runlevel from 1 to 5",
-            Quoted(start.as_str())
+        return Err(Error::unsupported(
+            "sysv",
+            format!("start_on_runlevel {}", Quoted(start.as_str())),
+            "an init script starts nothing on runlevels 0 and 6 (halt and reboot); give a set \
+             with at least one runlevel from 1 to 5",
         ));
     }
     let stop_levels: Vec<char> = levels(stop)
@@ -117,7 +118,7 @@ pub fn lsb_runlevels(start: &Runlevels, stop: &Runlevels) -> Result<(String, Str
 impl Backend for Sysv {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
         let (default_start, stop) =
-            lsb_runlevels(&app.start_on, &app.stop_on).map_err(Error::Format)?;
+            lsb_runlevels(&app.start_on, &app.stop_on)?;
         // An empty header value is not valid LSB; 0 and 6 stop everything anyway.
         let default_stop = if stop.is_empty() { "0 6".to_owned() } else { stop };
         let mut outputs = Vec::new();
@@ -232,7 +233,7 @@ impl Installer for Sysv {
     /// pid each).
     fn control(&self, _disk: &mut Disk, action: Action, jobs: &Jobs) -> Result<()> {
         let Some(script) = jobs.app.as_ref().map(|app| self.scripts.join(app)) else {
-            return Err(Error::Failed(
+            return Err(Error::failed(
                 "the app's manifest lists no init script".to_owned(),
             ));
         };
@@ -334,7 +335,7 @@ mod tests {
 
     fn map(start: &str, stop: &str) -> Result<(String, String), String> {
         let parse = |s: &str| Runlevels::parse(s, "runlevel").unwrap();
-        lsb_runlevels(&parse(start), &parse(stop))
+        lsb_runlevels(&parse(start), &parse(stop)).map_err(|e| e.to_string())
     }
 
     #[test]

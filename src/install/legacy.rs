@@ -82,7 +82,7 @@ pub fn refuse(disk: &Disk, full_name: &str, found: &Legacy) -> Error {
         .iter()
         .map(|p| crate::sanitize::Quoted(&disk.host(p)).to_string())
         .collect();
-    Error::Refused(format!(
+    Error::refused(format!(
         "{full_name} has files an older exporter installed, which no manifest lists: {}; only \
          root, or a manager the config lists for this app (apps.<app>.managers), may take them \
          over or remove them; nothing was changed",

@@ -352,7 +352,7 @@ fn shadow_check(
     }
     for other in installer.same_name_elsewhere(path) {
         if disk.inspect(&other)? != Existing::Missing {
-            return Err(Error::Refused(format!(
+            return Err(Error::refused(format!(
                 "{} would override {}, which procexport did not install: {} already has a \
                  job of that name; choose another app name or label, or set a prefix in the \
                  config",
@@ -498,7 +498,7 @@ fn require_init(
             .init_missing(jobs)
             .map(|h| format!("; {h}"))
             .unwrap_or_default();
-        return Err(Error::Failed(format!(
+        return Err(Error::failed(format!(
             "the app cannot be {verb}: the init that runs {} jobs is not running here{hint}",
             installer.name()
         )));
@@ -588,7 +588,7 @@ pub fn belongs_to_app(path: &str, install_dirs: &[String], full_name: &str) -> b
 
 /// A failed write to stdout.
 pub fn print_error(e: std::io::Error) -> Error {
-    Error::io(crate::error::STDOUT, e)
+    Error::output(crate::error::Stream::Stdout, e)
 }
 #[cfg(test)]
 mod tests {

@@ -62,7 +62,7 @@ pub fn assemble(
     let full_name = format!("{}{}", config.prefix, app);
     check_length(&full_name, Location::file(file))?;
     let log_dir = AbsPath::parse(&config.log_dir.join(&full_name), "log directory")
-        .map_err(Error::Refused)?;
+        .map_err(Error::refused)?;
     check_formation(&options.formation, procfile, file)?;
     let (dotenv, base_port) = read_dotenv(options, config)?;
     let top = &procfile.top;
@@ -306,7 +306,7 @@ fn job_log(layers: &[&Layer; 3], log_dir: &AbsPath, name: &Name) -> Result<(AbsP
         Some(log) => Ok((log, true)),
         None => AbsPath::parse(&log_dir.join(&format!("{name}.log")), "log")
             .map(|log| (log, false))
-            .map_err(Error::Refused),
+            .map_err(Error::refused),
     }
 }
 

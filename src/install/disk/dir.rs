@@ -19,7 +19,7 @@ fn components(path: &str) -> Result<VecDeque<String>> {
     let mut out = VecDeque::new();
     for component in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
         if component == ".." {
-            return Err(Error::Refused(format!("{} contains \"..\"", Quoted(path))));
+            return Err(Error::refused(format!("{} contains \"..\"", Quoted(path))));
         }
         out.push_back(component.to_owned());
     }
@@ -65,7 +65,7 @@ impl Disk {
             Strictness::LogParent => stat.st_mode & 0o002 != 0 && stat.st_mode & 0o1000 == 0,
         };
         if writable_by_others {
-            return Err(Error::Refused(format!(
+            return Err(Error::refused(format!(
                 "{} is writable by group or others (mode {:04o}); procexport only writes into \
                  directories that only their owner can write",
                 Quoted(&host),
@@ -146,7 +146,7 @@ impl Disk {
                     let target = Self::root_link(&fd, &component, &here)?;
                     hops += 1;
                     if hops > MAX_LINKS {
-                        return Err(Error::Refused(format!(
+                        return Err(Error::refused(format!(
                             "{} goes through more than {MAX_LINKS} symlinks",
                             Quoted(host)
                         )));
@@ -176,7 +176,7 @@ impl Disk {
     /// the refusal, which says what to change.
     fn root_link(dir: &OwnedFd, name: &str, path: &str) -> Result<String> {
         let not_followed = || {
-            Error::Refused(format!(
+            Error::refused(format!(
                 "{} is a symlink or not a directory; procexport follows a symlink only when \
                  root owns it and every directory it leads to is root's and writable by no one \
                  else: point the config at the real directory, or give the link to root",
@@ -199,7 +199,7 @@ impl Disk {
         let stat =
             fstat(fd).map_err(|e| Error::io(format!("checking {}", Quoted(path)), e.into()))?;
         if stat.st_uid != 0 && stat.st_uid != self.euid {
-            return Err(Error::Refused(format!(
+            return Err(Error::refused(format!(
                 "{} is owned by uid {}; procexport only works in directories owned by root{}",
                 Quoted(path),
                 stat.st_uid,
@@ -211,7 +211,7 @@ impl Disk {
             )));
         }
         if strict && (stat.st_uid != 0 || stat.st_mode & 0o022 != 0) {
-            return Err(Error::Refused(format!(
+            return Err(Error::refused(format!(
                 "{} is reached through a symlink and is not root's alone (uid {}, mode {:04o}); \
                  procexport follows a symlink only into directories that only root can write",
                 Quoted(path),
@@ -221,7 +221,7 @@ impl Disk {
         }
         let sticky = stat.st_mode & 0o1000 != 0;
         if stat.st_mode & 0o002 != 0 && !sticky {
-            return Err(Error::Refused(format!(
+            return Err(Error::refused(format!(
                 "{} is writable by others (mode {:04o})",
                 Quoted(path),
                 stat.st_mode & 0o7777

@@ -49,7 +49,7 @@ impl Disk {
                 )
             })?;
             open_checked(dir, self.euid)?.ok_or_else(|| {
-                Error::Refused(format!(
+                Error::refused(format!(
                     "output directory {} vanished after it was made",
                     Quoted(dir)
                 ))
@@ -77,7 +77,7 @@ fn write_file(dir_fd: &OwnedFd, dir: &str, file: &NewFile) -> Result<()> {
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let fd =
         openat(dir_fd, file.name, flags, Mode::from_raw_mode(file.mode)).map_err(|e| match e {
-            Errno::EXIST => Error::Refused(format!(
+            Errno::EXIST => Error::refused(format!(
                 "{} appeared while procexport was writing; refusing to replace it",
                 Quoted(&shown)
             )),
@@ -104,7 +104,7 @@ fn open_checked(dir: &str, euid: u32) -> Result<Option<OwnedFd>> {
         Err(Errno::NOENT) => return Ok(None),
         // O_DIRECTORY|O_NOFOLLOW on a symlink fails with ENOTDIR (or ELOOP).
         Err(Errno::LOOP | Errno::NOTDIR) if is_symlink(dir) => {
-            return Err(Error::Refused(format!(
+            return Err(Error::refused(format!(
                 "output directory {} is a symlink; refusing it",
                 Quoted(dir)
             )))
@@ -130,14 +130,14 @@ fn open_checked(dir: &str, euid: u32) -> Result<Option<OwnedFd>> {
         )));
     }
     if stat.st_uid != euid {
-        return Err(Error::Refused(format!(
+        return Err(Error::refused(format!(
             "output directory {} is owned by uid {}, not by you (uid {euid}); refusing it",
             Quoted(dir),
             stat.st_uid
         )));
     }
     if stat.st_mode & 0o022 != 0 {
-        return Err(Error::Refused(format!(
+        return Err(Error::refused(format!(
             "output directory {} is writable by group or others (mode {:04o}); refusing it",
             Quoted(dir),
             stat.st_mode & 0o7777

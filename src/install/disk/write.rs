@@ -444,7 +444,7 @@ impl Disk {
         };
         match unlinkat(dir_fd, name, flags) {
             Ok(()) | Err(Errno::NOENT) => Ok(()),
-            Err(Errno::NOTEMPTY) => Err(Error::Refused(format!(
+            Err(Errno::NOTEMPTY) => Err(Error::refused(format!(
                 "{} holds files procexport did not install; remove them by hand, then run the \
                  same command again",
                 Quoted(&host)
@@ -484,7 +484,7 @@ impl Disk {
             match unlinkat(&inner, entry_name, AtFlags::empty()) {
                 Ok(()) | Err(Errno::NOENT) => {}
                 Err(Errno::ISDIR) => {
-                    return Err(Error::Refused(format!(
+                    return Err(Error::refused(format!(
                         "{} holds a directory {}, which procexport does not remove; remove it \
                          by hand",
                         Quoted(&host),
@@ -598,7 +598,7 @@ impl Disk {
             Ok(fd) => fd,
             Err(Errno::NOENT) if dry_run => return Ok(would_make),
             Err(Errno::LOOP | Errno::NOTDIR) => {
-                return Err(Error::Refused(format!(
+                return Err(Error::refused(format!(
                     "log directory {} is a symlink or not a directory; refusing it",
                     Quoted(&host)
                 )))
@@ -616,7 +616,7 @@ impl Disk {
             return Ok(state);
         }
         if !ours {
-            return Err(Error::Refused(format!(
+            return Err(Error::refused(format!(
                 "log directory {} already exists and procexport did not make it (it belongs to \
                  uid {}); procexport only gives the run user a directory it made for the app: \
                  set log_dir or prefix in the config so the app gets a directory of its own, or \
@@ -626,7 +626,7 @@ impl Disk {
             )));
         }
         if stat.st_uid != 0 {
-            return Err(Error::Refused(format!(
+            return Err(Error::refused(format!(
                 "log directory {} belongs to uid {}, neither root nor the run user",
                 Quoted(&host),
                 stat.st_uid
