@@ -439,3 +439,85 @@ pub fn take_stderr_error() -> Option<Error> {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt as _;
+
+    fn pipe() -> io::Error {
+        io::Error::from(io::ErrorKind::BrokenPipe)
+    }
+
+    #[test]
+    fn the_exit_code_follows_from_the_variant_not_the_text() {
+        assert_eq!(Error::output(Stream::Stdout, pipe()).exit_code(), 141);
+        assert_eq!(Error::output(Stream::Stderr, pipe()).exit_code(), 141);
+        assert!(Error::output(Stream::Stdout, pipe()).is_closed_pipe());
+        // A broken pipe to a program procexport runs is a failure, whatever its action says.
+        let io = Error::io("writing to stdout", pipe());
+        assert_eq!((io.exit_code(), io.is_closed_pipe()), (1, false));
+        let other = Error::output(Stream::Stdout, io::Error::other("disk full"));
+        assert_eq!(other.exit_code(), 1);
+        assert_eq!(other.to_string(), "writing to stdout: disk full");
+        assert_eq!(Error::limit(LimitKey::Jobs, 1, 2).exit_code(), 2);
+        assert_eq!(Error::unsupported("runit", "x", "y").exit_code(), 2);
+        assert_eq!(Error::refused_at("/etc/x", "no").exit_code(), 1);
+    }
+
+    #[test]
+    fn a_limit_names_its_config_key_and_what_to_change() {
+        let jobs = Error::limit(LimitKey::Jobs, 2000, 2001).to_string();
+        assert_eq!(
+            jobs,
+            "the Procfile makes 2001 jobs (counting every `count` instance); the config allows \
+             at most 2000 per app (max_jobs): lower the counts, or raise max_jobs"
+        );
+        let bytes = Error::limit(LimitKey::PlannedBytes, 4096, 10240).to_string();
+        assert_eq!(
+            bytes,
+            "the Procfile would render about 10 KiB of files; the config allows at most 4 KiB \
+             per app (max_rendered_bytes): make its env values or counts smaller, or raise \
+             max_rendered_bytes"
+        );
+        let env = Error::Limit {
+            key: LimitKey::EnvBytes,
+            limit: 2048,
+            found: 3000,
+            location: Some(Location::file(".env")),
+        };
+        assert!(
+            env.to_string()
+                .starts_with(".env: the .env files come to more than 2 KiB with this one;"),
+            "{env}"
+        );
+    }
+
+    #[test]
+    fn an_unsupported_value_says_which_backend_and_what_to_write() {
+        let error = Error::unsupported("launchd", "stop_signal", "leave it out for launchd");
+        assert_eq!(
+            error.to_string(),
+            "launchd cannot carry stop_signal: leave it out for launchd"
+        );
+    }
+
+    #[test]
+    fn a_failed_tool_says_what_it_ran_and_whether_the_files_are_in_place() {
+        let output = std::process::Output {
+            status: std::process::ExitStatus::from_raw(1 << 8),
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        };
+        let error = Error::tool("/bin/systemctl", "daemon-reload", &output, " no bus\n");
+        assert_eq!(
+            error.to_string(),
+            "/bin/systemctl daemon-reload failed (exit status: 1): \"no bus\""
+        );
+        assert_eq!(
+            error.after_install().to_string(),
+            "the files are installed, but /bin/systemctl daemon-reload failed (exit status: 1): \
+             \"no bus\"; run it by hand"
+        );
+    }
+}

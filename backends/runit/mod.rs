@@ -189,7 +189,7 @@ impl Installer for Runit {
         let mut before = Vec::new();
         for dir in &dirs {
             let Some(status) = runsv::status(disk, dir)? else {
-                return Err(Error::failed(format!(
+                return Err(Error::failed_at(&disk.host(dir), format!(
                     "no runsv runs {} (is runsvdir running on {}?)",
                     Quoted(&disk.host(dir)),
                     Quoted(&disk.host(self.enabled.as_str()))
