@@ -21,7 +21,7 @@ pub use template::Escape;
 use crate::error::Result;
 use crate::install::disk::Disk;
 use crate::install::installer::{
-    Action, Installer, JobStatus, Jobs, LegacyFile, LegacyFiles, Target,
+    Action, Capabilities, Installer, JobStatus, Jobs, LegacyFile, Target,
 };
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
@@ -45,7 +45,8 @@ pub trait Spec: Sized {
     /// True for a backend whose jobs the invoking user's own service manager runs (systemd
     /// user units): its run user is always that user, its apps are that user's (manifests in
     /// their home), and root has none. Every other backend installs for the system, as root.
-    const FOR_INVOKING_USER: bool = false;
+    /// No default: each backend says which it is.
+    const FOR_INVOKING_USER: bool;
     /// The backend as the checked config sets it up.
     fn from_config(config: &Config) -> Result<Self>;
 }

@@ -21,7 +21,7 @@ use super::view;
 use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
-use crate::install::installer::{Action, Installer, JobStatus, Jobs, State};
+use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs, State};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
 use crate::model::job::{App, Job};
@@ -52,6 +52,7 @@ pub struct Runit {
 impl Spec for Runit {
     const NAME: &'static str = "runit";
     const ABOUT: &'static str = "Export the Procfile as runit services";
+    const FOR_INVOKING_USER: bool = false;
     const KEYS: &'static [Key] = &[RUNIT_DIR, RUNIT_SERVICE_DIR];
     const TEMPLATES: &'static [(&'static str, &'static str)] = &[
         ("runit/run", include_str!("../../templates/runit/run.tera")),
@@ -142,6 +143,16 @@ impl Installer for Runit {
 
     fn install_dirs(&self) -> Vec<String> {
         vec![self.services.to_string(), self.enabled.to_string()]
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            makes_log_dir: true,
+            own_state_dir: None,
+            legacy_files: Vec::new(),
+            shared_names: None,
+            next_step: None,
+        }
     }
 
     /// The links are gone, so runsvdir lets the services go on its own within seconds;

@@ -19,7 +19,9 @@ use super::view;
 use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
-use crate::install::installer::{Action, Installer, JobStatus, Jobs, Target};
+use crate::install::installer::{
+    Action, Capabilities, Installer, JobStatus, Jobs, SharedNames, Target,
+};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
 use crate::model::job::{App, Job};
@@ -61,6 +63,7 @@ pub struct Systemd {
 impl Spec for Systemd {
     const NAME: &'static str = "systemd";
     const ABOUT: &'static str = "Export the Procfile as systemd units";
+    const FOR_INVOKING_USER: bool = false;
     const KEYS: &'static [Key] = &[SYSTEMD_DIR, SYSTEMD_ENV_DIR, SYSTEMD_LOG];
     const TEMPLATES: &'static [(&'static str, &'static str)] = &[
         (
@@ -154,19 +157,18 @@ impl Installer for Systemd {
         install
     }
 
-    fn same_name_elsewhere(&self, path: &str) -> Vec<String> {
-        let Some(name) = path
-            .strip_prefix(self.units.as_str())
-            .and_then(|rest| rest.strip_prefix('/'))
-            .filter(|name| !name.contains('/'))
-        else {
-            return Vec::new();
-        };
-        UNIT_PATH
-            .iter()
-            .filter(|dir| **dir != self.units.as_str())
-            .map(|dir| format!("{dir}/{name}"))
-            .collect()
+    /// A unit is one name on systemd's whole search path (`UNIT_PATH`).
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            makes_log_dir: true,
+            own_state_dir: None,
+            legacy_files: Vec::new(),
+            shared_names: Some(SharedNames {
+                dir: self.units.to_string(),
+                elsewhere: UNIT_PATH.iter().map(|dir| (*dir).to_owned()).collect(),
+            }),
+            next_step: None,
+        }
     }
 
     /// Reloads, then forgets the failed state of the units whose files went, so that none

@@ -16,7 +16,7 @@ use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
 use crate::backends::systemd::systemctl::{self, Manager};
 use crate::install::disk::Disk;
-use crate::install::installer::{Action, Installer, JobStatus, Jobs, Target};
+use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs, Target};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
 use crate::model::job::{App, Job};
@@ -131,13 +131,16 @@ impl Installer for SystemdUser {
         ]
     }
 
-    fn state_dir(&self) -> Option<AbsPath> {
-        Some(self.state.clone())
-    }
-
-    /// The jobs log to the journal or to their own `log:` file; `<log_dir>` is root's.
-    fn makes_log_dir(&self) -> bool {
-        false
+    /// The manifests are in the user's home; the jobs log to the journal or to their own
+    /// `log:` file (`<log_dir>` is root's).
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            makes_log_dir: false,
+            own_state_dir: Some(self.state.clone()),
+            legacy_files: Vec::new(),
+            shared_names: None,
+            next_step: None,
+        }
     }
 
     /// Refused as root on the live system (root's own user manager would run the jobs as

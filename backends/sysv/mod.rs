@@ -20,7 +20,7 @@ use super::view::{self, Helper};
 use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
-use crate::install::installer::{Action, Installer, JobStatus, Jobs, State, Target};
+use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs, State};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
 use crate::model::job::App;
@@ -48,6 +48,7 @@ pub struct Sysv {
 impl Spec for Sysv {
     const NAME: &'static str = "sysv";
     const ABOUT: &'static str = "Export the Procfile as a SysV (LSB) init script";
+    const FOR_INVOKING_USER: bool = false;
     const KEYS: &'static [Key] = &[SYSV_DIR, SYSV_HELPER_DIR, SYSV_PID_DIR];
     const TEMPLATES: &'static [(&'static str, &'static str)] = &[
         ("sysv/init", include_str!("../../templates/sysv/init.tera")),
@@ -177,18 +178,22 @@ impl Installer for Sysv {
     }
 
     /// An init script needs no reload; it is started at boot once it is enabled, which
-    /// procexport leaves to the admin (it writes no links into `/etc/rc?.d`).
-    fn after_apply(&self, target: Target, _dropped: &Jobs) -> Result<()> {
-        if target != Target::Root {
-            crate::error::warn(&format!(
+    /// procexport leaves to the admin (it writes no links into `/etc/rc?.d`): the next step
+    /// says how.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            makes_log_dir: true,
+            own_state_dir: None,
+            legacy_files: Vec::new(),
+            shared_names: None,
+            next_step: Some(format!(
                 "the init script is in {}; enable it at boot with update-rc.d \
                  <name> defaults, and (re)start it with procexport restart -n <app> (or {}/<name> \
                  restart)",
                 Quoted(self.scripts.as_str()),
                 self.scripts.as_str().trim_end_matches('/')
-            ));
+            )),
         }
-        Ok(())
     }
 
     /// The init script `<sysv_dir>/<full_name>` is the app's job (it starts, stops and asks of

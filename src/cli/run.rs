@@ -765,7 +765,7 @@ fn status(cx: &mut Context, config: &Config, scope: Scope, args: &AppArgs) -> Re
 fn list(cx: &mut Context, config: &Config, scope: Scope, invoker: &Invoker) -> Result<()> {
     let mut rows = Vec::new();
     for backend in in_scope(config, scope)? {
-        let own_state_dir = backend.state_dir();
+        let own_state_dir = backend.capabilities().own_state_dir;
         let dir = own_state_dir
             .as_ref()
             .unwrap_or(&config.state_dir)

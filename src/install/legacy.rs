@@ -43,7 +43,7 @@ pub fn files(
     if no_prefix {
         return Ok(Legacy::default());
     }
-    for place in installer.legacy_files() {
+    for place in installer.capabilities().legacy_files {
         for name in disk.list_dir(&place.dir)? {
             let matches = name.strip_suffix(place.suffix).is_some_and(|stem| {
                 stem == full_name
