@@ -53,12 +53,7 @@ pub fn update(conf: &str) -> Result<()> {
             String::from_utf8_lossy(&output.stderr)
         );
         if !output.status.success() || said.contains("ERROR") {
-            return Err(Error::Failed(format!(
-                "the files are installed, but {SUPERVISORCTL} {} failed ({}): {}; run it by hand",
-                args.join(" "),
-                output.status,
-                Quoted(said.trim())
-            )));
+            return Err(Error::tool(SUPERVISORCTL, args.join(" "), &output, &said).after_install());
         }
     }
     Ok(())
@@ -95,12 +90,7 @@ pub fn act(conf: &str, verb: &str, names: &[&str]) -> Result<()> {
         line.contains("ERROR") && !line.contains("(not running)") && !line.contains("(already started)")
     });
     if failed || (!output.status.success() && !said.contains(": ")) {
-        return Err(Error::Failed(format!(
-            "{SUPERVISORCTL} {verb} {} failed ({}): {}",
-            names.join(" "),
-            output.status,
-            Quoted(said.trim())
-        )));
+        return Err(Error::tool(SUPERVISORCTL, args.join(" "), &output, &said));
     }
     Ok(())
 }

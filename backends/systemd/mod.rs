@@ -19,7 +19,9 @@ use super::view;
 use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
-use crate::install::installer::{Action, Installer, JobStatus, Jobs, Target};
+use crate::install::installer::{
+    Action, Capabilities, Installer, JobStatus, Jobs, SharedNames, Target,
+};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
 use crate::model::job::{App, Job};
@@ -61,6 +63,7 @@ pub struct Systemd {
 impl Spec for Systemd {
     const NAME: &'static str = "systemd";
     const ABOUT: &'static str = "Export the Procfile as systemd units";
+    const FOR_INVOKING_USER: bool = false;
     const KEYS: &'static [Key] = &[SYSTEMD_DIR, SYSTEMD_ENV_DIR, SYSTEMD_LOG];
     const TEMPLATES: &'static [(&'static str, &'static str)] = &[
         (
@@ -100,7 +103,7 @@ impl Spec for Systemd {
 impl Backend for Systemd {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
         crate::model::capability::check(Self::NAME, Self::CARRIES, app)?;
-        let targets = runlevel_targets(&app.start_on, &app.stop_on).map_err(Error::Format)?;
+        let targets = runlevel_targets(&app.start_on, &app.stop_on)?;
         let target = self.units.join(&format!("{}.target", app.full_name));
         let mut context = tera::Context::new();
         context.insert("app", app);
@@ -156,19 +159,18 @@ impl Installer for Systemd {
         install
     }
 
-    fn same_name_elsewhere(&self, path: &str) -> Vec<String> {
-        let Some(name) = path
-            .strip_prefix(self.units.as_str())
-            .and_then(|rest| rest.strip_prefix('/'))
-            .filter(|name| !name.contains('/'))
-        else {
-            return Vec::new();
-        };
-        UNIT_PATH
-            .iter()
-            .filter(|dir| **dir != self.units.as_str())
-            .map(|dir| format!("{dir}/{name}"))
-            .collect()
+    /// A unit is one name on systemd's whole search path (`UNIT_PATH`).
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            makes_log_dir: true,
+            own_state_dir: None,
+            legacy_files: Vec::new(),
+            shared_names: Some(SharedNames {
+                dir: self.units.to_string(),
+                elsewhere: UNIT_PATH.iter().map(|dir| (*dir).to_owned()).collect(),
+            }),
+            next_step: None,
+        }
     }
 
     /// Reloads, then forgets the failed state of the units whose files went, so that none
@@ -332,7 +334,7 @@ fn levels(set: &Runlevels) -> Vec<char> {
 /// `Conflicts=shutdown.target`). 2-5 are left out on purpose: a conflict with
 /// `graphical.target` would keep a `[3]` app from ever running on the many servers whose
 /// default target is graphical, and `isolate` already stops what a new target does not want.
-fn runlevel_targets(start: &Runlevels, stop: &Runlevels) -> Result<Targets, String> {
+fn runlevel_targets(start: &Runlevels, stop: &Runlevels) -> Result<Targets> {
     let start_levels = levels(start);
     let running: Vec<&str> = start_levels.iter().map(|l| target_of(*l)).collect();
     let mut wanted_by: Vec<&'static str> = INSTALL_TARGETS
@@ -343,10 +345,11 @@ fn runlevel_targets(start: &Runlevels, stop: &Runlevels) -> Result<Targets, Stri
         wanted_by.retain(|t| *t != "graphical.target");
     }
     if wanted_by.is_empty() {
-        return Err(format!(
-            "start_on_runlevel {}: systemd starts nothing on runlevels 0 and 6 (poweroff and \
-             reboot); give a set with at least one runlevel from 1 to 5",
-            Quoted(start.as_str())
+        return Err(Error::unsupported(
+            "systemd",
+            format!("start_on_runlevel {}", Quoted(start.as_str())),
+            "systemd starts nothing on runlevels 0 and 6 (poweroff and reboot); give a set \
+             with at least one runlevel from 1 to 5",
         ));
     }
     let conflicts = if levels(stop).contains(&'1') && !start_levels.contains(&'1') {
@@ -366,7 +369,9 @@ mod tests {
 
     fn map(start: &str, stop: &str) -> Result<(Vec<&'static str>, Vec<&'static str>), String> {
         let parse = |s: &str| Runlevels::parse(s, "runlevel").unwrap();
-        runlevel_targets(&parse(start), &parse(stop)).map(|t| (t.wanted_by, t.conflicts))
+        runlevel_targets(&parse(start), &parse(stop))
+            .map(|t| (t.wanted_by, t.conflicts))
+            .map_err(|e| e.to_string())
     }
 
     #[test]

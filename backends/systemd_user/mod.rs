@@ -16,7 +16,7 @@ use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
 use crate::backends::systemd::systemctl::{self, Manager};
 use crate::install::disk::Disk;
-use crate::install::installer::{Action, Installer, JobStatus, Jobs, Target};
+use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs, Target};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
 use crate::model::job::{App, Job};
@@ -133,13 +133,16 @@ impl Installer for SystemdUser {
         ]
     }
 
-    fn state_dir(&self) -> Option<AbsPath> {
-        Some(self.state.clone())
-    }
-
-    /// The jobs log to the journal or to their own `log:` file; `<log_dir>` is root's.
-    fn makes_log_dir(&self) -> bool {
-        false
+    /// The manifests are in the user's home; the jobs log to the journal or to their own
+    /// `log:` file (`<log_dir>` is root's).
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            makes_log_dir: false,
+            own_state_dir: Some(self.state.clone()),
+            legacy_files: Vec::new(),
+            shared_names: None,
+            next_step: None,
+        }
     }
 
     /// Refused as root on the live system (root's own user manager would run the jobs as
@@ -151,7 +154,7 @@ impl Installer for SystemdUser {
             return Ok(());
         }
         if self.euid == 0 {
-            return Err(Error::Refused(
+            return Err(Error::refused(
                 "systemd-user installs user units for the user running procexport, and root's \
                  own user manager would run the jobs as root: run it as the deploy user, \
                  without sudo"
@@ -160,7 +163,7 @@ impl Installer for SystemdUser {
         }
         let (name, uid) = &self.run_user;
         if *uid != self.euid {
-            return Err(Error::Refused(format!(
+            return Err(Error::refused(format!(
                 "run_user {} (uid {uid}) is not the user running procexport (uid {}): systemd \
                  user units run as the user whose manager runs them; set run_user and run_group \
                  to your own account",
@@ -204,12 +207,10 @@ impl Installer for SystemdUser {
                 )
             })?;
         if !output.status.success() {
-            return Err(Error::Failed(format!(
-                "the files are installed, but {SYSTEMCTL} --user daemon-reload failed ({}): {}; \
-                 run it by hand",
-                output.status,
-                Quoted(String::from_utf8_lossy(&output.stderr).trim())
-            )));
+            let said = String::from_utf8_lossy(&output.stderr);
+            return Err(
+                Error::tool(SYSTEMCTL, "--user daemon-reload", &output, &said).after_install(),
+            );
         }
         let manager = Manager::User { runtime: &runtime };
         let units: Vec<&str> = dropped.all().collect();

@@ -89,7 +89,7 @@ impl Initctl {
         let line = stdout.lines().next().unwrap_or("").trim().to_owned();
         parse_status(&line)
             .map(Some)
-            .ok_or_else(|| Error::Failed(format!("initctl status said {}", Quoted(&line))))
+            .ok_or_else(|| Error::failed(format!("initctl status said {}", Quoted(&line))))
     }
 
     /// `initctl start|stop|restart JOB`, which waits until the job got there.
@@ -112,13 +112,7 @@ impl Initctl {
 
     fn failed(&self, args: &[&str], output: &Output) -> Error {
         let said = String::from_utf8_lossy(&output.stderr);
-        Error::Failed(format!(
-            "{} {} failed ({}): {}",
-            self.program,
-            args.join(" "),
-            output.status,
-            Quoted(said.trim())
-        ))
+        Error::tool(self.program.clone(), args.join(" "), output, &said)
     }
 }
 

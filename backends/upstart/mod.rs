@@ -16,7 +16,7 @@ use super::{render, Backend, Escape, Spec};
 use crate::error::Result;
 use crate::install::disk::Disk;
 use crate::install::installer::{
-    Action, Installer, JobStatus, Jobs, LegacyFile, LegacyFiles, State, Target,
+    Action, Capabilities, Installer, JobStatus, Jobs, LegacyFile, LegacyFiles, State, Target,
 };
 use crate::install::manifest::EntryKind;
 use initctl::Initctl;
@@ -45,6 +45,7 @@ pub struct Upstart {
 impl Spec for Upstart {
     const NAME: &'static str = "upstart";
     const ABOUT: &'static str = "Export the Procfile as Upstart jobs";
+    const FOR_INVOKING_USER: bool = false;
     const KEYS: &'static [Key] = &[UPSTART_DIR, HELPER_DIR, UPSTART_INITCTL, UPSTART_SESSION];
     const TEMPLATES: &'static [(&'static str, &'static str)] = &[
         (
@@ -114,17 +115,24 @@ impl Installer for Upstart {
         vec![self.jobs.to_string(), self.helpers.to_string()]
     }
 
-    fn legacy_files(&self) -> Vec<LegacyFiles> {
-        vec![
-            LegacyFiles {
-                dir: self.jobs.to_string(),
-                suffix: ".conf",
-            },
-            LegacyFiles {
-                dir: self.helpers.to_string(),
-                suffix: ".sh",
-            },
-        ]
+    /// The gem wrote `<app>.conf` and `<app>-<job>.conf` jobs, and helpers beside them.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            makes_log_dir: true,
+            own_state_dir: None,
+            legacy_files: vec![
+                LegacyFiles {
+                    dir: self.jobs.to_string(),
+                    suffix: ".conf",
+                },
+                LegacyFiles {
+                    dir: self.helpers.to_string(),
+                    suffix: ".sh",
+                },
+            ],
+            shared_names: None,
+            next_step: None,
+        }
     }
 
     /// The gem's templates prove its files (see `legacy.rs`): the chain each process job names.

@@ -43,7 +43,7 @@ pub fn files(
     if no_prefix {
         return Ok(Legacy::default());
     }
-    for place in installer.legacy_files() {
+    for place in installer.capabilities().legacy_files {
         for name in disk.list_dir(&place.dir)? {
             let matches = name.strip_suffix(place.suffix).is_some_and(|stem| {
                 stem == full_name
@@ -82,7 +82,7 @@ pub fn refuse(disk: &Disk, full_name: &str, found: &Legacy) -> Error {
         .iter()
         .map(|p| crate::sanitize::Quoted(&disk.host(p)).to_string())
         .collect();
-    Error::Refused(format!(
+    Error::refused(format!(
         "{full_name} has files an older exporter installed, which no manifest lists: {}; only \
          root, or a manager the config lists for this app (apps.<app>.managers), may take them \
          over or remove them; nothing was changed",

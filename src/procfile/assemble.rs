@@ -72,7 +72,7 @@ pub fn assemble(
     let full_name = format!("{}{}", config.prefix, app);
     check_length(&full_name, Location::file(file))?;
     let log_dir = AbsPath::parse(&config.log_dir.join(&full_name), "log directory")
-        .map_err(Error::Refused)?;
+        .map_err(Error::refused)?;
     check_formation(&options.formation, procfile, file)?;
     let (dotenv, base_port) = read_dotenv(options, config)?;
     let base_env = base_env(config, &dotenv, !options.elsewhere)?;
