@@ -22,6 +22,8 @@ mod fuzz_regressions;
 /// The Kubernetes export: the objects the job model maps to, options, names, notes,
 /// `--output`, hostile values read back by a YAML 1.2 reader.
 mod kubernetes;
+/// The code's shape: one `#[path]`, Kubernetes beside the backends, commands told apart once.
+mod layout;
 /// Backends and the installer print only through the one reporter (a text check).
 mod one_reporter;
 /// The dry run as a plan: create, change with a diff, unchanged, remove, exit codes.
