@@ -366,12 +366,9 @@ impl Config {
         accounts: &Accounts,
     ) -> Result<Self> {
         let raw: RawConfig = match text {
-            Some(text) if !text.trim().is_empty() => yaml::parse(text).map_err(|e| {
-                let location = e
-                    .line
-                    .map_or_else(|| Location::file(file), |line| Location::line(file, line));
-                Error::input(location, e.message)
-            })?,
+            Some(text) if !text.trim().is_empty() => {
+                yaml::parse(text).map_err(|e| e.into_error(file))?
+            }
             _ => RawConfig::default(),
         };
         let text = text.unwrap_or("");
