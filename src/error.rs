@@ -122,6 +122,8 @@ pub enum LimitKey {
     EnvFiles,
     /// `max_env_bytes`: the `.env` files of one export together.
     EnvBytes,
+    /// `max_expanded_bytes`: a YAML file's values once its aliases are expanded.
+    ExpandedBytes,
 }
 
 impl LimitKey {
@@ -132,6 +134,7 @@ impl LimitKey {
             Self::PlannedBytes | Self::RenderedBytes => "max_rendered_bytes",
             Self::EnvFiles => "max_env_files",
             Self::EnvBytes => "max_env_bytes",
+            Self::ExpandedBytes => "max_expanded_bytes",
         }
     }
 }
@@ -355,6 +358,15 @@ impl fmt::Display for Error {
                         f,
                         "the .env files come to more than {} KiB with this one; the config \
                          allows at most {} KiB in all ({name}): make them smaller, or raise {name}",
+                        limit >> 10,
+                        limit >> 10
+                    ),
+                    LimitKey::ExpandedBytes => write!(
+                        f,
+                        "the values in this file come to more than {} KiB once its aliases \
+                         (*name) are expanded; the config allows at most {} KiB ({name}): write \
+                         the value out once instead of aliasing it, make it smaller, or raise \
+                         {name}",
                         limit >> 10,
                         limit >> 10
                     ),

@@ -24,8 +24,8 @@ mod fuzz_regressions;
 mod kubernetes;
 /// The code's shape: one `#[path]`, Kubernetes beside the backends, commands told apart once.
 mod layout;
-/// Backends and the installer print only through the one reporter (a text check).
-mod one_reporter;
+/// Output goes through the one reporter, the filesystem through disk/ (text checks).
+mod one_place;
 /// The dry run as a plan: create, change with a diff, unchanged, remove, exit codes.
 mod plan;
 /// Property tests of rendering: hostile values read back through each format's own rules.

@@ -6,6 +6,7 @@
 //! the environment is the invoking user's, so `UPSTART_SESSION` is never read from it.
 
 use crate::error::{Error, Result};
+use crate::install::disk::Disk;
 use crate::install::installer::State;
 use crate::sanitize::Quoted;
 use std::process::{Command, Output, Stdio};
@@ -71,7 +72,7 @@ impl Initctl {
 
     /// True when initctl is there and reaches the init.
     pub fn reachable(&self) -> bool {
-        std::path::Path::new(&self.program).is_file()
+        Disk::live_leads_to_file(&self.program)
             && self.run(&["version"]).is_ok_and(|o| o.status.success())
     }
 

@@ -427,12 +427,9 @@ impl Config {
 /// The config file's YAML, read (an empty or absent file reads as no key set).
 fn parse_raw(file: &str, text: Option<&str>) -> Result<RawConfig> {
     Ok(match text {
-        Some(text) if !text.trim().is_empty() => yaml::parse(text).map_err(|e| {
-            let location = e
-                .line
-                .map_or_else(|| Location::file(file), |line| Location::line(file, line));
-            Error::input(location, e.message)
-        })?,
+        Some(text) if !text.trim().is_empty() => {
+            yaml::parse(text).map_err(|e| e.into_error(file))?
+        }
         _ => RawConfig::default(),
     })
 }

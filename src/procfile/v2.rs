@@ -177,12 +177,7 @@ impl<'de> Deserialize<'de> for Commands {
 pub fn parse(file: &str, text: &str, max_expanded: u64) -> Result<Procfile> {
     check_tabs(file, text)?;
     check_top_keys(file, text, max_expanded)?;
-    let raw: RawV2 = yaml::parse_bounded(text, max_expanded).map_err(|e| {
-        let location = e
-            .line
-            .map_or_else(|| Location::file(file), |line| Location::line(file, line));
-        Error::input(location, e.message)
-    })?;
+    let raw: RawV2 = yaml::parse_bounded(text, max_expanded).map_err(|e| e.into_error(file))?;
     let lines = KeyLines::index(text);
     let at = |path: &[&str], error: KeyError| at_key(file, &lines, path, error);
     let runlevels = |key: &'static str, value: &Option<String>| {
@@ -446,12 +441,7 @@ fn check_top_keys(file: &str, text: &str, max_expanded: u64) -> Result<()> {
     let map: Entries = match yaml::parse_bounded(text, max_expanded) {
         Ok(map) => map,
         // Too deep or too big to read: said with its line; anything else the typed parse reports.
-        Err(e) if e.bounded => {
-            let location = e
-                .line
-                .map_or_else(|| Location::file(file), |line| Location::line(file, line));
-            return Err(Error::input(location, e.message));
-        }
+        Err(e) if e.bounded => return Err(e.into_error(file)),
         Err(_) => return Ok(()),
     };
     for (key, _) in map.iter() {

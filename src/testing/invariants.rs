@@ -133,7 +133,10 @@ fn check_error(error: &Error) -> Result<(), String> {
             "error message holds a raw control character: {message:?}"
         ));
     }
-    if matches!(error, Error::Io { .. } | Error::Cli(_)) {
+    if matches!(
+        error,
+        Error::Io { .. } | Error::Output { .. } | Error::Cli(_)
+    ) {
         return Err(format!("a render without disk failed with {error:?}"));
     }
     Ok(())
