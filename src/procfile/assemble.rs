@@ -77,7 +77,7 @@ pub fn assemble(
     let defaults = &config.defaults;
     let base_env = base_env(config, &dotenv, !options.elsewhere)?;
     check_planned(config, procfile, options, &base_env, default_dir)?;
-    check_app_policy(config, procfile, file)?;
+    check_policy(config, procfile, file)?;
     let mut jobs = Vec::new();
     let mut notes = Vec::new();
     // Which entry made each job name, to report a collision with both lines.
@@ -104,14 +104,6 @@ pub fn assemble(
             .find_map(|l| l.working_directory.clone())
             .unwrap_or_else(|| default_dir.clone());
         let tuning = Tuning::resolve(&layers);
-        config.policy.check_limits(&tuning.limits).map_err(|m| {
-            let line = entry
-                .limits_line
-                .filter(|_| !entry.layer.limits.is_empty())
-                .or(procfile.limits_line)
-                .unwrap_or(entry.line);
-            Error::input(Location::line(file, line), m)
-        })?;
         let env_file = env_file(&layers, &working_directory, options, file, entry.line)?;
         // One instance keeps the label as its name unless the Procfile asked for `count:`.
         let numbered = entry.count.is_some() || count > 1;
@@ -233,8 +225,10 @@ impl Tuning {
     }
 }
 
-/// Refuses a `depends` or `start_on_device` the admin's policy does not allow.
-fn check_app_policy(config: &Config, procfile: &Procfile, file: &str) -> Result<()> {
+/// Refuses what the admin's policy does not allow: a `depends` or `start_on_device` outside
+/// its lists, a limit above its `max_limits`. Checked before anything else is read (the
+/// Procfile's env files) or built.
+pub fn check_policy(config: &Config, procfile: &Procfile, file: &str) -> Result<()> {
     if let Some((units, line)) = &procfile.depends {
         config
             .policy
@@ -246,6 +240,21 @@ fn check_app_policy(config: &Config, procfile: &Procfile, file: &str) -> Result<
             .policy
             .check_device(device)
             .map_err(|m| Error::input(Location::line(file, *line), m))?;
+    }
+    for entry in &procfile.entries {
+        let limits = entry
+            .layer
+            .limits
+            .over(procfile.top.limits)
+            .over(config.defaults.limits);
+        config.policy.check_limits(&limits).map_err(|m| {
+            let line = entry
+                .limits_line
+                .filter(|_| !entry.layer.limits.is_empty())
+                .or(procfile.limits_line)
+                .unwrap_or(entry.line);
+            Error::input(Location::line(file, line), m)
+        })?;
     }
     Ok(())
 }
