@@ -92,6 +92,7 @@ macro_rules! registry_items {
         /// Every backend's `--help` line, by name.
         pub const ABOUT: &[(&str, &str)] = &[$((<$backend as Spec>::NAME, <$backend as Spec>::ABOUT)),+];
 
+        #[cfg(any(test, feature = "testing"))]
         /// Every backend's name and the job keys it carries, for docs/BACKENDS.md's table.
         pub const CARRIES: &[(&str, &[&str])] = &[$((<$backend as Spec>::NAME, <$backend as Spec>::CARRIES)),+];
 

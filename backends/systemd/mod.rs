@@ -30,6 +30,10 @@ use crate::model::runlevel::Runlevels;
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
 
+/// The job keys a unit carries: all of them (systemd.exec(5), systemd.kill(5),
+/// systemd.resource-control(5), systemd.unit(5)).
+pub(super) const CARRIES: &[&str] = crate::model::capability::KEYS;
+
 /// Where units go.
 const SYSTEMD_DIR: Key = Key::dir("systemd_dir", "/etc/systemd/system");
 /// Where the jobs' environment files go (they hold the env values, so not in the unit).
@@ -83,12 +87,13 @@ impl Spec for Systemd {
             include_str!("../../templates/systemd/start.sh.tera"),
         ),
     ];
-    const CARRIES: &'static [&'static str] = &[];
+    const CARRIES: &'static [&'static str] = CARRIES;
     const FILTERS: &'static [(&'static str, Escape)] = &[
         ("systemd_word", escape::systemd_word),
         ("systemd_exec", escape::systemd_exec),
         ("systemd_path", escape::systemd_path),
         ("systemd_env_value", escape::systemd_env_value),
+        ("systemd_setting", escape::systemd_setting),
     ];
 
     fn from_config(config: &Config) -> Result<Self> {
@@ -273,7 +278,27 @@ fn job_context(app: &App, job: &Job, env_file: &str, journal: bool) -> Result<te
     let script = render("systemd/start.sh", &context)?;
     context.insert("script", script.trim_end_matches('\n'));
     context.insert("env_file", env_file);
+    insert_hook_scripts(&mut context, job)?;
+    view::insert_resources(&mut context, job, CARRIES);
     Ok(context)
+}
+
+/// `pre_script` and `post_script`: the job's `pre` and `post` run exactly as its command is
+/// (the same shell line, as the unit's `User=`, with its log and env), for `ExecStartPre=`
+/// and `ExecStartPost=`.
+pub(super) fn insert_hook_scripts(context: &mut tera::Context, job: &Job) -> Result<()> {
+    for (name, hook) in [("pre_script", &job.pre), ("post_script", &job.post)] {
+        let script = match hook {
+            Some(command) => {
+                let mut hook_context = context.clone();
+                hook_context.insert("command", &command.exec_form());
+                Some(render("systemd/start.sh", &hook_context)?)
+            }
+            None => None,
+        };
+        context.insert(name, &script.as_deref().map(|s| s.trim_end_matches('\n')));
+    }
+    Ok(())
 }
 
 /// Why `systemctl daemon-reload` is not run after a change, or `None` when it is: only when

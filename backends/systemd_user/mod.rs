@@ -63,7 +63,30 @@ impl Spec for SystemdUser {
         ),
     ];
     /// systemd's own filters (`systemd_word`, `systemd_exec`, ...) serve: the format is the same.
-    const CARRIES: &'static [&'static str] = &[];
+    /// Not `depends` (a user manager cannot see the system's units), nor the IP lists (they
+    /// need privileges a user manager lacks) nor the io limits (the io controller is not
+    /// delegated to user managers by default): those are refused, the io weights dropped.
+    const CARRIES: &'static [&'static str] = &[
+        "limits.nofile",
+        "limits.nproc",
+        "limits.memlock",
+        "kill_signal",
+        "kill_mode",
+        "reload_signal",
+        "pre",
+        "post",
+        "respawn.delay",
+        "start_on_device",
+        "resources.cpu_weight",
+        "resources.startup_cpu_weight",
+        "resources.cpu_quota",
+        "resources.cpu_affinity",
+        "resources.memory_low",
+        "resources.memory_high",
+        "resources.memory_max",
+        "resources.memory_swap_max",
+        "resources.task_max",
+    ];
     const FILTERS: &'static [(&'static str, Escape)] = &[];
     const FOR_INVOKING_USER: bool = true;
 
@@ -316,5 +339,7 @@ fn job_context(app: &App, job: &Job, env_file: &str) -> Result<tera::Context> {
     let script = render("systemd/start.sh", &context)?;
     context.insert("script", script.trim_end_matches('\n'));
     context.insert("env_file", env_file);
+    super::systemd::insert_hook_scripts(&mut context, job)?;
+    view::insert_resources(&mut context, job, <SystemdUser as Spec>::CARRIES);
     Ok(context)
 }

@@ -21,6 +21,7 @@ use crate::install::installer::{
 use crate::install::manifest::EntryKind;
 use initctl::Initctl;
 use crate::model::config::{Config, Key};
+use crate::sanitize::Quoted;
 use crate::model::job::{App, Job};
 use crate::model::output::{Group, Output};
 use crate::model::text::AbsPath;
@@ -57,7 +58,19 @@ impl Spec for Upstart {
             include_str!("../../templates/upstart/job.conf.tera"),
         ),
     ];
-    const CARRIES: &'static [&'static str] = &[];
+    /// Not `kill_mode` (Upstart signals the job's whole process group, always), nor
+    /// `respawn.delay` (Upstart 1.13 has no such stanza), nor `resources` (no cgroups).
+    const CARRIES: &'static [&'static str] = &[
+        "limits.nofile",
+        "limits.nproc",
+        "limits.memlock",
+        "kill_signal",
+        "reload_signal",
+        "pre",
+        "post",
+        "depends",
+        "start_on_device",
+    ];
     const FILTERS: &'static [(&'static str, Escape)] = &[("upstart_word", escape::upstart_word)];
 
     fn from_config(config: &Config) -> Result<Self> {
@@ -75,8 +88,20 @@ impl Spec for Upstart {
 impl Backend for Upstart {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
         crate::model::capability::check(Self::NAME, Self::CARRIES, app)?;
+        check_upstart_keys(app)?;
         let mut context = tera::Context::new();
         context.insert("app", app);
+        // The master job starts after the app's dependencies (Upstart jobs: services only)
+        // and its device, and with `strong_dependencies` stops when one of them stops.
+        let stems: Vec<&str> = app
+            .depends
+            .units
+            .iter()
+            .filter_map(|u| u.service_stem())
+            .collect();
+        context.insert("depends_stems", &stems);
+        context.insert("strong", &app.depends.strong);
+        context.insert("device", &app.start_on_device.as_ref().map(|d| d.as_str()));
         let mut outputs = vec![Output::file(
             self.jobs.join(&format!("{}.conf", app.full_name)),
             render("upstart/master.conf", &context)?,
@@ -244,6 +269,24 @@ const HELPER: Helper = Helper {
     role: "",
     runs_as: "Upstart runs this after setuid/setgid: every line below runs as the run user.",
 };
+
+/// Refuses what the Upstart backend carries only in part: `kill_mode` other than
+/// `control-group` (what Upstart does: it signals the process group) is left out of
+/// `CARRIES`; a dependency that is not a service has no Upstart job to wait for.
+fn check_upstart_keys(app: &App) -> Result<()> {
+    if let Some(unit) = app.depends.units.iter().find(|u| u.service_stem().is_none()) {
+        return Err(crate::model::capability::refuse_key(
+            Upstart::NAME,
+            "depends",
+            &format!(
+                "{} is not a service, and Upstart waits only for jobs (\"started NAME\"): \
+                 name services only, or export with systemd",
+                Quoted(unit.as_str())
+            ),
+        ));
+    }
+    Ok(())
+}
 
 fn job_context(app: &App, job: &Job, helper: &str) -> tera::Context {
     let mut context = view::job_context(app, job);

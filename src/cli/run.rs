@@ -603,6 +603,7 @@ fn install_export(
         .sum();
     limits::check_job_count(asked, &config.limits)?;
     let default_dir = procfile_dir(file)?;
+    assemble::check_policy(config, &parsed, file)?;
     // The Procfile's own env files count against the same bounds as `-e`'s.
     let paths = assemble::env_file_paths(&parsed, &default_dir)?;
     let env_files = read_bounded(paths, invoker, &config.limits, &dotenv, "env_file")?;

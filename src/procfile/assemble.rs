@@ -77,7 +77,7 @@ pub fn assemble(
     let (dotenv, base_port) = read_dotenv(options, config)?;
     let base_env = base_env(config, &dotenv, !options.elsewhere)?;
     check_planned(config, procfile, options, &base_env, default_dir)?;
-    check_app_policy(config, procfile, file)?;
+    check_policy(config, procfile, file)?;
     let shared = Shared {
         file,
         full_name: &full_name,
@@ -88,8 +88,6 @@ pub fn assemble(
         base_env: &base_env,
         base_port,
         options,
-        config,
-        limits_line: procfile.limits_line,
     };
     let mut jobs = Vec::new();
     let mut notes = Vec::new();
@@ -168,8 +166,10 @@ impl Tuning {
     }
 }
 
-/// Refuses a `depends` or `start_on_device` the admin's policy does not allow.
-fn check_app_policy(config: &Config, procfile: &Procfile, file: &str) -> Result<()> {
+/// Refuses what the admin's policy does not allow: a `depends` or `start_on_device` outside
+/// its lists, a limit above its `max_limits`. Checked before anything else is read (the
+/// Procfile's env files) or built.
+pub fn check_policy(config: &Config, procfile: &Procfile, file: &str) -> Result<()> {
     if let Some((units, line)) = &procfile.depends {
         config
             .policy
@@ -181,6 +181,21 @@ fn check_app_policy(config: &Config, procfile: &Procfile, file: &str) -> Result<
             .policy
             .check_device(device)
             .map_err(|m| Error::input(Location::line(file, *line), m))?;
+    }
+    for entry in &procfile.entries {
+        let limits = entry
+            .layer
+            .limits
+            .over(procfile.top.limits)
+            .over(config.defaults.limits);
+        config.policy.check_limits(&limits).map_err(|m| {
+            let line = entry
+                .limits_line
+                .filter(|_| !entry.layer.limits.is_empty())
+                .or(procfile.limits_line)
+                .unwrap_or(entry.line);
+            Error::input(Location::line(file, line), m)
+        })?;
     }
     Ok(())
 }
@@ -254,10 +269,6 @@ struct Shared<'a> {
     base_env: &'a Env,
     base_port: u16,
     options: &'a Options,
-    /// For the admin's policy on limits.
-    config: &'a Config,
-    /// The line of the Procfile's top-level `limits:`.
-    limits_line: Option<usize>,
 }
 
 /// The `count` jobs of the Procfile's `type_index`th entry: each setting from the entry, else
@@ -279,8 +290,6 @@ fn entry_jobs(
         base_env,
         base_port,
         options,
-        config,
-        limits_line,
     } = *shared;
     let label = entry.label.as_str();
     let layers = [&entry.layer, top, defaults];
@@ -299,14 +308,6 @@ fn entry_jobs(
         .find_map(|l| l.working_directory.clone())
         .unwrap_or_else(|| default_dir.clone());
     let tuning = Tuning::resolve(&layers);
-    config.policy.check_limits(&tuning.limits).map_err(|m| {
-        let line = entry
-            .limits_line
-            .filter(|_| !entry.layer.limits.is_empty())
-            .or(limits_line)
-            .unwrap_or(entry.line);
-        Error::input(Location::line(file, line), m)
-    })?;
     let env_file = env_file(&layers, &working_directory, options, file, entry.line)?;
     // One instance keeps the label as its name unless the Procfile asked for `count:`.
     let numbered = entry.count.is_some() || count > 1;

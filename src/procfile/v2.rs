@@ -540,7 +540,7 @@ mod tests {
             (format!("{base}    kill_timeout: x\n"), "Procfile:5: commands.web.kill_timeout: invalid type: string \"x\", expected a whole number written in digits, such as 2"),
             (format!("{base}    prestart: x\n"), "Procfile:5: commands.web: unknown field `prestart`, expected one of `command`, `env`, `working_directory`, `respawn`, `kill_timeout`, `log`, `env_file`, `limits`, `kill_signal`, `kill_mode`, `reload_signal`, `pre`, `post`, `resources`, `count`, `port`, `once`"),
             (format!("{base}depend: x\n"), "Procfile:5: unknown key \"depend\", expected one of: version, start_on_runlevel, stop_on_runlevel, env, working_directory, respawn, kill_timeout, log, env_file, limits, kill_signal, kill_mode, reload_signal, pre, post, resources, depends, strong_dependencies, start_on_device, image, commands (remove it, or correct its name)"),
-            ("version: 2\nstart_on_runlevel: 2\ncommands:\n  web:\n    command: a\n".to_owned(), "Procfile:2: start_on_runlevel \"2\" is not a runlevel set such as \"[2345]\", \"[!2345]\" or \"[S]\""),
+            ("version: 2\nstart_on_runlevel: 23\ncommands:\n  web:\n    command: a\n".to_owned(), "Procfile:2: start_on_runlevel \"23\" is not a runlevel set such as \"[2345]\", \"[!2345]\" or \"[S]\""),
             ("version: 2\ncommands:\n  web.1:\n    command: a\n".to_owned(), "Procfile:3: label \"web.1\" may only contain ASCII letters, digits, \"_\" and \"-\", not \".\""),
             ("version: 2\ncommands:\n  web:\n    command: \"a\n".to_owned(), "Procfile:5: found unexpected end of stream, while scanning a quoted scalar"),
             (format!("{base}    env:\n      A-B: x\n"), "Procfile:5: env key \"A-B\" must start with a letter or \"_\" and hold only ASCII letters, digits and \"_\""),
@@ -595,7 +595,7 @@ mod tests {
             (format!("{base}    resources:\n      ip_address_allow: 10.0.0.0/99\n"), "Procfile:5: resources.ip_address_allow: \"10.0.0.0/99\" is not an IP address or prefix: write addresses such as 127.0.0.0/8 ::1/128, or any, localhost, link-local, multicast"),
             (format!("{base}    resources:\n      swap: 1G\n"), "Procfile:6: commands.web.resources: unknown field `swap`, expected one of `cpu_weight`, `startup_cpu_weight`, `cpu_quota`, `cpu_affinity`, `memory_low`, `memory_high`, `memory_max`, `memory_swap_max`, `task_max`, `io_weight`, `startup_io_weight`, `io_device_weight`, `io_read_bandwidth_max`, `io_write_bandwidth_max`, `io_read_iops_max`, `io_write_iops_max`, `ip_address_allow`, `ip_address_deny`"),
             (format!("depends: ssh;reboot\n{base}"), "Procfile:2: depends \"ssh;reboot\" is not a unit name (\";\" is not allowed): write names such as postgresql or redis-server.service"),
-            (format!("start_on_device: ../sda\n{base}"), "Procfile:2: start_on_device \"../sda\" is not a network device name: write an interface name of 1 to 15 letters, digits, _, - or ., such as bond0"),
+            (format!("start_on_device: ../sda\n{base}"), "Procfile:2: start_on_device \"../sda\" is not a network device name: write an interface name of 1 to 15 letters, digits, _ or ., such as bond0"),
         ];
         for (text, expected) in cases {
             let text = if text.starts_with("version") {
