@@ -444,7 +444,6 @@ impl Config {
             ..Layer::default()
         };
         let apps = parse_apps(file, text, raw.apps.unwrap_or_default(), &run_as, accounts)?;
-        let policy = Policy::parse(raw.policy.as_ref()).map_err(at)?;
         let kubernetes =
             kubernetes::Settings::check(raw.kubernetes.as_ref()).map_err(|(key, m)| {
                 let line = key_line(text, &["kubernetes", key])
@@ -473,7 +472,7 @@ impl Config {
             settings,
             defaults,
             kubernetes,
-            policy,
+            policy: Policy::parse(raw.policy.as_ref()).map_err(at)?,
         })
     }
 }
