@@ -309,6 +309,15 @@ fn env_file<'a>(
     let Some(given) = layers.iter().take(2).find_map(|l| l.env_file.as_ref()) else {
         return Ok(EMPTY.get_or_init(Env::default));
     };
+    if options.elsewhere {
+        // The working directory is the image's, not this machine's: nothing here to read.
+        return Err(crate::model::capability::refuse_key(
+            "kubernetes",
+            "env_file",
+            "its path is in the image, not on this machine; set its variables under env: \
+             instead",
+        ));
+    }
     let path = given
         .resolve(dir, "env_file")
         .map_err(|m| Error::input(Location::line(file, line), m))?;
