@@ -102,6 +102,21 @@ macro_rules! registry_items {
         }
 
         impl $kind {
+            /// Renders every file of `app`, after `model::capability::check` has refused the
+            /// job keys this backend does not carry (or warned for those that only tune). An
+            /// inherent method, so `backend.render(app)` on any backend comes here first: the
+            /// check is made in this one place, never left to each backend to remember.
+            pub fn render(&self, app: &App) -> Result<Vec<Output>> {
+                match self {
+                    $(Self::$variant(_) => crate::model::capability::check(
+                        <$backend as Spec>::NAME,
+                        <$backend as Spec>::CARRIES,
+                        app,
+                    )?,)+
+                }
+                Backend::render(self, app)
+            }
+
             /// The backend called `name`, set up from `config`; `None` for no such backend.
             pub fn build(name: &str, config: &Config) -> Option<Result<Self>> {
                 $(

@@ -179,7 +179,7 @@ fn inputs() -> (Vec<(String, Vec<u8>, String)>, usize) {
 /// init-exporter's): its env_file is a path on this machine, which an image does not have.
 const GOLDEN_REFUSED: &[(&str, &str)] = &[(
     "golden/v2_init_exporter",
-    "the kubernetes backend cannot carry env_file",
+    "kubernetes cannot carry env_file",
 )];
 
 /// How many of `inputs` `GOLDEN_REFUSED` names.

@@ -68,7 +68,6 @@ pub fn throttle(respawn: Respawn) -> u32 {
 
 impl Backend for Launchd {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
-        crate::model::capability::check(Self::NAME, Self::CARRIES, app)?;
         let mut outputs = Vec::new();
         for job in &app.jobs {
             let helper = self.helpers.join(&format!("{}.sh", job.full_name));

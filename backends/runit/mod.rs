@@ -83,7 +83,6 @@ impl Spec for Runit {
 
 impl Backend for Runit {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
-        crate::model::capability::check(Self::NAME, Self::CARRIES, app)?;
         let mut outputs = Vec::new();
         for job in &app.jobs {
             let service = self.services.join(&job.full_name);

@@ -102,7 +102,6 @@ pub fn restart_settings(respawn: Respawn) -> (bool, u32, u32) {
 
 impl Backend for Supervisord {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
-        crate::model::capability::check(Self::NAME, Self::CARRIES, app)?;
         let mut outputs = Vec::new();
         let mut programs = Vec::new();
         for job in &app.jobs {

@@ -107,7 +107,6 @@ impl Spec for Systemd {
 
 impl Backend for Systemd {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
-        crate::model::capability::check(Self::NAME, Self::CARRIES, app)?;
         let targets = runlevel_targets(&app.start_on, &app.stop_on)?;
         let target = self.units.join(&format!("{}.target", app.full_name));
         let mut context = tera::Context::new();

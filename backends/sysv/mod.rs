@@ -119,7 +119,6 @@ pub fn lsb_runlevels(start: &Runlevels, stop: &Runlevels) -> Result<(String, Str
 
 impl Backend for Sysv {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
-        crate::model::capability::check(Self::NAME, Self::CARRIES, app)?;
         let (default_start, stop) =
             lsb_runlevels(&app.start_on, &app.stop_on)?;
         // An empty header value is not valid LSB; 0 and 6 stop everything anyway.

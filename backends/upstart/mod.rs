@@ -87,7 +87,6 @@ impl Spec for Upstart {
 
 impl Backend for Upstart {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
-        crate::model::capability::check(Self::NAME, Self::CARRIES, app)?;
         check_upstart_keys(app)?;
         let mut context = tera::Context::new();
         context.insert("app", app);

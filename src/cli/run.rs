@@ -5,7 +5,7 @@
 //! `kubernetes` shares the reading and assembling, then renders manifests that it prints or
 //! writes for the user, with no transaction: it installs nothing.
 
-use crate::backends::{keys, Backend, BackendKind};
+use crate::backends::{keys, BackendKind};
 use crate::cli::args::{AppArgs, CleanArgs, Cli, Command, ExportArgs, KubernetesArgs, PlanFlags};
 use crate::cli::out::Remembered;
 use crate::cli::{completions, foreman, gem, manpage};

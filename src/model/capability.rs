@@ -44,10 +44,8 @@ pub const KEYS: &[&str] = &[
 
 /// The error for a key `backend` cannot carry: exit 2, naming both, and what to do instead.
 /// The one place that builds it.
-pub fn refuse_key(backend: &str, key: &str, instead: &str) -> Error {
-    Error::Format(format!(
-        "the {backend} backend cannot carry {key}: {instead}"
-    ))
+pub fn refuse_key(backend: &'static str, key: &str, instead: &str) -> Error {
+    Error::unsupported(backend, key, instead)
 }
 
 /// The keys `job` (of `app`) sets, each with whether it only tunes.
@@ -81,7 +79,7 @@ pub fn used_keys(app: &App, job: &Job) -> Vec<(String, Effect)> {
 
 /// Refuses the first key of `app` that `backend` does not list in `carries` and that bounds
 /// a job; warns once for each such key that only tunes.
-pub fn check(backend: &str, carries: &[&str], app: &App) -> Result<()> {
+pub fn check(backend: &'static str, carries: &[&str], app: &App) -> Result<()> {
     let mut warned: Vec<String> = Vec::new();
     for job in &app.jobs {
         for (key, effect) in used_keys(app, job) {
