@@ -50,11 +50,28 @@ pub trait Spec: Sized {
     fn from_config(config: &Config) -> Result<Self>;
 }
 
+/// Where a render puts each output as it is made: the install transaction stages it (or
+/// keeps only its path and a digest), so an app's files are never all held at once.
+pub type Sink<'a> = dyn FnMut(Output) -> Result<()> + 'a;
+
 /// Rendering: pure, in memory, no disk and no init.
 #[enum_dispatch]
 pub trait Backend {
-    /// Renders every file, directory and link of the app.
-    fn render(&self, app: &App) -> Result<Vec<Output>>;
+    /// Renders every file, directory and link of the app, one at a time into `sink`, each
+    /// directory before what it holds; the same app always renders the same outputs in the
+    /// same order (the transaction may render it twice). An error of `sink` ends the render.
+    fn render(&self, app: &App, sink: &mut Sink) -> Result<()>;
+}
+
+/// Every output of `backend` for `app`, collected (previews and tests: an export streams).
+#[cfg(any(test, feature = "testing"))]
+pub fn render_all(backend: &impl Backend, app: &App) -> Result<Vec<Output>> {
+    let mut outputs = Vec::new();
+    backend.render(app, &mut |output| {
+        outputs.push(output);
+        Ok(())
+    })?;
+    Ok(outputs)
 }
 
 /// The registry: the enum, written once, with one `Variant(module::Type)` per backend. It is

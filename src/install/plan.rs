@@ -7,7 +7,78 @@ use crate::error::{Error, Result};
 use crate::install::manifest::{EntryKind, Manifest};
 use crate::model::output::{Group, Kind, Output};
 use crate::sanitize::Quoted;
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
+
+/// The file contents an export keeps in memory between its render and its writes, in all.
+/// Past it, a file's contents are dropped as soon as it is rendered (only its length and a
+/// digest stay) and the app is rendered a second time to write them: a small app is rendered
+/// once, and a large one (thousands of jobs) never holds all its files at once.
+pub const KEEP_BYTES: usize = 2 << 20;
+
+/// What is kept of a rendered file whose contents were dropped: enough to tell whether the
+/// installed file is already the same, and whether a second render gave the same bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digest {
+    len: usize,
+    /// SipHash with this run's random keys (`RandomState`): not forgeable from outside, so
+    /// two different contents match only by a 2^-64 chance.
+    hash: u64,
+}
+
+/// What a render left for the plan: every output in render order, each file's contents kept
+/// while they fit in the budget and dropped (a `Digest` kept instead) past it.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    pub outputs: Vec<Output>,
+    /// The digest of each file whose contents were dropped, by path.
+    pub dropped: HashMap<String, Digest>,
+    /// The size of every file rendered, in all (for `max_rendered_bytes`).
+    pub bytes: u64,
+    keys: RandomState,
+}
+
+impl Rendered {
+    /// Collects what `render` gives, keeping file contents up to `budget` bytes in all.
+    pub fn collect(
+        budget: usize,
+        render: impl FnOnce(&mut crate::backends::Sink) -> Result<()>,
+    ) -> Result<Self> {
+        let mut rendered = Self::default();
+        let mut kept = 0usize;
+        render(&mut |mut output: Output| {
+            if let Kind::File { contents, .. } = &mut output.kind {
+                rendered.bytes = rendered.bytes.saturating_add(contents.len() as u64);
+                kept = kept.saturating_add(contents.len());
+                if kept > budget {
+                    let digest = rendered.digest(contents.as_bytes());
+                    rendered.dropped.insert(output.path.clone(), digest);
+                    *contents = String::new();
+                }
+            }
+            rendered.outputs.push(output);
+            Ok(())
+        })?;
+        Ok(rendered)
+    }
+
+    /// Every output as rendered, nothing dropped (tests).
+    #[cfg(test)]
+    pub fn whole(outputs: Vec<Output>) -> Self {
+        Self {
+            outputs,
+            ..Self::default()
+        }
+    }
+
+    fn digest(&self, bytes: &[u8]) -> Digest {
+        Digest {
+            len: bytes.len(),
+            hash: self.keys.hash_one(bytes),
+        }
+    }
+}
 
 /// What is at a path now (read without following a symlink).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,28 +131,49 @@ pub struct Plan {
     /// The manifest before and after.
     pub old: Manifest,
     pub new: Manifest,
+    /// The files of `writes` whose contents were dropped after the render (`Rendered`):
+    /// rendered again when they are written, each checked against its digest.
+    pub dropped: HashMap<String, Digest>,
+    keys: RandomState,
 }
 
 impl Plan {
     pub fn changes_anything(&self) -> bool {
         !self.writes.is_empty() || !self.removals.is_empty() || self.old != self.new
     }
+
+    /// True when `bytes`, rendered again for the dropped file `path`, are what the plan was
+    /// made from.
+    pub fn same_as_planned(&self, path: &str, bytes: &[u8]) -> bool {
+        let digest = Digest {
+            len: bytes.len(),
+            hash: self.keys.hash_one(bytes),
+        };
+        self.dropped.get(path) == Some(&digest)
+    }
 }
 
 /// Builds the plan. `belongs` says whether a path may be removed as one of this app's files:
 /// a manifest naming anything else is refused rather than trusted.
 pub fn plan(
-    outputs: Vec<Output>,
+    rendered: Rendered,
     old: &Manifest,
     legacy: Vec<(String, EntryKind)>,
     ownership: Option<Ownership>,
     belongs: &dyn Fn(&str) -> bool,
     inspect: &mut dyn FnMut(&str) -> Result<Existing>,
 ) -> Result<Plan> {
+    let Rendered {
+        outputs,
+        mut dropped,
+        keys,
+        ..
+    } = rendered;
     let new = Manifest::of(&outputs);
     let mut plan = Plan {
         old: old.clone(),
         new,
+        keys,
         ..Plan::default()
     };
     let mut ordered = outputs;
@@ -107,8 +199,36 @@ pub fn plan(
         }) {
             continue; // inside a directory already named
         }
-        let existing = inspect(&output.path)?;
-        let current = is_current(&output, &existing, ownership)?;
+        let mut existing = inspect(&output.path)?;
+        let digest = dropped.remove(&output.path);
+        let current = match (digest, &existing) {
+            // Compared by digest: its contents were dropped after the render.
+            (
+                Some(digest),
+                Existing::File {
+                    contents: now,
+                    mode: m,
+                    uid,
+                    gid,
+                },
+            ) => {
+                let same = Digest {
+                    len: now.len(),
+                    hash: plan.keys.hash_one(now.as_slice()),
+                } == digest;
+                same && is_current(
+                    &output,
+                    &Existing::File {
+                        contents: Vec::new(),
+                        mode: *m,
+                        uid: *uid,
+                        gid: *gid,
+                    },
+                    ownership,
+                )?
+            }
+            _ => is_current(&output, &existing, ownership)?,
+        };
         // A directory counts even when it already looks right: one that procexport did not
         // make (a vendor's service directory) would otherwise be adopted, filled and, on the
         // next clean, removed.
@@ -123,6 +243,13 @@ pub fn plan(
         if current {
             plan.unchanged.push(output);
         } else {
+            if let Some(digest) = digest {
+                plan.dropped.insert(output.path.clone(), digest);
+                // Only whether it existed is needed (a dry run keeps every file whole).
+                if let Existing::File { contents, .. } = &mut existing {
+                    *contents = Vec::new();
+                }
+            }
             if existing != Existing::Missing {
                 plan.before.insert(output.path.clone(), existing);
             }
@@ -280,7 +407,7 @@ mod tests {
     fn run(outputs: Vec<Output>, old: &Manifest, disk: &HashMap<&str, Existing>) -> Result<Plan> {
         let mut inspect = |p: &str| Ok(disk.get(p).cloned().unwrap_or(Existing::Missing));
         plan(
-            outputs,
+            Rendered::whole(outputs),
             old,
             Vec::new(),
             None,

@@ -9,6 +9,7 @@
 //! as a `syncfs` of the whole filesystem would.
 
 use super::{Disk, Strictness};
+use crate::backends::Sink;
 use crate::error::{Error, Result};
 use crate::install::manifest::{EntryKind, Manifest};
 use crate::install::plan::{Existing, Ownership, Plan};
@@ -20,7 +21,7 @@ use rustix::fs::{
     Advice, AtFlags, Dir, Gid, Mode, OFlags, Uid,
 };
 use rustix::io::{fcntl_dupfd_cloexec, Errno};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Sender};
@@ -53,6 +54,10 @@ impl Disk {
     /// crash at any point leaves each target the old file or the whole new one. The touched
     /// directories are fsync'd the same way after the renames, before this returns.
     ///
+    /// The files whose contents the plan dropped (`Plan::dropped`) are staged as `rerender`
+    /// renders the app again, each as it comes, after every other output; one whose bytes
+    /// are not what was planned (or that does not come again) fails the export, undone.
+    ///
     /// `stop` is asked before each file is staged and once more before the first rename (the
     /// commit point): when it says yes, what was staged is undone (`roll_back`) and nothing
     /// of the installed set has changed. Once the renames have begun they all run.
@@ -62,6 +67,7 @@ impl Disk {
         manifest_path: &str,
         ownership: Option<Ownership>,
         stop: &dyn Fn() -> bool,
+        rerender: &mut dyn FnMut(&mut Sink) -> Result<()>,
     ) -> Result<Written> {
         let mut dirs: BTreeSet<&str> = BTreeSet::new();
         for output in plan.writes.iter().chain(&plan.unchanged) {
@@ -99,6 +105,9 @@ impl Disk {
         }
         let mut staged = Vec::new();
         for output in &plan.writes {
+            if plan.dropped.contains_key(&output.path) {
+                continue; // staged as it is rendered again, below
+            }
             if stop() {
                 self.roll_back(plan, manifest_path, &staged, &undo)?;
                 return Ok(Written::RolledBack);
@@ -117,6 +126,19 @@ impl Disk {
             if let Err(error) = result {
                 self.discard(&staged);
                 return Err(error);
+            }
+        }
+        if !plan.dropped.is_empty() {
+            match self.stage_rendered(plan, ownership, stop, rerender, &mut staged, &mut flush) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.roll_back(plan, manifest_path, &staged, &undo)?;
+                    return Ok(Written::RolledBack);
+                }
+                Err(error) => {
+                    self.discard(&staged);
+                    return Err(error);
+                }
             }
         }
         // The directories the renames go into are fsync'd after them; the others whose
@@ -158,6 +180,65 @@ impl Disk {
         flush.run()?;
         self.unflushed.clear();
         Ok(Written::Done)
+    }
+
+    /// Stages the plan's dropped files as `rerender` gives them again (every directory is
+    /// made by then), adding them to `staged` and `flush`; false when `stop` said to stop.
+    fn stage_rendered<'p>(
+        &mut self,
+        plan: &'p Plan,
+        ownership: Option<Ownership>,
+        stop: &dyn Fn() -> bool,
+        rerender: &mut dyn FnMut(&mut Sink) -> Result<()>,
+        staged: &mut Vec<(&'p Output, String)>,
+        flush: &mut Flush,
+    ) -> Result<bool> {
+        let mut wanted: HashMap<&str, &'p Output> = plan
+            .writes
+            .iter()
+            .filter(|o| plan.dropped.contains_key(&o.path))
+            .map(|o| (o.path.as_str(), o))
+            .collect();
+        let mut stopped = false;
+        let rendered = rerender(&mut |output: Output| {
+            let Some(planned) = wanted.remove(output.path.as_str()) else {
+                return Ok(());
+            };
+            if stop() {
+                stopped = true;
+                return Err(Error::Failed("stopped".to_owned()));
+            }
+            let same = match &output.kind {
+                Kind::File { contents, .. } => {
+                    plan.same_as_planned(&output.path, contents.as_bytes())
+                }
+                Kind::Dir { .. } | Kind::Symlink { .. } => false,
+            };
+            if !same {
+                return Err(Error::Failed(format!(
+                    "{} rendered differently the second time; nothing was installed",
+                    Quoted(&self.host(&output.path))
+                )));
+            }
+            if let Some((temp, fd)) = self.stage(&output, ownership)? {
+                staged.push((planned, temp));
+                if let Some(fd) = fd {
+                    flush.push(fd, self.host(&output.path))?;
+                }
+            }
+            Ok(())
+        });
+        if stopped {
+            return Ok(false);
+        }
+        rendered?;
+        if let Some(path) = wanted.keys().next() {
+            return Err(Error::Failed(format!(
+                "{} was not rendered the second time; nothing was installed",
+                Quoted(&self.host(path))
+            )));
+        }
+        Ok(true)
     }
 
     /// Undoes `write_new` before its commit point: removes the staged temp files and the
