@@ -30,9 +30,13 @@ pub struct Manifest {
 const HEADER: &str = "# procexport manifest v1";
 
 impl Manifest {
+    #[cfg(test)]
     pub fn of(outputs: &[Output]) -> Self {
+        Self::of_outputs(outputs.iter())
+    }
+
+    pub fn of_outputs<'a>(outputs: impl Iterator<Item = &'a Output>) -> Self {
         let entries = outputs
-            .iter()
             .map(|o| {
                 let kind = match o.kind {
                     Kind::File { .. } => EntryKind::File,
@@ -48,6 +52,7 @@ impl Manifest {
         }
     }
 
+    #[cfg(test)]
     pub fn union(&self, other: &Self) -> Self {
         Self {
             entries: self.entries.union(&other.entries).cloned().collect(),
@@ -61,26 +66,26 @@ impl Manifest {
         self.entries.is_empty()
     }
 
+    /// True when `self.union(other)` equals `target`, which is `self` or `other`: without
+    /// building the union (a large app's manifest holds tens of thousands of paths).
+    pub fn union_is(&self, other: &Self, target: &Self) -> bool {
+        other.owner.or(self.owner) == target.owner
+            && other.log_dir.as_ref().or(self.log_dir.as_ref()) == target.log_dir.as_ref()
+            && self.entries.is_subset(&target.entries)
+            && other.entries.is_subset(&target.entries)
+    }
+
+    /// The text of `self.union(other)`, without building the union.
+    pub fn union_render(&self, other: &Self) -> String {
+        render(
+            other.owner.or(self.owner),
+            other.log_dir.as_ref().or(self.log_dir.as_ref()),
+            self.entries.union(&other.entries),
+        )
+    }
+
     pub fn render(&self) -> String {
-        let mut text = format!("{HEADER}\n");
-        if let Some(owner) = self.owner {
-            let _ = writeln!(text, "owner {owner}");
-        }
-        if let Some(log_dir) = &self.log_dir {
-            let _ = writeln!(text, "logdir {log_dir}");
-        }
-        for (path, kind) in &self.entries {
-            let word = match kind {
-                EntryKind::File => "file",
-                EntryKind::Dir => "dir",
-                EntryKind::Link => "link",
-            };
-            text.push_str(word);
-            text.push(' ');
-            text.push_str(path);
-            text.push('\n');
-        }
-        text
+        render(self.owner, self.log_dir.as_ref(), self.entries.iter())
     }
 
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -117,6 +122,33 @@ impl Manifest {
         }
         Ok(manifest)
     }
+}
+
+/// The text of a manifest of these parts.
+fn render<'a>(
+    owner: Option<u32>,
+    log_dir: Option<&String>,
+    entries: impl Iterator<Item = &'a (String, EntryKind)>,
+) -> String {
+    let mut text = format!("{HEADER}\n");
+    if let Some(owner) = owner {
+        let _ = writeln!(text, "owner {owner}");
+    }
+    if let Some(log_dir) = log_dir {
+        let _ = writeln!(text, "logdir {log_dir}");
+    }
+    for (path, kind) in entries {
+        let word = match kind {
+            EntryKind::File => "file",
+            EntryKind::Dir => "dir",
+            EntryKind::Link => "link",
+        };
+        text.push_str(word);
+        text.push(' ');
+        text.push_str(path);
+        text.push('\n');
+    }
+    text
 }
 
 #[cfg(test)]

@@ -31,9 +31,8 @@ pub struct Digest {
 /// while they fit in the budget and dropped (a `Digest` kept instead) past it.
 #[derive(Debug, Default)]
 pub struct Rendered {
-    pub outputs: Vec<Output>,
-    /// The digest of each file whose contents were dropped, by path.
-    pub dropped: HashMap<String, Digest>,
+    /// Each output, with the digest of a file whose contents were dropped.
+    pub outputs: Vec<(Output, Option<Digest>)>,
     /// The size of every file rendered, in all (for `max_rendered_bytes`).
     pub bytes: u64,
     keys: RandomState,
@@ -48,16 +47,16 @@ impl Rendered {
         let mut rendered = Self::default();
         let mut kept = 0usize;
         render(&mut |mut output: Output| {
+            let mut digest = None;
             if let Kind::File { contents, .. } = &mut output.kind {
                 rendered.bytes = rendered.bytes.saturating_add(contents.len() as u64);
                 kept = kept.saturating_add(contents.len());
                 if kept > budget {
-                    let digest = rendered.digest(contents.as_bytes());
-                    rendered.dropped.insert(output.path.clone(), digest);
+                    digest = Some(rendered.digest(contents.as_bytes()));
                     *contents = String::new();
                 }
             }
-            rendered.outputs.push(output);
+            rendered.outputs.push((output, digest));
             Ok(())
         })?;
         Ok(rendered)
@@ -67,7 +66,7 @@ impl Rendered {
     #[cfg(test)]
     pub fn whole(outputs: Vec<Output>) -> Self {
         Self {
-            outputs,
+            outputs: outputs.into_iter().map(|o| (o, None)).collect(),
             ..Self::default()
         }
     }
@@ -131,9 +130,9 @@ pub struct Plan {
     /// The manifest before and after.
     pub old: Manifest,
     pub new: Manifest,
-    /// The files of `writes` whose contents were dropped after the render (`Rendered`):
-    /// rendered again when they are written, each checked against its digest.
-    pub dropped: HashMap<String, Digest>,
+    /// For each of `writes`, the digest of a file whose contents were dropped after the
+    /// render (`Rendered`): rendered again when it is written, and checked against it.
+    pub digests: Vec<Option<Digest>>,
     keys: RandomState,
 }
 
@@ -142,14 +141,15 @@ impl Plan {
         !self.writes.is_empty() || !self.removals.is_empty() || self.old != self.new
     }
 
-    /// True when `bytes`, rendered again for the dropped file `path`, are what the plan was
-    /// made from.
-    pub fn same_as_planned(&self, path: &str, bytes: &[u8]) -> bool {
-        let digest = Digest {
-            len: bytes.len(),
-            hash: self.keys.hash_one(bytes),
-        };
-        self.dropped.get(path) == Some(&digest)
+    /// True when `bytes`, rendered again for a dropped file, are what the plan was made
+    /// from (`digest`).
+    pub fn same_as_planned(&self, digest: Digest, bytes: &[u8]) -> bool {
+        digest.len == bytes.len() && self.keys.hash_one(bytes) == digest.hash
+    }
+
+    /// True when some of `writes` must be rendered again to be written.
+    pub fn rerenders(&self) -> bool {
+        self.digests.iter().any(Option::is_some)
     }
 }
 
@@ -163,13 +163,8 @@ pub fn plan(
     belongs: &dyn Fn(&str) -> bool,
     inspect: &mut dyn FnMut(&str) -> Result<Existing>,
 ) -> Result<Plan> {
-    let Rendered {
-        outputs,
-        mut dropped,
-        keys,
-        ..
-    } = rendered;
-    let new = Manifest::of(&outputs);
+    let Rendered { outputs, keys, .. } = rendered;
+    let new = Manifest::of_outputs(outputs.iter().map(|(o, _)| o));
     let mut plan = Plan {
         old: old.clone(),
         new,
@@ -177,7 +172,7 @@ pub fn plan(
         ..Plan::default()
     };
     let mut ordered = outputs;
-    ordered.sort_by_key(|o| match o.kind {
+    ordered.sort_by_key(|(o, _)| match o.kind {
         Kind::Dir { .. } => 0,
         Kind::File { .. } => 1,
         Kind::Symlink { .. } => 2,
@@ -190,7 +185,7 @@ pub fn plan(
         .collect();
     // Every path that is someone else's, named together: one refusal, not one a run.
     let mut foreign: Vec<String> = Vec::new();
-    for output in ordered {
+    for (output, digest) in ordered {
         if foreign.iter().any(|dir| {
             output
                 .path
@@ -200,7 +195,6 @@ pub fn plan(
             continue; // inside a directory already named
         }
         let mut existing = inspect(&output.path)?;
-        let digest = dropped.remove(&output.path);
         let current = match (digest, &existing) {
             // Compared by digest: its contents were dropped after the render.
             (
@@ -243,8 +237,7 @@ pub fn plan(
         if current {
             plan.unchanged.push(output);
         } else {
-            if let Some(digest) = digest {
-                plan.dropped.insert(output.path.clone(), digest);
+            if digest.is_some() {
                 // Only whether it existed is needed (a dry run keeps every file whole).
                 if let Existing::File { contents, .. } = &mut existing {
                     *contents = Vec::new();
@@ -254,6 +247,7 @@ pub fn plan(
                 plan.before.insert(output.path.clone(), existing);
             }
             plan.writes.push(output);
+            plan.digests.push(digest);
         }
     }
     refuse_foreign(&foreign)?;

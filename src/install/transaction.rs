@@ -190,7 +190,7 @@ fn install_locked(
         }
         Change::Clean => (Rendered::default(), &mut no_render as _, None, false),
     };
-    for output in &rendered.outputs {
+    for (output, _) in &rendered.outputs {
         shadow_check(cx.disk, installer, &output.path, &old)?;
     }
     let install_dirs = installer.install_dirs();
@@ -547,9 +547,11 @@ fn scan_legacy(
     // removed: a gem job left behind would still start with the app. Only those their
     // contents prove to be this app's; the rest are named and left.
     let wanted: Vec<&str> = match change {
-        Change::Export { rendered, .. } => {
-            rendered.outputs.iter().map(|o| o.path.as_str()).collect()
-        }
+        Change::Export { rendered, .. } => rendered
+            .outputs
+            .iter()
+            .map(|(o, _)| o.path.as_str())
+            .collect(),
         Change::Clean => Vec::new(),
     };
     let found = legacy::files(cx.disk, installer, cx.no_prefix, full_name, &wanted)?;
