@@ -156,12 +156,20 @@ macro_rules! registry_items {
             }
         }
 
-        /// The template engine with every backend's templates and filters.
+        /// The template engine with every backend's filters and no template yet: each is
+        /// compiled when first rendered (`template_source`).
         fn engine() -> tera::Tera {
-            template::engine(
-                &[view::TEMPLATES, $(<$backend as Spec>::TEMPLATES),+],
-                &[escape::FILTERS, $(<$backend as Spec>::FILTERS),+],
-            )
+            template::engine(&[], &[escape::FILTERS, $(<$backend as Spec>::FILTERS),+])
+        }
+
+        /// The text of built-in template `name`.
+        fn template_source(name: &str) -> Option<&'static str> {
+            [view::TEMPLATES, $(<$backend as Spec>::TEMPLATES),+]
+                .iter()
+                .copied()
+                .flatten()
+                .find(|(n, _)| *n == name)
+                .map(|(_, text)| *text)
         }
     };
 }
@@ -233,7 +241,7 @@ pub fn file_in<'a>(dir: &str, path: &'a str, kind: EntryKind) -> Option<&'a str>
 
 /// Renders template `name` (`<backend>/<file>`) with `context`.
 pub fn render(name: &str, context: &tera::Context) -> Result<String> {
-    template::render(template::templates(engine), name, context)
+    template::render_compiled(engine, template_source, name, context)
 }
 
 /// One file an export wrote, as a test found it.

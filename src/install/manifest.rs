@@ -175,6 +175,28 @@ mod tests {
         assert_eq!(Manifest::parse(&manifest.render()).unwrap(), manifest);
     }
 
+    /// The union's text and comparisons, made without building it, agree with the union.
+    #[test]
+    fn union_without_building_it() {
+        let file = |path: &str| Output::file(path.into(), String::new(), 0o644, Group::Root);
+        let mut old = Manifest::of(&[file("/i/fb-a.conf"), file("/i/fb-a-old.conf")]);
+        old.owner = Some(7);
+        let mut new = Manifest::of(&[file("/i/fb-a.conf"), file("/i/fb-a-web.conf")]);
+        new.log_dir = Some("/var/log/fb-a".into());
+        let cases = [
+            (old.clone(), new.clone()),
+            (old.clone(), old.clone()),
+            (Manifest::default(), new.clone()),
+            (new.clone(), Manifest::default()),
+        ];
+        for (a, b) in cases {
+            let union = a.union(&b);
+            assert_eq!(a.union_render(&b), union.render());
+            assert_eq!(a.union_is(&b, &a), union == a);
+            assert_eq!(a.union_is(&b, &b), union == b);
+        }
+    }
+
     #[test]
     fn refuses_forged_entries() {
         assert!(Manifest::parse("# procexport manifest v1\nfile ../etc/passwd\n").is_err());

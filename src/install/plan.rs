@@ -163,15 +163,14 @@ pub fn plan(
     belongs: &dyn Fn(&str) -> bool,
     inspect: &mut dyn FnMut(&str) -> Result<Existing>,
 ) -> Result<Plan> {
-    let Rendered { outputs, keys, .. } = rendered;
-    let new = Manifest::of_outputs(outputs.iter().map(|(o, _)| o));
-    let mut plan = Plan {
-        old: old.clone(),
-        new,
+    let Rendered {
+        outputs: mut ordered,
         keys,
-        ..Plan::default()
-    };
-    let mut ordered = outputs;
+        ..
+    } = rendered;
+    let new = Manifest::of_outputs(ordered.iter().map(|(o, _)| o));
+    let mut plan = Plan::default();
+    (plan.old, plan.new, plan.keys) = (old.clone(), new, keys);
     ordered.sort_by_key(|(o, _)| match o.kind {
         Kind::Dir { .. } => 0,
         Kind::File { .. } => 1,
@@ -195,33 +194,9 @@ pub fn plan(
             continue; // inside a directory already named
         }
         let mut existing = inspect(&output.path)?;
-        let current = match (digest, &existing) {
-            // Compared by digest: its contents were dropped after the render.
-            (
-                Some(digest),
-                Existing::File {
-                    contents: now,
-                    mode: m,
-                    uid,
-                    gid,
-                },
-            ) => {
-                let same = Digest {
-                    len: now.len(),
-                    hash: plan.keys.hash_one(now.as_slice()),
-                } == digest;
-                same && is_current(
-                    &output,
-                    &Existing::File {
-                        contents: Vec::new(),
-                        mode: *m,
-                        uid: *uid,
-                        gid: *gid,
-                    },
-                    ownership,
-                )?
-            }
-            _ => is_current(&output, &existing, ownership)?,
+        let current = match digest {
+            Some(digest) => is_current_digest(&output, digest, &existing, ownership, &plan.keys)?,
+            None => is_current(&output, &existing, ownership)?,
         };
         // A directory counts even when it already looks right: one that procexport did not
         // make (a vendor's service directory) would otherwise be adopted, filled and, on the
@@ -237,11 +212,10 @@ pub fn plan(
         if current {
             plan.unchanged.push(output);
         } else {
-            if digest.is_some() {
-                // Only whether it existed is needed (a dry run keeps every file whole).
-                if let Existing::File { contents, .. } = &mut existing {
-                    *contents = Vec::new();
-                }
+            // Of a dropped file, only whether it existed is needed (a dry run drops none).
+            match &mut existing {
+                Existing::File { contents, .. } if digest.is_some() => *contents = Vec::new(),
+                _ => {}
             }
             if existing != Existing::Missing {
                 plan.before.insert(output.path.clone(), existing);
@@ -295,6 +269,36 @@ pub fn plan(
         )
     });
     Ok(plan)
+}
+
+/// `is_current` for a file whose contents were dropped after the render: compared by digest.
+fn is_current_digest(
+    output: &Output,
+    digest: Digest,
+    existing: &Existing,
+    ownership: Option<Ownership>,
+    keys: &RandomState,
+) -> Result<bool> {
+    let Existing::File {
+        contents,
+        mode,
+        uid,
+        gid,
+    } = existing
+    else {
+        return is_current(output, existing, ownership);
+    };
+    if digest.len != contents.len() || digest.hash != keys.hash_one(contents.as_slice()) {
+        return Ok(false);
+    }
+    // The contents match: the rest (mode, owner) as for any file; both sides empty.
+    let without = Existing::File {
+        contents: Vec::new(),
+        mode: *mode,
+        uid: *uid,
+        gid: *gid,
+    };
+    is_current(output, &without, ownership)
 }
 
 /// Refuses the paths an export would take over from someone else, all named in one message.

@@ -2,7 +2,7 @@
 //! with no disk, no lock and no user database. Property tests, fuzz targets and benchmarks
 //! drive procexport through this; the binary never uses it.
 
-use crate::backends::{keys, Backend, BackendKind};
+use crate::backends::{keys, BackendKind};
 use crate::error::{Error, Result};
 use crate::install::installer::Installer;
 use crate::model::account::RunAs;

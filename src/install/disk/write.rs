@@ -113,41 +113,24 @@ impl Disk {
             early.insert(split_path(manifest_path).0.to_owned());
         }
         let mut staged = Vec::new();
-        for (output, digest) in plan.writes.iter().zip(&plan.digests) {
-            if digest.is_some() {
-                continue; // staged as it is rendered again, below
-            }
-            if stop() {
+        let staging = self
+            .stage_kept(plan, ownership, stop, &mut staged, &mut flush, &mut undo)
+            .and_then(|go| {
+                if go && plan.rerenders() {
+                    self.stage_rendered(plan, ownership, stop, rerender, &mut staged, &mut flush)
+                } else {
+                    Ok(go)
+                }
+            });
+        match staging {
+            Ok(true) => {}
+            Ok(false) => {
                 self.roll_back(plan, manifest_path, &staged, &undo)?;
                 return Ok(Written::RolledBack);
             }
-            if matches!(output.kind, Kind::Dir { .. }) {
-                undo.dirs.push(output);
-            }
-            let result = match self.stage(output, ownership) {
-                Ok(Some((temp, fd))) => {
-                    staged.push((output, temp));
-                    fd.map_or(Ok(()), |fd| flush.push(fd, self.host(&output.path)))
-                }
-                Ok(None) => Ok(()),
-                Err(error) => Err(error),
-            };
-            if let Err(error) = result {
+            Err(error) => {
                 self.discard(&staged);
                 return Err(error);
-            }
-        }
-        if plan.rerenders() {
-            match self.stage_rendered(plan, ownership, stop, rerender, &mut staged, &mut flush) {
-                Ok(true) => {}
-                Ok(false) => {
-                    self.roll_back(plan, manifest_path, &staged, &undo)?;
-                    return Ok(Written::RolledBack);
-                }
-                Err(error) => {
-                    self.discard(&staged);
-                    return Err(error);
-                }
             }
         }
         // The directories the renames go into are fsync'd after them; the others whose
@@ -190,6 +173,37 @@ impl Disk {
         flush.run()?;
         self.unflushed.clear();
         Ok(Written::Done)
+    }
+
+    /// Stages the plan's outputs that it kept whole, in order (directories first), adding
+    /// them to `staged`, `flush` and `undo`; false when `stop` said to stop.
+    fn stage_kept<'p>(
+        &mut self,
+        plan: &'p Plan,
+        ownership: Option<Ownership>,
+        stop: &dyn Fn() -> bool,
+        staged: &mut Vec<(&'p Output, Temp)>,
+        flush: &mut Flush,
+        undo: &mut Undo<'p>,
+    ) -> Result<bool> {
+        for (output, digest) in plan.writes.iter().zip(&plan.digests) {
+            if digest.is_some() {
+                continue; // staged as it is rendered again (`stage_rendered`)
+            }
+            if stop() {
+                return Ok(false);
+            }
+            if matches!(output.kind, Kind::Dir { .. }) {
+                undo.dirs.push(output);
+            }
+            if let Some((temp, fd)) = self.stage(output, ownership)? {
+                staged.push((output, temp));
+                if let Some(fd) = fd {
+                    flush.push(fd, self.host(&output.path))?;
+                }
+            }
+        }
+        Ok(true)
     }
 
     /// Stages the plan's dropped files as `rerender` gives them again (every directory is
