@@ -18,7 +18,7 @@ mod check;
 pub mod runsv;
 
 use super::view;
-use super::{render, Backend, Escape, Spec};
+use super::{render, Backend, Escape, Sink, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
 use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs, State};
@@ -82,13 +82,12 @@ impl Spec for Runit {
 }
 
 impl Backend for Runit {
-    fn render(&self, app: &App) -> Result<Vec<Output>> {
-        let mut outputs = Vec::new();
+    fn render(&self, app: &App, sink: &mut Sink) -> Result<()> {
         for job in &app.jobs {
             let service = self.services.join(&job.full_name);
             let context = job_context(app, job);
             let script = |name: &'static str| -> Result<String> { render(name, &context) };
-            outputs.extend([
+            for output in [
                 Output::dir(service.clone(), 0o755),
                 Output::file(
                     format!("{service}/run"),
@@ -118,21 +117,23 @@ impl Backend for Runit {
                 ),
                 // The values are often secrets: root and the run group only.
                 Output::dir_with_group(format!("{service}/env"), 0o750, Group::Run),
-            ]);
+            ] {
+                sink(output)?;
+            }
             for (key, value) in job.env.iter() {
-                outputs.push(Output::file(
+                sink(Output::file(
                     format!("{service}/env/{}", key.as_str()),
                     env_file(job, key.as_str(), value.as_str())?,
                     0o640,
                     Group::Run,
-                ));
+                ))?;
             }
-            outputs.push(Output::symlink(
+            sink(Output::symlink(
                 self.enabled.join(&job.full_name),
                 service,
-            ));
+            ))?;
         }
-        Ok(outputs)
+        Ok(())
     }
 
 }
