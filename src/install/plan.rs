@@ -182,7 +182,22 @@ pub fn plan(
         .map(|(p, _)| p.as_str())
         .chain(legacy.iter().map(|(p, _)| p.as_str()))
         .collect();
-    // Every path that is someone else's, named together: one refusal, not one a run.
+    let foreign = plan_outputs(&mut plan, ordered, &known, ownership, inspect)?;
+    refuse_foreign(&foreign)?;
+    plan_removals(&mut plan, old, legacy, belongs, inspect)?;
+    Ok(plan)
+}
+
+/// Sorts each rendered output into `plan.unchanged` or `plan.writes` (with what stands there
+/// now in `plan.before`). Returns every path that is someone else's, named together: one
+/// refusal, not one a run.
+fn plan_outputs(
+    plan: &mut Plan,
+    ordered: Vec<(Output, Option<Digest>)>,
+    known: &HashSet<&str>,
+    ownership: Option<Ownership>,
+    inspect: &mut dyn FnMut(&str) -> Result<Existing>,
+) -> Result<Vec<String>> {
     let mut foreign: Vec<String> = Vec::new();
     for (output, digest) in ordered {
         if foreign.iter().any(|dir| {
@@ -224,7 +239,18 @@ pub fn plan(
             plan.digests.push(digest);
         }
     }
-    refuse_foreign(&foreign)?;
+    Ok(foreign)
+}
+
+/// Fills `plan.removals` with the old manifest's (and legacy) paths the new render no longer
+/// has, refusing a path that is not this app's or that changed kind since it was installed.
+fn plan_removals(
+    plan: &mut Plan,
+    old: &Manifest,
+    legacy: Vec<(String, EntryKind)>,
+    belongs: &dyn Fn(&str) -> bool,
+    inspect: &mut dyn FnMut(&str) -> Result<Existing>,
+) -> Result<()> {
     let wanted: HashSet<&str> = plan.new.entries.iter().map(|(p, _)| p.as_str()).collect();
     let mut stale: Vec<(String, EntryKind)> = old
         .entries
@@ -271,7 +297,7 @@ pub fn plan(
             std::cmp::Reverse(path.matches('/').count()),
         )
     });
-    Ok(plan)
+    Ok(())
 }
 
 /// `is_current` for a file whose contents were dropped after the render: compared by digest.
