@@ -6,6 +6,7 @@
 //! `install::installer::Installer` (its directories and its init hooks); a new variant
 //! without one of them does not compile.
 
+mod adopt;
 #[cfg(feature = "testing")]
 pub mod check_rules;
 mod escape;
@@ -21,7 +22,7 @@ pub use template::Escape;
 use crate::error::Result;
 use crate::install::disk::Disk;
 use crate::install::installer::{
-    Action, Installer, JobStatus, Jobs, LegacyFile, LegacyFiles, Target,
+    Action, Adoption, Installer, JobStatus, Jobs, LegacyFile, LegacyFiles, Target,
 };
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};

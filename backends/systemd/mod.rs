@@ -19,7 +19,9 @@ use super::view;
 use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
-use crate::install::installer::{Action, Installer, JobStatus, Jobs, Target};
+use crate::install::installer::{
+    Action, Adoption, Installer, JobStatus, Jobs, LegacyFile, LegacyFiles, Target,
+};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
 use crate::model::job::{App, Job};
@@ -152,6 +154,21 @@ impl Installer for Systemd {
                 .map(|t| self.units.join(&format!("{t}.wants"))),
         );
         install
+    }
+
+    fn adopt_places(&self) -> Vec<LegacyFiles> {
+        [".service", ".target"]
+            .into_iter()
+            .map(|suffix| LegacyFiles {
+                dir: self.units.to_string(),
+                suffix,
+            })
+            .collect()
+    }
+
+    /// foreman's systemd export (`backends/adopt.rs`).
+    fn adopt_proven(&self, full_name: &str, found: &[LegacyFile]) -> Vec<Adoption> {
+        super::adopt::foreman_systemd(self.units.as_str(), full_name, found)
     }
 
     fn same_name_elsewhere(&self, path: &str) -> Vec<String> {

@@ -16,7 +16,7 @@ use super::{render, Backend, Escape, Spec};
 use crate::error::Result;
 use crate::install::disk::Disk;
 use crate::install::installer::{
-    Action, Installer, JobStatus, Jobs, LegacyFile, LegacyFiles, State, Target,
+    Action, Adoption, Installer, JobStatus, Jobs, LegacyFile, LegacyFiles, State, Target,
 };
 use crate::install::manifest::EntryKind;
 use initctl::Initctl;
@@ -134,6 +134,18 @@ impl Installer for Upstart {
             found,
             wanted,
         )
+    }
+
+    fn adopt_places(&self) -> Vec<LegacyFiles> {
+        vec![LegacyFiles {
+            dir: self.jobs.to_string(),
+            suffix: ".conf",
+        }]
+    }
+
+    /// foreman's upstart export (`backends/adopt.rs`).
+    fn adopt_proven(&self, full_name: &str, found: &[LegacyFile]) -> Vec<Adoption> {
+        super::adopt::foreman_upstart(self.jobs.as_str(), full_name, found)
     }
 
     /// `<upstart_dir>/<full_name>.conf` is the master job, `<full_name>-<job>.conf` a process.

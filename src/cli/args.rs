@@ -370,6 +370,12 @@ pub struct ExportArgs {
     #[arg(long)]
     pub restart: bool,
 
+    /// Take over the files foreman exported for the app when each is byte for byte what
+    /// foreman writes for it (root or the app's managers only); anything else is named
+    /// and left.
+    #[arg(long)]
+    pub adopt: bool,
+
     #[command(flatten)]
     pub plan: PlanFlags,
 }
@@ -554,6 +560,12 @@ pub struct CleanArgs {
     /// Only remove what this backend installed.
     #[arg(long, value_parser = PossibleValuesParser::new(NAMES.iter().copied()))]
     pub backend: Option<String>,
+
+    /// Remove the files foreman exported for the app too, when each is byte for byte what
+    /// foreman writes for it (root or the app's managers only); anything else is named
+    /// and left.
+    #[arg(long)]
+    pub adopt: bool,
 
     #[command(flatten)]
     pub plan: PlanFlags,

@@ -143,6 +143,11 @@ fn run_command(args: Vec<OsString>, out: &mut dyn Write) -> Result<u8> {
     let mut cx = context(&mut disk, &config, &invoker, plan, target, out);
     cx.unreadable = unreadable;
     cx.may_claim_legacy = may_claim_legacy;
+    cx.adopt = match &cli.command {
+        Command::Export { args, .. } => args.adopt,
+        Command::Clean(args) => args.adopt,
+        _ => false,
+    };
     cx.interrupt = interrupt;
     let changed = match cli.command {
         Command::Export {
@@ -357,6 +362,7 @@ fn context<'a>(
         // A plain user's own apps are theirs (`list` shows them as the user's).
         owner: Some(invoker.sudo.map_or(invoker.euid, |(uid, _)| uid)),
         may_claim_legacy: false,
+        adopt: false,
         run_group: &config.run_as.group,
         dry_run,
         viewer: invoker.sudo.filter(|_| dry_run),

@@ -26,6 +26,14 @@ pub struct LegacyFile {
     pub contents: Option<String>,
 }
 
+/// `--adopt`'s answer for one file an older tool may have written: the tool and format its
+/// content proves (`Ok`), or why it is not proven (`Err`, said in a `note:` line).
+#[derive(Debug, Clone)]
+pub struct Adoption {
+    pub path: String,
+    pub proof: Result<&'static str, String>,
+}
+
 #[enum_dispatch]
 pub trait Installer {
     /// The backend's name, as on the command line and in the state directory.
@@ -58,6 +66,18 @@ pub trait Installer {
         _found: &[LegacyFile],
         _wanted: &[&str],
     ) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Where `--adopt` looks for files other exporters (foreman, ...) wrote for an app.
+    fn adopt_places(&self) -> Vec<LegacyFiles> {
+        Vec::new()
+    }
+
+    /// `--adopt`'s verdict on each of `found` (every file named `<full_name>` or
+    /// `<full_name>-...` in the `adopt_places`): proven only when it is byte for byte what
+    /// one of those tools writes for app `full_name` (`backends/adopt.rs`).
+    fn adopt_proven(&self, _full_name: &str, _found: &[LegacyFile]) -> Vec<Adoption> {
         Vec::new()
     }
 

@@ -43,6 +43,9 @@ pub struct Context<'a> {
     /// manifest lists them): root, a user without sudo (who can only touch what it could
     /// anyway), or a manager the config lists for this app; never any other sudo user.
     pub may_claim_legacy: bool,
+    /// `--adopt`: the files other exporters (foreman) wrote for the app are looked for too,
+    /// and taken over when their content is exactly that tool's for the app.
+    pub adopt: bool,
     /// The run group's name, for the dry run's owner column.
     pub run_group: &'a str,
     pub dry_run: bool,
@@ -114,6 +117,13 @@ pub fn install(
         Change::Clean => "clean",
     };
     let what = format!("{} {verb} of {full_name}", installer.name());
+    if cx.adopt && !cx.may_claim_legacy {
+        return Err(Error::Refused(format!(
+            "--adopt: only root, or a manager the config lists for this app \
+             (apps.<app>.managers), may take over what an older exporter installed for \
+             {full_name}; nothing was changed"
+        )));
+    }
     if matches!(change, Change::Export { .. }) {
         installer.check_target(cx.target)?;
     }
@@ -162,13 +172,31 @@ fn install_locked(
     let manifest_path = manifest_path(state_dir, installer, full_name);
     let (old, found) = scan_legacy(cx, installer, state_dir, &manifest_path, full_name, &change)?;
     for path in &found.unproven {
-        writeln!(
-            cx.out,
-            "note: {} is left as it is: no manifest lists it and nothing in it proves that an \
-             older exporter wrote it for {full_name}; remove it by hand if it is {full_name}'s",
-            crate::sanitize::Quoted(&cx.disk.host(path))
-        )
-        .map_err(print_error)?;
+        let shown = crate::sanitize::Quoted(&cx.disk.host(path)).to_string();
+        let line = match found.why.get(path) {
+            Some(why) => format!(
+                "note: {shown} is left as it is: no manifest lists it and it is not what an \
+                 older exporter writes for {full_name}: {}; remove it by hand if it is \
+                 {full_name}'s",
+                why
+            ),
+            None => format!(
+                "note: {shown} is left as it is: no manifest lists it and nothing in it proves \
+                 that an older exporter wrote it for {full_name}; remove it by hand if it is \
+                 {full_name}'s"
+            ),
+        };
+        writeln!(cx.out, "{line}").map_err(print_error)?;
+    }
+    for (path, tool) in &found.adopted {
+        if found.proven.contains(path) {
+            writeln!(
+                cx.out,
+                "note: {} is {tool} for {full_name}, byte for byte: taken over",
+                crate::sanitize::Quoted(&cx.disk.host(path))
+            )
+            .map_err(print_error)?;
+        }
     }
     let legacy: Vec<(String, EntryKind)> = found
         .proven
@@ -552,6 +580,12 @@ fn scan_legacy(
         &wanted,
         found,
     )?;
+    if cx.adopt {
+        let others = legacy::adoptable(cx.disk, installer, full_name)?;
+        let others =
+            collision::drop_others(cx.disk, state_dir, installer.name(), full_name, others)?;
+        found.merge(others);
+    }
     found.retain(|path| !old.entries.iter().any(|(p, _)| p == path));
     if !found.proven.is_empty() && !cx.may_claim_legacy {
         return Err(legacy::refuse(cx.disk, full_name, &found));
