@@ -10,10 +10,6 @@ mod adopt;
 #[cfg(feature = "testing")]
 pub mod check_rules;
 mod escape;
-/// The Kubernetes export. Not in the registry: it installs nothing through the transaction
-/// (no directories, manifest, lock, init hooks or `clean`), so it has no `Installer`, and its
-/// output is objects, not files from templates; it is its own subcommand (`cli::args`).
-pub mod kubernetes;
 mod template;
 pub mod view;
 
@@ -41,6 +37,9 @@ pub trait Spec: Sized {
     const KEYS: &'static [Key];
     /// Its templates, compiled into the binary.
     const TEMPLATES: &'static [Template];
+    /// The Procfile v2 job keys (`model::capability::KEYS`) its files carry; any other key
+    /// an app sets is refused, or, if it only tunes, dropped with a warning.
+    const CARRIES: &'static [&'static str];
     /// The escaping filters of its own formats (the shell's are shared by all).
     const FILTERS: &'static [(&'static str, Escape)];
     /// True for a backend whose jobs the invoking user's own service manager runs (systemd
@@ -92,6 +91,9 @@ macro_rules! registry_items {
 
         /// Every backend's `--help` line, by name.
         pub const ABOUT: &[(&str, &str)] = &[$((<$backend as Spec>::NAME, <$backend as Spec>::ABOUT)),+];
+
+        /// Every backend's name and the job keys it carries, for docs/BACKENDS.md's table.
+        pub const CARRIES: &[(&str, &[&str])] = &[$((<$backend as Spec>::NAME, <$backend as Spec>::CARRIES)),+];
 
         /// Every backend's config keys.
         pub fn keys() -> Vec<Key> {

@@ -7,6 +7,8 @@
 //! into files, purely, and talk to the running init; `install` plans the change against
 //! the app's manifest and carries it out, all or nothing (`install::disk` is the only code
 //! that touches the filesystem); `cli` reads the command line and runs a subcommand.
+//! `kubernetes` sits beside `backends`, not among them: it renders the same job model into
+//! Kubernetes objects and installs nothing, so it has no registry line and no `Installer`.
 
 // `install` comes before `backends`: the backend enum implements `install::installer::Installer`
 // through enum_dispatch, which must have read the trait before it reads the enum.
@@ -16,6 +18,7 @@ mod install;
 mod backends;
 mod cli;
 mod error;
+pub mod kubernetes;
 mod model;
 mod procfile;
 mod sanitize;

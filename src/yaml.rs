@@ -6,7 +6,7 @@
 //!
 //! The other way, `to_tree` turns a serde value into procexport's own `Tree` (the Kubernetes
 //! export lays its documents out from it itself: serde_yaml writes YAML 1.2, see
-//! `backends/kubernetes/yaml.rs`).
+//! `src/kubernetes/yaml.rs`).
 //!
 //! serde_yaml reports where a syntax or type error is, but not where a value it accepted
 //! sits. Errors found after parsing (a label with `-`, a count out of range) still need a line

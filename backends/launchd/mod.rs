@@ -44,6 +44,7 @@ impl Spec for Launchd {
             include_str!("../../templates/launchd/job.plist.tera"),
         ),
     ];
+    const CARRIES: &'static [&'static str] = &[];
     const FILTERS: &'static [(&'static str, Escape)] = &[("xml_text", escape::xml_text)];
 
     fn from_config(config: &Config) -> Result<Self> {
@@ -66,6 +67,7 @@ pub fn throttle(respawn: Respawn) -> u32 {
 
 impl Backend for Launchd {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
+        crate::model::capability::check(Self::NAME, Self::CARRIES, app)?;
         let mut outputs = Vec::new();
         for job in &app.jobs {
             let helper = self.helpers.join(&format!("{}.sh", job.full_name));

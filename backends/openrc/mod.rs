@@ -41,6 +41,7 @@ impl Spec for Openrc {
         ("openrc/job", include_str!("../../templates/openrc/job.tera")),
         ("openrc/meta", include_str!("../../templates/openrc/meta.tera")),
     ];
+    const CARRIES: &'static [&'static str] = &[];
     const FILTERS: &'static [(&'static str, Escape)] = &[];
 
     fn from_config(config: &Config) -> Result<Self> {
@@ -53,6 +54,7 @@ impl Spec for Openrc {
 
 impl Backend for Openrc {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
+        crate::model::capability::check(Self::NAME, Self::CARRIES, app)?;
         let mut outputs = Vec::new();
         for job in &app.jobs {
             let helper = self.helpers.join(&format!("{}.sh", job.full_name));

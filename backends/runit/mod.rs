@@ -69,6 +69,7 @@ impl Spec for Runit {
         ),
         ("runit/env", include_str!("../../templates/runit/env.tera")),
     ];
+    const CARRIES: &'static [&'static str] = &[];
     const FILTERS: &'static [(&'static str, Escape)] = &[("envdir", escape::envdir)];
 
     fn from_config(config: &Config) -> Result<Self> {
@@ -81,6 +82,7 @@ impl Spec for Runit {
 
 impl Backend for Runit {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
+        crate::model::capability::check(Self::NAME, Self::CARRIES, app)?;
         let mut outputs = Vec::new();
         for job in &app.jobs {
             let service = self.services.join(&job.full_name);

@@ -56,6 +56,7 @@ impl Spec for Supervisord {
             include_str!("../../templates/supervisord/app.conf.tera"),
         ),
     ];
+    const CARRIES: &'static [&'static str] = &[];
     const FILTERS: &'static [(&'static str, Escape)] = &[
         ("supervisord_word", escape::supervisord_word),
         ("supervisord_name", escape::supervisord_name),
@@ -100,6 +101,7 @@ pub fn restart_settings(respawn: Respawn) -> (bool, u32, u32) {
 
 impl Backend for Supervisord {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
+        crate::model::capability::check(Self::NAME, Self::CARRIES, app)?;
         let mut outputs = Vec::new();
         let mut programs = Vec::new();
         for job in &app.jobs {

@@ -82,6 +82,7 @@ impl Spec for Systemd {
             include_str!("../../templates/systemd/start.sh.tera"),
         ),
     ];
+    const CARRIES: &'static [&'static str] = &[];
     const FILTERS: &'static [(&'static str, Escape)] = &[
         ("systemd_word", escape::systemd_word),
         ("systemd_exec", escape::systemd_exec),
@@ -100,6 +101,7 @@ impl Spec for Systemd {
 
 impl Backend for Systemd {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
+        crate::model::capability::check(Self::NAME, Self::CARRIES, app)?;
         let targets = runlevel_targets(&app.start_on, &app.stop_on).map_err(Error::Format)?;
         let target = self.units.join(&format!("{}.target", app.full_name));
         let mut context = tera::Context::new();

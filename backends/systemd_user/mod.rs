@@ -63,6 +63,7 @@ impl Spec for SystemdUser {
         ),
     ];
     /// systemd's own filters (`systemd_word`, `systemd_exec`, ...) serve: the format is the same.
+    const CARRIES: &'static [&'static str] = &[];
     const FILTERS: &'static [(&'static str, Escape)] = &[];
     const FOR_INVOKING_USER: bool = true;
 
@@ -79,6 +80,7 @@ impl Spec for SystemdUser {
 
 impl Backend for SystemdUser {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
+        crate::model::capability::check(Self::NAME, Self::CARRIES, app)?;
         let target = self.units.join(&format!("{}.target", app.full_name));
         let mut context = tera::Context::new();
         context.insert("app", app);

@@ -56,6 +56,7 @@ impl Spec for Sysv {
             include_str!("../../templates/sysv/wrapper.tera"),
         ),
     ];
+    const CARRIES: &'static [&'static str] = &[];
     const FILTERS: &'static [(&'static str, Escape)] = &[("lsb_word", escape::lsb_word)];
 
     fn from_config(config: &Config) -> Result<Self> {
@@ -116,6 +117,7 @@ pub fn lsb_runlevels(start: &Runlevels, stop: &Runlevels) -> Result<(String, Str
 
 impl Backend for Sysv {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
+        crate::model::capability::check(Self::NAME, Self::CARRIES, app)?;
         let (default_start, stop) =
             lsb_runlevels(&app.start_on, &app.stop_on).map_err(Error::Format)?;
         // An empty header value is not valid LSB; 0 and 6 stop everything anyway.

@@ -56,6 +56,7 @@ impl Spec for Upstart {
             include_str!("../../templates/upstart/job.conf.tera"),
         ),
     ];
+    const CARRIES: &'static [&'static str] = &[];
     const FILTERS: &'static [(&'static str, Escape)] = &[("upstart_word", escape::upstart_word)];
 
     fn from_config(config: &Config) -> Result<Self> {
@@ -72,6 +73,7 @@ impl Spec for Upstart {
 
 impl Backend for Upstart {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
+        crate::model::capability::check(Self::NAME, Self::CARRIES, app)?;
         let mut context = tera::Context::new();
         context.insert("app", app);
         let mut outputs = vec![Output::file(

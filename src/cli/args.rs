@@ -392,7 +392,7 @@ pub struct AppArgs {
 }
 
 // `procexport kubernetes`: the Procfile and app as for every export, and what only this export
-// takes; each value is checked later (backends/kubernetes/settings.rs). A `//` comment, not a
+// takes; each value is checked later (src/kubernetes/settings.rs). A `//` comment, not a
 // doc comment: clap would print a doc comment here as the subcommand's help.
 #[derive(Debug, Args)]
 pub struct KubernetesArgs {

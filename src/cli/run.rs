@@ -5,15 +5,14 @@
 //! `kubernetes` shares the reading and assembling, then renders manifests that it prints or
 //! writes for the user, with no transaction: it installs nothing.
 
-use crate::backends::kubernetes::{self, Flags, KubernetesOptions};
 use crate::backends::{keys, Backend, BackendKind};
-use crate::cli::args::{Action, AppArgs, Cli, Command, ExportArgs, KubernetesArgs, PlanFlags};
+use crate::cli::args::{AppArgs, CleanArgs, Cli, Command, ExportArgs, KubernetesArgs, PlanFlags};
 use crate::cli::out::Remembered;
 use crate::cli::{completions, foreman, gem, manpage};
 use crate::error::{Error, Location, Result};
 use crate::install::access::{self, Users};
 use crate::install::disk::Disk;
-use crate::install::installer::{Installer, Target};
+use crate::install::installer::{Action, Installer, Target};
 use crate::install::interrupt::Interrupt;
 use crate::install::plan::Ownership;
 use crate::install::preflight;
@@ -21,13 +20,14 @@ use crate::install::privilege::Invoker;
 use crate::install::transaction::{
     self, print_error, Change, Context, LogDir, Outcome, Unreadable,
 };
+use crate::kubernetes::{Flags, KubernetesOptions};
 use crate::model::account::RunAs;
 use crate::model::config::{Accounts, Config, Limits, GEM_PATH, MAIN_PATH};
 use crate::model::env::Env;
 use crate::model::limits;
 use crate::model::name::Name;
 use crate::model::text::AbsPath;
-use crate::procfile::assemble::{assemble, Options};
+use crate::procfile::assemble::{self, assemble, Options};
 use crate::procfile::{self, dotenv};
 use crate::sanitize::Quoted;
 use camino::Utf8Path;
@@ -39,21 +39,6 @@ use std::io::Write;
 pub const WOULD_CHANGE: u8 = 3;
 
 /// Runs procexport with `args` (the first is the program name), printing to `out`. Returns
-/// The export's own arguments, when the command is an export: the inputs read before
-/// anything else (the Procfile, then the `.env` files) are an export's only.
-fn export_args(command: &Command) -> Option<&ExportArgs> {
-    match command {
-        Command::Export { args, .. } => Some(args),
-        Command::Clean(_)
-        | Command::Kubernetes(_)
-        | Command::Control { .. }
-        | Command::Status(_)
-        | Command::List
-        | Command::Man(_)
-        | Command::Completions(_) => None,
-    }
-}
-
 /// the exit status: 0, or `WOULD_CHANGE` (see `--detailed-exitcode`).
 ///
 /// An error printing to `out` or to stderr never stops the command (a change that has begun
@@ -75,110 +60,309 @@ pub fn run(
     }
 }
 
+/// Parses the command line, then runs its one command: each command is one function, which
+/// settles what it needs (who runs it, the config, the app) through the shared steps below.
 fn run_command(args: Vec<OsString>, out: &mut dyn Write) -> Result<u8> {
     // Installed as the gem's `upstart-export`: the gem's command line and config file.
     let as_gem = args.first().is_some_and(gem::invoked_as_gem);
     let args = if as_gem { gem::translate(args) } else { args };
     let cli = Cli::try_parse_from(args).map_err(foreman::explain)?;
     let plan = cli.plan_flags().map_err(Error::Usage)?;
-    // The manual and completions only print: no identity, config or file is looked at.
-    if let Some(printed) = print_only(&cli.command, out) {
-        return printed.map(|()| 0);
-    }
-    let invoker = Invoker::detect()?;
-    if let Command::Kubernetes(args) = &cli.command {
-        export_kubernetes(&cli, args, plan.dry_run, &invoker, out)?;
-        return Ok(0);
-    }
-    check_flags(&cli, &invoker)?;
-    let live = cli.root.is_none();
-    let scope = Scope::of(&invoker, live);
-    let accounts = accounts(&cli.command, scope, &invoker)?;
-    let mut disk = Disk::new(cli.root.clone(), invoker.euid);
-    // The Procfile is read first, with the invoking user's rights: whether that user may read
-    // it is the first thing settled, before anything else can fail or be shown.
-    let procfile = export_args(&cli.command)
-        .map(|args| Disk::read_procfile(args.procfile.as_str(), &invoker))
-        .transpose()?;
-    let mut config = load_config(
-        &disk,
-        cli.config.as_ref().map(|p| p.as_str()),
-        &accounts,
+    let run = Run {
+        cli: &cli,
+        plan,
         as_gem,
-    )?;
-    let unreadable = unreadable(&config);
-    // The `.env` files come after the config: how many, and how many bytes, it bounds.
-    let dotenv = export_args(&cli.command)
-        .map(|args| read_env_files(args, &invoker, &config.limits))
-        .transpose()?
-        .unwrap_or_default();
-    if plan.dry_run && invoker.sudo.is_some() {
-        // The config is root's: a dry run shows the invoking user the names of its variables,
-        // not their values.
-        config.defaults.env = config.defaults.env.redacted("(hidden: set in the config)");
-    }
-    let target = target(live, &cli.command);
-    let app = match &cli.command {
-        Command::Export { args, .. } => &args.app,
-        Command::Clean(args) => &args.app,
-        Command::Control { args, .. } | Command::Status(args) => &args.app,
-        Command::List => {
-            let mut cx = context(&mut disk, &config, &invoker, plan, target, out);
-            list(&mut cx, &config, scope, &invoker)?;
-            return Ok(0);
-        }
-        Command::Kubernetes(_) | Command::Man(_) | Command::Completions(_) => {
-            unreachable!("handled above")
-        }
     };
-    let app = app_name(app)?;
-    let installed = authorize(&invoker, &mut disk, &config, scope, &app)?;
-    if let Command::Export { backend, .. } = &cli.command {
-        warn_other_backends(&config, &app, backend, &installed);
-    }
-    let config = config.for_app(app.as_str());
-    let may_claim_legacy =
-        access::may_claim_legacy(&invoker, &config, app.as_str(), &Users::SYSTEM);
-    let interrupt = interrupt(&cli.command, plan)?;
-    let mut cx = context(&mut disk, &config, &invoker, plan, target, out);
-    cx.unreadable = unreadable;
-    cx.may_claim_legacy = may_claim_legacy;
-    cx.adopt = match &cli.command {
-        Command::Export { args, .. } => args.adopt,
-        Command::Clean(args) => args.adopt,
-        _ => false,
-    };
-    cx.interrupt = interrupt;
-    let changed = match cli.command {
+    match &cli.command {
+        // The manual and completions only print: no identity, config or file is looked at.
+        Command::Man(args) => manpage::print(args, Cli::command(), out).map(|()| 0),
+        Command::Completions(args) => completions::print(args, Cli::command(), out).map(|()| 0),
+        Command::Kubernetes(args) => kubernetes(run, args, out),
         Command::Export {
             backend,
             args,
             location,
-        } => {
-            let backend = BackendKind::build(&backend, &config)
-                .expect("clap only accepts the registry's names")?;
-            check_location(&backend, location.as_deref())?;
-            let bytes = procfile.unwrap_or_default();
-            export(&mut cx, &config, &backend, &app, &args, &bytes, dotenv)?
-        }
-        Command::Clean(args) => clean(&mut cx, &config, scope, &app, args.backend.as_deref())?,
-        Command::Control { action, args, .. } => {
-            control(&mut cx, &config, scope, action, &args)?;
-            false
-        }
-        Command::Status(args) => {
-            status(&mut cx, &config, scope, &args)?;
-            false
-        }
-        Command::List | Command::Kubernetes(_) | Command::Man(_) | Command::Completions(_) => {
-            unreachable!("handled above")
-        }
-    };
-    Ok(if plan.detailed_exitcode && changed {
+        } => export(run, backend, args, location.as_deref(), out),
+        Command::Clean(args) => clean(run, args, out),
+        Command::Control { action, args, .. } => control(run, *action, args, out),
+        Command::Status(args) => status(run, args, out),
+        Command::List => list(run, out),
+    }
+}
+
+/// What the command line settled for every command: the parsed line, its plan flags, and
+/// whether procexport runs as the gem's `upstart-export`.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    cli: &'a Cli,
+    plan: PlanFlags,
+    as_gem: bool,
+}
+
+/// Who runs a command that reads the config, and which apps they see.
+struct Caller {
+    invoker: Invoker,
+    /// No `--root`: the files are this system's, and its inits are told.
+    live: bool,
+    scope: Scope,
+}
+
+/// Settles who runs the command, then refuses the flags they may not give.
+fn caller(cli: &Cli) -> Result<Caller> {
+    let invoker = Invoker::detect()?;
+    check_flags(cli, &invoker)?;
+    let live = cli.root.is_none();
+    Ok(Caller {
+        invoker,
+        live,
+        scope: Scope::of(&invoker, live),
+    })
+}
+
+/// A command's state once the config is read: the disk, the config and what a dry run
+/// compares.
+struct Loaded {
+    caller: Caller,
+    disk: Disk,
+    config: Config,
+    unreadable: Unreadable,
+}
+
+/// The setup of the commands that read no Procfile (`clean`, `start`, `stop`, `restart`,
+/// `status`, `list`): who runs them, then the config, with the jobs' account the invoking
+/// user's own when they act on their own apps.
+fn load(run: Run) -> Result<Loaded> {
+    let caller = caller(run.cli)?;
+    let accounts = accounts(&caller.invoker, caller.scope == Scope::Own, None)?;
+    let disk = Disk::new(run.cli.root.clone(), caller.invoker.euid);
+    let (config, unreadable) = trusted_config(run, &disk, &caller, &accounts)?;
+    Ok(Loaded {
+        caller,
+        disk,
+        config,
+        unreadable,
+    })
+}
+
+/// Loads the config (see `load_config`), and what a dry run may compare under it. Through
+/// sudo a dry run shows the invoking user the names of the config's variables, not their
+/// values: the config is root's.
+fn trusted_config(
+    run: Run,
+    disk: &Disk,
+    caller: &Caller,
+    accounts: &Accounts,
+) -> Result<(Config, Unreadable)> {
+    let mut config = load_config(
+        disk,
+        run.cli.config.as_ref().map(|p| p.as_str()),
+        accounts,
+        run.as_gem,
+    )?;
+    let unreadable = unreadable(&config);
+    if run.plan.dry_run && caller.invoker.sudo.is_some() {
+        config.defaults.env = config.defaults.env.redacted("(hidden: set in the config)");
+    }
+    Ok((config, unreadable))
+}
+
+/// An app a command acts on, once the invoking user may act on it.
+struct OpenApp {
+    name: Name,
+    /// The backends the app is installed with.
+    installed: Vec<&'static str>,
+    /// The config as it applies to this app.
+    config: Config,
+    may_claim_legacy: bool,
+    unreadable: Unreadable,
+}
+
+/// Checks the `-n` name and refuses a sudo user the app is not theirs to act on (see
+/// `authorize`), then takes the config as it applies to the app.
+fn open_app(
+    caller: &Caller,
+    disk: &mut Disk,
+    config: &Config,
+    unreadable: Unreadable,
+    app: &str,
+) -> Result<OpenApp> {
+    let name = app_name(app)?;
+    let installed = authorize(&caller.invoker, disk, config, caller.scope, &name)?;
+    let config = config.for_app(name.as_str());
+    let may_claim_legacy =
+        access::may_claim_legacy(&caller.invoker, &config, name.as_str(), &Users::SYSTEM);
+    Ok(OpenApp {
+        name,
+        installed,
+        config,
+        may_claim_legacy,
+        unreadable,
+    })
+}
+
+/// The setup `clean`, `start`, `stop`, `restart` and `status` share: `load`, then `open_app`.
+fn load_app(run: Run, app: &str) -> Result<(Caller, Disk, OpenApp)> {
+    let Loaded {
+        caller,
+        mut disk,
+        config,
+        unreadable,
+    } = load(run)?;
+    let app = open_app(&caller, &mut disk, &config, unreadable, app)?;
+    Ok((caller, disk, app))
+}
+
+/// The transaction context of a command on app `app`.
+fn app_context<'a>(
+    disk: &'a mut Disk,
+    app: &'a OpenApp,
+    invoker: &Invoker,
+    plan: PlanFlags,
+    target: Target,
+    interrupt: Interrupt,
+    out: &'a mut dyn Write,
+) -> Context<'a> {
+    let mut cx = context(disk, &app.config, invoker, plan, target, out);
+    cx.unreadable = app.unreadable;
+    cx.may_claim_legacy = app.may_claim_legacy;
+    cx.interrupt = interrupt;
+    cx
+}
+
+/// The exit status of a command that may change files: `WOULD_CHANGE` for a
+/// `--detailed-exitcode` plan that would.
+fn exit_status(plan: PlanFlags, changed: bool) -> u8 {
+    if plan.detailed_exitcode && changed {
         WOULD_CHANGE
     } else {
         0
-    })
+    }
+}
+
+/// `procexport <backend>` (and foreman's `export <backend> [location]`): reads the Procfile,
+/// then the config, then the `.env` files, and installs the app's jobs in one transaction.
+fn export(
+    run: Run,
+    backend: &str,
+    args: &ExportArgs,
+    location: Option<&Utf8Path>,
+    out: &mut dyn Write,
+) -> Result<u8> {
+    let caller = caller(run.cli)?;
+    check_restart(&caller, args)?;
+    let own = caller.scope == Scope::Own && BackendKind::for_invoking_user_by_name(backend);
+    let accounts = accounts(&caller.invoker, own, Some(&args.app))?;
+    let mut disk = Disk::new(run.cli.root.clone(), caller.invoker.euid);
+    // The Procfile is read first, with the invoking user's rights: whether that user may read
+    // it is the first thing settled, before anything else can fail or be shown.
+    let procfile = Disk::read_procfile(args.procfile.as_str(), &caller.invoker)?;
+    let (config, unreadable) = trusted_config(run, &disk, &caller, &accounts)?;
+    // The `.env` files come after the config: how many, and how many bytes, it bounds.
+    let dotenv = read_env_files(args, &caller.invoker, &config.limits)?;
+    let app = open_app(&caller, &mut disk, &config, unreadable, &args.app)?;
+    warn_other_backends(&config, &app.name, backend, &app.installed);
+    let interrupt = interrupt(run.plan)?;
+    let target = target(caller.live, args.no_reload);
+    let mut cx = app_context(
+        &mut disk,
+        &app,
+        &caller.invoker,
+        run.plan,
+        target,
+        interrupt,
+        out,
+    );
+    let backend = BackendKind::build(backend, &app.config)
+        .expect("clap only accepts the registry's names")?;
+    check_location(&backend, location)?;
+    cx.adopt = args.adopt;
+    let changed = install_export(
+        &mut cx,
+        &app.config,
+        &backend,
+        &app.name,
+        args,
+        &procfile,
+        dotenv,
+        &caller.invoker,
+    )?;
+    Ok(exit_status(run.plan, changed))
+}
+
+/// `procexport clean`: removes what the app's manifests list.
+fn clean(run: Run, args: &CleanArgs, out: &mut dyn Write) -> Result<u8> {
+    let (caller, mut disk, app) = load_app(run, &args.app)?;
+    let interrupt = interrupt(run.plan)?;
+    let target = target(caller.live, false);
+    let mut cx = app_context(
+        &mut disk,
+        &app,
+        &caller.invoker,
+        run.plan,
+        target,
+        interrupt,
+        out,
+    );
+    cx.adopt = args.adopt;
+    let backend = args.backend.as_deref();
+    let changed = clean_app(&mut cx, &app.config, caller.scope, &app.name, backend)?;
+    Ok(exit_status(run.plan, changed))
+}
+
+/// `procexport start`, `stop` and `restart`: asks the init of each of the app's manifests.
+fn control(run: Run, action: Action, args: &AppArgs, out: &mut dyn Write) -> Result<u8> {
+    let (caller, mut disk, app) = load_app(run, &args.app)?;
+    let target = target(caller.live, false);
+    let mut cx = app_context(
+        &mut disk,
+        &app,
+        &caller.invoker,
+        run.plan,
+        target,
+        Interrupt::NEVER,
+        out,
+    );
+    control_app(&mut cx, &app.config, caller.scope, action, args)?;
+    Ok(0)
+}
+
+/// `procexport status`: the app's jobs and what their inits say.
+fn status(run: Run, args: &AppArgs, out: &mut dyn Write) -> Result<u8> {
+    let (caller, mut disk, app) = load_app(run, &args.app)?;
+    let target = target(caller.live, false);
+    let mut cx = app_context(
+        &mut disk,
+        &app,
+        &caller.invoker,
+        run.plan,
+        target,
+        Interrupt::NEVER,
+        out,
+    );
+    print_status(&mut cx, &app.config, caller.scope, args)?;
+    Ok(0)
+}
+
+/// `procexport list`: every app the caller may see.
+fn list(run: Run, out: &mut dyn Write) -> Result<u8> {
+    let Loaded {
+        caller,
+        mut disk,
+        config,
+        ..
+    } = load(run)?;
+    let target = target(caller.live, false);
+    let mut cx = context(&mut disk, &config, &caller.invoker, run.plan, target, out);
+    print_list(&mut cx, &config, caller.scope, &caller.invoker)?;
+    Ok(0)
+}
+
+/// `procexport kubernetes`: see `export_kubernetes`. Who runs it is settled first, as for
+/// every other command that is more than printing.
+fn kubernetes(run: Run, args: &KubernetesArgs, out: &mut dyn Write) -> Result<u8> {
+    let invoker = Invoker::detect()?;
+    export_kubernetes(run.cli, args, run.plan.dry_run, &invoker, out)?;
+    Ok(0)
 }
 
 /// Whether a dry run through sudo compares installed files the invoking user cannot read:
@@ -194,9 +378,9 @@ fn unreadable(config: &Config) -> Unreadable {
 }
 
 /// Where the files go: under `--root`, or to the live system (told to reload unless
+/// Where the files go: under `--root`, or to the live system (told to reload unless
 /// `--no-reload`).
-fn target(live: bool, command: &Command) -> Target {
-    let no_reload = matches!(command, Command::Export { args, .. } if args.no_reload);
+fn target(live: bool, no_reload: bool) -> Target {
     match (live, no_reload) {
         (false, _) => Target::Root,
         (true, true) => Target::LiveNoReload,
@@ -205,33 +389,18 @@ fn target(live: bool, command: &Command) -> Target {
 }
 
 /// From here on an export or a clean may change files: SIGINT and SIGTERM only ask the
-/// transaction to stop at a point where it can end cleanly. Anything else keeps the signals'
-/// default (it changes nothing).
-fn interrupt(command: &Command, plan: PlanFlags) -> Result<Interrupt> {
-    let may_write = matches!(command, Command::Export { .. } | Command::Clean(_));
-    if may_write && !plan.dry_run {
-        Interrupt::catch()
-    } else {
+/// transaction to stop at a point where it can end cleanly. A dry run keeps the signals'
+/// default (it changes nothing), as does every other command.
+fn interrupt(plan: PlanFlags) -> Result<Interrupt> {
+    if plan.dry_run {
         Ok(Interrupt::NEVER)
-    }
-}
-
-/// Prints the manual or the completions; `None` for every other subcommand.
-fn print_only(command: &Command, out: &mut dyn Write) -> Option<Result<()>> {
-    match command {
-        Command::Man(args) => Some(manpage::print(args, Cli::command(), out)),
-        Command::Completions(args) => Some(completions::print(args, Cli::command(), out)),
-        Command::Export { .. }
-        | Command::Kubernetes(_)
-        | Command::Clean(_)
-        | Command::Control { .. }
-        | Command::Status(_)
-        | Command::List => None,
+    } else {
+        Interrupt::catch()
     }
 }
 
 /// Refuses the flags that may not be given here: `--root` and `--config` through sudo, a
-/// relative `--root`, `--restart` under `--root`.
+/// relative `--root` (and, for an export, `check_restart`).
 fn check_flags(cli: &Cli, invoker: &Invoker) -> Result<()> {
     invoker.refuse_through_sudo("--root", cli.root.is_some())?;
     invoker.refuse_through_sudo("--config", cli.config.is_some())?;
@@ -242,7 +411,12 @@ fn check_flags(cli: &Cli, invoker: &Invoker) -> Result<()> {
             Quoted(root.as_str())
         )));
     }
-    if cli.root.is_some() && matches!(&cli.command, Command::Export { args, .. } if args.restart) {
+    Ok(())
+}
+
+/// Refuses an export's `--restart` under `--root` (checked right after `check_flags`).
+fn check_restart(caller: &Caller, args: &ExportArgs) -> Result<()> {
+    if !caller.live && args.restart {
         return Err(Error::Usage(
             "--restart acts on the running init, and the files under --root are not this \
              system's"
@@ -307,38 +481,18 @@ impl Scope {
 }
 
 /// Whose account the jobs run as: for a plain user's export through a backend that the user's
-/// own manager runs, and for a plain user acting on their own apps, that user (no config
-/// needed, and a `run_user` naming someone else refused on export); else the config's. (Root
-/// exporting such a backend to the live system is refused by the backend's `check_target`.)
-fn accounts(command: &Command, scope: Scope, invoker: &Invoker) -> Result<Accounts> {
-    let me = || RunAs::of_uid(invoker.euid).map_err(|e| Error::Refused(e.message));
-    Ok(match (command, scope) {
-        (Command::Export { backend, args, .. }, Scope::Own)
-            if BackendKind::for_invoking_user_by_name(backend) =>
-        {
-            Accounts::Invoking {
-                me: me()?,
-                exporting: Some(args.app.clone()),
-            }
-        }
-        (
-            Command::Clean(_) | Command::Control { .. } | Command::Status(_) | Command::List,
-            Scope::Own,
-        ) => Accounts::Invoking {
-            me: me()?,
-            exporting: None,
-        },
-        (
-            Command::Export { .. }
-            | Command::Clean(_)
-            | Command::Control { .. }
-            | Command::Status(_)
-            | Command::List
-            | Command::Kubernetes(_)
-            | Command::Man(_)
-            | Command::Completions(_),
-            _,
-        ) => Accounts::Configured(RunAs::resolve),
+/// own manager runs, and for a plain user acting on their own apps (`own`), that user (no
+/// config needed, and a `run_user` naming someone else refused on export: `exporting` is the
+/// app exported); else the config's. (Root exporting such a backend to the live system is
+/// refused by the backend's `check_target`.)
+fn accounts(invoker: &Invoker, own: bool, exporting: Option<&str>) -> Result<Accounts> {
+    if !own {
+        return Ok(Accounts::Configured(RunAs::resolve));
+    }
+    let me = RunAs::of_uid(invoker.euid).map_err(|e| Error::Refused(e.message))?;
+    Ok(Accounts::Invoking {
+        me,
+        exporting: exporting.map(str::to_owned),
     })
 }
 
@@ -427,14 +581,16 @@ fn authorize(
 }
 
 /// Exports the Procfile whose contents `bytes` were read from `args.procfile`.
-fn export(
+#[allow(clippy::too_many_arguments)]
+fn install_export(
     cx: &mut Context,
     config: &Config,
     backend: &BackendKind,
     app_name: &Name,
     args: &ExportArgs,
     bytes: &[u8],
-    dotenv: Vec<(String, Env)>,
+    dotenv: EnvFiles,
+    invoker: &Invoker,
 ) -> Result<bool> {
     let file = args.procfile.as_str();
     let parsed = procfile::parse_bounded(file, bytes, &config.limits)?;
@@ -450,11 +606,15 @@ fn export(
         .sum();
     limits::check_job_count(asked, &config.limits)?;
     let default_dir = procfile_dir(file)?;
+    // The Procfile's own env files count against the same bounds as `-e`'s.
+    let paths = assemble::env_file_paths(&parsed, &default_dir)?;
+    let env_files = read_bounded(paths, invoker, &config.limits, &dotenv, "env_file")?;
     let options = Options {
         formation,
         port: args.port,
-        dotenv,
+        dotenv: dotenv.files,
         elsewhere: false,
+        env_files: env_files.files,
     };
     let app = assemble(config, &parsed, app_name, file, &default_dir, &options)?;
     limits::check_jobs(&app, &config.limits)?;
@@ -556,7 +716,7 @@ fn export_kubernetes(
         run_as_user: args.run_as_user,
     };
     let options = KubernetesOptions::resolve(&flags, &config.kubernetes, &parsed, file)?;
-    kubernetes::export(
+    crate::kubernetes::export(
         out,
         &disk,
         &app,
@@ -568,7 +728,7 @@ fn export_kubernetes(
 }
 
 /// Removes what every backend in scope (or the one asked for) installed for the app.
-fn clean(
+fn clean_app(
     cx: &mut Context,
     config: &Config,
     scope: Scope,
@@ -712,7 +872,7 @@ fn full_name(config: &Config, app: &str) -> Result<String> {
 }
 
 /// Starts, stops or restarts the jobs of every backend's manifest of the app.
-fn control(
+fn control_app(
     cx: &mut Context,
     config: &Config,
     scope: Scope,
@@ -738,7 +898,7 @@ fn control(
 }
 
 /// Prints each installed job of the app, its backend and what its init says of it.
-fn status(cx: &mut Context, config: &Config, scope: Scope, args: &AppArgs) -> Result<()> {
+fn print_status(cx: &mut Context, config: &Config, scope: Scope, args: &AppArgs) -> Result<()> {
     let full_name = full_name(config, &args.app)?;
     let backend = args.backend.as_deref();
     let elsewhere = elsewhere(cx.disk, config, scope, backend, &full_name)?;
@@ -768,7 +928,7 @@ fn status(cx: &mut Context, config: &Config, scope: Scope, args: &AppArgs) -> Re
 /// the config's prefix (installed under another prefix) names no app `-n` can reach: it is
 /// reported on stderr, not listed. Through sudo, only the apps the invoking user owns or
 /// manages: who else deploys what is not its business.
-fn list(cx: &mut Context, config: &Config, scope: Scope, invoker: &Invoker) -> Result<()> {
+fn print_list(cx: &mut Context, config: &Config, scope: Scope, invoker: &Invoker) -> Result<()> {
     let mut rows = Vec::new();
     for backend in in_scope(config, scope)? {
         let own_state_dir = backend.state_dir();
@@ -871,11 +1031,7 @@ fn print_table<const N: usize>(
 /// `max_env_files` are read, and no more bytes in all than `max_env_bytes`: the count is
 /// checked before the first file is opened, and each file is read only as far as the bytes
 /// left allow (2,000 files of 2,000 keys took minutes and 1.8 GB).
-fn read_env_files(
-    args: &ExportArgs,
-    invoker: &Invoker,
-    limits: &Limits,
-) -> Result<Vec<(String, Env)>> {
+fn read_env_files(args: &ExportArgs, invoker: &Invoker, limits: &Limits) -> Result<EnvFiles> {
     let paths: Vec<String> = if args.env_files.is_empty() {
         let beside = args
             .procfile
@@ -894,11 +1050,52 @@ fn read_env_files(
             limits.max_env_files
         )));
     }
-    let mut left = limits.max_env_bytes;
+    let optional = args.env_files.is_empty();
+    read_files(paths, invoker, limits, &EnvFiles::default(), optional)
+}
+
+/// `.env` files read, and the bytes they held.
+#[derive(Debug, Default)]
+struct EnvFiles {
+    files: Vec<(String, Env)>,
+    bytes: u64,
+}
+
+/// Reads the Procfile's `env_file`s (`key`) as `-e` files are read, within what `before` (the
+/// `-e` files) left of `max_env_files` and `max_env_bytes`; a missing one is refused.
+fn read_bounded(
+    paths: Vec<String>,
+    invoker: &Invoker,
+    limits: &Limits,
+    before: &EnvFiles,
+    key: &str,
+) -> Result<EnvFiles> {
+    let count = (before.files.len() + paths.len()) as u64;
+    if count > u64::from(limits.max_env_files) {
+        return Err(Error::Usage(format!(
+            "the Procfile's {key}s and the .env files come to {count} files; the config \
+             allows at most {} per export (max_env_files): merge them into fewer files, or \
+             raise max_env_files",
+            limits.max_env_files
+        )));
+    }
+    read_files(paths, invoker, limits, before, false)
+}
+
+/// Reads `paths` with the invoking user's rights within the bytes `before` left; a missing
+/// file is skipped when `optional`, else refused.
+fn read_files(
+    paths: Vec<String>,
+    invoker: &Invoker,
+    limits: &Limits,
+    before: &EnvFiles,
+    optional: bool,
+) -> Result<EnvFiles> {
+    let mut left = limits.max_env_bytes.saturating_sub(before.bytes);
     let mut files = Vec::new();
     for path in paths {
         let Some(bytes) = Disk::read_env_file(&path, invoker, left)? else {
-            if args.env_files.is_empty() {
+            if optional {
                 continue;
             }
             return Err(Error::input(Location::file(&path), "no such file"));
@@ -918,7 +1115,10 @@ fn read_env_files(
         let env = dotenv::parse(&path, &bytes)?;
         files.push((path, env));
     }
-    Ok(files)
+    Ok(EnvFiles {
+        files,
+        bytes: limits.max_env_bytes.saturating_sub(left),
+    })
 }
 
 /// The directory of the Procfile, the default working directory.

@@ -7,6 +7,7 @@ use crate::model::account::{Account, AccountError, RunAs};
 use crate::model::kubernetes;
 use crate::model::layer::{self, KeyError, Layer, RawRespawn};
 use crate::model::name::Name;
+use crate::model::policy::{Policy, RawPolicy};
 use crate::model::runlevel::Runlevels;
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
@@ -35,6 +36,7 @@ pub const POLICY_KEYS: &[&str] = &[
     "max_expanded_bytes",
     "max_env_files",
     "max_env_bytes",
+    "policy",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -59,6 +61,8 @@ struct RawConfig {
     max_env_bytes: Option<i64>,
     /// The Kubernetes export's section (`kubernetes: {image: ..., port: ...}`).
     kubernetes: Option<kubernetes::RawSettings>,
+    /// What a Procfile may ask beyond its own processes (`model::policy`).
+    policy: Option<RawPolicy>,
     /// Every other key: a backend's (checked against the backends' keys), or a mistake.
     #[serde(flatten)]
     other: BTreeMap<String, Loose>,
@@ -129,6 +133,7 @@ const COMMON_KEYS: &[&str] = &[
     "port",
     "env",
     "kubernetes",
+    "policy",
 ];
 
 #[cfg(any(test, feature = "testing"))]
@@ -285,6 +290,8 @@ pub struct Config {
     pub limits: Limits,
     /// The `kubernetes:` section, checked (only the Kubernetes export reads it).
     pub kubernetes: kubernetes::Settings,
+    /// What a Procfile may ask beyond its own processes: limits, dependencies, devices.
+    pub policy: Policy,
 }
 
 impl Config {
@@ -306,6 +313,7 @@ impl Config {
         self.allow_unlisted_apps = policy.allow_unlisted_apps;
         self.state_dir = policy.state_dir.clone();
         self.limits = policy.limits;
+        self.policy.clone_from(&policy.policy);
         self
     }
 
@@ -324,6 +332,7 @@ impl Config {
             raw.max_expanded_bytes.is_some(),
             raw.max_env_files.is_some(),
             raw.max_env_bytes.is_some(),
+            raw.policy.is_some(),
         ];
         let Some(key) = POLICY_KEYS
             .iter()
@@ -432,10 +441,10 @@ impl Config {
                 .transpose()
                 .map_err(at)?
                 .unwrap_or_default(),
-            working_directory: None,
-            log: None,
+            ..Layer::default()
         };
         let apps = parse_apps(file, text, raw.apps.unwrap_or_default(), &run_as, accounts)?;
+        let policy = Policy::parse(raw.policy.as_ref()).map_err(at)?;
         let kubernetes =
             kubernetes::Settings::check(raw.kubernetes.as_ref()).map_err(|(key, m)| {
                 let line = key_line(text, &["kubernetes", key])
@@ -464,6 +473,7 @@ impl Config {
             settings,
             defaults,
             kubernetes,
+            policy,
         })
     }
 }

@@ -3,9 +3,13 @@
 
 use crate::model::account::RunAs;
 use crate::model::command::Command;
+use crate::model::depends::{Depends, DeviceName};
 use crate::model::env::Env;
 use crate::model::name::Name;
+use crate::model::resources::Resources;
+use crate::model::rlimit::Rlimits;
 use crate::model::runlevel::Runlevels;
+use crate::model::signal::{KillMode, Signal};
 use crate::model::text::AbsPath;
 use serde::Serialize;
 
@@ -54,6 +58,22 @@ pub struct Job {
     pub port: Option<u16>,
     /// A one-shot job (`once: true`): run once when the app starts, never respawned.
     pub once: bool,
+    /// Seconds between an exit and the restart; `None`: the init's default.
+    pub respawn_delay: Option<u32>,
+    /// The resource limits the job starts with, within the admin's `policy.max_limits`.
+    pub limits: Rlimits,
+    /// The stop signal; `None`: SIGTERM.
+    pub kill_signal: Option<Signal>,
+    /// Which processes the stop signal goes to; `None`: the backend's default.
+    pub kill_mode: Option<KillMode>,
+    /// The signal `reload` sends; `None`: the job cannot be reloaded.
+    pub reload_signal: Option<Signal>,
+    /// Run as the run user, in the job's directory and env, before the command starts.
+    pub pre: Option<Command>,
+    /// Run as the run user, in the job's directory and env, once the command has started.
+    pub post: Option<Command>,
+    /// cgroup settings (systemd only carries them all).
+    pub resources: Resources,
 }
 
 /// An app: everything one export installs.
@@ -67,6 +87,10 @@ pub struct App {
     pub stop_on: Runlevels,
     /// `<log_dir>/<prefix><app>`, the one directory given to the run user.
     pub log_dir: AbsPath,
+    /// The units the app starts after (within the admin's `policy.depends`).
+    pub depends: Depends,
+    /// The network device the app waits for (within the admin's `policy.devices`).
+    pub start_on_device: Option<DeviceName>,
     /// Not serialized: templates get the app's header with each job, and serializing every
     /// job into every job's template context made rendering quadratic in the number of jobs.
     #[serde(skip)]

@@ -1,7 +1,7 @@
 //! The Kubernetes export's own settings, as the config's `kubernetes:` section gives them
 //! (`image`, `port`, `listen`, `env_in`, `secret_keys`, `release`, `run_as_user`), and the
 //! image references it checks wherever one comes from (the command line, a v2 Procfile's
-//! `image:`, this section). The export itself is `backends/kubernetes/`; it lays the command
+//! `image:`, this section). The export itself is `src/kubernetes/`; it lays the command
 //! line over the Procfile over these.
 
 use crate::model::env::EnvKey;

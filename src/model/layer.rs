@@ -2,9 +2,13 @@
 //! config, the built-in default): read from YAML as written, then checked into a `Layer` whose
 //! values are in range. `assemble` lays the layers over each other.
 
+use crate::model::command::Command;
 use crate::model::env::{Env, EnvKey, EnvValue};
 use crate::model::job::{Respawn, RespawnLimit};
-use crate::model::text::AbsPath;
+use crate::model::resources::Resources;
+use crate::model::rlimit::Rlimits;
+use crate::model::signal::{KillMode, Signal};
+use crate::model::text::{AbsPath, JobPath};
 use crate::sanitize::Quoted;
 use crate::yaml::{Entries, Whole};
 use serde::Deserialize;
@@ -20,11 +24,13 @@ pub enum RawRespawn {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "{count: C, interval: I} with whole numbers"
+    expecting = "{count: C, interval: I} with whole numbers, and optionally delay: D"
 )]
 pub struct RawRespawnLimit {
     count: Whole,
     interval: Whole,
+    /// Seconds to wait before a restart (init-exporter's `respawn.delay`).
+    delay: Option<Whole>,
 }
 
 impl<'de> Deserialize<'de> for RawRespawn {
@@ -65,9 +71,23 @@ pub enum RespawnSetting {
 pub struct Layer {
     pub kill_timeout: Option<u32>,
     pub respawn: Option<RespawnSetting>,
+    /// Seconds between a job's exit and its restart (`respawn: {delay: D}`).
+    pub respawn_delay: Option<u32>,
     pub env: Env,
     pub working_directory: Option<AbsPath>,
-    pub log: Option<AbsPath>,
+    pub log: Option<JobPath>,
+    /// Each limit laid over the lower layers' one by one.
+    pub limits: Rlimits,
+    pub kill_signal: Option<Signal>,
+    pub kill_mode: Option<KillMode>,
+    pub reload_signal: Option<Signal>,
+    /// Run as the run user before the command (`pre:`), and after it has started (`post:`).
+    pub pre: Option<Command>,
+    pub post: Option<Command>,
+    /// An env file read with the invoking user's rights, merged into the job's env.
+    pub env_file: Option<JobPath>,
+    /// Each setting laid over the lower layers' one by one.
+    pub resources: Resources,
 }
 
 /// A problem with one key of a layer: the key (for finding its line) and the message.
@@ -141,6 +161,23 @@ pub fn env(mapping: &Entries) -> Result<Env, KeyError> {
         );
     }
     Ok(env)
+}
+
+/// `respawn: {delay: D}`: 1 to 86400 seconds.
+pub fn respawn_delay(raw: &RawRespawn) -> Result<Option<u32>, KeyError> {
+    match raw {
+        RawRespawn::Limit(RawRespawnLimit {
+            delay: Some(delay), ..
+        }) => in_range("respawn", delay.0, 1, 86_400)
+            .map(Some)
+            .map_err(|(k, m)| (k, format!("{m}: respawn delay, in seconds"))),
+        RawRespawn::Limit(_) | RawRespawn::Switch(_) => Ok(None),
+    }
+}
+
+/// A job's own file: absolute, or relative to its working directory.
+pub fn job_path(key: &'static str, text: &str) -> Result<JobPath, KeyError> {
+    JobPath::parse(text, key).map_err(|m| (key, m))
 }
 
 pub fn path(key: &'static str, text: &str) -> Result<AbsPath, KeyError> {

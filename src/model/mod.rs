@@ -2,8 +2,10 @@
 //! that is safe to render: parsing checks, and everything after it trusts the type.
 
 pub mod account;
+pub mod capability;
 pub mod command;
 pub mod config;
+pub mod depends;
 pub mod env;
 pub mod job;
 pub mod kubernetes;
@@ -11,5 +13,9 @@ pub mod layer;
 pub mod limits;
 pub mod name;
 pub mod output;
+pub mod policy;
+pub mod resources;
+pub mod rlimit;
 pub mod runlevel;
+pub mod signal;
 pub mod text;

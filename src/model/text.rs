@@ -66,6 +66,48 @@ impl fmt::Display for AbsPath {
     }
 }
 
+/// A path a v2 Procfile gives for a job's own file (`log`, `env_file`): absolute, or relative
+/// to the job's working directory (init-exporter's reading), resolved by `assemble` once the
+/// working directory is known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobPath {
+    Absolute(AbsPath),
+    /// Not starting with `/`, without `..`.
+    Relative(LineText),
+}
+
+impl JobPath {
+    pub fn parse(text: &str, what: &str) -> Result<Self, String> {
+        if text.starts_with('/') {
+            return AbsPath::parse(text, what).map(Self::Absolute);
+        }
+        let line = LineText::parse(text, what)?;
+        if text.is_empty() {
+            return Err(format!("{what} is empty: write a path, or remove the key"));
+        }
+        if text.split('/').any(|component| component == "..") {
+            return Err(format!("{what} {} may not contain \"..\"", Quoted(text)));
+        }
+        Ok(Self::Relative(line))
+    }
+
+    /// The absolute path: as written, or under `dir`.
+    pub fn resolve(&self, dir: &AbsPath, what: &str) -> Result<AbsPath, String> {
+        match self {
+            Self::Absolute(path) => Ok(path.clone()),
+            Self::Relative(path) => AbsPath::parse(&dir.join(path.as_str()), what),
+        }
+    }
+
+    /// Its length as written, for the bound on rendered bytes.
+    pub fn written_len(&self) -> usize {
+        match self {
+            Self::Absolute(path) => path.as_str().len(),
+            Self::Relative(path) => path.as_str().len(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +130,23 @@ mod tests {
         assert_eq!(
             AbsPath::parse("/var/log/", "log_dir").unwrap().join("x"),
             "/var/log/x"
+        );
+    }
+
+    #[test]
+    fn job_paths_resolve_under_the_working_directory() {
+        let dir = AbsPath::parse("/srv/app", "working_directory").unwrap();
+        let env = JobPath::parse("shared/env.file", "env_file").unwrap();
+        assert_eq!(
+            env.resolve(&dir, "env_file").unwrap().as_str(),
+            "/srv/app/shared/env.file"
+        );
+        assert!(JobPath::parse("../etc/shadow", "env_file").is_err());
+        assert!(JobPath::parse("a/../../b", "env_file").is_err());
+        let abs = JobPath::parse("/etc/app.env", "env_file").unwrap();
+        assert_eq!(
+            abs.resolve(&dir, "env_file").unwrap().as_str(),
+            "/etc/app.env"
         );
     }
 }

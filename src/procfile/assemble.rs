@@ -6,12 +6,17 @@
 
 use super::entry::{PortSetting, Procfile};
 use crate::error::{Error, Location, Result};
+use crate::model::command::Command;
 use crate::model::config::Config;
+use crate::model::depends::Depends;
 use crate::model::env::{Env, EnvKey, EnvValue};
 use crate::model::job::{App, Job, Respawn};
 use crate::model::layer::{self, Layer};
 use crate::model::limits;
 use crate::model::name::Name;
+use crate::model::resources::Resources;
+use crate::model::rlimit::Rlimits;
+use crate::model::signal::{KillMode, Signal};
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -49,6 +54,9 @@ pub struct Options {
     /// what only this host knows (HOME and USER of the run user, PS, PORT: the orchestrator
     /// sets its own).
     pub elsewhere: bool,
+    /// The Procfile's `env_file`s (`env_file_paths`), read with the invoking user's rights,
+    /// each with its absolute path.
+    pub env_files: Vec<(String, Env)>,
 }
 
 pub fn assemble(
@@ -69,6 +77,7 @@ pub fn assemble(
     let defaults = &config.defaults;
     let base_env = base_env(config, &dotenv, !options.elsewhere)?;
     check_planned(config, procfile, options, &base_env, default_dir)?;
+    check_app_policy(config, procfile, file)?;
     let mut jobs = Vec::new();
     let mut notes = Vec::new();
     // Which entry made each job name, to report a collision with both lines.
@@ -94,6 +103,16 @@ pub fn assemble(
             .iter()
             .find_map(|l| l.working_directory.clone())
             .unwrap_or_else(|| default_dir.clone());
+        let tuning = Tuning::resolve(&layers);
+        config.policy.check_limits(&tuning.limits).map_err(|m| {
+            let line = entry
+                .limits_line
+                .filter(|_| !entry.layer.limits.is_empty())
+                .or(procfile.limits_line)
+                .unwrap_or(entry.line);
+            Error::input(Location::line(file, line), m)
+        })?;
+        let env_file = env_file(&layers, &working_directory, options, file, entry.line)?;
         // One instance keeps the label as its name unless the Procfile asked for `count:`.
         let numbered = entry.count.is_some() || count > 1;
         let type_base = type_base(entry.port, base_port, type_index);
@@ -111,7 +130,8 @@ pub fn assemble(
             made_by.insert(name.clone(), (line, entry.count));
             let job_full_name = format!("{full_name}-{name}");
             check_length(&job_full_name, Location::line(file, entry.line))?;
-            let (log, log_given) = job_log(&layers, &log_dir, &name)?;
+            let (log, log_given) = job_log(&layers, &log_dir, &name, &working_directory)
+                .map_err(|m| Error::input(Location::line(file, entry.line), m))?;
             let port = instance_port(
                 type_base,
                 instance,
@@ -122,7 +142,7 @@ pub fn assemble(
                 &base_env,
                 port.filter(|_| !options.elsewhere),
                 (!options.elsewhere).then_some((label, instance)),
-                [&top.env, &entry.layer.env],
+                [env_file, &top.env, &entry.layer.env],
             )?;
             jobs.push(Job {
                 name,
@@ -137,6 +157,14 @@ pub fn assemble(
                 instance,
                 port,
                 once: entry.once,
+                respawn_delay: tuning.respawn_delay,
+                limits: tuning.limits,
+                kill_signal: tuning.kill_signal,
+                kill_mode: tuning.kill_mode,
+                reload_signal: tuning.reload_signal,
+                pre: tuning.pre.clone(),
+                post: tuning.post.clone(),
+                resources: tuning.resources.clone(),
             });
         }
     }
@@ -159,9 +187,123 @@ pub fn assemble(
             .clone()
             .unwrap_or_else(|| config.stop_on.clone()),
         log_dir,
+        depends: Depends {
+            units: procfile
+                .depends
+                .as_ref()
+                .map(|(units, _)| units.clone())
+                .unwrap_or_default(),
+            strong: procfile.strong_dependencies,
+        },
+        start_on_device: procfile.start_on_device.as_ref().map(|(d, _)| d.clone()),
         jobs,
         notes,
     })
+}
+
+/// The v2 job keys of one process type, each from the most specific layer that sets it
+/// (limits and resources key by key).
+struct Tuning {
+    limits: Rlimits,
+    resources: Resources,
+    kill_signal: Option<Signal>,
+    kill_mode: Option<KillMode>,
+    reload_signal: Option<Signal>,
+    pre: Option<Command>,
+    post: Option<Command>,
+    respawn_delay: Option<u32>,
+}
+
+impl Tuning {
+    fn resolve(layers: &[&Layer; 3]) -> Self {
+        Self {
+            limits: layers
+                .iter()
+                .fold(Rlimits::default(), |upper, l| upper.over(l.limits)),
+            resources: layers.iter().fold(Resources::default(), |upper, l| {
+                upper.over(l.resources.clone())
+            }),
+            kill_signal: layers.iter().find_map(|l| l.kill_signal),
+            kill_mode: layers.iter().find_map(|l| l.kill_mode),
+            reload_signal: layers.iter().find_map(|l| l.reload_signal),
+            pre: layers.iter().find_map(|l| l.pre.clone()),
+            post: layers.iter().find_map(|l| l.post.clone()),
+            respawn_delay: layers.iter().find_map(|l| l.respawn_delay),
+        }
+    }
+}
+
+/// Refuses a `depends` or `start_on_device` the admin's policy does not allow.
+fn check_app_policy(config: &Config, procfile: &Procfile, file: &str) -> Result<()> {
+    if let Some((units, line)) = &procfile.depends {
+        config
+            .policy
+            .check_depends(units)
+            .map_err(|m| Error::input(Location::line(file, *line), m))?;
+    }
+    if let Some((device, line)) = &procfile.start_on_device {
+        config
+            .policy
+            .check_device(device)
+            .map_err(|m| Error::input(Location::line(file, *line), m))?;
+    }
+    Ok(())
+}
+
+/// The absolute paths of the Procfile's `env_file`s, in order, each once: the caller reads
+/// them with the invoking user's rights and passes them in `Options::env_files`.
+pub fn env_file_paths(procfile: &Procfile, default_dir: &AbsPath) -> Result<Vec<String>> {
+    let mut paths = Vec::new();
+    for entry in &procfile.entries {
+        let layers = [&entry.layer, &procfile.top];
+        let Some(given) = layers.iter().find_map(|l| l.env_file.as_ref()) else {
+            continue;
+        };
+        let dir = layers
+            .iter()
+            .find_map(|l| l.working_directory.as_ref())
+            .unwrap_or(default_dir);
+        let path = given
+            .resolve(dir, "env_file")
+            .map_err(Error::Usage)?
+            .to_string();
+        if !paths.contains(&path) {
+            paths.push(path);
+        }
+    }
+    Ok(paths)
+}
+
+/// The env of the layers' `env_file`, read by the caller; empty when none is set.
+fn env_file<'a>(
+    layers: &[&Layer; 3],
+    dir: &AbsPath,
+    options: &'a Options,
+    file: &str,
+    line: usize,
+) -> Result<&'a Env> {
+    static EMPTY: std::sync::OnceLock<Env> = std::sync::OnceLock::new();
+    let Some(given) = layers.iter().take(2).find_map(|l| l.env_file.as_ref()) else {
+        return Ok(EMPTY.get_or_init(Env::default));
+    };
+    let path = given
+        .resolve(dir, "env_file")
+        .map_err(|m| Error::input(Location::line(file, line), m))?;
+    options
+        .env_files
+        .iter()
+        .find(|(p, _)| p == path.as_str())
+        .map(|(_, env)| env)
+        .ok_or_else(|| {
+            Error::input(
+                Location::line(file, line),
+                format!(
+                    "env_file {} was not read: it is read only for an export on this machine, \
+                     with your rights; remove env_file, or set its variables under env:",
+                    Quoted(path.as_str())
+                ),
+            )
+        })
 }
 
 /// Refuses, before a single job is built (each holds its own copy of the env), a Procfile
@@ -195,7 +337,7 @@ fn check_planned(
             // `<log_dir>/<full name>/<label>-<n>.log`, the full name within a file name.
             .map_or(
                 config.log_dir.as_str().len() + MAX_FILE_NAME + entry.label.as_str().len(),
-                |l| l.as_str().len(),
+                |l| l.written_len() + dir.as_str().len(),
             );
         let values = entry.command.as_str().len() as u64
             + base_env.bytes()
@@ -299,14 +441,19 @@ fn base_env(config: &Config, dotenv: &Env, host: bool) -> Result<Env> {
     Ok(env)
 }
 
-/// The job's log: `log:` of the first layer that gives one (and true), else
-/// `<log_dir>/<job>.log`.
-fn job_log(layers: &[&Layer; 3], log_dir: &AbsPath, name: &Name) -> Result<(AbsPath, bool)> {
-    match layers.iter().find_map(|l| l.log.clone()) {
-        Some(log) => Ok((log, true)),
-        None => AbsPath::parse(&log_dir.join(&format!("{name}.log")), "log")
-            .map(|log| (log, false))
-            .map_err(Error::Refused),
+/// The job's log: `log:` of the first layer that gives one, relative to the working
+/// directory `dir` unless absolute (and true), else `<log_dir>/<job>.log`.
+fn job_log(
+    layers: &[&Layer; 3],
+    log_dir: &AbsPath,
+    name: &Name,
+    dir: &AbsPath,
+) -> std::result::Result<(AbsPath, bool), String> {
+    match layers.iter().find_map(|l| l.log.as_ref()) {
+        Some(log) => Ok((log.resolve(dir, "log")?, true)),
+        None => {
+            AbsPath::parse(&log_dir.join(&format!("{name}.log")), "log").map(|log| (log, false))
+        }
     }
 }
 
@@ -328,7 +475,7 @@ fn instance_env(
     base: &Env,
     port: Option<u16>,
     ps: Option<(&str, u32)>,
-    layers: [&Env; 2],
+    layers: [&Env; 3],
 ) -> Result<Env> {
     let mut env = base.clone();
     if let Some(port) = port {

@@ -2,6 +2,7 @@
 //! its own settings, before the config and defaults are laid under them.
 
 use crate::model::command::Command;
+use crate::model::depends::{DeviceName, UnitName};
 use crate::model::layer::Layer;
 use crate::model::name::Name;
 use crate::model::runlevel::Runlevels;
@@ -23,6 +24,8 @@ pub struct Entry {
     pub port: Option<PortSetting>,
     /// `once: true` (v2 only): a one-shot job.
     pub once: bool,
+    /// Line of the entry's `limits:` key, for the policy's refusals.
+    pub limits_line: Option<usize>,
 }
 
 /// A v2 command's `port:`.
@@ -44,4 +47,12 @@ pub struct Procfile {
     /// The v2 top-level `image:` and its line, unchecked: only the Kubernetes export reads it
     /// (and checks it); the init-system exports ignore it.
     pub image: Option<(String, usize)>,
+    /// `depends:` (v2 only) and its line.
+    pub depends: Option<(Vec<UnitName>, usize)>,
+    /// `strong_dependencies: true`: `Requires=` rather than `Wants=`.
+    pub strong_dependencies: bool,
+    /// `start_on_device:` (v2 only) and its line.
+    pub start_on_device: Option<(DeviceName, usize)>,
+    /// Line of the top-level `limits:` key.
+    pub limits_line: Option<usize>,
 }

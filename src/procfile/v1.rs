@@ -88,6 +88,7 @@ pub fn parse(file: &str, text: &str) -> Result<Procfile> {
             count_line: None,
             port: None,
             once: false,
+            limits_line: None,
         });
     }
     if entries.is_empty() {

@@ -5,9 +5,13 @@
 use super::entry::{Entry, PortSetting, Procfile};
 use crate::error::{Error, Location, Result};
 use crate::model::command::Command;
+use crate::model::depends::{self, DeviceName};
 use crate::model::layer::{self, KeyError, Layer, RawRespawn};
 use crate::model::name::Name;
+use crate::model::resources::{RawResources, Resources};
+use crate::model::rlimit::{RawLimits, Rlimits};
 use crate::model::runlevel::Runlevels;
+use crate::model::signal::{KillMode, Signal};
 use crate::sanitize::Quoted;
 use crate::yaml::{self, key_line, Entries, KeyLines, Loose, Whole};
 use serde::de::{Deserializer, MapAccess, Visitor};
@@ -29,6 +33,17 @@ struct RawV2 {
     respawn: Option<RawRespawn>,
     kill_timeout: Option<Whole>,
     log: Option<String>,
+    env_file: Option<String>,
+    limits: Option<RawLimits>,
+    kill_signal: Option<String>,
+    kill_mode: Option<String>,
+    reload_signal: Option<String>,
+    pre: Option<String>,
+    post: Option<String>,
+    resources: Option<RawResources>,
+    depends: Option<String>,
+    strong_dependencies: Option<bool>,
+    start_on_device: Option<String>,
     image: Option<String>,
     commands: Commands,
 }
@@ -41,6 +56,14 @@ struct RawSettings {
     respawn: Option<RawRespawn>,
     kill_timeout: Option<Whole>,
     log: Option<String>,
+    env_file: Option<String>,
+    limits: Option<RawLimits>,
+    kill_signal: Option<String>,
+    kill_mode: Option<String>,
+    reload_signal: Option<String>,
+    pre: Option<String>,
+    post: Option<String>,
+    resources: Option<RawResources>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -55,6 +78,14 @@ struct RawCommand {
     respawn: Option<RawRespawn>,
     kill_timeout: Option<Whole>,
     log: Option<String>,
+    env_file: Option<String>,
+    limits: Option<RawLimits>,
+    kill_signal: Option<String>,
+    kill_mode: Option<String>,
+    reload_signal: Option<String>,
+    pre: Option<String>,
+    post: Option<String>,
+    resources: Option<RawResources>,
     count: Option<Whole>,
     port: Option<RawPort>,
     once: Option<bool>,
@@ -168,12 +199,35 @@ pub fn parse(file: &str, text: &str, max_expanded: u64) -> Result<Procfile> {
     };
     let start_on = runlevels("start_on_runlevel", &raw.start_on_runlevel)?;
     let stop_on = runlevels("stop_on_runlevel", &raw.stop_on_runlevel)?;
+    let depends = raw
+        .depends
+        .as_deref()
+        .map(depends::parse_depends)
+        .transpose()
+        .map_err(|m| at(&[], ("depends", m)))?
+        .map(|units| (units, lines.get(&["depends"]).unwrap_or(1)));
+    let start_on_device = raw
+        .start_on_device
+        .as_deref()
+        .map(|d| DeviceName::parse(d.trim(), "start_on_device"))
+        .transpose()
+        .map_err(|m| at(&[], ("start_on_device", m)))?
+        .map(|device| (device, lines.get(&["start_on_device"]).unwrap_or(1)));
+    let top_limits_line = lines.get(&["limits"]);
     let top = settings_layer(&RawSettings {
         env: raw.env,
         working_directory: raw.working_directory,
         respawn: raw.respawn,
         kill_timeout: raw.kill_timeout,
         log: raw.log,
+        env_file: raw.env_file,
+        limits: raw.limits,
+        kill_signal: raw.kill_signal,
+        kill_mode: raw.kill_mode,
+        reload_signal: raw.reload_signal,
+        pre: raw.pre,
+        post: raw.post,
+        resources: raw.resources,
     })
     .map_err(|e| at(&[], e))?;
     let mut entries = Vec::new();
@@ -204,6 +258,14 @@ pub fn parse(file: &str, text: &str, max_expanded: u64) -> Result<Procfile> {
             respawn: command.respawn,
             kill_timeout: command.kill_timeout,
             log: command.log,
+            env_file: command.env_file,
+            limits: command.limits,
+            kill_signal: command.kill_signal,
+            kill_mode: command.kill_mode,
+            reload_signal: command.reload_signal,
+            pre: command.pre,
+            post: command.post,
+            resources: command.resources,
         };
         let layer = settings_layer(&settings).map_err(|e| at(&path, e))?;
         let count = command
@@ -216,6 +278,8 @@ pub fn parse(file: &str, text: &str, max_expanded: u64) -> Result<Procfile> {
             Command::parse(&command.command, &label).map_err(|m| at(&path, ("command", m)))?;
         let mut count_path = path.to_vec();
         count_path.push("count");
+        let mut limits_path = path.to_vec();
+        limits_path.push("limits");
         entries.push(Entry {
             label: name,
             line,
@@ -225,6 +289,7 @@ pub fn parse(file: &str, text: &str, max_expanded: u64) -> Result<Procfile> {
             count_line: lines.get(&count_path),
             port,
             once: command.once.unwrap_or(false),
+            limits_line: lines.get(&limits_path),
         });
     }
     if entries.is_empty() {
@@ -241,6 +306,10 @@ pub fn parse(file: &str, text: &str, max_expanded: u64) -> Result<Procfile> {
         image: raw
             .image
             .map(|image| (image, lines.get(&["image"]).unwrap_or(1))),
+        depends,
+        strong_dependencies: raw.strong_dependencies.unwrap_or(false),
+        start_on_device,
+        limits_line: top_limits_line,
     })
 }
 
@@ -255,7 +324,44 @@ fn port_setting(raw: Option<RawPort>) -> Result<Option<PortSetting>, KeyError> {
 }
 
 fn settings_layer(raw: &RawSettings) -> Result<Layer, KeyError> {
+    let signal = |key: &'static str, value: &Option<String>| {
+        value.as_deref().map(|s| Signal::parse(key, s)).transpose()
+    };
+    let command = |key: &'static str, value: &Option<String>| {
+        value
+            .as_deref()
+            .map(|c| Command::parse(c, key).map_err(|m| (key, m)))
+            .transpose()
+    };
     Ok(Layer {
+        respawn_delay: raw
+            .respawn
+            .as_ref()
+            .map(layer::respawn_delay)
+            .transpose()?
+            .flatten(),
+        limits: raw
+            .limits
+            .as_ref()
+            .map(Rlimits::parse)
+            .transpose()?
+            .unwrap_or_default(),
+        kill_signal: signal("kill_signal", &raw.kill_signal)?,
+        reload_signal: signal("reload_signal", &raw.reload_signal)?,
+        kill_mode: raw.kill_mode.as_deref().map(KillMode::parse).transpose()?,
+        pre: command("pre", &raw.pre)?,
+        post: command("post", &raw.post)?,
+        env_file: raw
+            .env_file
+            .as_deref()
+            .map(|p| layer::job_path("env_file", p))
+            .transpose()?,
+        resources: raw
+            .resources
+            .as_ref()
+            .map(Resources::parse)
+            .transpose()?
+            .unwrap_or_default(),
         kill_timeout: raw
             .kill_timeout
             .map(|w| layer::kill_timeout(w.0))
@@ -275,7 +381,7 @@ fn settings_layer(raw: &RawSettings) -> Result<Layer, KeyError> {
         log: raw
             .log
             .as_deref()
-            .map(|p| layer::path("log", p))
+            .map(|p| layer::job_path("log", p))
             .transpose()?,
     })
 }
@@ -295,7 +401,7 @@ fn check_tabs(file: &str, text: &str) -> Result<()> {
     Ok(())
 }
 
-const TOP_KEYS: [&str; 10] = [
+const TOP_KEYS: [&str; 21] = [
     "version",
     "start_on_runlevel",
     "stop_on_runlevel",
@@ -304,6 +410,17 @@ const TOP_KEYS: [&str; 10] = [
     "respawn",
     "kill_timeout",
     "log",
+    "env_file",
+    "limits",
+    "kill_signal",
+    "kill_mode",
+    "reload_signal",
+    "pre",
+    "post",
+    "resources",
+    "depends",
+    "strong_dependencies",
+    "start_on_device",
     "image",
     "commands",
 ];
@@ -416,17 +533,71 @@ mod tests {
             ("version: 2\ncommands:\n  web:\n\tcommand: a\n".to_owned(), "Procfile:4:1: the line is indented with a tab; YAML indents with spaces only: replace the tab with spaces"),
             (format!("{base}    count: 1.5\n"), "Procfile:5: commands.web.count: invalid type: floating point `1.5`, expected a whole number written in digits, such as 2"),
             (format!("{base}    kill_timeout: x\n"), "Procfile:5: commands.web.kill_timeout: invalid type: string \"x\", expected a whole number written in digits, such as 2"),
-            (format!("{base}    pre: x\n"), "Procfile:5: commands.web: unknown field `pre`, expected one of `command`, `env`, `working_directory`, `respawn`, `kill_timeout`, `log`, `count`, `port`, `once`"),
-            (format!("{base}depends: x\n"), "Procfile:5: unknown key \"depends\", expected one of: version, start_on_runlevel, stop_on_runlevel, env, working_directory, respawn, kill_timeout, log, image, commands (remove it, or correct its name)"),
+            (format!("{base}    prestart: x\n"), "Procfile:5: commands.web: unknown field `prestart`, expected one of `command`, `env`, `working_directory`, `respawn`, `kill_timeout`, `log`, `env_file`, `limits`, `kill_signal`, `kill_mode`, `reload_signal`, `pre`, `post`, `resources`, `count`, `port`, `once`"),
+            (format!("{base}depend: x\n"), "Procfile:5: unknown key \"depend\", expected one of: version, start_on_runlevel, stop_on_runlevel, env, working_directory, respawn, kill_timeout, log, env_file, limits, kill_signal, kill_mode, reload_signal, pre, post, resources, depends, strong_dependencies, start_on_device, image, commands (remove it, or correct its name)"),
             ("version: 2\nstart_on_runlevel: 2\ncommands:\n  web:\n    command: a\n".to_owned(), "Procfile:2: start_on_runlevel \"2\" is not a runlevel set such as \"[2345]\", \"[!2345]\" or \"[S]\""),
             ("version: 2\ncommands:\n  web.1:\n    command: a\n".to_owned(), "Procfile:3: label \"web.1\" may only contain ASCII letters, digits, \"_\" and \"-\", not \".\""),
             ("version: 2\ncommands:\n  web:\n    command: \"a\n".to_owned(), "Procfile:5: found unexpected end of stream, while scanning a quoted scalar"),
             (format!("{base}    env:\n      A-B: x\n"), "Procfile:5: env key \"A-B\" must start with a letter or \"_\" and hold only ASCII letters, digits and \"_\""),
             // serde_yaml quotes keys raw; found by the parse_v2 and render fuzz targets.
-            ("version: 2\nm\t0:\nr".to_owned(), "Procfile:2: unknown field `m\\t0`, expected one of `version`, `start_on_runlevel`, `stop_on_runlevel`, `env`, `working_directory`, `respawn`, `kill_timeout`, `log`, `image`, `commands`"),
+            ("version: 2\nm\t0:\nr".to_owned(), "Procfile:2: unknown field `m\\t0`, expected one of `version`, `start_on_runlevel`, `stop_on_runlevel`, `env`, `working_directory`, `respawn`, `kill_timeout`, `log`, `env_file`, `limits`, `kill_signal`, `kill_mode`, `reload_signal`, `pre`, `post`, `resources`, `depends`, `strong_dependencies`, `start_on_device`, `image`, `commands`"),
             ("version: 2\ncommands:\n  \"\\x1b[2J\":\n    command: a\n    env: {A: x, A: y}\n".to_owned(), "Procfile:5: commands.\\u{1b}[2J.env: duplicate entry with key \"A\""),
         ];
         for (text, expected) in cases {
+            assert_eq!(error(&text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_init_exporter_keys_are_read_into_typed_values() {
+        let text = "version: 2\ndepends: postgresql-11 redis\nstrong_dependencies: true\nstart_on_device: bond0\nlimits:\n  nofile: 4096\ncommands:\n  web:\n    pre: /usr/bin/echo pre\n    command: a\n    post: /usr/bin/echo post\n    limits: {nproc: 8192, memlock: -1}\n    kill_mode: process\n    kill_signal: SIGQUIT\n    reload_signal: SIGUSR2\n    env_file: shared/env.file\n    respawn: {count: 5, interval: 10, delay: 3}\n    resources:\n      cpu_weight: 50\n      memory_max: 8G\n      ip_address_deny: 0.0.0.0/0 ::/0\n";
+        let procfile = parse("P", text, crate::yaml::DEFAULT_MAX_EXPANDED).unwrap();
+        let (units, line) = procfile.depends.clone().unwrap();
+        assert_eq!(line, 2);
+        let names: Vec<&str> = units.iter().map(|u| u.as_str()).collect();
+        assert_eq!(names, ["postgresql-11.service", "redis.service"]);
+        assert!(procfile.strong_dependencies);
+        assert_eq!(procfile.start_on_device.unwrap().0.as_str(), "bond0");
+        assert_eq!(procfile.limits_line, Some(5));
+        let layer = &procfile.entries[0].layer;
+        assert_eq!(
+            layer.limits.memlock,
+            Some(crate::model::rlimit::Rlimit::Unlimited)
+        );
+        assert_eq!(layer.kill_signal.unwrap().name(), "QUIT");
+        assert_eq!(layer.reload_signal.unwrap().number(), 12);
+        assert_eq!(layer.kill_mode, Some(KillMode::Process));
+        assert_eq!(layer.pre.as_ref().unwrap().as_str(), "/usr/bin/echo pre");
+        assert_eq!(layer.respawn_delay, Some(3));
+        assert_eq!(layer.resources.memory_max, Some(8 << 30));
+        assert_eq!(procfile.entries[0].limits_line, Some(12));
+    }
+
+    #[test]
+    fn bad_init_exporter_values_name_their_line_and_what_to_write() {
+        let base = "version: 2\ncommands:\n  web:\n    command: a\n";
+        let cases = [
+            (format!("{base}    limits: {{nofile: -5}}\n"), "Procfile:5: limits.nofile -5 is out of range: write a whole number from 0 to 1099511627776, or -1 for unlimited"),
+            (format!("{base}    limits: {{files: 5}}\n"), "Procfile:5: commands.web.limits: unknown field `files`, expected one of `nofile`, `nproc`, `memlock`"),
+            (format!("{base}    kill_signal: SIGFOO\n"), "Procfile:5: kill_signal \"SIGFOO\" is not a signal procexport knows: write one of SIGHUP, SIGINT, SIGQUIT, SIGABRT, SIGKILL, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM, SIGWINCH, SIGPWR"),
+            (format!("{base}    kill_mode: all\n"), "Procfile:5: kill_mode \"all\" is not a kill mode: write control-group, mixed, process or none"),
+            (format!("{base}    pre: \"\"\n"), "Procfile:5: label \"pre\" has no command: write the command after the \":\", or remove the line"),
+            (format!("{base}    env_file: ../../etc/shadow\n"), "Procfile:5: env_file \"../../etc/shadow\" may not contain \"..\""),
+            (format!("{base}    respawn: {{count: 1, interval: 1, delay: 0}}\n"), "Procfile:5: respawn 0 is out of range (1 to 86400): respawn delay, in seconds"),
+            (format!("{base}    resources:\n      cpu_weight: 0\n"), "Procfile:5: resources.cpu_weight \"0\" is not a weight: write a whole number from 1 to 10000"),
+            (format!("{base}    resources:\n      memory_max: 8X\n"), "Procfile:5: resources.memory_max \"8X\" is not a size: write a whole number with an optional K, M, G or T, such as 512M"),
+            (format!("{base}    resources:\n      io_device_weight: /etc/passwd 5\n"), "Procfile:5: resources.io_device_weight \"/etc/passwd 5\": \"/etc/passwd\" is not a device path under /dev/ (letters, digits, /, _, -, . and :); write a device and a value, such as /dev/sda 200"),
+            (format!("{base}    resources:\n      ip_address_allow: 10.0.0.0/99\n"), "Procfile:5: resources.ip_address_allow: \"10.0.0.0/99\" is not an IP address or prefix: write addresses such as 127.0.0.0/8 ::1/128, or any, localhost, link-local, multicast"),
+            (format!("{base}    resources:\n      swap: 1G\n"), "Procfile:6: commands.web.resources: unknown field `swap`, expected one of `cpu_weight`, `startup_cpu_weight`, `cpu_quota`, `cpu_affinity`, `memory_low`, `memory_high`, `memory_max`, `memory_swap_max`, `task_max`, `io_weight`, `startup_io_weight`, `io_device_weight`, `io_read_bandwidth_max`, `io_write_bandwidth_max`, `io_read_iops_max`, `io_write_iops_max`, `ip_address_allow`, `ip_address_deny`"),
+            (format!("depends: ssh;reboot\n{base}"), "Procfile:2: depends \"ssh;reboot\" is not a unit name (\";\" is not allowed): write names such as postgresql or redis-server.service"),
+            (format!("start_on_device: ../sda\n{base}"), "Procfile:2: start_on_device \"../sda\" is not a network device name: write an interface name of 1 to 15 letters, digits, _, - or ., such as bond0"),
+        ];
+        for (text, expected) in cases {
+            let text = if text.starts_with("version") {
+                text
+            } else {
+                format!("version: 2\n{}", text.replacen("version: 2\n", "", 1))
+            };
             assert_eq!(error(&text), expected, "{text}");
         }
     }

@@ -170,6 +170,9 @@ fn check_options(app: &App, types: &[ProcessType], options: &KubernetesOptions) 
 /// Renders the app as Kubernetes objects: per process type its env (Secret and/or
 /// ConfigMap), a Deployment or a Job, and a Service when it listens.
 pub fn render(app: &App, procfile: &Procfile, options: &KubernetesOptions) -> Result<Rendered> {
+    // A container's limits and signals are the orchestrator's: none of the v2 job keys is
+    // written into the manifests yet, so each is refused rather than lost.
+    crate::model::capability::check("kubernetes", &[], app)?;
     let types = process_types(app, procfile)?;
     let mut notes = Vec::new();
     let app_k8s = names::map(app.name.as_str());
