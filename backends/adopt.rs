@@ -302,7 +302,7 @@ fn foreman_systemd_service(full_name: &str, name: &str, text: &str) -> Result<()
             .strip_prefix("Environment=\"")
             .and_then(|l| l.strip_suffix('"'))
             .and_then(|l| l.split_once('='));
-        if !env.is_some_and(|(key, _)| !key.is_empty()) {
+        if env.is_none_or(|(key, _)| key.is_empty()) {
             return Err(lines.differs());
         }
     }

@@ -3,7 +3,8 @@
 //! nothing else. Each test reproduces a hole an attack run found and shows it closed.
 
 use crate::support::sudo::{
-    sudo, sudo_as_gem, sudo_bin, sudo_limited, uid, LiveConfig, DEPLOY, OTHER,
+    sudo, sudo_as_gem, sudo_as_init_exporter, sudo_bin, sudo_limited, uid, LiveConfig, DEPLOY,
+    OTHER,
 };
 use crate::support::{gem_job, gem_master, require_root, Node, Sandbox, GEM_HELPER, RUN_USER};
 use std::fs;
@@ -959,4 +960,67 @@ fn a_non_manager_may_not_adopt() {
         before,
         "a refused user changed something"
     );
+}
+
+/// Issue 23: procexport called as `init-exporter` through sudo obeys procexport's tenancy:
+/// under `allow_unlisted_apps: false` an unlisted app is refused (export and uninstall),
+/// whether or not /etc/init-exporter.conf is there; init-exporter's file may not set who may
+/// do what; procexport's --config is refused through sudo under that name too.
+#[test]
+fn init_exporters_name_obeys_procexports_tenancy() {
+    let main = format!("allow_unlisted_apps: false\napps:\n  shop:\n    managers: [{DEPLOY}]\n");
+    let (sandbox, config, procfile) = setup(&main, BASELINE);
+    let refused = |args: &[&str]| {
+        sudo_as_init_exporter(DEPLOY, args)
+            .failure(1)
+            .stderr_has("allow_unlisted_apps: false");
+    };
+    refused(&["-p", &procfile, "-f", "systemd", "unlisted"]);
+    refused(&["-u", "-f", "systemd", "unlisted"]);
+    sudo_as_init_exporter(
+        DEPLOY,
+        &[
+            "--config",
+            "/tmp/x.yaml",
+            "-f",
+            "systemd",
+            "-p",
+            &procfile,
+            "shop",
+        ],
+    )
+    .failure(2)
+    .stderr_has("--config");
+    assert!(sandbox.files().is_empty(), "{:?}", sandbox.files());
+    // The app procexport's config lets pxdeploy manage: installed and uninstalled by name.
+    sudo_as_init_exporter(DEPLOY, &["-p", &procfile, "-f", "systemd", "shop"]).success();
+    let unit = sandbox
+        .root()
+        .join("etc/systemd/system/fb-shop-web.service");
+    assert!(unit.is_file());
+    sudo_as_init_exporter(DEPLOY, &["-u", "-f", "systemd", "shop"]).success();
+    assert!(!unit.exists());
+    // With init-exporter's own file in place, the policy is still procexport's.
+    let root = sandbox.root();
+    let knf = format!(
+        "[main]\n  run-user: {RUN_USER}\n  run-group: {RUN_USER}\n[paths]\n  upstart-dir: \
+         {r}/etc/init\n  helper-dir: {r}/helpers\n",
+        r = root.display()
+    );
+    let config = config.with_init_exporter_config(&knf);
+    refused(&["-p", &procfile, "-f", "upstart", "unlisted"]);
+    drop(config);
+    // init-exporter's file may not set who may do what.
+    let _config = LiveConfig::install(&fs::read_to_string(sandbox.config_path()).unwrap())
+        .with_init_exporter_config(&format!("{knf}  allow-unlisted-apps: true\n"));
+    sudo_as_init_exporter(DEPLOY, &["-p", &procfile, "-f", "upstart", "unlisted"])
+        .failure(2)
+        .stderr_has("/etc/init-exporter.conf:7")
+        .stderr_has("allow_unlisted_apps may only be set in /etc/procexport.yaml");
+    let left: Vec<String> = sandbox
+        .files()
+        .into_iter()
+        .filter(|p| !p.starts_with("var/lib/procexport/"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
