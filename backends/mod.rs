@@ -18,7 +18,7 @@ pub use template::Escape;
 use crate::error::Result;
 use crate::install::disk::Disk;
 use crate::install::installer::{
-    Action, Adoption, Installer, JobStatus, Jobs, LegacyFile, LegacyFiles, Target,
+    Action, Adoption, Capabilities, Installer, JobStatus, Jobs, LegacyFile, LegacyFiles, Target,
 };
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
@@ -45,7 +45,8 @@ pub trait Spec: Sized {
     /// True for a backend whose jobs the invoking user's own service manager runs (systemd
     /// user units): its run user is always that user, its apps are that user's (manifests in
     /// their home), and root has none. Every other backend installs for the system, as root.
-    const FOR_INVOKING_USER: bool = false;
+    /// No default: each backend says which it is.
+    const FOR_INVOKING_USER: bool;
     /// The backend as the checked config sets it up.
     fn from_config(config: &Config) -> Result<Self>;
 }
@@ -92,6 +93,7 @@ macro_rules! registry_items {
         /// Every backend's `--help` line, by name.
         pub const ABOUT: &[(&str, &str)] = &[$((<$backend as Spec>::NAME, <$backend as Spec>::ABOUT)),+];
 
+        #[cfg(any(test, feature = "testing"))]
         /// Every backend's name and the job keys it carries, for docs/BACKENDS.md's table.
         pub const CARRIES: &[(&str, &[&str])] = &[$((<$backend as Spec>::NAME, <$backend as Spec>::CARRIES)),+];
 
@@ -200,13 +202,12 @@ pub fn tool_failed(
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    crate::error::Error::Failed(format!(
-        "{} {} failed ({}): {}",
-        crate::sanitize::Quoted(program),
+    crate::error::Error::tool(
+        crate::sanitize::Quoted(program).to_string(),
         args.join(" "),
-        output.status,
-        crate::sanitize::Quoted(said.trim())
-    ))
+        output,
+        &said,
+    )
 }
 
 /// The name of manifest entry `path` when it is a file directly in `dir` (no `/` in it): how a
@@ -218,7 +219,7 @@ pub fn file_in<'a>(dir: &str, path: &'a str, kind: EntryKind) -> Option<&'a str>
 }
 
 /// Renders template `name` (`<backend>/<file>`) with `context`.
-pub fn render(name: &str, context: &tera::Context) -> Result<String> {
+pub fn render(name: &'static str, context: &tera::Context) -> Result<String> {
     template::render(template::templates(engine), name, context)
 }
 

@@ -44,7 +44,101 @@ pub fn job_context(app: &App, job: &Job) -> tera::Context {
         Respawn::Off => None,
     };
     context.insert("limit", &limit);
+    insert_tuning(&mut context, app, job);
     context
+}
+
+/// One resource limit, as each init spells it.
+#[derive(serde::Serialize)]
+struct LimitView {
+    /// `nofile`, as Upstart's `limit` stanza names it.
+    key: &'static str,
+    /// `NOFILE`, as systemd's `Limit<KEY>=` names it.
+    systemd_key: &'static str,
+    /// `4096` or `infinity`.
+    systemd: String,
+    /// `4096` or `unlimited`.
+    unix: String,
+}
+
+/// A signal, as each init spells it.
+#[derive(serde::Serialize)]
+struct SignalView {
+    /// `QUIT`.
+    name: &'static str,
+    /// `SIGQUIT`.
+    full_name: String,
+}
+
+/// `resources`: the job's systemd resource-control settings that `carries` lists (a tuning
+/// key it does not list was dropped with a warning by `capability::check`).
+pub fn insert_resources(context: &mut tera::Context, job: &Job, carries: &[&str]) {
+    let resources: Vec<ResourceView> = job
+        .resources
+        .systemd()
+        .into_iter()
+        .filter(|(key, ..)| carries.contains(&format!("resources.{key}").as_str()))
+        .map(|(_, directive, value, _)| ResourceView { directive, value })
+        .collect();
+    context.insert("resources", &resources);
+}
+
+/// One systemd resource-control setting: `directive=value`, the value made from typed
+/// values only (digits, letters, `/`, `.`, `:`, `-`, `%`, `,` and spaces).
+#[derive(serde::Serialize)]
+struct ResourceView {
+    directive: &'static str,
+    value: String,
+}
+
+/// The Procfile v2 keys of a job, for the templates of the backends that carry them (each
+/// lists in `Spec::CARRIES` what it writes): `limits`, `kill_signal`, `reload_signal`,
+/// `kill_mode`, `pre`/`post` (exec forms), `respawn_delay`, `depends` (full unit
+/// names), `depends_stems` (their names without `.service`, Upstart's jobs), `strong`,
+/// `device` and `device_unit`.
+fn insert_tuning(context: &mut tera::Context, app: &App, job: &Job) {
+    let limits: Vec<LimitView> = job
+        .limits
+        .set()
+        .map(|(key, limit)| LimitView {
+            key,
+            systemd_key: match key {
+                "nofile" => "NOFILE",
+                "nproc" => "NPROC",
+                _ => "MEMLOCK",
+            },
+            systemd: limit.systemd(),
+            unix: limit.unix(),
+        })
+        .collect();
+    context.insert("limits", &limits);
+    let signal = |s: Option<crate::model::signal::Signal>| {
+        s.map(|s| SignalView {
+            name: s.name(),
+            full_name: s.full_name(),
+        })
+    };
+    context.insert("kill_signal", &signal(job.kill_signal));
+    context.insert("reload_signal", &signal(job.reload_signal));
+    context.insert("kill_mode", &job.kill_mode.map(|m| m.word()));
+    context.insert("pre", &job.pre.as_ref().map(|c| c.exec_form()));
+    context.insert("post", &job.post.as_ref().map(|c| c.exec_form()));
+    context.insert("respawn_delay", &job.respawn_delay);
+    let depends: Vec<&str> = app.depends.units.iter().map(|u| u.as_str()).collect();
+    context.insert("depends", &depends);
+    let stems: Vec<&str> = app
+        .depends
+        .units
+        .iter()
+        .filter_map(|u| u.service_stem())
+        .collect();
+    context.insert("depends_stems", &stems);
+    context.insert("strong", &app.depends.strong);
+    context.insert("device", &app.start_on_device.as_ref().map(|d| d.as_str()));
+    context.insert(
+        "device_unit",
+        &app.start_on_device.as_ref().map(|d| d.systemd_unit()),
+    );
 }
 
 /// What the shared helper script says of the init that starts it: the only lines that

@@ -13,6 +13,7 @@
 //! number, so `KeyLines` finds the line of each key path in block-style YAML by its
 //! indentation, in one pass over the text.
 
+use crate::error::{Error, LimitKey, Location};
 use crate::sanitize::escape_controls;
 use serde::de::{DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -39,6 +40,27 @@ pub struct YamlError {
     /// True when the text was refused by a bound (its depth, before it was parsed, or its
     /// size once aliases are expanded, while it was parsed) rather than for its syntax.
     pub bounded: bool,
+    /// The bound on expanded values that the text went past, when that is what stopped it.
+    pub expanded_past: Option<u64>,
+}
+
+impl YamlError {
+    /// The error of file `file`: a limit of the config when the values went past
+    /// `max_expanded_bytes`, bad input at the line otherwise.
+    pub fn into_error(self, file: &str) -> Error {
+        let location = self
+            .line
+            .map_or_else(|| Location::file(file), |line| Location::line(file, line));
+        match self.expanded_past {
+            Some(limit) => Error::Limit {
+                key: LimitKey::ExpandedBytes,
+                limit,
+                found: limit.saturating_add(1),
+                location: Some(location),
+            },
+            None => Error::input(location, self.message),
+        }
+    }
 }
 
 /// Parses `text` into `T`, once its nesting is known to be shallow, its values expanding to
@@ -61,21 +83,17 @@ pub fn parse_bounded<T: DeserializeOwned>(text: &str, max_expanded: u64) -> Resu
         if budget.spent() {
             YamlError {
                 line: e.location().map(|l| l.line()),
-                message: format!(
-                    "the values in this file come to more than {} KiB once its aliases (*name) are \
-                     expanded; the config allows at most {} KiB (max_expanded_bytes): write \
-                     the value out once instead of aliasing it, make it smaller, or raise \
-                     max_expanded_bytes",
-                    max_expanded >> 10,
-                    max_expanded >> 10
-                ),
+                message: Error::limit(LimitKey::ExpandedBytes, max_expanded, max_expanded)
+                    .to_string(),
                 bounded: true,
+                expanded_past: Some(max_expanded),
             }
         } else {
             YamlError {
                 line: e.location().map(|l| l.line()),
                 message: strip_location(&e.to_string()),
                 bounded: false,
+                expanded_past: None,
             }
         }
     })
@@ -87,6 +105,7 @@ fn check_depth(text: &str) -> Result<(), YamlError> {
     let too_deep = |line: usize| YamlError {
         line: Some(line),
         bounded: true,
+        expanded_past: None,
         message: format!(
             "collections nest more than {MAX_DEPTH} levels deep here; a Procfile never needs \
              more than a few: flatten it"

@@ -122,8 +122,33 @@ bad_input! {
     respawn_interval_out_of_range: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    respawn:\n      count: 5\n      interval: 0\n") => "Procfile:5: respawn 0 is out of range (1 to 86400): respawn interval";
     runlevel_malformed: Bad::Procfile(b"version: 2\nstart_on_runlevel: \"[23\"\ncommands:\n  web:\n    command: a\n") => "Procfile:2: start_on_runlevel \"[23\" is not a runlevel set";
     runlevel_malformed_in_config: Bad::Config("stop_on_runlevel: \"[2x]\"\n") => "config.yaml:3: stop_on_runlevel \"[2x]\" is not a runlevel set";
-    unknown_top_key_v2: Bad::Procfile(b"version: 2\ndepends: redis\ncommands:\n  web:\n    command: a\n") => "Procfile:2: unknown key \"depends\"";
-    unknown_command_key_v2: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    kill_signal: QUIT\n") => "Procfile:5: commands.web: unknown field `kill_signal`";
+    unknown_top_key_v2: Bad::Procfile(b"version: 2\ndepend: redis\ncommands:\n  web:\n    command: a\n") => "Procfile:2: unknown key \"depend\"";
+    unknown_command_key_v2: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    stop_signal: QUIT\n") => "Procfile:5: commands.web: unknown field `stop_signal`";
+    limit_above_the_policy: Bad::Procfile(b"version: 2\nlimits:\n  nofile: 10241\ncommands:\n  web:\n    command: a\n") => "Procfile:2: limits.nofile 10241 is above the most the admin allows, 10240 (policy.max_limits.nofile in /etc/procexport.yaml): lower it, or ask the admin to raise policy.max_limits.nofile";
+    limit_unlimited_above_the_policy: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    limits: {nproc: -1}\n") => "Procfile:5: limits.nproc -1 (unlimited) is above the most the admin allows, 10240 (policy.max_limits.nproc in /etc/procexport.yaml)";
+    memlock_raised_without_the_policy: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    limits: {memlock: 65537}\n") => "Procfile:5: limits.memlock 65537 is above the most the admin allows, 65536 (policy.max_limits.memlock";
+    limit_above_the_configured_policy: Bad::Path(|s| { s.write_config("run_user: pxrun\nrun_group: pxrun\npolicy: {max_limits: {nofile: 100}}\n"); s.write("app/Procfile", "version: 2\ncommands:\n  web:\n    command: a\n    limits: {nofile: 101}\n") }) => "Procfile:5: limits.nofile 101 is above the most the admin allows, 100";
+    limit_negative: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    limits: {nofile: -2}\n") => "Procfile:5: limits.nofile -2 is out of range: write a whole number from 0 to 1099511627776, or -1 for unlimited";
+    depends_outside_the_policy: Bad::Procfile(b"version: 2\ndepends: ssh\ncommands:\n  web:\n    command: a\n") => "Procfile:2: depends names \"ssh.service\", which the admin does not allow an app to depend on: remove it, or ask the admin to add it to policy.depends in /etc/procexport.yaml";
+    depends_on_a_target_outside_the_policy: Bad::Path(|s| { s.write_config("run_user: pxrun\nrun_group: pxrun\npolicy: {depends: [postgresql]}\n"); s.write("app/Procfile", "version: 2\ndepends: postgresql rescue.target\ncommands:\n  web:\n    command: a\n") }) => "Procfile:2: depends names \"rescue.target\", which the admin does not allow";
+    depends_not_a_unit_name: Bad::Procfile(b"version: 2\ndepends: \"redis $(id)\"\ncommands:\n  web:\n    command: a\n") => "Procfile:2: depends \"$(id)\" is not a unit name (\"$\" is not allowed): write names such as postgresql or redis-server.service";
+    device_outside_the_policy: Bad::Procfile(b"version: 2\nstart_on_device: eth0\ncommands:\n  web:\n    command: a\n") => "Procfile:2: start_on_device names \"eth0\", which the admin does not allow an app to wait for: remove it, or ask the admin to add it to policy.devices in /etc/procexport.yaml";
+    policy_not_a_mapping: Bad::Config("policy: [nofile]\n") => "config.yaml:3: policy: invalid type: sequence, expected a mapping with max_limits, depends and devices";
+    policy_limit_out_of_range: Bad::Config("policy: {max_limits: {nproc: -7}}\n") => "config.yaml:3: policy.max_limits.nproc -7 is out of range";
+    kill_signal_unknown: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    kill_signal: SIGTERM; reboot\n") => "Procfile:5: kill_signal \"SIGTERM; reboot\" is not a signal procexport knows: write one of SIGHUP";
+    kill_mode_unknown: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    kill_mode: everything\n") => "Procfile:5: kill_mode \"everything\" is not a kill mode: write control-group, mixed, process or none";
+    pre_with_a_newline: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    pre: \"true\\nExecStart=/bin/id\"\n") => "Procfile:5: command \"true\\nExecStart=/bin/id\" contains the control character \"\\n\"";
+    respawn_delay_zero: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    respawn: {count: 5, interval: 10, delay: 0}\n") => "Procfile:5: respawn 0 is out of range (1 to 86400): respawn delay, in seconds";
+    resource_weight_out_of_range: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    resources: {cpu_weight: 20000}\n") => "Procfile:5: resources.cpu_weight \"20000\" is not a weight: write a whole number from 1 to 10000";
+    resource_size_unknown_unit: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    resources: {memory_max: 8Gb}\n") => "Procfile:5: resources.memory_max \"8Gb\" is not a size: write a whole number with an optional K, M, G or T, such as 512M";
+    resource_device_outside_dev: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    resources: {io_read_bandwidth_max: /etc/shadow 1M}\n") => "Procfile:5: resources.io_read_bandwidth_max \"/etc/shadow 1M\": \"/etc/shadow\" is not a device path under /dev/";
+    resource_ip_list_with_a_directive: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    resources: {ip_address_deny: \"any\\nUser=root\"}\n") => "Procfile:5: resources.ip_address_deny: \"User=root\" is not an IP address or prefix";
+    resource_unknown: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    resources: {cpu_shares: 5}\n") => "Procfile:5: commands.web.resources: unknown field `cpu_shares`";
+    env_file_outside_the_working_directory: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    env_file: ../../../etc/shadow\n") => "Procfile:5: env_file \"../../../etc/shadow\" may not contain \"..\"";
+    env_file_missing: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: a\n    env_file: shared/none.env\n") => "SANDBOX/app/shared/none.env: no such file";
+    env_file_bad_line: Bad::Path(|s| { s.write("app/shared/app.env", "not an assignment\n"); s.write("app/Procfile", "version: 2\ncommands:\n  web:\n    command: a\n    env_file: shared/app.env\n") }) => "SANDBOX/app/shared/app.env:1: line \"not an assignment\" is not a \"KEY=value\" assignment";
+    env_file_beyond_max_env_files: Bad::Path(|s| { s.write("app/shared/app.env", "A=1\n"); s.write_config("run_user: pxrun\nrun_group: pxrun\nmax_env_files: 1\n"); s.write("app/.env", "B=2\n"); s.write("app/Procfile", "version: 2\ncommands:\n  web:\n    command: a\n    env_file: shared/app.env\n") }) => "the Procfile's env_files and the .env files come to 2 files; the config allows at most 1 per export (max_env_files)";
+    env_file_beyond_max_env_bytes: Bad::Path(|s| { s.write("app/shared/app.env", "A=123456789\n"); s.write_config("run_user: pxrun\nrun_group: pxrun\nmax_env_bytes: 8\n"); s.write("app/Procfile", "version: 2\ncommands:\n  web:\n    command: a\n    env_file: shared/app.env\n") }) => "SANDBOX/app/shared/app.env: the .env files come to more than 0 KiB with this one; the config allows at most 0 KiB in all (max_env_bytes)";
     unknown_config_key: Bad::Config("run_usr: x\n") => "config.yaml:3: unknown config key \"run_usr\" (did you mean run_user?)";
     control_character_in_command: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: \"a\\x07b\"\n") => "Procfile:4: command \"a\\u{7}b\" contains the control character";
     newline_in_command: Bad::Procfile(b"version: 2\ncommands:\n  web:\n    command: \"a\\nstart on startup\"\n") => "Procfile:4: command \"a\\nstart on startup\" contains the control character \"\\n\"";
@@ -206,4 +231,102 @@ fn log_file_the_run_user_cannot_create() {
         "version: 2\ncommands:\n  web:\n    command: a\n    log: SANDBOX/locked/web.log\n",
         "run user \"pxrun\" cannot create or append to log file \"SANDBOX/locked/web.log\" of job \"web\"",
     );
+}
+
+/// One line of a v2 command's settings that sets `key` (of `procexport::testing::JOB_KEYS`),
+/// and whether it goes at the top level rather than under the command.
+fn setting(key: &str) -> (&'static str, bool) {
+    match key {
+        "limits.nofile" => ("limits: {nofile: 100}", false),
+        "limits.nproc" => ("limits: {nproc: 100}", false),
+        "limits.memlock" => ("limits: {memlock: 4096}", false),
+        "kill_signal" => ("kill_signal: SIGQUIT", false),
+        "kill_mode" => ("kill_mode: process", false),
+        "reload_signal" => ("reload_signal: SIGUSR2", false),
+        "pre" => ("pre: /bin/true", false),
+        "post" => ("post: /bin/true", false),
+        "respawn.delay" => ("respawn: {count: 5, interval: 10, delay: 3}", false),
+        "depends" => ("depends: redis", true),
+        "start_on_device" => ("start_on_device: bond0", true),
+        "resources.cpu_weight" => ("resources: {cpu_weight: 50}", false),
+        "resources.startup_cpu_weight" => ("resources: {startup_cpu_weight: 50}", false),
+        "resources.cpu_quota" => ("resources: {cpu_quota: 40}", false),
+        "resources.cpu_affinity" => ("resources: {cpu_affinity: 0}", false),
+        "resources.memory_low" => ("resources: {memory_low: 1G}", false),
+        "resources.memory_high" => ("resources: {memory_high: 1G}", false),
+        "resources.memory_max" => ("resources: {memory_max: 1G}", false),
+        "resources.memory_swap_max" => ("resources: {memory_swap_max: 1G}", false),
+        "resources.task_max" => ("resources: {task_max: 10}", false),
+        "resources.io_weight" => ("resources: {io_weight: 10}", false),
+        "resources.startup_io_weight" => ("resources: {startup_io_weight: 10}", false),
+        "resources.io_device_weight" => ("resources: {io_device_weight: /dev/sda 10}", false),
+        "resources.io_read_bandwidth_max" => {
+            ("resources: {io_read_bandwidth_max: /dev/sda 1M}", false)
+        }
+        "resources.io_write_bandwidth_max" => {
+            ("resources: {io_write_bandwidth_max: /dev/sda 1M}", false)
+        }
+        "resources.io_read_iops_max" => ("resources: {io_read_iops_max: /dev/sda 1K}", false),
+        "resources.io_write_iops_max" => ("resources: {io_write_iops_max: /dev/sda 1K}", false),
+        "resources.ip_address_allow" => ("resources: {ip_address_allow: 10.0.0.0/8}", false),
+        "resources.ip_address_deny" => ("resources: {ip_address_deny: any}", false),
+        other => panic!("no sample value for job key {other}: add one here"),
+    }
+}
+
+/// Every init-exporter key through every backend: carried (the export succeeds and the
+/// backend's checkers pass its files), or refused with exit 2 naming the key and the backend
+/// and writing nothing, or, for a key that only tunes, dropped with a warning naming it.
+/// Never dropped silently.
+#[test]
+fn a_key_a_backend_cannot_carry_is_refused_or_warned_never_dropped_silently() {
+    require_root();
+    let policy = "policy: {depends: [redis], devices: [bond0]}\n";
+    for (backend, carries) in procexport::testing::CARRIES {
+        for key in procexport::testing::JOB_KEYS {
+            let (line, top) = setting(key);
+            let procfile = if top {
+                format!("version: 2\n{line}\ncommands:\n  web:\n    command: a\n")
+            } else {
+                format!("version: 2\ncommands:\n  web:\n    command: a\n    {line}\n")
+            };
+            let sandbox = Sandbox::with_config(policy);
+            let path = sandbox.procfile(&procfile);
+            let before = sandbox.snapshot();
+            let outcome = sandbox.export(backend, &path, "myapp");
+            let warning = format!("{key} is not written for the {backend} backend");
+            if carries.contains(key) {
+                assert_eq!(outcome.code, 0, "{backend} {key}: {}", outcome.stderr);
+                assert!(!outcome.stderr.contains(&warning), "{backend} {key}");
+                crate::support::check_generated_files(&sandbox);
+            } else if key.starts_with("resources.")
+                && [
+                    "cpu_weight",
+                    "startup_cpu_weight",
+                    "memory_low",
+                    "io_weight",
+                    "startup_io_weight",
+                    "io_device_weight",
+                ]
+                .iter()
+                .any(|k| key.ends_with(k))
+            {
+                assert_eq!(outcome.code, 0, "{backend} {key}: {}", outcome.stderr);
+                assert!(
+                    outcome.stderr.contains(&warning),
+                    "{backend} {key}: no warning in {:?}",
+                    outcome.stderr
+                );
+            } else {
+                assert_eq!(outcome.code, 2, "{backend} {key}: {}", outcome.stderr);
+                let refusal = format!("the {backend} backend cannot carry {key}: ");
+                assert!(
+                    outcome.stderr.contains(&refusal),
+                    "{backend} {key}: {:?} lacks {refusal:?}",
+                    outcome.stderr
+                );
+                assert_eq!(sandbox.snapshot(), before, "{backend} {key}: files written");
+            }
+        }
+    }
 }

@@ -124,3 +124,36 @@ fn init_exporters_command_line_installs_and_uninstalls_as_procexport_does() {
         .failure(2)
         .stderr_has("upstart or systemd");
 }
+
+/// The backends whose init procexport does not tell after a change print what to run next,
+/// once, on the live system; under `--root` the files are not this system's and they do not.
+#[test]
+fn the_next_step_is_printed_once_after_a_live_change_and_not_under_root() {
+    require_root();
+    for (backend, next) in [
+        ("sysv", "enable it at boot with update-rc.d <name> defaults"),
+        ("openrc", "start the app with rc-service <app> start"),
+        (
+            "launchd",
+            "load the daemons with launchctl bootstrap system",
+        ),
+    ] {
+        let live = Sandbox::live("");
+        let procfile = live.procfile("web: sleep 1000\n");
+        let outcome = live.export(backend, &procfile, "myapp").success();
+        assert_eq!(
+            outcome.stderr.matches(next).count(),
+            1,
+            "{backend}: {}",
+            outcome.stderr
+        );
+        let rooted = Sandbox::new();
+        let procfile = rooted.procfile("web: sleep 1000\n");
+        let outcome = rooted.export(backend, &procfile, "myapp").success();
+        assert!(
+            !outcome.stderr.contains(next),
+            "{backend}: {}",
+            outcome.stderr
+        );
+    }
+}

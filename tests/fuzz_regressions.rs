@@ -1,6 +1,6 @@
 //! Inputs saved from the fuzz targets (fuzz/, see fuzz/README.md), replayed on every test run
-//! through the same code the targets run (fuzz/common/targets.rs) and so the same invariant
-//! checks (`procexport::testing::invariants`).
+//! through the same code the targets run (`procexport::testing::fuzz_targets`) and so the same
+//! invariant checks (`procexport::testing::invariants`).
 //!
 //! tests/fixtures/fuzz/<target>/ holds, for each target, the minimized inputs that once broke
 //! an invariant (named after what they found) and a few seed inputs (`seed-*`) kept so that
@@ -8,9 +8,7 @@
 //! bytes exactly as the target was given them: for `parse_v2` without the `version: 2` line
 //! the target puts in front, for `render` the raw bytes its structured input is read from.
 
-#[path = "../fuzz/common/targets.rs"]
-mod targets;
-
+use procexport::testing::fuzz_targets as targets;
 use std::fs;
 use std::path::Path;
 

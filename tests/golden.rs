@@ -74,6 +74,10 @@ fn check_case(case: &str, backend: &str) {
     if let Ok(dotenv) = fs::read(dir.join(".env")) {
         sandbox.write("app/.env", dotenv);
     }
+    // A Procfile's `env_file: shared/env.file`, relative to its working directory.
+    if let Ok(env_file) = fs::read(dir.join("shared/env.file")) {
+        sandbox.write("app/shared/env.file", env_file);
+    }
     sandbox.export(backend, &procfile, "myapp").success();
     crate::support::check_generated_files(&sandbox);
     let (listing, files) = render(&sandbox);
@@ -95,6 +99,18 @@ macro_rules! golden {
             }
         )*
     };
+}
+
+/// Init-exporter's own v2 test file, through the backends that carry its keys; its files go
+/// through `check_generated_files` (systemd-analyze verify, the Upstart stanza checker).
+#[test]
+fn v2_init_exporter() {
+    check_case("v2_init_exporter", "systemd");
+}
+
+#[test]
+fn v2_init_exporter_upstart() {
+    check_case("v2_init_exporter_upstart", "upstart");
 }
 
 golden!(

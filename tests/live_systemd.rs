@@ -330,3 +330,69 @@ fn respawn_limits_respawn_false_and_kill_timeout_then_clean_leaves_nothing_liste
     let processes = ct.run_user_processes();
     assert!(processes.trim().is_empty(), "{processes}");
 }
+
+/// Issue 23: init-exporter's keys take effect on a real systemd: `systemctl show` reports the
+/// limits, signals, kill mode, restart delay and resources; the process has the limits; `pre`
+/// and `post` ran as the run user; `systemctl reload` delivered the reload signal; the
+/// env_file's variables reached the process.
+#[test]
+fn init_exporter_keys_take_effect() {
+    let ct = Container::up("v2keys");
+    fs::write(
+        ct.path("/etc/procexport.yaml"),
+        format!(
+            "run_user: {RUN_USER}\nrun_group: {RUN_USER}\npolicy:\n  max_limits: {{nofile: 8192, nproc: 8192, memlock: -1}}\n"
+        ),
+    )
+    .unwrap();
+    fs::create_dir_all(ct.path("/srv/myapp")).unwrap();
+    fs::write(ct.path("/srv/myapp/app.env"), "FROM_ENV_FILE=yes\n").unwrap();
+    let procfile = "version: 2\ncommands:\n  web:\n    pre: echo \"pre as $(id -un)\"\n    command: trap 'echo got USR2' USR2; while :; do sleep 0.2; done\n    post: echo \"post as $(id -un)\"\n    limits: {nofile: 4096, nproc: 300, memlock: -1}\n    kill_signal: SIGQUIT\n    kill_mode: control-group\n    reload_signal: SIGUSR2\n    env_file: app.env\n    respawn: {count: 5, interval: 10, delay: 2}\n    resources: {cpu_weight: 50, memory_max: 512M, task_max: 150}\n";
+    ct.export("myapp", procfile, &["--restart"]).success();
+    let unit = "fb-myapp-web.service";
+    let pid = ct.running(&["web"])[unit];
+    for (property, value) in [
+        ("LimitNOFILE", "4096"),
+        ("LimitNPROC", "300"),
+        ("LimitMEMLOCK", "infinity"),
+        ("KillSignal", "3"),
+        ("KillMode", "control-group"),
+        ("RestartUSec", "2s"),
+        ("CPUWeight", "50"),
+        ("MemoryMax", "536870912"),
+        ("TasksMax", "150"),
+    ] {
+        assert_eq!(ct.show(unit, property), value, "{property}");
+    }
+    let limits = fs::read_to_string(ct.path(&format!("/proc/{pid}/limits"))).unwrap();
+    let open_files = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    assert_eq!(
+        open_files.split_whitespace().collect::<Vec<_>>()[3..5],
+        ["4096", "4096"],
+        "{open_files}"
+    );
+    let environ = fs::read(ct.path(&format!("/proc/{pid}/environ"))).unwrap();
+    assert!(
+        environ
+            .split(|b| *b == 0)
+            .any(|kv| kv == b"FROM_ENV_FILE=yes"),
+        "the env_file's variable is not in the process's env"
+    );
+    let log = "/var/log/fb-myapp/web.log";
+    wait_for("pre and post to have run", 10, || {
+        let text = ct.log(log);
+        (text.contains(&format!("pre as {RUN_USER}\n"))
+            && text.contains(&format!("post as {RUN_USER}\n")))
+        .then_some(())
+    });
+    assert!(!ct.log(log).contains("as root"), "{}", ct.log(log));
+    ct.exec(&["systemctl", "reload", unit]).success();
+    wait_for("the reload signal to arrive", 10, || {
+        ct.log(log).contains("got USR2\n").then_some(())
+    });
+    assert_eq!(ct.pid(unit), Some(pid), "a reload restarted the job");
+    ct.procexport(&["clean", "-n", "myapp"]).success();
+}

@@ -22,6 +22,10 @@ mod fuzz_regressions;
 /// The Kubernetes export: the objects the job model maps to, options, names, notes,
 /// `--output`, hostile values read back by a YAML 1.2 reader.
 mod kubernetes;
+/// The code's shape: one `#[path]`, Kubernetes beside the backends, commands told apart once.
+mod layout;
+/// Output goes through the one reporter, the filesystem through disk/ (text checks).
+mod one_place;
 /// The dry run as a plan: create, change with a diff, unchanged, remove, exit codes.
 mod plan;
 /// Property tests of rendering: hostile values read back through each format's own rules.

@@ -197,3 +197,14 @@ fn first_command_dry_runs_the_bundled_example_and_writes_nothing() {
         "the dry run wrote {demo_root:?}"
     );
 }
+
+/// docs/BACKENDS.md's table of the init-exporter keys is the one each backend declares.
+#[test]
+fn backends_md_lists_the_keys_each_backend_carries() {
+    let text = std::fs::read_to_string(checkout().join("docs/BACKENDS.md")).unwrap();
+    let table = procexport::testing::carries_table();
+    assert!(
+        text.contains(&table),
+        "docs/BACKENDS.md lacks the table of job keys; write it as:\n{table}"
+    );
+}

@@ -86,6 +86,29 @@ macro_rules! snapshots {
     };
 }
 
+/// Snapshots of a case through the named backends only: init-exporter's own v2 test file
+/// sets keys the other backends refuse (`tests/bad_input.rs` checks they do).
+macro_rules! snapshots_for {
+    ($($case:ident: [$($backend:literal),+]),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                for backend in [$($backend),+] {
+                    let name = format!("{}__{backend}", stringify!($case));
+                    insta::assert_snapshot!(name, dry_run(stringify!($case), backend));
+                }
+            }
+        )*
+    };
+}
+
+// init-exporter's testdata/procfile_v2 with its policy; for Upstart without kill_mode and the
+// resource limits, which Upstart cannot carry.
+snapshots_for!(
+    v2_init_exporter: ["systemd"],
+    v2_init_exporter_upstart: ["upstart"],
+);
+
 snapshots!(
     v2_gem_example,
     v1_basic,

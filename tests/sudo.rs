@@ -1024,3 +1024,135 @@ fn init_exporters_name_obeys_procexports_tenancy() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// Issue 23: a Procfile v2 may ask for more than its own processes (higher limits, other
+/// units pulled in, a device waited for) only as far as the admin's `policy:` allows. A deploy
+/// user tries each past the policy through sudo: refused, exit 2, naming the policy key that
+/// would allow it, nothing written; within it the export goes through.
+#[test]
+fn a_deploy_user_gets_no_more_than_the_policy_allows() {
+    let policy = "policy:\n  max_limits: {nofile: 4096, nproc: 512}\n  depends: [redis]\n";
+    let (sandbox, _config, _) = setup(policy, BASELINE);
+    let try_export = |case: &str, text: &str| {
+        let path = readable(&sandbox, &format!("{case}/Procfile"), text.as_bytes());
+        export(DEPLOY, "systemd", &path, "shop")
+    };
+    let command = "commands:\n  web:\n    command: sleep 100\n";
+    let refusals = [
+        ("nofile", format!("version: 2\nlimits: {{nofile: 65536}}\n{command}"), "limits.nofile 65536 is above the most the admin allows, 4096 (policy.max_limits.nofile in /etc/procexport.yaml)"),
+        ("unlimited", format!("version: 2\n{command}    limits: {{nproc: -1}}\n"), "limits.nproc -1 (unlimited) is above the most the admin allows, 512 (policy.max_limits.nproc"),
+        ("memlock", format!("version: 2\n{command}    limits: {{memlock: -1}}\n"), "(policy.max_limits.memlock"),
+        ("ssh", format!("version: 2\ndepends: redis ssh\n{command}"), "depends names \"ssh.service\", which the admin does not allow an app to depend on: remove it, or ask the admin to add it to policy.depends"),
+        ("rescue", format!("version: 2\ndepends: rescue.target\nstrong_dependencies: true\n{command}"), "depends names \"rescue.target\""),
+        ("device", format!("version: 2\nstart_on_device: eth0\n{command}"), "start_on_device names \"eth0\", which the admin does not allow an app to wait for: remove it, or ask the admin to add it to policy.devices"),
+    ];
+    for (case, text, message) in &refusals {
+        try_export(case, text).failure(2).stderr_has(message);
+        assert!(sandbox.files().is_empty(), "{case}: {:?}", sandbox.files());
+    }
+    // Lowering is free, raising up to the maximum and the listed unit are allowed.
+    let within = format!(
+        "version: 2\nlimits: {{nofile: 4096, nproc: 10}}\ndepends: redis\n{command}    limits: {{memlock: 1024}}\n"
+    );
+    try_export("within", &within).success();
+    let unit = fs::read_to_string(
+        sandbox
+            .root()
+            .join("etc/systemd/system/fb-shop-web.service"),
+    )
+    .unwrap();
+    for line in [
+        "LimitNOFILE=4096\n",
+        "LimitNPROC=10\n",
+        "LimitMEMLOCK=1024\n",
+        "After=redis.service\n",
+        "Wants=redis.service\n",
+    ] {
+        assert!(unit.contains(line), "{line}: {unit}");
+    }
+}
+
+/// Issue 23: the policy is root's. The gem's config, whatever name procexport runs by, may
+/// not set it.
+#[test]
+fn the_gems_config_may_not_set_the_policy() {
+    let (sandbox, config, procfile) = setup("", BASELINE);
+    let gem: String = fs::read_to_string(sandbox.config_path())
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("state_dir:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let _config = config.with_gem_config(&format!("{gem}policy: {{depends: [ssh]}}\n"));
+    sudo_as_gem(DEPLOY, &["-p", &procfile, "-n", "shop"])
+        .failure(2)
+        .stderr_has("/etc/upstart-exporter.yaml:")
+        .stderr_has("policy may only be set in /etc/procexport.yaml");
+    assert!(sandbox.files().is_empty(), "{:?}", sandbox.files());
+}
+
+/// Issue 23: `pre` and `post` run as the run user, never as root: under systemd in the same
+/// unprivileged `/bin/sh -c` line as the command (no `+` or `!` prefix, with `User=`), under
+/// Upstart by the job's helper after `setuid`. And `env_file` is read with the deploy user's
+/// rights, like `-e`: root's `/etc/shadow` is refused, as if missing would leak nothing more.
+#[test]
+fn pre_and_post_run_as_the_run_user_and_env_file_is_read_as_the_caller() {
+    let (sandbox, _config, _) = setup("", BASELINE);
+    fs::write(sandbox.path().join("app/app.env"), "FROM_ENV_FILE=1\n").unwrap();
+    fs::set_permissions(
+        sandbox.path().join("app/app.env"),
+        fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let text = "version: 2\ncommands:\n  web:\n    pre: id -u > pre.out\n    command: sleep 100\n    post: id -u > post.out\n    env_file: app.env\n";
+    let path = readable(&sandbox, "app/hooks/Procfile", text.as_bytes());
+    fs::copy(
+        sandbox.path().join("app/app.env"),
+        sandbox.path().join("app/hooks/app.env"),
+    )
+    .unwrap();
+    fs::set_permissions(
+        sandbox.path().join("app/hooks/app.env"),
+        fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    export(DEPLOY, "systemd", &path, "shop").success();
+    let unit_path = sandbox
+        .root()
+        .join("etc/systemd/system/fb-shop-web.service");
+    let unit =
+        procexport::testing::systemd_syntax::parse_unit(&fs::read_to_string(&unit_path).unwrap())
+            .unwrap();
+    assert_eq!(unit.values("Service", "User"), [RUN_USER]);
+    for key in ["ExecStartPre", "ExecStart", "ExecStartPost"] {
+        let values = unit.values("Service", key);
+        assert_eq!(values.len(), 1, "{key}");
+        let exec = procexport::testing::systemd_syntax::parse_exec(values[0]).unwrap();
+        assert!(!exec.privileged(), "{key} runs as root: {values:?}");
+        assert_eq!(exec.argv[..2], ["/bin/sh", "-c"], "{key}");
+    }
+    let env =
+        fs::read_to_string(sandbox.root().join("etc/procexport/env/fb-shop-web.env")).unwrap();
+    assert!(env.contains("FROM_ENV_FILE=\"1\"\n"), "{env}");
+    export(DEPLOY, "upstart", &path, "hooks").success();
+    let job = fs::read_to_string(sandbox.root().join("etc/init/fb-hooks-web.conf")).unwrap();
+    let setuid = job.find(&format!("setuid {RUN_USER}\n")).expect("setuid");
+    let pre = job.find("pre-start exec /bin/sh ").expect("pre-start");
+    let post = job.find("post-start exec /bin/sh ").expect("post-start");
+    assert!(setuid < pre && setuid < post, "{job}");
+    assert!(
+        !job.contains("pre-start script") && !job.contains("post-start script"),
+        "{job}"
+    );
+    // Root's file, named by the deploy user: refused with the deploy user's rights.
+    let shadow =
+        "version: 2\ncommands:\n  web:\n    command: sleep 100\n    env_file: /etc/shadow\n";
+    let path = readable(&sandbox, "shadow/Procfile", shadow.as_bytes());
+    export(DEPLOY, "systemd", &path, "spy")
+        .failure(2)
+        .stderr_has("/etc/shadow: permission denied: the invoking user cannot read it");
+    assert!(!sandbox
+        .root()
+        .join("etc/procexport/env/fb-spy-web.env")
+        .exists());
+}

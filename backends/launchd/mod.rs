@@ -16,7 +16,7 @@ use super::view::{self, Helper};
 use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
-use crate::install::installer::{Action, Installer, JobStatus, Jobs, Target};
+use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
 use crate::model::job::{App, Job, Respawn};
@@ -37,6 +37,7 @@ pub struct Launchd {
 impl Spec for Launchd {
     const NAME: &'static str = "launchd";
     const ABOUT: &'static str = "Export the Procfile as launchd daemons (macOS)";
+    const FOR_INVOKING_USER: bool = false;
     const KEYS: &'static [Key] = &[LAUNCHD_DIR, LAUNCHD_HELPER_DIR];
     const TEMPLATES: &'static [(&'static str, &'static str)] = &[
         (
@@ -98,15 +99,19 @@ impl Installer for Launchd {
         vec![self.plists.to_string(), self.helpers.to_string()]
     }
 
-    fn after_apply(&self, target: Target, _dropped: &Jobs) -> Result<()> {
-        if target != Target::Root {
-            crate::error::warn(&format!(
+    /// procexport does not run launchctl: the next step says how to load the daemons.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            makes_log_dir: true,
+            own_state_dir: None,
+            legacy_files: Vec::new(),
+            shared_names: None,
+            next_step: Some(format!(
                 "load the daemons with launchctl bootstrap system {}/<app>-<job>.plist \
                  (procexport does not run launchctl)",
                 self.plists.as_str().trim_end_matches('/')
-            ));
+            )),
         }
-        Ok(())
     }
 
     /// Each `<launchd_dir>/<full_name>-<job>.plist` is a daemon, named by its `Label` (the
@@ -177,7 +182,7 @@ impl Launchd {
     }
 
     fn not_here(&self, jobs: &Jobs) -> Error {
-        Error::Failed(self.init_missing(jobs).unwrap_or_default())
+        Error::failed(self.init_missing(jobs).unwrap_or_default())
     }
 }
 
@@ -189,7 +194,8 @@ const HELPER: Helper = Helper {
 
 fn job_context(app: &App, job: &Job, helper: &str) -> Result<tera::Context> {
     let mut context = view::job_context(app, job);
-    let quoted = super::escape::sh(helper).map_err(Error::Format)?;
+    let quoted = super::escape::sh(helper)
+        .map_err(|why| Error::unsupported("launchd", "the helper path", why))?;
     context.insert("exec_helper", &format!("exec /bin/sh {quoted}"));
     context.insert("throttle", &throttle(job.respawn));
     Ok(context)

@@ -14,7 +14,7 @@ use super::view::{self, Helper};
 use super::{render, Backend, Escape, Spec};
 use crate::error::Result;
 use crate::install::disk::Disk;
-use crate::install::installer::{Action, Installer, JobStatus, Jobs, State, Target};
+use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs, State};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
 use crate::model::job::{App, Job};
@@ -36,6 +36,7 @@ pub struct Openrc {
 impl Spec for Openrc {
     const NAME: &'static str = "openrc";
     const ABOUT: &'static str = "Export the Procfile as OpenRC services";
+    const FOR_INVOKING_USER: bool = false;
     const KEYS: &'static [Key] = &[OPENRC_DIR, OPENRC_HELPER_DIR];
     const TEMPLATES: &'static [(&'static str, &'static str)] = &[
         ("openrc/job", include_str!("../../templates/openrc/job.tera")),
@@ -105,16 +106,20 @@ impl Installer for Openrc {
         vec![self.scripts.to_string(), self.helpers.to_string()]
     }
 
-    /// OpenRC reads a service script when it runs it: nothing to reload.
-    fn after_apply(&self, target: Target, _dropped: &Jobs) -> Result<()> {
-        if target != Target::Root {
-            crate::error::warn(&format!(
+    /// OpenRC reads a service script when it runs it: nothing to reload; the next step says
+    /// how to start the app.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            makes_log_dir: true,
+            own_state_dir: None,
+            legacy_files: Vec::new(),
+            shared_names: None,
+            next_step: Some(format!(
                 "the services are in {}; start the app with rc-service <app> start, \
                  and at boot with rc-update add <app> default",
                 Quoted(self.scripts.as_str())
-            ));
+            )),
         }
-        Ok(())
     }
 
     /// `<openrc_dir>/<full_name>` is the meta service, each `<full_name>-<job>` a process's.
@@ -246,11 +251,14 @@ fn job_context(app: &App, job: &Job, helper: &str) -> Result<tera::Context> {
     // that second reading.
     context.insert(
         "helper_word",
-        &super::escape::sh(helper).map_err(crate::error::Error::Format)?,
+        &super::escape::sh(helper)
+            .map_err(|why| crate::error::Error::unsupported("openrc", "the helper path", why))?,
     );
     context.insert(
         "directory_word",
-        &super::escape::sh(job.working_directory.as_str()).map_err(crate::error::Error::Format)?,
+        &super::escape::sh(job.working_directory.as_str()).map_err(|why| {
+            crate::error::Error::unsupported("openrc", "the working directory", why)
+        })?,
     );
     context.insert("helper", helper);
     context.insert("pidfile", &format!("/run/{}.pid", job.full_name));

@@ -21,7 +21,7 @@ use super::view;
 use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
-use crate::install::installer::{Action, Installer, JobStatus, Jobs, State};
+use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs, State};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
 use crate::model::job::{App, Job};
@@ -52,6 +52,7 @@ pub struct Runit {
 impl Spec for Runit {
     const NAME: &'static str = "runit";
     const ABOUT: &'static str = "Export the Procfile as runit services";
+    const FOR_INVOKING_USER: bool = false;
     const KEYS: &'static [Key] = &[RUNIT_DIR, RUNIT_SERVICE_DIR];
     const TEMPLATES: &'static [(&'static str, &'static str)] = &[
         ("runit/run", include_str!("../../templates/runit/run.tera")),
@@ -87,7 +88,7 @@ impl Backend for Runit {
         for job in &app.jobs {
             let service = self.services.join(&job.full_name);
             let context = job_context(app, job);
-            let script = |name: &str| -> Result<String> { render(name, &context) };
+            let script = |name: &'static str| -> Result<String> { render(name, &context) };
             outputs.extend([
                 Output::dir(service.clone(), 0o755),
                 Output::file(
@@ -146,6 +147,16 @@ impl Installer for Runit {
         vec![self.services.to_string(), self.enabled.to_string()]
     }
 
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            makes_log_dir: true,
+            own_state_dir: None,
+            legacy_files: Vec::new(),
+            shared_names: None,
+            next_step: None,
+        }
+    }
+
     /// The links are gone, so runsvdir lets the services go on its own within seconds;
     /// asking each runsv to exit now spares the wait, and waiting for it keeps its process
     /// from outliving its directory.
@@ -191,7 +202,7 @@ impl Installer for Runit {
         let mut before = Vec::new();
         for dir in &dirs {
             let Some(status) = runsv::status(disk, dir)? else {
-                return Err(Error::Failed(format!(
+                return Err(Error::failed_at(&disk.host(dir), format!(
                     "no runsv runs {} (is runsvdir running on {}?)",
                     Quoted(&disk.host(dir)),
                     Quoted(&disk.host(self.enabled.as_str()))
@@ -241,13 +252,15 @@ impl Installer for Runit {
 /// The file `env/<key>`: the value as `chpst -e` reads it back exactly, or a clear refusal.
 fn env_file(job: &Job, key: &str, value: &str) -> Result<String> {
     if key.len() > MAX_FILE_NAME {
-        return Err(Error::Format(format!(
-            "env key {}... of {} is {} bytes: runit keeps each variable in a file named after \
-             it, and a file name has at most {MAX_FILE_NAME}",
-            Quoted(&key[..40]),
-            Quoted(&job.full_name),
-            key.len()
-        )));
+        return Err(Error::unsupported(
+            "runit",
+            format!("env key {}... of {}", Quoted(&key[..40]), Quoted(&job.full_name)),
+            format!(
+                "it is {} bytes, and runit keeps each variable in a file named after it, whose \
+                 name has at most {MAX_FILE_NAME}; use a shorter key",
+                key.len()
+            ),
+        ));
     }
     let mut context = tera::Context::new();
     context.insert("value", value);

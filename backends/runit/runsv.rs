@@ -62,7 +62,7 @@ pub fn stop(disk: &mut Disk, dirs: &[&str], timeout: Duration) -> Result<()> {
             return Ok(());
         };
         if Instant::now() >= deadline {
-            return Err(Error::Failed(format!(
+            return Err(Error::failed_at(&disk.host(dir), format!(
                 "runsv still runs {} {} s after it was asked to stop it (a process that \
                  ignores SIGTERM is killed after its kill_timeout); its link is removed and \
                  its directory kept: run the same command again to remove it",
@@ -150,7 +150,7 @@ pub fn wait(
             return Ok(());
         };
         if Instant::now() >= deadline {
-            return Err(Error::Failed(format!(
+            return Err(Error::failed_at(&disk.host(dir), format!(
                 "{} is not {what} {} s after it was asked to be",
                 Quoted(&disk.host(dir)),
                 timeout.as_secs()

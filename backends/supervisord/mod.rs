@@ -23,7 +23,7 @@ use super::view::{self, Helper};
 use super::{render, Backend, Escape, Spec};
 use crate::error::Result;
 use crate::install::disk::Disk;
-use crate::install::installer::{Action, Installer, JobStatus, Jobs, Target};
+use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs, Target};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
 use crate::model::job::{App, Respawn};
@@ -49,6 +49,7 @@ pub struct Supervisord {
 impl Spec for Supervisord {
     const NAME: &'static str = "supervisord";
     const ABOUT: &'static str = "Export the Procfile as supervisord programs";
+    const FOR_INVOKING_USER: bool = false;
     const KEYS: &'static [Key] = &[SUPERVISORD_DIR, SUPERVISORD_CONF];
     const TEMPLATES: &'static [(&'static str, &'static str)] = &[
         (
@@ -152,6 +153,16 @@ impl Installer for Supervisord {
 
     fn install_dirs(&self) -> Vec<String> {
         vec![self.confs.to_string()]
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            makes_log_dir: true,
+            own_state_dir: None,
+            legacy_files: Vec::new(),
+            shared_names: None,
+            next_step: None,
+        }
     }
 
     /// `supervisorctl reread` and `update` when supervisord runs: it then starts added

@@ -4,6 +4,7 @@
 //! go after the options (supervisorctl has no `--`, and a name never starts with `-`).
 
 use crate::error::{Error, Result};
+use crate::install::disk::Disk;
 use crate::install::installer::State;
 use crate::sanitize::Quoted;
 use std::process::{Command, Stdio};
@@ -25,7 +26,7 @@ fn run(conf: &str, args: &[&str]) -> std::io::Result<std::process::Output> {
 /// Applies the change when supervisord runs; says so and succeeds when it does not (or is not
 /// installed): the files are in place and supervisord reads them when it starts.
 pub fn update(conf: &str) -> Result<()> {
-    if !std::path::Path::new(SUPERVISORCTL).exists() || !std::path::Path::new(conf).exists() {
+    if !Disk::live_leads_somewhere(SUPERVISORCTL) || !Disk::live_leads_somewhere(conf) {
         crate::error::warn(&format!(
             "did not run supervisorctl update: supervisord is not installed here \
              (no {SUPERVISORCTL} or {})",
@@ -53,12 +54,7 @@ pub fn update(conf: &str) -> Result<()> {
             String::from_utf8_lossy(&output.stderr)
         );
         if !output.status.success() || said.contains("ERROR") {
-            return Err(Error::Failed(format!(
-                "the files are installed, but {SUPERVISORCTL} {} failed ({}): {}; run it by hand",
-                args.join(" "),
-                output.status,
-                Quoted(said.trim())
-            )));
+            return Err(Error::tool(SUPERVISORCTL, args.join(" "), &output, &said).after_install());
         }
     }
     Ok(())
@@ -67,8 +63,8 @@ pub fn update(conf: &str) -> Result<()> {
 /// True when supervisorctl is installed and supervisord answers on the socket of `conf`
 /// (`pid` succeeds only then).
 pub fn answers(conf: &str) -> bool {
-    std::path::Path::new(SUPERVISORCTL).exists()
-        && std::path::Path::new(conf).exists()
+    Disk::live_leads_somewhere(SUPERVISORCTL)
+        && Disk::live_leads_somewhere(conf)
         && run(conf, &["pid"]).is_ok_and(|o| o.status.success())
 }
 
@@ -95,12 +91,7 @@ pub fn act(conf: &str, verb: &str, names: &[&str]) -> Result<()> {
         line.contains("ERROR") && !line.contains("(not running)") && !line.contains("(already started)")
     });
     if failed || (!output.status.success() && !said.contains(": ")) {
-        return Err(Error::Failed(format!(
-            "{SUPERVISORCTL} {verb} {} failed ({}): {}",
-            names.join(" "),
-            output.status,
-            Quoted(said.trim())
-        )));
+        return Err(Error::tool(SUPERVISORCTL, args.join(" "), &output, &said));
     }
     Ok(())
 }

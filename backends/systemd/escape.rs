@@ -17,6 +17,23 @@ pub fn systemd_word(value: &str) -> Result<String, String> {
     }
 }
 
+/// A resource-control value made by the model from checked values (`CPUQuota=40%`,
+/// `IODeviceWeight=/dev/sda 200`, `IPAddressDeny=0.0.0.0/0 ::/0`): only the characters those
+/// values are made of; anything else is refused, never escaped.
+pub fn systemd_setting(value: &str) -> Result<String, String> {
+    let ok = !value.is_empty()
+        && !value.starts_with(' ')
+        && !value.ends_with(' ')
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " /_.:%,-".contains(c));
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(format!("{value:?} is not a systemd resource setting"))
+    }
+}
+
 /// One argument of a systemd command line (`ExecStart=`), as one double-quoted word: `\` and
 /// `"` are backslash-escaped and a tab written `\t` (systemd.syntax(7) quoting), `%` doubled
 /// (specifiers are expanded before unquoting) and `$` doubled (systemd expands `$VAR` when it

@@ -20,7 +20,8 @@ use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
 use crate::install::installer::{
-    Action, Adoption, Installer, JobStatus, Jobs, LegacyFile, LegacyFiles, Target,
+    Action, Adoption, Capabilities, Installer, JobStatus, Jobs, LegacyFile, LegacyFiles,
+    SharedNames, Target,
 };
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
@@ -29,6 +30,10 @@ use crate::model::output::{Group, Output};
 use crate::model::runlevel::Runlevels;
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
+
+/// The job keys a unit carries: all of them (systemd.exec(5), systemd.kill(5),
+/// systemd.resource-control(5), systemd.unit(5)).
+pub(super) const CARRIES: &[&str] = crate::model::capability::KEYS;
 
 /// Where units go.
 const SYSTEMD_DIR: Key = Key::dir("systemd_dir", "/etc/systemd/system");
@@ -63,6 +68,7 @@ pub struct Systemd {
 impl Spec for Systemd {
     const NAME: &'static str = "systemd";
     const ABOUT: &'static str = "Export the Procfile as systemd units";
+    const FOR_INVOKING_USER: bool = false;
     const KEYS: &'static [Key] = &[SYSTEMD_DIR, SYSTEMD_ENV_DIR, SYSTEMD_LOG];
     const TEMPLATES: &'static [(&'static str, &'static str)] = &[
         (
@@ -82,12 +88,13 @@ impl Spec for Systemd {
             include_str!("../../templates/systemd/start.sh.tera"),
         ),
     ];
-    const CARRIES: &'static [&'static str] = &[];
+    const CARRIES: &'static [&'static str] = CARRIES;
     const FILTERS: &'static [(&'static str, Escape)] = &[
         ("systemd_word", escape::systemd_word),
         ("systemd_exec", escape::systemd_exec),
         ("systemd_path", escape::systemd_path),
         ("systemd_env_value", escape::systemd_env_value),
+        ("systemd_setting", escape::systemd_setting),
     ];
 
     fn from_config(config: &Config) -> Result<Self> {
@@ -102,7 +109,7 @@ impl Spec for Systemd {
 impl Backend for Systemd {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
         crate::model::capability::check(Self::NAME, Self::CARRIES, app)?;
-        let targets = runlevel_targets(&app.start_on, &app.stop_on).map_err(Error::Format)?;
+        let targets = runlevel_targets(&app.start_on, &app.stop_on)?;
         let target = self.units.join(&format!("{}.target", app.full_name));
         let mut context = tera::Context::new();
         context.insert("app", app);
@@ -173,19 +180,18 @@ impl Installer for Systemd {
         super::adopt::foreman_systemd(self.units.as_str(), full_name, found)
     }
 
-    fn same_name_elsewhere(&self, path: &str) -> Vec<String> {
-        let Some(name) = path
-            .strip_prefix(self.units.as_str())
-            .and_then(|rest| rest.strip_prefix('/'))
-            .filter(|name| !name.contains('/'))
-        else {
-            return Vec::new();
-        };
-        UNIT_PATH
-            .iter()
-            .filter(|dir| **dir != self.units.as_str())
-            .map(|dir| format!("{dir}/{name}"))
-            .collect()
+    /// A unit is one name on systemd's whole search path (`UNIT_PATH`).
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            makes_log_dir: true,
+            own_state_dir: None,
+            legacy_files: Vec::new(),
+            shared_names: Some(SharedNames {
+                dir: self.units.to_string(),
+                elsewhere: UNIT_PATH.iter().map(|dir| (*dir).to_owned()).collect(),
+            }),
+            next_step: None,
+        }
     }
 
     /// Reloads, then forgets the failed state of the units whose files went, so that none
@@ -288,7 +294,27 @@ fn job_context(app: &App, job: &Job, env_file: &str, journal: bool) -> Result<te
     let script = render("systemd/start.sh", &context)?;
     context.insert("script", script.trim_end_matches('\n'));
     context.insert("env_file", env_file);
+    insert_hook_scripts(&mut context, job)?;
+    view::insert_resources(&mut context, job, CARRIES);
     Ok(context)
+}
+
+/// `pre_script` and `post_script`: the job's `pre` and `post` run exactly as its command is
+/// (the same shell line, as the unit's `User=`, with its log and env), for `ExecStartPre=`
+/// and `ExecStartPost=`.
+pub(super) fn insert_hook_scripts(context: &mut tera::Context, job: &Job) -> Result<()> {
+    for (name, hook) in [("pre_script", &job.pre), ("post_script", &job.post)] {
+        let script = match hook {
+            Some(command) => {
+                let mut hook_context = context.clone();
+                hook_context.insert("command", &command.exec_form());
+                Some(render("systemd/start.sh", &hook_context)?)
+            }
+            None => None,
+        };
+        context.insert(name, &script.as_deref().map(|s| s.trim_end_matches('\n')));
+    }
+    Ok(())
 }
 
 /// Why `systemctl daemon-reload` is not run after a change, or `None` when it is: only when
@@ -349,7 +375,7 @@ fn levels(set: &Runlevels) -> Vec<char> {
 /// `Conflicts=shutdown.target`). 2-5 are left out on purpose: a conflict with
 /// `graphical.target` would keep a `[3]` app from ever running on the many servers whose
 /// default target is graphical, and `isolate` already stops what a new target does not want.
-fn runlevel_targets(start: &Runlevels, stop: &Runlevels) -> Result<Targets, String> {
+fn runlevel_targets(start: &Runlevels, stop: &Runlevels) -> Result<Targets> {
     let start_levels = levels(start);
     let running: Vec<&str> = start_levels.iter().map(|l| target_of(*l)).collect();
     let mut wanted_by: Vec<&'static str> = INSTALL_TARGETS
@@ -360,10 +386,11 @@ fn runlevel_targets(start: &Runlevels, stop: &Runlevels) -> Result<Targets, Stri
         wanted_by.retain(|t| *t != "graphical.target");
     }
     if wanted_by.is_empty() {
-        return Err(format!(
-            "start_on_runlevel {}: systemd starts nothing on runlevels 0 and 6 (poweroff and \
-             reboot); give a set with at least one runlevel from 1 to 5",
-            Quoted(start.as_str())
+        return Err(Error::unsupported(
+            "systemd",
+            format!("start_on_runlevel {}", Quoted(start.as_str())),
+            "systemd starts nothing on runlevels 0 and 6 (poweroff and reboot); give a set \
+             with at least one runlevel from 1 to 5",
         ));
     }
     let conflicts = if levels(stop).contains(&'1') && !start_levels.contains(&'1') {
@@ -383,7 +410,9 @@ mod tests {
 
     fn map(start: &str, stop: &str) -> Result<(Vec<&'static str>, Vec<&'static str>), String> {
         let parse = |s: &str| Runlevels::parse(s, "runlevel").unwrap();
-        runlevel_targets(&parse(start), &parse(stop)).map(|t| (t.wanted_by, t.conflicts))
+        runlevel_targets(&parse(start), &parse(stop))
+            .map(|t| (t.wanted_by, t.conflicts))
+            .map_err(|e| e.to_string())
     }
 
     #[test]

@@ -233,6 +233,11 @@ impl ExecCommand {
 }
 
 fn no_variables(word: &str) -> Result<String, String> {
+    // `ExecReload=/bin/kill -s SIG $MAINPID`: systemd's own variable, a whole word, which no
+    // value can make (the escaping doubles every `$` of a value).
+    if word == "$MAINPID" {
+        return Ok(word.to_owned());
+    }
     let mut out = String::new();
     let mut chars = word.chars();
     while let Some(c) = chars.next() {

@@ -6,7 +6,6 @@
 
 use crate::error::{Error, Result};
 use crate::install::installer::State;
-use crate::sanitize::Quoted;
 use std::process::{Command, Output, Stdio};
 
 /// Where systemctl is on every distribution with systemd (`/bin` is `/usr/bin` where they are
@@ -56,13 +55,13 @@ pub fn act_in(manager: Manager, verb: &str, units: &[&str]) -> Result<()> {
         return Ok(());
     }
     let said = String::from_utf8_lossy(&output.stderr);
-    let user = if manager == Manager::System { "" } else { " --user" };
-    Err(Error::Failed(format!(
-        "{SYSTEMCTL}{user} {verb} {} failed ({}): {}",
-        units.join(" "),
-        output.status,
-        Quoted(said.trim())
-    )))
+    let user = if manager == Manager::System { "" } else { "--user " };
+    Err(Error::tool(
+        SYSTEMCTL,
+        format!("{user}{verb} {}", units.join(" ")),
+        &output,
+        &said,
+    ))
 }
 
 /// What systemd says of one unit.
@@ -112,11 +111,7 @@ pub fn show_in(manager: Manager, units: &[&str]) -> Result<Vec<UnitState>> {
     )?;
     if !output.status.success() {
         let said = String::from_utf8_lossy(&output.stderr);
-        return Err(Error::Failed(format!(
-            "{SYSTEMCTL} show failed ({}): {}",
-            output.status,
-            Quoted(said.trim())
-        )));
+        return Err(Error::tool(SYSTEMCTL, "show", &output, &said));
     }
     Ok(parse_show(&String::from_utf8_lossy(&output.stdout), units))
 }
@@ -168,11 +163,7 @@ pub fn daemon_reload() -> Result<()> {
         return Ok(());
     }
     let said = String::from_utf8_lossy(&output.stderr);
-    Err(Error::Failed(format!(
-        "the files are installed, but {SYSTEMCTL} daemon-reload failed ({}): {}; run it by hand",
-        output.status,
-        Quoted(said.trim())
-    )))
+    Err(Error::tool(SYSTEMCTL, "daemon-reload", &output, &said).after_install())
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
 use crate::backends::systemd::systemctl::{self, Manager};
 use crate::install::disk::Disk;
-use crate::install::installer::{Action, Installer, JobStatus, Jobs, Target};
+use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs, Target};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
 use crate::model::job::{App, Job};
@@ -63,7 +63,30 @@ impl Spec for SystemdUser {
         ),
     ];
     /// systemd's own filters (`systemd_word`, `systemd_exec`, ...) serve: the format is the same.
-    const CARRIES: &'static [&'static str] = &[];
+    /// Not `depends` (a user manager cannot see the system's units), nor the IP lists (they
+    /// need privileges a user manager lacks) nor the io limits (the io controller is not
+    /// delegated to user managers by default): those are refused, the io weights dropped.
+    const CARRIES: &'static [&'static str] = &[
+        "limits.nofile",
+        "limits.nproc",
+        "limits.memlock",
+        "kill_signal",
+        "kill_mode",
+        "reload_signal",
+        "pre",
+        "post",
+        "respawn.delay",
+        "start_on_device",
+        "resources.cpu_weight",
+        "resources.startup_cpu_weight",
+        "resources.cpu_quota",
+        "resources.cpu_affinity",
+        "resources.memory_low",
+        "resources.memory_high",
+        "resources.memory_max",
+        "resources.memory_swap_max",
+        "resources.task_max",
+    ];
     const FILTERS: &'static [(&'static str, Escape)] = &[];
     const FOR_INVOKING_USER: bool = true;
 
@@ -133,13 +156,16 @@ impl Installer for SystemdUser {
         ]
     }
 
-    fn state_dir(&self) -> Option<AbsPath> {
-        Some(self.state.clone())
-    }
-
-    /// The jobs log to the journal or to their own `log:` file; `<log_dir>` is root's.
-    fn makes_log_dir(&self) -> bool {
-        false
+    /// The manifests are in the user's home; the jobs log to the journal or to their own
+    /// `log:` file (`<log_dir>` is root's).
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            makes_log_dir: false,
+            own_state_dir: Some(self.state.clone()),
+            legacy_files: Vec::new(),
+            shared_names: None,
+            next_step: None,
+        }
     }
 
     /// Refused as root on the live system (root's own user manager would run the jobs as
@@ -151,7 +177,7 @@ impl Installer for SystemdUser {
             return Ok(());
         }
         if self.euid == 0 {
-            return Err(Error::Refused(
+            return Err(Error::refused(
                 "systemd-user installs user units for the user running procexport, and root's \
                  own user manager would run the jobs as root: run it as the deploy user, \
                  without sudo"
@@ -160,7 +186,7 @@ impl Installer for SystemdUser {
         }
         let (name, uid) = &self.run_user;
         if *uid != self.euid {
-            return Err(Error::Refused(format!(
+            return Err(Error::refused(format!(
                 "run_user {} (uid {uid}) is not the user running procexport (uid {}): systemd \
                  user units run as the user whose manager runs them; set run_user and run_group \
                  to your own account",
@@ -204,12 +230,10 @@ impl Installer for SystemdUser {
                 )
             })?;
         if !output.status.success() {
-            return Err(Error::Failed(format!(
-                "the files are installed, but {SYSTEMCTL} --user daemon-reload failed ({}): {}; \
-                 run it by hand",
-                output.status,
-                Quoted(String::from_utf8_lossy(&output.stderr).trim())
-            )));
+            let said = String::from_utf8_lossy(&output.stderr);
+            return Err(
+                Error::tool(SYSTEMCTL, "--user daemon-reload", &output, &said).after_install(),
+            );
         }
         let manager = Manager::User { runtime: &runtime };
         let units: Vec<&str> = dropped.all().collect();
@@ -315,5 +339,7 @@ fn job_context(app: &App, job: &Job, env_file: &str) -> Result<tera::Context> {
     let script = render("systemd/start.sh", &context)?;
     context.insert("script", script.trim_end_matches('\n'));
     context.insert("env_file", env_file);
+    super::systemd::insert_hook_scripts(&mut context, job)?;
+    view::insert_resources(&mut context, job, <SystemdUser as Spec>::CARRIES);
     Ok(context)
 }

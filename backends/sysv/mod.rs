@@ -20,7 +20,7 @@ use super::view::{self, Helper};
 use super::{render, Backend, Escape, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
-use crate::install::installer::{Action, Installer, JobStatus, Jobs, State, Target};
+use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs, State};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
 use crate::model::job::App;
@@ -48,6 +48,7 @@ pub struct Sysv {
 impl Spec for Sysv {
     const NAME: &'static str = "sysv";
     const ABOUT: &'static str = "Export the Procfile as a SysV (LSB) init script";
+    const FOR_INVOKING_USER: bool = false;
     const KEYS: &'static [Key] = &[SYSV_DIR, SYSV_HELPER_DIR, SYSV_PID_DIR];
     const TEMPLATES: &'static [(&'static str, &'static str)] = &[
         ("sysv/init", include_str!("../../templates/sysv/init.tera")),
@@ -89,16 +90,17 @@ fn levels(set: &Runlevels) -> Vec<char> {
 /// `Default-Start` and `Default-Stop`: the start set's runlevels 1-5 (0 and 6 are halt and
 /// reboot, where nothing starts), and the stop set's runlevels that are not start runlevels
 /// (insserv refuses a runlevel in both).
-pub fn lsb_runlevels(start: &Runlevels, stop: &Runlevels) -> Result<(String, String), String> {
+pub fn lsb_runlevels(start: &Runlevels, stop: &Runlevels) -> Result<(String, String)> {
     let start_levels: Vec<char> = levels(start)
         .into_iter()
         .filter(|l| ('1'..='5').contains(l))
         .collect();
     if start_levels.is_empty() {
-        return Err(format!(
-            "start_on_runlevel {}: an init script starts nothing on runlevels 0 and 6 (halt and \
-             reboot); give a set with at least one runlevel from 1 to 5",
-            Quoted(start.as_str())
+        return Err(Error::unsupported(
+            "sysv",
+            format!("start_on_runlevel {}", Quoted(start.as_str())),
+            "an init script starts nothing on runlevels 0 and 6 (halt and reboot); give a set \
+             with at least one runlevel from 1 to 5",
         ));
     }
     let stop_levels: Vec<char> = levels(stop)
@@ -119,7 +121,7 @@ impl Backend for Sysv {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
         crate::model::capability::check(Self::NAME, Self::CARRIES, app)?;
         let (default_start, stop) =
-            lsb_runlevels(&app.start_on, &app.stop_on).map_err(Error::Format)?;
+            lsb_runlevels(&app.start_on, &app.stop_on)?;
         // An empty header value is not valid LSB; 0 and 6 stop everything anyway.
         let default_stop = if stop.is_empty() { "0 6".to_owned() } else { stop };
         let mut outputs = Vec::new();
@@ -178,18 +180,22 @@ impl Installer for Sysv {
     }
 
     /// An init script needs no reload; it is started at boot once it is enabled, which
-    /// procexport leaves to the admin (it writes no links into `/etc/rc?.d`).
-    fn after_apply(&self, target: Target, _dropped: &Jobs) -> Result<()> {
-        if target != Target::Root {
-            crate::error::warn(&format!(
+    /// procexport leaves to the admin (it writes no links into `/etc/rc?.d`): the next step
+    /// says how.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            makes_log_dir: true,
+            own_state_dir: None,
+            legacy_files: Vec::new(),
+            shared_names: None,
+            next_step: Some(format!(
                 "the init script is in {}; enable it at boot with update-rc.d \
                  <name> defaults, and (re)start it with procexport restart -n <app> (or {}/<name> \
                  restart)",
                 Quoted(self.scripts.as_str()),
                 self.scripts.as_str().trim_end_matches('/')
-            ));
+            )),
         }
-        Ok(())
     }
 
     /// The init script `<sysv_dir>/<full_name>` is the app's job (it starts, stops and asks of
@@ -234,7 +240,7 @@ impl Installer for Sysv {
     /// pid each).
     fn control(&self, _disk: &mut Disk, action: Action, jobs: &Jobs) -> Result<()> {
         let Some(script) = jobs.app.as_ref().map(|app| self.scripts.join(app)) else {
-            return Err(Error::Failed(
+            return Err(Error::failed(
                 "the app's manifest lists no init script".to_owned(),
             ));
         };
@@ -336,7 +342,7 @@ mod tests {
 
     fn map(start: &str, stop: &str) -> Result<(String, String), String> {
         let parse = |s: &str| Runlevels::parse(s, "runlevel").unwrap();
-        lsb_runlevels(&parse(start), &parse(stop))
+        lsb_runlevels(&parse(start), &parse(stop)).map_err(|e| e.to_string())
     }
 
     #[test]

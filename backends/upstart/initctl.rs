@@ -6,6 +6,7 @@
 //! the environment is the invoking user's, so `UPSTART_SESSION` is never read from it.
 
 use crate::error::{Error, Result};
+use crate::install::disk::Disk;
 use crate::install::installer::State;
 use crate::sanitize::Quoted;
 use std::process::{Command, Output, Stdio};
@@ -71,7 +72,7 @@ impl Initctl {
 
     /// True when initctl is there and reaches the init.
     pub fn reachable(&self) -> bool {
-        std::path::Path::new(&self.program).is_file()
+        Disk::live_leads_to_file(&self.program)
             && self.run(&["version"]).is_ok_and(|o| o.status.success())
     }
 
@@ -89,7 +90,7 @@ impl Initctl {
         let line = stdout.lines().next().unwrap_or("").trim().to_owned();
         parse_status(&line)
             .map(Some)
-            .ok_or_else(|| Error::Failed(format!("initctl status said {}", Quoted(&line))))
+            .ok_or_else(|| Error::failed(format!("initctl status said {}", Quoted(&line))))
     }
 
     /// `initctl start|stop|restart JOB`, which waits until the job got there.
@@ -112,13 +113,7 @@ impl Initctl {
 
     fn failed(&self, args: &[&str], output: &Output) -> Error {
         let said = String::from_utf8_lossy(&output.stderr);
-        Error::Failed(format!(
-            "{} {} failed ({}): {}",
-            self.program,
-            args.join(" "),
-            output.status,
-            Quoted(said.trim())
-        ))
+        Error::tool(self.program.clone(), args.join(" "), output, &said)
     }
 }
 

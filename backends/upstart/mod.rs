@@ -16,11 +16,13 @@ use super::{render, Backend, Escape, Spec};
 use crate::error::Result;
 use crate::install::disk::Disk;
 use crate::install::installer::{
-    Action, Adoption, Installer, JobStatus, Jobs, LegacyFile, LegacyFiles, State, Target,
+    Action, Adoption, Capabilities, Installer, JobStatus, Jobs, LegacyFile, LegacyFiles,
+    State, Target,
 };
 use crate::install::manifest::EntryKind;
 use initctl::Initctl;
 use crate::model::config::{Config, Key};
+use crate::sanitize::Quoted;
 use crate::model::job::{App, Job};
 use crate::model::output::{Group, Output};
 use crate::model::text::AbsPath;
@@ -45,6 +47,7 @@ pub struct Upstart {
 impl Spec for Upstart {
     const NAME: &'static str = "upstart";
     const ABOUT: &'static str = "Export the Procfile as Upstart jobs";
+    const FOR_INVOKING_USER: bool = false;
     const KEYS: &'static [Key] = &[UPSTART_DIR, HELPER_DIR, UPSTART_INITCTL, UPSTART_SESSION];
     const TEMPLATES: &'static [(&'static str, &'static str)] = &[
         (
@@ -56,7 +59,19 @@ impl Spec for Upstart {
             include_str!("../../templates/upstart/job.conf.tera"),
         ),
     ];
-    const CARRIES: &'static [&'static str] = &[];
+    /// Not `kill_mode` (Upstart signals the job's whole process group, always), nor
+    /// `respawn.delay` (Upstart 1.13 has no such stanza), nor `resources` (no cgroups).
+    const CARRIES: &'static [&'static str] = &[
+        "limits.nofile",
+        "limits.nproc",
+        "limits.memlock",
+        "kill_signal",
+        "reload_signal",
+        "pre",
+        "post",
+        "depends",
+        "start_on_device",
+    ];
     const FILTERS: &'static [(&'static str, Escape)] = &[("upstart_word", escape::upstart_word)];
 
     fn from_config(config: &Config) -> Result<Self> {
@@ -74,8 +89,20 @@ impl Spec for Upstart {
 impl Backend for Upstart {
     fn render(&self, app: &App) -> Result<Vec<Output>> {
         crate::model::capability::check(Self::NAME, Self::CARRIES, app)?;
+        check_upstart_keys(app)?;
         let mut context = tera::Context::new();
         context.insert("app", app);
+        // The master job starts after the app's dependencies (Upstart jobs: services only)
+        // and its device, and with `strong_dependencies` stops when one of them stops.
+        let stems: Vec<&str> = app
+            .depends
+            .units
+            .iter()
+            .filter_map(|u| u.service_stem())
+            .collect();
+        context.insert("depends_stems", &stems);
+        context.insert("strong", &app.depends.strong);
+        context.insert("device", &app.start_on_device.as_ref().map(|d| d.as_str()));
         let mut outputs = vec![Output::file(
             self.jobs.join(&format!("{}.conf", app.full_name)),
             render("upstart/master.conf", &context)?,
@@ -114,17 +141,24 @@ impl Installer for Upstart {
         vec![self.jobs.to_string(), self.helpers.to_string()]
     }
 
-    fn legacy_files(&self) -> Vec<LegacyFiles> {
-        vec![
-            LegacyFiles {
-                dir: self.jobs.to_string(),
-                suffix: ".conf",
-            },
-            LegacyFiles {
-                dir: self.helpers.to_string(),
-                suffix: ".sh",
-            },
-        ]
+    /// The gem wrote `<app>.conf` and `<app>-<job>.conf` jobs, and helpers beside them.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            makes_log_dir: true,
+            own_state_dir: None,
+            legacy_files: vec![
+                LegacyFiles {
+                    dir: self.jobs.to_string(),
+                    suffix: ".conf",
+                },
+                LegacyFiles {
+                    dir: self.helpers.to_string(),
+                    suffix: ".sh",
+                },
+            ],
+            shared_names: None,
+            next_step: None,
+        }
     }
 
     /// The gem's templates prove its files (see `legacy.rs`): the chain each process job names.
@@ -248,6 +282,24 @@ const HELPER: Helper = Helper {
     role: "",
     runs_as: "Upstart runs this after setuid/setgid: every line below runs as the run user.",
 };
+
+/// Refuses what the Upstart backend carries only in part: `kill_mode` other than
+/// `control-group` (what Upstart does: it signals the process group) is left out of
+/// `CARRIES`; a dependency that is not a service has no Upstart job to wait for.
+fn check_upstart_keys(app: &App) -> Result<()> {
+    if let Some(unit) = app.depends.units.iter().find(|u| u.service_stem().is_none()) {
+        return Err(crate::model::capability::refuse_key(
+            Upstart::NAME,
+            "depends",
+            &format!(
+                "{} is not a service, and Upstart waits only for jobs (\"started NAME\"): \
+                 name services only, or export with systemd",
+                Quoted(unit.as_str())
+            ),
+        ));
+    }
+    Ok(())
+}
 
 fn job_context(app: &App, job: &Job, helper: &str) -> tera::Context {
     let mut context = view::job_context(app, job);

@@ -9,7 +9,7 @@ use crate::backends::{keys, Backend, BackendKind};
 use crate::cli::args::{AppArgs, CleanArgs, Cli, Command, ExportArgs, KubernetesArgs, PlanFlags};
 use crate::cli::out::Remembered;
 use crate::cli::{completions, foreman, gem, init_exporter, manpage};
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, LimitKey, Location, Result};
 use crate::install::access::{self, Users};
 use crate::install::disk::Disk;
 use crate::install::installer::{Action, Installer, Target};
@@ -502,7 +502,7 @@ fn accounts(invoker: &Invoker, own: bool, exporting: Option<&str>) -> Result<Acc
     if !own {
         return Ok(Accounts::Configured(RunAs::resolve));
     }
-    let me = RunAs::of_uid(invoker.euid).map_err(|e| Error::Refused(e.message))?;
+    let me = RunAs::of_uid(invoker.euid).map_err(|e| Error::refused(e.message))?;
     Ok(Accounts::Invoking {
         me,
         exporting: exporting.map(str::to_owned),
@@ -619,6 +619,7 @@ fn install_export(
         .sum();
     limits::check_job_count(asked, &config.limits)?;
     let default_dir = procfile_dir(file)?;
+    assemble::check_policy(config, &parsed, file)?;
     // The Procfile's own env files count against the same bounds as `-e`'s.
     let paths = assemble::env_file_paths(&parsed, &default_dir)?;
     let env_files = read_bounded(paths, invoker, &config.limits, &dotenv, "env_file")?;
@@ -707,7 +708,7 @@ fn export_kubernetes(
     let parsed = procfile::parse_bounded(file, &bytes, &config.limits)?;
     // Only a working directory the Procfile gives is used (the Procfile's own directory on
     // this machine means nothing in the image), so the default passed here is never read.
-    let unused = AbsPath::parse("/", "working directory").map_err(Error::Failed)?;
+    let unused = AbsPath::parse("/", "working directory").map_err(Error::failed)?;
     let app = assemble(
         &config,
         &parsed,
@@ -826,7 +827,7 @@ fn chosen(config: &Config, scope: Scope, backend: Option<&str>) -> Result<Vec<Ba
         .filter(|b| wanted == b.name())
         .collect();
     if scope == Scope::System && chosen.iter().any(BackendKind::for_invoking_user) {
-        return Err(Error::Refused(format!(
+        return Err(Error::refused(format!(
             "{wanted} acts on the user manager of the user running procexport, and root has \
              no apps there: run it as the deploy user, without sudo"
         )));
@@ -945,7 +946,7 @@ fn print_status(cx: &mut Context, config: &Config, scope: Scope, args: &AppArgs)
 fn print_list(cx: &mut Context, config: &Config, scope: Scope, invoker: &Invoker) -> Result<()> {
     let mut rows = Vec::new();
     for backend in in_scope(config, scope)? {
-        let own_state_dir = backend.state_dir();
+        let own_state_dir = backend.capabilities().own_state_dir;
         let dir = own_state_dir
             .as_ref()
             .unwrap_or(&config.state_dir)
@@ -1057,12 +1058,11 @@ fn read_env_files(args: &ExportArgs, invoker: &Invoker, limits: &Limits) -> Resu
         args.env_files.iter().map(ToString::to_string).collect()
     };
     if paths.len() as u64 > u64::from(limits.max_env_files) {
-        return Err(Error::Usage(format!(
-            "{} .env files are given (-e); the config allows at most {} per export \
-             (max_env_files): merge them into fewer files, or raise max_env_files",
-            paths.len(),
-            limits.max_env_files
-        )));
+        return Err(Error::limit(
+            LimitKey::EnvFiles,
+            u64::from(limits.max_env_files),
+            paths.len() as u64,
+        ));
     }
     let optional = args.env_files.is_empty();
     read_files(paths, invoker, limits, &EnvFiles::default(), optional)
@@ -1114,18 +1114,14 @@ fn read_files(
             }
             return Err(Error::input(Location::file(&path), "no such file"));
         };
-        left = left.checked_sub(bytes.len() as u64).ok_or_else(|| {
-            Error::input(
-                Location::file(&path),
-                format!(
-                    "the .env files come to more than {} KiB with this one; the config allows \
-                     at most {} KiB in all (max_env_bytes): make them smaller, or raise \
-                     max_env_bytes",
-                    limits.max_env_bytes >> 10,
-                    limits.max_env_bytes >> 10
-                ),
-            )
-        })?;
+        left = left
+            .checked_sub(bytes.len() as u64)
+            .ok_or_else(|| Error::Limit {
+                key: LimitKey::EnvBytes,
+                limit: limits.max_env_bytes,
+                found: (limits.max_env_bytes - left).saturating_add(bytes.len() as u64),
+                location: Some(Location::file(&path)),
+            })?;
         let env = dotenv::parse(&path, &bytes)?;
         files.push((path, env));
     }

@@ -48,7 +48,7 @@ pub fn authorize(
     };
     let listed = config.apps.get(app);
     if listed.is_none() && !config.allow_unlisted_apps {
-        return Err(Error::Refused(format!(
+        return Err(Error::refused(format!(
             "app {} is not listed under apps: in the config, and the config sets \
              allow_unlisted_apps: false; ask an administrator to list it",
             Quoted(app)
@@ -71,7 +71,7 @@ pub fn authorize(
         match owner {
             Some(owner) if *owner == uid => {}
             Some(owner) => {
-                return Err(Error::Refused(format!(
+                return Err(Error::refused(format!(
                     "app {} belongs to {}; only its owner and the managers the config lists \
                      for it may act on it ({managers_hint})",
                     Quoted(app),
@@ -79,7 +79,7 @@ pub fn authorize(
                 )))
             }
             None => {
-                return Err(Error::Refused(format!(
+                return Err(Error::refused(format!(
                     "app {} was installed before procexport recorded owners, so no sudo user \
                      may act on it yet: an administrator can list {} under apps.{app}.managers \
                      in the config (or act as root without sudo)",
@@ -92,7 +92,7 @@ pub fn authorize(
     if owners.is_empty() && listed.is_some() {
         // A listed app is claimed by its managers only: with none, by root only (without
         // sudo). `allow_unlisted_apps` is about the apps the config does not list.
-        return Err(Error::Refused(if managers.is_empty() {
+        return Err(Error::refused(if managers.is_empty() {
             format!(
                 "app {} is listed under apps: in the config with no managers, so only root \
                  may install it; an administrator can list {} under apps.{app}.managers",

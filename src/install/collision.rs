@@ -78,7 +78,7 @@ fn refuse_taken<'a>(
 ) -> Result<()> {
     for path in paths {
         if let Some(other) = owners.get(path) {
-            return Err(Error::Refused(format!(
+            return Err(Error::refused(format!(
                 "{} would be installed for {}, but it belongs to another app, {}, which \
                  installed it: a \"-\" in an app name or label makes the same name twice \
                  (app \"a\" job \"b-c\" and app \"a-b\" job \"c\"); rename the label or the app",

@@ -6,13 +6,14 @@
 use super::disk::Disk;
 use super::manifest::EntryKind;
 use crate::error::Result;
+use crate::model::text::AbsPath;
 use enum_dispatch::enum_dispatch;
 use std::fmt;
 
 /// Where files that an older exporter (the gem) wrote for an app may be: in `dir`, named
 /// `<stem><suffix>` or `<stem>-<anything><suffix>`. A name only makes a file a candidate:
 /// `Installer::legacy_proven` says which ones their contents prove to be the app's.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LegacyFiles {
     pub dir: String,
     pub suffix: &'static str,
@@ -34,6 +35,59 @@ pub struct Adoption {
     pub proof: Result<&'static str, String>,
 }
 
+/// What a backend's init does and where its names reach, as plain data. Every backend sets
+/// every field in its `Installer::capabilities` (the struct has no `Default`), so a new
+/// backend states each one instead of inheriting a quiet default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Its jobs log into `<log_dir>/<prefix><app>`, which the transaction makes (false for
+    /// systemd user units, which log to the journal or their own `log:` file).
+    pub makes_log_dir: bool,
+    /// Where it keeps its manifests and locks, when not in the config's `state_dir` (a
+    /// backend that installs into the running user's home keeps them there too).
+    pub own_state_dir: Option<AbsPath>,
+    /// Where files of an app from an older exporter (the gem) may be.
+    pub legacy_files: Vec<LegacyFiles>,
+    /// A directory whose file names the init also reads from other directories.
+    pub shared_names: Option<SharedNames>,
+    /// What the user runs next, where procexport does not tell the init itself: printed
+    /// after a change on the live system.
+    pub next_step: Option<String>,
+}
+
+impl Capabilities {
+    /// The other paths the init would read under the same name as the installed `path`: a
+    /// unit in `/etc/systemd/system` is one name on systemd's whole search path, so one of
+    /// the same name in `/usr/lib/systemd/system` is a vendor's unit the new file would
+    /// override. An export refuses a name that exists at any of them unless the app's
+    /// manifest lists it.
+    pub fn same_name_elsewhere(&self, path: &str) -> Vec<String> {
+        let Some(shared) = &self.shared_names else {
+            return Vec::new();
+        };
+        let Some(name) = path
+            .strip_prefix(shared.dir.as_str())
+            .and_then(|rest| rest.strip_prefix('/'))
+            .filter(|name| !name.contains('/'))
+        else {
+            return Vec::new();
+        };
+        shared
+            .elsewhere
+            .iter()
+            .filter(|dir| **dir != shared.dir)
+            .map(|dir| format!("{dir}/{name}"))
+            .collect()
+    }
+}
+
+/// A file directly in `dir` has the same name, to the init, as one in each of `elsewhere`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedNames {
+    pub dir: String,
+    pub elsewhere: Vec<String>,
+}
+
 #[enum_dispatch]
 pub trait Installer {
     /// The backend's name, as on the command line and in the state directory.
@@ -42,19 +96,8 @@ pub trait Installer {
     /// The directories this backend installs into; a manifest entry outside them is refused.
     fn install_dirs(&self) -> Vec<String>;
 
-    /// The other paths the init would read under the same name as the rendered `path`: a
-    /// unit in `/etc/systemd/system` is one name on systemd's whole search path, so one of
-    /// the same name in `/usr/lib/systemd/system` is a vendor's unit the new file would
-    /// override. An export refuses a name that exists at any of them unless the app's
-    /// manifest lists it.
-    fn same_name_elsewhere(&self, _path: &str) -> Vec<String> {
-        Vec::new()
-    }
-
-    /// Where files of this app from an older exporter may be.
-    fn legacy_files(&self) -> Vec<LegacyFiles> {
-        Vec::new()
-    }
+    /// What the init does and where its names reach (`Capabilities`).
+    fn capabilities(&self) -> Capabilities;
 
     /// The paths of `found` (every file named `<full_name>` or `<full_name>-...` in the
     /// `legacy_files` places) whose contents prove the older exporter wrote them for app
@@ -88,26 +131,15 @@ pub trait Installer {
         Ok(())
     }
 
-    /// Where this backend keeps its manifests and locks, when not in the config's `state_dir`
-    /// (a backend that installs into the running user's home keeps them there too).
-    fn state_dir(&self) -> Option<crate::model::text::AbsPath> {
-        None
-    }
-
-    /// False for a backend whose jobs do not log into `<log_dir>/<prefix><app>` (the
-    /// transaction then does not make that directory).
-    fn makes_log_dir(&self) -> bool {
-        true
-    }
-
     /// Refuses an install that must not happen where the files go (`target`), before anything
     /// is read or written.
     fn check_target(&self, _target: Target) -> Result<()> {
         Ok(())
     }
 
-    /// Runs after a change was carried out on disk (e.g. `systemctl daemon-reload`); `dropped`
-    /// are the jobs whose files it removed (systemd forgets their failed state).
+    /// Runs after a change was carried out on disk, to tell the init (e.g. `systemctl
+    /// daemon-reload`); `dropped` are the jobs whose files it removed (systemd forgets their
+    /// failed state). A backend that tells the init nothing says so in `next_step`.
     fn after_apply(&self, _target: Target, _dropped: &Jobs) -> Result<()> {
         Ok(())
     }
@@ -233,4 +265,38 @@ pub enum Target {
     LiveNoReload,
     /// Under `--root`: not this system's files, so its init is never told.
     Root,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn of(shared_names: Option<SharedNames>) -> Capabilities {
+        Capabilities {
+            makes_log_dir: true,
+            own_state_dir: None,
+            legacy_files: Vec::new(),
+            shared_names,
+            next_step: None,
+        }
+    }
+
+    #[test]
+    fn a_shared_name_is_the_same_file_name_in_each_other_directory() {
+        let shared = of(Some(SharedNames {
+            dir: "/etc/u".into(),
+            elsewhere: vec!["/etc/u".into(), "/usr/lib/u".into(), "/lib/u".into()],
+        }));
+        assert_eq!(
+            shared.same_name_elsewhere("/etc/u/a.service"),
+            ["/usr/lib/u/a.service", "/lib/u/a.service"]
+        );
+        // Only a file directly in the directory has its name on the search path.
+        assert!(shared
+            .same_name_elsewhere("/etc/u/a.wants/b.service")
+            .is_empty());
+        assert!(shared.same_name_elsewhere("/etc/unit/a.service").is_empty());
+        assert!(shared.same_name_elsewhere("/etc/u").is_empty());
+        assert!(of(None).same_name_elsewhere("/etc/u/a.service").is_empty());
+    }
 }

@@ -41,7 +41,7 @@ impl Interrupt {
         });
         match registered {
             Ok(()) => Ok(Self { armed: true }),
-            Err(e) => Err(Error::Failed(format!("catching SIGINT and SIGTERM: {e}"))),
+            Err(e) => Err(Error::failed(format!("catching SIGINT and SIGTERM: {e}"))),
         }
     }
 

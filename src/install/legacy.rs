@@ -48,7 +48,7 @@ pub fn files(
     if no_prefix {
         return Ok(Legacy::default());
     }
-    let found = candidates(disk, &installer.legacy_files(), full_name)?;
+    let found = candidates(disk, &installer.capabilities().legacy_files, full_name)?;
     let proven: HashSet<String> = installer
         .legacy_proven(full_name, &found, wanted)
         .into_iter()
@@ -139,7 +139,7 @@ pub fn refuse(disk: &Disk, full_name: &str, found: &Legacy) -> Error {
         .iter()
         .map(|p| crate::sanitize::Quoted(&disk.host(p)).to_string())
         .collect();
-    Error::Refused(format!(
+    Error::refused(format!(
         "{full_name} has files an older exporter installed, which no manifest lists: {}; only \
          root, or a manager the config lists for this app (apps.<app>.managers), may take them \
          over or remove them; nothing was changed",

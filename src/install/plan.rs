@@ -142,7 +142,7 @@ pub fn plan(
     stale.dedup();
     for (path, kind) in stale {
         if !belongs(&path) {
-            return Err(Error::Refused(format!(
+            return Err(Error::refused_at(&path, format!(
                 "the manifest lists {}, which is not one of this app's files; refusing to remove it",
                 Quoted(&path)
             )));
@@ -157,12 +157,15 @@ pub fn plan(
                 plan.removals.push((path, kind));
             }
             (found, _) => {
-                return Err(Error::Refused(format!(
-                    "{} was installed as a {} but is now {}; refusing to remove it",
-                    Quoted(&path),
-                    kind_word(kind),
-                    describe(&found)
-                )))
+                return Err(Error::refused_at(
+                    &path,
+                    format!(
+                        "{} was installed as a {} but is now {}; refusing to remove it",
+                        Quoted(&path),
+                        kind_word(kind),
+                        describe(&found)
+                    ),
+                ))
             }
         }
     }
@@ -180,14 +183,17 @@ pub fn plan(
 fn refuse_foreign(foreign: &[String]) -> Result<()> {
     match foreign {
         [] => Ok(()),
-        [one] => Err(Error::Refused(format!(
-            "{} exists and was not installed by procexport for this app (no manifest lists \
+        [one] => Err(Error::refused_at(
+            one,
+            format!(
+                "{} exists and was not installed by procexport for this app (no manifest lists \
                  it); refusing to replace it: move it away if it is stale",
-            Quoted(one)
-        ))),
+                Quoted(one)
+            ),
+        )),
         many => {
             let list: Vec<String> = many.iter().map(|p| Quoted(p).to_string()).collect();
-            Err(Error::Refused(format!(
+            Err(Error::refused(format!(
                 "{} paths exist that procexport did not install for this app (no manifest lists \
                  them), so they were not installed by procexport for this app: {}; refusing to \
                  replace them: move them away if they are stale (another tool's files for the \
@@ -203,16 +209,19 @@ fn refuse_foreign(foreign: &[String]) -> Result<()> {
 /// must not be replaced.
 fn is_current(output: &Output, existing: &Existing, ownership: Option<Ownership>) -> Result<bool> {
     let refuse = || {
-        Err(Error::Refused(format!(
-            "{} is {}, not a {}; refusing to replace it (remove it by hand if it is stale)",
-            Quoted(&output.path),
-            describe(existing),
-            match output.kind {
-                Kind::File { .. } => "regular file",
-                Kind::Dir { .. } => "directory",
-                Kind::Symlink { .. } => "symlink",
-            }
-        )))
+        Err(Error::refused_at(
+            &output.path,
+            format!(
+                "{} is {}, not a {}; refusing to replace it (remove it by hand if it is stale)",
+                Quoted(&output.path),
+                describe(existing),
+                match output.kind {
+                    Kind::File { .. } => "regular file",
+                    Kind::Dir { .. } => "directory",
+                    Kind::Symlink { .. } => "symlink",
+                }
+            ),
+        ))
     };
     match (&output.kind, existing) {
         // A missing path is written; so is a stale link of ours (renaming over a link never
@@ -236,11 +245,14 @@ fn is_current(output: &Output, existing: &Existing, ownership: Option<Ownership>
         }
         // Refused here, before the first write, rather than when the writer opens it.
         (Kind::Dir { .. }, Existing::Dir { mode: m, .. }) if m & 0o022 != 0 => {
-            Err(Error::Refused(format!(
+            Err(Error::refused_at(
+                &output.path,
+                format!(
                 "{} is writable by group or others (mode {m:04o}); procexport only writes into \
                  directories that only their owner can write",
                 Quoted(&output.path)
-            )))
+            ),
+            ))
         }
         (Kind::Dir { mode, group }, Existing::Dir { mode: m, uid, gid }) => {
             let owner_ok = ownership.is_none_or(|o| *uid == 0 && *gid == o.gid(*group));

@@ -32,14 +32,14 @@ impl Invoker {
                     .to_str()
                     .and_then(|v| v.parse::<u32>().ok())
                     .map(Some)
-                    .ok_or_else(|| Error::Refused(format!("{name} is set but is not a number"))),
+                    .ok_or_else(|| Error::refused(format!("{name} is set but is not a number"))),
             }
         };
         let sudo = match (read("SUDO_UID")?, read("SUDO_GID")?) {
             (Some(0) | None, _) => None,
             (Some(uid), Some(gid)) => Some((uid, gid)),
             (Some(_), None) => {
-                return Err(Error::Refused(
+                return Err(Error::refused(
                     "SUDO_UID is set but SUDO_GID is not".to_owned(),
                 ))
             }

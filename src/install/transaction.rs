@@ -127,7 +127,7 @@ pub fn install(
     };
     let what = format!("{} {verb} of {full_name}", installer.name());
     if cx.older == Older::Adopt && !cx.may_claim_legacy {
-        return Err(Error::Refused(format!(
+        return Err(Error::refused(format!(
             "--adopt: only root, or a manager the config lists for this app \
              (apps.<app>.managers), may take over what an older exporter installed for \
              {full_name}; nothing was changed"
@@ -136,7 +136,7 @@ pub fn install(
     if matches!(change, Change::Export { .. }) {
         installer.check_target(cx.target)?;
     }
-    let own_state_dir = installer.state_dir();
+    let own_state_dir = installer.capabilities().own_state_dir;
     let state_dir = own_state_dir.as_ref().unwrap_or(cx.state_dir);
     // A backend with a state directory of its own that does not exist has installed nothing:
     // a clean of every backend does not make that directory just to lock it.
@@ -218,7 +218,7 @@ fn install_locked(
     // The log directory: made (or, in a dry run, checked by the same rules) before the jobs
     // that log into it are installed.
     let mut new_log_dir = None;
-    if let Some(log) = log_dir.filter(|_| installer.makes_log_dir()) {
+    if let Some(log) = log_dir.filter(|_| installer.capabilities().makes_log_dir) {
         let path = format!("{}/{}", log.parent, log.name);
         let recorded = old.log_dir.as_deref() == Some(path.as_str());
         let owner = (log.uid, log.gid);
@@ -259,6 +259,9 @@ fn install_locked(
         disk.remove_stale_files(&plan)?;
         disk.finish_manifest(&plan, &manifest_path)?;
         installer.after_apply(cx.target, &dropped)?;
+        if let Some(next) = installer.capabilities().next_step.filter(|_| live) {
+            crate::error::warn(&next);
+        }
     }
     report::summary(cx.out, what, &plan).map_err(print_error)?;
     // A signal that came during the change stops the run here, after it: no restart.
@@ -361,9 +364,9 @@ fn shadow_check(
     if old.entries.iter().any(|(p, _)| p == path) {
         return Ok(());
     }
-    for other in installer.same_name_elsewhere(path) {
+    for other in installer.capabilities().same_name_elsewhere(path) {
         if disk.inspect(&other)? != Existing::Missing {
-            return Err(Error::Refused(format!(
+            return Err(Error::refused(format!(
                 "{} would override {}, which procexport did not install: {} already has a \
                  job of that name; choose another app name or label, or set a prefix in the \
                  config",
@@ -384,7 +387,7 @@ pub fn control(
     full_name: &str,
     action: Action,
 ) -> Result<Outcome> {
-    let own_state_dir = installer.state_dir();
+    let own_state_dir = installer.capabilities().own_state_dir;
     let state_dir = own_state_dir.as_ref().unwrap_or(cx.state_dir);
     // As for a clean: a state directory of the backend's own that does not exist holds no
     // app, and is not made just to lock it (a plain user may have no home to make it in).
@@ -441,7 +444,7 @@ pub fn status(
     installer: &dyn Installer,
     full_name: &str,
 ) -> Result<Option<Vec<JobStatus>>> {
-    let own_state_dir = installer.state_dir();
+    let own_state_dir = installer.capabilities().own_state_dir;
     let state_dir = own_state_dir.as_ref().unwrap_or(cx.state_dir);
     let manifest_path = manifest_path(state_dir, installer, full_name);
     let manifest = cx.disk.read_manifest(&manifest_path)?;
@@ -509,7 +512,7 @@ fn require_init(
             .init_missing(jobs)
             .map(|h| format!("; {h}"))
             .unwrap_or_default();
-        return Err(Error::Failed(format!(
+        return Err(Error::failed(format!(
             "the app cannot be {verb}: the init that runs {} jobs is not running here{hint}",
             installer.name()
         )));
@@ -637,7 +640,7 @@ pub fn belongs_to_app(path: &str, install_dirs: &[String], full_name: &str) -> b
 
 /// A failed write to stdout.
 pub fn print_error(e: std::io::Error) -> Error {
-    Error::io(crate::error::STDOUT, e)
+    Error::output(crate::error::Stream::Stdout, e)
 }
 #[cfg(test)]
 mod tests {

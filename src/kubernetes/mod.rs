@@ -98,7 +98,7 @@ fn process_types<'a>(app: &'a App, procfile: &'a Procfile) -> Result<Vec<Process
             continue;
         }
         if rest.len() < count {
-            return Err(Error::Failed(format!(
+            return Err(Error::failed(format!(
                 "the job model has fewer jobs than the Procfile's entries make (at {})",
                 Quoted(entry.label.as_str())
             )));
@@ -115,7 +115,7 @@ fn process_types<'a>(app: &'a App, procfile: &'a Procfile) -> Result<Vec<Process
             .enumerate()
             .any(|(i, job)| job.name != expected(i))
         {
-            return Err(Error::Failed(format!(
+            return Err(Error::failed(format!(
                 "the jobs of label {} are not where the job model puts them",
                 Quoted(entry.label.as_str())
             )));
@@ -124,7 +124,7 @@ fn process_types<'a>(app: &'a App, procfile: &'a Procfile) -> Result<Vec<Process
         rest = tail;
     }
     if !rest.is_empty() {
-        return Err(Error::Failed(
+        return Err(Error::failed(
             "the job model has more jobs than the Procfile's entries make".to_owned(),
         ));
     }
@@ -282,7 +282,7 @@ impl Context<'_> {
         let job = process
             .jobs
             .first()
-            .ok_or_else(|| Error::Failed(format!("label {} made no job", Quoted(label))))?;
+            .ok_or_else(|| Error::failed(format!("label {} made no job", Quoted(label))))?;
         let name = format!("{}-{component}", self.app_k8s);
         let shape = self
             .shape(process, job, index, notes)

@@ -19,7 +19,7 @@ use std::fmt::Write;
 /// The YAML document (without the `---` that separates documents) of `value`.
 pub fn document<T: Serialize>(value: &T) -> Result<String> {
     let tree = to_tree(value)
-        .map_err(|e| Error::Failed(format!("cannot write an object as YAML: {e}")))?;
+        .map_err(|e| Error::failed(format!("cannot write an object as YAML: {e}")))?;
     layout(&tree)
 }
 
@@ -29,7 +29,7 @@ fn layout(tree: &Tree) -> Result<String> {
     match tree {
         Tree::Mapping(map) if !map.is_empty() => mapping(&mut out, map, 0),
         other => {
-            return Err(Error::Failed(format!(
+            return Err(Error::failed(format!(
                 "a document must be a mapping, not {other:?}"
             )))
         }

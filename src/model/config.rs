@@ -374,15 +374,7 @@ impl Config {
         keys: &[Key],
         accounts: &Accounts,
     ) -> Result<Self> {
-        let raw: RawConfig = match text {
-            Some(text) if !text.trim().is_empty() => yaml::parse(text).map_err(|e| {
-                let location = e
-                    .line
-                    .map_or_else(|| Location::file(file), |line| Location::line(file, line));
-                Error::input(location, e.message)
-            })?,
-            _ => RawConfig::default(),
-        };
+        let raw = parse_raw(file, text)?;
         let text = text.unwrap_or("");
         let at_key = |key: &str, message: String| {
             let location = key_line(text, &[key])
@@ -397,62 +389,16 @@ impl Config {
         let log_dir = path("log_dir", &raw.log_dir, "/var/log")?;
         let state_dir = path("state_dir", &raw.state_dir, "/var/lib/procexport")?;
         let settings = settings(&raw.other, keys).map_err(|(key, m)| at_key(&key, m))?;
-        let prefix = raw.prefix.unwrap_or_else(|| "fb-".to_owned());
+        let prefix = raw.prefix.clone().unwrap_or_else(|| "fb-".to_owned());
         check_prefix(&prefix).map_err(|m| at(("prefix", m)))?;
-        let run_as = match accounts {
-            Accounts::Configured(resolve) => resolve(
-                raw.run_user.as_deref().unwrap_or("service"),
-                raw.run_group.as_deref().unwrap_or("service"),
-            )
-            .map_err(|e| {
-                let key = match e.account {
-                    Account::User => "run_user",
-                    Account::Group => "run_group",
-                };
-                at((key, e.message))
-            })?,
-            Accounts::Invoking { me, exporting } => {
-                if exporting.is_some() {
-                    not_someone_else(me, raw.run_user.as_deref(), raw.run_group.as_deref(), "")
-                        .map_err(at)?;
-                }
-                me.clone()
-            }
-        };
+        let run_as = run_as(&raw, accounts, &at)?;
         let runlevels = |key: &'static str, value: &Option<String>, default: &str| {
             Runlevels::parse(value.as_deref().unwrap_or(default), key).map_err(|m| at((key, m)))
         };
-        let defaults = Layer {
-            kill_timeout: raw
-                .kill_timeout
-                .map(|w| layer::kill_timeout(w.0))
-                .transpose()
-                .map_err(at)?,
-            respawn: raw
-                .respawn
-                .as_ref()
-                .map(layer::respawn)
-                .transpose()
-                .map_err(at)?,
-            env: raw
-                .env
-                .as_ref()
-                .map(layer::env)
-                .transpose()
-                .map_err(at)?
-                .unwrap_or_default(),
-            ..Layer::default()
-        };
+        let defaults = defaults(&raw, &at)?;
         let apps = parse_apps(file, text, raw.apps.unwrap_or_default(), &run_as, accounts)?;
         let policy = Policy::parse(raw.policy.as_ref()).map_err(at)?;
-        let kubernetes =
-            kubernetes::Settings::check(raw.kubernetes.as_ref()).map_err(|(key, m)| {
-                let line = key_line(text, &["kubernetes", key])
-                    .or_else(|| key_line(text, &["kubernetes"]));
-                let location =
-                    line.map_or_else(|| Location::file(file), |l| Location::line(file, l));
-                Error::input(location, m)
-            })?;
+        let kubernetes = kubernetes_settings(file, text, raw.kubernetes.as_ref())?;
         Ok(Self {
             apps,
             allow_unlisted_apps: raw.allow_unlisted_apps.unwrap_or(true),
@@ -476,6 +422,78 @@ impl Config {
             policy,
         })
     }
+}
+
+/// The config file's YAML, read (an empty or absent file reads as no key set).
+fn parse_raw(file: &str, text: Option<&str>) -> Result<RawConfig> {
+    Ok(match text {
+        Some(text) if !text.trim().is_empty() => {
+            yaml::parse(text).map_err(|e| e.into_error(file))?
+        }
+        _ => RawConfig::default(),
+    })
+}
+
+/// The run user and group as `accounts` says; `at` places an error at its key.
+fn run_as(raw: &RawConfig, accounts: &Accounts, at: &dyn Fn(KeyError) -> Error) -> Result<RunAs> {
+    Ok(match accounts {
+        Accounts::Configured(resolve) => resolve(
+            raw.run_user.as_deref().unwrap_or("service"),
+            raw.run_group.as_deref().unwrap_or("service"),
+        )
+        .map_err(|e| {
+            let key = match e.account {
+                Account::User => "run_user",
+                Account::Group => "run_group",
+            };
+            at((key, e.message))
+        })?,
+        Accounts::Invoking { me, exporting } => {
+            if exporting.is_some() {
+                not_someone_else(me, raw.run_user.as_deref(), raw.run_group.as_deref(), "")
+                    .map_err(at)?;
+            }
+            me.clone()
+        }
+    })
+}
+
+/// The jobs' settings the config gives every app (under the Procfile's own).
+fn defaults(raw: &RawConfig, at: &dyn Fn(KeyError) -> Error) -> Result<Layer> {
+    Ok(Layer {
+        kill_timeout: raw
+            .kill_timeout
+            .map(|w| layer::kill_timeout(w.0))
+            .transpose()
+            .map_err(at)?,
+        respawn: raw
+            .respawn
+            .as_ref()
+            .map(layer::respawn)
+            .transpose()
+            .map_err(at)?,
+        env: raw
+            .env
+            .as_ref()
+            .map(layer::env)
+            .transpose()
+            .map_err(at)?
+            .unwrap_or_default(),
+        ..Layer::default()
+    })
+}
+
+/// The `kubernetes:` section, checked; an error is placed at its key, else at the section.
+fn kubernetes_settings(
+    file: &str,
+    text: &str,
+    raw: Option<&kubernetes::RawSettings>,
+) -> Result<kubernetes::Settings> {
+    kubernetes::Settings::check(raw).map_err(|(key, m)| {
+        let line = key_line(text, &["kubernetes", key]).or_else(|| key_line(text, &["kubernetes"]));
+        let location = line.map_or_else(|| Location::file(file), |l| Location::line(file, l));
+        Error::input(location, m)
+    })
 }
 
 /// Whose account an app's jobs run as.

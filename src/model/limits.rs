@@ -6,7 +6,7 @@
 //! came after the jobs were built. The estimate is made again from the built jobs, and the
 //! exact size after rendering, before anything is written.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, LimitKey, Result};
 use crate::model::config::Limits;
 use crate::model::job::App;
 use crate::model::output::{Kind, Output};
@@ -22,11 +22,11 @@ const COPIES_PER_VALUE: u64 = 3;
 /// `count` instance counted, known before a single job is built.
 pub fn check_job_count(jobs: u64, limits: &Limits) -> Result<()> {
     if jobs > u64::from(limits.max_jobs) {
-        return Err(Error::Usage(format!(
-            "the Procfile makes {jobs} jobs (counting every `count` instance); the config \
-             allows at most {} per app (max_jobs): lower the counts, or raise max_jobs",
-            limits.max_jobs
-        )));
+        return Err(Error::limit(
+            LimitKey::Jobs,
+            u64::from(limits.max_jobs),
+            jobs,
+        ));
     }
     Ok(())
 }
@@ -40,7 +40,7 @@ pub fn check_planned(types: impl Iterator<Item = (u64, u64)>, limits: &Limits) -
             TEMPLATE_BYTES_PER_JOB.saturating_add(COPIES_PER_VALUE.saturating_mul(values));
         total.saturating_add(count.saturating_mul(per_job))
     });
-    refuse_bytes(estimate, limits, "would render")
+    refuse_bytes(estimate, limits, LimitKey::PlannedBytes)
 }
 
 /// Refuses an app with more jobs than `limits` allow, or whose values would render to more
@@ -66,18 +66,12 @@ pub fn check_rendered(_app: &App, outputs: &[Output], limits: &Limits) -> Result
             Kind::Dir { .. } | Kind::Symlink { .. } => 0,
         })
         .sum();
-    refuse_bytes(bytes, limits, "renders")
+    refuse_bytes(bytes, limits, LimitKey::RenderedBytes)
 }
 
-fn refuse_bytes(bytes: u64, limits: &Limits, verb: &str) -> Result<()> {
+fn refuse_bytes(bytes: u64, limits: &Limits, key: LimitKey) -> Result<()> {
     if bytes > limits.max_rendered_bytes {
-        return Err(Error::Usage(format!(
-            "the Procfile {verb} about {} KiB of files; the config allows at most {} KiB per \
-             app (max_rendered_bytes): make its env values or counts smaller, or raise \
-             max_rendered_bytes",
-            bytes >> 10,
-            limits.max_rendered_bytes >> 10
-        )));
+        return Err(Error::limit(key, limits.max_rendered_bytes, bytes));
     }
     Ok(())
 }

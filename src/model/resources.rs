@@ -93,6 +93,26 @@ pub enum Effect {
     Bounds,
 }
 
+/// The resource keys that only tune a job's share of the machine: weights, and the memory
+/// the job keeps under pressure (`memory_low`). Every other key bounds it.
+pub const TUNES: &[&str] = &[
+    "cpu_weight",
+    "startup_cpu_weight",
+    "memory_low",
+    "io_weight",
+    "startup_io_weight",
+    "io_device_weight",
+];
+
+/// Whether resource key `key` (without `resources.`) only tunes.
+pub fn effect(key: &str) -> Effect {
+    if TUNES.contains(&key) {
+        Effect::Tunes
+    } else {
+        Effect::Bounds
+    }
+}
+
 impl Resources {
     /// Checks `resources:` as written; errors are said of `resources`, whose line the parser
     /// finds.
@@ -198,9 +218,9 @@ impl Resources {
     /// `-`, `%`, `,` and spaces.
     pub fn systemd(&self) -> Vec<(&'static str, &'static str, String, Effect)> {
         let mut out = Vec::new();
-        let mut push = |key, directive, value: Option<String>, effect| {
+        let mut push = |key: &'static str, directive, value: Option<String>| {
             if let Some(value) = value {
-                out.push((key, directive, value, effect));
+                out.push((key, directive, value, effect(key)));
             }
         };
         let w = |w: &Option<Weight>| w.map(|w| w.0.to_string());
@@ -210,108 +230,67 @@ impl Resources {
             l.as_ref()
                 .map(|l| l.iter().map(|e| e.0.as_str()).collect::<Vec<_>>().join(" "))
         };
-        push(
-            "cpu_weight",
-            "CPUWeight",
-            w(&self.cpu_weight),
-            Effect::Tunes,
-        );
+        push("cpu_weight", "CPUWeight", w(&self.cpu_weight));
         push(
             "startup_cpu_weight",
             "StartupCPUWeight",
             w(&self.startup_cpu_weight),
-            Effect::Tunes,
         );
         push(
             "cpu_quota",
             "CPUQuota",
             self.cpu_quota.map(|q| format!("{q}%")),
-            Effect::Bounds,
         );
         push(
             "cpu_affinity",
             "CPUAffinity",
             self.cpu_affinity.as_ref().map(CpuSet::text),
-            Effect::Bounds,
         );
-        push(
-            "memory_low",
-            "MemoryLow",
-            n(&self.memory_low),
-            Effect::Tunes,
-        );
-        push(
-            "memory_high",
-            "MemoryHigh",
-            n(&self.memory_high),
-            Effect::Bounds,
-        );
-        push(
-            "memory_max",
-            "MemoryMax",
-            n(&self.memory_max),
-            Effect::Bounds,
-        );
-        push(
-            "memory_swap_max",
-            "MemorySwapMax",
-            n(&self.memory_swap_max),
-            Effect::Bounds,
-        );
-        push(
-            "task_max",
-            "TasksMax",
-            self.task_max.map(|t| t.to_string()),
-            Effect::Bounds,
-        );
-        push("io_weight", "IOWeight", w(&self.io_weight), Effect::Tunes);
+        push("memory_low", "MemoryLow", n(&self.memory_low));
+        push("memory_high", "MemoryHigh", n(&self.memory_high));
+        push("memory_max", "MemoryMax", n(&self.memory_max));
+        push("memory_swap_max", "MemorySwapMax", n(&self.memory_swap_max));
+        push("task_max", "TasksMax", self.task_max.map(|t| t.to_string()));
+        push("io_weight", "IOWeight", w(&self.io_weight));
         push(
             "startup_io_weight",
             "StartupIOWeight",
             w(&self.startup_io_weight),
-            Effect::Tunes,
         );
         push(
             "io_device_weight",
             "IODeviceWeight",
             d(&self.io_device_weight),
-            Effect::Tunes,
         );
         push(
             "io_read_bandwidth_max",
             "IOReadBandwidthMax",
             d(&self.io_read_bandwidth_max),
-            Effect::Bounds,
         );
         push(
             "io_write_bandwidth_max",
             "IOWriteBandwidthMax",
             d(&self.io_write_bandwidth_max),
-            Effect::Bounds,
         );
         push(
             "io_read_iops_max",
             "IOReadIOPSMax",
             d(&self.io_read_iops_max),
-            Effect::Bounds,
         );
         push(
             "io_write_iops_max",
             "IOWriteIOPSMax",
             d(&self.io_write_iops_max),
-            Effect::Bounds,
         );
         push(
             "ip_address_allow",
             "IPAddressAllow",
             ips(&self.ip_address_allow),
-            Effect::Bounds,
         );
         push(
             "ip_address_deny",
             "IPAddressDeny",
             ips(&self.ip_address_deny),
-            Effect::Bounds,
         );
         out
     }

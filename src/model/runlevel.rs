@@ -14,6 +14,10 @@ pub struct Runlevels(String);
 #[allow(dead_code)]
 impl Runlevels {
     pub fn parse(text: &str, what: &str) -> Result<Self, String> {
+        // init-exporter writes one runlevel bare (`start_on_runlevel: 2`): the set `[2]`.
+        if let [level @ b'0'..=b'6'] = text.as_bytes() {
+            return Ok(Self(format!("[{}]", char::from(*level))));
+        }
         let inner = text
             .strip_prefix('[')
             .and_then(|t| t.strip_suffix(']'))
@@ -68,6 +72,7 @@ mod tests {
             );
         }
         assert!(Runlevels::parse("[!2345]", "x").unwrap().negated());
+        assert_eq!(Runlevels::parse("2", "x").unwrap().as_str(), "[2]");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! as foreman sets them); `count` (or the formation) expanded into instances; every generated
 //! name checked for collisions and length.
 
-use super::entry::{PortSetting, Procfile};
+use super::entry::{Entry, PortSetting, Procfile};
 use crate::error::{Error, Location, Result};
 use crate::model::command::Command;
 use crate::model::config::Config;
@@ -59,6 +59,8 @@ pub struct Options {
     pub env_files: Vec<(String, Env)>,
 }
 
+/// The app: its name and log directory, then each entry's jobs (`entry_jobs`), in Procfile
+/// order.
 pub fn assemble(
     config: &Config,
     procfile: &Procfile,
@@ -70,103 +72,34 @@ pub fn assemble(
     let full_name = format!("{}{}", config.prefix, app);
     check_length(&full_name, Location::file(file))?;
     let log_dir = AbsPath::parse(&config.log_dir.join(&full_name), "log directory")
-        .map_err(Error::Refused)?;
+        .map_err(Error::refused)?;
     check_formation(&options.formation, procfile, file)?;
     let (dotenv, base_port) = read_dotenv(options, config)?;
-    let top = &procfile.top;
-    let defaults = &config.defaults;
     let base_env = base_env(config, &dotenv, !options.elsewhere)?;
     check_planned(config, procfile, options, &base_env, default_dir)?;
-    check_app_policy(config, procfile, file)?;
+    check_policy(config, procfile, file)?;
+    let shared = Shared {
+        file,
+        full_name: &full_name,
+        log_dir: &log_dir,
+        top: &procfile.top,
+        defaults: &config.defaults,
+        default_dir,
+        base_env: &base_env,
+        base_port,
+        options,
+    };
     let mut jobs = Vec::new();
     let mut notes = Vec::new();
     // Which entry made each job name, to report a collision with both lines.
     let mut made_by: HashMap<Name, (usize, Option<u32>)> = HashMap::new();
     for (type_index, entry) in procfile.entries.iter().enumerate() {
-        let label = entry.label.as_str();
         let Some(count) = instances(entry, &options.formation, options.elsewhere, &mut notes)
         else {
             continue;
         };
-        let layers = [&entry.layer, top, defaults];
-        let kill_timeout = layers
-            .iter()
-            .find_map(|l| l.kill_timeout)
-            .unwrap_or(DEFAULT_KILL_TIMEOUT);
-        // A one-shot job is never restarted (runit's finish keeps it down after its run).
-        let respawn = if entry.once {
-            Respawn::Off
-        } else {
-            layer::resolve_respawn(&layers.map(|l| l.respawn))
-        };
-        let working_directory = layers
-            .iter()
-            .find_map(|l| l.working_directory.clone())
-            .unwrap_or_else(|| default_dir.clone());
-        let tuning = Tuning::resolve(&layers);
-        config.policy.check_limits(&tuning.limits).map_err(|m| {
-            let line = entry
-                .limits_line
-                .filter(|_| !entry.layer.limits.is_empty())
-                .or(procfile.limits_line)
-                .unwrap_or(entry.line);
-            Error::input(Location::line(file, line), m)
-        })?;
-        let env_file = env_file(&layers, &working_directory, options, file, entry.line)?;
-        // One instance keeps the label as its name unless the Procfile asked for `count:`.
-        let numbered = entry.count.is_some() || count > 1;
-        let type_base = type_base(entry.port, base_port, type_index);
-        for instance in 0..count {
-            let name = if numbered {
-                entry.label.instance(instance)
-            } else {
-                entry.label.clone()
-            };
-            let line = entry
-                .count_line
-                .filter(|_| entry.count.is_some())
-                .unwrap_or(entry.line);
-            check_made_once(&made_by, &name, line, entry.count, file)?;
-            made_by.insert(name.clone(), (line, entry.count));
-            let job_full_name = format!("{full_name}-{name}");
-            check_length(&job_full_name, Location::line(file, entry.line))?;
-            let (log, log_given) = job_log(&layers, &log_dir, &name, &working_directory)
-                .map_err(|m| Error::input(Location::line(file, entry.line), m))?;
-            let port = instance_port(
-                type_base,
-                instance,
-                &name,
-                &Location::line(file, entry.line),
-            )?;
-            let env = instance_env(
-                &base_env,
-                port.filter(|_| !options.elsewhere),
-                (!options.elsewhere).then_some((label, instance)),
-                [env_file, &top.env, &entry.layer.env],
-            )?;
-            jobs.push(Job {
-                name,
-                full_name: job_full_name,
-                command: entry.command.clone(),
-                env,
-                working_directory: working_directory.clone(),
-                respawn,
-                kill_timeout,
-                log,
-                log_given,
-                instance,
-                port,
-                once: entry.once,
-                respawn_delay: tuning.respawn_delay,
-                limits: tuning.limits,
-                kill_signal: tuning.kill_signal,
-                kill_mode: tuning.kill_mode,
-                reload_signal: tuning.reload_signal,
-                pre: tuning.pre.clone(),
-                post: tuning.post.clone(),
-                resources: tuning.resources.clone(),
-            });
-        }
+        let made = entry_jobs(&shared, type_index, entry, count, &mut made_by)?;
+        jobs.extend(made);
     }
     if jobs.is_empty() {
         return Err(Error::input(
@@ -233,8 +166,10 @@ impl Tuning {
     }
 }
 
-/// Refuses a `depends` or `start_on_device` the admin's policy does not allow.
-fn check_app_policy(config: &Config, procfile: &Procfile, file: &str) -> Result<()> {
+/// Refuses what the admin's policy does not allow: a `depends` or `start_on_device` outside
+/// its lists, a limit above its `max_limits`. Checked before anything else is read (the
+/// Procfile's env files) or built.
+pub fn check_policy(config: &Config, procfile: &Procfile, file: &str) -> Result<()> {
     if let Some((units, line)) = &procfile.depends {
         config
             .policy
@@ -246,6 +181,21 @@ fn check_app_policy(config: &Config, procfile: &Procfile, file: &str) -> Result<
             .policy
             .check_device(device)
             .map_err(|m| Error::input(Location::line(file, *line), m))?;
+    }
+    for entry in &procfile.entries {
+        let limits = entry
+            .layer
+            .limits
+            .over(procfile.top.limits)
+            .over(config.defaults.limits);
+        config.policy.check_limits(&limits).map_err(|m| {
+            let line = entry
+                .limits_line
+                .filter(|_| !entry.layer.limits.is_empty())
+                .or(procfile.limits_line)
+                .unwrap_or(entry.line);
+            Error::input(Location::line(file, line), m)
+        })?;
     }
     Ok(())
 }
@@ -306,6 +256,117 @@ fn env_file<'a>(
         })
 }
 
+/// What every entry's jobs are built from: the app's own values, settled once.
+struct Shared<'a> {
+    file: &'a str,
+    full_name: &'a str,
+    log_dir: &'a AbsPath,
+    /// The Procfile's top-level settings, then the config's.
+    top: &'a Layer,
+    defaults: &'a Layer,
+    default_dir: &'a AbsPath,
+    /// The env every job starts from (see `base_env`).
+    base_env: &'a Env,
+    base_port: u16,
+    options: &'a Options,
+}
+
+/// The `count` jobs of the Procfile's `type_index`th entry: each setting from the entry, else
+/// the top level, else the config; each name made once (`made_by` records who made it).
+fn entry_jobs(
+    shared: &Shared,
+    type_index: usize,
+    entry: &Entry,
+    count: u32,
+    made_by: &mut HashMap<Name, (usize, Option<u32>)>,
+) -> Result<Vec<Job>> {
+    let Shared {
+        file,
+        full_name,
+        log_dir,
+        top,
+        defaults,
+        default_dir,
+        base_env,
+        base_port,
+        options,
+    } = *shared;
+    let label = entry.label.as_str();
+    let layers = [&entry.layer, top, defaults];
+    let kill_timeout = layers
+        .iter()
+        .find_map(|l| l.kill_timeout)
+        .unwrap_or(DEFAULT_KILL_TIMEOUT);
+    // A one-shot job is never restarted (runit's finish keeps it down after its run).
+    let respawn = if entry.once {
+        Respawn::Off
+    } else {
+        layer::resolve_respawn(&layers.map(|l| l.respawn))
+    };
+    let working_directory = layers
+        .iter()
+        .find_map(|l| l.working_directory.clone())
+        .unwrap_or_else(|| default_dir.clone());
+    let tuning = Tuning::resolve(&layers);
+    let env_file = env_file(&layers, &working_directory, options, file, entry.line)?;
+    // One instance keeps the label as its name unless the Procfile asked for `count:`.
+    let numbered = entry.count.is_some() || count > 1;
+    let type_base = type_base(entry.port, base_port, type_index);
+    let mut jobs = Vec::new();
+    for instance in 0..count {
+        let name = if numbered {
+            entry.label.instance(instance)
+        } else {
+            entry.label.clone()
+        };
+        let line = entry
+            .count_line
+            .filter(|_| entry.count.is_some())
+            .unwrap_or(entry.line);
+        check_made_once(made_by, &name, line, entry.count, file)?;
+        made_by.insert(name.clone(), (line, entry.count));
+        let job_full_name = format!("{full_name}-{name}");
+        check_length(&job_full_name, Location::line(file, entry.line))?;
+        let (log, log_given) = job_log(&layers, log_dir, &name, &working_directory)
+            .map_err(|m| Error::input(Location::line(file, entry.line), m))?;
+        let port = instance_port(
+            type_base,
+            instance,
+            &name,
+            &Location::line(file, entry.line),
+        )?;
+        let env = instance_env(
+            base_env,
+            port.filter(|_| !options.elsewhere),
+            (!options.elsewhere).then_some((label, instance)),
+            [env_file, &top.env, &entry.layer.env],
+        )?;
+        jobs.push(Job {
+            name,
+            full_name: job_full_name,
+            command: entry.command.clone(),
+            env,
+            working_directory: working_directory.clone(),
+            respawn,
+            kill_timeout,
+            log,
+            log_given,
+            instance,
+            port,
+            once: entry.once,
+            respawn_delay: tuning.respawn_delay,
+            limits: tuning.limits,
+            kill_signal: tuning.kill_signal,
+            kill_mode: tuning.kill_mode,
+            reload_signal: tuning.reload_signal,
+            pre: tuning.pre.clone(),
+            post: tuning.post.clone(),
+            resources: tuning.resources.clone(),
+        });
+    }
+    Ok(jobs)
+}
+
 /// Refuses, before a single job is built (each holds its own copy of the env), a Procfile
 /// whose jobs would render to more than `max_rendered_bytes`: each type's instances times
 /// the bytes of the values one instance carries, at most.
@@ -353,7 +414,7 @@ fn check_planned(
 
 /// How many instances of `entry` to install, or `None` (with a note why) for none.
 fn instances(
-    entry: &super::entry::Entry,
+    entry: &Entry,
     formation: &Formation,
     keep_release: bool,
     notes: &mut Vec<String>,

@@ -16,6 +16,7 @@ use crate::sanitize::Quoted;
 use crate::yaml::{self, key_line, Entries, KeyLines, Loose, Whole};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use std::collections::HashSet;
 use std::fmt;
 
 #[derive(Debug, Deserialize)]
@@ -176,20 +177,9 @@ impl<'de> Deserialize<'de> for Commands {
 pub fn parse(file: &str, text: &str, max_expanded: u64) -> Result<Procfile> {
     check_tabs(file, text)?;
     check_top_keys(file, text, max_expanded)?;
-    let raw: RawV2 = yaml::parse_bounded(text, max_expanded).map_err(|e| {
-        let location = e
-            .line
-            .map_or_else(|| Location::file(file), |line| Location::line(file, line));
-        Error::input(location, e.message)
-    })?;
+    let raw: RawV2 = yaml::parse_bounded(text, max_expanded).map_err(|e| e.into_error(file))?;
     let lines = KeyLines::index(text);
-    let at = |path: &[&str], (key, message): KeyError| {
-        let mut full: Vec<&str> = path.to_vec();
-        full.push(key);
-        let line = lines.get(&full).or_else(|| lines.get(path));
-        let location = line.map_or_else(|| Location::file(file), |l| Location::line(file, l));
-        Error::input(location, message)
-    };
+    let at = |path: &[&str], error: KeyError| at_key(file, &lines, path, error);
     let runlevels = |key: &'static str, value: &Option<String>| {
         value
             .as_deref()
@@ -231,66 +221,9 @@ pub fn parse(file: &str, text: &str, max_expanded: u64) -> Result<Procfile> {
     })
     .map_err(|e| at(&[], e))?;
     let mut entries = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     for (label, RawEntry(command)) in raw.commands.0 {
-        let path = ["commands", label.as_str()];
-        let line = lines.get(&path).unwrap_or(1);
-        let here = |column: Option<usize>, message: String| {
-            let location = match column {
-                Some(c) => Location::at(file, line, c),
-                None => Location::line(file, line),
-            };
-            Error::input(location, message)
-        };
-        let name = Name::parse(&label, "label").map_err(|m| here(None, m))?;
-        if !seen.insert(label.clone()) {
-            return Err(here(
-                None,
-                format!(
-                    "label {} is defined twice: rename one of them, or remove the one not wanted",
-                    Quoted(&label)
-                ),
-            ));
-        }
-        let settings = RawSettings {
-            env: command.env,
-            working_directory: command.working_directory,
-            respawn: command.respawn,
-            kill_timeout: command.kill_timeout,
-            log: command.log,
-            env_file: command.env_file,
-            limits: command.limits,
-            kill_signal: command.kill_signal,
-            kill_mode: command.kill_mode,
-            reload_signal: command.reload_signal,
-            pre: command.pre,
-            post: command.post,
-            resources: command.resources,
-        };
-        let layer = settings_layer(&settings).map_err(|e| at(&path, e))?;
-        let count = command
-            .count
-            .map(|c| layer::in_range("count", c.0, 0, 1000))
-            .transpose()
-            .map_err(|e| at(&path, e))?;
-        let port = port_setting(command.port).map_err(|e| at(&path, e))?;
-        let parsed =
-            Command::parse(&command.command, &label).map_err(|m| at(&path, ("command", m)))?;
-        let mut count_path = path.to_vec();
-        count_path.push("count");
-        let mut limits_path = path.to_vec();
-        limits_path.push("limits");
-        entries.push(Entry {
-            label: name,
-            line,
-            command: parsed,
-            layer,
-            count,
-            count_line: lines.get(&count_path),
-            port,
-            once: command.once.unwrap_or(false),
-            limits_line: lines.get(&limits_path),
-        });
+        entries.push(parse_entry(file, &lines, &label, command, &mut seen)?);
     }
     if entries.is_empty() {
         return Err(Error::input(
@@ -310,6 +243,83 @@ pub fn parse(file: &str, text: &str, max_expanded: u64) -> Result<Procfile> {
         strong_dependencies: raw.strong_dependencies.unwrap_or(false),
         start_on_device,
         limits_line: top_limits_line,
+    })
+}
+
+/// The error `message` of `key` under `path`, at the line of that key, else of `path`.
+fn at_key(file: &str, lines: &KeyLines, path: &[&str], (key, message): KeyError) -> Error {
+    let mut full: Vec<&str> = path.to_vec();
+    full.push(key);
+    let line = lines.get(&full).or_else(|| lines.get(path));
+    let location = line.map_or_else(|| Location::file(file), |l| Location::line(file, l));
+    Error::input(location, message)
+}
+
+/// The entry `label` under `commands:`; `seen` holds the labels given so far.
+fn parse_entry(
+    file: &str,
+    lines: &KeyLines,
+    label: &str,
+    command: RawCommand,
+    seen: &mut HashSet<String>,
+) -> Result<Entry> {
+    let at = |path: &[&str], error: KeyError| at_key(file, lines, path, error);
+    let path = ["commands", label];
+    let line = lines.get(&path).unwrap_or(1);
+    let here = |column: Option<usize>, message: String| {
+        let location = match column {
+            Some(c) => Location::at(file, line, c),
+            None => Location::line(file, line),
+        };
+        Error::input(location, message)
+    };
+    let name = Name::parse(label, "label").map_err(|m| here(None, m))?;
+    if !seen.insert(label.to_owned()) {
+        return Err(here(
+            None,
+            format!(
+                "label {} is defined twice: rename one of them, or remove the one not wanted",
+                Quoted(label)
+            ),
+        ));
+    }
+    let settings = RawSettings {
+        env: command.env,
+        working_directory: command.working_directory,
+        respawn: command.respawn,
+        kill_timeout: command.kill_timeout,
+        log: command.log,
+        env_file: command.env_file,
+        limits: command.limits,
+        kill_signal: command.kill_signal,
+        kill_mode: command.kill_mode,
+        reload_signal: command.reload_signal,
+        pre: command.pre,
+        post: command.post,
+        resources: command.resources,
+    };
+    let layer = settings_layer(&settings).map_err(|e| at(&path, e))?;
+    let count = command
+        .count
+        .map(|c| layer::in_range("count", c.0, 0, 1000))
+        .transpose()
+        .map_err(|e| at(&path, e))?;
+    let port = port_setting(command.port).map_err(|e| at(&path, e))?;
+    let parsed = Command::parse(&command.command, label).map_err(|m| at(&path, ("command", m)))?;
+    let mut count_path = path.to_vec();
+    count_path.push("count");
+    let mut limits_path = path.to_vec();
+    limits_path.push("limits");
+    Ok(Entry {
+        label: name,
+        line,
+        command: parsed,
+        layer,
+        count,
+        count_line: lines.get(&count_path),
+        port,
+        once: command.once.unwrap_or(false),
+        limits_line: lines.get(&limits_path),
     })
 }
 
@@ -431,12 +441,7 @@ fn check_top_keys(file: &str, text: &str, max_expanded: u64) -> Result<()> {
     let map: Entries = match yaml::parse_bounded(text, max_expanded) {
         Ok(map) => map,
         // Too deep or too big to read: said with its line; anything else the typed parse reports.
-        Err(e) if e.bounded => {
-            let location = e
-                .line
-                .map_or_else(|| Location::file(file), |line| Location::line(file, line));
-            return Err(Error::input(location, e.message));
-        }
+        Err(e) if e.bounded => return Err(e.into_error(file)),
         Err(_) => return Ok(()),
     };
     for (key, _) in map.iter() {
@@ -535,7 +540,7 @@ mod tests {
             (format!("{base}    kill_timeout: x\n"), "Procfile:5: commands.web.kill_timeout: invalid type: string \"x\", expected a whole number written in digits, such as 2"),
             (format!("{base}    prestart: x\n"), "Procfile:5: commands.web: unknown field `prestart`, expected one of `command`, `env`, `working_directory`, `respawn`, `kill_timeout`, `log`, `env_file`, `limits`, `kill_signal`, `kill_mode`, `reload_signal`, `pre`, `post`, `resources`, `count`, `port`, `once`"),
             (format!("{base}depend: x\n"), "Procfile:5: unknown key \"depend\", expected one of: version, start_on_runlevel, stop_on_runlevel, env, working_directory, respawn, kill_timeout, log, env_file, limits, kill_signal, kill_mode, reload_signal, pre, post, resources, depends, strong_dependencies, start_on_device, image, commands (remove it, or correct its name)"),
-            ("version: 2\nstart_on_runlevel: 2\ncommands:\n  web:\n    command: a\n".to_owned(), "Procfile:2: start_on_runlevel \"2\" is not a runlevel set such as \"[2345]\", \"[!2345]\" or \"[S]\""),
+            ("version: 2\nstart_on_runlevel: 23\ncommands:\n  web:\n    command: a\n".to_owned(), "Procfile:2: start_on_runlevel \"23\" is not a runlevel set such as \"[2345]\", \"[!2345]\" or \"[S]\""),
             ("version: 2\ncommands:\n  web.1:\n    command: a\n".to_owned(), "Procfile:3: label \"web.1\" may only contain ASCII letters, digits, \"_\" and \"-\", not \".\""),
             ("version: 2\ncommands:\n  web:\n    command: \"a\n".to_owned(), "Procfile:5: found unexpected end of stream, while scanning a quoted scalar"),
             (format!("{base}    env:\n      A-B: x\n"), "Procfile:5: env key \"A-B\" must start with a letter or \"_\" and hold only ASCII letters, digits and \"_\""),
@@ -590,7 +595,7 @@ mod tests {
             (format!("{base}    resources:\n      ip_address_allow: 10.0.0.0/99\n"), "Procfile:5: resources.ip_address_allow: \"10.0.0.0/99\" is not an IP address or prefix: write addresses such as 127.0.0.0/8 ::1/128, or any, localhost, link-local, multicast"),
             (format!("{base}    resources:\n      swap: 1G\n"), "Procfile:6: commands.web.resources: unknown field `swap`, expected one of `cpu_weight`, `startup_cpu_weight`, `cpu_quota`, `cpu_affinity`, `memory_low`, `memory_high`, `memory_max`, `memory_swap_max`, `task_max`, `io_weight`, `startup_io_weight`, `io_device_weight`, `io_read_bandwidth_max`, `io_write_bandwidth_max`, `io_read_iops_max`, `io_write_iops_max`, `ip_address_allow`, `ip_address_deny`"),
             (format!("depends: ssh;reboot\n{base}"), "Procfile:2: depends \"ssh;reboot\" is not a unit name (\";\" is not allowed): write names such as postgresql or redis-server.service"),
-            (format!("start_on_device: ../sda\n{base}"), "Procfile:2: start_on_device \"../sda\" is not a network device name: write an interface name of 1 to 15 letters, digits, _, - or ., such as bond0"),
+            (format!("start_on_device: ../sda\n{base}"), "Procfile:2: start_on_device \"../sda\" is not a network device name: write an interface name of 1 to 15 letters, digits, _ or ., such as bond0"),
         ];
         for (text, expected) in cases {
             let text = if text.starts_with("version") {

@@ -87,15 +87,20 @@ pub fn check_invariants(
             check_error(error)?;
             match oracle {
                 Oracle::Valid(_)
-                    if matches!(error, Error::Refused(_) | Error::Format(_))
-                        && backend != "upstart" =>
+                    if matches!(
+                        error,
+                        Error::Refused { .. } | Error::Format(_) | Error::Unsupported { .. }
+                    ) && backend != "upstart" =>
                 {
                     Ok(())
                 }
                 Oracle::Valid(_) => Err(format!("valid input refused: {error}")),
                 // Validation, which names the line, must refuse whatever Upstart cannot carry.
                 _ if backend == "upstart"
-                    && matches!(error, Error::Refused(_) | Error::Format(_)) =>
+                    && matches!(
+                        error,
+                        Error::Refused { .. } | Error::Format(_) | Error::Unsupported { .. }
+                    ) =>
                 {
                     Err(format!("refused at render, not validation: {error}"))
                 }
@@ -128,7 +133,10 @@ fn check_error(error: &Error) -> Result<(), String> {
             "error message holds a raw control character: {message:?}"
         ));
     }
-    if matches!(error, Error::Io { .. } | Error::Cli(_)) {
+    if matches!(
+        error,
+        Error::Io { .. } | Error::Output { .. } | Error::Cli(_)
+    ) {
         return Err(format!("a render without disk failed with {error:?}"));
     }
     Ok(())

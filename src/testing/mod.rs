@@ -1,9 +1,11 @@
 //! Test oracles, built only with the `testing` feature (the tests, the fuzz targets and the
 //! benchmarks enable it; a release build never does): the pure pipeline on its own
-//! (`preview`), the rules every render must keep (`invariants`), the shell checkers all
+//! (`preview`), the rules every render must keep (`invariants`), the fuzz targets' bodies
+//! (`fuzz_targets`, shared by fuzz/ and tests/fuzz_regressions.rs), the shell checkers all
 //! backends share (`tools`), and the way in to each backend's own checks, which live in its
 //! folder (`backends/<name>/check.rs`).
 
+pub mod fuzz_targets;
 pub mod invariants;
 pub mod preview;
 pub use crate::backends::check_rules as tools;
@@ -48,6 +50,40 @@ pub fn check_installed(config: Option<&str>, files: &[Installed]) -> Result<usiz
 }
 
 /// The name of the backend whose module is `module` (as `for_each_backend!` gives it).
+/// docs/BACKENDS.md's table of the Procfile v2 job keys each backend carries: `yes`,
+/// `dropped` (a key that only tunes, dropped with a warning) or `refused` (exit 2).
+pub fn carries_table() -> String {
+    use crate::model::resources::{effect, Effect};
+    let mut table = String::from("| key |");
+    for (name, _) in crate::backends::CARRIES {
+        table.push_str(&format!(" {name} |"));
+    }
+    table.push_str("\n|---|");
+    table.push_str(&"---|".repeat(crate::backends::CARRIES.len()));
+    table.push('\n');
+    for key in crate::model::capability::KEYS {
+        table.push_str(&format!("| `{key}` |"));
+        for (_, carries) in crate::backends::CARRIES {
+            let mark = if carries.contains(key) {
+                "yes"
+            } else {
+                match key.strip_prefix("resources.").map(effect) {
+                    Some(Effect::Tunes) => "dropped",
+                    Some(Effect::Bounds) | None => "refused",
+                }
+            };
+            table.push_str(&format!(" {mark} |"));
+        }
+        table.push('\n');
+    }
+    table
+}
+
+/// Every backend's name with the Procfile v2 job keys it carries.
+pub use crate::backends::CARRIES;
+/// Every Procfile v2 job key a backend may carry.
+pub use crate::model::capability::KEYS as JOB_KEYS;
+
 pub fn backend_name(module: &str) -> &'static str {
     crate::backends::MODULES
         .iter()

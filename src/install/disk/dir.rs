@@ -19,7 +19,10 @@ fn components(path: &str) -> Result<VecDeque<String>> {
     let mut out = VecDeque::new();
     for component in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
         if component == ".." {
-            return Err(Error::Refused(format!("{} contains \"..\"", Quoted(path))));
+            return Err(Error::refused_at(
+                path,
+                format!("{} contains \"..\"", Quoted(path)),
+            ));
         }
         out.push_back(component.to_owned());
     }
@@ -65,12 +68,15 @@ impl Disk {
             Strictness::LogParent => stat.st_mode & 0o002 != 0 && stat.st_mode & 0o1000 == 0,
         };
         if writable_by_others {
-            return Err(Error::Refused(format!(
-                "{} is writable by group or others (mode {:04o}); procexport only writes into \
+            return Err(Error::refused_at(
+                &host,
+                format!(
+                    "{} is writable by group or others (mode {:04o}); procexport only writes into \
                  directories that only their owner can write",
-                Quoted(&host),
-                stat.st_mode & 0o7777
-            )));
+                    Quoted(&host),
+                    stat.st_mode & 0o7777
+                ),
+            ));
         }
         let entry = self.open.get_mut(&host).expect("opened above");
         entry.1 = Some(strictness);
@@ -146,10 +152,13 @@ impl Disk {
                     let target = Self::root_link(&fd, &component, &here)?;
                     hops += 1;
                     if hops > MAX_LINKS {
-                        return Err(Error::Refused(format!(
-                            "{} goes through more than {MAX_LINKS} symlinks",
-                            Quoted(host)
-                        )));
+                        return Err(Error::refused_at(
+                            host,
+                            format!(
+                                "{} goes through more than {MAX_LINKS} symlinks",
+                                Quoted(host)
+                            ),
+                        ));
                     }
                     through_link = true;
                     let mut followed = components(&target)?;
@@ -176,12 +185,15 @@ impl Disk {
     /// the refusal, which says what to change.
     fn root_link(dir: &OwnedFd, name: &str, path: &str) -> Result<String> {
         let not_followed = || {
-            Error::Refused(format!(
-                "{} is a symlink or not a directory; procexport follows a symlink only when \
+            Error::refused_at(
+                path,
+                format!(
+                    "{} is a symlink or not a directory; procexport follows a symlink only when \
                  root owns it and every directory it leads to is root's and writable by no one \
                  else: point the config at the real directory, or give the link to root",
-                Quoted(path)
-            ))
+                    Quoted(path)
+                ),
+            )
         };
         let stat = statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
             .map_err(|e| Error::io(format!("checking {}", Quoted(path)), e.into()))?;
@@ -199,33 +211,42 @@ impl Disk {
         let stat =
             fstat(fd).map_err(|e| Error::io(format!("checking {}", Quoted(path)), e.into()))?;
         if stat.st_uid != 0 && stat.st_uid != self.euid {
-            return Err(Error::Refused(format!(
-                "{} is owned by uid {}; procexport only works in directories owned by root{}",
-                Quoted(path),
-                stat.st_uid,
-                if self.euid == 0 {
-                    ""
-                } else {
-                    " or by the user running it"
-                }
-            )));
+            return Err(Error::refused_at(
+                path,
+                format!(
+                    "{} is owned by uid {}; procexport only works in directories owned by root{}",
+                    Quoted(path),
+                    stat.st_uid,
+                    if self.euid == 0 {
+                        ""
+                    } else {
+                        " or by the user running it"
+                    }
+                ),
+            ));
         }
         if strict && (stat.st_uid != 0 || stat.st_mode & 0o022 != 0) {
-            return Err(Error::Refused(format!(
+            return Err(Error::refused_at(
+                path,
+                format!(
                 "{} is reached through a symlink and is not root's alone (uid {}, mode {:04o}); \
                  procexport follows a symlink only into directories that only root can write",
                 Quoted(path),
                 stat.st_uid,
                 stat.st_mode & 0o7777
-            )));
+            ),
+            ));
         }
         let sticky = stat.st_mode & 0o1000 != 0;
         if stat.st_mode & 0o002 != 0 && !sticky {
-            return Err(Error::Refused(format!(
-                "{} is writable by others (mode {:04o})",
-                Quoted(path),
-                stat.st_mode & 0o7777
-            )));
+            return Err(Error::refused_at(
+                path,
+                format!(
+                    "{} is writable by others (mode {:04o})",
+                    Quoted(path),
+                    stat.st_mode & 0o7777
+                ),
+            ));
         }
         Ok(())
     }

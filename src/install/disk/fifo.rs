@@ -48,6 +48,20 @@ impl Disk {
         statat(rustix::fs::CWD, real, AtFlags::SYMLINK_NOFOLLOW).is_ok()
     }
 
+    /// True when `real` (a live path, never under `--root`) leads to something, a symlink
+    /// followed: a program or a config an init's own tool opens by that name, as the tool
+    /// itself would find it.
+    pub fn live_leads_somewhere(real: &str) -> bool {
+        statat(rustix::fs::CWD, real, AtFlags::empty()).is_ok()
+    }
+
+    /// True when `real` (a live path, never under `--root`) leads to a regular file, a
+    /// symlink followed: an init's program that procexport runs by that name.
+    pub fn live_leads_to_file(real: &str) -> bool {
+        statat(rustix::fs::CWD, real, AtFlags::empty())
+            .is_ok_and(|stat| FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile)
+    }
+
     /// True when `real` (a live path, never under `--root`) is a regular file, not followed if
     /// a symlink.
     pub fn live_file_exists(real: &str) -> bool {

@@ -49,10 +49,13 @@ impl Disk {
                 )
             })?;
             open_checked(dir, self.euid)?.ok_or_else(|| {
-                Error::Refused(format!(
-                    "output directory {} vanished after it was made",
-                    Quoted(dir)
-                ))
+                Error::refused_at(
+                    dir,
+                    format!(
+                        "output directory {} vanished after it was made",
+                        Quoted(dir)
+                    ),
+                )
             })?
         };
         let mut written: Vec<&str> = Vec::new();
@@ -77,10 +80,13 @@ fn write_file(dir_fd: &OwnedFd, dir: &str, file: &NewFile) -> Result<()> {
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let fd =
         openat(dir_fd, file.name, flags, Mode::from_raw_mode(file.mode)).map_err(|e| match e {
-            Errno::EXIST => Error::Refused(format!(
-                "{} appeared while procexport was writing; refusing to replace it",
-                Quoted(&shown)
-            )),
+            Errno::EXIST => Error::refused_at(
+                &shown,
+                format!(
+                    "{} appeared while procexport was writing; refusing to replace it",
+                    Quoted(&shown)
+                ),
+            ),
             other => Error::io(format!("creating {}", Quoted(&shown)), other.into()),
         })?;
     let mut handle = std::fs::File::from(fd);
@@ -104,10 +110,10 @@ fn open_checked(dir: &str, euid: u32) -> Result<Option<OwnedFd>> {
         Err(Errno::NOENT) => return Ok(None),
         // O_DIRECTORY|O_NOFOLLOW on a symlink fails with ENOTDIR (or ELOOP).
         Err(Errno::LOOP | Errno::NOTDIR) if is_symlink(dir) => {
-            return Err(Error::Refused(format!(
-                "output directory {} is a symlink; refusing it",
-                Quoted(dir)
-            )))
+            return Err(Error::refused_at(
+                dir,
+                format!("output directory {} is a symlink; refusing it", Quoted(dir)),
+            ))
         }
         Err(Errno::NOTDIR) => {
             return Err(Error::Usage(format!(
@@ -130,18 +136,24 @@ fn open_checked(dir: &str, euid: u32) -> Result<Option<OwnedFd>> {
         )));
     }
     if stat.st_uid != euid {
-        return Err(Error::Refused(format!(
-            "output directory {} is owned by uid {}, not by you (uid {euid}); refusing it",
-            Quoted(dir),
-            stat.st_uid
-        )));
+        return Err(Error::refused_at(
+            dir,
+            format!(
+                "output directory {} is owned by uid {}, not by you (uid {euid}); refusing it",
+                Quoted(dir),
+                stat.st_uid
+            ),
+        ));
     }
     if stat.st_mode & 0o022 != 0 {
-        return Err(Error::Refused(format!(
-            "output directory {} is writable by group or others (mode {:04o}); refusing it",
-            Quoted(dir),
-            stat.st_mode & 0o7777
-        )));
+        return Err(Error::refused_at(
+            dir,
+            format!(
+                "output directory {} is writable by group or others (mode {:04o}); refusing it",
+                Quoted(dir),
+                stat.st_mode & 0o7777
+            ),
+        ));
     }
     let listing = rustix::io::dup(&fd)
         .and_then(Dir::read_from)

@@ -57,10 +57,10 @@ impl Disk {
             Ok(fd) => fd,
             Err(Errno::NOENT) => return Ok(None),
             Err(Errno::LOOP) => {
-                return Err(Error::Refused(format!(
-                    "config {} is a symlink; refusing it",
-                    Quoted(path)
-                )))
+                return Err(Error::refused_at(
+                    path,
+                    format!("config {} is a symlink; refusing it", Quoted(path)),
+                ))
             }
             Err(e) => {
                 return Err(Error::io(
@@ -73,25 +73,34 @@ impl Disk {
             fstat(&fd).map_err(|e| Error::io(format!("checking {}", Quoted(path)), e.into()))?;
         let file_type = FileType::from_raw_mode(stat.st_mode);
         if file_type != FileType::RegularFile {
-            return Err(Error::Refused(format!(
-                "config {} is a {}, not a regular file",
-                Quoted(path),
-                type_word(file_type)
-            )));
+            return Err(Error::refused_at(
+                path,
+                format!(
+                    "config {} is a {}, not a regular file",
+                    Quoted(path),
+                    type_word(file_type)
+                ),
+            ));
         }
         if stat.st_uid != 0 && stat.st_uid != self.euid {
-            return Err(Error::Refused(format!(
-                "config {} is owned by uid {}, not root; refusing it",
-                Quoted(path),
-                stat.st_uid
-            )));
+            return Err(Error::refused_at(
+                path,
+                format!(
+                    "config {} is owned by uid {}, not root; refusing it",
+                    Quoted(path),
+                    stat.st_uid
+                ),
+            ));
         }
         if stat.st_mode & 0o022 != 0 {
-            return Err(Error::Refused(format!(
-                "config {} is writable by group or others (mode {:04o}); refusing it",
-                Quoted(path),
-                stat.st_mode & 0o7777
-            )));
+            return Err(Error::refused_at(
+                path,
+                format!(
+                    "config {} is writable by group or others (mode {:04o}); refusing it",
+                    Quoted(path),
+                    stat.st_mode & 0o7777
+                ),
+            ));
         }
         let bytes = read_all(fd, MAX_INPUT)
             .map_err(|e| Error::io(format!("reading {}", Quoted(path)), e))?;
@@ -246,11 +255,16 @@ impl Disk {
             Existing::File { contents, .. } => String::from_utf8(contents)
                 .map_err(|_| "not UTF-8".to_owned())
                 .and_then(|text| Manifest::parse(&text))
-                .map_err(|m| Error::Refused(format!("manifest {} is damaged: {m}", Quoted(real)))),
-            other => Err(Error::Refused(format!(
-                "manifest {} is not a regular file ({other:?})",
-                Quoted(real)
-            ))),
+                .map_err(|m| {
+                    Error::refused_at(real, format!("manifest {} is damaged: {m}", Quoted(real)))
+                }),
+            other => Err(Error::refused_at(
+                real,
+                format!(
+                    "manifest {} is not a regular file ({other:?})",
+                    Quoted(real)
+                ),
+            )),
         }
     }
 

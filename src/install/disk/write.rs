@@ -444,11 +444,14 @@ impl Disk {
         };
         match unlinkat(dir_fd, name, flags) {
             Ok(()) | Err(Errno::NOENT) => Ok(()),
-            Err(Errno::NOTEMPTY) => Err(Error::Refused(format!(
-                "{} holds files procexport did not install; remove them by hand, then run the \
+            Err(Errno::NOTEMPTY) => Err(Error::refused_at(
+                &host,
+                format!(
+                    "{} holds files procexport did not install; remove them by hand, then run the \
                  same command again",
-                Quoted(&host)
-            ))),
+                    Quoted(&host)
+                ),
+            )),
             Err(e) => Err(Error::io(format!("removing {}", Quoted(&host)), e.into())),
         }
     }
@@ -484,12 +487,15 @@ impl Disk {
             match unlinkat(&inner, entry_name, AtFlags::empty()) {
                 Ok(()) | Err(Errno::NOENT) => {}
                 Err(Errno::ISDIR) => {
-                    return Err(Error::Refused(format!(
-                        "{} holds a directory {}, which procexport does not remove; remove it \
+                    return Err(Error::refused_at(
+                        &host,
+                        format!(
+                            "{} holds a directory {}, which procexport does not remove; remove it \
                          by hand",
-                        Quoted(&host),
-                        Quoted(&entry_name.to_string_lossy())
-                    )))
+                            Quoted(&host),
+                            Quoted(&entry_name.to_string_lossy())
+                        ),
+                    ))
                 }
                 Err(e) => return Err(io("emptying", e)),
             }
@@ -598,10 +604,13 @@ impl Disk {
             Ok(fd) => fd,
             Err(Errno::NOENT) if dry_run => return Ok(would_make),
             Err(Errno::LOOP | Errno::NOTDIR) => {
-                return Err(Error::Refused(format!(
-                    "log directory {} is a symlink or not a directory; refusing it",
-                    Quoted(&host)
-                )))
+                return Err(Error::refused_at(
+                    &host,
+                    format!(
+                        "log directory {} is a symlink or not a directory; refusing it",
+                        Quoted(&host)
+                    ),
+                ))
             }
             Err(e) => return Err(io("opening", e)),
         };
@@ -616,21 +625,27 @@ impl Disk {
             return Ok(state);
         }
         if !ours {
-            return Err(Error::Refused(format!(
+            return Err(Error::refused_at(
+                &host,
+                format!(
                 "log directory {} already exists and procexport did not make it (it belongs to \
                  uid {}); procexport only gives the run user a directory it made for the app: \
                  set log_dir or prefix in the config so the app gets a directory of its own, or \
                  give this one to the run user by hand if it is the app's",
                 Quoted(&host),
                 stat.st_uid
-            )));
+            ),
+            ));
         }
         if stat.st_uid != 0 {
-            return Err(Error::Refused(format!(
-                "log directory {} belongs to uid {}, neither root nor the run user",
-                Quoted(&host),
-                stat.st_uid
-            )));
+            return Err(Error::refused_at(
+                &host,
+                format!(
+                    "log directory {} belongs to uid {}, neither root nor the run user",
+                    Quoted(&host),
+                    stat.st_uid
+                ),
+            ));
         }
         if !dry_run {
             fchown(&fd, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))

@@ -1,18 +1,19 @@
 //! The fuzz targets' bodies, shared by the fuzz crate (fuzz/fuzz_targets/*.rs) and the stable
 //! regression test (tests/fuzz_regressions.rs), so a saved input is checked the same way in
 //! both. Each function takes the bytes as libFuzzer gives them and returns what is wrong.
-//! The rules themselves are in `procexport::testing::invariants`.
+//! The rules themselves are in `invariants`. It is part of the crate, under the `testing`
+//! feature (which brings in `arbitrary`), so both reach it as a plain path.
 
-use arbitrary::{Arbitrary, Unstructured};
-use procexport::testing::invariants::{
+use crate::testing::invariants::{
     check_invariants, check_values_stay_private, is_env_key, Expected, ExpectedJob,
     ExpectedRespawn, Oracle,
 };
-use procexport::testing::preview;
+use crate::testing::preview;
+use arbitrary::{Arbitrary, Unstructured};
 use std::fmt::Write as _;
 
 /// Every backend name tried: the registry's.
-pub use procexport::testing::BACKENDS;
+pub use crate::testing::BACKENDS;
 
 /// The app name the Procfile targets export as.
 const APP: &str = "app";
@@ -58,7 +59,7 @@ pub fn render(data: &[u8]) -> Result<(), String> {
     };
     for backend in BACKENDS {
         let result = preview::render(yaml.as_bytes(), &app, backend, None);
-        if let Err(procexport::Error::Usage(message)) = &result {
+        if let Err(crate::Error::Usage(message)) = &result {
             if message.starts_with("no backend") {
                 continue;
             }
