@@ -15,6 +15,15 @@ pub mod view;
 
 pub use template::Escape;
 
+/// The refusal of `reload` by a backend whose files have no reload (its scripts take
+/// start, stop, restart and status only).
+fn no_reload(backend: &str) -> crate::error::Error {
+    crate::error::Error::failed(format!(
+        "{backend}'s scripts have no reload: use `procexport restart` (the jobs get new \
+         processes), or a backend whose init reloads (systemd, upstart, runit, supervisord)"
+    ))
+}
+
 use crate::error::Result;
 use crate::install::disk::Disk;
 use crate::install::installer::{

@@ -1156,3 +1156,23 @@ fn pre_and_post_run_as_the_run_user_and_env_file_is_read_as_the_caller() {
         .join("etc/procexport/env/fb-spy-web.env")
         .exists());
 }
+
+/// Issue 23: `reload` through sudo follows restart's tenancy: a deploy user who neither owns
+/// nor manages the app is refused, naming its owner; its owner gets through to the init (here
+/// runit with no runsv running, which says so).
+#[test]
+fn reload_through_sudo_is_the_owners_and_managers_only() {
+    let (sandbox, _config, procfile) = setup("", BASELINE);
+    export(DEPLOY, "runit", &procfile, "billing").success();
+    let before = sandbox.snapshot();
+    sudo(OTHER, &["reload", "-n", "billing"])
+        .failure(1)
+        .stderr_has("belongs to \"pxdeploy\"");
+    let owner = sudo(DEPLOY, &["reload", "-n", "billing"]).failure(1);
+    assert!(
+        owner.stderr.contains("no runsv runs") && !owner.stderr.contains("belongs to"),
+        "{}",
+        owner.stderr
+    );
+    assert_eq!(sandbox.snapshot(), before, "a reload changed files");
+}

@@ -251,6 +251,11 @@ impl Installer for Systemd {
         let units: Vec<&str> = jobs.all().collect();
         match action {
             Action::Stop => self.stop_jobs(disk, jobs),
+            // Each service's ExecReload= sends its reload_signal; the target has none.
+            Action::Reload => {
+                let services: Vec<&str> = jobs.processes.iter().map(String::as_str).collect();
+                systemctl::act("reload", &services)
+            }
             Action::Start | Action::Restart => {
                 let failed: Vec<String> = systemctl::show(&units)?
                     .into_iter()

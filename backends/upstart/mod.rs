@@ -238,6 +238,13 @@ impl Installer for Upstart {
             Action::Stop => return self.stop_jobs(disk, jobs),
             Action::Restart => self.stop_jobs(disk, jobs)?,
             Action::Start => {}
+            // `initctl reload` sends each process job its `reload signal` (SIGHUP by default).
+            Action::Reload => {
+                for job in &jobs.processes {
+                    self.initctl.act("reload", job)?;
+                }
+                return Ok(());
+            }
         }
         let master_was_up = match &jobs.app {
             Some(app) => {

@@ -201,6 +201,9 @@ pub enum Action {
     Start,
     Stop,
     Restart,
+    /// Tell each process job to reload (its `reload_signal`, SIGHUP where its init's files
+    /// cannot say another), with no new process.
+    Reload,
 }
 
 impl Action {
@@ -209,6 +212,7 @@ impl Action {
             Self::Start => "start",
             Self::Stop => "stop",
             Self::Restart => "restart",
+            Self::Reload => "reload",
         }
     }
 }

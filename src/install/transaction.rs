@@ -429,6 +429,7 @@ fn control_locked(
         Action::Start => "started",
         Action::Stop => "stopped",
         Action::Restart => "restarted",
+        Action::Reload => "reloaded",
     };
     require_init(cx.target, cx.disk, installer, verb, &jobs)?;
     installer.control(cx.disk, action, &jobs)?;
