@@ -122,7 +122,9 @@ mod tests {
         let tera = engine_of(&[("demo/file", "x={{ value | word }}\n")]);
         assert_eq!(render_value(&tera, "demo/file", "ok").unwrap(), "x=ok\n");
         match render_value(&tera, "demo/file", "a\tb") {
-            Err(Error::Unsupported { backend, key, why }) => {
+            Err(Error::Unsupported {
+                backend, key, why, ..
+            }) => {
                 assert_eq!((backend, key.as_str()), ("demo", "this value"));
                 assert_eq!(why, "a tab cannot be written here");
             }

@@ -120,11 +120,30 @@ fn insert_tuning(context: &mut tera::Context, app: &App, job: &Job) {
     };
     context.insert("kill_signal", &signal(job.kill_signal));
     context.insert("reload_signal", &signal(job.reload_signal));
-    context.insert("kill_mode", &job.kill_mode.map(|m| m.word()));
-    context.insert("pre", &job.pre.as_ref().map(|c| c.exec_form()));
-    context.insert("post", &job.post.as_ref().map(|c| c.exec_form()));
+    context.insert(
+        "kill_mode",
+        &job.kill_mode
+            .map(super::super::model::signal::KillMode::word),
+    );
+    context.insert(
+        "pre",
+        &job.pre
+            .as_ref()
+            .map(super::super::model::command::Command::exec_form),
+    );
+    context.insert(
+        "post",
+        &job.post
+            .as_ref()
+            .map(super::super::model::command::Command::exec_form),
+    );
     context.insert("respawn_delay", &job.respawn_delay);
-    let depends: Vec<&str> = app.depends.units.iter().map(|u| u.as_str()).collect();
+    let depends: Vec<&str> = app
+        .depends
+        .units
+        .iter()
+        .map(super::super::model::depends::UnitName::as_str)
+        .collect();
     context.insert("depends", &depends);
     let stems: Vec<&str> = app
         .depends
@@ -134,10 +153,17 @@ fn insert_tuning(context: &mut tera::Context, app: &App, job: &Job) {
         .collect();
     context.insert("depends_stems", &stems);
     context.insert("strong", &app.depends.strong);
-    context.insert("device", &app.start_on_device.as_ref().map(|d| d.as_str()));
+    context.insert(
+        "device",
+        &app.start_on_device
+            .as_ref()
+            .map(super::super::model::depends::DeviceName::as_str),
+    );
     context.insert(
         "device_unit",
-        &app.start_on_device.as_ref().map(|d| d.systemd_unit()),
+        &app.start_on_device
+            .as_ref()
+            .map(super::super::model::depends::DeviceName::systemd_unit),
     );
 }
 

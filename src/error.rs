@@ -69,11 +69,13 @@ pub enum Error {
         location: Option<Location>,
     },
     /// A value the chosen backend's files cannot carry exactly: `backend` cannot carry `key`
-    /// (a Procfile key, or a value named by where it is), and `why` says what to write instead.
+    /// (a Procfile key, or a value named by where it is), and `why` says what to write instead;
+    /// `location` is where the value is written, when known (`Error::at`).
     Unsupported {
         backend: &'static str,
         key: String,
         why: String,
+        location: Option<Location>,
     },
     /// A value the chosen backend cannot carry, in the backend's own words (kept where users
     /// and tests know the wording).
@@ -198,7 +200,18 @@ impl Error {
             backend,
             key: key.into(),
             why: what_to_write.into(),
+            location: None,
         }
+    }
+
+    /// The same error, said of the value written at `at` (a Procfile's line): for a limit or
+    /// an unsupported value; any other error is returned as it is.
+    #[must_use]
+    pub fn at(mut self, at: Location) -> Self {
+        if let Self::Unsupported { location, .. } | Self::Limit { location, .. } = &mut self {
+            *location = Some(at);
+        }
+        self
     }
 
     /// `found` is more than the config's `key` allows (`limit`).
@@ -329,50 +342,17 @@ impl fmt::Display for Error {
                 if let Some(location) = location {
                     write!(f, "{location}: ")?;
                 }
-                let name = key.name();
-                match key {
-                    LimitKey::Jobs => write!(
-                        f,
-                        "the Procfile makes {found} jobs (counting every `count` instance); the \
-                         config allows at most {limit} per app ({name}): lower the counts, or \
-                         raise {name}"
-                    ),
-                    LimitKey::PlannedBytes | LimitKey::RenderedBytes => write!(
-                        f,
-                        "the Procfile {} about {} KiB of files; the config allows at most {} KiB \
-                         per app ({name}): make its env values or counts smaller, or raise {name}",
-                        if *key == LimitKey::PlannedBytes {
-                            "would render"
-                        } else {
-                            "renders"
-                        },
-                        found >> 10,
-                        limit >> 10
-                    ),
-                    LimitKey::EnvFiles => write!(
-                        f,
-                        "{found} .env files are given (-e); the config allows at most {limit} per \
-                         export ({name}): merge them into fewer files, or raise {name}"
-                    ),
-                    LimitKey::EnvBytes => write!(
-                        f,
-                        "the .env files come to more than {} KiB with this one; the config \
-                         allows at most {} KiB in all ({name}): make them smaller, or raise {name}",
-                        limit >> 10,
-                        limit >> 10
-                    ),
-                    LimitKey::ExpandedBytes => write!(
-                        f,
-                        "the values in this file come to more than {} KiB once its aliases \
-                         (*name) are expanded; the config allows at most {} KiB ({name}): write \
-                         the value out once instead of aliasing it, make it smaller, or raise \
-                         {name}",
-                        limit >> 10,
-                        limit >> 10
-                    ),
-                }
+                write_limit(f, *key, *limit, *found)
             }
-            Self::Unsupported { backend, key, why } => {
+            Self::Unsupported {
+                backend,
+                key,
+                why,
+                location,
+            } => {
+                if let Some(location) = location {
+                    write!(f, "{location}: ")?;
+                }
                 write!(f, "{backend} cannot carry {key}: {why}")
             }
             Self::Tool {
@@ -409,6 +389,53 @@ impl fmt::Display for Error {
             }
             Self::Interrupted { signal, what } => write!(f, "stopped by {}: {what}", signal.name()),
         }
+    }
+}
+
+/// The one wording of every limit: what went past it, the bound, its config key, and what
+/// to change.
+fn write_limit(f: &mut fmt::Formatter<'_>, key: LimitKey, limit: u64, found: u64) -> fmt::Result {
+    let name = key.name();
+    match key {
+        LimitKey::Jobs => write!(
+            f,
+            "the Procfile makes {found} jobs (counting every `count` instance); the \
+             config allows at most {limit} per app ({name}): lower the counts, or \
+             raise {name}"
+        ),
+        LimitKey::PlannedBytes | LimitKey::RenderedBytes => write!(
+            f,
+            "the Procfile {} about {} KiB of files; the config allows at most {} KiB \
+             per app ({name}): make its env values or counts smaller, or raise {name}",
+            if key == LimitKey::PlannedBytes {
+                "would render"
+            } else {
+                "renders"
+            },
+            found >> 10,
+            limit >> 10
+        ),
+        LimitKey::EnvFiles => write!(
+            f,
+            "{found} .env files are given (-e); the config allows at most {limit} per \
+             export ({name}): merge them into fewer files, or raise {name}"
+        ),
+        LimitKey::EnvBytes => write!(
+            f,
+            "the .env files come to more than {} KiB with this one; the config \
+             allows at most {} KiB in all ({name}): make them smaller, or raise {name}",
+            limit >> 10,
+            limit >> 10
+        ),
+        LimitKey::ExpandedBytes => write!(
+            f,
+            "the values in this file come to more than {} KiB once its aliases \
+             (*name) are expanded; the config allows at most {} KiB ({name}): write \
+             the value out once instead of aliasing it, make it smaller, or raise \
+             {name}",
+            limit >> 10,
+            limit >> 10
+        ),
     }
 }
 
@@ -492,6 +519,21 @@ mod tests {
              per app (max_rendered_bytes): make its env values or counts smaller, or raise \
              max_rendered_bytes"
         );
+        assert_eq!(
+            Error::limit(LimitKey::EnvFiles, 32, 33).to_string(),
+            "33 .env files are given (-e); the config allows at most 32 per export \
+             (max_env_files): merge them into fewer files, or raise max_env_files"
+        );
+        let expanded = Error::limit(LimitKey::ExpandedBytes, 16 << 20, 17 << 20)
+            .at(Location::line("Procfile", 3))
+            .to_string();
+        assert_eq!(
+            expanded,
+            "Procfile:3: the values in this file come to more than 16384 KiB once its aliases \
+             (*name) are expanded; the config allows at most 16384 KiB (max_expanded_bytes): \
+             write the value out once instead of aliasing it, make it smaller, or raise \
+             max_expanded_bytes"
+        );
         let env = Error::Limit {
             key: LimitKey::EnvBytes,
             limit: 2048,
@@ -512,6 +554,12 @@ mod tests {
             error.to_string(),
             "launchd cannot carry stop_signal: leave it out for launchd"
         );
+        let at = error.at(Location::line("Procfile", 4));
+        assert_eq!(
+            at.to_string(),
+            "Procfile:4: launchd cannot carry stop_signal: leave it out for launchd"
+        );
+        assert_eq!(at.exit_code(), 2);
     }
 
     #[test]

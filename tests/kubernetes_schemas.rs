@@ -175,6 +175,25 @@ fn inputs() -> (Vec<(String, Vec<u8>, String)>, usize) {
     (inputs, corpus)
 }
 
+/// The golden fixtures the Kubernetes export refuses, and why (a prefix: both of
+/// init-exporter's): its env_file is a path on this machine, which an image does not have.
+const GOLDEN_REFUSED: &[(&str, &str)] = &[(
+    "golden/v2_init_exporter",
+    "the kubernetes backend cannot carry env_file",
+)];
+
+/// How many of `inputs` `GOLDEN_REFUSED` names.
+fn golden_refused(inputs: &[(String, Vec<u8>, String)]) -> usize {
+    inputs
+        .iter()
+        .filter(|(name, ..)| {
+            GOLDEN_REFUSED
+                .iter()
+                .any(|(part, _)| name.starts_with(part))
+        })
+        .count()
+}
+
 #[test]
 fn every_corpus_procfile_and_fixture_validates_against_the_kubernetes_schemas() {
     let (inputs, corpus) = inputs();
@@ -206,6 +225,7 @@ fn every_corpus_procfile_and_fixture_validates_against_the_kubernetes_schemas() 
         );
         let expected = EXPECTED_FAILURES
             .iter()
+            .chain(GOLDEN_REFUSED)
             .find(|(part, _)| name.starts_with(part));
         match (outcome.code, expected) {
             (0, None) => {
@@ -251,7 +271,7 @@ fn every_corpus_procfile_and_fixture_validates_against_the_kubernetes_schemas() 
             (code, _) => panic!("{name}: unexpected exit {code}: {}", outcome.stderr),
         }
     }
-    assert_eq!(refused, EXPECTED_FAILURES.len());
+    assert_eq!(refused, EXPECTED_FAILURES.len() + golden_refused(&inputs));
     assert_eq!(exported + refused, inputs.len());
     let passed = validate(&all_files);
     assert_eq!(passed, all_files.len(), "every object was validated");

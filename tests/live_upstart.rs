@@ -555,3 +555,56 @@ fn a_gem_era_app_migrated_with_upstart_export_runs() {
     sandbox.run(&["clean", "-n", "myapp"]).success();
     wait_for("web to stop", 10, || (!alive(web)).then_some(()));
 }
+
+/// Issue 23: init-exporter's keys on a real Upstart 1.13: the job's `limit` stanzas are the
+/// process's limits (/proc/PID/limits), `pre` and `post` ran as the run user, `reload signal`
+/// and `kill signal` are the signals the job gets, and the env_file's variables reach it.
+#[test]
+#[cfg_attr(
+    not(procexport_test_upstart),
+    ignore = "live Upstart tests did not run: PROCEXPORT_TEST_UPSTART is not set (build one with ../shared/tools/upstart/build.sh, see the README's tests section)"
+)]
+fn init_exporter_keys_take_effect() {
+    let (sandbox, init) = with_init();
+    sandbox.write("app/app.env", "FROM_ENV_FILE=yes\n");
+    let procfile = sandbox.procfile(
+        "version: 2\ncommands:\n  web:\n    pre: echo \"pre as $(id -un)\"\n    command: echo \"env_file says $FROM_ENV_FILE\"; trap 'echo got USR2' USR2; trap 'echo got QUIT; exit 0' QUIT; while :; do sleep 0.2; done\n    post: echo \"post as $(id -un)\"\n    limits: {nofile: 4096, nproc: 300, memlock: 65536}\n    kill_signal: SIGQUIT\n    reload_signal: SIGUSR2\n    env_file: app.env\n",
+    );
+    export(&sandbox, &procfile, "myapp", &["--restart"]).success();
+    let pid = running(&init, &["web"])["fb-myapp-web"];
+    let limits = fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    for (name, value) in [
+        ("Max open files", "4096"),
+        ("Max processes", "300"),
+        ("Max locked memory", "65536"),
+    ] {
+        let line = limits.lines().find(|l| l.starts_with(name)).unwrap();
+        let words: Vec<&str> = line[name.len()..].split_whitespace().collect();
+        assert_eq!(words[..2], [value, value], "{line}");
+    }
+    let log = sandbox.root().join("var/log/fb-myapp/web.log");
+    let read = || fs::read_to_string(&log).unwrap_or_default();
+    wait_for("pre and post to have run", 10, || {
+        let text = read();
+        (text.contains(&format!("pre as {RUN_USER}\n"))
+            && text.contains(&format!("post as {RUN_USER}\n"))
+            && text.contains("env_file says yes\n"))
+        .then_some(())
+    });
+    let reload = init.initctl(&["reload", "fb-myapp-web"]);
+    assert!(reload.status.success(), "{reload:?}");
+    wait_for("the reload signal to arrive", 10, || {
+        read().contains("got USR2\n").then_some(())
+    });
+    assert_eq!(
+        init.pid("fb-myapp-web"),
+        Some(pid),
+        "a reload restarted the job"
+    );
+    sandbox.run(&["stop", "-n", "myapp"]).success();
+    wait_for("the kill signal to arrive", 10, || {
+        read().contains("got QUIT\n").then_some(())
+    });
+    assert!(!read().contains("as root"), "{}", read());
+    sandbox.run(&["clean", "-n", "myapp"]).success();
+}

@@ -102,7 +102,7 @@ impl Backend for Upstart {
             .collect();
         context.insert("depends_stems", &stems);
         context.insert("strong", &app.depends.strong);
-        context.insert("device", &app.start_on_device.as_ref().map(|d| d.as_str()));
+        context.insert("device", &app.start_on_device.as_ref().map(super::super::model::depends::DeviceName::as_str));
         let mut outputs = vec![Output::file(
             self.jobs.join(&format!("{}.conf", app.full_name)),
             render("upstart/master.conf", &context)?,

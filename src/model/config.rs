@@ -397,7 +397,6 @@ impl Config {
         };
         let defaults = defaults(&raw, &at)?;
         let apps = parse_apps(file, text, raw.apps.unwrap_or_default(), &run_as, accounts)?;
-        let policy = Policy::parse(raw.policy.as_ref()).map_err(at)?;
         let kubernetes = kubernetes_settings(file, text, raw.kubernetes.as_ref())?;
         Ok(Self {
             apps,
@@ -419,7 +418,7 @@ impl Config {
             settings,
             defaults,
             kubernetes,
-            policy,
+            policy: Policy::parse(raw.policy.as_ref()).map_err(at)?,
         })
     }
 }

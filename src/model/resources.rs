@@ -371,12 +371,11 @@ fn cpu_set(key: &'static str, text: &str) -> Result<CpuSet, KeyError> {
     let cpu = |t: &str| t.trim().parse::<u16>().ok().filter(|c| *c < 4096);
     let mut ranges = Vec::new();
     for part in text.split([',', ' ']).filter(|p| !p.is_empty()) {
-        let range = match part.split_once('-') {
-            Some((a, b)) => (cpu(a).ok_or_else(bad)?, cpu(b).ok_or_else(bad)?),
-            None => {
-                let c = cpu(part).ok_or_else(bad)?;
-                (c, c)
-            }
+        let range = if let Some((a, b)) = part.split_once('-') {
+            (cpu(a).ok_or_else(bad)?, cpu(b).ok_or_else(bad)?)
+        } else {
+            let c = cpu(part).ok_or_else(bad)?;
+            (c, c)
         };
         if range.0 > range.1 || ranges.len() >= 4096 {
             return Err(bad());

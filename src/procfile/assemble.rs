@@ -120,23 +120,39 @@ pub fn assemble(
             .clone()
             .unwrap_or_else(|| config.stop_on.clone()),
         log_dir,
-        depends: Depends {
-            units: procfile
-                .depends
-                .as_ref()
-                .map(|(units, _)| units.clone())
-                .unwrap_or_default(),
-            strong: procfile.strong_dependencies,
-        },
+        depends: depends(procfile),
         start_on_device: procfile.start_on_device.as_ref().map(|(d, _)| d.clone()),
         jobs,
         notes,
     })
 }
 
-/// The v2 job keys of one process type, each from the most specific layer that sets it
+/// The line that makes an entry's jobs: its `count:` when it has one, else its label's.
+fn made_on(entry: &super::entry::Entry) -> usize {
+    entry
+        .count_line
+        .filter(|_| entry.count.is_some())
+        .unwrap_or(entry.line)
+}
+
+/// The app's `depends` as the Procfile gives them.
+fn depends(procfile: &Procfile) -> Depends {
+    Depends {
+        units: procfile
+            .depends
+            .as_ref()
+            .map(|(units, _)| units.clone())
+            .unwrap_or_default(),
+        strong: procfile.strong_dependencies,
+    }
+}
+
+/// The settings of one process type, each from the most specific layer that sets it
 /// (limits and resources key by key).
 struct Tuning {
+    kill_timeout: u32,
+    respawn: Respawn,
+    working_directory: AbsPath,
     limits: Rlimits,
     resources: Resources,
     kill_signal: Option<Signal>,
@@ -148,8 +164,22 @@ struct Tuning {
 }
 
 impl Tuning {
-    fn resolve(layers: &[&Layer; 3]) -> Self {
+    fn resolve(layers: &[&Layer; 3], once: bool, default_dir: &AbsPath) -> Self {
         Self {
+            kill_timeout: layers
+                .iter()
+                .find_map(|l| l.kill_timeout)
+                .unwrap_or(DEFAULT_KILL_TIMEOUT),
+            // A one-shot job is never restarted (runit's finish keeps it down after its run).
+            respawn: if once {
+                Respawn::Off
+            } else {
+                layer::resolve_respawn(&layers.map(|l| l.respawn))
+            },
+            working_directory: layers
+                .iter()
+                .find_map(|l| l.working_directory.clone())
+                .unwrap_or_else(|| default_dir.clone()),
             limits: layers
                 .iter()
                 .fold(Rlimits::default(), |upper, l| upper.over(l.limits)),
@@ -236,6 +266,15 @@ fn env_file<'a>(
     let Some(given) = layers.iter().take(2).find_map(|l| l.env_file.as_ref()) else {
         return Ok(EMPTY.get_or_init(Env::default));
     };
+    if options.elsewhere {
+        // The working directory is the image's, not this machine's: nothing here to read.
+        return Err(crate::model::capability::refuse_key(
+            "kubernetes",
+            "env_file",
+            "its path is in the image, not on this machine; set its variables under env: \
+             instead",
+        ));
+    }
     let path = given
         .resolve(dir, "env_file")
         .map_err(|m| Error::input(Location::line(file, line), m))?;
@@ -293,22 +332,9 @@ fn entry_jobs(
     } = *shared;
     let label = entry.label.as_str();
     let layers = [&entry.layer, top, defaults];
-    let kill_timeout = layers
-        .iter()
-        .find_map(|l| l.kill_timeout)
-        .unwrap_or(DEFAULT_KILL_TIMEOUT);
-    // A one-shot job is never restarted (runit's finish keeps it down after its run).
-    let respawn = if entry.once {
-        Respawn::Off
-    } else {
-        layer::resolve_respawn(&layers.map(|l| l.respawn))
-    };
-    let working_directory = layers
-        .iter()
-        .find_map(|l| l.working_directory.clone())
-        .unwrap_or_else(|| default_dir.clone());
-    let tuning = Tuning::resolve(&layers);
-    let env_file = env_file(&layers, &working_directory, options, file, entry.line)?;
+    let tuning = Tuning::resolve(&layers, entry.once, default_dir);
+    let working_directory = &tuning.working_directory;
+    let env_file = env_file(&layers, working_directory, options, file, entry.line)?;
     // One instance keeps the label as its name unless the Procfile asked for `count:`.
     let numbered = entry.count.is_some() || count > 1;
     let type_base = type_base(entry.port, base_port, type_index);
@@ -319,15 +345,12 @@ fn entry_jobs(
         } else {
             entry.label.clone()
         };
-        let line = entry
-            .count_line
-            .filter(|_| entry.count.is_some())
-            .unwrap_or(entry.line);
+        let line = made_on(entry);
         check_made_once(made_by, &name, line, entry.count, file)?;
         made_by.insert(name.clone(), (line, entry.count));
         let job_full_name = format!("{full_name}-{name}");
         check_length(&job_full_name, Location::line(file, entry.line))?;
-        let (log, log_given) = job_log(&layers, log_dir, &name, &working_directory)
+        let (log, log_given) = job_log(&layers, log_dir, &name, working_directory)
             .map_err(|m| Error::input(Location::line(file, entry.line), m))?;
         let port = instance_port(
             type_base,
@@ -347,8 +370,8 @@ fn entry_jobs(
             command: entry.command.clone(),
             env,
             working_directory: working_directory.clone(),
-            respawn,
-            kill_timeout,
+            respawn: tuning.respawn,
+            kill_timeout: tuning.kill_timeout,
             log,
             log_given,
             instance,

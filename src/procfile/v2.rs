@@ -5,7 +5,7 @@
 use super::entry::{Entry, PortSetting, Procfile};
 use crate::error::{Error, Location, Result};
 use crate::model::command::Command;
-use crate::model::depends::{self, DeviceName};
+use crate::model::depends::{self, DeviceName, UnitName};
 use crate::model::layer::{self, KeyError, Layer, RawRespawn};
 use crate::model::name::Name;
 use crate::model::resources::{RawResources, Resources};
@@ -47,6 +47,52 @@ struct RawV2 {
     start_on_device: Option<String>,
     image: Option<String>,
     commands: Commands,
+}
+
+/// The settings a command and the top level share, moved out of either.
+macro_rules! settings_of {
+    ($raw:ident) => {
+        RawSettings {
+            env: $raw.env,
+            working_directory: $raw.working_directory,
+            respawn: $raw.respawn,
+            kill_timeout: $raw.kill_timeout,
+            log: $raw.log,
+            env_file: $raw.env_file,
+            limits: $raw.limits,
+            kill_signal: $raw.kill_signal,
+            kill_mode: $raw.kill_mode,
+            reload_signal: $raw.reload_signal,
+            pre: $raw.pre,
+            post: $raw.post,
+            resources: $raw.resources,
+        }
+    };
+}
+
+/// A top-level key's value with its line.
+type WithLine<T> = Option<(T, usize)>;
+
+/// `depends` and `start_on_device`, each with its line.
+fn app_units(
+    raw: &RawV2,
+    lines: &KeyLines,
+) -> Result<(WithLine<Vec<UnitName>>, WithLine<DeviceName>), KeyError> {
+    let depends = raw
+        .depends
+        .as_deref()
+        .map(depends::parse_depends)
+        .transpose()
+        .map_err(|m| ("depends", m))?
+        .map(|units| (units, lines.get(&["depends"]).unwrap_or(1)));
+    let device = raw
+        .start_on_device
+        .as_deref()
+        .map(|d| DeviceName::parse(d.trim(), "start_on_device"))
+        .transpose()
+        .map_err(|m| ("start_on_device", m))?
+        .map(|device| (device, lines.get(&["start_on_device"]).unwrap_or(1)));
+    Ok((depends, device))
 }
 
 /// The settings a command and the top level share.
@@ -189,37 +235,9 @@ pub fn parse(file: &str, text: &str, max_expanded: u64) -> Result<Procfile> {
     };
     let start_on = runlevels("start_on_runlevel", &raw.start_on_runlevel)?;
     let stop_on = runlevels("stop_on_runlevel", &raw.stop_on_runlevel)?;
-    let depends = raw
-        .depends
-        .as_deref()
-        .map(depends::parse_depends)
-        .transpose()
-        .map_err(|m| at(&[], ("depends", m)))?
-        .map(|units| (units, lines.get(&["depends"]).unwrap_or(1)));
-    let start_on_device = raw
-        .start_on_device
-        .as_deref()
-        .map(|d| DeviceName::parse(d.trim(), "start_on_device"))
-        .transpose()
-        .map_err(|m| at(&[], ("start_on_device", m)))?
-        .map(|device| (device, lines.get(&["start_on_device"]).unwrap_or(1)));
+    let (depends, start_on_device) = app_units(&raw, &lines).map_err(|e| at(&[], e))?;
     let top_limits_line = lines.get(&["limits"]);
-    let top = settings_layer(&RawSettings {
-        env: raw.env,
-        working_directory: raw.working_directory,
-        respawn: raw.respawn,
-        kill_timeout: raw.kill_timeout,
-        log: raw.log,
-        env_file: raw.env_file,
-        limits: raw.limits,
-        kill_signal: raw.kill_signal,
-        kill_mode: raw.kill_mode,
-        reload_signal: raw.reload_signal,
-        pre: raw.pre,
-        post: raw.post,
-        resources: raw.resources,
-    })
-    .map_err(|e| at(&[], e))?;
+    let top = settings_layer(&settings_of!(raw)).map_err(|e| at(&[], e))?;
     let mut entries = Vec::new();
     let mut seen = HashSet::new();
     for (label, RawEntry(command)) in raw.commands.0 {
@@ -283,22 +301,7 @@ fn parse_entry(
             ),
         ));
     }
-    let settings = RawSettings {
-        env: command.env,
-        working_directory: command.working_directory,
-        respawn: command.respawn,
-        kill_timeout: command.kill_timeout,
-        log: command.log,
-        env_file: command.env_file,
-        limits: command.limits,
-        kill_signal: command.kill_signal,
-        kill_mode: command.kill_mode,
-        reload_signal: command.reload_signal,
-        pre: command.pre,
-        post: command.post,
-        resources: command.resources,
-    };
-    let layer = settings_layer(&settings).map_err(|e| at(&path, e))?;
+    let layer = settings_layer(&settings_of!(command)).map_err(|e| at(&path, e))?;
     let count = command
         .count
         .map(|c| layer::in_range("count", c.0, 0, 1000))
@@ -559,7 +562,10 @@ mod tests {
         let procfile = parse("P", text, crate::yaml::DEFAULT_MAX_EXPANDED).unwrap();
         let (units, line) = procfile.depends.clone().unwrap();
         assert_eq!(line, 2);
-        let names: Vec<&str> = units.iter().map(|u| u.as_str()).collect();
+        let names: Vec<&str> = units
+            .iter()
+            .map(crate::model::depends::UnitName::as_str)
+            .collect();
         assert_eq!(names, ["postgresql-11.service", "redis.service"]);
         assert!(procfile.strong_dependencies);
         assert_eq!(procfile.start_on_device.unwrap().0.as_str(), "bond0");

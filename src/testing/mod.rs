@@ -54,15 +54,16 @@ pub fn check_installed(config: Option<&str>, files: &[Installed]) -> Result<usiz
 /// `dropped` (a key that only tunes, dropped with a warning) or `refused` (exit 2).
 pub fn carries_table() -> String {
     use crate::model::resources::{effect, Effect};
+    use std::fmt::Write as _;
     let mut table = String::from("| key |");
     for (name, _) in crate::backends::CARRIES {
-        table.push_str(&format!(" {name} |"));
+        let _ = write!(table, " {name} |");
     }
     table.push_str("\n|---|");
     table.push_str(&"---|".repeat(crate::backends::CARRIES.len()));
     table.push('\n');
     for key in crate::model::capability::KEYS {
-        table.push_str(&format!("| `{key}` |"));
+        let _ = write!(table, "| `{key}` |");
         for (_, carries) in crate::backends::CARRIES {
             let mark = if carries.contains(key) {
                 "yes"
@@ -72,7 +73,7 @@ pub fn carries_table() -> String {
                     Some(Effect::Bounds) | None => "refused",
                 }
             };
-            table.push_str(&format!(" {mark} |"));
+            let _ = write!(table, " {mark} |");
         }
         table.push('\n');
     }
