@@ -6,6 +6,7 @@
 //! `install::installer::Installer` (its directories and its init hooks); a new variant
 //! without one of them does not compile.
 
+mod adopt;
 #[cfg(feature = "testing")]
 pub mod check_rules;
 mod escape;
@@ -14,10 +15,19 @@ pub mod view;
 
 pub use template::Escape;
 
+/// The refusal of `reload` by a backend whose files have no reload (its scripts take
+/// start, stop, restart and status only).
+fn no_reload(backend: &str) -> crate::error::Error {
+    crate::error::Error::failed(format!(
+        "{backend}'s scripts have no reload: use `procexport restart` (the jobs get new \
+         processes), or a backend whose init reloads (systemd, upstart, runit, supervisord)"
+    ))
+}
+
 use crate::error::Result;
 use crate::install::disk::Disk;
 use crate::install::installer::{
-    Action, Capabilities, Installer, JobStatus, Jobs, LegacyFile, Target,
+    Action, Adoption, Capabilities, Installer, JobStatus, Jobs, LegacyFile, LegacyFiles, Target,
 };
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};

@@ -68,6 +68,63 @@ fn io_failures_exit_1() {
     sandbox.export("upstart", &procfile, "myapp").failure(1);
 }
 
+/// Issue 23: procexport called as `init-exporter` takes init-exporter's command line:
+/// `init-exporter -p Procfile -f systemd myapp` installs the same files as `procexport
+/// systemd -p Procfile -n myapp`, and `init-exporter -u -f systemd myapp` leaves the same
+/// tree as `procexport clean -n myapp`; procexport's own --config and --root keep working.
+#[test]
+fn init_exporters_command_line_installs_and_uninstalls_as_procexport_does() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let procfile = sandbox.procfile("web: bundle exec puma\nworker: rake jobs:work\n");
+    let procfile = procfile.to_str().unwrap();
+    let link = sandbox.path().join("init-exporter");
+    std::os::unix::fs::symlink(bin(), &link).unwrap();
+    let as_init_exporter = |args: &[&str]| {
+        // sandbox.command()'s flags (--config, --root), under the other name.
+        let flags: Vec<_> = sandbox
+            .command()
+            .get_args()
+            .map(ToOwned::to_owned)
+            .collect();
+        let mut command = Command::new(&link);
+        command
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .current_dir(sandbox.path())
+            .args(flags)
+            .args(args);
+        run(&mut command)
+    };
+    for format in ["systemd", "upstart"] {
+        sandbox
+            .export(format, std::path::Path::new(procfile), "myapp")
+            .success();
+        let ours = sandbox.snapshot();
+        sandbox.run(&["clean", "-n", "myapp"]).success();
+        // A clean keeps the logs; a log directory procexport did not make is not recorded
+        // as its own, so the next export starts as the first did.
+        std::fs::remove_dir(sandbox.root().join("var/log/fb-myapp")).unwrap();
+        let cleaned = sandbox.snapshot();
+        assert!(ours != cleaned, "{format}: the clean changed nothing");
+        as_init_exporter(&["-p", procfile, "-f", format, "myapp"]).success();
+        assert!(sandbox.snapshot() == ours, "{format}: the exports differ");
+        as_init_exporter(&["-u", "-f", format, "myapp"]).success();
+        std::fs::remove_dir(sandbox.root().join("var/log/fb-myapp")).unwrap();
+        assert!(
+            sandbox.snapshot() == cleaned,
+            "{format}: the uninstalls differ"
+        );
+    }
+    // Without -f it does not guess the init; with a wrong one it says which it takes.
+    as_init_exporter(&["-p", procfile, "myapp"])
+        .failure(2)
+        .stderr_has("-f systemd");
+    as_init_exporter(&["-p", procfile, "-f", "runit", "myapp"])
+        .failure(2)
+        .stderr_has("upstart or systemd");
+}
+
 /// The backends whose init procexport does not tell after a change print what to run next,
 /// once, on the live system; under `--root` the files are not this system's and they do not.
 #[test]

@@ -591,3 +591,27 @@ fn start_stop_restart_and_status_act_through_each_runsv() {
         wait_running(job, "sleep");
     }
 }
+
+/// Issue 23: `procexport reload` sends each runsv's process SIGHUP through its control fifo:
+/// the job's own process gets it (its trap writes to its log), and no new process is started.
+#[test]
+fn reload_sends_each_job_sighup_through_its_runsv() {
+    let sandbox = exported("web: trap 'echo reloaded' HUP; echo up; while :; do sleep 0.2; done\n");
+    let _runsvdir = Runsvdir::start(&sandbox);
+    let web = service(&sandbox, "myapp", "web");
+    let log = sandbox.root().join("var/log/fb-myapp/web/current");
+    wait_for_log(&log, "up\n");
+    let before = running_pid(&web).unwrap();
+    let out = sandbox.run(&["reload", "-n", "myapp"]).success();
+    assert!(
+        out.stdout.contains("runit reload of fb-myapp: ") && out.stdout.contains("fb-myapp-web"),
+        "{}",
+        out.stdout
+    );
+    wait_for_log(&log, "reloaded\n");
+    assert_eq!(
+        running_pid(&web),
+        Some(before),
+        "reload started a new process"
+    );
+}

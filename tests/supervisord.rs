@@ -512,3 +512,28 @@ fn start_stop_restart_status_drop_and_clean_through_procexport() {
     let (_, listed) = supervisord.ctl(&["status"]);
     assert!(!listed.contains("fb-myapp"), "{listed}");
 }
+
+/// Issue 23: `procexport reload` has supervisord signal each program of the app SIGHUP
+/// (`supervisorctl signal`, never `supervisorctl reload`, which would restart supervisord):
+/// the program's trap writes to its log, and it keeps its process.
+#[test]
+fn reload_signals_each_program_through_supervisorctl() {
+    require_root();
+    let sandbox = Sandbox::live("");
+    let procfile =
+        sandbox.procfile("web: trap 'echo reloaded' HUP; echo up; while :; do sleep 0.2; done\n");
+    let supervisord = Supervisord::start(&sandbox);
+    sandbox.export("supervisord", &procfile, "myapp").success();
+    let log = sandbox.root().join("var/log/fb-myapp/web.log");
+    wait_for_log(&log, "up\n");
+    let before = supervisord.wait_running("web", "sh");
+    let out = sandbox.run(&["reload", "-n", "myapp"]).success();
+    assert!(
+        out.stdout
+            .contains("supervisord reload of fb-myapp: fb-myapp:fb-myapp-web"),
+        "{}",
+        out.stdout
+    );
+    wait_for_log(&log, "reloaded\n");
+    assert_eq!(supervisord.wait_running("web", "sh"), before);
+}

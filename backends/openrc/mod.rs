@@ -165,6 +165,7 @@ impl Installer for Openrc {
             Action::Stop => return self.stop_jobs(disk, jobs),
             Action::Restart => self.stop_jobs(disk, jobs)?,
             Action::Start => {}
+            Action::Reload => return Err(super::no_reload("openrc")),
         }
         if let Some(app) = &jobs.app {
             if !self.started(app)? {

@@ -214,6 +214,8 @@ impl Installer for Runit {
             Action::Start => b"u",
             Action::Stop => b"d",
             Action::Restart => b"tcu",
+            // SIGHUP (runsv runs the service's control/h instead, where there is one).
+            Action::Reload => b"h",
         };
         for dir in &dirs {
             for letter in letters {
@@ -221,7 +223,7 @@ impl Installer for Runit {
             }
         }
         match action {
-            Action::Start => Ok(()),
+            Action::Start | Action::Reload => Ok(()),
             Action::Stop => runsv::wait(disk, &dirs, STOP_WAIT, "down", |_, s| {
                 s.is_none_or(|s| s.state == 0)
             }),

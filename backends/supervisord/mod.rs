@@ -221,7 +221,18 @@ impl Installer for Supervisord {
     /// it: a new pid each).
     fn control(&self, _disk: &mut Disk, action: Action, jobs: &Jobs) -> Result<()> {
         let names: Vec<&str> = jobs.all().collect();
-        supervisorctl::act(self.main_conf.as_str(), action.verb(), &names)
+        match action {
+            Action::Start | Action::Stop | Action::Restart => {
+                supervisorctl::act(self.main_conf.as_str(), action.verb(), &names)
+            }
+            // `supervisorctl reload` would restart supervisord itself: a signal to each
+            // program of the app's group instead.
+            Action::Reload => {
+                let mut args = vec!["HUP"];
+                args.extend(&names);
+                supervisorctl::act(self.main_conf.as_str(), "signal", &args)
+            }
+        }
     }
 
     fn status(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<Vec<JobStatus>> {

@@ -20,7 +20,8 @@ use super::{render, Backend, Escape, Sink, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
 use crate::install::installer::{
-    Action, Capabilities, Installer, JobStatus, Jobs, SharedNames, Target,
+    Action, Adoption, Capabilities, Installer, JobStatus, Jobs, LegacyFile, LegacyFiles,
+    SharedNames, Target,
 };
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
@@ -163,6 +164,21 @@ impl Installer for Systemd {
         install
     }
 
+    fn adopt_places(&self) -> Vec<LegacyFiles> {
+        [".service", ".target"]
+            .into_iter()
+            .map(|suffix| LegacyFiles {
+                dir: self.units.to_string(),
+                suffix,
+            })
+            .collect()
+    }
+
+    /// foreman's systemd export (`backends/adopt.rs`).
+    fn adopt_proven(&self, full_name: &str, found: &[LegacyFile]) -> Vec<Adoption> {
+        super::adopt::foreman_systemd(self.units.as_str(), full_name, found)
+    }
+
     /// A unit is one name on systemd's whole search path (`UNIT_PATH`).
     fn capabilities(&self) -> Capabilities {
         Capabilities {
@@ -234,6 +250,11 @@ impl Installer for Systemd {
         let units: Vec<&str> = jobs.all().collect();
         match action {
             Action::Stop => self.stop_jobs(disk, jobs),
+            // Each service's ExecReload= sends its reload_signal; the target has none.
+            Action::Reload => {
+                let services: Vec<&str> = jobs.processes.iter().map(String::as_str).collect();
+                systemctl::act("reload", &services)
+            }
             Action::Start | Action::Restart => {
                 let failed: Vec<String> = systemctl::show(&units)?
                     .into_iter()

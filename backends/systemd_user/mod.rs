@@ -280,6 +280,11 @@ impl Installer for SystemdUser {
         if action == Action::Stop {
             return self.stop_jobs(disk, jobs);
         }
+        if action == Action::Reload {
+            // Each service's ExecReload= sends its reload_signal; the target has none.
+            let services: Vec<&str> = jobs.processes.iter().map(String::as_str).collect();
+            return systemctl::act_in(manager, "reload", &services);
+        }
         let failed: Vec<String> = systemctl::show_in(manager, &units)?
             .into_iter()
             .filter(|u| u.active == "failed")

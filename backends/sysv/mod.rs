@@ -249,7 +249,12 @@ impl Installer for Sysv {
                 "the app's manifest lists no init script".to_owned(),
             ));
         };
-        Self::run(&script, action.verb()).map(drop)
+        match action {
+            Action::Start | Action::Stop | Action::Restart => {
+                Self::run(&script, action.verb()).map(drop)
+            }
+            Action::Reload => Err(super::no_reload("sysv")),
+        }
     }
 
     /// `<script> status`: a line per process (`web: running (pid N)`, `web: not running`);

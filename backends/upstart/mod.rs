@@ -16,7 +16,8 @@ use super::{render, Backend, Escape, Sink, Spec};
 use crate::error::Result;
 use crate::install::disk::Disk;
 use crate::install::installer::{
-    Action, Capabilities, Installer, JobStatus, Jobs, LegacyFile, LegacyFiles, State, Target,
+    Action, Adoption, Capabilities, Installer, JobStatus, Jobs, LegacyFile, LegacyFiles,
+    State, Target,
 };
 use crate::install::manifest::EntryKind;
 use initctl::Initctl;
@@ -170,6 +171,18 @@ impl Installer for Upstart {
         )
     }
 
+    fn adopt_places(&self) -> Vec<LegacyFiles> {
+        vec![LegacyFiles {
+            dir: self.jobs.to_string(),
+            suffix: ".conf",
+        }]
+    }
+
+    /// foreman's upstart export (`backends/adopt.rs`).
+    fn adopt_proven(&self, full_name: &str, found: &[LegacyFile]) -> Vec<Adoption> {
+        super::adopt::foreman_upstart(self.jobs.as_str(), full_name, found)
+    }
+
     /// `<upstart_dir>/<full_name>.conf` is the master job, `<full_name>-<job>.conf` a process.
     fn jobs(&self, full_name: &str, entries: &[(String, EntryKind)]) -> Jobs {
         let mut jobs = Jobs::default();
@@ -224,6 +237,13 @@ impl Installer for Upstart {
             Action::Stop => return self.stop_jobs(disk, jobs),
             Action::Restart => self.stop_jobs(disk, jobs)?,
             Action::Start => {}
+            // `initctl reload` sends each process job its `reload signal` (SIGHUP by default).
+            Action::Reload => {
+                for job in &jobs.processes {
+                    self.initctl.act("reload", job)?;
+                }
+                return Ok(());
+            }
         }
         let master_was_up = match &jobs.app {
             Some(app) => {

@@ -166,6 +166,11 @@ const FIXED: &[(&str, &str)] = &[
         "Restart every job of the app: each gets a new process",
     ),
     (
+        "reload",
+        "Tell every job of the app to reload, through the init that runs it: its \
+         reload_signal (systemd, Upstart), SIGHUP (runit, supervisord)",
+    ),
+    (
         "status",
         "Show each installed job of the app, its backend and its live state",
     ),
@@ -209,6 +214,7 @@ impl FromArgMatches for Command {
             Some(("start", sub)) => control(Action::Start, sub),
             Some(("stop", sub)) => control(Action::Stop, sub),
             Some(("restart", sub)) => control(Action::Restart, sub),
+            Some(("reload", sub)) => control(Action::Reload, sub),
             Some(("status", sub)) => Ok(Self::Status(AppArgs::from_arg_matches(sub)?)),
             Some(("list", _)) => Ok(Self::List),
             Some(("man", sub)) => Ok(Self::Man(ManArgs::from_arg_matches(sub)?)),
@@ -254,7 +260,7 @@ impl Subcommand for Command {
                 "completions" => CompletionsArgs::augment_args(sub),
                 "list" => sub,
                 "status" => AppArgs::augment_args(sub),
-                // start, stop, restart
+                // start, stop, restart, reload
                 _ => DryRun::augment_args(AppArgs::augment_args(sub)),
             });
         }
@@ -369,6 +375,12 @@ pub struct ExportArgs {
     /// Once the files are in place, restart every job of the app through the running init.
     #[arg(long)]
     pub restart: bool,
+
+    /// Take over the files foreman exported for the app when each is byte for byte what
+    /// foreman writes for it (root or the app's managers only); anything else is named
+    /// and left.
+    #[arg(long)]
+    pub adopt: bool,
 
     #[command(flatten)]
     pub plan: PlanFlags,
@@ -554,6 +566,12 @@ pub struct CleanArgs {
     /// Only remove what this backend installed.
     #[arg(long, value_parser = PossibleValuesParser::new(NAMES.iter().copied()))]
     pub backend: Option<String>,
+
+    /// Remove the files foreman exported for the app too, when each is byte for byte what
+    /// foreman writes for it (root or the app's managers only); anything else is named
+    /// and left.
+    #[arg(long)]
+    pub adopt: bool,
 
     #[command(flatten)]
     pub plan: PlanFlags,

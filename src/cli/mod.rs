@@ -5,6 +5,7 @@ pub mod args;
 pub mod completions;
 pub mod foreman;
 pub mod gem;
+pub mod init_exporter;
 pub mod manpage;
 pub mod out;
 pub mod run;

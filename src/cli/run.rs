@@ -8,7 +8,7 @@
 use crate::backends::{keys, BackendKind};
 use crate::cli::args::{AppArgs, CleanArgs, Cli, Command, ExportArgs, KubernetesArgs, PlanFlags};
 use crate::cli::out::Remembered;
-use crate::cli::{completions, foreman, gem, manpage};
+use crate::cli::{completions, foreman, gem, init_exporter, manpage};
 use crate::error::{Error, LimitKey, Location, Result};
 use crate::install::access::{self, Users};
 use crate::install::disk::Disk;
@@ -18,7 +18,7 @@ use crate::install::plan::{Ownership, Rendered, KEEP_BYTES};
 use crate::install::preflight;
 use crate::install::privilege::Invoker;
 use crate::install::transaction::{
-    self, print_error, Change, Context, LogDir, Outcome, Unreadable,
+    self, print_error, Change, Context, LogDir, Older, Outcome, Unreadable,
 };
 use crate::kubernetes::{Flags, KubernetesOptions};
 use crate::model::account::RunAs;
@@ -65,13 +65,23 @@ pub fn run(
 fn run_command(args: Vec<OsString>, out: &mut dyn Write) -> Result<u8> {
     // Installed as the gem's `upstart-export`: the gem's command line and config file.
     let as_gem = args.first().is_some_and(gem::invoked_as_gem);
-    let args = if as_gem { gem::translate(args) } else { args };
+    let as_init_exporter = args
+        .first()
+        .is_some_and(init_exporter::invoked_as_init_exporter);
+    let args = if as_gem {
+        gem::translate(args)
+    } else if as_init_exporter {
+        init_exporter::translate(args)?
+    } else {
+        args
+    };
     let cli = Cli::try_parse_from(args).map_err(foreman::explain)?;
     let plan = cli.plan_flags().map_err(Error::Usage)?;
     let run = Run {
         cli: &cli,
         plan,
         as_gem,
+        as_init_exporter,
     };
     match &cli.command {
         // The manual and completions only print: no identity, config or file is looked at.
@@ -97,6 +107,8 @@ struct Run<'a> {
     cli: &'a Cli,
     plan: PlanFlags,
     as_gem: bool,
+    /// Run as init-exporter: its config file gives directories and defaults.
+    as_init_exporter: bool,
 }
 
 /// Who runs a command that reads the config, and which apps they see.
@@ -158,6 +170,7 @@ fn trusted_config(
         run.cli.config.as_ref().map(|p| p.as_str()),
         accounts,
         run.as_gem,
+        run.as_init_exporter,
     )?;
     let unreadable = unreadable(&config);
     if run.plan.dry_run && caller.invoker.sudo.is_some() {
@@ -275,6 +288,7 @@ fn export(
     let backend = BackendKind::build(backend, &app.config)
         .expect("clap only accepts the registry's names")?;
     check_location(&backend, location)?;
+    cx.older = if args.adopt { Older::Adopt } else { Older::Gem };
     let changed = install_export(
         &mut cx,
         &app.config,
@@ -302,6 +316,7 @@ fn clean(run: Run, args: &CleanArgs, out: &mut dyn Write) -> Result<u8> {
         interrupt,
         out,
     );
+    cx.older = if args.adopt { Older::Adopt } else { Older::Gem };
     let backend = args.backend.as_deref();
     let changed = clean_app(&mut cx, &app.config, caller.scope, &app.name, backend)?;
     Ok(exit_status(run.plan, changed))
@@ -514,6 +529,7 @@ fn context<'a>(
         // A plain user's own apps are theirs (`list` shows them as the user's).
         owner: Some(invoker.sudo.map_or(invoker.euid, |(uid, _)| uid)),
         may_claim_legacy: false,
+        older: Older::Gem,
         run_group: &config.run_as.group,
         dry_run,
         viewer: invoker.sudo.filter(|_| dry_run),
@@ -688,6 +704,7 @@ fn export_kubernetes(
         &disk,
         cli.config.as_ref().map(|p| p.as_str()),
         &Accounts::Configured(RunAs::unresolved),
+        false,
         false,
     )?;
     let app_name = app_name(&args.app)?;
@@ -1140,6 +1157,7 @@ fn load_config(
     flag: Option<&str>,
     accounts: &Accounts,
     as_gem: bool,
+    as_init_exporter: bool,
 ) -> Result<Config> {
     let keys = keys();
     if let Some(path) = flag {
@@ -1150,6 +1168,18 @@ fn load_config(
     }
     let parse = |path: &str, text: Option<&str>| Config::parse_for(path, text, &keys, accounts);
     let main = disk.read_config(MAIN_PATH)?;
+    if as_init_exporter {
+        // init-exporter's file, as YAML on the same lines; procexport's decides who may do what.
+        let Some(theirs) = disk.read_config(init_exporter::CONFIG_PATH)? else {
+            return parse(MAIN_PATH, main.as_deref());
+        };
+        let theirs = parse(
+            init_exporter::CONFIG_PATH,
+            Some(&init_exporter::config_yaml(&theirs)?),
+        )?;
+        let policy = parse(MAIN_PATH, main.as_deref())?;
+        return Ok(theirs.with_policy_of(&policy));
+    }
     // The gem's file is read only where it is used.
     let gem = if as_gem || main.is_none() {
         disk.read_config(GEM_PATH)?

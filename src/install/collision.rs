@@ -32,6 +32,20 @@ pub fn check(
     Ok(legacy)
 }
 
+/// `legacy` (files `--adopt` found for app `full_name`) without any path another app of
+/// backend `backend` installed.
+pub fn drop_others(
+    disk: &mut Disk,
+    state_dir: &AbsPath,
+    backend: &str,
+    full_name: &str,
+    mut legacy: Legacy,
+) -> Result<Legacy> {
+    let owners = other_owners(disk, state_dir, backend, full_name)?;
+    legacy.retain(|path| !owners.contains_key(path));
+    Ok(legacy)
+}
+
 /// Every path another app's manifest lists, with that app's full name.
 fn other_owners(
     disk: &mut Disk,

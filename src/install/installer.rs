@@ -27,6 +27,14 @@ pub struct LegacyFile {
     pub contents: Option<String>,
 }
 
+/// `--adopt`'s answer for one file an older tool may have written: the tool and format its
+/// content proves (`Ok`), or why it is not proven (`Err`, said in a `note:` line).
+#[derive(Debug, Clone)]
+pub struct Adoption {
+    pub path: String,
+    pub proof: Result<&'static str, String>,
+}
+
 /// What a backend's init does and where its names reach, as plain data. Every backend sets
 /// every field in its `Installer::capabilities` (the struct has no `Default`), so a new
 /// backend states each one instead of inheriting a quiet default.
@@ -101,6 +109,18 @@ pub trait Installer {
         _found: &[LegacyFile],
         _wanted: &[&str],
     ) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Where `--adopt` looks for files other exporters (foreman, ...) wrote for an app.
+    fn adopt_places(&self) -> Vec<LegacyFiles> {
+        Vec::new()
+    }
+
+    /// `--adopt`'s verdict on each of `found` (every file named `<full_name>` or
+    /// `<full_name>-...` in the `adopt_places`): proven only when it is byte for byte what
+    /// one of those tools writes for app `full_name` (`backends/adopt.rs`).
+    fn adopt_proven(&self, _full_name: &str, _found: &[LegacyFile]) -> Vec<Adoption> {
         Vec::new()
     }
 
@@ -181,6 +201,9 @@ pub enum Action {
     Start,
     Stop,
     Restart,
+    /// Tell each process job to reload (its `reload_signal`, SIGHUP where its init's files
+    /// cannot say another), with no new process.
+    Reload,
 }
 
 impl Action {
@@ -189,6 +212,7 @@ impl Action {
             Self::Start => "start",
             Self::Stop => "stop",
             Self::Restart => "restart",
+            Self::Reload => "reload",
         }
     }
 }

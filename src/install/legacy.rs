@@ -2,14 +2,16 @@
 //! lists: found under the app's names in the backend's legacy places, then split by their
 //! content into those the backend proves the app's (`Installer::legacy_proven`) and the rest.
 //! Only the proven ones may be taken over or removed, and only by root or a manager of that
-//! exact app (the transaction asks); the rest are named and left.
+//! exact app (the transaction asks); the rest are named and left. With `--adopt`, the files
+//! other tools (foreman) wrote are looked for too (`adoptable`), and taken only when they are
+//! byte for byte what that tool writes for the app (`Installer::adopt_proven`).
 
 use super::disk::Disk;
-use super::installer::{Installer, LegacyFile};
+use super::installer::{Installer, LegacyFile, LegacyFiles};
 use super::plan::Existing;
 use crate::error::Error;
 use crate::error::Result;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 /// The files found under an app's name that no manifest lists.
 #[derive(Debug, Default)]
@@ -18,6 +20,10 @@ pub struct Legacy {
     pub proven: Vec<String>,
     /// Named like the app's, and nothing more: never taken, never removed.
     pub unproven: Vec<String>,
+    /// For `--adopt`: the tool each adopted file is proven to come from.
+    pub adopted: BTreeMap<String, &'static str>,
+    /// For `--adopt`: why a file is not proven, for its note.
+    pub why: BTreeMap<String, String>,
 }
 
 impl Legacy {
@@ -39,11 +45,70 @@ pub fn files(
     full_name: &str,
     wanted: &[&str],
 ) -> Result<Legacy> {
-    let mut found = Vec::new();
     if no_prefix {
         return Ok(Legacy::default());
     }
-    for place in installer.capabilities().legacy_files {
+    let found = candidates(disk, &installer.capabilities().legacy_files, full_name)?;
+    let proven: HashSet<String> = installer
+        .legacy_proven(full_name, &found, wanted)
+        .into_iter()
+        .collect();
+    let (proven, unproven) = found
+        .into_iter()
+        .map(|f| f.path)
+        .partition(|path| proven.contains(path));
+    Ok(Legacy {
+        proven,
+        unproven,
+        ..Legacy::default()
+    })
+}
+
+/// For `--adopt`: the files other tools (foreman) may have written for app `full_name` in
+/// the backend's `adopt_places`, split by `Installer::adopt_proven`. The proof is the whole
+/// content, the app's name in it included, so an empty prefix does not stop the search.
+pub fn adoptable(disk: &mut Disk, installer: &dyn Installer, full_name: &str) -> Result<Legacy> {
+    let found = candidates(disk, &installer.adopt_places(), full_name)?;
+    let mut legacy = Legacy::default();
+    for verdict in installer.adopt_proven(full_name, &found) {
+        match verdict.proof {
+            Ok(tool) => {
+                legacy.adopted.insert(verdict.path.clone(), tool);
+                legacy.proven.push(verdict.path);
+            }
+            Err(why) => {
+                legacy.why.insert(verdict.path.clone(), why);
+                legacy.unproven.push(verdict.path);
+            }
+        }
+    }
+    Ok(legacy)
+}
+
+/// Adds `other`'s files to these: a file proven by either is proven.
+impl Legacy {
+    pub fn merge(&mut self, other: Legacy) {
+        for path in other.proven {
+            self.unproven.retain(|p| *p != path);
+            if !self.proven.contains(&path) {
+                self.proven.push(path);
+            }
+        }
+        for path in other.unproven {
+            if !self.proven.contains(&path) && !self.unproven.contains(&path) {
+                self.unproven.push(path);
+            }
+        }
+        self.adopted.extend(other.adopted);
+        self.why.extend(other.why);
+    }
+}
+
+/// Every file named `<full_name><suffix>` or `<full_name>-<anything><suffix>` in `places`,
+/// with its contents when it is a regular UTF-8 file.
+fn candidates(disk: &mut Disk, places: &[LegacyFiles], full_name: &str) -> Result<Vec<LegacyFile>> {
+    let mut found = Vec::new();
+    for place in places {
         for name in disk.list_dir(&place.dir)? {
             let matches = name.strip_suffix(place.suffix).is_some_and(|stem| {
                 stem == full_name
@@ -64,15 +129,7 @@ pub fn files(
             }
         }
     }
-    let proven: HashSet<String> = installer
-        .legacy_proven(full_name, &found, wanted)
-        .into_iter()
-        .collect();
-    let (proven, unproven) = found
-        .into_iter()
-        .map(|f| f.path)
-        .partition(|path| proven.contains(path));
-    Ok(Legacy { proven, unproven })
+    Ok(found)
 }
 
 /// The refusal of a sudo user who may not take over the older exporter's files `found`.

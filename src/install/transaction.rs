@@ -43,6 +43,9 @@ pub struct Context<'a> {
     /// manifest lists them): root, a user without sudo (who can only touch what it could
     /// anyway), or a manager the config lists for this app; never any other sudo user.
     pub may_claim_legacy: bool,
+    /// Whose files an older exporter left are looked for: the gem's always, other tools'
+    /// (foreman) with `--adopt`.
+    pub older: Older,
     /// The run group's name, for the dry run's owner column.
     pub run_group: &'a str,
     pub dry_run: bool,
@@ -58,6 +61,15 @@ pub struct Context<'a> {
     pub interrupt: Interrupt,
     /// Never fails a change: `cli::out::Remembered` keeps a print error for after it.
     pub out: &'a mut dyn Write,
+}
+
+/// Which older exporters' files a change looks for (no manifest lists them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Older {
+    /// The gem's, whose files are taken over by every export and clean (by root or a manager).
+    Gem,
+    /// `--adopt`: foreman's too, taken when byte for byte that tool's for the app.
+    Adopt,
 }
 
 /// What a dry run through sudo does with an installed file the invoking user cannot read.
@@ -116,6 +128,13 @@ pub fn install(
         Change::Clean => "clean",
     };
     let what = format!("{} {verb} of {full_name}", installer.name());
+    if cx.older == Older::Adopt && !cx.may_claim_legacy {
+        return Err(Error::refused(format!(
+            "--adopt: only root, or a manager the config lists for this app \
+             (apps.<app>.managers), may take over what an older exporter installed for \
+             {full_name}; nothing was changed"
+        )));
+    }
     if matches!(change, Change::Export { .. }) {
         installer.check_target(cx.target)?;
     }
@@ -163,15 +182,7 @@ fn install_locked(
 ) -> Result<Outcome> {
     let manifest_path = manifest_path(state_dir, installer, full_name);
     let (old, found) = scan_legacy(cx, installer, state_dir, &manifest_path, full_name, &change)?;
-    for path in &found.unproven {
-        writeln!(
-            cx.out,
-            "note: {} is left as it is: no manifest lists it and nothing in it proves that an \
-             older exporter wrote it for {full_name}; remove it by hand if it is {full_name}'s",
-            crate::sanitize::Quoted(&cx.disk.host(path))
-        )
-        .map_err(print_error)?;
-    }
+    note_legacy(cx, full_name, &found)?;
     let legacy: Vec<(String, EntryKind)> = found
         .proven
         .into_iter()
@@ -426,6 +437,7 @@ fn control_locked(
         Action::Start => "started",
         Action::Stop => "stopped",
         Action::Restart => "restarted",
+        Action::Reload => "reloaded",
     };
     require_init(cx.target, cx.disk, installer, verb, &jobs)?;
     installer.control(cx.disk, action, &jobs)?;
@@ -535,6 +547,38 @@ fn report_control(
     .map_err(print_error)
 }
 
+/// The `note:` lines of a change: each file named like the app's that is left, and why, and
+/// each file taken over with `--adopt`, and from which tool.
+fn note_legacy(cx: &mut Context, full_name: &str, found: &Legacy) -> Result<()> {
+    for path in &found.unproven {
+        let shown = crate::sanitize::Quoted(&cx.disk.host(path)).to_string();
+        let line = match found.why.get(path) {
+            Some(why) => format!(
+                "note: {shown} is left as it is: no manifest lists it and it is not what an \
+                 older exporter writes for {full_name}: {why}; remove it by hand if it is \
+                 {full_name}'s"
+            ),
+            None => format!(
+                "note: {shown} is left as it is: no manifest lists it and nothing in it proves \
+                 that an older exporter wrote it for {full_name}; remove it by hand if it is \
+                 {full_name}'s"
+            ),
+        };
+        writeln!(cx.out, "{line}").map_err(print_error)?;
+    }
+    for (path, tool) in &found.adopted {
+        if found.proven.contains(path) {
+            writeln!(
+                cx.out,
+                "note: {} is {tool} for {full_name}, byte for byte: taken over",
+                crate::sanitize::Quoted(&cx.disk.host(path))
+            )
+            .map_err(print_error)?;
+        }
+    }
+    Ok(())
+}
+
 /// Reads the app's manifest and finds the files an older exporter left for it that no
 /// manifest lists; refuses a caller who may not take them (`Context::may_claim_legacy`).
 fn scan_legacy(
@@ -567,6 +611,12 @@ fn scan_legacy(
         &wanted,
         found,
     )?;
+    if cx.older == Older::Adopt {
+        let others = legacy::adoptable(cx.disk, installer, full_name)?;
+        let others =
+            collision::drop_others(cx.disk, state_dir, installer.name(), full_name, others)?;
+        found.merge(others);
+    }
     found.retain(|path| !old.entries.iter().any(|(p, _)| p == path));
     if !found.proven.is_empty() && !cx.may_claim_legacy {
         return Err(legacy::refuse(cx.disk, full_name, &found));

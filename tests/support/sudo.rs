@@ -1,8 +1,9 @@
 //! Real sudo for the tests of the root boundary: two deploy users (`pxdeploy`, `pxother`,
 //! made by .ci/run, which also writes the sudoers rule that lets them run `SUDO_BIN` and
-//! `SUDO_GEM_BIN` as root and nothing else), the binary under test copied to those root-owned
-//! paths, and the configs sudo'd procexport reads, `/etc/procexport.yaml` (and the gem's
-//! `/etc/upstart-exporter.yaml`), put in place for one test at a time and put back as they
+//! `SUDO_GEM_BIN` and `SUDO_INIT_EXPORTER_BIN` as root and nothing else), the binary under
+//! test copied to those root-owned paths, and the configs sudo'd procexport reads,
+//! `/etc/procexport.yaml` (and the gem's `/etc/upstart-exporter.yaml`, init-exporter's
+//! `/etc/init-exporter.conf`), put in place for one test at a time and put back as they
 //! were afterwards, even when the test fails.
 
 use super::{run, Outcome};
@@ -25,15 +26,19 @@ const SUDO_BIN: &str = "/var/lib/procexport-tests/bin/procexport";
 /// as `upstart-export` takes the gem's command line.
 pub const SUDO_GEM_BIN: &str = "/var/lib/procexport-tests/bin/upstart-export";
 
+/// The same binary under init-exporter's name, which the sudoers rule also allows.
+pub const SUDO_INIT_EXPORTER_BIN: &str = "/var/lib/procexport-tests/bin/init-exporter";
+
 const CONFIG: &str = "/etc/procexport.yaml";
 const GEM_CONFIG: &str = "/etc/upstart-exporter.yaml";
+const INIT_EXPORTER_CONFIG: &str = "/etc/init-exporter.conf";
 
 /// `SUDO_BIN`, with the binary under test copied there and to `SUDO_GEM_BIN` (once per test
 /// run): the one way a test names the path sudo runs.
 pub fn sudo_bin() -> &'static str {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
-        for path in [SUDO_BIN, SUDO_GEM_BIN] {
+        for path in [SUDO_BIN, SUDO_GEM_BIN, SUDO_INIT_EXPORTER_BIN] {
             let target = Path::new(path);
             let dir = target.parent().unwrap();
             assert!(
@@ -112,6 +117,13 @@ impl LiveConfig {
         self.files.push(Restore::install(GEM_CONFIG, text));
         self
     }
+
+    /// Also puts `text` in place as init-exporter's config, for this test only.
+    pub fn with_init_exporter_config(mut self, text: &str) -> Self {
+        self.files
+            .push(Restore::install(INIT_EXPORTER_CONFIG, text));
+        self
+    }
 }
 
 /// `sudo -n SUDO_BIN args...` run by `user`, through the real sudo, with a clean
@@ -152,6 +164,18 @@ pub fn sudo_as_gem(user: &str, args: &[&str]) -> Outcome {
     sudo_bin();
     run(Command::new("/usr/sbin/runuser")
         .args(["-u", user, "--", "sudo", "-n", SUDO_GEM_BIN])
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .current_dir("/"))
+}
+
+/// `sudo -n SUDO_INIT_EXPORTER_BIN args...` run by `user`: procexport under init-exporter's
+/// name.
+pub fn sudo_as_init_exporter(user: &str, args: &[&str]) -> Outcome {
+    sudo_bin();
+    run(Command::new("/usr/sbin/runuser")
+        .args(["-u", user, "--", "sudo", "-n", SUDO_INIT_EXPORTER_BIN])
         .args(args)
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
