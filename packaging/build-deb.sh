@@ -17,4 +17,8 @@ mkdir -p "$assets"
 "$bin" completions bash >"$assets/procexport.bash"
 "$bin" completions zsh >"$assets/_procexport"
 "$bin" completions fish >"$assets/procexport.fish"
+# The older tools' names, as links to the binary (it reads its own name): their targets do not
+# exist here, so cargo-deb packs the links as links.
+ln -s procexport "$assets/upstart-export"
+ln -s ../bin/procexport "$assets/init-exporter"
 cargo deb --no-build --locked --quiet

@@ -79,6 +79,13 @@ version=$(procexport --version)
 [[ $version == "procexport $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)"* ]] \
     || fail "unexpected --version: $version"
 step "$(command -v procexport): $version"
+# The older tools' names are links to the binary, which answers under each with its own version.
+for name in /usr/bin/upstart-export /usr/sbin/init-exporter; do
+    [ -L "$name" ] && [ "$(readlink -f "$name")" = "$(readlink -f "$(command -v procexport)")" ] \
+        || fail "$name is not a link to procexport"
+done
+[[ $(/usr/sbin/init-exporter -v) == "procexport "* ]] || fail "init-exporter -v: $(/usr/sbin/init-exporter -v 2>&1)"
+step "links: /usr/bin/upstart-export, /usr/sbin/init-exporter"
 [ "$(stat -c %a:%U:%G "$STATE_DIR")" = 755:root:root ] || fail "$STATE_DIR is not root:root 0755"
 # The example config is documentation: no conffile, nothing under /etc that changes behaviour.
 [ -z "$(dpkg-query -W -f='${Conffiles}' procexport)" ] || fail "the package has conffiles"
