@@ -81,8 +81,9 @@ version=$(procexport --version)
 step "$(command -v procexport): $version"
 # The older tools' names are links to the binary, which answers under each with its own version.
 for name in /usr/bin/upstart-export /usr/sbin/init-exporter; do
-    [ -L "$name" ] && [ "$(readlink -f "$name")" = "$(readlink -f "$(command -v procexport)")" ] \
-        || fail "$name is not a link to procexport"
+    if [ ! -L "$name" ] || [ "$(readlink -f "$name")" != "$(readlink -f "$(command -v procexport)")" ]; then
+        fail "$name is not a link to procexport"
+    fi
 done
 [[ $(/usr/sbin/init-exporter -v) == "procexport "* ]] || fail "init-exporter -v: $(/usr/sbin/init-exporter -v 2>&1)"
 step "links: /usr/bin/upstart-export, /usr/sbin/init-exporter"
