@@ -68,9 +68,25 @@ impl Spec for Runit {
             "runit/control_t",
             include_str!("../../templates/runit/control_t.tera"),
         ),
+        (
+            "runit/control_h",
+            include_str!("../../templates/runit/control_h.tera"),
+        ),
         ("runit/env", include_str!("../../templates/runit/env.tera")),
     ];
-    const CARRIES: &'static [&'static str] = &[];
+    /// Limits through `prlimit` as root before `chpst` drops to the run user; the signals
+    /// through runsv's custom control (`control/t`, `control/h`); `pre` in `run` as the run
+    /// user; the delay in `finish`. Not `post`: `run` execs the command, so nothing of it runs
+    /// once the command has started. Not `kill_mode`: runsv signals the process alone.
+    const CARRIES: &'static [&'static str] = &[
+        "limits.nofile",
+        "limits.nproc",
+        "limits.memlock",
+        "kill_signal",
+        "reload_signal",
+        "pre",
+        "respawn.delay",
+    ];
     const FILTERS: &'static [(&'static str, Escape)] = &[("envdir", escape::envdir)];
 
     fn from_config(config: &Config) -> Result<Self> {
@@ -86,7 +102,9 @@ impl Backend for Runit {
         let mut outputs = Vec::new();
         for job in &app.jobs {
             let service = self.services.join(&job.full_name);
-            let context = job_context(app, job);
+            let mut context = job_context(app, job);
+            // By its path: `run` has left the service directory for the job's own.
+            context.insert("run_script", &format!("{service}/run"));
             let script = |name: &'static str| -> Result<String> { render(name, &context) };
             outputs.extend([
                 Output::dir(service.clone(), 0o755),
@@ -109,6 +127,16 @@ impl Backend for Runit {
                     0o755,
                     Group::Root,
                 ),
+            ]);
+            if job.reload_signal.is_some() {
+                outputs.push(Output::file(
+                    format!("{service}/control/h"),
+                    script("runit/control_h")?,
+                    0o755,
+                    Group::Root,
+                ));
+            }
+            outputs.extend([
                 Output::dir(format!("{service}/log"), 0o755),
                 Output::file(
                     format!("{service}/log/run"),
@@ -134,7 +162,6 @@ impl Backend for Runit {
         }
         Ok(outputs)
     }
-
 }
 
 impl Installer for Runit {
