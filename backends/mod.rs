@@ -50,11 +50,28 @@ pub trait Spec: Sized {
     fn from_config(config: &Config) -> Result<Self>;
 }
 
+/// Where a render puts each output as it is made: the install transaction stages it (or
+/// keeps only its path and a digest), so an app's files are never all held at once.
+pub type Sink<'a> = dyn FnMut(Output) -> Result<()> + 'a;
+
 /// Rendering: pure, in memory, no disk and no init.
 #[enum_dispatch]
 pub trait Backend {
-    /// Renders every file, directory and link of the app.
-    fn render(&self, app: &App) -> Result<Vec<Output>>;
+    /// Renders every file, directory and link of the app, one at a time into `sink`, each
+    /// directory before what it holds; the same app always renders the same outputs in the
+    /// same order (the transaction may render it twice). An error of `sink` ends the render.
+    fn render(&self, app: &App, sink: &mut Sink) -> Result<()>;
+}
+
+/// Every output of `backend` for `app`, collected (previews and tests: an export streams).
+#[cfg(any(test, feature = "testing"))]
+pub fn render_all(backend: &impl Backend, app: &App) -> Result<Vec<Output>> {
+    let mut outputs = Vec::new();
+    backend.render(app, &mut |output| {
+        outputs.push(output);
+        Ok(())
+    })?;
+    Ok(outputs)
 }
 
 /// The registry: the enum, written once, with one `Variant(module::Type)` per backend. It is
@@ -106,7 +123,7 @@ macro_rules! registry_items {
             /// job keys this backend does not carry (or warned for those that only tune). An
             /// inherent method, so `backend.render(app)` on any backend comes here first: the
             /// check is made in this one place, never left to each backend to remember.
-            pub fn render(&self, app: &App) -> Result<Vec<Output>> {
+            pub fn render(&self, app: &App, sink: &mut Sink) -> Result<()> {
                 match self {
                     $(Self::$variant(_) => crate::model::capability::check(
                         <$backend as Spec>::NAME,
@@ -114,7 +131,7 @@ macro_rules! registry_items {
                         app,
                     )?,)+
                 }
-                Backend::render(self, app)
+                Backend::render(self, app, sink)
             }
 
             /// The backend called `name`, set up from `config`; `None` for no such backend.
@@ -158,12 +175,20 @@ macro_rules! registry_items {
             }
         }
 
-        /// The template engine with every backend's templates and filters.
+        /// The template engine with every backend's filters and no template yet: each is
+        /// compiled when first rendered (`template_source`).
         fn engine() -> tera::Tera {
-            template::engine(
-                &[view::TEMPLATES, $(<$backend as Spec>::TEMPLATES),+],
-                &[escape::FILTERS, $(<$backend as Spec>::FILTERS),+],
-            )
+            template::engine(&[], &[escape::FILTERS, $(<$backend as Spec>::FILTERS),+])
+        }
+
+        /// The text of built-in template `name`.
+        fn template_source(name: &str) -> Option<&'static str> {
+            [view::TEMPLATES, $(<$backend as Spec>::TEMPLATES),+]
+                .iter()
+                .copied()
+                .flatten()
+                .find(|(n, _)| *n == name)
+                .map(|(_, text)| *text)
         }
     };
 }
@@ -234,7 +259,7 @@ pub fn file_in<'a>(dir: &str, path: &'a str, kind: EntryKind) -> Option<&'a str>
 
 /// Renders template `name` (`<backend>/<file>`) with `context`.
 pub fn render(name: &'static str, context: &tera::Context) -> Result<String> {
-    template::render(template::templates(engine), name, context)
+    template::render_compiled(engine, template_source, name, context)
 }
 
 /// One file an export wrote, as a test found it.

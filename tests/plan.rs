@@ -137,3 +137,87 @@ fn root_must_be_absolute() {
     );
     assert!(!Path::new("/relroot").exists() && !case.path().join("relroot").exists());
 }
+
+/// Every file's inode and modification time under `dir`, by path.
+fn stamps(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, (u64, i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut found = std::collections::BTreeMap::new();
+    let mut queue = vec![dir.to_path_buf()];
+    while let Some(dir) = queue.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let meta = fs::symlink_metadata(entry.path()).unwrap();
+            if meta.is_dir() {
+                queue.push(entry.path());
+            } else {
+                found.insert(entry.path(), (meta.ino(), meta.mtime(), meta.mtime_nsec()));
+            }
+        }
+    }
+    found
+}
+
+/// An app whose files are larger than an export keeps in memory (`plan::KEEP_BYTES`) is
+/// rendered a second time to be written, each file checked against the digest the plan was
+/// made from: the files installed are exactly what a dry run (which keeps every file whole)
+/// compares them with, an unchanged re-export compares by digest and writes nothing, and a
+/// changed one rewrites them.
+#[test]
+fn a_large_app_is_written_as_rendered_and_an_unchanged_one_is_left_alone() {
+    let case = Case::new();
+    // 1,000 jobs whose command is about 2,000 bytes: over 2 MB of files.
+    let run = |word: &str, extra: &[&str]| {
+        let command = format!(
+            "web: run{}\n",
+            format!(" {word}").repeat(2000 / (word.len() + 1))
+        );
+        fs::write(case.path().join("Procfile"), command).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_procexport"))
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .arg("--config")
+            .arg(case.path().join("config.yaml"))
+            .arg("--root")
+            .arg(case.path().join("root"))
+            .args(extra)
+            .arg("upstart")
+            .arg("-p")
+            .arg(case.path().join("Procfile"))
+            .args(["-n", "myapp", "-m", "web=1000"])
+            .output()
+            .unwrap()
+    };
+    let ok = |output: Output| {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let same_as_whole_render = |word: &str| {
+        let check = run(word, &["--dry-run", "--detailed-exitcode"]);
+        assert_eq!(check.status.code(), Some(0), "{}", &stdout(&check)[..2000]);
+    };
+    ok(run("alpha", &[]));
+    let root = case.path().join("root");
+    let first = stamps(&root);
+    let jobs = first
+        .keys()
+        .filter(|p| p.to_string_lossy().contains("/etc/init/fb-myapp-web_"))
+        .count();
+    assert_eq!(jobs, 1000, "every job file is installed");
+    same_as_whole_render("alpha");
+
+    ok(run("alpha", &[]));
+    assert_eq!(stamps(&root), first, "an unchanged re-export rewrote files");
+
+    ok(run("beta", &[]));
+    let changed = stamps(&root);
+    let rewritten = first
+        .iter()
+        .filter(|(path, stamp)| changed.get(*path) != Some(stamp))
+        .count();
+    // The command is in each job's helper script.
+    assert!(rewritten >= 1000, "only {rewritten} files were rewritten");
+    same_as_whole_render("beta");
+}

@@ -13,7 +13,7 @@ mod escape;
 pub mod check;
 
 use super::view::{self, Helper};
-use super::{render, Backend, Escape, Spec};
+use super::{render, Backend, Escape, Sink, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
 use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs};
@@ -72,25 +72,24 @@ pub fn throttle(respawn: Respawn) -> u32 {
 }
 
 impl Backend for Launchd {
-    fn render(&self, app: &App) -> Result<Vec<Output>> {
-        let mut outputs = Vec::new();
+    fn render(&self, app: &App, sink: &mut Sink) -> Result<()> {
         for job in &app.jobs {
             let helper = self.helpers.join(&format!("{}.sh", job.full_name));
             let mut context = job_context(app, job, &helper)?;
-            outputs.push(Output::file(
+            sink(Output::file(
                 self.plists.join(&format!("{}.plist", job.full_name)),
                 render("launchd/job.plist", &context)?,
                 0o644,
                 Group::Root,
-            ));
-            outputs.push(Output::file(
+            ))?;
+            sink(Output::file(
                 helper,
                 view::helper(&mut context, &HELPER)?,
                 0o750,
                 Group::Run,
-            ));
+            ))?;
         }
-        Ok(outputs)
+        Ok(())
     }
 }
 

@@ -11,7 +11,7 @@
 pub mod check;
 
 use super::view::{self, Helper};
-use super::{render, Backend, Escape, Spec};
+use super::{render, Backend, Escape, Sink, Spec};
 use crate::error::Result;
 use crate::install::disk::Disk;
 use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs, State};
@@ -66,25 +66,8 @@ impl Spec for Openrc {
 }
 
 impl Backend for Openrc {
-    fn render(&self, app: &App) -> Result<Vec<Output>> {
-        let mut outputs = Vec::new();
-        for job in &app.jobs {
-            let helper = self.helpers.join(&format!("{}.sh", job.full_name));
-            let mut context = job_context(app, job, &helper)?;
-            outputs.push(Output::file(
-                self.scripts.join(&job.full_name),
-                render("openrc/job", &context)?,
-                0o755,
-                Group::Root,
-            ));
-            // The helper holds the env values: root and the run group only.
-            outputs.push(Output::file(
-                helper,
-                view::helper(&mut context, &HELPER)?,
-                0o750,
-                Group::Run,
-            ));
-        }
+    fn render(&self, app: &App, sink: &mut Sink) -> Result<()> {
+        // The app's script first, from the jobs' names alone; each job's files then stream out.
         let names: Vec<&str> = app.jobs.iter().map(|j| j.full_name.as_str()).collect();
         let mut context = tera::Context::new();
         context.insert("app", app);
@@ -95,16 +78,31 @@ impl Backend for Openrc {
         context.insert("job_names", &names);
         context.insert("jobs", &names.join(" "));
         context.insert("dir", &self.scripts);
-        outputs.insert(
-            0,
-            Output::file(
-                self.scripts.join(&app.full_name),
-                render("openrc/meta", &context)?,
+        sink(Output::file(
+            self.scripts.join(&app.full_name),
+            render("openrc/meta", &context)?,
+            0o755,
+            Group::Root,
+        ))?;
+        drop(context);
+        for job in &app.jobs {
+            let helper = self.helpers.join(&format!("{}.sh", job.full_name));
+            let mut context = job_context(app, job, &helper)?;
+            sink(Output::file(
+                self.scripts.join(&job.full_name),
+                render("openrc/job", &context)?,
                 0o755,
                 Group::Root,
-            ),
-        );
-        Ok(outputs)
+            ))?;
+            // The helper holds the env values: root and the run group only.
+            sink(Output::file(
+                helper,
+                view::helper(&mut context, &HELPER)?,
+                0o750,
+                Group::Run,
+            ))?;
+        }
+        Ok(())
     }
 }
 

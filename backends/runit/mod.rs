@@ -18,7 +18,7 @@ mod check;
 pub mod runsv;
 
 use super::view;
-use super::{render, Backend, Escape, Spec};
+use super::{render, Backend, Escape, Sink, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
 use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs, State};
@@ -98,15 +98,14 @@ impl Spec for Runit {
 }
 
 impl Backend for Runit {
-    fn render(&self, app: &App) -> Result<Vec<Output>> {
-        let mut outputs = Vec::new();
+    fn render(&self, app: &App, sink: &mut Sink) -> Result<()> {
         for job in &app.jobs {
             let service = self.services.join(&job.full_name);
             let mut context = job_context(app, job);
             // By its path: `run` has left the service directory for the job's own.
             context.insert("run_script", &format!("{service}/run"));
             let script = |name: &'static str| -> Result<String> { render(name, &context) };
-            outputs.extend([
+            for output in [
                 Output::dir(service.clone(), 0o755),
                 Output::file(
                     format!("{service}/run"),
@@ -127,16 +126,18 @@ impl Backend for Runit {
                     0o755,
                     Group::Root,
                 ),
-            ]);
+            ] {
+                sink(output)?;
+            }
             if job.reload_signal.is_some() {
-                outputs.push(Output::file(
+                sink(Output::file(
                     format!("{service}/control/h"),
                     script("runit/control_h")?,
                     0o755,
                     Group::Root,
-                ));
+                ))?;
             }
-            outputs.extend([
+            for output in [
                 Output::dir(format!("{service}/log"), 0o755),
                 Output::file(
                     format!("{service}/log/run"),
@@ -146,21 +147,23 @@ impl Backend for Runit {
                 ),
                 // The values are often secrets: root and the run group only.
                 Output::dir_with_group(format!("{service}/env"), 0o750, Group::Run),
-            ]);
+            ] {
+                sink(output)?;
+            }
             for (key, value) in job.env.iter() {
-                outputs.push(Output::file(
+                sink(Output::file(
                     format!("{service}/env/{}", key.as_str()),
                     env_file(job, key.as_str(), value.as_str())?,
                     0o640,
                     Group::Run,
-                ));
+                ))?;
             }
-            outputs.push(Output::symlink(
+            sink(Output::symlink(
                 self.enabled.join(&job.full_name),
                 service,
-            ));
+            ))?;
         }
-        Ok(outputs)
+        Ok(())
     }
 }
 

@@ -20,7 +20,7 @@ pub mod check;
 pub mod supervisorctl;
 
 use super::view::{self, Helper};
-use super::{render, Backend, Escape, Spec};
+use super::{render, Backend, Escape, Sink, Spec};
 use crate::error::Result;
 use crate::install::disk::Disk;
 use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs, Target};
@@ -116,8 +116,9 @@ pub fn restart_settings(respawn: Respawn) -> (bool, u32, u32) {
 }
 
 impl Backend for Supervisord {
-    fn render(&self, app: &App) -> Result<Vec<Output>> {
-        let mut outputs = Vec::new();
+    fn render(&self, app: &App, sink: &mut Sink) -> Result<()> {
+        // The config names every program: made first from the jobs' facts (no rendering), so
+        // that it is emitted first and each helper then streams out as it is rendered.
         let mut programs = Vec::new();
         for job in &app.jobs {
             // Beside the config (the `[include]` reads `*.conf` only), named by the program:
@@ -128,7 +129,7 @@ impl Backend for Supervisord {
             let (autorestart, startsecs, startretries) = restart_settings(job.respawn);
             programs.push(ProgramView {
                 full_name: &job.full_name,
-                helper: helper.clone(),
+                helper,
                 autorestart,
                 startsecs,
                 startretries,
@@ -136,31 +137,29 @@ impl Backend for Supervisord {
                 stopsignal: job.kill_signal.map_or("TERM", |s| s.name()),
                 prlimit: view::prlimit_options(job),
             });
-            let mut context = view::job_context(app, job);
-            context.insert("pre_first", &job.pre.is_some());
-            // The helper holds the env values: root and the run group only.
-            outputs.push(Output::file(
-                helper,
-                view::helper(&mut context, &HELPER)?,
-                0o750,
-                Group::Run,
-            ));
         }
         let mut context = tera::Context::new();
         context.insert("app", app);
         let names: Vec<&str> = app.jobs.iter().map(|j| j.full_name.as_str()).collect();
         context.insert("programs", &names.join(","));
         context.insert("jobs", &programs);
-        outputs.insert(
-            0,
-            Output::file(
-                self.confs.join(&format!("{}.conf", app.full_name)),
-                render("supervisord/app.conf", &context)?,
-                0o644,
-                Group::Root,
-            ),
-        );
-        Ok(outputs)
+        sink(Output::file(
+            self.confs.join(&format!("{}.conf", app.full_name)),
+            render("supervisord/app.conf", &context)?,
+            0o644,
+            Group::Root,
+        ))?;
+        drop(context);
+        for (job, program) in app.jobs.iter().zip(programs) {
+            // The helper holds the env values: root and the run group only.
+            sink(Output::file(
+                program.helper,
+                view::helper(&mut helper_context(app, job), &HELPER)?,
+                0o750,
+                Group::Run,
+            ))?;
+        }
+        Ok(())
     }
 }
 
@@ -278,4 +277,12 @@ mod tests {
         assert_eq!(restart_settings(limit(10, 5)), (true, 1, 10));
         assert_eq!(restart_settings(limit(3, 60)), (true, 20, 3));
     }
+}
+
+/// A job's helper context: the shared view, and `pre_first` (supervisord has no hook before
+/// the command: the helper runs `pre` itself).
+fn helper_context(app: &App, job: &crate::model::job::Job) -> tera::Context {
+    let mut context = view::job_context(app, job);
+    context.insert("pre_first", &job.pre.is_some());
+    context
 }

@@ -16,7 +16,7 @@ pub mod systemctl;
 pub mod check;
 
 use super::view;
-use super::{render, Backend, Escape, Spec};
+use super::{render, Backend, Escape, Sink, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
 use crate::install::installer::{
@@ -106,7 +106,7 @@ impl Spec for Systemd {
 }
 
 impl Backend for Systemd {
-    fn render(&self, app: &App) -> Result<Vec<Output>> {
+    fn render(&self, app: &App, sink: &mut Sink) -> Result<()> {
         let targets = runlevel_targets(&app.start_on, &app.stop_on)?;
         let target = self.units.join(&format!("{}.target", app.full_name));
         let mut context = tera::Context::new();
@@ -115,35 +115,35 @@ impl Backend for Systemd {
         context.insert("services", &services);
         context.insert("wanted_by", &targets.wanted_by);
         context.insert("conflicts", &targets.conflicts);
-        let mut outputs = vec![Output::file(
+        sink(Output::file(
             target.clone(),
             render("systemd/app.target", &context)?,
             0o644,
             Group::Root,
-        )];
+        ))?;
         for wanted_by in &targets.wanted_by {
             let link = self.units.join(&format!("{wanted_by}.wants/{}.target", app.full_name));
-            outputs.push(Output::symlink(link, target.clone()));
+            sink(Output::symlink(link, target.clone()))?;
         }
         let journal = self.journal;
         for job in &app.jobs {
             let env_file = self.env_files.join(&format!("{}.env", job.full_name));
             let context = job_context(app, job, &env_file, journal)?;
-            outputs.push(Output::file(
+            sink(Output::file(
                 self.units.join(&format!("{}.service", job.full_name)),
                 render("systemd/job.service", &context)?,
                 0o644,
                 Group::Root,
-            ));
+            ))?;
             // The env values are secrets: readable by root (systemd) and the run group only.
-            outputs.push(Output::file(
+            sink(Output::file(
                 env_file,
                 render("systemd/job.env", &context)?,
                 0o640,
                 Group::Run,
-            ));
+            ))?;
         }
-        Ok(outputs)
+        Ok(())
     }
 
 }

@@ -12,7 +12,7 @@
 pub mod check;
 
 use super::view;
-use super::{render, Backend, Escape, Spec};
+use super::{render, Backend, Escape, Sink, Spec};
 use crate::error::{Error, Result};
 use crate::backends::systemd::systemctl::{self, Manager};
 use crate::install::disk::Disk;
@@ -102,43 +102,41 @@ impl Spec for SystemdUser {
 }
 
 impl Backend for SystemdUser {
-    fn render(&self, app: &App) -> Result<Vec<Output>> {
+    fn render(&self, app: &App, sink: &mut Sink) -> Result<()> {
         let target = self.units.join(&format!("{}.target", app.full_name));
         let mut context = tera::Context::new();
         context.insert("app", app);
         let services: Vec<&str> = app.jobs.iter().map(|j| j.full_name.as_str()).collect();
         context.insert("services", &services);
-        let mut outputs = vec![
-            Output::file(
-                target.clone(),
-                render("systemd_user/app.target", &context)?,
-                0o644,
-                Group::Root,
-            ),
-            Output::symlink(
-                self.units
-                    .join(&format!("default.target.wants/{}.target", app.full_name)),
-                target,
-            ),
-        ];
+        sink(Output::file(
+            target.clone(),
+            render("systemd_user/app.target", &context)?,
+            0o644,
+            Group::Root,
+        ))?;
+        sink(Output::symlink(
+            self.units
+                .join(&format!("default.target.wants/{}.target", app.full_name)),
+            target,
+        ))?;
         for job in &app.jobs {
             let env_file = self.env_files.join(&format!("{}.env", job.full_name));
             let context = job_context(app, job, &env_file)?;
-            outputs.push(Output::file(
+            sink(Output::file(
                 self.units.join(&format!("{}.service", job.full_name)),
                 render("systemd_user/job.service", &context)?,
                 0o644,
                 Group::Root,
-            ));
+            ))?;
             // The env values: the user's alone.
-            outputs.push(Output::file(
+            sink(Output::file(
                 env_file,
                 render("systemd/job.env", &context)?,
                 0o600,
                 Group::Root,
-            ));
+            ))?;
         }
-        Ok(outputs)
+        Ok(())
     }
 }
 

@@ -17,7 +17,7 @@ mod escape;
 pub mod check;
 
 use super::view::{self, Helper};
-use super::{render, Backend, Escape, Spec};
+use super::{render, Backend, Escape, Sink, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
 use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs, State};
@@ -131,39 +131,23 @@ pub fn lsb_runlevels(start: &Runlevels, stop: &Runlevels) -> Result<(String, Str
 }
 
 impl Backend for Sysv {
-    fn render(&self, app: &App) -> Result<Vec<Output>> {
+    fn render(&self, app: &App, sink: &mut Sink) -> Result<()> {
         let (default_start, stop) =
             lsb_runlevels(&app.start_on, &app.stop_on)?;
         // An empty header value is not valid LSB; 0 and 6 stop everything anyway.
         let default_stop = if stop.is_empty() { "0 6".to_owned() } else { stop };
-        let mut outputs = Vec::new();
-        let mut jobs = Vec::new();
-        for job in &app.jobs {
-            let wrapper = self.helpers.join(&format!("{}.respawn", job.full_name));
-            let helper = self.helpers.join(&format!("{}.sh", job.full_name));
-            let mut context = view::job_context(app, job);
-            context.insert("helper", &helper);
-            context.insert("pre_first", &job.pre.is_some());
-            outputs.push(Output::file(
-                wrapper.clone(),
-                render("sysv/wrapper", &context)?,
-                0o755,
-                Group::Root,
-            ));
-            // The helper holds the env values: root and the run group only.
-            outputs.push(Output::file(
-                helper,
-                view::helper(&mut context, &HELPER)?,
-                0o750,
-                Group::Run,
-            ));
-            jobs.push(JobView {
+        // The init script first, from the jobs' facts alone (no rendering); each job's files
+        // then stream out as they are rendered.
+        let jobs: Vec<JobView> = app
+            .jobs
+            .iter()
+            .map(|job| JobView {
                 name: job.name.as_str(),
-                wrapper,
+                wrapper: self.helpers.join(&format!("{}.respawn", job.full_name)),
                 kill_timeout: job.kill_timeout,
                 prlimit: view::prlimit_options(job),
-            });
-        }
+            })
+            .collect();
         let script = self.scripts.join(&app.full_name);
         let mut context = tera::Context::new();
         context.insert("app", app);
@@ -176,11 +160,33 @@ impl Backend for Sysv {
             "user_group",
             &format!("{}:{}", app.run_as.user, app.run_as.group),
         );
-        outputs.insert(
-            0,
-            Output::file(script, render("sysv/init", &context)?, 0o755, Group::Root),
-        );
-        Ok(outputs)
+        sink(Output::file(
+            script,
+            render("sysv/init", &context)?,
+            0o755,
+            Group::Root,
+        ))?;
+        drop(context);
+        for (job, job_view) in app.jobs.iter().zip(jobs) {
+            let helper = self.helpers.join(&format!("{}.sh", job.full_name));
+            let mut context = view::job_context(app, job);
+            context.insert("helper", &helper);
+            context.insert("pre_first", &job.pre.is_some());
+            sink(Output::file(
+                job_view.wrapper,
+                render("sysv/wrapper", &context)?,
+                0o755,
+                Group::Root,
+            ))?;
+            // The helper holds the env values: root and the run group only.
+            sink(Output::file(
+                helper,
+                view::helper(&mut context, &HELPER)?,
+                0o750,
+                Group::Run,
+            ))?;
+        }
+        Ok(())
     }
 }
 

@@ -12,7 +12,7 @@ pub mod stanza_check;
 mod check;
 
 use super::view::{self, Helper};
-use super::{render, Backend, Escape, Spec};
+use super::{render, Backend, Escape, Sink, Spec};
 use crate::error::Result;
 use crate::install::disk::Disk;
 use crate::install::installer::{
@@ -86,7 +86,7 @@ impl Spec for Upstart {
 }
 
 impl Backend for Upstart {
-    fn render(&self, app: &App) -> Result<Vec<Output>> {
+    fn render(&self, app: &App, sink: &mut Sink) -> Result<()> {
         check_upstart_keys(app)?;
         let mut context = tera::Context::new();
         context.insert("app", app);
@@ -101,30 +101,30 @@ impl Backend for Upstart {
         context.insert("depends_stems", &stems);
         context.insert("strong", &app.depends.strong);
         context.insert("device", &app.start_on_device.as_ref().map(super::super::model::depends::DeviceName::as_str));
-        let mut outputs = vec![Output::file(
+        sink(Output::file(
             self.jobs.join(&format!("{}.conf", app.full_name)),
             render("upstart/master.conf", &context)?,
             0o644,
             Group::Root,
-        )];
+        ))?;
         for job in &app.jobs {
             let helper = self.helpers.join(&format!("{}.sh", job.full_name));
             let mut context = job_context(app, job, &helper);
-            outputs.push(Output::file(
+            sink(Output::file(
                 self.jobs.join(&format!("{}.conf", job.full_name)),
                 render("upstart/job.conf", &context)?,
                 0o644,
                 Group::Root,
-            ));
+            ))?;
             // The helper holds the env values: readable by root and the run group only.
-            outputs.push(Output::file(
+            sink(Output::file(
                 helper,
                 view::helper(&mut context, &HELPER)?,
                 0o750,
                 Group::Run,
-            ));
+            ))?;
         }
-        Ok(outputs)
+        Ok(())
     }
 }
 

@@ -14,7 +14,7 @@ use crate::install::access::{self, Users};
 use crate::install::disk::Disk;
 use crate::install::installer::{Action, Installer, Target};
 use crate::install::interrupt::Interrupt;
-use crate::install::plan::Ownership;
+use crate::install::plan::{Ownership, Rendered, KEEP_BYTES};
 use crate::install::preflight;
 use crate::install::privilege::Invoker;
 use crate::install::transaction::{
@@ -616,8 +616,10 @@ fn install_export(
     };
     let app = assemble(config, &parsed, app_name, file, &default_dir, &options)?;
     limits::check_jobs(&app, &config.limits)?;
-    let outputs = backend.render(&app)?;
-    limits::check_rendered(&app, &outputs, &config.limits)?;
+    // A dry run shows every file whole; an export keeps only so much in memory.
+    let budget = if cx.dry_run { usize::MAX } else { KEEP_BYTES };
+    let rendered = Rendered::collect(budget, |sink| backend.render(&app, sink))?;
+    limits::check_rendered(rendered.bytes, &config.limits)?;
     if cx.target != Target::Root && cx.ownership.is_some() {
         preflight::check(&app, &config.log_dir.join(&app.full_name))?;
     }
@@ -635,7 +637,8 @@ fn install_export(
         backend,
         &app.full_name,
         Change::Export {
-            outputs,
+            rendered,
+            rerender: &mut |sink| backend.render(&app, sink),
             log_dir,
             restart: args.restart,
         },

@@ -30,9 +30,13 @@ pub struct Manifest {
 const HEADER: &str = "# procexport manifest v1";
 
 impl Manifest {
+    #[cfg(test)]
     pub fn of(outputs: &[Output]) -> Self {
+        Self::of_outputs(outputs.iter())
+    }
+
+    pub fn of_outputs<'a>(outputs: impl Iterator<Item = &'a Output>) -> Self {
         let entries = outputs
-            .iter()
             .map(|o| {
                 let kind = match o.kind {
                     Kind::File { .. } => EntryKind::File,
@@ -48,6 +52,7 @@ impl Manifest {
         }
     }
 
+    #[cfg(test)]
     pub fn union(&self, other: &Self) -> Self {
         Self {
             entries: self.entries.union(&other.entries).cloned().collect(),
@@ -61,26 +66,26 @@ impl Manifest {
         self.entries.is_empty()
     }
 
+    /// True when `self.union(other)` equals `target`, which is `self` or `other`: without
+    /// building the union (a large app's manifest holds tens of thousands of paths).
+    pub fn union_is(&self, other: &Self, target: &Self) -> bool {
+        other.owner.or(self.owner) == target.owner
+            && other.log_dir.as_ref().or(self.log_dir.as_ref()) == target.log_dir.as_ref()
+            && self.entries.is_subset(&target.entries)
+            && other.entries.is_subset(&target.entries)
+    }
+
+    /// The text of `self.union(other)`, without building the union.
+    pub fn union_render(&self, other: &Self) -> String {
+        render(
+            other.owner.or(self.owner),
+            other.log_dir.as_ref().or(self.log_dir.as_ref()),
+            self.entries.union(&other.entries),
+        )
+    }
+
     pub fn render(&self) -> String {
-        let mut text = format!("{HEADER}\n");
-        if let Some(owner) = self.owner {
-            let _ = writeln!(text, "owner {owner}");
-        }
-        if let Some(log_dir) = &self.log_dir {
-            let _ = writeln!(text, "logdir {log_dir}");
-        }
-        for (path, kind) in &self.entries {
-            let word = match kind {
-                EntryKind::File => "file",
-                EntryKind::Dir => "dir",
-                EntryKind::Link => "link",
-            };
-            text.push_str(word);
-            text.push(' ');
-            text.push_str(path);
-            text.push('\n');
-        }
-        text
+        render(self.owner, self.log_dir.as_ref(), self.entries.iter())
     }
 
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -119,6 +124,33 @@ impl Manifest {
     }
 }
 
+/// The text of a manifest of these parts.
+fn render<'a>(
+    owner: Option<u32>,
+    log_dir: Option<&String>,
+    entries: impl Iterator<Item = &'a (String, EntryKind)>,
+) -> String {
+    let mut text = format!("{HEADER}\n");
+    if let Some(owner) = owner {
+        let _ = writeln!(text, "owner {owner}");
+    }
+    if let Some(log_dir) = log_dir {
+        let _ = writeln!(text, "logdir {log_dir}");
+    }
+    for (path, kind) in entries {
+        let word = match kind {
+            EntryKind::File => "file",
+            EntryKind::Dir => "dir",
+            EntryKind::Link => "link",
+        };
+        text.push_str(word);
+        text.push(' ');
+        text.push_str(path);
+        text.push('\n');
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +173,28 @@ mod tests {
         manifest.owner = Some(1001);
         manifest.log_dir = Some("/var/log/fb-a".into());
         assert_eq!(Manifest::parse(&manifest.render()).unwrap(), manifest);
+    }
+
+    /// The union's text and comparisons, made without building it, agree with the union.
+    #[test]
+    fn union_without_building_it() {
+        let file = |path: &str| Output::file(path.into(), String::new(), 0o644, Group::Root);
+        let mut old = Manifest::of(&[file("/i/fb-a.conf"), file("/i/fb-a-old.conf")]);
+        old.owner = Some(7);
+        let mut new = Manifest::of(&[file("/i/fb-a.conf"), file("/i/fb-a-web.conf")]);
+        new.log_dir = Some("/var/log/fb-a".into());
+        let cases = [
+            (old.clone(), new.clone()),
+            (old.clone(), old.clone()),
+            (Manifest::default(), new.clone()),
+            (new.clone(), Manifest::default()),
+        ];
+        for (a, b) in cases {
+            let union = a.union(&b);
+            assert_eq!(a.union_render(&b), union.render());
+            assert_eq!(a.union_is(&b, &a), union == a);
+            assert_eq!(a.union_is(&b, &b), union == b);
+        }
     }
 
     #[test]

@@ -7,7 +7,77 @@ use crate::error::{Error, Result};
 use crate::install::manifest::{EntryKind, Manifest};
 use crate::model::output::{Group, Kind, Output};
 use crate::sanitize::Quoted;
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
+
+/// The file contents an export keeps in memory between its render and its writes, in all.
+/// Past it, a file's contents are dropped as soon as it is rendered (only its length and a
+/// digest stay) and the app is rendered a second time to write them: a small app is rendered
+/// once, and a large one (thousands of jobs) never holds all its files at once.
+pub const KEEP_BYTES: usize = 2 << 20;
+
+/// What is kept of a rendered file whose contents were dropped: enough to tell whether the
+/// installed file is already the same, and whether a second render gave the same bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digest {
+    len: usize,
+    /// SipHash with this run's random keys (`RandomState`): not forgeable from outside, so
+    /// two different contents match only by a 2^-64 chance.
+    hash: u64,
+}
+
+/// What a render left for the plan: every output in render order, each file's contents kept
+/// while they fit in the budget and dropped (a `Digest` kept instead) past it.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    /// Each output, with the digest of a file whose contents were dropped.
+    pub outputs: Vec<(Output, Option<Digest>)>,
+    /// The size of every file rendered, in all (for `max_rendered_bytes`).
+    pub bytes: u64,
+    keys: RandomState,
+}
+
+impl Rendered {
+    /// Collects what `render` gives, keeping file contents up to `budget` bytes in all.
+    pub fn collect(
+        budget: usize,
+        render: impl FnOnce(&mut crate::backends::Sink) -> Result<()>,
+    ) -> Result<Self> {
+        let mut rendered = Self::default();
+        let mut kept = 0usize;
+        render(&mut |mut output: Output| {
+            let mut digest = None;
+            if let Kind::File { contents, .. } = &mut output.kind {
+                rendered.bytes = rendered.bytes.saturating_add(contents.len() as u64);
+                kept = kept.saturating_add(contents.len());
+                if kept > budget {
+                    digest = Some(rendered.digest(contents.as_bytes()));
+                    *contents = String::new();
+                }
+            }
+            rendered.outputs.push((output, digest));
+            Ok(())
+        })?;
+        Ok(rendered)
+    }
+
+    /// Every output as rendered, nothing dropped (tests).
+    #[cfg(test)]
+    pub fn whole(outputs: Vec<Output>) -> Self {
+        Self {
+            outputs: outputs.into_iter().map(|o| (o, None)).collect(),
+            ..Self::default()
+        }
+    }
+
+    fn digest(&self, bytes: &[u8]) -> Digest {
+        Digest {
+            len: bytes.len(),
+            hash: self.keys.hash_one(bytes),
+        }
+    }
+}
 
 /// What is at a path now (read without following a symlink).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,32 +130,48 @@ pub struct Plan {
     /// The manifest before and after.
     pub old: Manifest,
     pub new: Manifest,
+    /// For each of `writes`, the digest of a file whose contents were dropped after the
+    /// render (`Rendered`): rendered again when it is written, and checked against it.
+    pub digests: Vec<Option<Digest>>,
+    keys: RandomState,
 }
 
 impl Plan {
     pub fn changes_anything(&self) -> bool {
         !self.writes.is_empty() || !self.removals.is_empty() || self.old != self.new
     }
+
+    /// True when `bytes`, rendered again for a dropped file, are what the plan was made
+    /// from (`digest`).
+    pub fn same_as_planned(&self, digest: Digest, bytes: &[u8]) -> bool {
+        digest.len == bytes.len() && self.keys.hash_one(bytes) == digest.hash
+    }
+
+    /// True when some of `writes` must be rendered again to be written.
+    pub fn rerenders(&self) -> bool {
+        self.digests.iter().any(Option::is_some)
+    }
 }
 
 /// Builds the plan. `belongs` says whether a path may be removed as one of this app's files:
 /// a manifest naming anything else is refused rather than trusted.
 pub fn plan(
-    outputs: Vec<Output>,
+    rendered: Rendered,
     old: &Manifest,
     legacy: Vec<(String, EntryKind)>,
     ownership: Option<Ownership>,
     belongs: &dyn Fn(&str) -> bool,
     inspect: &mut dyn FnMut(&str) -> Result<Existing>,
 ) -> Result<Plan> {
-    let new = Manifest::of(&outputs);
-    let mut plan = Plan {
-        old: old.clone(),
-        new,
-        ..Plan::default()
-    };
-    let mut ordered = outputs;
-    ordered.sort_by_key(|o| match o.kind {
+    let Rendered {
+        outputs: mut ordered,
+        keys,
+        ..
+    } = rendered;
+    let new = Manifest::of_outputs(ordered.iter().map(|(o, _)| o));
+    let mut plan = Plan::default();
+    (plan.old, plan.new, plan.keys) = (old.clone(), new, keys);
+    ordered.sort_by_key(|(o, _)| match o.kind {
         Kind::Dir { .. } => 0,
         Kind::File { .. } => 1,
         Kind::Symlink { .. } => 2,
@@ -96,9 +182,24 @@ pub fn plan(
         .map(|(p, _)| p.as_str())
         .chain(legacy.iter().map(|(p, _)| p.as_str()))
         .collect();
-    // Every path that is someone else's, named together: one refusal, not one a run.
+    let foreign = plan_outputs(&mut plan, ordered, &known, ownership, inspect)?;
+    refuse_foreign(&foreign)?;
+    plan_removals(&mut plan, old, legacy, belongs, inspect)?;
+    Ok(plan)
+}
+
+/// Sorts each rendered output into `plan.unchanged` or `plan.writes` (with what stands there
+/// now in `plan.before`). Returns every path that is someone else's, named together: one
+/// refusal, not one a run.
+fn plan_outputs(
+    plan: &mut Plan,
+    ordered: Vec<(Output, Option<Digest>)>,
+    known: &HashSet<&str>,
+    ownership: Option<Ownership>,
+    inspect: &mut dyn FnMut(&str) -> Result<Existing>,
+) -> Result<Vec<String>> {
     let mut foreign: Vec<String> = Vec::new();
-    for output in ordered {
+    for (output, digest) in ordered {
         if foreign.iter().any(|dir| {
             output
                 .path
@@ -107,8 +208,11 @@ pub fn plan(
         }) {
             continue; // inside a directory already named
         }
-        let existing = inspect(&output.path)?;
-        let current = is_current(&output, &existing, ownership)?;
+        let mut existing = inspect(&output.path)?;
+        let current = match digest {
+            Some(digest) => is_current_digest(&output, digest, &existing, ownership, &plan.keys)?,
+            None => is_current(&output, &existing, ownership)?,
+        };
         // A directory counts even when it already looks right: one that procexport did not
         // make (a vendor's service directory) would otherwise be adopted, filled and, on the
         // next clean, removed.
@@ -123,13 +227,30 @@ pub fn plan(
         if current {
             plan.unchanged.push(output);
         } else {
+            // Of a dropped file, only whether it existed is needed (a dry run drops none).
+            match &mut existing {
+                Existing::File { contents, .. } if digest.is_some() => *contents = Vec::new(),
+                _ => {}
+            }
             if existing != Existing::Missing {
                 plan.before.insert(output.path.clone(), existing);
             }
             plan.writes.push(output);
+            plan.digests.push(digest);
         }
     }
-    refuse_foreign(&foreign)?;
+    Ok(foreign)
+}
+
+/// Fills `plan.removals` with the old manifest's (and legacy) paths the new render no longer
+/// has, refusing a path that is not this app's or that changed kind since it was installed.
+fn plan_removals(
+    plan: &mut Plan,
+    old: &Manifest,
+    legacy: Vec<(String, EntryKind)>,
+    belongs: &dyn Fn(&str) -> bool,
+    inspect: &mut dyn FnMut(&str) -> Result<Existing>,
+) -> Result<()> {
     let wanted: HashSet<&str> = plan.new.entries.iter().map(|(p, _)| p.as_str()).collect();
     let mut stale: Vec<(String, EntryKind)> = old
         .entries
@@ -176,7 +297,37 @@ pub fn plan(
             std::cmp::Reverse(path.matches('/').count()),
         )
     });
-    Ok(plan)
+    Ok(())
+}
+
+/// `is_current` for a file whose contents were dropped after the render: compared by digest.
+fn is_current_digest(
+    output: &Output,
+    digest: Digest,
+    existing: &Existing,
+    ownership: Option<Ownership>,
+    keys: &RandomState,
+) -> Result<bool> {
+    let Existing::File {
+        contents,
+        mode,
+        uid,
+        gid,
+    } = existing
+    else {
+        return is_current(output, existing, ownership);
+    };
+    if digest.len != contents.len() || digest.hash != keys.hash_one(contents.as_slice()) {
+        return Ok(false);
+    }
+    // The contents match: the rest (mode, owner) as for any file; both sides empty.
+    let without = Existing::File {
+        contents: Vec::new(),
+        mode: *mode,
+        uid: *uid,
+        gid: *gid,
+    };
+    is_current(output, &without, ownership)
 }
 
 /// Refuses the paths an export would take over from someone else, all named in one message.
@@ -292,7 +443,7 @@ mod tests {
     fn run(outputs: Vec<Output>, old: &Manifest, disk: &HashMap<&str, Existing>) -> Result<Plan> {
         let mut inspect = |p: &str| Ok(disk.get(p).cloned().unwrap_or(Existing::Missing));
         plan(
-            outputs,
+            Rendered::whole(outputs),
             old,
             Vec::new(),
             None,

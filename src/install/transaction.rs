@@ -19,10 +19,10 @@ use super::installer::{Action, Installer, JobStatus, Jobs, State, Target};
 use super::interrupt::Interrupt;
 use super::legacy::{self, Legacy};
 use super::manifest::{EntryKind, Manifest};
-use super::plan::{plan, Existing, Ownership};
+use super::plan::{plan, Existing, Ownership, Rendered};
 use super::report::{self, View};
+use crate::backends::Sink;
 use crate::error::{Error, Result};
-use crate::model::output::Output;
 use crate::model::text::AbsPath;
 use std::collections::HashSet;
 use std::io::Write;
@@ -80,11 +80,13 @@ pub struct LogDir {
 }
 
 /// What a transaction installs.
-#[derive(Debug)]
-pub enum Change {
+pub enum Change<'a> {
     /// An export: exactly these files, and the log directory.
     Export {
-        outputs: Vec<Output>,
+        /// The render's outputs; past a budget, files' contents are dropped (`Rendered`)...
+        rendered: Rendered,
+        /// ... and rendered again by this, to be written as they come.
+        rerender: &'a mut dyn FnMut(&mut Sink) -> Result<()>,
         log_dir: LogDir,
         /// Restart every job of the app once the files are in place (`--restart`).
         restart: bool,
@@ -175,24 +177,26 @@ fn install_locked(
         .into_iter()
         .map(|path| (path, EntryKind::File))
         .collect();
-    let (outputs, log_dir, restart) = match change {
+    let mut no_render = |_: &mut Sink| Ok(());
+    let (rendered, rerender, log_dir, restart) = match change {
         Change::Export {
-            outputs,
+            rendered,
+            rerender,
             log_dir,
             restart,
-        } => (outputs, Some(log_dir), restart),
+        } => (rendered, rerender, Some(log_dir), restart),
         Change::Clean if old.is_empty() && legacy.is_empty() => {
             return Ok(Outcome::NothingInstalled)
         }
-        Change::Clean => (Vec::new(), None, false),
+        Change::Clean => (Rendered::default(), &mut no_render as _, None, false),
     };
-    for output in &outputs {
+    for (output, _) in &rendered.outputs {
         shadow_check(cx.disk, installer, &output.path, &old)?;
     }
     let install_dirs = installer.install_dirs();
     let belongs = |path: &str| belongs_to_app(path, &install_dirs, full_name);
     let disk = &mut *cx.disk;
-    let mut plan = plan(outputs, &old, legacy, cx.ownership, &belongs, &mut |p| {
+    let mut plan = plan(rendered, &old, legacy, cx.ownership, &belongs, &mut |p| {
         disk.inspect(p)
     })?;
     // Who the app belongs to: whoever it belonged to, else whoever installs it first; and
@@ -225,9 +229,13 @@ fn install_locked(
     // The jobs whose files go: the plan only removes the app's own paths (`belongs`).
     let dropped = jobs_of(installer, full_name, &plan.removals);
     let live = cx.target != Target::Root;
-    let written = disk.write_new(&plan, &manifest_path, cx.ownership, &|| {
-        interrupt.caught().is_some()
-    })?;
+    let written = disk.write_new(
+        &plan,
+        &manifest_path,
+        cx.ownership,
+        &|| interrupt.caught().is_some(),
+        rerender,
+    )?;
     if written == Written::RolledBack {
         // The log directory this run made goes too: the installed set is as it was.
         if let Some(made) = &new_log_dir {
@@ -542,7 +550,11 @@ fn scan_legacy(
     // removed: a gem job left behind would still start with the app. Only those their
     // contents prove to be this app's; the rest are named and left.
     let wanted: Vec<&str> = match change {
-        Change::Export { outputs, .. } => outputs.iter().map(|o| o.path.as_str()).collect(),
+        Change::Export { rendered, .. } => rendered
+            .outputs
+            .iter()
+            .map(|(o, _)| o.path.as_str())
+            .collect(),
         Change::Clean => Vec::new(),
     };
     let found = legacy::files(cx.disk, installer, cx.no_prefix, full_name, &wanted)?;

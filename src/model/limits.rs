@@ -9,7 +9,6 @@
 use crate::error::{Error, LimitKey, Result};
 use crate::model::config::Limits;
 use crate::model::job::App;
-use crate::model::output::{Kind, Output};
 
 /// The bytes of template text a job's files hold besides its values, at most (the largest
 /// backend's: runit's five scripts).
@@ -58,14 +57,8 @@ pub fn check_jobs(app: &App, limits: &Limits) -> Result<()> {
 }
 
 /// Refuses rendered files larger in all than `limits` allow.
-pub fn check_rendered(_app: &App, outputs: &[Output], limits: &Limits) -> Result<()> {
-    let bytes: u64 = outputs
-        .iter()
-        .map(|o| match &o.kind {
-            Kind::File { contents, .. } => contents.len() as u64,
-            Kind::Dir { .. } | Kind::Symlink { .. } => 0,
-        })
-        .sum();
+/// (`bytes`: the rendered files' sizes in all, counted as they stream out.)
+pub fn check_rendered(bytes: u64, limits: &Limits) -> Result<()> {
     refuse_bytes(bytes, limits, LimitKey::RenderedBytes)
 }
 

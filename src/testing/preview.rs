@@ -65,7 +65,7 @@ pub fn render(
         &dir,
         &Options::default(),
     )?;
-    let outputs = backend.render(&app)?;
+    let outputs = crate::backends::render_all(&backend, &app)?;
     Ok(outputs
         .into_iter()
         .map(|o| match o.kind {
