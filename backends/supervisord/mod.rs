@@ -163,6 +163,14 @@ impl Backend for Supervisord {
     }
 }
 
+/// A job's helper context: the shared view, and `pre_first` (supervisord has no hook before
+/// the command: the helper runs `pre` itself).
+fn helper_context(app: &App, job: &crate::model::job::Job) -> tera::Context {
+    let mut context = view::job_context(app, job);
+    context.insert("pre_first", &job.pre.is_some());
+    context
+}
+
 impl Installer for Supervisord {
     fn name(&self) -> &'static str {
         Self::NAME
@@ -277,12 +285,4 @@ mod tests {
         assert_eq!(restart_settings(limit(10, 5)), (true, 1, 10));
         assert_eq!(restart_settings(limit(3, 60)), (true, 20, 3));
     }
-}
-
-/// A job's helper context: the shared view, and `pre_first` (supervisord has no hook before
-/// the command: the helper runs `pre` itself).
-fn helper_context(app: &App, job: &crate::model::job::Job) -> tera::Context {
-    let mut context = view::job_context(app, job);
-    context.insert("pre_first", &job.pre.is_some());
-    context
 }
