@@ -91,6 +91,17 @@ struct ResourceView {
     value: String,
 }
 
+/// `prlimit`'s options that set the job's limits, soft and hard alike (`--nofile=N:N`),
+/// for the inits that start a job as root and drop to the run user after: run as root, it
+/// may raise a limit, and the run user keeps it. Typed values only (a key, digits or
+/// `unlimited`).
+pub fn prlimit_options(job: &Job) -> Vec<String> {
+    job.limits
+        .set()
+        .map(|(key, limit)| format!("--{key}={}:{}", limit.unix(), limit.unix()))
+        .collect()
+}
+
 /// The Procfile v2 keys of a job, for the templates of the backends that carry them (each
 /// lists in `Spec::CARRIES` what it writes): `limits`, `kill_signal`, `reload_signal`,
 /// `kill_mode`, `pre`/`post` (exec forms), `respawn_delay`, `depends` (full unit
@@ -111,6 +122,7 @@ fn insert_tuning(context: &mut tera::Context, app: &App, job: &Job) {
             unix: limit.unix(),
         })
         .collect();
+    context.insert("prlimit", &prlimit_options(job));
     context.insert("limits", &limits);
     let signal = |s: Option<crate::model::signal::Signal>| {
         s.map(|s| SignalView {
@@ -138,6 +150,7 @@ fn insert_tuning(context: &mut tera::Context, app: &App, job: &Job) {
             .map(super::super::model::command::Command::exec_form),
     );
     context.insert("respawn_delay", &job.respawn_delay);
+    context.insert("pre_first", &false);
     let depends: Vec<&str> = app
         .depends
         .units
@@ -182,7 +195,9 @@ pub const TEMPLATES: &[super::template::Template] = &[(
     include_str!("../templates/shared/helper.sh.tera"),
 )];
 
-/// Renders the helper script of a job whose context is `context` (from `job_context`).
+/// Renders the helper script of a job whose context is `context` (from `job_context`). With
+/// `pre_first` in the context (an init with no "before the command" hook of its own), the
+/// helper runs the job's pre command itself, to its end, before the command.
 pub fn helper(context: &mut tera::Context, init: &Helper) -> Result<String> {
     context.insert("init_role", init.role);
     context.insert("init_runs_as", init.runs_as);

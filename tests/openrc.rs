@@ -182,3 +182,51 @@ fn start_status_drop_restart_and_clean_through_procexport() {
         "{said}"
     );
 }
+
+/// init-exporter's keys, carried by OpenRC: the limits (soft and hard, set by prlimit as root
+/// in start_pre, kept by the run user's process), the pre command as the run user before the
+/// command, and the kill signal in `retry`. The limits are below this machine's hard limits:
+/// a test root without CAP_SYS_RESOURCE (a container) cannot raise them.
+#[test]
+fn limits_pre_and_kill_signal_are_carried() {
+    require_root();
+    let sandbox = Sandbox::live("");
+    let work = sandbox.path().join("work");
+    fs::create_dir_all(&work).unwrap();
+    let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
+    let uid = user.uid.as_raw();
+    std::os::unix::fs::chown(&work, Some(uid), Some(user.gid.as_raw())).unwrap();
+    let procfile = sandbox.procfile(format!(
+        "version: 2\nworking_directory: {}\ncommands:\n  web:\n    pre: id -u > pre.uid\n    command: trap 'echo quit > quit.got; exit 0' QUIT; while :; do sleep 1; done\n    limits: {{nofile: 4321, nproc: 321, memlock: 65536}}\n    kill_signal: SIGQUIT\n    respawn: {{count: 5, interval: 10, delay: 2}}\n",
+        yaml_quote(work.to_str().unwrap()),
+    ));
+    sandbox.export("openrc", &procfile, "orcfour").success();
+    let said = in_openrc(
+        &sandbox,
+        "orcfour",
+        "/etc/init.d/fb-orcfour start; echo \"start=$?\"\nsleep 2\n\
+         web=$(child_of fb-orcfour-web)\necho \"uid=$(awk '/^Uid:/ {print $2}' /proc/$web/status)\"\n\
+         awk '/^Max open files/ {print \"nofile=\" $4 \":\" $5} /^Max processes/ {print \"nproc=\" $3 \":\" $4} /^Max locked memory/ {print \"memlock=\" $4 \":\" $5}' /proc/$web/limits\n\
+         /etc/init.d/fb-orcfour stop; echo \"stop=$?\"\nsleep 1\n",
+    );
+    for want in [
+        "start=0".to_owned(),
+        format!("uid={uid}"),
+        "nofile=4321:4321".to_owned(),
+        "nproc=321:321".to_owned(),
+        "memlock=65536:65536".to_owned(),
+        "stop=0".to_owned(),
+    ] {
+        assert!(said.lines().any(|l| l == want), "no {want:?} in:\n{said}");
+    }
+    assert_eq!(
+        fs::read_to_string(work.join("pre.uid")).unwrap().trim(),
+        uid.to_string()
+    );
+    assert_eq!(fs::metadata(work.join("pre.uid")).unwrap().uid(), uid);
+    assert_eq!(
+        fs::read_to_string(work.join("quit.got")).unwrap_or_default(),
+        "quit\n",
+        "{said}"
+    );
+}

@@ -615,3 +615,79 @@ fn reload_sends_each_job_sighup_through_its_runsv() {
         "reload started a new process"
     );
 }
+
+/// The value of line `name` of /proc/<pid>/limits: its soft and hard limits.
+fn proc_limit(pid: u32, name: &str) -> (String, String) {
+    let limits = fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find_map(|l| l.strip_prefix(name))
+        .unwrap_or_else(|| panic!("no {name} in {limits}"));
+    let mut words = line.split_whitespace();
+    (
+        words.next().unwrap().to_owned(),
+        words.next().unwrap().to_owned(),
+    )
+}
+
+/// init-exporter's keys, carried by runit: the limits (soft and hard, set as root before the
+/// drop), the pre command as the run user before the command, the reload signal for `sv hup`,
+/// the kill signal for `sv down`, and the respawn delay in `finish`.
+#[test]
+fn limits_pre_signals_and_respawn_delay_are_carried() {
+    require_root();
+    let sandbox = Sandbox::live("policy: {max_limits: {nofile: 8192, nproc: 8192, memlock: -1}}\n");
+    let work = sandbox.path().join("work");
+    fs::create_dir_all(&work).unwrap();
+    let (uid, gid) = run_user();
+    std::os::unix::fs::chown(&work, Some(uid), Some(gid)).unwrap();
+    let procfile = sandbox.procfile(format!(
+        "version: 2\nworking_directory: {}\ncommands:\n  web:\n    pre: id -u > pre.uid\n    command: trap 'echo quit > quit.got; exit 0' QUIT; trap 'echo usr2 >> usr2.got' USR2; while :; do sleep 1; done\n    limits: {{nofile: 4321, nproc: 321, memlock: 65536}}\n    kill_signal: SIGQUIT\n    reload_signal: SIGUSR2\n    respawn: {{count: 5, interval: 10, delay: 4}}\n",
+        yaml_quote(work.to_str().unwrap()),
+    ));
+    sandbox.export("runit", &procfile, "myapp").success();
+    let _runsvdir = Runsvdir::start(&sandbox);
+    let web = service(&sandbox, "myapp", "web");
+    let pid = wait_running(&web, "run");
+
+    // The pre command ran to its end as the run user, before the command.
+    assert_eq!(
+        fs::read_to_string(work.join("pre.uid")).unwrap().trim(),
+        uid.to_string()
+    );
+    assert_eq!(fs::metadata(work.join("pre.uid")).unwrap().uid(), uid);
+    assert_eq!(proc_ids(pid, "Uid"), [uid; 4]);
+    assert_eq!(
+        proc_limit(pid, "Max open files"),
+        ("4321".to_owned(), "4321".to_owned())
+    );
+    assert_eq!(
+        proc_limit(pid, "Max processes"),
+        ("321".to_owned(), "321".to_owned())
+    );
+    assert_eq!(
+        proc_limit(pid, "Max locked memory"),
+        ("65536".to_owned(), "65536".to_owned())
+    );
+
+    // sv hup sends the reload signal, and the process runs on.
+    sv(&["hup"], &[&web]);
+    wait_for_log(&work.join("usr2.got"), "usr2\n");
+    assert_eq!(running_pid(&web), Some(pid));
+
+    // A crash: finish holds the restart for the delay (runsv shows it in "finish").
+    kill(pid);
+    wait_for("the respawn delay in finish", 10, || {
+        status(&web).starts_with("finish: ").then_some(())
+    });
+    let pid = wait_for("a new process", 20, || {
+        running_pid(&web).filter(|new| *new != pid)
+    });
+    wait_running(&web, "run");
+
+    // sv down sends the kill signal, which the command traps and answers.
+    sv(&["down"], &[&web]);
+    wait_for_log(&work.join("quit.got"), "quit\n");
+    wait_down(&web, 10);
+    assert!(running_pid(&web).is_none(), "{pid} still runs");
+}

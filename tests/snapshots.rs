@@ -107,6 +107,8 @@ macro_rules! snapshots_for {
 snapshots_for!(
     v2_init_exporter: ["systemd"],
     v2_init_exporter_upstart: ["upstart"],
+    v2_carried: ["runit", "supervisord", "sysv", "openrc"],
+    v2_carried_launchd: ["launchd"],
 );
 
 snapshots!(

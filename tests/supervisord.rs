@@ -537,3 +537,56 @@ fn reload_signals_each_program_through_supervisorctl() {
     wait_for_log(&log, "reloaded\n");
     assert_eq!(supervisord.wait_running("web", "sh"), before);
 }
+
+/// The soft and hard value of line `name` of /proc/<pid>/limits.
+fn proc_limit(pid: u32, name: &str) -> (String, String) {
+    let limits = fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find_map(|l| l.strip_prefix(name))
+        .unwrap_or_else(|| panic!("no {name} in {limits}"));
+    let mut words = line.split_whitespace().map(str::to_owned);
+    (words.next().unwrap(), words.next().unwrap())
+}
+
+/// init-exporter's keys, carried by supervisord: the limits (soft and hard, set by prlimit as
+/// root before setpriv drops), the pre command as the run user before the command, and the
+/// kill signal as `stopsignal`. The limits are below this machine's hard limits: a test root
+/// without CAP_SYS_RESOURCE (a container) cannot raise them.
+#[test]
+fn limits_pre_and_kill_signal_are_carried() {
+    require_root();
+    let sandbox = Sandbox::live("");
+    let work = sandbox.path().join("work");
+    fs::create_dir_all(&work).unwrap();
+    let (uid, gid) = run_user();
+    std::os::unix::fs::chown(&work, Some(uid), Some(gid)).unwrap();
+    let procfile = sandbox.procfile(format!(
+        "version: 2\nworking_directory: {}\ncommands:\n  web:\n    pre: id -u > pre.uid\n    command: trap 'echo quit > quit.got; exit 0' QUIT; while :; do sleep 1; done\n    limits: {{nofile: 4321, nproc: 321, memlock: 65536}}\n    kill_signal: SIGQUIT\n",
+        yaml_quote(work.to_str().unwrap()),
+    ));
+    sandbox.export("supervisord", &procfile, "myapp").success();
+    let supervisord = Supervisord::start(&sandbox);
+    let pid = supervisord.wait_running("web", "sh");
+    assert_eq!(
+        fs::read_to_string(work.join("pre.uid")).unwrap().trim(),
+        uid.to_string()
+    );
+    assert_eq!(fs::metadata(work.join("pre.uid")).unwrap().uid(), uid);
+    assert_eq!(proc_ids(pid, "Uid"), [uid; 4]);
+    for (name, want) in [
+        ("Max open files", "4321"),
+        ("Max processes", "321"),
+        ("Max locked memory", "65536"),
+    ] {
+        assert_eq!(
+            proc_limit(pid, name),
+            (want.to_owned(), want.to_owned()),
+            "{name}"
+        );
+    }
+    let (ok, said) = supervisord.ctl(&["stop", "fb-myapp:fb-myapp-web"]);
+    assert!(ok, "{said}");
+    wait_for_log(&work.join("quit.got"), "quit\n");
+    supervisord.wait_state("web", "STOPPED", 10);
+}

@@ -521,3 +521,58 @@ fn start_stop_restart_status_drop_and_clean_through_procexport() {
     let left = fs::read_dir(&script.pids).map_or(0, Iterator::count);
     assert_eq!(left, 0, "pid files left");
 }
+
+/// The soft and hard value of line `name` of /proc/<pid>/limits.
+fn proc_limit(pid: u32, name: &str) -> (String, String) {
+    let limits = fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find_map(|l| l.strip_prefix(name))
+        .unwrap_or_else(|| panic!("no {name} in {limits}"));
+    let mut words = line.split_whitespace().map(str::to_owned);
+    (words.next().unwrap(), words.next().unwrap())
+}
+
+/// init-exporter's keys, carried by sysv: the limits (soft and hard, set by prlimit as root
+/// before start-stop-daemon drops), the pre command as the run user before the command, and
+/// the kill signal passed on by the wrapper on stop. The limits are below this machine's
+/// hard limits: a test root without CAP_SYS_RESOURCE (a container) cannot raise them.
+#[test]
+fn limits_pre_and_kill_signal_are_carried() {
+    require_root();
+    let sandbox = Sandbox::live("");
+    let work = sandbox.path().join("work");
+    fs::create_dir_all(&work).unwrap();
+    let (uid, gid) = run_user();
+    std::os::unix::fs::chown(&work, Some(uid), Some(gid)).unwrap();
+    let procfile = sandbox.procfile(format!(
+        "version: 2\nworking_directory: {}\ncommands:\n  web:\n    pre: id -u > pre.uid\n    command: trap 'echo quit > quit.got; exit 0' QUIT; while :; do sleep 1; done\n    limits: {{nofile: 4321, nproc: 321, memlock: 65536}}\n    kill_signal: SIGQUIT\n    respawn: {{count: 5, interval: 10, delay: 2}}\n",
+        yaml_quote(work.to_str().unwrap()),
+    ));
+    sandbox.export("sysv", &procfile, "myapp").success();
+    let script = Script::of(&sandbox);
+    let (code, said) = script.run("start");
+    assert_eq!(code, 0, "{said}");
+    let pid = script.wait_running("web", "sh");
+    assert_eq!(
+        fs::read_to_string(work.join("pre.uid")).unwrap().trim(),
+        uid.to_string()
+    );
+    assert_eq!(fs::metadata(work.join("pre.uid")).unwrap().uid(), uid);
+    assert_eq!(proc_ids(pid, "Uid"), [uid; 4]);
+    for (name, want) in [
+        ("Max open files", "4321"),
+        ("Max processes", "321"),
+        ("Max locked memory", "65536"),
+    ] {
+        assert_eq!(
+            proc_limit(pid, name),
+            (want.to_owned(), want.to_owned()),
+            "{name}"
+        );
+    }
+    let (code, said) = script.run("stop");
+    assert_eq!(code, 0, "{said}");
+    wait_for_log(&work.join("quit.got"), "quit\n");
+    assert!(!alive(pid));
+}

@@ -22,6 +22,7 @@ use crate::model::config::{Config, Key};
 use crate::model::job::{App, Job, Respawn};
 use crate::model::output::{Group, Output};
 use crate::model::text::AbsPath;
+use crate::sanitize::Quoted;
 
 /// Where the daemons' property lists go.
 const LAUNCHD_DIR: Key = Key::dir("launchd_dir", "/Library/LaunchDaemons");
@@ -45,7 +46,11 @@ impl Spec for Launchd {
             include_str!("../../templates/launchd/job.plist.tera"),
         ),
     ];
-    const CARRIES: &'static [&'static str] = &[];
+    /// The limits as `SoftResourceLimits` and `HardResourceLimits` (finite ones only: a
+    /// plist limit is a number); `pre` run by the helper, as the run user, before the
+    /// command. Not `kill_signal` (launchd always sends TERM), `reload_signal`, `post` nor
+    /// `respawn.delay` (`ThrottleInterval` counts from the start, not from the exit).
+    const CARRIES: &'static [&'static str] = &["limits.nofile", "limits.nproc", "limits.memlock", "pre"];
     const FILTERS: &'static [(&'static str, Escape)] = &[("xml_text", escape::xml_text)];
 
     fn from_config(config: &Config) -> Result<Self> {
@@ -196,5 +201,44 @@ fn job_context(app: &App, job: &Job, helper: &str) -> Result<tera::Context> {
         .map_err(|why| Error::unsupported("launchd", "the helper path", why))?;
     context.insert("exec_helper", &format!("exec /bin/sh {quoted}"));
     context.insert("throttle", &throttle(job.respawn));
+    context.insert("pre_first", &job.pre.is_some());
+    context.insert("resource_limits", &resource_limits(job)?);
     Ok(context)
+}
+
+/// One limit in a plist's `SoftResourceLimits`/`HardResourceLimits`.
+#[derive(serde::Serialize)]
+struct PlistLimit {
+    key: &'static str,
+    value: u64,
+}
+
+/// The job's limits as launchd's `SoftResourceLimits`/`HardResourceLimits` keys, with their
+/// values; `-1` (unlimited) is refused, as a plist limit is a number.
+fn resource_limits(job: &Job) -> Result<Vec<PlistLimit>> {
+    job.limits
+        .set()
+        .map(|(key, limit)| {
+            let plist_key = match key {
+                "nofile" => "NumberOfFiles",
+                "nproc" => "NumberOfProcesses",
+                _ => "MemoryLock",
+            };
+            match limit {
+                crate::model::rlimit::Rlimit::Value(value) => Ok(PlistLimit {
+                    key: plist_key,
+                    value,
+                }),
+                crate::model::rlimit::Rlimit::Unlimited => Err(crate::model::capability::refuse_key(
+                    Launchd::NAME,
+                    &format!("limits.{key} -1 (unlimited)"),
+                    &format!(
+                        "job {} sets it, and a launchd limit ({plist_key}) is a number; write \
+                         the number of the limit instead",
+                        Quoted(job.name.as_str())
+                    ),
+                )),
+            }
+        })
+        .collect()
 }

@@ -5,7 +5,7 @@
 //! has no supervisor (start-stop-daemon starts it once). `command_user` makes the helper the
 //! run user before it runs; the helper opens its own log (no `output_log`, which OpenRC opens
 //! as root), changes directory and exports the env (so it is root and the run group only).
-//! `retry` is TERM, the kill timeout, then KILL.
+//! `retry` is TERM (or the Procfile's kill_signal), the kill timeout, then KILL.
 
 #[cfg(feature = "testing")]
 pub mod check;
@@ -42,7 +42,19 @@ impl Spec for Openrc {
         ("openrc/job", include_str!("../../templates/openrc/job.tera")),
         ("openrc/meta", include_str!("../../templates/openrc/meta.tera")),
     ];
-    const CARRIES: &'static [&'static str] = &[];
+    /// The limits through `prlimit` on openrc-run's own shell in `start_pre`, as root, so
+    /// that the run user's process keeps them; the stop signal in `retry`; the respawn delay
+    /// as supervise-daemon's `respawn_delay`; `pre` run by the helper, as the run user, before
+    /// the command. Not `post` (nothing runs once the command has started) nor
+    /// `reload_signal` (no reload command sends it yet).
+    const CARRIES: &'static [&'static str] = &[
+        "limits.nofile",
+        "limits.nproc",
+        "limits.memlock",
+        "kill_signal",
+        "pre",
+        "respawn.delay",
+    ];
     const FILTERS: &'static [(&'static str, Escape)] = &[];
 
     fn from_config(config: &Config) -> Result<Self> {
@@ -264,6 +276,9 @@ fn job_context(app: &App, job: &Job, helper: &str) -> Result<tera::Context> {
         "user_group",
         &format!("{}:{}", app.run_as.user, app.run_as.group),
     );
-    context.insert("retry", &format!("TERM/{}/KILL/5", job.kill_timeout));
+    let signal = job.kill_signal.map_or("TERM", |s| s.name());
+    context.insert("retry", &format!("{signal}/{}/KILL/5", job.kill_timeout));
+    context.insert("pre_first", &job.pre.is_some());
+    context.insert("prlimit", &view::prlimit_options(job));
     Ok(context)
 }

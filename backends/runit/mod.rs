@@ -68,9 +68,25 @@ impl Spec for Runit {
             "runit/control_t",
             include_str!("../../templates/runit/control_t.tera"),
         ),
+        (
+            "runit/control_h",
+            include_str!("../../templates/runit/control_h.tera"),
+        ),
         ("runit/env", include_str!("../../templates/runit/env.tera")),
     ];
-    const CARRIES: &'static [&'static str] = &[];
+    /// Limits through `prlimit` as root before `chpst` drops to the run user; the signals
+    /// through runsv's custom control (`control/t`, `control/h`); `pre` in `run` as the run
+    /// user; the delay in `finish`. Not `post`: `run` execs the command, so nothing of it runs
+    /// once the command has started. Not `kill_mode`: runsv signals the process alone.
+    const CARRIES: &'static [&'static str] = &[
+        "limits.nofile",
+        "limits.nproc",
+        "limits.memlock",
+        "kill_signal",
+        "reload_signal",
+        "pre",
+        "respawn.delay",
+    ];
     const FILTERS: &'static [(&'static str, Escape)] = &[("envdir", escape::envdir)];
 
     fn from_config(config: &Config) -> Result<Self> {
@@ -85,7 +101,9 @@ impl Backend for Runit {
     fn render(&self, app: &App, sink: &mut Sink) -> Result<()> {
         for job in &app.jobs {
             let service = self.services.join(&job.full_name);
-            let context = job_context(app, job);
+            let mut context = job_context(app, job);
+            // By its path: `run` has left the service directory for the job's own.
+            context.insert("run_script", &format!("{service}/run"));
             let script = |name: &'static str| -> Result<String> { render(name, &context) };
             for output in [
                 Output::dir(service.clone(), 0o755),
@@ -108,6 +126,18 @@ impl Backend for Runit {
                     0o755,
                     Group::Root,
                 ),
+            ] {
+                sink(output)?;
+            }
+            if job.reload_signal.is_some() {
+                sink(Output::file(
+                    format!("{service}/control/h"),
+                    script("runit/control_h")?,
+                    0o755,
+                    Group::Root,
+                ))?;
+            }
+            for output in [
                 Output::dir(format!("{service}/log"), 0o755),
                 Output::file(
                     format!("{service}/log/run"),
@@ -135,7 +165,6 @@ impl Backend for Runit {
         }
         Ok(())
     }
-
 }
 
 impl Installer for Runit {

@@ -57,7 +57,18 @@ impl Spec for Supervisord {
             include_str!("../../templates/supervisord/app.conf.tera"),
         ),
     ];
-    const CARRIES: &'static [&'static str] = &[];
+    /// The limits through `prlimit`, as root, before `setpriv` drops to the run user (the
+    /// daemon's own `minfds`/`minprocs` are supervisord's, not a program's); the stop signal
+    /// as `stopsignal`; `pre` run by the helper, as the run user, before the command. Not
+    /// `post` (no hook once the command has started), not `reload_signal` (no reload action
+    /// to send it), not `respawn.delay` (supervisord restarts at once).
+    const CARRIES: &'static [&'static str] = &[
+        "limits.nofile",
+        "limits.nproc",
+        "limits.memlock",
+        "kill_signal",
+        "pre",
+    ];
     const FILTERS: &'static [(&'static str, Escape)] = &[
         ("supervisord_word", escape::supervisord_word),
         ("supervisord_name", escape::supervisord_name),
@@ -79,6 +90,10 @@ struct ProgramView<'a> {
     startsecs: u32,
     startretries: u32,
     kill_timeout: u32,
+    /// `stopsignal`: the Procfile's kill_signal, or TERM.
+    stopsignal: &'static str,
+    /// `prlimit`'s options for the job's limits (none: no prlimit).
+    prlimit: Vec<String>,
 }
 
 /// supervisord's `autorestart`, `startsecs` and `startretries` for a respawn setting.
@@ -119,6 +134,8 @@ impl Backend for Supervisord {
                 startsecs,
                 startretries,
                 kill_timeout: job.kill_timeout,
+                stopsignal: job.kill_signal.map_or("TERM", |s| s.name()),
+                prlimit: view::prlimit_options(job),
             });
         }
         let mut context = tera::Context::new();
@@ -137,13 +154,21 @@ impl Backend for Supervisord {
             // The helper holds the env values: root and the run group only.
             sink(Output::file(
                 program.helper,
-                view::helper(&mut view::job_context(app, job), &HELPER)?,
+                view::helper(&mut helper_context(app, job), &HELPER)?,
                 0o750,
                 Group::Run,
             ))?;
         }
         Ok(())
     }
+}
+
+/// A job's helper context: the shared view, and `pre_first` (supervisord has no hook before
+/// the command: the helper runs `pre` itself).
+fn helper_context(app: &App, job: &crate::model::job::Job) -> tera::Context {
+    let mut context = view::job_context(app, job);
+    context.insert("pre_first", &job.pre.is_some());
+    context
 }
 
 impl Installer for Supervisord {

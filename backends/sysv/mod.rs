@@ -57,7 +57,18 @@ impl Spec for Sysv {
             include_str!("../../templates/sysv/wrapper.tera"),
         ),
     ];
-    const CARRIES: &'static [&'static str] = &[];
+    /// The limits through `prlimit` in the init script, as root, before start-stop-daemon
+    /// drops to the run user; the stop signal and the respawn delay in the wrapper; `pre` run
+    /// by the helper, as the run user, before the command. Not `post` (nothing runs once the
+    /// command has started) nor `reload_signal` (the init script has no reload action).
+    const CARRIES: &'static [&'static str] = &[
+        "limits.nofile",
+        "limits.nproc",
+        "limits.memlock",
+        "kill_signal",
+        "pre",
+        "respawn.delay",
+    ];
     const FILTERS: &'static [(&'static str, Escape)] = &[("lsb_word", escape::lsb_word)];
 
     fn from_config(config: &Config) -> Result<Self> {
@@ -74,6 +85,8 @@ struct JobView<'a> {
     name: &'a str,
     wrapper: String,
     kill_timeout: u32,
+    /// `prlimit`'s options for the job's limits (none: started without prlimit).
+    prlimit: Vec<String>,
 }
 
 /// The runlevels a set means, as digits 0-6 (`S` is runlevel 1).
@@ -132,6 +145,7 @@ impl Backend for Sysv {
                 name: job.name.as_str(),
                 wrapper: self.helpers.join(&format!("{}.respawn", job.full_name)),
                 kill_timeout: job.kill_timeout,
+                prlimit: view::prlimit_options(job),
             })
             .collect();
         let script = self.scripts.join(&app.full_name);
@@ -157,6 +171,7 @@ impl Backend for Sysv {
             let helper = self.helpers.join(&format!("{}.sh", job.full_name));
             let mut context = view::job_context(app, job);
             context.insert("helper", &helper);
+            context.insert("pre_first", &job.pre.is_some());
             sink(Output::file(
                 job_view.wrapper,
                 render("sysv/wrapper", &context)?,
