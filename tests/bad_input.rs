@@ -330,3 +330,23 @@ fn a_key_a_backend_cannot_carry_is_refused_or_warned_never_dropped_silently() {
         }
     }
 }
+
+/// launchd carries finite limits only: `-1` (unlimited) has no plist spelling, so it is
+/// refused (exit 2) naming the key and the backend, and nothing is written.
+#[test]
+fn an_unlimited_limit_is_refused_by_launchd() {
+    require_root();
+    let sandbox = Sandbox::with_config("policy: {max_limits: {nofile: -1}}\n");
+    let path = sandbox
+        .procfile("version: 2\ncommands:\n  web:\n    command: a\n    limits: {nofile: -1}\n");
+    let before = sandbox.snapshot();
+    let outcome = sandbox.export("launchd", &path, "myapp").failure(2);
+    assert!(
+        outcome
+            .stderr
+            .contains("launchd cannot carry limits.nofile -1 (unlimited): job \"web\" sets it"),
+        "{}",
+        outcome.stderr
+    );
+    assert_eq!(sandbox.snapshot(), before, "something was written");
+}
