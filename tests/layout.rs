@@ -1,6 +1,7 @@
 //! The shape of the code that docs/ARCHITECTURE.md promises, read from the source: the one
 //! `#[path]` (the backends' folder, wired into the crate), the Kubernetes export beside the
-//! backends and not among them, and one place where `cli::run` tells the commands apart.
+//! backends and not among them, one place where `cli::run` tells the commands apart, and no
+//! import circles.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -103,4 +104,18 @@ fn cli_run_names_each_command_once() {
             "src/cli/run.rs names Command::{variant} {named} times"
         );
     }
+}
+
+/// Each module imports only modules that do not import it back, directly or through others
+/// (`tools/import_circles.py`, which names each circle it finds and exits 1).
+#[test]
+fn no_module_imports_itself_through_others() {
+    let out = std::process::Command::new("python3")
+        .arg(checkout().join("tools/import_circles.py"))
+        .current_dir(checkout())
+        .output()
+        .expect("python3 runs tools/import_circles.py");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "import circles:\n{said}");
+    assert!(said.contains("import circles: 0"), "{said}");
 }

@@ -18,10 +18,7 @@ use std::collections::BTreeMap;
 /// foreman's and honcho's base port.
 pub const DEFAULT_PORT: u16 = 5000;
 
-/// procexport's own config file.
-pub const MAIN_PATH: &str = "/etc/procexport.yaml";
-/// The upstart-exporter gem's config file.
-pub const GEM_PATH: &str = "/etc/upstart-exporter.yaml";
+pub use crate::model::config_files::{GEM_PATH, MAIN_PATH};
 
 /// The keys that say who may act on which app, where ownership is recorded, and how much one
 /// export may make. Only procexport's own config sets them: the gem's file, whatever name

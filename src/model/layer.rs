@@ -91,7 +91,7 @@ pub struct Layer {
 }
 
 /// A problem with one key of a layer: the key (for finding its line) and the message.
-pub type KeyError = (&'static str, String);
+pub use crate::model::key_error::KeyError;
 
 /// Checks an integer against an inclusive range.
 pub fn in_range(key: &'static str, value: i64, min: u32, max: u32) -> Result<u32, KeyError> {

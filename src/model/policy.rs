@@ -121,7 +121,7 @@ impl Policy {
                     "limits.{key} {wanted} is above the most the admin allows, {max} \
                      (policy.max_limits.{key} in {}): lower it, or ask the admin to raise \
                      policy.max_limits.{key}",
-                    crate::model::config::MAIN_PATH
+                    crate::model::config_files::MAIN_PATH
                 ));
             }
         }
@@ -136,7 +136,7 @@ impl Policy {
                 "depends names {}, which the admin does not allow an app to depend on: \
                  remove it, or ask the admin to add it to policy.depends in {}",
                 Quoted(unit.as_str()),
-                crate::model::config::MAIN_PATH
+                crate::model::config_files::MAIN_PATH
             )),
         }
     }
@@ -150,7 +150,7 @@ impl Policy {
             "start_on_device names {}, which the admin does not allow an app to wait for: \
              remove it, or ask the admin to add it to policy.devices in {}",
             Quoted(device.as_str()),
-            crate::model::config::MAIN_PATH
+            crate::model::config_files::MAIN_PATH
         ))
     }
 }

@@ -2,7 +2,7 @@
 //! meaning). Each value is checked into a type that holds only what systemd accepts, and is
 //! printed from that type: the Procfile's text never reaches a unit.
 
-use crate::model::layer::KeyError;
+use crate::model::key_error::KeyError;
 use crate::sanitize::Quoted;
 use crate::yaml::Loose;
 use serde::{Deserialize, Serialize};

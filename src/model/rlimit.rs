@@ -2,7 +2,7 @@
 //! Procfile v2). Each is a count (bytes for memlock) or unlimited (`-1`), and every layer
 //! may set each one alone: a command's `nofile` is laid over the app's `nproc`.
 
-use crate::model::layer::KeyError;
+use crate::model::key_error::KeyError;
 use crate::yaml::Whole;
 use serde::{Deserialize, Serialize};
 use std::fmt;

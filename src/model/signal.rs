@@ -2,7 +2,7 @@
 //! A signal is one of a fixed list of names (written `SIGQUIT` or `QUIT`), so a template
 //! prints only a name it knows, never the Procfile's text.
 
-use crate::model::layer::KeyError;
+use crate::model::key_error::KeyError;
 use crate::sanitize::Quoted;
 use serde::Serialize;
 
