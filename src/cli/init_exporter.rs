@@ -166,16 +166,8 @@ pub fn config_yaml(text: &str) -> Result<String> {
         };
         let (key, value) = (key.trim(), value.trim());
         let full = format!("{section}:{key}");
-        let policy = crate::model::config::POLICY_KEYS
-            .iter()
-            .find(|p| key.replace('-', "_") == **p || section.replace('-', "_") == **p);
-        if let Some(policy) = policy {
-            return Err(at(format!(
-                "{policy} may only be set in {}: init-exporter's config gives directories and \
-                 defaults, never who may do what; move {policy} to {}",
-                crate::model::config::MAIN_PATH,
-                crate::model::config::MAIN_PATH
-            )));
+        if let Some(refusal) = policy_refusal(&section, key) {
+            return Err(at(refusal));
         }
         match full.as_str() {
             "defaults:respawn" => {
@@ -212,17 +204,36 @@ pub fn config_yaml(text: &str) -> Result<String> {
         }
     }
     if let Some(index) = respawn_line {
-        lines[index] = match respawn {
-            (Some(false), _, _) => "respawn: false".to_owned(),
-            (_, Some(count), Some(interval)) => {
-                format!("respawn: {{count: {count}, interval: {interval}}}")
-            }
-            _ => "respawn: true".to_owned(),
-        };
+        lines[index] = respawn_yaml(respawn);
     }
     let mut yaml = lines.join("\n");
     yaml.push('\n');
     Ok(yaml)
+}
+
+/// Why `key` of `section` may not be set in init-exporter's config: it says who may do what
+/// (`crate::model::config::POLICY_KEYS`), which only the root config does.
+fn policy_refusal(section: &str, key: &str) -> Option<String> {
+    let policy = crate::model::config::POLICY_KEYS
+        .iter()
+        .find(|p| key.replace('-', "_") == **p || section.replace('-', "_") == **p)?;
+    Some(format!(
+        "{policy} may only be set in {}: init-exporter's config gives directories and \
+         defaults, never who may do what; move {policy} to {}",
+        crate::model::config::MAIN_PATH,
+        crate::model::config::MAIN_PATH
+    ))
+}
+
+/// The `respawn:` line for init-exporter's `respawn`, `respawn-count` and `respawn-interval`.
+fn respawn_yaml(respawn: (Option<bool>, Option<String>, Option<String>)) -> String {
+    match respawn {
+        (Some(false), _, _) => "respawn: false".to_owned(),
+        (_, Some(count), Some(interval)) => {
+            format!("respawn: {{count: {count}, interval: {interval}}}")
+        }
+        _ => "respawn: true".to_owned(),
+    }
 }
 
 fn boolean(value: &str) -> Option<bool> {
