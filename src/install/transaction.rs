@@ -19,7 +19,7 @@ use super::installer::{Action, Installer, JobStatus, Jobs, State, Target};
 use super::interrupt::Interrupt;
 use super::legacy::{self, Legacy};
 use super::manifest::{EntryKind, Manifest};
-use super::plan::{plan, Existing, Ownership, Rendered};
+use super::plan::{plan, Existing, Ownership, Plan, Rendered};
 use super::report::{self, View};
 use crate::backends::Sink;
 use crate::error::{Error, Result};
@@ -159,6 +159,72 @@ pub fn install(
     release(lock, full_name, outcome)
 }
 
+/// The log directory: made (or, in a dry run, checked by the same rules) before the jobs that
+/// log into it are installed, and recorded in the new manifest when it is procexport's.
+/// Returns its path when this run made it (to be removed again on a rollback).
+fn ensure_log_dir(
+    disk: &mut Disk,
+    log_dir: Option<LogDir>,
+    old: &Manifest,
+    plan: &mut Plan,
+    dry_run: bool,
+) -> Result<Option<String>> {
+    let Some(log) = log_dir else {
+        return Ok(None);
+    };
+    let path = format!("{}/{}", log.parent, log.name);
+    let recorded = old.log_dir.as_deref() == Some(path.as_str());
+    let owner = (log.uid, log.gid);
+    let state = disk.ensure_log_dir(&log.parent, &log.name, owner, recorded, dry_run)?;
+    let made = state.made.then(|| path.clone());
+    if state.ours {
+        plan.new.log_dir = Some(path);
+    }
+    Ok(made)
+}
+
+/// Restarts every job of the app's new manifest (`--restart`), once its files are in place.
+fn restart_app(
+    cx: &mut Context,
+    installer: &dyn Installer,
+    full_name: &str,
+    manifest: &Manifest,
+) -> Result<()> {
+    let jobs = app_jobs(installer, manifest, full_name);
+    require_init(cx.target, cx.disk, installer, "restarted", &jobs)?;
+    installer.control(cx.disk, Action::Restart, &jobs)?;
+    report_control(cx.out, installer, Action::Restart, full_name, &jobs)
+}
+
+/// The steps after the commit point (the first rename), each of which runs: stale links go,
+/// the dropped jobs stop (when the init runs here), the init releases stale services, stale
+/// files go, the manifest is final, and the init is told.
+fn finish_committed(
+    disk: &mut Disk,
+    installer: &dyn Installer,
+    plan: &Plan,
+    manifest_path: &str,
+    dropped: &Jobs,
+    target: Target,
+) -> Result<()> {
+    let live = target != Target::Root;
+    disk.remove_stale_links(plan)?;
+    if live && !dropped.is_empty() && installer.init_running(disk) {
+        installer.stop_jobs(disk, dropped)?;
+    }
+    let stale_dirs: Vec<&str> = stale(plan, EntryKind::Dir).collect();
+    if !stale_dirs.is_empty() {
+        installer.release(disk, &stale_dirs)?;
+    }
+    disk.remove_stale_files(plan)?;
+    disk.finish_manifest(plan, manifest_path)?;
+    installer.after_apply(target, dropped)?;
+    if let Some(next) = installer.capabilities().next_step.filter(|_| live) {
+        crate::error::warn(&next);
+    }
+    Ok(())
+}
+
 /// Releases the app's lock (if taken) whatever `outcome` is, removing its file when the app
 /// ends with no manifest; `outcome` comes first, then any failure to release.
 fn release<T>(lock: Option<Lock>, full_name: &str, outcome: Result<T>) -> Result<T> {
@@ -219,27 +285,13 @@ fn install_locked(
     if !cx.dry_run {
         interrupt.check(|| format!("the {what} did not begin: nothing changed"))?;
     }
-    // The log directory: made (or, in a dry run, checked by the same rules) before the jobs
-    // that log into it are installed.
-    let mut new_log_dir = None;
-    if let Some(log) = log_dir.filter(|_| installer.capabilities().makes_log_dir) {
-        let path = format!("{}/{}", log.parent, log.name);
-        let recorded = old.log_dir.as_deref() == Some(path.as_str());
-        let owner = (log.uid, log.gid);
-        let state = disk.ensure_log_dir(&log.parent, &log.name, owner, recorded, cx.dry_run)?;
-        if state.made {
-            new_log_dir = Some(path.clone());
-        }
-        if state.ours {
-            plan.new.log_dir = Some(path);
-        }
-    }
+    let log_dir = log_dir.filter(|_| installer.capabilities().makes_log_dir);
+    let new_log_dir = ensure_log_dir(disk, log_dir, &old, &mut plan, cx.dry_run)?;
     if cx.dry_run {
         return dry_run(cx, what, &mut plan, new_log_dir.as_deref());
     }
     // The jobs whose files go: the plan only removes the app's own paths (`belongs`).
     let dropped = jobs_of(installer, full_name, &plan.removals);
-    let live = cx.target != Target::Root;
     let written = disk.write_new(
         &plan,
         &manifest_path,
@@ -256,28 +308,13 @@ fn install_locked(
     }
     // Past the commit point: every step runs, whatever arrives (a signal, a closed stdout).
     if written == Written::Done {
-        disk.remove_stale_links(&plan)?;
-        if live && !dropped.is_empty() && installer.init_running(disk) {
-            installer.stop_jobs(disk, &dropped)?;
-        }
-        let stale_dirs: Vec<&str> = stale(&plan, EntryKind::Dir).collect();
-        if !stale_dirs.is_empty() {
-            installer.release(disk, &stale_dirs)?;
-        }
-        disk.remove_stale_files(&plan)?;
-        disk.finish_manifest(&plan, &manifest_path)?;
-        installer.after_apply(cx.target, &dropped)?;
-        if let Some(next) = installer.capabilities().next_step.filter(|_| live) {
-            crate::error::warn(&next);
-        }
+        let target = cx.target;
+        finish_committed(disk, installer, &plan, &manifest_path, &dropped, target)?;
     }
     report::summary(cx.out, what, &plan).map_err(print_error)?;
     // A signal that came during the change stops the run here, after it: no restart.
     if restart && interrupt.caught().is_none() {
-        let jobs = app_jobs(installer, &plan.new, full_name);
-        require_init(cx.target, disk, installer, "restarted", &jobs)?;
-        installer.control(disk, Action::Restart, &jobs)?;
-        report_control(cx.out, installer, Action::Restart, full_name, &jobs)?;
+        restart_app(cx, installer, full_name, &plan.new)?;
     }
     Ok(Outcome::Done {
         changed: plan.changes_anything(),

@@ -87,13 +87,7 @@ impl Disk {
             self.remove_stale_temps(dir)?;
         }
         if !plan.changes_anything() {
-            // Only a log directory made just now can need flushing.
-            let mut flush = Flush::default();
-            if !self.unflushed.is_empty() {
-                self.flush_dirs(&mut flush, &BTreeSet::new(), &BTreeSet::new())?;
-                self.unflushed.clear();
-            }
-            return flush.run().map(|()| Written::Nothing);
+            return self.flush_made_log_dir().map(|()| Written::Nothing);
         }
         if stop() {
             return Ok(Written::RolledBack);
@@ -156,7 +150,29 @@ impl Disk {
             self.roll_back(plan, manifest_path, &staged, &undo)?;
             return Ok(Written::RolledBack);
         }
-        for (output, temp) in &staged {
+        self.rename_staged(&staged, &touched, flush)?;
+        Ok(Written::Done)
+    }
+
+    /// A plan that changes nothing: only a log directory made just now can need flushing.
+    fn flush_made_log_dir(&mut self) -> Result<()> {
+        let mut flush = Flush::default();
+        if !self.unflushed.is_empty() {
+            self.flush_dirs(&mut flush, &BTreeSet::new(), &BTreeSet::new())?;
+            self.unflushed.clear();
+        }
+        flush.run()
+    }
+
+    /// Past the commit point: renames each staged file into place, then fsyncs the
+    /// directories the renames went into (`touched`).
+    fn rename_staged(
+        &mut self,
+        staged: &[(&Output, Temp)],
+        touched: &BTreeSet<String>,
+        mut flush: Flush,
+    ) -> Result<()> {
+        for (output, temp) in staged {
             let (dir, name) = split_path(&output.path);
             let host = self.host(&output.path);
             let temp = self.temp_file(*temp);
@@ -166,13 +182,13 @@ impl Disk {
             })?;
         }
         // The renames: entries of the touched directories.
-        for dir in &touched {
+        for dir in touched {
             let fd = self.dup_dir(dir)?;
             flush.push(fd, self.host(dir))?;
         }
         flush.run()?;
         self.unflushed.clear();
-        Ok(Written::Done)
+        Ok(())
     }
 
     /// Stages the plan's outputs that it kept whole, in order (directories first), adding
