@@ -206,7 +206,6 @@ registry! {
         SystemdUser(systemd_user::SystemdUser),
         Openrc(openrc::Openrc),
         Launchd(launchd::Launchd),
-        S6(s6::S6),
     }
 }
 
