@@ -184,7 +184,13 @@ impl Disk {
         };
         Ok(match FileType::from_raw_mode(stat.st_mode) {
             FileType::RegularFile => {
-                let fd = openat(dir_fd, name, READ_FLAGS, Mode::empty()).map_err(io)?;
+                // Another app's run may remove its own file (a manifest a collision check
+                // reads) between the stat and the open: then it is missing, not an error.
+                let fd = match openat(dir_fd, name, READ_FLAGS, Mode::empty()) {
+                    Ok(fd) => fd,
+                    Err(Errno::NOENT) => return Ok(Existing::Missing),
+                    Err(e) => return Err(io(e)),
+                };
                 let contents = read_all(fd, MAX_INPUT)
                     .map_err(|e| Error::io(format!("reading {}", Quoted(&host)), e))?;
                 Existing::File {
@@ -200,7 +206,11 @@ impl Disk {
                 gid: stat.st_gid,
             },
             FileType::Symlink => {
-                let target = readlinkat(dir_fd, name, Vec::new()).map_err(io)?;
+                let target = match readlinkat(dir_fd, name, Vec::new()) {
+                    Ok(target) => target,
+                    Err(Errno::NOENT) => return Ok(Existing::Missing),
+                    Err(e) => return Err(io(e)),
+                };
                 Existing::Symlink {
                     target: target.to_string_lossy().into_owned(),
                 }
