@@ -81,6 +81,9 @@ mod launchd;
 /// Re-export, shrink, clean, and the manifest across them.
 #[cfg(feature = "root-tests")]
 mod lifecycle;
+/// Each user and group looked up once per run, traced with strace.
+#[cfg(feature = "root-tests")]
+mod lookups;
 /// Real systemd as PID 1 of a container per test (tests/lab/boot.sh), with
 /// procexport run inside it.
 #[cfg(feature = "root-tests")]
