@@ -81,9 +81,6 @@ mod launchd;
 /// Re-export, shrink, clean, and the manifest across them.
 #[cfg(feature = "root-tests")]
 mod lifecycle;
-/// Each user and group looked up once per run, traced with strace.
-#[cfg(feature = "root-tests")]
-mod lookups;
 /// Real systemd as PID 1 of a container per test (tests/lab/boot.sh), with
 /// procexport run inside it.
 #[cfg(feature = "root-tests")]
@@ -96,6 +93,9 @@ mod live_systemd_user;
 /// restart and status through procexport.
 #[cfg(feature = "root-tests")]
 mod live_upstart;
+/// Each user and group looked up once per run, traced with strace.
+#[cfg(feature = "root-tests")]
+mod lookups;
 /// OpenRC services run for real by openrc-run, in a private mount namespace.
 #[cfg(feature = "root-tests")]
 mod openrc;

@@ -195,9 +195,7 @@ impl RunAs {
             uid: user_entry.id,
             gid,
             // What Debian gives an account without a home (and a lookup that gives none).
-            home: user_entry
-                .home
-                .unwrap_or_else(|| "/nonexistent".to_owned()),
+            home: user_entry.home.unwrap_or_else(|| "/nonexistent".to_owned()),
         })
     }
 }
