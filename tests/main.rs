@@ -93,6 +93,9 @@ mod live_systemd_user;
 /// restart and status through procexport.
 #[cfg(feature = "root-tests")]
 mod live_upstart;
+/// Each user and group looked up once per run, traced with strace.
+#[cfg(feature = "root-tests")]
+mod lookups;
 /// OpenRC services run for real by openrc-run, in a private mount namespace.
 #[cfg(feature = "root-tests")]
 mod openrc;

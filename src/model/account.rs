@@ -66,14 +66,31 @@ fn key(account: Account) -> &'static str {
     }
 }
 
-/// The system's user and group database.
-fn system_lookup(account: Account, name: &str) -> Result<Option<u32>, String> {
+/// An account as the system's database has it: its id and, for a user, its home directory.
+struct Entry {
+    id: u32,
+    home: Option<String>,
+}
+
+/// The system's user and group database: one `getpwnam` or `getgrnam` per name, which gives
+/// a user's uid and home together.
+fn system_entry(account: Account, name: &str) -> Result<Option<Entry>, String> {
     match account {
         Account::User => User::from_name(name)
-            .map(|u| u.map(|u| u.uid.as_raw()))
+            .map(|u| {
+                u.map(|u| Entry {
+                    id: u.uid.as_raw(),
+                    home: u.dir.to_str().map(str::to_owned),
+                })
+            })
             .map_err(|e| e.to_string()),
         Account::Group => Group::from_name(name)
-            .map(|g| g.map(|g| g.gid.as_raw()))
+            .map(|g| {
+                g.map(|g| Entry {
+                    id: g.gid.as_raw(),
+                    home: None,
+                })
+            })
             .map_err(|e| e.to_string()),
     }
 }
@@ -92,13 +109,7 @@ impl RunAs {
 
     /// Resolves `user` and `group` and refuses either one if it is root.
     pub fn resolve(user: &str, group: &str) -> Result<Self, AccountError> {
-        let mut run_as = Self::resolve_with(user, group, system_lookup)?;
-        if let Ok(Some(account)) = User::from_name(user) {
-            if let Some(home) = account.dir.to_str() {
-                home.clone_into(&mut run_as.home);
-            }
-        }
-        Ok(run_as)
+        Self::resolve_entries(user, group, system_entry)
     }
 
     /// The account of uid `uid` (the user running procexport, for systemd user units, whose
@@ -138,12 +149,24 @@ impl RunAs {
     /// As `resolve`, with `lookup` as the account database (tests give one that has a uid-0
     /// alias, without adding one to this machine's).
     pub fn resolve_with(user: &str, group: &str, lookup: Lookup) -> Result<Self, AccountError> {
+        Self::resolve_entries(user, group, |account, name| {
+            lookup(account, name).map(|id| id.map(|id| Entry { id, home: None }))
+        })
+    }
+
+    /// As `resolve_with`, with `lookup` giving each account's entry: the user's home comes
+    /// with its uid, from the same lookup.
+    fn resolve_entries(
+        user: &str,
+        group: &str,
+        lookup: impl Fn(Account, &str) -> Result<Option<Entry>, String>,
+    ) -> Result<Self, AccountError> {
         check_name(user, Account::User)?;
         check_name(group, Account::Group)?;
-        let id = |account: Account, name: &str| -> Result<u32, AccountError> {
+        let id = |account: Account, name: &str| -> Result<Entry, AccountError> {
             let what = key(account);
             let fail = |message: String| AccountError { account, message };
-            let id = lookup(account, name)
+            let entry = lookup(account, name)
                 .map_err(|e| fail(format!("cannot look up {what} {}: {e}", Quoted(name))))?
                 .ok_or_else(|| {
                     fail(format!(
@@ -151,7 +174,7 @@ impl RunAs {
                         Quoted(name)
                     ))
                 })?;
-            if id == 0 {
+            if entry.id == 0 {
                 let which = if account == Account::User {
                     "uid"
                 } else {
@@ -162,15 +185,17 @@ impl RunAs {
                     Quoted(name)
                 )));
             }
-            Ok(id)
+            Ok(entry)
         };
+        let user_entry = id(Account::User, user)?;
+        let gid = id(Account::Group, group)?.id;
         Ok(Self {
             user: user.to_owned(),
             group: group.to_owned(),
-            uid: id(Account::User, user)?,
-            gid: id(Account::Group, group)?,
-            // What Debian gives an account without a home; `resolve` reads the real one.
-            home: "/nonexistent".to_owned(),
+            uid: user_entry.id,
+            gid,
+            // What Debian gives an account without a home (and a lookup that gives none).
+            home: user_entry.home.unwrap_or_else(|| "/nonexistent".to_owned()),
         })
     }
 }

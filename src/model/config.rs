@@ -662,6 +662,8 @@ fn settings(other: &BTreeMap<String, Loose>, keys: &[Key]) -> Result<Settings, (
         }
     }
     let mut settings = Settings::default();
+    // Looked up once for every `~/` key, and only when one is read.
+    let mut home: Option<String> = None;
     for key in keys {
         let text = match other.get(key.name) {
             None => key.default,
@@ -680,7 +682,12 @@ fn settings(other: &BTreeMap<String, Loose>, keys: &[Key]) -> Result<Settings, (
             }
             KeyKind::HomeDir => {
                 let resolved = match text.strip_prefix("~/") {
-                    Some(rest) => format!("{}/{rest}", effective_home()?),
+                    Some(rest) => {
+                        if home.is_none() {
+                            home = Some(effective_home()?);
+                        }
+                        format!("{}/{rest}", home.as_deref().unwrap_or_default())
+                    }
                     None => text.to_owned(),
                 };
                 let dir = layer::path(key.name, &resolved).map_err(|(k, m)| (k.to_owned(), m))?;

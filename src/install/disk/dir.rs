@@ -29,6 +29,9 @@ fn components(path: &str) -> Result<VecDeque<String>> {
     Ok(out)
 }
 
+/// The directories a walk opened on the way, by host path.
+type Passed = Vec<(String, OwnedFd)>;
+
 /// How many directories stay open at once.
 const MAX_OPEN_DIRS: usize = 256;
 
@@ -51,7 +54,14 @@ impl Disk {
             if !create && self.is_missing(&host) {
                 return Ok(None);
             }
-            let Some(fd) = self.walk(&host, create)? else {
+            let (found, passed) = self.walk(&host, create)?;
+            // The directories on the way, checked as ancestors: a later walk below one of
+            // them starts there instead of at `/` (the state directory of every backend, the
+            // jobs' directories beside it).
+            for (dir, fd) in passed {
+                self.remember_dir(dir, fd, None);
+            }
+            let Some(fd) = found else {
                 self.missing.insert(host);
                 return Ok(None);
             };
@@ -113,7 +123,10 @@ impl Disk {
     /// through is owned by root and writable by no one else, group included (Debian's
     /// `/etc/service -> /etc/runit/runsvdir/default`, merged `/lib -> usr/lib`): no one but
     /// root can have made it or can change where it goes. Any other symlink is refused.
-    fn walk(&self, host: &str, create: bool) -> Result<Option<OwnedFd>> {
+    ///
+    /// Also gives the directories it opened on the way before any symlink, each by the host
+    /// path it stands for, checked as above (a missing `host` gives them too).
+    fn walk(&self, host: &str, create: bool) -> Result<(Option<OwnedFd>, Passed)> {
         let io = |what: &str, e: Errno| Error::io(format!("{what} {}", Quoted(host)), e.into());
         // Start from the deepest directory already opened (and checked) on the way, if any.
         let start = host
@@ -130,6 +143,7 @@ impl Disk {
             (fd, String::new(), host)
         };
         let mut queue: VecDeque<String> = components(rest)?;
+        let mut passed: Passed = Vec::new();
         let mut hops = 0;
         // True once a symlink was followed: from there on, group-writable is refused too.
         let mut through_link = false;
@@ -145,9 +159,9 @@ impl Disk {
                 other => other,
             };
             let here = format!("{walked}/{component}");
-            fd = match next {
+            let next = match next {
                 Ok(next) => next,
-                Err(Errno::NOENT) => return Ok(None),
+                Err(Errno::NOENT) => return Ok((None, passed)),
                 Err(Errno::LOOP | Errno::NOTDIR) => {
                     let target = Self::root_link(&fd, &component, &here)?;
                     hops += 1;
@@ -175,10 +189,16 @@ impl Disk {
                 }
                 Err(e) => return Err(io("opening", e)),
             };
+            // `walked` names the directory `fd` is until a symlink is followed; past one, a
+            // directory stands for a path that is not its own, and is not kept.
+            let above = std::mem::replace(&mut fd, next);
+            if !through_link && !walked.is_empty() && !self.open.contains_key(walked.as_str()) {
+                passed.push((std::mem::take(&mut walked), above));
+            }
             walked = here;
             self.check_ancestor(&fd, &walked, through_link)?;
         }
-        Ok(Some(fd))
+        Ok((Some(fd), passed))
     }
 
     /// The target of the symlink `name` in `dir` (at `path`), when root owns it; otherwise
