@@ -7,9 +7,11 @@
 //!
 //! Covered: foreman 0.87's `export upstart` (master, process master and process jobs) and
 //! `export systemd` (the app's target and its services), here; honcho 2.0's `export upstart`
-//! and `export systemd` (`honcho.rs`).
+//! and `export systemd` (`honcho.rs`); init-exporter 0.25.0's Upstart and systemd exports
+//! (`init_exporter.rs`).
 
 mod honcho;
+mod init_exporter;
 
 use crate::install::installer::{Adoption, LegacyFile};
 
@@ -19,6 +21,7 @@ pub fn upstart(dir: &str, full_name: &str, found: &[LegacyFile]) -> Vec<Adoption
     any_of([
         foreman_upstart(dir, full_name, found),
         honcho::upstart(dir, full_name, found),
+        init_exporter::upstart(dir, full_name, found),
     ])
 }
 
@@ -27,6 +30,7 @@ pub fn systemd(dir: &str, full_name: &str, found: &[LegacyFile]) -> Vec<Adoption
     any_of([
         foreman_systemd(dir, full_name, found),
         honcho::systemd(dir, full_name, found),
+        init_exporter::systemd(dir, full_name, found),
     ])
 }
 

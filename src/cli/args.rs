@@ -376,7 +376,7 @@ pub struct ExportArgs {
     #[arg(long)]
     pub restart: bool,
 
-    /// Take over the files foreman or honcho exported for the app when each is byte for
+    /// Take over the files foreman, honcho or init-exporter exported for the app when each is byte for
     /// byte what that tool writes for it (root or the app's managers only); anything else
     /// is named and left.
     #[arg(long)]
@@ -567,7 +567,7 @@ pub struct CleanArgs {
     #[arg(long, value_parser = PossibleValuesParser::new(NAMES.iter().copied()))]
     pub backend: Option<String>,
 
-    /// Remove the files foreman or honcho exported for the app too, when each is byte for
+    /// Remove the files foreman, honcho or init-exporter exported for the app too, when each is byte for
     /// byte what that tool writes for it (root or the app's managers only); anything else
     /// is named and left.
     #[arg(long)]
