@@ -388,3 +388,120 @@ fn systemd_service(lines: &mut Lines<'_>, full_name: &str, name: &str) -> Result
     lines.optional("ExecReload=/bin/pkill -")?;
     lines.end()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, text: &str) -> LegacyFile {
+        LegacyFile {
+            path: path.to_owned(),
+            contents: Some(text.to_owned()),
+        }
+    }
+
+    fn proven(verdicts: &[Adoption]) -> Vec<&str> {
+        verdicts
+            .iter()
+            .filter(|v| v.proof.is_ok())
+            .map(|v| v.path.as_str())
+            .collect()
+    }
+
+    /// init-exporter 0.25.0's `TEMPLATE_UPSTART_*` for app fb-a, service web (count 1),
+    /// with its default config's respawn and limits.
+    const HEADER: &str = "# This unit generated 2026/12/07 01:02:03 by init-exporter/upstart \
+        for fb-a application\n\n";
+    const APP_JOB: &str = "start on runlevel [3]\nstop on runlevel [3]\n\npre-start script\n\n\
+        bash << \"EOF\"\n  mkdir -p /var/log/fb-a\n  chown -R pxrun /var/log/fb-a\n  \
+        chgrp -R pxrun /var/log/fb-a\n  chmod -R g+w /var/log/fb-a\nEOF\n\nend script\n";
+    const JOB: &str = "start on starting fb-a\nstop on stopping fb-a\n\nrespawn\n\
+        respawn limit 10 15\n\n\nkill timeout 10\n\n\n\nlimit nofile 10240 10240\n\
+        limit nproc 10240 10240\n\n\nscript\n  touch /var/log/fb-a/web.log\n  \
+        chown pxrun /var/log/fb-a/web.log\n  chgrp pxrun /var/log/fb-a/web.log\n  \
+        chmod g+w /var/log/fb-a/web.log\n  exec sudo -u pxrun /bin/bash \
+        /var/local/init-exporter/helpers/fb-a-web1.sh &>>/var/log/fb-a/web.log\nend script\n";
+
+    #[test]
+    fn init_exporters_upstart_jobs_are_proven_and_nothing_else() {
+        let found = [
+            file("/etc/init/fb-a.conf", &format!("{HEADER}{APP_JOB}")),
+            file("/etc/init/fb-a-web1.conf", &format!("{HEADER}{JOB}")),
+            // A helper of another job.
+            file(
+                "/etc/init/fb-a-web2.conf",
+                &format!("{HEADER}{JOB}").replace("web1.sh", "web3.sh"),
+            ),
+        ];
+        let verdicts = upstart("/etc/init", "fb-a", &found);
+        assert_eq!(
+            proven(&verdicts),
+            ["/etc/init/fb-a.conf", "/etc/init/fb-a-web1.conf"]
+        );
+        let why = verdicts[2].proof.clone().unwrap_err();
+        assert!(
+            why.contains("line 23 differs from what init-exporter's"),
+            "{why}"
+        );
+        // Started after another job: reaches outside the app.
+        let after_ssh =
+            format!("{HEADER}{APP_JOB}").replace("start on runlevel [3]", "start on started ssh");
+        let verdicts = upstart(
+            "/etc/init",
+            "fb-a",
+            &[file("/etc/init/fb-a.conf", &after_ssh), found[1].clone()],
+        );
+        let why = verdicts[0].proof.clone().unwrap_err();
+        assert!(why.contains("line 3 is not a runlevel"), "{why}");
+        // Another app's names prove nothing: the header names fb-a.
+        assert!(proven(&upstart("/etc/init", "fb", &found)).is_empty());
+    }
+
+    #[test]
+    fn init_exporters_app_unit_wants_only_its_proven_services() {
+        let dir = "/etc/systemd/system";
+        let header = HEADER.replace("init-exporter/upstart", "init-exporter/systemd");
+        let service = format!(
+            "{header}[Unit]\n\nDescription=Unit for web service (part of fb-a application)\n\
+             PartOf=fb-a.service\n\n[Service]\nType=simple\n\n\n\nTimeoutStopSec=10\n\
+             Restart=on-failure\nStartLimitInterval=15\nStartLimitBurst=10\n\n\n\
+             LimitNOFILE=10240\nLimitNPROC=10240\n\n\n\n\
+             ExecStartPre=/bin/touch /var/log/fb-a/web.log\n\
+             ExecStartPre=/bin/chown pxrun /var/log/fb-a/web.log\n\
+             ExecStartPre=/bin/chgrp pxrun /var/log/fb-a/web.log\n\
+             ExecStartPre=/bin/chmod g+w /var/log/fb-a/web.log\n\nUser=pxrun\nGroup=pxrun\n\
+             WorkingDirectory=/srv/a\nExecStart=/bin/sh -c '/bin/bash \
+             /var/local/init-exporter/helpers/fb-a-web.sh &>>/var/log/fb-a/web.log'\n\n"
+        );
+        let app = |wants: &str| {
+            format!(
+                "{header}[Unit]\n\nDescription=Unit for fb-a application\n\
+                 After=multi-user.target\nWants={wants}\n\n[Service]\nType=oneshot\n\
+                 RemainAfterExit=true\n\nExecStartPre=/bin/mkdir -p /var/log/fb-a\n\
+                 ExecStartPre=/bin/chown -R pxrun /var/log/fb-a\n\
+                 ExecStartPre=/bin/chgrp -R pxrun /var/log/fb-a\n\
+                 ExecStartPre=/bin/chmod -R g+w /var/log/fb-a\n\
+                 ExecStart=/bin/echo \"fb-a started\"\nExecStop=/bin/echo \"fb-a stopped\"\n\n\n\
+                 [Install]\nWantedBy=multi-user.target\n"
+            )
+        };
+        let found = [
+            file(&format!("{dir}/fb-a-web.service"), &service),
+            file(&format!("{dir}/fb-a.service"), &app("fb-a-web.service")),
+        ];
+        assert_eq!(proven(&systemd(dir, "fb-a", &found)).len(), 2);
+        // Wanting a unit outside the app: the app unit is not proven.
+        let greedy = [
+            found[0].clone(),
+            file(
+                &format!("{dir}/fb-a.service"),
+                &app("ssh.service fb-a-web.service"),
+            ),
+        ];
+        assert_eq!(
+            proven(&systemd(dir, "fb-a", &greedy)),
+            [found[0].path.as_str()]
+        );
+        assert!(proven(&systemd(dir, "fb", &found)).is_empty());
+    }
+}
