@@ -6,9 +6,58 @@
 //! different is not proven, and the answer says at which line.
 //!
 //! Covered: foreman 0.87's `export upstart` (master, process master and process jobs) and
-//! `export systemd` (the app's target and its services).
+//! `export systemd` (the app's target and its services), here; honcho 2.0's `export upstart`
+//! and `export systemd` (`honcho.rs`); init-exporter 0.25.0's Upstart and systemd exports
+//! (`init_exporter.rs`).
+
+mod honcho;
+mod init_exporter;
 
 use crate::install::installer::{Adoption, LegacyFile};
+
+/// Every proof an upstart job directory has, for app `full_name`: a file is adopted when one
+/// tool's proof holds; else the answer gives each tool's reason.
+pub fn upstart(dir: &str, full_name: &str, found: &[LegacyFile]) -> Vec<Adoption> {
+    any_of([
+        foreman_upstart(dir, full_name, found),
+        honcho::upstart(dir, full_name, found),
+        init_exporter::upstart(dir, full_name, found),
+    ])
+}
+
+/// Every proof a systemd unit directory has, for app `full_name` (see `upstart`).
+pub fn systemd(dir: &str, full_name: &str, found: &[LegacyFile]) -> Vec<Adoption> {
+    any_of([
+        foreman_systemd(dir, full_name, found),
+        honcho::systemd(dir, full_name, found),
+        init_exporter::systemd(dir, full_name, found),
+    ])
+}
+
+/// Per file (each list holds one verdict per found file, in the same order): the first proof
+/// that holds, else every tool's reason.
+fn any_of<const N: usize>(lists: [Vec<Adoption>; N]) -> Vec<Adoption> {
+    let mut lists = lists.map(Vec::into_iter);
+    let mut out = Vec::new();
+    loop {
+        let row: Vec<Adoption> = lists.iter_mut().filter_map(Iterator::next).collect();
+        let Some(first) = row.first() else {
+            return out;
+        };
+        let path = first.path.clone();
+        let proof = match row.iter().find_map(|a| a.proof.as_ref().ok().copied()) {
+            Some(tool) => Ok(tool),
+            None => Err(row
+                .iter()
+                .filter_map(|a| a.proof.as_ref().err())
+                .filter(|why| !why.is_empty())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")),
+        };
+        out.push(Adoption { path, proof });
+    }
+}
 
 /// The tool and format each proof stands for, as the notes name them.
 const FOREMAN_UPSTART: &str = "foreman's upstart export";

@@ -174,9 +174,9 @@ impl Installer for Systemd {
             .collect()
     }
 
-    /// foreman's systemd export (`backends/adopt.rs`).
+    /// foreman's and honcho's systemd exports (`backends/adopt.rs`).
     fn adopt_proven(&self, full_name: &str, found: &[LegacyFile]) -> Vec<Adoption> {
-        super::adopt::foreman_systemd(self.units.as_str(), full_name, found)
+        super::adopt::systemd(self.units.as_str(), full_name, found)
     }
 
     /// A unit is one name on systemd's whole search path (`UNIT_PATH`).

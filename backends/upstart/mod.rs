@@ -178,9 +178,9 @@ impl Installer for Upstart {
         }]
     }
 
-    /// foreman's upstart export (`backends/adopt.rs`).
+    /// foreman's and honcho's upstart exports (`backends/adopt.rs`).
     fn adopt_proven(&self, full_name: &str, found: &[LegacyFile]) -> Vec<Adoption> {
-        super::adopt::foreman_upstart(self.jobs.as_str(), full_name, found)
+        super::adopt::upstart(self.jobs.as_str(), full_name, found)
     }
 
     /// `<upstart_dir>/<full_name>.conf` is the master job, `<full_name>-<job>.conf` a process.

@@ -376,9 +376,9 @@ pub struct ExportArgs {
     #[arg(long)]
     pub restart: bool,
 
-    /// Take over the files foreman exported for the app when each is byte for byte what
-    /// foreman writes for it (root or the app's managers only); anything else is named
-    /// and left.
+    /// Take over the files foreman, honcho or init-exporter exported for the app when each is byte for
+    /// byte what that tool writes for it (root or the app's managers only); anything else
+    /// is named and left.
     #[arg(long)]
     pub adopt: bool,
 
@@ -567,9 +567,9 @@ pub struct CleanArgs {
     #[arg(long, value_parser = PossibleValuesParser::new(NAMES.iter().copied()))]
     pub backend: Option<String>,
 
-    /// Remove the files foreman exported for the app too, when each is byte for byte what
-    /// foreman writes for it (root or the app's managers only); anything else is named
-    /// and left.
+    /// Remove the files foreman, honcho or init-exporter exported for the app too, when each is byte for
+    /// byte what that tool writes for it (root or the app's managers only); anything else
+    /// is named and left.
     #[arg(long)]
     pub adopt: bool,
 

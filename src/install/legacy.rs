@@ -3,7 +3,7 @@
 //! content into those the backend proves the app's (`Installer::legacy_proven`) and the rest.
 //! Only the proven ones may be taken over or removed, and only by root or a manager of that
 //! exact app (the transaction asks); the rest are named and left. With `--adopt`, the files
-//! other tools (foreman) wrote are looked for too (`adoptable`), and taken only when they are
+//! other tools (foreman, honcho, init-exporter) wrote are looked for too (`adoptable`), and taken only when they are
 //! byte for byte what that tool writes for the app (`Installer::adopt_proven`).
 
 use super::disk::Disk;
@@ -64,7 +64,7 @@ pub fn files(
     })
 }
 
-/// For `--adopt`: the files other tools (foreman) may have written for app `full_name` in
+/// For `--adopt`: the files other tools (foreman, honcho, init-exporter) may have written for app `full_name` in
 /// the backend's `adopt_places`, split by `Installer::adopt_proven`. The proof is the whole
 /// content, the app's name in it included, so an empty prefix does not stop the search.
 pub fn adoptable(disk: &mut Disk, installer: &dyn Installer, full_name: &str) -> Result<Legacy> {

@@ -44,7 +44,7 @@ pub struct Context<'a> {
     /// anyway), or a manager the config lists for this app; never any other sudo user.
     pub may_claim_legacy: bool,
     /// Whose files an older exporter left are looked for: the gem's always, other tools'
-    /// (foreman) with `--adopt`.
+    /// (foreman, honcho, init-exporter) with `--adopt`.
     pub older: Older,
     /// The run group's name, for the dry run's owner column.
     pub run_group: &'a str,
@@ -68,7 +68,7 @@ pub struct Context<'a> {
 pub enum Older {
     /// The gem's, whose files are taken over by every export and clean (by root or a manager).
     Gem,
-    /// `--adopt`: foreman's too, taken when byte for byte that tool's for the app.
+    /// `--adopt`: foreman's, honcho's and init-exporter's too, taken when byte for byte that tool's for the app.
     Adopt,
 }
 

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod init_exporter;
 pub mod lab;
 pub mod live;
 pub mod sudo;
