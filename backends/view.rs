@@ -203,3 +203,35 @@ pub fn helper(context: &mut tera::Context, init: &Helper) -> Result<String> {
     context.insert("init_runs_as", init.runs_as);
     super::render("shared/helper.sh", context)
 }
+
+/// A job's own file for its init: where it goes, its template and its mode (root's).
+pub struct JobFile {
+    pub path: String,
+    pub template: &'static str,
+    pub mode: u32,
+}
+
+/// Emits a job's own file, then its helper script at `helper_path`: the pair every init that
+/// runs its jobs through the shared helper writes, in this order. The helper holds the env
+/// values: root and the run group only.
+pub fn job_and_helper(
+    sink: &mut super::Sink,
+    file: JobFile,
+    helper_path: String,
+    context: &mut tera::Context,
+    init: &Helper,
+) -> Result<()> {
+    let contents = super::render(file.template, context)?;
+    sink(crate::model::output::Output::file(
+        file.path,
+        contents,
+        file.mode,
+        crate::model::output::Group::Root,
+    ))?;
+    sink(crate::model::output::Output::file(
+        helper_path,
+        helper(context, init)?,
+        0o750,
+        crate::model::output::Group::Run,
+    ))
+}

@@ -13,14 +13,13 @@ mod escape;
 pub mod check;
 
 use super::view::{self, Helper};
-use super::{render, Backend, Escape, Sink, Spec};
+use super::{Backend, Escape, Sink, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
 use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
 use crate::model::job::{App, Job, Respawn};
-use crate::model::output::{Group, Output};
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
 
@@ -76,18 +75,17 @@ impl Backend for Launchd {
         for job in &app.jobs {
             let helper = self.helpers.join(&format!("{}.sh", job.full_name));
             let mut context = job_context(app, job, &helper)?;
-            sink(Output::file(
-                self.plists.join(&format!("{}.plist", job.full_name)),
-                render("launchd/job.plist", &context)?,
-                0o644,
-                Group::Root,
-            ))?;
-            sink(Output::file(
+            view::job_and_helper(
+                sink,
+                view::JobFile {
+                    path: self.plists.join(&format!("{}.plist", job.full_name)),
+                    template: "launchd/job.plist",
+                    mode: 0o644,
+                },
                 helper,
-                view::helper(&mut context, &HELPER)?,
-                0o750,
-                Group::Run,
-            ))?;
+                &mut context,
+                &HELPER,
+            )?;
         }
         Ok(())
     }

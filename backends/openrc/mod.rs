@@ -88,19 +88,17 @@ impl Backend for Openrc {
         for job in &app.jobs {
             let helper = self.helpers.join(&format!("{}.sh", job.full_name));
             let mut context = job_context(app, job, &helper)?;
-            sink(Output::file(
-                self.scripts.join(&job.full_name),
-                render("openrc/job", &context)?,
-                0o755,
-                Group::Root,
-            ))?;
-            // The helper holds the env values: root and the run group only.
-            sink(Output::file(
+            view::job_and_helper(
+                sink,
+                view::JobFile {
+                    path: self.scripts.join(&job.full_name),
+                    template: "openrc/job",
+                    mode: 0o755,
+                },
                 helper,
-                view::helper(&mut context, &HELPER)?,
-                0o750,
-                Group::Run,
-            ))?;
+                &mut context,
+                &HELPER,
+            )?;
         }
         Ok(())
     }

@@ -172,19 +172,17 @@ impl Backend for Sysv {
             let mut context = view::job_context(app, job);
             context.insert("helper", &helper);
             context.insert("pre_first", &job.pre.is_some());
-            sink(Output::file(
-                job_view.wrapper,
-                render("sysv/wrapper", &context)?,
-                0o755,
-                Group::Root,
-            ))?;
-            // The helper holds the env values: root and the run group only.
-            sink(Output::file(
+            view::job_and_helper(
+                sink,
+                view::JobFile {
+                    path: job_view.wrapper,
+                    template: "sysv/wrapper",
+                    mode: 0o755,
+                },
                 helper,
-                view::helper(&mut context, &HELPER)?,
-                0o750,
-                Group::Run,
-            ))?;
+                &mut context,
+                &HELPER,
+            )?;
         }
         Ok(())
     }

@@ -111,19 +111,17 @@ impl Backend for Upstart {
         for job in &app.jobs {
             let helper = self.helpers.join(&format!("{}.sh", job.full_name));
             let mut context = job_context(app, job, &helper);
-            sink(Output::file(
-                self.jobs.join(&format!("{}.conf", job.full_name)),
-                render("upstart/job.conf", &context)?,
-                0o644,
-                Group::Root,
-            ))?;
-            // The helper holds the env values: readable by root and the run group only.
-            sink(Output::file(
+            view::job_and_helper(
+                sink,
+                view::JobFile {
+                    path: self.jobs.join(&format!("{}.conf", job.full_name)),
+                    template: "upstart/job.conf",
+                    mode: 0o644,
+                },
                 helper,
-                view::helper(&mut context, &HELPER)?,
-                0o750,
-                Group::Run,
-            ))?;
+                &mut context,
+                &HELPER,
+            )?;
         }
         Ok(())
     }
