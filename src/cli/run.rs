@@ -322,7 +322,7 @@ fn clean(run: Run, args: &CleanArgs, out: &mut dyn Write) -> Result<u8> {
     Ok(exit_status(run.plan, changed))
 }
 
-/// `procexport start`, `stop` and `restart`: asks the init of each of the app's manifests.
+/// `procexport start`, `stop`, `restart` and `reload`: asks the init of each of the app's manifests.
 fn control(run: Run, action: Action, args: &AppArgs, out: &mut dyn Write) -> Result<u8> {
     let (caller, mut disk, app) = load_app(run, &args.app)?;
     let target = target(caller.live, false);
