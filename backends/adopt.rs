@@ -385,24 +385,31 @@ impl Lines<'_> {
     }
 }
 
+/// What the adoption proofs' unit tests share: a found file, and the paths a proof took.
 #[cfg(test)]
-mod tests {
-    use super::*;
+mod fixtures {
+    use super::{Adoption, LegacyFile};
 
-    fn file(path: &str, text: &str) -> LegacyFile {
+    pub fn file(path: &str, text: &str) -> LegacyFile {
         LegacyFile {
             path: path.to_owned(),
             contents: Some(text.to_owned()),
         }
     }
 
-    fn proven(verdicts: &[Adoption]) -> Vec<&str> {
+    pub fn proven(verdicts: &[Adoption]) -> Vec<&str> {
         verdicts
             .iter()
             .filter(|v| v.proof.is_ok())
             .map(|v| v.path.as_str())
             .collect()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{file, proven};
+    use super::*;
 
     const PROCESS: &str = "start on starting fb-a-web\nstop on stopping fb-a-web\nrespawn\n\n\
         env PORT=5000\nenv A='it'\"'\"'s'\n\nsetuid pxrun\n\nchdir /srv/a\n\nexec run-web -p $PORT\n";

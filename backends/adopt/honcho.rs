@@ -314,22 +314,8 @@ fn systemd_service(full_name: &str, name: &str, text: &str) -> Result<(), Why> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures::{file, proven};
     use super::*;
-
-    fn file(path: &str, text: &str) -> LegacyFile {
-        LegacyFile {
-            path: path.to_owned(),
-            contents: Some(text.to_owned()),
-        }
-    }
-
-    fn proven(verdicts: &[Adoption]) -> Vec<&str> {
-        verdicts
-            .iter()
-            .filter(|v| v.proof.is_ok())
-            .map(|v| v.path.as_str())
-            .collect()
-    }
 
     /// What honcho 2.0.0 wrote (`honcho export -a fb-a -u pxrun upstart`, `.env`: `A='it s'`).
     const JOB: &str = "start on starting fb-a-web\nstop on stopping fb-a-web\nrespawn\n\n\

@@ -391,22 +391,8 @@ fn systemd_service(lines: &mut Lines<'_>, full_name: &str, name: &str) -> Result
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures::{file, proven};
     use super::*;
-
-    fn file(path: &str, text: &str) -> LegacyFile {
-        LegacyFile {
-            path: path.to_owned(),
-            contents: Some(text.to_owned()),
-        }
-    }
-
-    fn proven(verdicts: &[Adoption]) -> Vec<&str> {
-        verdicts
-            .iter()
-            .filter(|v| v.proof.is_ok())
-            .map(|v| v.path.as_str())
-            .collect()
-    }
 
     /// init-exporter 0.25.0's `TEMPLATE_UPSTART_*` for app fb-a, service web (count 1),
     /// with its default config's respawn and limits.
