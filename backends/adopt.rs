@@ -141,6 +141,43 @@ fn digits(text: &str) -> bool {
     !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// An instance number as foreman and honcho write it: counted from 1, no leading 0.
+fn instance_number(text: &str) -> bool {
+    digits(text) && !text.starts_with('0')
+}
+
+/// The first lines of an upstart process job as foreman and honcho both write it: started and
+/// stopped with its process master `<full_name>-<type>` (one of `masters`: the types proven),
+/// respawned, then a blank line. `name` must be `<full_name>-<type>-<N>`. Returns the type and
+/// the instance number.
+fn upstart_process_head<'a, 'n>(
+    lines: &mut Lines<'a>,
+    full_name: &str,
+    name: &'n str,
+    masters: &[&str],
+) -> Result<(&'a str, &'n str), Why> {
+    let kind = lines
+        .value(&format!("start on starting {full_name}-"))
+        .map_err(|_| {
+            format!("line 1 does not start it on a job of {full_name} as {{tool}} does")
+        })?;
+    let number = name
+        .strip_prefix(&format!("{full_name}-{kind}-"))
+        .filter(|n| instance_number(n))
+        .ok_or_else(|| {
+            format!("its name is not {full_name}-{kind}-<N>.conf, the job line 1 names")
+        })?;
+    if !masters.contains(&kind) {
+        return Err(format!(
+            "its process master {full_name}-{kind}.conf is not {{tool}}'s for {full_name}"
+        ));
+    }
+    lines.exactly(&format!("stop on stopping {full_name}-{kind}"))?;
+    lines.exactly("respawn")?;
+    lines.exactly("")?;
+    Ok((kind, number))
+}
+
 /// One verdict per file of `found`, in the order found.
 fn verdicts(
     found: &[LegacyFile],
@@ -207,28 +244,7 @@ fn foreman_upstart_process(
     masters: &[&str],
 ) -> Result<(), Why> {
     let mut lines = Lines::new(text);
-    let kind = lines
-        .value(&format!("start on starting {full_name}-"))
-        .map_err(|_| {
-            format!("line 1 does not start it on a job of {full_name} as {{tool}} does")
-        })?;
-    let number = name
-        .strip_prefix(&format!("{full_name}-{kind}-"))
-        .filter(|n| digits(n))
-        .ok_or_else(|| {
-            format!("its name is not {full_name}-{kind}-<N>.conf, the job line 1 names")
-        })?;
-    if number.starts_with('0') {
-        return Err("its number starts with 0, which foreman never writes".to_owned());
-    }
-    if !masters.contains(&kind) {
-        return Err(format!(
-            "its process master {full_name}-{kind}.conf is not {{tool}}'s for {full_name}"
-        ));
-    }
-    lines.exactly(&format!("stop on stopping {full_name}-{kind}"))?;
-    lines.exactly("respawn")?;
-    lines.exactly("")?;
+    upstart_process_head(&mut lines, full_name, name, masters)?;
     let port = lines.value("env PORT=")?;
     if !digits(port) {
         return Err(lines.differs());

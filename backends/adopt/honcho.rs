@@ -4,7 +4,7 @@
 //! first in its env: with the job's name, it pins the app (`fb-a-web-1` is app `fb-a`'s
 //! `web.1` or app `fb`'s `a-web.1`; only that line tells which).
 
-use super::{digits, stem, verdicts, Lines, Why};
+use super::{instance_number, stem, upstart_process_head, verdicts, Lines, Why};
 use crate::install::installer::{Adoption, LegacyFile};
 
 const HONCHO_UPSTART: &str = "honcho's upstart export";
@@ -22,11 +22,6 @@ fn process_type(text: &str) -> bool {
         && text
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
-/// A number honcho counts from 1.
-fn number(text: &str) -> bool {
-    digits(text) && !text.starts_with('0')
 }
 
 /// What Python's `shlex.quote` writes: the value bare when every character is safe, else in
@@ -113,25 +108,7 @@ pub fn upstart(dir: &str, full_name: &str, found: &[LegacyFile]) -> Vec<Adoption
 /// of `masters`.
 fn upstart_process(full_name: &str, name: &str, text: &str, masters: &[&str]) -> Result<(), Why> {
     let mut lines = Lines::new(text);
-    let kind = lines
-        .value(&format!("start on starting {full_name}-"))
-        .map_err(|_| {
-            format!("line 1 does not start it on a job of {full_name} as {{tool}} does")
-        })?;
-    let n = name
-        .strip_prefix(&format!("{full_name}-{kind}-"))
-        .filter(|n| number(n))
-        .ok_or_else(|| {
-            format!("its name is not {full_name}-{kind}-<N>.conf, the job line 1 names")
-        })?;
-    if !masters.contains(&kind) {
-        return Err(format!(
-            "its process master {full_name}-{kind}.conf is not {{tool}}'s for {full_name}"
-        ));
-    }
-    lines.exactly(&format!("stop on stopping {full_name}-{kind}"))?;
-    lines.exactly("respawn")?;
-    lines.exactly("")?;
+    let (kind, n) = upstart_process_head(&mut lines, full_name, name, masters)?;
     env_lines(&mut lines, "env ", &format!("{kind}.{n}"))?;
     lines.exactly("")?;
     // `exec su - USER -m -s SHELL -c 'cd APP_ROOT; exec COMMAND'`
@@ -249,7 +226,7 @@ fn systemd_group(full_name: &str, name: &str, text: &str, services: &[String]) -
         .filter(|s| {
             s.strip_prefix(&format!("{full_name}-{kind}-"))
                 .and_then(|s| s.strip_suffix(".service"))
-                .is_some_and(number)
+                .is_some_and(instance_number)
         })
         .cloned()
         .collect();
@@ -274,7 +251,7 @@ fn systemd_service(full_name: &str, name: &str, text: &str) -> Result<(), Why> {
         })?;
     let n = name
         .strip_prefix(&format!("{full_name}-{kind}-"))
-        .filter(|n| number(n))
+        .filter(|n| instance_number(n))
         .ok_or_else(|| {
             format!("its name is not {full_name}-{kind}-<N>.service, the target line 2 names")
         })?;
