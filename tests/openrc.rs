@@ -220,7 +220,7 @@ fn limits_pre_and_kill_signal_are_carried() {
         assert!(said.lines().any(|l| l == want), "no {want:?} in:\n{said}");
     }
     assert_eq!(
-        fs::read_to_string(work.join("pre.uid")).unwrap().trim(),
+        crate::support::live::wait_for_line(&work.join("pre.uid")),
         uid.to_string()
     );
     assert_eq!(fs::metadata(work.join("pre.uid")).unwrap().uid(), uid);

@@ -6,6 +6,7 @@
 //! when the test fails. The tests are independent and run in parallel.
 
 use crate::helpers_run::{yaml_quote, VALUES};
+use crate::support::live::proc_limit;
 use crate::support::{require_root, Sandbox, RUN_USER};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -616,20 +617,6 @@ fn reload_sends_each_job_sighup_through_its_runsv() {
     );
 }
 
-/// The value of line `name` of /proc/<pid>/limits: its soft and hard limits.
-fn proc_limit(pid: u32, name: &str) -> (String, String) {
-    let limits = fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
-    let line = limits
-        .lines()
-        .find_map(|l| l.strip_prefix(name))
-        .unwrap_or_else(|| panic!("no {name} in {limits}"));
-    let mut words = line.split_whitespace();
-    (
-        words.next().unwrap().to_owned(),
-        words.next().unwrap().to_owned(),
-    )
-}
-
 /// init-exporter's keys, carried by runit: the limits (soft and hard, set as root before the
 /// drop), the pre command as the run user before the command, the reload signal for `sv hup`,
 /// the kill signal for `sv down`, and the respawn delay in `finish`.
@@ -652,7 +639,7 @@ fn limits_pre_signals_and_respawn_delay_are_carried() {
 
     // The pre command ran to its end as the run user, before the command.
     assert_eq!(
-        fs::read_to_string(work.join("pre.uid")).unwrap().trim(),
+        crate::support::live::wait_for_line(&work.join("pre.uid")),
         uid.to_string()
     );
     assert_eq!(fs::metadata(work.join("pre.uid")).unwrap().uid(), uid);

@@ -5,6 +5,7 @@
 //! first) and waits for it, also when the test fails. Every wait polls with a deadline.
 
 use crate::helpers_run::{yaml_quote, VALUES};
+use crate::support::live::proc_limit;
 use crate::support::{require_root, Sandbox, RUN_USER};
 use procexport::testing::supervisord_parse;
 use std::collections::BTreeMap;
@@ -538,17 +539,6 @@ fn reload_signals_each_program_through_supervisorctl() {
     assert_eq!(supervisord.wait_running("web", "sh"), before);
 }
 
-/// The soft and hard value of line `name` of /proc/<pid>/limits.
-fn proc_limit(pid: u32, name: &str) -> (String, String) {
-    let limits = fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
-    let line = limits
-        .lines()
-        .find_map(|l| l.strip_prefix(name))
-        .unwrap_or_else(|| panic!("no {name} in {limits}"));
-    let mut words = line.split_whitespace().map(str::to_owned);
-    (words.next().unwrap(), words.next().unwrap())
-}
-
 /// init-exporter's keys, carried by supervisord: the limits (soft and hard, set by prlimit as
 /// root before setpriv drops), the pre command as the run user before the command, and the
 /// kill signal as `stopsignal`. The limits are below this machine's hard limits: a test root
@@ -569,7 +559,7 @@ fn limits_pre_and_kill_signal_are_carried() {
     let supervisord = Supervisord::start(&sandbox);
     let pid = supervisord.wait_running("web", "sh");
     assert_eq!(
-        fs::read_to_string(work.join("pre.uid")).unwrap().trim(),
+        crate::support::live::wait_for_line(&work.join("pre.uid")),
         uid.to_string()
     );
     assert_eq!(fs::metadata(work.join("pre.uid")).unwrap().uid(), uid);

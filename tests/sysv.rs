@@ -4,6 +4,7 @@
 //! `stop` when the test ends, also when it fails. Every wait polls with a deadline.
 
 use crate::helpers_run::{yaml_quote, VALUES};
+use crate::support::live::proc_limit;
 use crate::support::{require_root, Sandbox, RUN_USER};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -522,17 +523,6 @@ fn start_stop_restart_status_drop_and_clean_through_procexport() {
     assert_eq!(left, 0, "pid files left");
 }
 
-/// The soft and hard value of line `name` of /proc/<pid>/limits.
-fn proc_limit(pid: u32, name: &str) -> (String, String) {
-    let limits = fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
-    let line = limits
-        .lines()
-        .find_map(|l| l.strip_prefix(name))
-        .unwrap_or_else(|| panic!("no {name} in {limits}"));
-    let mut words = line.split_whitespace().map(str::to_owned);
-    (words.next().unwrap(), words.next().unwrap())
-}
-
 /// init-exporter's keys, carried by sysv: the limits (soft and hard, set by prlimit as root
 /// before start-stop-daemon drops), the pre command as the run user before the command, and
 /// the kill signal passed on by the wrapper on stop. The limits are below this machine's
@@ -555,7 +545,7 @@ fn limits_pre_and_kill_signal_are_carried() {
     assert_eq!(code, 0, "{said}");
     let pid = script.wait_running("web", "sh");
     assert_eq!(
-        fs::read_to_string(work.join("pre.uid")).unwrap().trim(),
+        crate::support::live::wait_for_line(&work.join("pre.uid")),
         uid.to_string()
     );
     assert_eq!(fs::metadata(work.join("pre.uid")).unwrap().uid(), uid);

@@ -324,23 +324,26 @@ fn clean(run: Run, args: &CleanArgs, out: &mut dyn Write) -> Result<u8> {
 
 /// `procexport start`, `stop`, `restart` and `reload`: asks the init of each of the app's manifests.
 fn control(run: Run, action: Action, args: &AppArgs, out: &mut dyn Write) -> Result<u8> {
-    let (caller, mut disk, app) = load_app(run, &args.app)?;
-    let target = target(caller.live, false);
-    let mut cx = app_context(
-        &mut disk,
-        &app,
-        &caller.invoker,
-        run.plan,
-        target,
-        Interrupt::NEVER,
-        out,
-    );
-    control_app(&mut cx, &app.config, caller.scope, action, args)?;
-    Ok(0)
+    on_installed_app(run, args, out, |cx, config, scope| {
+        control_app(cx, config, scope, action, args)
+    })
 }
 
 /// `procexport status`: the app's jobs and what their inits say.
 fn status(run: Run, args: &AppArgs, out: &mut dyn Write) -> Result<u8> {
+    on_installed_app(run, args, out, |cx, config, scope| {
+        print_status(cx, config, scope, args)
+    })
+}
+
+/// Loads the app of `args` and runs `act` on its installed jobs, with the live system as the
+/// target unless `--root` says otherwise and no interrupt handling (nothing is written).
+fn on_installed_app(
+    run: Run,
+    args: &AppArgs,
+    out: &mut dyn Write,
+    act: impl FnOnce(&mut Context, &Config, Scope) -> Result<()>,
+) -> Result<u8> {
     let (caller, mut disk, app) = load_app(run, &args.app)?;
     let target = target(caller.live, false);
     let mut cx = app_context(
@@ -352,7 +355,7 @@ fn status(run: Run, args: &AppArgs, out: &mut dyn Write) -> Result<u8> {
         Interrupt::NEVER,
         out,
     );
-    print_status(&mut cx, &app.config, caller.scope, args)?;
+    act(&mut cx, &app.config, caller.scope)?;
     Ok(0)
 }
 

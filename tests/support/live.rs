@@ -1,5 +1,5 @@
-//! What the tests against real inits share: polling with a deadline, a process's ids, env and
-//! working directory from /proc, and `procexport status` read back.
+//! What the tests against real inits share: polling with a deadline, a process's ids, env,
+//! limits and working directory from /proc, a line a job writes, and `procexport status` read back.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -22,6 +22,28 @@ pub fn wait_for<T>(what: &str, seconds: u64, mut check: impl FnMut() -> Option<T
         );
         std::thread::sleep(POLL);
     }
+}
+
+/// The soft and hard values of line `name` of /proc/<pid>/limits (what a job's limits became).
+pub fn proc_limit(pid: u32, name: &str) -> (String, String) {
+    let limits = fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find_map(|l| l.strip_prefix(name))
+        .unwrap_or_else(|| panic!("no {name} in {limits}"));
+    let mut words = line.split_whitespace().map(str::to_owned);
+    (words.next().unwrap(), words.next().unwrap())
+}
+
+/// The first line of the file at `path` once a job has written it whole (a `pre` command may
+/// still be running when the init reports the job up).
+#[track_caller]
+pub fn wait_for_line(path: &std::path::Path) -> String {
+    wait_for(&format!("a line in {}", path.display()), 10, || {
+        fs::read_to_string(path)
+            .ok()
+            .and_then(|text| text.split_once('\n').map(|(line, _)| line.to_owned()))
+    })
 }
 
 /// The ids on line `field` of /proc/<pid>/status (Uid, Gid: real, effective, saved, fs).
