@@ -267,8 +267,9 @@ fn install_locked(
         }
         Change::Clean => (Rendered::default(), &mut no_render as _, None, false),
     };
+    let listed: HashSet<&str> = old.entries.iter().map(|(p, _)| p.as_str()).collect();
     for (output, _) in &rendered.outputs {
-        shadow_check(cx.disk, installer, &output.path, &old)?;
+        shadow_check(cx.disk, installer, &output.path, &listed)?;
     }
     let install_dirs = installer.install_dirs();
     let belongs = |path: &str| belongs_to_app(path, &install_dirs, full_name);
@@ -404,9 +405,9 @@ fn shadow_check(
     disk: &mut Disk,
     installer: &dyn Installer,
     path: &str,
-    old: &super::manifest::Manifest,
+    listed: &HashSet<&str>,
 ) -> Result<()> {
-    if old.entries.iter().any(|(p, _)| p == path) {
+    if listed.contains(path) {
         return Ok(());
     }
     for other in installer.capabilities().same_name_elsewhere(path) {
@@ -654,7 +655,8 @@ fn scan_legacy(
             collision::drop_others(cx.disk, state_dir, installer.name(), full_name, others)?;
         found.merge(others);
     }
-    found.retain(|path| !old.entries.iter().any(|(p, _)| p == path));
+    let listed: HashSet<&str> = old.entries.iter().map(|(p, _)| p.as_str()).collect();
+    found.retain(|path| !listed.contains(path));
     if !found.proven.is_empty() && !cx.may_claim_legacy {
         return Err(legacy::refuse(cx.disk, full_name, &found));
     }

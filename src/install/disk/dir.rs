@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::sanitize::Quoted;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{
-    fstat, mkdirat, openat, readlinkat, statat, AtFlags, FileType, Mode, OFlags, CWD,
+    fstat, mkdirat, openat, readlinkat, statat, AtFlags, FileType, Mode, OFlags, Stat, CWD,
 };
 use rustix::io::Errno;
 use std::collections::VecDeque;
@@ -31,6 +31,22 @@ fn components(path: &str) -> Result<VecDeque<String>> {
 
 /// The directories a walk opened on the way, by host path.
 type Passed = Vec<(String, OwnedFd)>;
+
+/// Where a walk is: a directory of the cache (borrowed: no descriptor of its own is made to
+/// start from it) or one the walk opened.
+enum At<'a> {
+    Cached(BorrowedFd<'a>),
+    Owned(OwnedFd),
+}
+
+impl At<'_> {
+    fn fd(&self) -> BorrowedFd<'_> {
+        match self {
+            At::Cached(fd) => *fd,
+            At::Owned(fd) => fd.as_fd(),
+        }
+    }
+}
 
 /// How many directories stay open at once.
 const MAX_OPEN_DIRS: usize = 256;
@@ -61,11 +77,14 @@ impl Disk {
             for (dir, fd) in passed {
                 self.remember_dir(dir, fd, None);
             }
-            let Some(fd) = found else {
+            let Some((fd, stat)) = found else {
                 self.missing.insert(host);
                 return Ok(None);
             };
-            self.remember_dir(host.clone(), fd, None);
+            // Checked with the walk's own stat of it: no second one.
+            check_strictness(&host, &stat, strictness)?;
+            self.remember_dir(host.clone(), fd, Some(strictness));
+            return Ok(Some(self.open[&host].0.as_fd()));
         }
         let (fd, passed) = &self.open[&host];
         if *passed == Some(strictness) || *passed == Some(Strictness::Target) {
@@ -73,21 +92,7 @@ impl Disk {
         }
         let stat =
             fstat(fd).map_err(|e| Error::io(format!("checking {}", Quoted(&host)), e.into()))?;
-        let writable_by_others = match strictness {
-            Strictness::Target => stat.st_mode & 0o022 != 0,
-            Strictness::LogParent => stat.st_mode & 0o002 != 0 && stat.st_mode & 0o1000 == 0,
-        };
-        if writable_by_others {
-            return Err(Error::refused_at(
-                &host,
-                format!(
-                    "{} is writable by group or others (mode {:04o}); procexport only writes into \
-                 directories that only their owner can write",
-                    Quoted(&host),
-                    stat.st_mode & 0o7777
-                ),
-            ));
-        }
+        check_strictness(&host, &stat, strictness)?;
         let entry = self.open.get_mut(&host).expect("opened above");
         entry.1 = Some(strictness);
         Ok(Some(entry.0.as_fd()))
@@ -126,21 +131,21 @@ impl Disk {
     ///
     /// Also gives the directories it opened on the way before any symlink, each by the host
     /// path it stands for, checked as above (a missing `host` gives them too).
-    fn walk(&self, host: &str, create: bool) -> Result<(Option<OwnedFd>, Passed)> {
+    fn walk(&self, host: &str, create: bool) -> Result<(Option<(OwnedFd, Stat)>, Passed)> {
         let io = |what: &str, e: Errno| Error::io(format!("{what} {}", Quoted(host)), e.into());
         // Start from the deepest directory already opened (and checked) on the way, if any.
         let start = host
             .rmatch_indices('/')
             .map(|(at, _)| &host[..at])
             .find(|dir| self.open.contains_key(*dir));
+        let mut checked = None;
         let (mut fd, mut walked, rest) = if let Some(dir) = start {
-            let fd = openat(&self.open[dir].0, ".", DIR_FLAGS, Mode::empty())
-                .map_err(|e| io("opening", e))?;
+            let fd = At::Cached(self.open[dir].0.as_fd());
             (fd, dir.to_owned(), &host[dir.len()..])
         } else {
             let fd = openat(CWD, "/", DIR_FLAGS, Mode::empty()).map_err(|e| io("opening /", e))?;
-            self.check_ancestor(&fd, "/", false)?;
-            (fd, String::new(), host)
+            checked = Some(self.check_ancestor(fd.as_fd(), "/", false)?);
+            (At::Owned(fd), String::new(), host)
         };
         let mut queue: VecDeque<String> = components(rest)?;
         let mut passed: Passed = Vec::new();
@@ -148,13 +153,13 @@ impl Disk {
         // True once a symlink was followed: from there on, group-writable is refused too.
         let mut through_link = false;
         while let Some(component) = queue.pop_front() {
-            let next = match openat(&fd, component.as_str(), DIR_FLAGS, Mode::empty()) {
+            let next = match openat(fd.fd(), component.as_str(), DIR_FLAGS, Mode::empty()) {
                 Err(Errno::NOENT) if create => {
-                    match mkdirat(&fd, component.as_str(), Mode::from_raw_mode(0o755)) {
+                    match mkdirat(fd.fd(), component.as_str(), Mode::from_raw_mode(0o755)) {
                         Ok(()) | Err(Errno::EXIST) => {}
                         Err(e) => return Err(io("creating", e)),
                     }
-                    openat(&fd, component.as_str(), DIR_FLAGS, Mode::empty())
+                    openat(fd.fd(), component.as_str(), DIR_FLAGS, Mode::empty())
                 }
                 other => other,
             };
@@ -163,7 +168,7 @@ impl Disk {
                 Ok(next) => next,
                 Err(Errno::NOENT) => return Ok((None, passed)),
                 Err(Errno::LOOP | Errno::NOTDIR) => {
-                    let target = Self::root_link(&fd, &component, &here)?;
+                    let target = Self::root_link(fd.fd(), &component, &here)?;
                     hops += 1;
                     if hops > MAX_LINKS {
                         return Err(Error::refused_at(
@@ -180,9 +185,10 @@ impl Disk {
                     queue = followed;
                     if target.starts_with('/') {
                         let root = self.host("/");
-                        fd = openat(CWD, root.as_str(), DIR_FLAGS, Mode::empty())
+                        let opened = openat(CWD, root.as_str(), DIR_FLAGS, Mode::empty())
                             .map_err(|e| io("opening", e))?;
-                        self.check_ancestor(&fd, &root, through_link)?;
+                        checked = Some(self.check_ancestor(opened.as_fd(), &root, through_link)?);
+                        fd = At::Owned(opened);
                         root.trim_end_matches('/').clone_into(&mut walked);
                     }
                     continue;
@@ -191,19 +197,32 @@ impl Disk {
             };
             // `walked` names the directory `fd` is until a symlink is followed; past one, a
             // directory stands for a path that is not its own, and is not kept.
-            let above = std::mem::replace(&mut fd, next);
-            if !through_link && !walked.is_empty() && !self.open.contains_key(walked.as_str()) {
-                passed.push((std::mem::take(&mut walked), above));
+            let above = std::mem::replace(&mut fd, At::Owned(next));
+            if let At::Owned(above) = above {
+                if !through_link && !walked.is_empty() && !self.open.contains_key(walked.as_str()) {
+                    passed.push((std::mem::take(&mut walked), above));
+                }
             }
             walked = here;
-            self.check_ancestor(&fd, &walked, through_link)?;
+            checked = Some(self.check_ancestor(fd.fd(), &walked, through_link)?);
         }
-        Ok((Some(fd), passed))
+        let fd = match fd {
+            At::Owned(fd) => fd,
+            // Nothing below the cached directory: a descriptor of its own.
+            At::Cached(fd) => {
+                openat(fd, ".", DIR_FLAGS, Mode::empty()).map_err(|e| io("opening", e))?
+            }
+        };
+        let found = match checked {
+            Some(found) => found,
+            None => fstat(&fd).map_err(|e| io("checking", e))?,
+        };
+        Ok((Some((fd, found)), passed))
     }
 
     /// The target of the symlink `name` in `dir` (at `path`), when root owns it; otherwise
     /// the refusal, which says what to change.
-    fn root_link(dir: &OwnedFd, name: &str, path: &str) -> Result<String> {
+    fn root_link(dir: BorrowedFd<'_>, name: &str, path: &str) -> Result<String> {
         let not_followed = || {
             Error::refused_at(
                 path,
@@ -227,7 +246,7 @@ impl Disk {
 
     /// Checks a directory on the way; `strict` (past a symlink) refuses group-writable ones
     /// and sticky ones too.
-    fn check_ancestor(&self, fd: &OwnedFd, path: &str, strict: bool) -> Result<()> {
+    fn check_ancestor(&self, fd: BorrowedFd<'_>, path: &str, strict: bool) -> Result<Stat> {
         let stat =
             fstat(fd).map_err(|e| Error::io(format!("checking {}", Quoted(path)), e.into()))?;
         if stat.st_uid != 0 && stat.st_uid != self.euid {
@@ -268,6 +287,27 @@ impl Disk {
                 ),
             ));
         }
-        Ok(())
+        Ok(stat)
     }
+}
+
+/// Refuses a directory files go into (or the log directory's parent) that others may write,
+/// as `strictness` says.
+fn check_strictness(host: &str, stat: &Stat, strictness: Strictness) -> Result<()> {
+    let writable_by_others = match strictness {
+        Strictness::Target => stat.st_mode & 0o022 != 0,
+        Strictness::LogParent => stat.st_mode & 0o002 != 0 && stat.st_mode & 0o1000 == 0,
+    };
+    if writable_by_others {
+        return Err(Error::refused_at(
+            host,
+            format!(
+                "{} is writable by group or others (mode {:04o}); procexport only writes into \
+                 directories that only their owner can write",
+                Quoted(host),
+                stat.st_mode & 0o7777
+            ),
+        ));
+    }
+    Ok(())
 }

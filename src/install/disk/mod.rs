@@ -10,6 +10,7 @@
 
 mod dir;
 mod fifo;
+mod flush;
 mod lock;
 mod output;
 mod probe;

@@ -18,6 +18,7 @@
 //! torn file, and the pending manifest (durable before the first rename) lists every path
 //! the run may have written, so the next export or clean finds them.
 
+use super::flush::{Flush, Scheme};
 use super::{Disk, Strictness};
 use crate::backends::Sink;
 use crate::error::{Error, Result};
@@ -27,27 +28,12 @@ use crate::model::output::{split_path, Group, Kind, Output};
 use crate::sanitize::Quoted;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{
-    fadvise, fchmod, fchown, fstat, fstatfs, fsync, mkdirat, openat, renameat, symlinkat, unlinkat,
-    Advice, AtFlags, Dir, Gid, Mode, OFlags, Uid,
+    fadvise, fchmod, fchown, fstat, fsync, mkdirat, openat, renameat, symlinkat, unlinkat, Advice,
+    AtFlags, Dir, Gid, Mode, OFlags, Uid,
 };
 use rustix::io::{fcntl_dupfd_cloexec, Errno};
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{channel, Sender};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
-
-/// Descriptors flushed together at most: bounds how many are open at once (well under the
-/// usual limit of 1024, with the directory cache's 256).
-const FLUSH_BATCH: usize = 512;
-
-/// Threads that fsync one batch at most, the calling one among them. Concurrent fsyncs join
-/// one journal commit, and the block layer merges their cache flushes into few.
-const FLUSH_THREADS: usize = 16;
-
-/// `statfs` types of the filesystems that live in memory (tmpfs, ramfs).
-const TMPFS_MAGIC: u64 = 0x0102_1994;
-const RAMFS_MAGIC: u64 = 0x8584_58f6;
 
 const DIR_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::DIRECTORY)
@@ -95,7 +81,7 @@ impl Disk {
         // Everything fsync'd before the first rename: the staged files, the pending manifest
         // (when it changed) with its directory, and every directory made on the way. A batch
         // that fills up is flushed early.
-        let mut flush = Flush::default();
+        let mut flush = Flush::new(Scheme::for_writes(plan.writes.len()));
         let mut early = BTreeSet::new();
         let mut undo = Undo {
             manifest: !plan.old.union_is(&plan.new, &plan.old),
@@ -156,7 +142,7 @@ impl Disk {
 
     /// A plan that changes nothing: only a log directory made just now can need flushing.
     fn flush_made_log_dir(&mut self) -> Result<()> {
-        let mut flush = Flush::default();
+        let mut flush = Flush::new(Scheme::EachFile);
         if !self.unflushed.is_empty() {
             self.flush_dirs(&mut flush, &BTreeSet::new(), &BTreeSet::new())?;
             self.unflushed.clear();
@@ -181,10 +167,13 @@ impl Disk {
                 Error::io(format!("renaming into place {}", Quoted(&host)), e.into())
             })?;
         }
-        // The renames: entries of the touched directories.
-        for dir in touched {
-            let fd = self.dup_dir(dir)?;
-            flush.push(fd, self.host(dir))?;
+        // The renames: entries of the touched directories (with `Scheme::Filesystem`, on the
+        // filesystems `flush` holds already).
+        if flush.scheme() == Scheme::EachFile {
+            for dir in touched {
+                let fd = self.dup_dir(dir)?;
+                flush.push(fd, self.host(dir))?;
+            }
         }
         flush.run()?;
         self.unflushed.clear();
@@ -202,7 +191,9 @@ impl Disk {
         flush: &mut Flush,
         undo: &mut Undo<'p>,
     ) -> Result<bool> {
-        for (output, digest) in plan.writes.iter().zip(&plan.digests) {
+        let mut covered = String::new();
+        for at in write_order(&plan.writes) {
+            let (output, digest) = (&plan.writes[at], plan.digests[at]);
             if digest.is_some() {
                 continue; // staged as it is rendered again (`stage_rendered`)
             }
@@ -212,12 +203,13 @@ impl Disk {
             if matches!(output.kind, Kind::Dir { .. }) {
                 undo.dirs.push(output);
             }
-            if let Some((temp, fd)) = self.stage(output, ownership)? {
+            if let Some((temp, fd)) = self.stage(output, ownership, flush.scheme())? {
                 staged.push((output, temp));
                 if let Some(fd) = fd {
                     flush.push(fd, self.host(&output.path))?;
                 }
             }
+            self.cover(flush, split_path(&output.path).0, &mut covered)?;
         }
         Ok(true)
     }
@@ -240,6 +232,7 @@ impl Disk {
             .filter_map(|(o, digest)| Some((o.path.as_str(), (o, (*digest)?))))
             .collect();
         let mut stopped = false;
+        let mut covered = String::new();
         let rendered = rerender(&mut |output: Output| {
             let Some((planned, digest)) = wanted.remove(output.path.as_str()) else {
                 return Ok(());
@@ -258,13 +251,13 @@ impl Disk {
                     Quoted(&self.host(&output.path))
                 )));
             }
-            if let Some((temp, fd)) = self.stage(&output, ownership)? {
+            if let Some((temp, fd)) = self.stage(&output, ownership, flush.scheme())? {
                 staged.push((planned, temp));
                 if let Some(fd) = fd {
                     flush.push(fd, self.host(&output.path))?;
                 }
             }
-            Ok(())
+            self.cover(flush, split_path(&output.path).0, &mut covered)
         });
         if stopped {
             return Ok(false);
@@ -347,13 +340,35 @@ impl Disk {
         Ok(())
     }
 
+    /// With `Scheme::Filesystem`, adds the filesystem of the directory `dir` (one a write just
+    /// went into) to `flush`, once: `last` is the directory covered last, and writes come
+    /// directory by directory (`write_order`).
+    fn cover(&mut self, flush: &mut Flush, dir: &str, last: &mut String) -> Result<()> {
+        if flush.scheme() != Scheme::Filesystem || last == dir {
+            return Ok(());
+        }
+        dir.clone_into(last);
+        let host = self.host(dir);
+        let fd = self.target_dir(dir)?;
+        let device = fstat(fd)
+            .map_err(|e| Error::io(format!("checking {}", Quoted(&host)), e.into()))?
+            .st_dev;
+        if !flush.covers(device) {
+            let fd = fcntl_dupfd_cloexec(fd, 0)
+                .map_err(|e| Error::io(format!("opening {}", Quoted(&host)), e.into()))?;
+            flush.push(fd, host)?;
+        }
+        Ok(())
+    }
+
     /// Writes one output: directories are made in place; files and links are made as a temp
-    /// entry beside the target, whose name is returned for the rename, with (for a file) its
-    /// descriptor, writeback started, for the caller to fsync.
+    /// entry beside the target, whose name is returned for the rename, with (for a file and
+    /// `Scheme::EachFile`) its descriptor, writeback started, for the caller to fsync.
     fn stage(
         &mut self,
         output: &Output,
         ownership: Option<Ownership>,
+        scheme: Scheme,
     ) -> Result<Option<(Temp, Option<OwnedFd>)>> {
         let (dir, name) = split_path(&output.path);
         let host = self.host(&output.path);
@@ -409,12 +424,14 @@ impl Disk {
             } => {
                 // A new file already has this process's group: change only a different one.
                 let gid = ownership.map(|o| o.gid(*group)).filter(|gid| *gid != egid);
-                let fd = write_file(dir_fd, &temp, contents.as_bytes(), *mode, gid)
+                let each_file = scheme == Scheme::EachFile;
+                let fd = write_file(dir_fd, &temp, contents.as_bytes(), *mode, gid, each_file)
                     .inspect_err(|_| {
                         let _ = unlinkat(dir_fd, &temp, AtFlags::empty());
                     })
                     .map_err(|e| io("writing", e))?;
-                Ok(Some((temp_id, Some(fd))))
+                // With `Scheme::Filesystem` it is closed here: its filesystem is flushed whole.
+                Ok(Some((temp_id, each_file.then_some(fd))))
             }
             Kind::Symlink { target } => {
                 symlinkat(target, dir_fd, &temp).map_err(|e| io("linking", e))?;
@@ -666,7 +683,7 @@ impl Disk {
         // Root's alone: a manifest names every file of the app, its env keys among them.
         let output = Output::file(real.to_owned(), text, 0o600, Group::Root);
         let ownership = Some(Ownership { run_gid: 0 }).filter(|_| self.euid == 0);
-        match self.stage(&output, ownership)? {
+        match self.stage(&output, ownership, Scheme::EachFile)? {
             Some((temp, Some(fd))) => Ok((self.temp_file(temp), fd)),
             _ => unreachable!("a file is staged"),
         }
@@ -829,13 +846,15 @@ fn process_alive(pid: u32) -> bool {
 }
 
 /// Creates `temp` in `dir` exclusively with `mode`, writes it whole, when `gid` is given gives
-/// it that group, and starts its writeback; the caller fsyncs the descriptor returned.
+/// it that group, and with `start_writeback` starts its writeback, for the caller to fsync the
+/// descriptor returned.
 fn write_file(
     dir: BorrowedFd<'_>,
     temp: &str,
     contents: &[u8],
     mode: u32,
     gid: Option<u32>,
+    start_writeback: bool,
 ) -> rustix::io::Result<OwnedFd> {
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     // Made with its final mode (the umask is 0, see `Disk::new`) and this process's group,
@@ -851,7 +870,9 @@ fn write_file(
     // neither rustix nor nix wraps that call safely): on Linux, POSIX_FADV_DONTNEED starts
     // writeback of the file's dirty pages, so by the time the file is fsync'd its data is on
     // its way. Only advice: a filesystem that ignores it is still fsync'd.
-    let _ = fadvise(&file, 0, None, Advice::DontNeed);
+    if start_writeback {
+        let _ = fadvise(&file, 0, None, Advice::DontNeed);
+    }
     Ok(OwnedFd::from(file))
 }
 
@@ -867,142 +888,18 @@ fn with_ancestors<'a>(dirs: impl IntoIterator<Item = &'a str>) -> BTreeSet<Strin
     all
 }
 
-/// Descriptors waiting to be fsync'd together, with their host paths for messages.
-#[derive(Default)]
-struct Flush {
-    fds: Vec<OwnedFd>,
-    names: Vec<String>,
-}
-
-impl Flush {
-    /// Adds one descriptor; a full batch is flushed (and closed) at once.
-    fn push(&mut self, fd: OwnedFd, name: String) -> Result<()> {
-        self.fds.push(fd);
-        self.names.push(name);
-        if self.fds.len() >= FLUSH_BATCH {
-            self.run()?;
-        }
-        Ok(())
-    }
-
-    /// Fsyncs every descriptor added so far, then closes them.
-    fn run(&mut self) -> Result<()> {
-        let result = fsync_all(std::mem::take(&mut self.fds));
-        let names = std::mem::take(&mut self.names);
-        result.map_err(|(at, e)| Error::io(format!("syncing {}", Quoted(&names[at])), e.into()))
-    }
-}
-
-/// One batch of descriptors being fsync'd, shared by the threads working on it.
-struct Batch {
-    fds: Vec<OwnedFd>,
-    next: AtomicUsize,
-    failed: Mutex<Option<(usize, Errno)>>,
-    helpers: Arc<Helping>,
-}
-
-/// How many helper threads still hold a batch, and the signal of the last one letting go
-/// (apart from the batch, so that the descriptors are closed by the time it comes).
-#[derive(Default)]
-struct Helping {
-    count: Mutex<usize>,
-    done: Condvar,
-}
-
-impl Helping {
-    fn add(&self) {
-        *self.count.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-    }
-
-    fn done(&self) {
-        let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
-        *count -= 1;
-        if *count == 0 {
-            self.done.notify_all();
-        }
-    }
-
-    fn wait(&self) {
-        let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
-        while *count > 0 {
-            count = self
-                .done
-                .wait(count)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-}
-
-impl Batch {
-    /// Takes descriptors one at a time until none is left.
-    fn work(&self) {
-        loop {
-            let at = self.next.fetch_add(1, Ordering::Relaxed);
-            let Some(fd) = self.fds.get(at) else { break };
-            if let Err(e) = fsync(fd) {
-                let mut failed = self.failed.lock().unwrap_or_else(PoisonError::into_inner);
-                failed.get_or_insert((at, e));
-            }
-        }
-    }
-}
-
-/// The helper threads, started when first needed and kept for the process's later batches
-/// (an export flushes twice): each waits for a batch to work on.
-static HELPERS: Mutex<Vec<Sender<Arc<Batch>>>> = Mutex::new(Vec::new());
-
-/// Fsyncs every descriptor in `fds` (then closes them), from up to `FLUSH_THREADS` threads,
-/// this one among them (alone when no thread can be started). The first failure is
-/// returned, with its index, once all are done.
-fn fsync_all(fds: Vec<OwnedFd>) -> std::result::Result<(), (usize, Errno)> {
-    // On a filesystem in memory an fsync returns at once: no thread is worth starting.
-    let in_memory = fds.first().is_some_and(|fd| {
-        fstatfs(fd)
-            .is_ok_and(|fs| matches!(u64::try_from(fs.f_type), Ok(TMPFS_MAGIC | RAMFS_MAGIC)))
+/// The order `write_new` stages the writes in: directory by directory (by path, so a directory
+/// comes before what goes in it, and the directories a run opens are reused while they are
+/// cached), links last (a link enables a service: it goes in once everything it points to is
+/// in place).
+fn write_order(writes: &[Output]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..writes.len()).collect();
+    order.sort_by_key(|&at| {
+        let output = &writes[at];
+        (
+            matches!(output.kind, Kind::Symlink { .. }),
+            output.path.as_str(),
+        )
     });
-    let wanted = if in_memory {
-        0
-    } else {
-        // One per descriptor: measured at 5 jobs (upstart, 14 descriptors, 25 interleaved
-        // runs), one thread per two descriptors was 2.6 ms slower: fsyncs in turn each wait
-        // for a cache flush, concurrent ones share it, and a thread costs ~30 us.
-        FLUSH_THREADS.min(fds.len()).saturating_sub(1)
-    };
-    let batch = Arc::new(Batch {
-        fds,
-        next: AtomicUsize::new(0),
-        failed: Mutex::new(None),
-        helpers: Arc::default(),
-    });
-    if wanted > 0 {
-        let mut helpers = HELPERS.lock().unwrap_or_else(PoisonError::into_inner);
-        while helpers.len() < wanted {
-            let (send, receive) = channel::<Arc<Batch>>();
-            let spawned = std::thread::Builder::new()
-                .stack_size(64 * 1024)
-                .spawn(move || {
-                    for batch in receive {
-                        batch.work();
-                        let helping = Arc::clone(&batch.helpers);
-                        drop(batch);
-                        helping.done();
-                    }
-                });
-            if spawned.is_err() {
-                break;
-            }
-            helpers.push(send);
-        }
-        for helper in helpers.iter().take(wanted) {
-            batch.helpers.add();
-            if helper.send(Arc::clone(&batch)).is_err() {
-                batch.helpers.done();
-            }
-        }
-    }
-    batch.work();
-    batch.helpers.wait();
-    // The helpers have let go of the batch: dropping it here closes the descriptors.
-    let failed = *batch.failed.lock().unwrap_or_else(PoisonError::into_inner);
-    failed.map_or(Ok(()), Err)
+    order
 }
