@@ -30,7 +30,8 @@ Environment (all optional):
                            openrc launchd systemd-user")
   BENCH_SCENARIOS          default "fresh fixed unchanged changed tmpfs large dirty rss syscalls"
   BENCH_FLOOR_MODE         how the floor makes its tree durable (default syncfs; also fsync,
-                           sfr, thr, none: see bench/floor.c)
+                           sfr, thr, none: see bench/floor.c); the atomic mode is
+                           always timed beside it as floor-atomic
   BENCH_ROUNDS             rounds of the 5-process sets (default 15)
   BENCH_LARGE_JOBS         large apps (default "2000 5000"); BENCH_ROUNDS_LARGE (default 3)
   BENCH_DIRTY_MB           unrelated dirty data levels (default "0 16 64 256")

@@ -5,7 +5,9 @@
 // parsing, rendering, checking and planning were free.
 // MODE: none (no durability) | fsync (each file and directory fsync'd in turn) | syncfs (write
 //       everything, one syncfs) | sfr (sync_file_range per file, waited for, then the
-//       directories fsync'd) | thr (files kept open, fsync'd by 4 threads, then directories)
+//       directories fsync'd) | thr (files kept open, fsync'd by 4 threads, then directories) |
+//       atomic (each file and link made under a temp name, one syncfs, every one renamed into
+//       place, one syncfs: the least an export that replaces files atomically can do)
 // Build: cc -O2 -pthread -o floor bench/floor.c
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -16,7 +18,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-static int mode; enum {NONE, FS, SFS, SFR, THR, SFR1};
+static int mode; enum {NONE, FS, SFS, SFR, THR, SFR1, ATOMIC};
+static char **tp; static int nt, ct; // ATOMIC: the final paths, each made first as "<path>.tmp"
 static char **fp; static int nf, cf; static char **dp; static int nd, cd; static int root;
 static void pushp(char ***a, int *n, int *c, const char *v){ if(*n==*c){*c=*c?*c*2:256;*a=realloc(*a,*c*sizeof(char*));} (*a)[(*n)++]=strdup(v); }
 static long nfsync;
@@ -36,10 +39,13 @@ static void copy(int sdir, int ddir, const char *rel) {
       if (mode==FS) { fsync(d2); nfsync++; close(d2);} else { if (mode==SFR||mode==THR) { p[strlen(p)-1]=0; pushp(&dp,&nd,&cd,p);} close(d2);} 
     } else if (S_ISLNK(st.st_mode)) {
       char t[4096]; ssize_t k = readlinkat(sdir, e->d_name, t, sizeof t - 1); t[k]=0;
-      symlinkat(t, ddir, e->d_name);
+      if (mode==ATOMIC) { char tmp[4096]; snprintf(tmp, sizeof tmp, "%s.tmp", e->d_name); symlinkat(t, ddir, tmp); snprintf(p, sizeof p, "%s%s", rel, e->d_name); pushp(&tp,&nt,&ct,p); }
+      else symlinkat(t, ddir, e->d_name);
     } else {
       int s = openat(sdir, e->d_name, O_RDONLY);
-      int f = openat(ddir, e->d_name, O_WRONLY|O_CREAT|O_EXCL, st.st_mode & 07777);
+      char tmp[4096]; snprintf(tmp, sizeof tmp, "%s.tmp", e->d_name);
+      if (mode==ATOMIC) { snprintf(p, sizeof p, "%s%s", rel, e->d_name); pushp(&tp,&nt,&ct,p); }
+      int f = openat(ddir, mode==ATOMIC ? tmp : e->d_name, O_WRONLY|O_CREAT|O_EXCL, st.st_mode & 07777);
       if (f<0){perror("open");exit(1);} ssize_t k;
       while ((k = read(s, buf, sizeof buf)) > 0) write(f, buf, k);
       close(s);
@@ -56,11 +62,16 @@ static void par(char **fds, int n){ work=fds; nwork=n; next_i=0; pthread_t t[4];
 int main(int argc, char **argv) {
   struct rlimit rl; getrlimit(RLIMIT_NOFILE,&rl); rl.rlim_cur = rl.rlim_max; setrlimit(RLIMIT_NOFILE,&rl);
   const char *m = argv[3];
-  mode = !strcmp(m,"sfr1")?SFR1:!strcmp(m,"none")?NONE:!strcmp(m,"fsync")?FS:!strcmp(m,"syncfs")?SFS:!strcmp(m,"sfr")?SFR:THR;
+  mode = !strcmp(m,"atomic")?ATOMIC:!strcmp(m,"sfr1")?SFR1:!strcmp(m,"none")?NONE:!strcmp(m,"fsync")?FS:!strcmp(m,"syncfs")?SFS:!strcmp(m,"sfr")?SFR:THR;
   int s = open(argv[1], O_RDONLY|O_DIRECTORY), d = open(argv[2], O_RDONLY|O_DIRECTORY);
   root = d; copy(s, d, "");
   if (mode==FS) { fsync(d); nfsync++; }
   else if (mode==SFS) syncfs(d);
+  else if (mode==ATOMIC) {
+    syncfs(d);
+    for (int i=0;i<nt;i++) { char tmp[4096]; snprintf(tmp, sizeof tmp, "%s.tmp", tp[i]); if (renameat(d, tmp, d, tp[i])) { perror("rename"); exit(1);} }
+    syncfs(d);
+  }
   else if (mode==SFR) {
     for (int i=0;i<nf;i++) { int f=openat(d,fp[i],O_RDONLY); sync_file_range(f,0,0,SYNC_FILE_RANGE_WAIT_BEFORE|SYNC_FILE_RANGE_WRITE|SYNC_FILE_RANGE_WAIT_AFTER); close(f);}
     for (int i=0;i<nd;i++) { int f=openat(d,dp[i],O_RDONLY|O_DIRECTORY); fsync(f); close(f); nfsync++; } fsync(d); nfsync++;
