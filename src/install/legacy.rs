@@ -37,18 +37,21 @@ impl Legacy {
 /// The files an older exporter (the gem) may have written for the app `full_name`: named
 /// `<full_name><suffix>` or `<full_name>-<anything><suffix>` in the backend's legacy places,
 /// split into those the backend finds proven by their contents and the rest. `wanted` are
-/// the paths the export writes.
+/// the paths the export writes; `listed` those the app's manifest lists, which are
+/// procexport's, not an older exporter's, and are not read.
 pub fn files(
     disk: &mut Disk,
     installer: &dyn Installer,
     no_prefix: bool,
     full_name: &str,
     wanted: &[&str],
+    listed: &HashSet<&str>,
 ) -> Result<Legacy> {
     if no_prefix {
         return Ok(Legacy::default());
     }
-    let found = candidates(disk, &installer.capabilities().legacy_files, full_name)?;
+    let places = &installer.capabilities().legacy_files;
+    let found = candidates(disk, places, full_name, listed)?;
     let proven: HashSet<String> = installer
         .legacy_proven(full_name, &found, wanted)
         .into_iter()
@@ -67,8 +70,13 @@ pub fn files(
 /// For `--adopt`: the files other tools (foreman, honcho, init-exporter) may have written for app `full_name` in
 /// the backend's `adopt_places`, split by `Installer::adopt_proven`. The proof is the whole
 /// content, the app's name in it included, so an empty prefix does not stop the search.
-pub fn adoptable(disk: &mut Disk, installer: &dyn Installer, full_name: &str) -> Result<Legacy> {
-    let found = candidates(disk, &installer.adopt_places(), full_name)?;
+pub fn adoptable(
+    disk: &mut Disk,
+    installer: &dyn Installer,
+    full_name: &str,
+    listed: &HashSet<&str>,
+) -> Result<Legacy> {
+    let found = candidates(disk, &installer.adopt_places(), full_name, listed)?;
     let mut legacy = Legacy::default();
     for verdict in installer.adopt_proven(full_name, &found) {
         match verdict.proof {
@@ -104,9 +112,14 @@ impl Legacy {
     }
 }
 
-/// Every file named `<full_name><suffix>` or `<full_name>-<anything><suffix>` in `places`,
-/// with its contents when it is a regular UTF-8 file.
-fn candidates(disk: &mut Disk, places: &[LegacyFiles], full_name: &str) -> Result<Vec<LegacyFile>> {
+/// Every file named `<full_name><suffix>` or `<full_name>-<anything><suffix>` in `places`
+/// that `listed` does not hold, with its contents when it is a regular UTF-8 file.
+fn candidates(
+    disk: &mut Disk,
+    places: &[LegacyFiles],
+    full_name: &str,
+    listed: &HashSet<&str>,
+) -> Result<Vec<LegacyFile>> {
     let mut found = Vec::new();
     for place in places {
         for name in disk.list_dir(&place.dir)? {
@@ -118,6 +131,9 @@ fn candidates(disk: &mut Disk, places: &[LegacyFiles], full_name: &str) -> Resul
             });
             if matches {
                 let path = format!("{}/{name}", place.dir.trim_end_matches('/'));
+                if listed.contains(path.as_str()) {
+                    continue;
+                }
                 let contents = match disk.inspect(&path)? {
                     Existing::File { contents, .. } => String::from_utf8(contents).ok(),
                     Existing::Missing

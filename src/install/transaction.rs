@@ -639,7 +639,17 @@ fn scan_legacy(
             .collect(),
         Change::Clean => Vec::new(),
     };
-    let found = legacy::files(cx.disk, installer, cx.no_prefix, full_name, &wanted)?;
+    // What the manifest lists is procexport's: not read, not proven, never an older
+    // exporter's.
+    let listed: HashSet<&str> = old.entries.iter().map(|(p, _)| p.as_str()).collect();
+    let found = legacy::files(
+        cx.disk,
+        installer,
+        cx.no_prefix,
+        full_name,
+        &wanted,
+        &listed,
+    )?;
     // Another app's files (a "-" can make its names and this app's alike) are never taken.
     let mut found = collision::check(
         cx.disk,
@@ -650,12 +660,11 @@ fn scan_legacy(
         found,
     )?;
     if cx.older == Older::Adopt {
-        let others = legacy::adoptable(cx.disk, installer, full_name)?;
+        let others = legacy::adoptable(cx.disk, installer, full_name, &listed)?;
         let others =
             collision::drop_others(cx.disk, state_dir, installer.name(), full_name, others)?;
         found.merge(others);
     }
-    let listed: HashSet<&str> = old.entries.iter().map(|(p, _)| p.as_str()).collect();
     found.retain(|path| !listed.contains(path));
     if !found.proven.is_empty() && !cx.may_claim_legacy {
         return Err(legacy::refuse(cx.disk, full_name, &found));
