@@ -1,14 +1,10 @@
 //! Writes, all symlink-safe and atomic: each file is made as a new temp file next to its
-//! target (`O_CREAT|O_EXCL|O_NOFOLLOW`), written, given owner and mode, fsync'd, and renamed
+//! target (`O_CREAT|O_EXCL|O_NOFOLLOW`), written, given owner and mode, flushed, and renamed
 //! over the target, so a reader (or a crash) only ever sees the old file or the new one.
 //!
-//! Durability costs only the export's own files: each file's writeback is started as soon
-//! as it is written; then the files, and after the renames the directories, are fsync'd
-//! from one thread per descriptor (up to `FLUSH_THREADS`; none for a single one), so that
-//! the filesystem commits them together and the block layer merges their cache flushes.
-//! Nothing waits for other programs' dirty data, as a `syncfs` of the whole filesystem
-//! would (measured: one `syncfs` is a little cheaper on a quiet disk at 5 jobs, and costs
-//! the time to write all of another program's dirty data on a busy one).
+//! The files, and after the renames the directories, are flushed the cheaper of two ways for
+//! the run (`flush::Scheme`): each fsync'd, from several threads, or their filesystem flushed
+//! whole with one `syncfs` when little else is dirty there.
 //!
 //! What a crash guarantees: when `write_new` returns `Done`, every
 //! new file's data, mode and owner, every rename and every directory made are on stable
