@@ -13,7 +13,7 @@ mod escape;
 mod template;
 pub mod view;
 
-pub use template::Escape;
+pub use template::{Escape, Sections};
 
 /// The refusal of `reload` by a backend whose files have no reload (its scripts take
 /// start, stop, restart and status only).
@@ -270,6 +270,12 @@ pub fn file_in<'a>(dir: &str, path: &'a str, kind: EntryKind) -> Option<&'a str>
 /// Renders template `name` (`<backend>/<file>`) with `context`.
 pub fn render(name: &'static str, context: &tera::Context) -> Result<String> {
     template::render_compiled(engine, template_source, name, context)
+}
+
+/// Renders template `name` (`<backend>/<file>`) with `context` at the end of `into`
+/// (`template::Sections`).
+fn append(name: &'static str, context: &tera::Context, into: &mut Vec<u8>) -> Result<()> {
+    template::append_compiled(engine, template_source, name, context, into)
 }
 
 /// One file an export wrote, as a test found it.

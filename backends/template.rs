@@ -57,7 +57,25 @@ pub fn render(tera: &Tera, name: &'static str, context: &tera::Context) -> Resul
         text.shrink_to_fit();
         text
     });
-    rendered.map_err(|e| match refusal(&e) {
+    rendered.map_err(|e| render_error(name, &e))
+}
+
+/// Renders template `name` of `tera` at the end of `into`, as `render` would return it: how a
+/// file with a section per job is built in one buffer, a section at a time, with no context
+/// or rendered copy holding every job. On an error, `into` may hold part of the section.
+pub fn append(
+    tera: &Tera,
+    name: &'static str,
+    context: &tera::Context,
+    into: &mut Vec<u8>,
+) -> Result<()> {
+    tera.render_to(name, context, into)
+        .map_err(|e| render_error(name, &e))
+}
+
+/// A filter's refusal as bad input, anything else as a bug in template `name`.
+fn render_error(name: &'static str, e: &tera::Error) -> Error {
+    match refusal(e) {
         Some(refusal) => {
             let backend = name.split('/').next().unwrap_or(name);
             let refusal = refusal.lines().next().unwrap_or(refusal);
@@ -65,9 +83,9 @@ pub fn render(tera: &Tera, name: &'static str, context: &tera::Context) -> Resul
         }
         None => Error::failed(format!(
             "cannot render {name}: {}",
-            chain(&e).replace('\n', " ")
+            chain(e).replace('\n', " ")
         )),
-    })
+    }
 }
 
 /// The refusal an escaping filter made, when that is what stopped the render.
@@ -99,6 +117,29 @@ pub fn render_compiled(
     name: &'static str,
     context: &tera::Context,
 ) -> Result<String> {
+    with_compiled(build, source, name, |tera| render(tera, name, context))
+}
+
+/// `append` through the one engine, as `render_compiled` renders.
+pub fn append_compiled(
+    build: fn() -> Tera,
+    source: fn(&str) -> Option<&'static str>,
+    name: &'static str,
+    context: &tera::Context,
+    into: &mut Vec<u8>,
+) -> Result<()> {
+    with_compiled(build, source, name, |tera| {
+        append(tera, name, context, into)
+    })
+}
+
+/// Runs `use_it` with the one engine once template `name` is compiled in it.
+fn with_compiled<T>(
+    build: fn() -> Tera,
+    source: fn(&str) -> Option<&'static str>,
+    name: &'static str,
+    use_it: impl FnOnce(&Tera) -> Result<T>,
+) -> Result<T> {
     static TERA: Mutex<Option<Tera>> = Mutex::new(None);
     let mut engine = TERA.lock().unwrap_or_else(PoisonError::into_inner);
     let tera = engine.get_or_insert_with(build);
@@ -107,7 +148,63 @@ pub fn render_compiled(
         tera.add_raw_template(name, text)
             .map_err(|e| Error::failed(format!("cannot compile template {name}: {}", chain(&e))))?;
     }
-    render(tera, name, context)
+    use_it(tera)
+}
+
+/// A file with a section per job (supervisord's app config, sysv's init script), rendered into
+/// one buffer a piece at a time, each from a context holding the app's header and one job: a
+/// context of every job, and a whole-file render beside its copy, were most of the memory a
+/// 5,000-job export of these backends used. Room for the sections still to come is reserved
+/// from the longest so far (and an eighth more), so the buffer is rarely moved; what is
+/// reserved but never written is given back by `finish`.
+pub struct Sections {
+    bytes: Vec<u8>,
+    /// The sections not yet rendered.
+    left: usize,
+    /// The longest section so far, in bytes.
+    longest: usize,
+}
+
+impl Sections {
+    /// A file that will hold `sections` job sections, among its fixed pieces.
+    pub fn new(sections: usize) -> Self {
+        Self {
+            bytes: Vec::new(),
+            left: sections,
+            longest: 0,
+        }
+    }
+
+    /// Appends template `name` rendered with `context`: a fixed piece (a header, the text
+    /// between two lists of jobs).
+    pub fn piece(&mut self, name: &'static str, context: &tera::Context) -> Result<()> {
+        super::append(name, context, &mut self.bytes)
+    }
+
+    /// Appends template `name` rendered with `context`: one job's section.
+    pub fn section(&mut self, name: &'static str, context: &tera::Context) -> Result<()> {
+        self.section_by(|into| super::append(name, context, into))
+    }
+
+    /// Appends the section `append` writes at the end of the buffer.
+    fn section_by(&mut self, append: impl FnOnce(&mut Vec<u8>) -> Result<()>) -> Result<()> {
+        if self.bytes.capacity() - self.bytes.len() < self.longest {
+            let rest = self.longest.saturating_mul(self.left);
+            self.bytes.reserve(rest.saturating_add(rest / 8));
+        }
+        let start = self.bytes.len();
+        append(&mut self.bytes)?;
+        self.longest = self.longest.max(self.bytes.len() - start);
+        self.left = self.left.saturating_sub(1);
+        Ok(())
+    }
+
+    /// The whole file.
+    pub fn finish(mut self) -> Result<String> {
+        self.bytes.shrink_to_fit();
+        String::from_utf8(self.bytes)
+            .map_err(|e| Error::failed(format!("a template rendered text that is not UTF-8: {e}")))
+    }
 }
 
 #[cfg(test)]
@@ -157,6 +254,42 @@ mod tests {
                 }
                 other => panic!("{value:?}: {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn sections_of_any_lengths_make_the_whole_text_and_keep_no_spare_room() {
+        let tera = engine_of(&[("demo/line", "{{ value | word }}\n")]);
+        // Lines that grow past every reservation made from the longest so far.
+        let values: Vec<String> = (0..200).map(|i| "x".repeat(i * i % 997)).collect();
+        let mut sections = Sections::new(values.len());
+        let mut whole = String::new();
+        for value in &values {
+            let mut context = tera::Context::new();
+            context.insert("value", value);
+            sections
+                .section_by(|into| append(&tera, "demo/line", &context, into))
+                .unwrap();
+            whole.push_str(&render(&tera, "demo/line", &context).unwrap());
+        }
+        let text = sections.finish().unwrap();
+        assert_eq!(text, whole);
+        assert_eq!(text.capacity(), text.len());
+    }
+
+    #[test]
+    fn a_refusal_in_a_section_comes_out_typed() {
+        let tera = engine_of(&[("demo/line", "{{ value | word }}\n")]);
+        let mut context = tera::Context::new();
+        context.insert("value", "a\tb");
+        match Sections::new(1).section_by(|into| append(&tera, "demo/line", &context, into)) {
+            Err(Error::Unsupported { backend, why, .. }) => {
+                assert_eq!(
+                    (backend, why.as_str()),
+                    ("demo", "a tab cannot be written here")
+                );
+            }
+            other => panic!("{other:?}"),
         }
     }
 

@@ -20,13 +20,13 @@ pub mod check;
 pub mod supervisorctl;
 
 use super::view::{self, Helper};
-use super::{render, Backend, Escape, Sink, Spec};
+use super::{Backend, Escape, Sections, Sink, Spec};
 use crate::error::Result;
 use crate::install::disk::Disk;
 use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs, Target};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
-use crate::model::job::{App, Respawn};
+use crate::model::job::{App, Job, Respawn};
 use crate::model::output::{Group, Output};
 use crate::model::text::AbsPath;
 use serde::Serialize;
@@ -55,6 +55,10 @@ impl Spec for Supervisord {
         (
             "supervisord/app.conf",
             include_str!("../../templates/supervisord/app.conf.tera"),
+        ),
+        (
+            "supervisord/program.conf",
+            include_str!("../../templates/supervisord/program.conf.tera"),
         ),
     ];
     /// The limits through `prlimit`, as root, before `setpriv` drops to the run user (the
@@ -117,43 +121,52 @@ pub fn restart_settings(respawn: Respawn) -> (bool, u32, u32) {
 
 impl Backend for Supervisord {
     fn render(&self, app: &App, sink: &mut Sink) -> Result<()> {
-        // The config names every program: made first from the jobs' facts (no rendering), so
-        // that it is emitted first and each helper then streams out as it is rendered.
-        let mut programs = Vec::new();
-        for job in &app.jobs {
-            // Beside the config (the `[include]` reads `*.conf` only), named by the program:
-            // two apps whose names a `-` makes alike (app `a` job `b-c`, app `a-b` job `c`)
-            // would both define `[program:fb-a-b-c]`, and share this path, so the second export
-            // is refused (`install/collision.rs`).
-            let helper = self.confs.join(&format!("{}.sh", job.full_name));
-            let (autorestart, startsecs, startretries) = restart_settings(job.respawn);
-            programs.push(ProgramView {
-                full_name: &job.full_name,
-                helper,
-                autorestart,
-                startsecs,
-                startretries,
-                kill_timeout: job.kill_timeout,
-                stopsignal: job.kill_signal.map_or("TERM", |s| s.name()),
-                prlimit: view::prlimit_options(job),
-            });
+        // The config names every program, so it is emitted first; each helper then streams
+        // out as it is rendered. It is rendered a piece at a time (`Sections`): the header
+        // once, then each program's section from a context of the app's header and that one
+        // program, replaced in place for the next.
+        let mut programs = String::new();
+        for (i, job) in app.jobs.iter().enumerate() {
+            if i > 0 {
+                programs.push(',');
+            }
+            programs.push_str(&job.full_name);
         }
         let mut context = tera::Context::new();
         context.insert("app", app);
-        let names: Vec<&str> = app.jobs.iter().map(|j| j.full_name.as_str()).collect();
-        context.insert("programs", &names.join(","));
-        context.insert("jobs", &programs);
+        context.insert("programs", &programs);
+        drop(programs);
+        let mut conf = Sections::new(app.jobs.len());
+        conf.piece("supervisord/app.conf", &context)?;
+        context.remove("programs");
+        for job in &app.jobs {
+            let (autorestart, startsecs, startretries) = restart_settings(job.respawn);
+            context.insert(
+                "job",
+                &ProgramView {
+                    full_name: &job.full_name,
+                    helper: self.helper(job),
+                    autorestart,
+                    startsecs,
+                    startretries,
+                    kill_timeout: job.kill_timeout,
+                    stopsignal: job.kill_signal.map_or("TERM", |s| s.name()),
+                    prlimit: view::prlimit_options(job),
+                },
+            );
+            conf.section("supervisord/program.conf", &context)?;
+        }
+        drop(context);
         sink(Output::file(
             self.confs.join(&format!("{}.conf", app.full_name)),
-            render("supervisord/app.conf", &context)?,
+            conf.finish()?,
             0o644,
             Group::Root,
         ))?;
-        drop(context);
-        for (job, program) in app.jobs.iter().zip(programs) {
+        for job in &app.jobs {
             // The helper holds the env values: root and the run group only.
             sink(Output::file(
-                program.helper,
+                self.helper(job),
                 view::helper(&mut helper_context(app, job), &HELPER)?,
                 0o750,
                 Group::Run,
@@ -163,9 +176,19 @@ impl Backend for Supervisord {
     }
 }
 
+impl Supervisord {
+    /// A job's helper script: beside the config (the `[include]` reads `*.conf` only), named
+    /// by the program. Two apps whose names a `-` makes alike (app `a` job `b-c`, app `a-b`
+    /// job `c`) would both define `[program:fb-a-b-c]`, and share this path, so the second
+    /// export is refused (`install/collision.rs`).
+    fn helper(&self, job: &Job) -> String {
+        self.confs.join(&format!("{}.sh", job.full_name))
+    }
+}
+
 /// A job's helper context: the shared view, and `pre_first` (supervisord has no hook before
 /// the command: the helper runs `pre` itself).
-fn helper_context(app: &App, job: &crate::model::job::Job) -> tera::Context {
+fn helper_context(app: &App, job: &Job) -> tera::Context {
     let mut context = view::job_context(app, job);
     context.insert("pre_first", &job.pre.is_some());
     context

@@ -17,13 +17,13 @@ mod escape;
 pub mod check;
 
 use super::view::{self, Helper};
-use super::{render, Backend, Escape, Sink, Spec};
+use super::{Backend, Escape, Sections, Sink, Spec};
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
 use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs, State};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
-use crate::model::job::App;
+use crate::model::job::{App, Job};
 use crate::model::output::{Group, Output};
 use crate::model::runlevel::Runlevels;
 use crate::model::text::AbsPath;
@@ -53,6 +53,10 @@ impl Spec for Sysv {
     const TEMPLATES: &'static [(&'static str, &'static str)] = &[
         ("sysv/init", include_str!("../../templates/sysv/init.tera")),
         (
+            "sysv/init_job",
+            include_str!("../../templates/sysv/init_job.tera"),
+        ),
+        (
             "sysv/wrapper",
             include_str!("../../templates/sysv/wrapper.tera"),
         ),
@@ -79,6 +83,10 @@ impl Spec for Sysv {
         })
     }
 }
+
+/// The lists of jobs in the init script, in order: the part of `sysv/init` before each, and
+/// the part of `sysv/init_job` that is a job's line in it (`end` is the text after the last).
+const LISTS: [&str; 4] = ["is_job", "start", "stop", "status"];
 
 #[derive(Serialize)]
 struct JobView<'a> {
@@ -136,22 +144,14 @@ impl Backend for Sysv {
             lsb_runlevels(&app.start_on, &app.stop_on)?;
         // An empty header value is not valid LSB; 0 and 6 stop everything anyway.
         let default_stop = if stop.is_empty() { "0 6".to_owned() } else { stop };
-        // The init script first, from the jobs' facts alone (no rendering); each job's files
-        // then stream out as they are rendered.
-        let jobs: Vec<JobView> = app
-            .jobs
-            .iter()
-            .map(|job| JobView {
-                name: job.name.as_str(),
-                wrapper: self.helpers.join(&format!("{}.respawn", job.full_name)),
-                kill_timeout: job.kill_timeout,
-                prlimit: view::prlimit_options(job),
-            })
-            .collect();
+        // The init script first, rendered a piece at a time (`Sections`): it lists every job
+        // four times (`is_job`, `do_start`, `do_stop`, `do_status`), so each list is the
+        // fixed text before it, then a line per job from a context of the app's header and
+        // that one job, replaced in place for the next. Each job's files then stream out as
+        // they are rendered.
         let script = self.scripts.join(&app.full_name);
         let mut context = tera::Context::new();
         context.insert("app", app);
-        context.insert("jobs", &jobs);
         context.insert("script", &script);
         context.insert("default_start", &default_start);
         context.insert("default_stop", &default_stop);
@@ -160,14 +160,28 @@ impl Backend for Sysv {
             "user_group",
             &format!("{}:{}", app.run_as.user, app.run_as.group),
         );
-        sink(Output::file(
-            script,
-            render("sysv/init", &context)?,
-            0o755,
-            Group::Root,
-        ))?;
+        let mut init = Sections::new(LISTS.len() * app.jobs.len());
+        for list in LISTS {
+            context.insert("part", list);
+            init.piece("sysv/init", &context)?;
+            for job in &app.jobs {
+                context.insert(
+                    "job",
+                    &JobView {
+                        name: job.name.as_str(),
+                        wrapper: self.wrapper(job),
+                        kill_timeout: job.kill_timeout,
+                        prlimit: view::prlimit_options(job),
+                    },
+                );
+                init.section("sysv/init_job", &context)?;
+            }
+        }
+        context.insert("part", "end");
+        init.piece("sysv/init", &context)?;
         drop(context);
-        for (job, job_view) in app.jobs.iter().zip(jobs) {
+        sink(Output::file(script, init.finish()?, 0o755, Group::Root))?;
+        for job in &app.jobs {
             let helper = self.helpers.join(&format!("{}.sh", job.full_name));
             let mut context = view::job_context(app, job);
             context.insert("helper", &helper);
@@ -175,7 +189,7 @@ impl Backend for Sysv {
             view::job_and_helper(
                 sink,
                 view::JobFile {
-                    path: job_view.wrapper,
+                    path: self.wrapper(job),
                     template: "sysv/wrapper",
                     mode: 0o755,
                 },
@@ -336,6 +350,11 @@ fn status_line(job: &str, name: &str, text: &str) -> JobStatus {
 }
 
 impl Sysv {
+    /// A job's respawn wrapper.
+    fn wrapper(&self, job: &Job) -> String {
+        self.helpers.join(&format!("{}.respawn", job.full_name))
+    }
+
     /// The app's init script: the one `jobs` names, else the one of the app's full name.
     fn script_of(&self, jobs: &Jobs) -> Option<String> {
         let app = jobs.app.as_deref().unwrap_or(&jobs.full_name);
