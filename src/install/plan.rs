@@ -190,16 +190,22 @@ pub fn plan(
 
 /// Sorts each rendered output into `plan.unchanged` or `plan.writes` (with what stands there
 /// now in `plan.before`). Returns every path that is someone else's, named together: one
-/// refusal, not one a run.
+/// refusal, not one a run. The outputs to write stay where they are and the rendered list
+/// becomes `plan.writes` in place: a copy would hold every output twice at the export's peak
+/// (tens of thousands of them for a large runit app).
 fn plan_outputs(
     plan: &mut Plan,
-    ordered: Vec<(Output, Option<Digest>)>,
+    mut ordered: Vec<(Output, Option<Digest>)>,
     known: &HashSet<&str>,
     ownership: Option<Ownership>,
     inspect: &mut dyn FnMut(&str) -> Result<Existing>,
 ) -> Result<Vec<String>> {
     let mut foreign: Vec<String> = Vec::new();
-    for (output, digest) in ordered {
+    // Whether each of `ordered` is to be written.
+    let mut written: Vec<bool> = Vec::with_capacity(ordered.len());
+    for (output, digest) in &mut ordered {
+        let digest = *digest;
+        written.push(false); // until it is found to be written
         if foreign.iter().any(|dir| {
             output
                 .path
@@ -210,8 +216,8 @@ fn plan_outputs(
         }
         let mut existing = inspect(&output.path)?;
         let current = match digest {
-            Some(digest) => is_current_digest(&output, digest, &existing, ownership, &plan.keys)?,
-            None => is_current(&output, &existing, ownership)?,
+            Some(digest) => is_current_digest(output, digest, &existing, ownership, &plan.keys)?,
+            None => is_current(output, &existing, ownership)?,
         };
         // A directory counts even when it already looks right: one that procexport did not
         // make (a vendor's service directory) would otherwise be adopted, filled and, on the
@@ -225,7 +231,9 @@ fn plan_outputs(
             continue;
         }
         if current {
-            plan.unchanged.push(output);
+            // Moved out; what is left in its place (no allocation) is dropped below.
+            let placeholder = Output::dir(String::new(), 0);
+            plan.unchanged.push(std::mem::replace(output, placeholder));
         } else {
             // Of a dropped file, only whether it existed is needed (a dry run drops none).
             match &mut existing {
@@ -235,10 +243,18 @@ fn plan_outputs(
             if existing != Existing::Missing {
                 plan.before.insert(output.path.clone(), existing);
             }
-            plan.writes.push(output);
-            plan.digests.push(digest);
+            if let Some(last) = written.last_mut() {
+                *last = true;
+            }
         }
     }
+    // `retain` visits each element once, in order.
+    let mut keep = written.into_iter();
+    ordered.retain(|_| keep.next().unwrap_or(false));
+    plan.digests = ordered.iter().map(|(_, digest)| *digest).collect();
+    // Collected in place (the same allocation), then trimmed to its length.
+    plan.writes = ordered.into_iter().map(|(output, _)| output).collect();
+    plan.writes.shrink_to_fit();
     Ok(foreign)
 }
 
@@ -251,6 +267,9 @@ fn plan_removals(
     belongs: &dyn Fn(&str) -> bool,
     inspect: &mut dyn FnMut(&str) -> Result<Existing>,
 ) -> Result<()> {
+    if old.entries.is_empty() && legacy.is_empty() {
+        return Ok(()); // nothing installed before: nothing to remove, no set of new paths
+    }
     let wanted: HashSet<&str> = plan.new.entries.iter().map(|(p, _)| p.as_str()).collect();
     let mut stale: Vec<(String, EntryKind)> = old
         .entries

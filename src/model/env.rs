@@ -80,7 +80,11 @@ impl Env {
     /// Sets `key`, keeping its first position if it was already set.
     pub fn set(&mut self, key: EnvKey, value: EnvValue) {
         if self.index.is_none() && self.vars.len() >= SCAN {
-            let index = self.vars.iter().enumerate().map(|(at, (k, _))| (k.clone(), at));
+            let index = self
+                .vars
+                .iter()
+                .enumerate()
+                .map(|(at, (k, _))| (k.clone(), at));
             self.index = Some(Box::new(index.collect()));
         }
         let found = match &self.index {
@@ -202,13 +206,28 @@ mod tests {
         let names: Vec<String> = (0..SCAN + 4).map(|i| format!("K{i}")).collect();
         let mut many = Env::default();
         for name in &names {
-            many.set(EnvKey::parse(name).unwrap(), EnvValue::parse(name, "a").unwrap());
+            many.set(
+                EnvKey::parse(name).unwrap(),
+                EnvValue::parse(name, "a").unwrap(),
+            );
         }
-        many.set(EnvKey::parse("K1").unwrap(), EnvValue::parse("K1", "b").unwrap());
+        many.set(
+            EnvKey::parse("K1").unwrap(),
+            EnvValue::parse("K1", "b").unwrap(),
+        );
         many.compact();
-        many.set(EnvKey::parse("K18").unwrap(), EnvValue::parse("K18", "c").unwrap());
-        many.set(EnvKey::parse("NEW").unwrap(), EnvValue::parse("NEW", "d").unwrap());
-        let got: Vec<_> = many.iter().map(|(k, v)| format!("{}={}", k.as_str(), v.as_str())).collect();
+        many.set(
+            EnvKey::parse("K18").unwrap(),
+            EnvValue::parse("K18", "c").unwrap(),
+        );
+        many.set(
+            EnvKey::parse("NEW").unwrap(),
+            EnvValue::parse("NEW", "d").unwrap(),
+        );
+        let got: Vec<_> = many
+            .iter()
+            .map(|(k, v)| format!("{}={}", k.as_str(), v.as_str()))
+            .collect();
         let mut want: Vec<String> = names.iter().map(|n| format!("{n}=a")).collect();
         want[1] = "K1=b".to_owned();
         want[18] = "K18=c".to_owned();
