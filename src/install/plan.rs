@@ -48,12 +48,17 @@ impl Rendered {
         let mut kept = 0usize;
         render(&mut |mut output: Output| {
             let mut digest = None;
+            // Kept until the export ends: without the spare room a string built piece by
+            // piece keeps (up to as much again; tens of thousands of paths for runit).
+            output.path.shrink_to_fit();
             if let Kind::File { contents, .. } = &mut output.kind {
                 rendered.bytes = rendered.bytes.saturating_add(contents.len() as u64);
                 kept = kept.saturating_add(contents.len());
                 if kept > budget {
                     digest = Some(rendered.digest(contents.as_bytes()));
                     *contents = String::new();
+                } else {
+                    contents.shrink_to_fit();
                 }
             }
             rendered.outputs.push((output, digest));
