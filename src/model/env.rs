@@ -63,8 +63,10 @@ const SCAN: usize = 16;
 #[serde(transparent)]
 pub struct Env {
     vars: Vec<(EnvKey, EnvValue)>,
-    /// Built on the first `set` past `SCAN` variables; dropped by `compact`.
+    /// Built on the first `set` past `SCAN` variables; dropped by `compact`. Boxed: one
+    /// pointer in each of thousands of jobs rather than an empty map's 48 bytes.
     #[serde(skip)]
+    #[allow(clippy::box_collection)]
     index: Option<Box<HashMap<EnvKey, usize>>>,
 }
 
