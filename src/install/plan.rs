@@ -10,6 +10,7 @@ use crate::sanitize::Quoted;
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
+use std::num::NonZeroU64;
 
 /// The file contents an export keeps in memory between its render and its writes, in all.
 /// Past it, a file's contents are dropped as soon as it is rendered (only its length and a
@@ -23,8 +24,14 @@ pub const KEEP_BYTES: usize = 2 << 20;
 pub struct Digest {
     len: usize,
     /// SipHash with this run's random keys (`RandomState`): not forgeable from outside, so
-    /// two different contents match only by a 2^-64 chance.
-    hash: u64,
+    /// two different contents match only by a 2^-63 chance. Never zero, so that an
+    /// `Option<Digest>` takes no more room than a digest (one per output of a large app).
+    hash: NonZeroU64,
+}
+
+/// The `Digest::hash` of `bytes`: 0 is counted as 1.
+fn sip(keys: &RandomState, bytes: &[u8]) -> NonZeroU64 {
+    NonZeroU64::new(keys.hash_one(bytes)).unwrap_or(NonZeroU64::MIN)
 }
 
 /// What a render left for the plan: every output in render order, each file's contents kept
@@ -79,7 +86,7 @@ impl Rendered {
     fn digest(&self, bytes: &[u8]) -> Digest {
         Digest {
             len: bytes.len(),
-            hash: self.keys.hash_one(bytes),
+            hash: sip(&self.keys, bytes),
         }
     }
 }
@@ -149,7 +156,7 @@ impl Plan {
     /// True when `bytes`, rendered again for a dropped file, are what the plan was made
     /// from (`digest`).
     pub fn same_as_planned(&self, digest: Digest, bytes: &[u8]) -> bool {
-        digest.len == bytes.len() && self.keys.hash_one(bytes) == digest.hash
+        digest.len == bytes.len() && sip(&self.keys, bytes) == digest.hash
     }
 
     /// True when some of `writes` must be rendered again to be written.
@@ -341,7 +348,7 @@ fn is_current_digest(
     else {
         return is_current(output, existing, ownership);
     };
-    if digest.len != contents.len() || digest.hash != keys.hash_one(contents.as_slice()) {
+    if digest.len != contents.len() || digest.hash != sip(keys, contents) {
         return Ok(false);
     }
     // The contents match: the rest (mode, owner) as for any file; both sides empty.
