@@ -124,13 +124,22 @@ impl Manifest {
     }
 }
 
-/// The text of a manifest of these parts.
+/// The text of a manifest of these parts, made in one allocation of its exact size (a large
+/// app's manifest is megabytes, and a doubling String would hold up to three times that).
 fn render<'a>(
     owner: Option<u32>,
     log_dir: Option<&String>,
-    entries: impl Iterator<Item = &'a (String, EntryKind)>,
+    entries: impl Iterator<Item = &'a (String, EntryKind)> + Clone,
 ) -> String {
-    let mut text = format!("{HEADER}\n");
+    let size: usize = entries
+        .clone()
+        .map(|(path, kind)| word(*kind).len() + path.len() + 2)
+        .sum();
+    // `owner UID` and `logdir PATH` lines included.
+    let extra = 32 + log_dir.map_or(0, |l| l.len() + 8);
+    let mut text = String::with_capacity(HEADER.len() + 1 + extra + size);
+    text.push_str(HEADER);
+    text.push('\n');
     if let Some(owner) = owner {
         let _ = writeln!(text, "owner {owner}");
     }
@@ -138,17 +147,21 @@ fn render<'a>(
         let _ = writeln!(text, "logdir {log_dir}");
     }
     for (path, kind) in entries {
-        let word = match kind {
-            EntryKind::File => "file",
-            EntryKind::Dir => "dir",
-            EntryKind::Link => "link",
-        };
-        text.push_str(word);
+        text.push_str(word(*kind));
         text.push(' ');
         text.push_str(path);
         text.push('\n');
     }
     text
+}
+
+/// The first word of an entry's line.
+fn word(kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::File => "file",
+        EntryKind::Dir => "dir",
+        EntryKind::Link => "link",
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::sanitize::Quoted;
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
+use std::num::NonZeroU64;
 
 /// The file contents an export keeps in memory between its render and its writes, in all.
 /// Past it, a file's contents are dropped as soon as it is rendered (only its length and a
@@ -23,8 +24,14 @@ pub const KEEP_BYTES: usize = 2 << 20;
 pub struct Digest {
     len: usize,
     /// SipHash with this run's random keys (`RandomState`): not forgeable from outside, so
-    /// two different contents match only by a 2^-64 chance.
-    hash: u64,
+    /// two different contents match only by a 2^-63 chance. Never zero, so that an
+    /// `Option<Digest>` takes no more room than a digest (one per output of a large app).
+    hash: NonZeroU64,
+}
+
+/// The `Digest::hash` of `bytes`: 0 is counted as 1.
+fn sip(keys: &RandomState, bytes: &[u8]) -> NonZeroU64 {
+    NonZeroU64::new(keys.hash_one(bytes)).unwrap_or(NonZeroU64::MIN)
 }
 
 /// What a render left for the plan: every output in render order, each file's contents kept
@@ -48,12 +55,17 @@ impl Rendered {
         let mut kept = 0usize;
         render(&mut |mut output: Output| {
             let mut digest = None;
+            // Kept until the export ends: without the spare room a string built piece by
+            // piece keeps (up to as much again; tens of thousands of paths for runit).
+            output.path.shrink_to_fit();
             if let Kind::File { contents, .. } = &mut output.kind {
                 rendered.bytes = rendered.bytes.saturating_add(contents.len() as u64);
                 kept = kept.saturating_add(contents.len());
                 if kept > budget {
                     digest = Some(rendered.digest(contents.as_bytes()));
                     *contents = String::new();
+                } else {
+                    contents.shrink_to_fit();
                 }
             }
             rendered.outputs.push((output, digest));
@@ -74,7 +86,7 @@ impl Rendered {
     fn digest(&self, bytes: &[u8]) -> Digest {
         Digest {
             len: bytes.len(),
-            hash: self.keys.hash_one(bytes),
+            hash: sip(&self.keys, bytes),
         }
     }
 }
@@ -144,7 +156,7 @@ impl Plan {
     /// True when `bytes`, rendered again for a dropped file, are what the plan was made
     /// from (`digest`).
     pub fn same_as_planned(&self, digest: Digest, bytes: &[u8]) -> bool {
-        digest.len == bytes.len() && self.keys.hash_one(bytes) == digest.hash
+        digest.len == bytes.len() && sip(&self.keys, bytes) == digest.hash
     }
 
     /// True when some of `writes` must be rendered again to be written.
@@ -190,16 +202,22 @@ pub fn plan(
 
 /// Sorts each rendered output into `plan.unchanged` or `plan.writes` (with what stands there
 /// now in `plan.before`). Returns every path that is someone else's, named together: one
-/// refusal, not one a run.
+/// refusal, not one a run. The outputs to write stay where they are and the rendered list
+/// becomes `plan.writes` in place: a copy would hold every output twice at the export's peak
+/// (tens of thousands of them for a large runit app).
 fn plan_outputs(
     plan: &mut Plan,
-    ordered: Vec<(Output, Option<Digest>)>,
+    mut ordered: Vec<(Output, Option<Digest>)>,
     known: &HashSet<&str>,
     ownership: Option<Ownership>,
     inspect: &mut dyn FnMut(&str) -> Result<Existing>,
 ) -> Result<Vec<String>> {
     let mut foreign: Vec<String> = Vec::new();
-    for (output, digest) in ordered {
+    // Whether each of `ordered` is to be written.
+    let mut written: Vec<bool> = Vec::with_capacity(ordered.len());
+    for (output, digest) in &mut ordered {
+        let digest = *digest;
+        written.push(false); // until it is found to be written
         if foreign.iter().any(|dir| {
             output
                 .path
@@ -210,8 +228,8 @@ fn plan_outputs(
         }
         let mut existing = inspect(&output.path)?;
         let current = match digest {
-            Some(digest) => is_current_digest(&output, digest, &existing, ownership, &plan.keys)?,
-            None => is_current(&output, &existing, ownership)?,
+            Some(digest) => is_current_digest(output, digest, &existing, ownership, &plan.keys)?,
+            None => is_current(output, &existing, ownership)?,
         };
         // A directory counts even when it already looks right: one that procexport did not
         // make (a vendor's service directory) would otherwise be adopted, filled and, on the
@@ -225,7 +243,9 @@ fn plan_outputs(
             continue;
         }
         if current {
-            plan.unchanged.push(output);
+            // Moved out; what is left in its place (no allocation) is dropped below.
+            let placeholder = Output::dir(String::new(), 0);
+            plan.unchanged.push(std::mem::replace(output, placeholder));
         } else {
             // Of a dropped file, only whether it existed is needed (a dry run drops none).
             match &mut existing {
@@ -235,10 +255,18 @@ fn plan_outputs(
             if existing != Existing::Missing {
                 plan.before.insert(output.path.clone(), existing);
             }
-            plan.writes.push(output);
-            plan.digests.push(digest);
+            if let Some(last) = written.last_mut() {
+                *last = true;
+            }
         }
     }
+    // `retain` visits each element once, in order.
+    let mut keep = written.into_iter();
+    ordered.retain(|_| keep.next().unwrap_or(false));
+    plan.digests = ordered.iter().map(|(_, digest)| *digest).collect();
+    // Collected in place (the same allocation), then trimmed to its length.
+    plan.writes = ordered.into_iter().map(|(output, _)| output).collect();
+    plan.writes.shrink_to_fit();
     Ok(foreign)
 }
 
@@ -251,6 +279,9 @@ fn plan_removals(
     belongs: &dyn Fn(&str) -> bool,
     inspect: &mut dyn FnMut(&str) -> Result<Existing>,
 ) -> Result<()> {
+    if old.entries.is_empty() && legacy.is_empty() {
+        return Ok(()); // nothing installed before: nothing to remove, no set of new paths
+    }
     let wanted: HashSet<&str> = plan.new.entries.iter().map(|(p, _)| p.as_str()).collect();
     let mut stale: Vec<(String, EntryKind)> = old
         .entries
@@ -317,7 +348,7 @@ fn is_current_digest(
     else {
         return is_current(output, existing, ownership);
     };
-    if digest.len != contents.len() || digest.hash != keys.hash_one(contents.as_slice()) {
+    if digest.len != contents.len() || digest.hash != sip(keys, contents) {
         return Ok(false);
     }
     // The contents match: the rest (mode, owner) as for any file; both sides empty.

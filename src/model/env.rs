@@ -5,11 +5,12 @@
 use crate::sanitize::Quoted;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A variable name: `^[A-Za-z_][A-Za-z0-9_]*$`, the names every shell and init system accepts.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
-pub struct EnvKey(String);
+pub struct EnvKey(Arc<str>);
 
 impl EnvKey {
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -23,7 +24,7 @@ impl EnvKey {
                 Quoted(text)
             ));
         }
-        Ok(Self(text.to_owned()))
+        Ok(Self(Arc::from(text)))
     }
 
     pub fn as_str(&self) -> &str {
@@ -35,14 +36,14 @@ impl EnvKey {
 /// (a newline in a systemd environment file) refuse it when they render.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
-pub struct EnvValue(String);
+pub struct EnvValue(Arc<str>);
 
 impl EnvValue {
     pub fn parse(key: &str, text: &str) -> Result<Self, String> {
         if text.contains('\0') {
             return Err(format!("env value of {} contains a NUL byte", Quoted(key)));
         }
-        Ok(Self(text.to_owned()))
+        Ok(Self(Arc::from(text)))
     }
 
     pub fn as_str(&self) -> &str {
@@ -50,14 +51,23 @@ impl EnvValue {
     }
 }
 
-/// An ordered set of variables. The position of each key is indexed, so that setting n
-/// variables takes time linear in n (a `.env` of 100,000 keys took 49 s with a scan per key).
+/// Up to this many variables, a key is found by a scan: most jobs carry a handful, and an
+/// index for each of thousands of jobs took more memory than their files.
+const SCAN: usize = 16;
+
+/// An ordered set of variables. Past `SCAN` variables the position of each key is indexed,
+/// so that setting n variables takes time linear in n (a `.env` of 100,000 keys took 49 s
+/// with a scan per key). Keys and values are shared between clones (each job starts from a
+/// clone of the app's env).
 #[derive(Clone, Debug, Default, Serialize)]
 #[serde(transparent)]
 pub struct Env {
     vars: Vec<(EnvKey, EnvValue)>,
+    /// Built on the first `set` past `SCAN` variables; dropped by `compact`. Boxed: one
+    /// pointer in each of thousands of jobs rather than an empty map's 48 bytes.
     #[serde(skip)]
-    index: HashMap<EnvKey, usize>,
+    #[allow(clippy::box_collection)]
+    index: Option<Box<HashMap<EnvKey, usize>>>,
 }
 
 impl PartialEq for Env {
@@ -71,12 +81,47 @@ impl Eq for Env {}
 impl Env {
     /// Sets `key`, keeping its first position if it was already set.
     pub fn set(&mut self, key: EnvKey, value: EnvValue) {
-        if let Some(&at) = self.index.get(&key) {
+        if self.index.is_none() && self.vars.len() >= SCAN {
+            let index = self
+                .vars
+                .iter()
+                .enumerate()
+                .map(|(at, (k, _))| (k.clone(), at));
+            self.index = Some(Box::new(index.collect()));
+        }
+        let found = match &self.index {
+            Some(index) => index.get(&key).copied(),
+            None => self.vars.iter().position(|(k, _)| *k == key),
+        };
+        if let Some(at) = found {
             self.vars[at].1 = value;
         } else {
-            self.index.insert(key.clone(), self.vars.len());
+            if let Some(index) = &mut self.index {
+                index.insert(key.clone(), self.vars.len());
+            }
             self.vars.push((key, value));
         }
+    }
+
+    /// Makes room for `more` variables at once (no doubling as they are set).
+    pub fn reserve(&mut self, more: usize) {
+        self.vars.reserve_exact(more);
+    }
+
+    /// The number of variables.
+    pub fn len(&self) -> usize {
+        self.vars.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.vars.is_empty()
+    }
+
+    /// Drops the index and spare room once the set is complete (a job's env is kept for
+    /// the whole export; the index is rebuilt if a variable is set again).
+    pub fn compact(&mut self) {
+        self.index = None;
+        self.vars.shrink_to_fit();
     }
 
     /// Lays `other` over this set: its values win.
@@ -96,11 +141,15 @@ impl Env {
 
     /// The same keys with every value replaced by `placeholder`.
     pub fn redacted(&self, placeholder: &str) -> Env {
-        let mut env = Env::default();
-        for (key, _) in &self.vars {
-            env.set(key.clone(), EnvValue(placeholder.to_owned()));
+        let value = EnvValue(Arc::from(placeholder));
+        Env {
+            vars: self
+                .vars
+                .iter()
+                .map(|(key, _)| (key.clone(), value.clone()))
+                .collect(),
+            index: None,
         }
-        env
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&EnvKey, &EnvValue)> {
@@ -150,6 +199,43 @@ mod tests {
         assert_eq!(many.iter().count(), 100_000);
         assert_eq!(env(&[("AB", "xyz")]).bytes(), 5);
         assert_eq!(many.redacted("-"), many.redacted("-"));
+    }
+
+    /// Around `SCAN` variables (scan, then index, then compacted), a key set again keeps its
+    /// place and takes the new value.
+    #[test]
+    fn scan_index_and_compact_agree() {
+        let names: Vec<String> = (0..SCAN + 4).map(|i| format!("K{i}")).collect();
+        let mut many = Env::default();
+        for name in &names {
+            many.set(
+                EnvKey::parse(name).unwrap(),
+                EnvValue::parse(name, "a").unwrap(),
+            );
+        }
+        many.set(
+            EnvKey::parse("K1").unwrap(),
+            EnvValue::parse("K1", "b").unwrap(),
+        );
+        many.compact();
+        many.set(
+            EnvKey::parse("K18").unwrap(),
+            EnvValue::parse("K18", "c").unwrap(),
+        );
+        many.set(
+            EnvKey::parse("NEW").unwrap(),
+            EnvValue::parse("NEW", "d").unwrap(),
+        );
+        let got: Vec<_> = many
+            .iter()
+            .map(|(k, v)| format!("{}={}", k.as_str(), v.as_str()))
+            .collect();
+        let mut want: Vec<String> = names.iter().map(|n| format!("{n}=a")).collect();
+        want[1] = "K1=b".to_owned();
+        want[18] = "K18=c".to_owned();
+        want.push("NEW=d".to_owned());
+        assert_eq!(got, want);
+        assert_eq!(many.len(), SCAN + 5);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::model::runlevel::Runlevels;
 use crate::model::signal::{KillMode, Signal};
 use crate::model::text::AbsPath;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// At most `count` restarts in `interval` seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -72,8 +73,9 @@ pub struct Job {
     pub pre: Option<Command>,
     /// Run as the run user, in the job's directory and env, once the command has started.
     pub post: Option<Command>,
-    /// cgroup settings (systemd only carries them all).
-    pub resources: Resources,
+    /// cgroup settings (systemd only carries them all): one value shared by every instance
+    /// of a process type (it is the largest part of a job, and thousands of jobs are built).
+    pub resources: Arc<Resources>,
 }
 
 /// An app: everything one export installs.

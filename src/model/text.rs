@@ -4,11 +4,13 @@
 use crate::sanitize::Quoted;
 use serde::Serialize;
 use std::fmt;
+use std::sync::Arc;
 
-/// One line of untrusted text with no control characters except tab.
+/// One line of untrusted text with no control characters except tab. Shared, not copied,
+/// when cloned: every instance of a process type holds the same command and directory.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
-pub struct LineText(String);
+pub struct LineText(Arc<str>);
 
 impl LineText {
     pub fn parse(text: &str, what: &str) -> Result<Self, String> {
@@ -19,7 +21,7 @@ impl LineText {
                 Quoted(&bad.to_string())
             ));
         }
-        Ok(Self(text.to_owned()))
+        Ok(Self(Arc::from(text)))
     }
 
     pub fn as_str(&self) -> &str {

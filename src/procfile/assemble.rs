@@ -20,6 +20,7 @@ use crate::model::signal::{KillMode, Signal};
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 /// Room kept in a 255-byte file name for the longest suffix a backend adds (`.service`,
 /// `.manifest`, temp-file decorations).
@@ -89,7 +90,15 @@ pub fn assemble(
         base_port,
         options,
     };
-    let mut jobs = Vec::new();
+    // Room for every job at once: a growing Vec of thousands of jobs would hold up to twice
+    // their size while it doubles.
+    let total: usize = procfile
+        .entries
+        .iter()
+        .filter_map(|e| instances(e, &options.formation, options.elsewhere, &mut Vec::new()))
+        .map(|count| count as usize)
+        .sum();
+    let mut jobs = Vec::with_capacity(total);
     let mut notes = Vec::new();
     // Which entry made each job name, to report a collision with both lines.
     let mut made_by: HashMap<Name, (usize, Option<u32>)> = HashMap::new();
@@ -98,8 +107,7 @@ pub fn assemble(
         else {
             continue;
         };
-        let made = entry_jobs(&shared, type_index, entry, count, &mut made_by)?;
-        jobs.extend(made);
+        entry_jobs(&shared, type_index, entry, count, &mut made_by, &mut jobs)?;
     }
     if jobs.is_empty() {
         return Err(Error::input(
@@ -154,7 +162,7 @@ struct Tuning {
     respawn: Respawn,
     working_directory: AbsPath,
     limits: Rlimits,
-    resources: Resources,
+    resources: Arc<Resources>,
     kill_signal: Option<Signal>,
     kill_mode: Option<KillMode>,
     reload_signal: Option<Signal>,
@@ -183,9 +191,9 @@ impl Tuning {
             limits: layers
                 .iter()
                 .fold(Rlimits::default(), |upper, l| upper.over(l.limits)),
-            resources: layers.iter().fold(Resources::default(), |upper, l| {
+            resources: Arc::new(layers.iter().fold(Resources::default(), |upper, l| {
                 upper.over(l.resources.clone())
-            }),
+            })),
             kill_signal: layers.iter().find_map(|l| l.kill_signal),
             kill_mode: layers.iter().find_map(|l| l.kill_mode),
             reload_signal: layers.iter().find_map(|l| l.reload_signal),
@@ -310,15 +318,17 @@ struct Shared<'a> {
     options: &'a Options,
 }
 
-/// The `count` jobs of the Procfile's `type_index`th entry: each setting from the entry, else
-/// the top level, else the config; each name made once (`made_by` records who made it).
+/// Adds to `jobs` the `count` jobs of the Procfile's `type_index`th entry: each setting from
+/// the entry, else the top level, else the config; each name made once (`made_by` records who
+/// made it).
 fn entry_jobs(
     shared: &Shared,
     type_index: usize,
     entry: &Entry,
     count: u32,
     made_by: &mut HashMap<Name, (usize, Option<u32>)>,
-) -> Result<Vec<Job>> {
+    jobs: &mut Vec<Job>,
+) -> Result<()> {
     let Shared {
         file,
         full_name,
@@ -338,7 +348,6 @@ fn entry_jobs(
     // One instance keeps the label as its name unless the Procfile asked for `count:`.
     let numbered = entry.count.is_some() || count > 1;
     let type_base = type_base(entry.port, base_port, type_index);
-    let mut jobs = Vec::new();
     for instance in 0..count {
         let name = if numbered {
             entry.label.instance(instance)
@@ -384,10 +393,10 @@ fn entry_jobs(
             reload_signal: tuning.reload_signal,
             pre: tuning.pre.clone(),
             post: tuning.post.clone(),
-            resources: tuning.resources.clone(),
+            resources: Arc::clone(&tuning.resources),
         });
     }
-    Ok(jobs)
+    Ok(())
 }
 
 /// Refuses, before a single job is built (each holds its own copy of the env), a Procfile
@@ -522,6 +531,7 @@ fn base_env(config: &Config, dotenv: &Env, host: bool) -> Result<Env> {
     }
     env.merge(&config.defaults.env);
     env.merge(dotenv);
+    env.compact();
     Ok(env)
 }
 
@@ -562,6 +572,8 @@ fn instance_env(
     layers: [&Env; 3],
 ) -> Result<Env> {
     let mut env = base.clone();
+    // PORT, PS and the layers' keys, at most: set without doubling, then kept exactly.
+    env.reserve(2 + layers.iter().map(|l| l.len()).sum::<usize>());
     if let Some(port) = port {
         env.set(key("PORT"), value("PORT", &port.to_string())?);
     }
@@ -574,6 +586,7 @@ fn instance_env(
     for layer in layers {
         env.merge(layer);
     }
+    env.compact();
     Ok(env)
 }
 
