@@ -19,7 +19,7 @@ use super::{Disk, Strictness};
 use crate::backends::Sink;
 use crate::error::{Error, Result};
 use crate::install::manifest::{EntryKind, Manifest};
-use crate::install::plan::{Digest, Existing, Ownership, Plan};
+use crate::install::plan::{Existing, Ownership, Plan};
 use crate::model::output::{split_path, Group, Kind, Output};
 use crate::sanitize::Quoted;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -28,7 +28,7 @@ use rustix::fs::{
     AtFlags, Dir, Gid, Mode, OFlags, Uid,
 };
 use rustix::io::{fcntl_dupfd_cloexec, Errno};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::io::Write;
 
 const DIR_FLAGS: OFlags = OFlags::RDONLY
@@ -86,7 +86,7 @@ impl Disk {
         if undo.manifest {
             let fd = self.write_manifest_at(manifest_path, plan.old.union_render(&plan.new))?;
             flush.push(fd, self.host(manifest_path))?;
-            early.insert(split_path(manifest_path).0.to_owned());
+            early.insert(split_path(manifest_path).0);
         }
         let mut staged = Vec::new();
         let staging = self
@@ -111,17 +111,13 @@ impl Disk {
         }
         // The directories the renames go into are fsync'd after them; the others whose
         // entries may have changed (those made, those above) are done changing now.
-        let touched: BTreeSet<String> = plan
-            .writes
-            .iter()
-            .map(|o| split_path(&o.path).0.to_owned())
-            .collect();
+        let touched: BTreeSet<&str> = plan.writes.iter().map(|o| split_path(&o.path).0).collect();
         let made = plan
             .writes
             .iter()
             .filter(|o| matches!(o.kind, Kind::Dir { .. }));
-        early.extend(made.map(|o| o.path.clone()));
-        let early: BTreeSet<String> = early.difference(&touched).cloned().collect();
+        early.extend(made.map(|o| o.path.as_str()));
+        early.retain(|dir| !touched.contains(dir));
         let flushed = self.flush_dirs(&mut flush, &early, &touched);
         if let Err(error) = flushed.and_then(|()| flush.run()) {
             self.discard(&staged);
@@ -151,7 +147,7 @@ impl Disk {
     fn rename_staged(
         &mut self,
         staged: &[(&Output, Temp)],
-        touched: &BTreeSet<String>,
+        touched: &BTreeSet<&str>,
         mut flush: Flush,
     ) -> Result<()> {
         for (output, temp) in staged {
@@ -221,18 +217,24 @@ impl Disk {
         staged: &mut Vec<(&'p Output, Temp)>,
         flush: &mut Flush,
     ) -> Result<bool> {
-        let mut wanted: HashMap<&str, (&'p Output, Digest)> = plan
+        // The dropped files, in the order they were rendered (the plan keeps it), which the
+        // second render repeats: matched by a cursor, no map of every path.
+        let mut wanted = plan
             .writes
             .iter()
             .zip(&plan.digests)
-            .filter_map(|(o, digest)| Some((o.path.as_str(), (o, (*digest)?))))
-            .collect();
+            .filter_map(|(o, digest)| Some((o, (*digest)?)))
+            .peekable();
         let mut stopped = false;
         let mut covered = String::new();
         let rendered = rerender(&mut |output: Output| {
-            let Some((planned, digest)) = wanted.remove(output.path.as_str()) else {
+            let Some(&(planned, digest)) = wanted.peek() else {
                 return Ok(());
             };
+            if planned.path != output.path {
+                return Ok(()); // kept whole, or already installed
+            }
+            wanted.next();
             if stop() {
                 stopped = true;
                 return Err(Error::failed("stopped".to_owned()));
@@ -259,10 +261,10 @@ impl Disk {
             return Ok(false);
         }
         rendered?;
-        if let Some(path) = wanted.keys().next() {
+        if let Some((planned, _)) = wanted.next() {
             return Err(Error::failed(format!(
                 "{} was not rendered the second time; nothing was installed",
-                Quoted(&self.host(path))
+                Quoted(&self.host(&planned.path))
             )));
         }
         Ok(true)
@@ -465,20 +467,19 @@ impl Disk {
     fn flush_dirs(
         &mut self,
         flush: &mut Flush,
-        dirs: &BTreeSet<String>,
-        later: &BTreeSet<String>,
+        dirs: &BTreeSet<&str>,
+        later: &BTreeSet<&str>,
     ) -> Result<()> {
-        for dir in dirs {
-            let fd = self.dup_dir(dir)?;
-            flush.push(fd, self.host(dir))?;
+        // With `Scheme::Filesystem`, each of `dirs` was made in a directory a write went into
+        // (`cover`), so its filesystem is one `flush` holds already.
+        if flush.scheme() == Scheme::EachFile {
+            for dir in dirs {
+                let fd = self.dup_dir(dir)?;
+                flush.push(fd, self.host(dir))?;
+            }
         }
         let made_before = self.unflushed.iter().map(String::as_str);
-        let all = with_ancestors(
-            dirs.iter()
-                .chain(later)
-                .map(String::as_str)
-                .chain(made_before),
-        );
+        let all = with_ancestors(dirs.iter().chain(later).copied().chain(made_before));
         let above: BTreeSet<String> = all
             .iter()
             .filter(|dir| !dirs.contains(*dir) && !later.contains(*dir))
@@ -873,11 +874,11 @@ fn write_file(
 }
 
 /// The live directory `dirs` and every directory above each, `/` included.
-fn with_ancestors<'a>(dirs: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
+fn with_ancestors<'a>(dirs: impl IntoIterator<Item = &'a str>) -> BTreeSet<&'a str> {
     let mut all = BTreeSet::new();
     for dir in dirs {
         let mut dir = dir;
-        while all.insert(dir.to_owned()) && !dir.is_empty() && dir != "/" {
+        while all.insert(dir) && !dir.is_empty() && dir != "/" {
             dir = split_path(dir).0;
         }
     }
