@@ -15,7 +15,7 @@
 //! writes (dm-log-writes, dm-flakey), which this test tier does not have. Symlinks cannot be
 //! fsync'd: their durability is that of the directory holding them, which is checked.
 
-use crate::support::{bin, require_root, Sandbox, BACKENDS};
+use crate::support::{require_root, Sandbox, BACKENDS};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
@@ -38,27 +38,14 @@ struct Call {
 
 /// Runs `args` (a procexport command line after the binary) under strace; returns the calls.
 fn traced(sandbox: &Sandbox, args: &[&str]) -> Vec<Call> {
-    let trace = sandbox.path().join("strace.out");
-    let status = Command::new("strace")
-        .args(["-f", "-qq", "-y", "-s", "8192", "-o"])
-        .arg(&trace)
-        .args([
-            "-e",
-            "trace=fsync,fdatasync,sync,syncfs,sync_file_range,rename,renameat,renameat2,mkdir,mkdirat,read",
-        ])
-        .arg(bin())
-        .arg("--config")
-        .arg(sandbox.config_path())
-        .arg("--root")
-        .arg(sandbox.root())
-        .args(args)
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .current_dir(sandbox.path())
-        .status()
-        .expect("strace runs (apt-get install strace)");
-    assert!(status.success(), "procexport {args:?} failed under strace");
-    parse(&std::fs::read_to_string(&trace).unwrap())
+    let options = [
+        "-y",
+        "-s",
+        "8192",
+        "-e",
+        "trace=fsync,fdatasync,sync,syncfs,sync_file_range,rename,renameat,renameat2,mkdir,mkdirat,read",
+    ];
+    parse(&sandbox.strace(&options, args))
 }
 
 /// Parses `strace -f -o` lines (`PID name(args) = result`, with calls split over

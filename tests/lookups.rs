@@ -4,29 +4,11 @@
 //! procexport, for the `~/` keys; the run group's entry), and the walk from `/` is made once,
 //! every later directory opened from one already checked on the way.
 
-use crate::support::{bin, require_root, Sandbox};
-use std::process::Command;
+use crate::support::{require_root, Sandbox};
 
 /// The opens `args` (after the binary) makes, traced.
 fn opens(sandbox: &Sandbox, args: &[&str]) -> String {
-    let trace = sandbox.path().join("lookups.strace");
-    let status = Command::new("strace")
-        .args(["-f", "-qq", "-e", "trace=open,openat", "-o"])
-        .arg(&trace)
-        .arg(bin())
-        .arg("--config")
-        .arg(sandbox.config_path())
-        .arg("--root")
-        .arg(sandbox.root())
-        .args(args)
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .current_dir(sandbox.path())
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("strace runs (apt-get install strace)");
-    assert!(status.success(), "procexport {args:?} failed under strace");
-    std::fs::read_to_string(&trace).unwrap()
+    sandbox.strace(&["-e", "trace=open,openat"], args)
 }
 
 /// How many times `args` opens /etc/passwd and /etc/group.

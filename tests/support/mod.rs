@@ -220,6 +220,31 @@ impl Sandbox {
         self.path().join("config.yaml")
     }
 
+    /// Runs procexport `args` (after the binary) with this sandbox's config and root under
+    /// `strace -f -qq` and the options `strace_options`; returns the trace (the run must succeed).
+    pub fn strace(&self, strace_options: &[&str], args: &[&str]) -> String {
+        let trace = self.path().join("procexport.strace");
+        let status = Command::new("strace")
+            .args(["-f", "-qq"])
+            .args(strace_options)
+            .arg("-o")
+            .arg(&trace)
+            .arg(bin())
+            .arg("--config")
+            .arg(self.config_path())
+            .arg("--root")
+            .arg(self.root())
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .current_dir(self.path())
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("strace runs (apt-get install strace)");
+        assert!(status.success(), "procexport {args:?} failed under strace");
+        fs::read_to_string(&trace).unwrap()
+    }
+
     pub fn write_config(&self, text: &str) {
         self.write("config.yaml", text);
     }
