@@ -20,6 +20,14 @@ pub fn sh(value: &str) -> Result<String, String> {
     if value.contains('\0') {
         return Err("a NUL byte cannot be passed through a shell".to_owned());
     }
+    // Almost every value has no control character: one word, quoted at once.
+    if !value.chars().any(|c| c.is_control() && c != '\t') {
+        return Ok(if value.is_empty() {
+            "''".to_owned()
+        } else {
+            quote_plain(value)
+        });
+    }
     let quote = |part: &str| -> String {
         if part.is_empty() {
             return "''".to_owned();

@@ -5,13 +5,15 @@ The headline is each export's ratio to the physical floor: bench/floor.c writing
 (the same files, modes, directories and links) and making it durable.
 
 Every timed run writes into a directory of its own, made (empty) before the clock starts and
-never deleted while a set runs; tools are interleaved within each round (their order rotates
-from round to round); each set reports the median, min and max, and each tool's ratio to
+never deleted while a set runs; the disk is synced before each timed run, so that no run pays
+for the data another tool left unflushed; tools are interleaved within each round, in an order
+shuffled anew each round (seeded, so a run can be repeated); each set reports the median, min and max, and each tool's ratio to
 procexport is the median (min-max) of the ratios paired within a round.
 """
 
 import os
 import platform
+import random
 import shutil
 import statistics
 import subprocess
@@ -240,14 +242,26 @@ def fresh_dir(base):
     return path
 
 
-def run_set(tools, rounds, run_one):
-    """`run_one(tool, round)` -> ms, for every tool in every round, order rotating."""
+# The order of the tools within a round. A rotating order keeps each tool behind the same
+# neighbour, so one tool always paid for another's unflushed writes; a shuffle does not.
+ORDER = random.Random(env_int("BENCH_SEED", 1))
+
+
+def run_set(tools, rounds, run_one, sync_first=True):
+    """`run_one(tool, round)` -> ms, for every tool in every round, in a shuffled order.
+
+    With `sync_first`, the disk is synced (untimed) before each run: foreman, honcho and tar
+    leave their trees unflushed, and the next run's flush would otherwise write them.
+    """
     times = {tool: [] for tool in tools}
     paired = []
     for r in range(rounds):
-        order = tools[r % len(tools):] + tools[: r % len(tools)]
+        order = list(tools)
+        ORDER.shuffle(order)
         this = {}
         for tool in order:
+            if sync_first:
+                os.sync()
             this[tool] = run_one(tool, r)
             times[tool].append(this[tool])
         paired.append(this)
@@ -406,7 +420,7 @@ def scenario_dirty(backend):
             dirty_seen.append(meminfo_dirty_kb())
             return timed(argv(tool, backend, 5, out))
 
-        times, paired = run_set(tools, DIRTY_ROUNDS, one)
+        times, paired = run_set(tools, DIRTY_ROUNDS, one, sync_first=False)
         results[("dirty", backend, mb)] = (times, paired)
         for tool in tools:
             m, lo, hi = stats(times[tool])
