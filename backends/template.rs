@@ -38,11 +38,11 @@ pub fn engine(templates: &[&[Template]], filters: &[&[(&'static str, Escape)]]) 
 
 fn register(tera: &mut Tera, name: &'static str, escape: Escape) {
     tera.register_filter(name, move |value: &Value, _: Kwargs, _: &State| {
-        let text = match value.as_str() {
-            Some(text) => text.to_owned(),
-            None => value.to_string(),
+        let escaped = match value.as_str() {
+            Some(text) => escape(text),
+            None => escape(&value.to_string()),
         };
-        escape(&text)
+        escaped
             .map(|escaped| Value::safe_string(&escaped))
             .map_err(|refusal| tera::Error::message(format!("{REFUSAL}{refusal}")))
     });

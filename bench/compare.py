@@ -594,6 +594,8 @@ def header():
     say(f"- load average at start: {open('/proc/loadavg').read().split()[:3]}")
     say(f"- rounds: {ROUNDS} (5 processes), {ROUNDS_LARGE} ({', '.join(map(str, LARGE))} jobs),"
         f" {DIRTY_ROUNDS} (dirty data)")
+    say(f"- order: shuffled each round (seed {env_int('BENCH_SEED', 1)}); the disk synced,"
+        " untimed, before every timed run")
     say()
 
 

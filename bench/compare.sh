@@ -33,6 +33,7 @@ Environment (all optional):
                            sfr, thr, none: see bench/floor.c); the atomic mode is
                            always timed beside it as floor-atomic
   BENCH_ROUNDS             rounds of the 5-process sets (default 15)
+  BENCH_SEED               seed of the order of the tools in each round (default 1)
   BENCH_LARGE_JOBS         large apps (default "2000 5000"); BENCH_ROUNDS_LARGE (default 3)
   BENCH_DIRTY_MB           unrelated dirty data levels (default "0 16 64 256")
   BENCH_DIRTY_ROUNDS       (default 5); BENCH_DIRTY_BACKEND (default upstart; a list is

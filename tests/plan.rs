@@ -157,9 +157,9 @@ fn stamps(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, (u64, i6
     found
 }
 
-/// An app whose files are larger than an export keeps in memory (`plan::KEEP_BYTES`) is
-/// rendered a second time to be written, each file checked against the digest the plan was
-/// made from: the files installed are exactly what a dry run (which keeps every file whole)
+/// An app whose files are larger than an export keeps in memory (`plan::KEEP_BYTES`) spools
+/// the rest to an unnamed scratch file, each file read back and checked against the digest the
+/// plan was made from: the files installed are exactly what a dry run (which keeps every file whole)
 /// compares them with, an unchanged re-export compares by digest and writes nothing, and a
 /// changed one rewrites them.
 #[test]

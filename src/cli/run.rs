@@ -11,7 +11,7 @@ use crate::cli::out::Remembered;
 use crate::cli::{completions, foreman, gem, init_exporter, manpage};
 use crate::error::{Error, LimitKey, Location, Result};
 use crate::install::access::{self, Users};
-use crate::install::disk::Disk;
+use crate::install::disk::{Disk, Spool};
 use crate::install::installer::{Action, Installer, Target};
 use crate::install::interrupt::Interrupt;
 use crate::install::plan::{Ownership, Rendered, KEEP_BYTES};
@@ -635,10 +635,13 @@ fn install_export(
     };
     let app = assemble(config, &parsed, app_name, file, &default_dir, &options)?;
     limits::check_jobs(&app, &config.limits)?;
-    // A dry run shows every file whole; an export keeps only so much in memory.
-    let budget = if cx.dry_run { usize::MAX } else { KEEP_BYTES };
-    let rendered = Rendered::collect(budget, |sink| backend.render(&app, sink))?;
-    limits::check_rendered(rendered.bytes, &config.limits)?;
+    // A dry run shows every file whole; an export keeps only so much in memory, the rest
+    // in the spool.
+    let spool = if cx.dry_run { None } else { Spool::open() };
+    let max_bytes = config.limits.max_rendered_bytes;
+    let rendered = Rendered::collect(KEEP_BYTES, spool, max_bytes, |sink| {
+        backend.render(&app, sink)
+    })?;
     if cx.target != Target::Root && cx.ownership.is_some() {
         preflight::check(&app, &config.log_dir.join(&app.full_name))?;
     }
@@ -657,7 +660,6 @@ fn install_export(
         &app.full_name,
         Change::Export {
             rendered,
-            rerender: &mut |sink| backend.render(&app, sink),
             log_dir,
             restart: args.restart,
         },

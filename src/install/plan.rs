@@ -4,6 +4,7 @@
 //! export here, while nothing has changed yet.
 
 use crate::error::{Error, Result};
+use crate::install::disk::Spool;
 use crate::install::manifest::{EntryKind, Manifest};
 use crate::model::output::{Group, Kind, Output};
 use crate::sanitize::Quoted;
@@ -13,16 +14,19 @@ use std::hash::BuildHasher;
 use std::num::NonZeroU64;
 
 /// The file contents an export keeps in memory between its render and its writes, in all.
-/// Past it, a file's contents are dropped as soon as it is rendered (only its length and a
-/// digest stay) and the app is rendered a second time to write them: a small app is rendered
-/// once, and a large one (thousands of jobs) never holds all its files at once.
+/// Past it, a file's contents go to the spool (`disk::Spool`) as soon as it is rendered, and
+/// only their length, digest and place stay: a large app (thousands of jobs) never holds all
+/// its files at once, and is rendered once.
 pub const KEEP_BYTES: usize = 2 << 20;
 
-/// What is kept of a rendered file whose contents were dropped: enough to tell whether the
-/// installed file is already the same, and whether a second render gave the same bytes.
+/// What is kept of a rendered file whose contents were spooled: enough to tell whether the
+/// installed file is already the same, to find the contents again, and to check them when
+/// they are read back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Digest {
-    len: usize,
+    /// Where the contents start in the spool.
+    pub at: u64,
+    pub len: usize,
     /// SipHash with this run's random keys (`RandomState`): not forgeable from outside, so
     /// two different contents match only by a 2^-63 chance. Never zero, so that an
     /// `Option<Digest>` takes no more room than a digest (one per output of a large app).
@@ -35,23 +39,32 @@ fn sip(keys: &RandomState, bytes: &[u8]) -> NonZeroU64 {
 }
 
 /// What a render left for the plan: every output in render order, each file's contents kept
-/// while they fit in the budget and dropped (a `Digest` kept instead) past it.
+/// while they fit in the budget and spooled (a `Digest` kept instead) past it.
 #[derive(Debug, Default)]
 pub struct Rendered {
-    /// Each output, with the digest of a file whose contents were dropped.
+    /// Each output, with the digest of a file whose contents were spooled.
     pub outputs: Vec<(Output, Option<Digest>)>,
     /// The size of every file rendered, in all (for `max_rendered_bytes`).
     pub bytes: u64,
     keys: RandomState,
+    spool: Option<Spool>,
 }
 
 impl Rendered {
-    /// Collects what `render` gives, keeping file contents up to `budget` bytes in all.
+    /// Collects what `render` gives, keeping file contents up to `budget` bytes in all and
+    /// putting the rest in `spool`; with no spool, keeping them all. The render stops as soon
+    /// as the files pass `max_bytes` in all (`max_rendered_bytes`), before they take more
+    /// memory or spool.
     pub fn collect(
         budget: usize,
+        spool: Option<Spool>,
+        max_bytes: u64,
         render: impl FnOnce(&mut crate::backends::Sink) -> Result<()>,
     ) -> Result<Self> {
-        let mut rendered = Self::default();
+        let mut rendered = Self {
+            spool,
+            ..Self::default()
+        };
         let mut kept = 0usize;
         render(&mut |mut output: Output| {
             let mut digest = None;
@@ -60,17 +73,31 @@ impl Rendered {
             output.path.shrink_to_fit();
             if let Kind::File { contents, .. } = &mut output.kind {
                 rendered.bytes = rendered.bytes.saturating_add(contents.len() as u64);
+                crate::model::limits::check_rendered_bytes(rendered.bytes, max_bytes)?;
                 kept = kept.saturating_add(contents.len());
-                if kept > budget {
-                    digest = Some(rendered.digest(contents.as_bytes()));
-                    *contents = String::new();
-                } else {
-                    contents.shrink_to_fit();
+                match rendered.spool.as_mut().filter(|_| kept > budget) {
+                    Some(spool) => {
+                        let at = spool
+                            .push(contents.as_bytes())
+                            .map_err(|e| Error::io("writing the spool".to_owned(), e))?;
+                        digest = Some(Digest {
+                            at,
+                            len: contents.len(),
+                            hash: sip(&rendered.keys, contents.as_bytes()),
+                        });
+                        *contents = String::new();
+                    }
+                    None => contents.shrink_to_fit(),
                 }
             }
             rendered.outputs.push((output, digest));
             Ok(())
         })?;
+        if let Some(spool) = &mut rendered.spool {
+            spool
+                .finish()
+                .map_err(|e| Error::io("writing the spool".to_owned(), e))?;
+        }
         Ok(rendered)
     }
 
@@ -80,13 +107,6 @@ impl Rendered {
         Self {
             outputs: outputs.into_iter().map(|o| (o, None)).collect(),
             ..Self::default()
-        }
-    }
-
-    fn digest(&self, bytes: &[u8]) -> Digest {
-        Digest {
-            len: bytes.len(),
-            hash: sip(&self.keys, bytes),
         }
     }
 }
@@ -142,10 +162,12 @@ pub struct Plan {
     /// The manifest before and after.
     pub old: Manifest,
     pub new: Manifest,
-    /// For each of `writes`, the digest of a file whose contents were dropped after the
-    /// render (`Rendered`): rendered again when it is written, and checked against it.
+    /// For each of `writes`, the digest of a file whose contents were spooled after the
+    /// render (`Rendered`): read back from `spool` when it is written, and checked.
     pub digests: Vec<Option<Digest>>,
     keys: RandomState,
+    /// The spooled contents (an open scratch file, the only one a plan holds).
+    pub spool: Option<Spool>,
 }
 
 impl Plan {
@@ -153,15 +175,21 @@ impl Plan {
         !self.writes.is_empty() || !self.removals.is_empty() || self.old != self.new
     }
 
-    /// True when `bytes`, rendered again for a dropped file, are what the plan was made
-    /// from (`digest`).
-    pub fn same_as_planned(&self, digest: Digest, bytes: &[u8]) -> bool {
-        digest.len == bytes.len() && sip(&self.keys, bytes) == digest.hash
-    }
-
-    /// True when some of `writes` must be rendered again to be written.
-    pub fn rerenders(&self) -> bool {
-        self.digests.iter().any(Option::is_some)
+    /// The contents of a spooled file, read back into `into` and checked against `digest`.
+    pub fn spooled(&self, digest: Digest, into: &mut Vec<u8>) -> Result<()> {
+        let spool = self
+            .spool
+            .as_ref()
+            .ok_or_else(|| Error::failed("a file was spooled with no spool".to_owned()))?;
+        spool
+            .read(digest.at, digest.len, into)
+            .map_err(|e| Error::io("reading the spool".to_owned(), e))?;
+        if sip(&self.keys, into) != digest.hash {
+            return Err(Error::failed(
+                "the spool changed under the export; nothing was installed".to_owned(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -178,11 +206,12 @@ pub fn plan(
     let Rendered {
         outputs: mut ordered,
         keys,
+        spool,
         ..
     } = rendered;
     let new = Manifest::of_outputs(ordered.iter().map(|(o, _)| o));
     let mut plan = Plan::default();
-    (plan.old, plan.new, plan.keys) = (old.clone(), new, keys);
+    (plan.old, plan.new, plan.keys, plan.spool) = (old.clone(), new, keys, spool);
     ordered.sort_by_key(|(o, _)| match o.kind {
         Kind::Dir { .. } => 0,
         Kind::File { .. } => 1,

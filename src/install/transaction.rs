@@ -21,7 +21,6 @@ use super::legacy::{self, Legacy};
 use super::manifest::{EntryKind, Manifest};
 use super::plan::{plan, Existing, Ownership, Plan, Rendered};
 use super::report::{self, View};
-use crate::backends::Sink;
 use crate::error::{Error, Result};
 use crate::model::text::AbsPath;
 use std::collections::HashSet;
@@ -92,13 +91,12 @@ pub struct LogDir {
 }
 
 /// What a transaction installs.
-pub enum Change<'a> {
+pub enum Change {
     /// An export: exactly these files, and the log directory.
     Export {
-        /// The render's outputs; past a budget, files' contents are dropped (`Rendered`)...
+        /// The render's outputs; past a budget, files' contents wait in the spool
+        /// (`Rendered`).
         rendered: Rendered,
-        /// ... and rendered again by this, to be written as they come.
-        rerender: &'a mut dyn FnMut(&mut Sink) -> Result<()>,
         log_dir: LogDir,
         /// Restart every job of the app once the files are in place (`--restart`).
         restart: bool,
@@ -254,18 +252,16 @@ fn install_locked(
         .into_iter()
         .map(|path| (path, EntryKind::File))
         .collect();
-    let mut no_render = |_: &mut Sink| Ok(());
-    let (rendered, rerender, log_dir, restart) = match change {
+    let (rendered, log_dir, restart) = match change {
         Change::Export {
             rendered,
-            rerender,
             log_dir,
             restart,
-        } => (rendered, rerender, Some(log_dir), restart),
+        } => (rendered, Some(log_dir), restart),
         Change::Clean if old.is_empty() && legacy.is_empty() => {
             return Ok(Outcome::NothingInstalled)
         }
-        Change::Clean => (Rendered::default(), &mut no_render as _, None, false),
+        Change::Clean => (Rendered::default(), None, false),
     };
     let listed: HashSet<&str> = old.entries.iter().map(|(p, _)| p.as_str()).collect();
     for (output, _) in &rendered.outputs {
@@ -293,13 +289,9 @@ fn install_locked(
     }
     // The jobs whose files go: the plan only removes the app's own paths (`belongs`).
     let dropped = jobs_of(installer, full_name, &plan.removals);
-    let written = disk.write_new(
-        &plan,
-        &manifest_path,
-        cx.ownership,
-        &|| interrupt.caught().is_some(),
-        rerender,
-    )?;
+    let written = disk.write_new(&plan, &manifest_path, cx.ownership, &|| {
+        interrupt.caught().is_some()
+    })?;
     if written == Written::RolledBack {
         // The log directory this run made goes too: the installed set is as it was.
         if let Some(made) = &new_log_dir {

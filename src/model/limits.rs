@@ -56,10 +56,14 @@ pub fn check_jobs(app: &App, limits: &Limits) -> Result<()> {
     check_planned(jobs, limits)
 }
 
-/// Refuses rendered files larger in all than `limits` allow.
-/// (`bytes`: the rendered files' sizes in all, counted as they stream out.)
-pub fn check_rendered(bytes: u64, limits: &Limits) -> Result<()> {
-    refuse_bytes(bytes, limits, LimitKey::RenderedBytes)
+/// Refuses rendered files larger in all than `max_rendered_bytes` (`max`) allows.
+/// (`bytes`: the rendered files' sizes so far, counted as they stream out: the render stops
+/// at the first file past the bound.)
+pub fn check_rendered_bytes(bytes: u64, max: u64) -> Result<()> {
+    if bytes > max {
+        return Err(Error::limit(LimitKey::RenderedBytes, max, bytes));
+    }
+    Ok(())
 }
 
 fn refuse_bytes(bytes: u64, limits: &Limits, key: LimitKey) -> Result<()> {

@@ -15,12 +15,14 @@ mod lock;
 mod output;
 mod probe;
 mod read;
+mod spool;
 mod write;
 
 pub use lock::Lock;
 pub use output::NewFile;
 pub use probe::Account;
 pub use read::DirStat;
+pub use spool::Spool;
 pub use write::{stale, Written};
 
 use camino::Utf8PathBuf;

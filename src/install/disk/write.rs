@@ -16,7 +16,6 @@
 
 use super::flush::{Flush, Scheme};
 use super::{Disk, Strictness};
-use crate::backends::Sink;
 use crate::error::{Error, Result};
 use crate::install::manifest::{EntryKind, Manifest};
 use crate::install::plan::{Existing, Ownership, Plan};
@@ -46,9 +45,9 @@ impl Disk {
     /// crash at any point leaves each target the old file or the whole new one. The touched
     /// directories are fsync'd the same way after the renames, before this returns.
     ///
-    /// The files whose contents the plan dropped (`Plan::digests`) are staged as `rerender`
-    /// renders the app again, each as it comes, after every other output; one whose bytes
-    /// are not what was planned (or that does not come again) fails the export, undone.
+    /// The files whose contents wait in the plan's spool (`Plan::digests`) are read back
+    /// from it, and checked, as they are staged; once every file is staged, the spool's pages
+    /// are dropped before anything is flushed.
     ///
     /// `stop` is asked before each file is staged and once more before the first rename (the
     /// commit point): when it says yes, what was staged is undone (`roll_back`) and nothing
@@ -59,7 +58,6 @@ impl Disk {
         manifest_path: &str,
         ownership: Option<Ownership>,
         stop: &dyn Fn() -> bool,
-        rerender: &mut dyn FnMut(&mut Sink) -> Result<()>,
     ) -> Result<Written> {
         let mut dirs: BTreeSet<&str> = BTreeSet::new();
         for output in plan.writes.iter().chain(&plan.unchanged) {
@@ -89,16 +87,14 @@ impl Disk {
             early.insert(split_path(manifest_path).0);
         }
         let mut staged = Vec::new();
-        let staging = self
-            .stage_kept(plan, ownership, stop, &mut staged, &mut flush, &mut undo)
-            .and_then(|go| {
-                if go && plan.rerenders() {
-                    self.stage_rendered(plan, ownership, stop, rerender, &mut staged, &mut flush)
-                } else {
-                    Ok(go)
-                }
-            });
-        match staging {
+        let staging = self.stage_all(plan, ownership, stop, &mut staged, &mut flush, &mut undo);
+        let discarded = match &plan.spool {
+            Some(spool) => spool
+                .discard()
+                .map_err(|e| Error::io("emptying the spool".to_owned(), e)),
+            None => Ok(()),
+        };
+        match staging.and_then(|go| discarded.map(|()| go)) {
             Ok(true) => {}
             Ok(false) => {
                 self.roll_back(plan, manifest_path, &staged, &undo)?;
@@ -172,9 +168,10 @@ impl Disk {
         Ok(())
     }
 
-    /// Stages the plan's outputs that it kept whole, in order (directories first), adding
-    /// them to `staged`, `flush` and `undo`; false when `stop` said to stop.
-    fn stage_kept<'p>(
+    /// Stages the plan's outputs, in order (directories first), the spooled files read back
+    /// as they come, adding them to `staged`, `flush` and `undo`; false when `stop` said to
+    /// stop.
+    fn stage_all<'p>(
         &mut self,
         plan: &'p Plan,
         ownership: Option<Ownership>,
@@ -184,88 +181,29 @@ impl Disk {
         undo: &mut Undo<'p>,
     ) -> Result<bool> {
         let mut covered = String::new();
+        let mut spooled = Vec::new();
         for at in write_order(&plan.writes) {
             let (output, digest) = (&plan.writes[at], plan.digests[at]);
-            if digest.is_some() {
-                continue; // staged as it is rendered again (`stage_rendered`)
-            }
             if stop() {
                 return Ok(false);
             }
             if matches!(output.kind, Kind::Dir { .. }) {
                 undo.dirs.push(output);
             }
-            if let Some((temp, fd)) = self.stage(output, ownership, flush.scheme())? {
+            let contents = match digest {
+                Some(digest) => {
+                    plan.spooled(digest, &mut spooled)?;
+                    Some(spooled.as_slice())
+                }
+                None => None,
+            };
+            if let Some((temp, fd)) = self.stage(output, contents, ownership, flush.scheme())? {
                 staged.push((output, temp));
                 if let Some(fd) = fd {
                     flush.push(fd, self.host(&output.path))?;
                 }
             }
             self.cover(flush, split_path(&output.path).0, &mut covered)?;
-        }
-        Ok(true)
-    }
-
-    /// Stages the plan's dropped files as `rerender` gives them again (every directory is
-    /// made by then), adding them to `staged` and `flush`; false when `stop` said to stop.
-    fn stage_rendered<'p>(
-        &mut self,
-        plan: &'p Plan,
-        ownership: Option<Ownership>,
-        stop: &dyn Fn() -> bool,
-        rerender: &mut dyn FnMut(&mut Sink) -> Result<()>,
-        staged: &mut Vec<(&'p Output, Temp)>,
-        flush: &mut Flush,
-    ) -> Result<bool> {
-        // The dropped files, in the order they were rendered (the plan keeps it), which the
-        // second render repeats: matched by a cursor, no map of every path.
-        let mut wanted = plan
-            .writes
-            .iter()
-            .zip(&plan.digests)
-            .filter_map(|(o, digest)| Some((o, (*digest)?)))
-            .peekable();
-        let mut stopped = false;
-        let mut covered = String::new();
-        let rendered = rerender(&mut |output: Output| {
-            let Some(&(planned, digest)) = wanted.peek() else {
-                return Ok(());
-            };
-            if planned.path != output.path {
-                return Ok(()); // kept whole, or already installed
-            }
-            wanted.next();
-            if stop() {
-                stopped = true;
-                return Err(Error::failed("stopped".to_owned()));
-            }
-            let same = match &output.kind {
-                Kind::File { contents, .. } => plan.same_as_planned(digest, contents.as_bytes()),
-                Kind::Dir { .. } | Kind::Symlink { .. } => false,
-            };
-            if !same {
-                return Err(Error::failed(format!(
-                    "{} rendered differently the second time; nothing was installed",
-                    Quoted(&self.host(&output.path))
-                )));
-            }
-            if let Some((temp, fd)) = self.stage(&output, ownership, flush.scheme())? {
-                staged.push((planned, temp));
-                if let Some(fd) = fd {
-                    flush.push(fd, self.host(&output.path))?;
-                }
-            }
-            self.cover(flush, split_path(&output.path).0, &mut covered)
-        });
-        if stopped {
-            return Ok(false);
-        }
-        rendered?;
-        if let Some((planned, _)) = wanted.next() {
-            return Err(Error::failed(format!(
-                "{} was not rendered the second time; nothing was installed",
-                Quoted(&self.host(&planned.path))
-            )));
         }
         Ok(true)
     }
@@ -365,6 +303,7 @@ impl Disk {
     fn stage(
         &mut self,
         output: &Output,
+        spooled: Option<&[u8]>,
         ownership: Option<Ownership>,
         scheme: Scheme,
     ) -> Result<Option<(Temp, Option<OwnedFd>)>> {
@@ -423,7 +362,8 @@ impl Disk {
                 // A new file already has this process's group: change only a different one.
                 let gid = ownership.map(|o| o.gid(*group)).filter(|gid| *gid != egid);
                 let each_file = scheme == Scheme::EachFile;
-                let fd = write_file(dir_fd, &temp, contents.as_bytes(), *mode, gid, each_file)
+                let bytes = spooled.unwrap_or(contents.as_bytes());
+                let fd = write_file(dir_fd, &temp, bytes, *mode, gid, each_file)
                     .inspect_err(|_| {
                         let _ = unlinkat(dir_fd, &temp, AtFlags::empty());
                     })
@@ -680,7 +620,7 @@ impl Disk {
         // Root's alone: a manifest names every file of the app, its env keys among them.
         let output = Output::file(real.to_owned(), text, 0o600, Group::Root);
         let ownership = Some(Ownership { run_gid: 0 }).filter(|_| self.euid == 0);
-        match self.stage(&output, ownership, Scheme::EachFile)? {
+        match self.stage(&output, None, ownership, Scheme::EachFile)? {
             Some((temp, Some(fd))) => Ok((self.temp_file(temp), fd)),
             _ => unreachable!("a file is staged"),
         }
