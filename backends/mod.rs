@@ -364,7 +364,7 @@ mod tests {
     use crate::model::account::RunAs;
 
     /// The manifest entries an export of `app` through `backend` records.
-    fn entries(backend: &str, app: &str) -> Vec<(String, EntryKind)> {
+    fn entries(backend: &str, app: &str) -> Vec<(std::sync::Arc<str>, EntryKind)> {
         let procfile = b"version: 2\ncommands:\n  web:\n    command: a\n  worker:\n    command: b\n    count: 2\n";
         crate::testing::preview::render(procfile, app, backend, None)
             .unwrap()
@@ -377,7 +377,7 @@ mod tests {
                 } else {
                     EntryKind::Dir
                 };
-                (r.path, kind)
+                (r.path.into(), kind)
             })
             .collect()
     }
@@ -402,7 +402,7 @@ mod tests {
             manifest.entries.extend(entries(name, "myapp_staging"));
             manifest
                 .entries
-                .insert(("/etc/passwd".to_owned(), EntryKind::File));
+                .extend([("/etc/passwd".into(), EntryKind::File)]);
             assert_eq!(app_jobs(&backend, &manifest, "fb-myapp"), jobs, "{name}");
         }
     }
@@ -431,6 +431,7 @@ mod tests {
             let dropped: Vec<(String, EntryKind)> = entries(name, "myapp")
                 .into_iter()
                 .filter(|(p, _)| p.contains("worker_1"))
+                .map(|(p, k)| (p.to_string(), k))
                 .collect();
             let dropped = backend.jobs("fb-myapp", &dropped);
             assert_eq!(dropped.app, None, "{name}");
@@ -448,7 +449,10 @@ mod tests {
         for backend in BackendKind::all(&config).unwrap() {
             let name = backend.name();
             let facts = backend.checks();
-            let paths: Vec<String> = entries(name, "myapp").into_iter().map(|e| e.0).collect();
+            let paths: Vec<String> = entries(name, "myapp")
+                .into_iter()
+                .map(|e| e.0.to_string())
+                .collect();
             let process_files = paths.iter().filter(|p| facts.is_process_file(p)).count();
             assert_eq!(process_files, 3, "{name}: process files");
             for job in ["web", "worker_0", "worker_1"] {

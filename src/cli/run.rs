@@ -654,10 +654,14 @@ fn install_export(
         uid: app.run_as.uid,
         gid: app.run_as.gid,
     };
+    // The jobs are in the rendered files now: a large app's thousands of them are not held
+    // through the install.
+    let full_name = app.full_name.clone();
+    drop(app);
     let outcome = transaction::install(
         cx,
         backend,
-        &app.full_name,
+        &full_name,
         Change::Export {
             rendered,
             log_dir,
@@ -673,7 +677,7 @@ fn install_export(
         format!(
             "the {} export of {} was finished first{restart}",
             backend.name(),
-            app.full_name
+            full_name
         )
     })?;
     Ok(matches!(outcome, Outcome::Done { changed: true }))

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Refuses the paths `outputs` of an export of app `full_name` (none for a clean) that another
 /// app of backend `backend` installed, and returns `legacy` (the gem's file names found for
@@ -52,7 +53,7 @@ fn other_owners(
     state_dir: &AbsPath,
     backend: &str,
     full_name: &str,
-) -> Result<BTreeMap<String, String>> {
+) -> Result<BTreeMap<Arc<str>, String>> {
     let dir = state_dir.join(backend);
     let mut owners = BTreeMap::new();
     for name in disk.list_dir(&dir)? {
@@ -72,7 +73,7 @@ fn other_owners(
 
 /// The first of `paths` another app owns, as an error naming that app.
 fn refuse_taken<'a>(
-    owners: &BTreeMap<String, String>,
+    owners: &BTreeMap<Arc<str>, String>,
     full_name: &str,
     paths: impl Iterator<Item = &'a str>,
 ) -> Result<()> {
@@ -109,10 +110,10 @@ fn gem_could_have_made(path: &str, full_name: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn owners(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    fn owners(pairs: &[(&str, &str)]) -> BTreeMap<Arc<str>, String> {
         pairs
             .iter()
-            .map(|(p, o)| ((*p).to_owned(), (*o).to_owned()))
+            .map(|(p, o)| ((*p).into(), (*o).to_owned()))
             .collect()
     }
 

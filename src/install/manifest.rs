@@ -6,21 +6,15 @@
 //! and `logdir PATH` (the app's log directory, made by procexport and given to the run user:
 //! the only directory procexport ever hands over, and never removed).
 
+pub use crate::install::entries::EntryKind;
+use crate::install::entries::{Entries, Entry};
 use crate::model::output::{Kind, Output};
-use std::collections::BTreeSet;
-use std::fmt::Write as _;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum EntryKind {
-    File,
-    Dir,
-    Link,
-}
+use std::io::{self, Write as _};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Manifest {
     /// Every installed path with its kind, sorted (directories come before their contents).
-    pub entries: BTreeSet<(String, EntryKind)>,
+    pub entries: Entries,
     /// The uid of the user the app belongs to (0: root).
     pub owner: Option<u32>,
     /// The log directory procexport made for the app.
@@ -75,17 +69,33 @@ impl Manifest {
             && other.entries.is_subset(&target.entries)
     }
 
-    /// The text of `self.union(other)`, without building the union.
-    pub fn union_render(&self, other: &Self) -> String {
-        render(
+    /// Writes the text of `self.union(other)` to `out`, without building the union.
+    pub fn write_union(&self, other: &Self, out: &mut dyn io::Write) -> io::Result<()> {
+        write(
             other.owner.or(self.owner),
             other.log_dir.as_ref().or(self.log_dir.as_ref()),
             self.entries.union(&other.entries),
+            out,
         )
     }
 
+    /// Writes the manifest's text to `out`.
+    pub fn write(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        write(self.owner, self.log_dir.as_ref(), self.entries.iter(), out)
+    }
+
+    #[cfg(test)]
     pub fn render(&self) -> String {
-        render(self.owner, self.log_dir.as_ref(), self.entries.iter())
+        let mut text = Vec::new();
+        self.write(&mut text).unwrap();
+        String::from_utf8(text).unwrap()
+    }
+
+    #[cfg(test)]
+    pub fn union_render(&self, other: &Self) -> String {
+        let mut text = Vec::new();
+        self.write_union(other, &mut text).unwrap();
+        String::from_utf8(text).unwrap()
     }
 
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -94,6 +104,7 @@ impl Manifest {
             return Err("not a procexport manifest".to_owned());
         }
         let mut manifest = Self::default();
+        let mut entries = Vec::new();
         for (index, line) in lines.enumerate() {
             let (word, path) = line.split_once(' ').unwrap_or((line, ""));
             if word == "owner" {
@@ -115,44 +126,39 @@ impl Manifest {
             }
             match kind {
                 Some(kind) => {
-                    manifest.entries.insert((path.to_owned(), kind));
+                    entries.push((path.into(), kind));
                 }
                 None => manifest.log_dir = Some(path.to_owned()),
             }
         }
+        manifest.entries = entries.into_iter().collect();
         Ok(manifest)
     }
 }
 
-/// The text of a manifest of these parts, made in one allocation of its exact size (a large
-/// app's manifest is megabytes, and a doubling String would hold up to three times that).
-fn render<'a>(
+/// Writes the text of a manifest of these parts to `out` as it goes, through a 64 KiB buffer:
+/// a large app's manifest is megabytes, never held whole.
+fn write<'a>(
     owner: Option<u32>,
     log_dir: Option<&String>,
-    entries: impl Iterator<Item = &'a (String, EntryKind)> + Clone,
-) -> String {
-    let size: usize = entries
-        .clone()
-        .map(|(path, kind)| word(*kind).len() + path.len() + 2)
-        .sum();
-    // `owner UID` and `logdir PATH` lines included.
-    let extra = 32 + log_dir.map_or(0, |l| l.len() + 8);
-    let mut text = String::with_capacity(HEADER.len() + 1 + extra + size);
-    text.push_str(HEADER);
-    text.push('\n');
+    entries: impl Iterator<Item = &'a Entry>,
+    out: &mut dyn io::Write,
+) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(64 << 10, out);
+    writeln!(out, "{HEADER}")?;
     if let Some(owner) = owner {
-        let _ = writeln!(text, "owner {owner}");
+        writeln!(out, "owner {owner}")?;
     }
     if let Some(log_dir) = log_dir {
-        let _ = writeln!(text, "logdir {log_dir}");
+        writeln!(out, "logdir {log_dir}")?;
     }
     for (path, kind) in entries {
-        text.push_str(word(*kind));
-        text.push(' ');
-        text.push_str(path);
-        text.push('\n');
+        out.write_all(word(*kind).as_bytes())?;
+        out.write_all(b" ")?;
+        out.write_all(path.as_bytes())?;
+        out.write_all(b"\n")?;
     }
-    text
+    out.flush()
 }
 
 /// The first word of an entry's line.

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod collision;
 pub mod disk;
+pub mod entries;
 pub mod installer;
 pub mod interrupt;
 pub mod legacy;

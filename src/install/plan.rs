@@ -6,44 +6,33 @@
 use crate::error::{Error, Result};
 use crate::install::disk::Spool;
 use crate::install::manifest::{EntryKind, Manifest};
+use crate::model::contents::{Contents, Digest};
 use crate::model::output::{Group, Kind, Output};
 use crate::sanitize::Quoted;
 use std::collections::hash_map::RandomState;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::num::NonZeroU64;
+use std::sync::Arc;
 
 /// The file contents an export keeps in memory between its render and its writes, in all.
 /// Past it, a file's contents go to the spool (`disk::Spool`) as soon as it is rendered, and
 /// only their length, digest and place stay: a large app (thousands of jobs) never holds all
 /// its files at once, and is rendered once.
-pub const KEEP_BYTES: usize = 2 << 20;
+pub const KEEP_BYTES: usize = 1 << 19;
 
-/// What is kept of a rendered file whose contents were spooled: enough to tell whether the
-/// installed file is already the same, to find the contents again, and to check them when
-/// they are read back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Digest {
-    /// Where the contents start in the spool.
-    pub at: u64,
-    pub len: usize,
-    /// SipHash with this run's random keys (`RandomState`): not forgeable from outside, so
-    /// two different contents match only by a 2^-63 chance. Never zero, so that an
-    /// `Option<Digest>` takes no more room than a digest (one per output of a large app).
-    hash: NonZeroU64,
-}
-
-/// The `Digest::hash` of `bytes`: 0 is counted as 1.
+/// The `Digest::hash` of `bytes`: SipHash with this run's random keys (`RandomState`), not
+/// forgeable from outside, so two different contents match only by a 2^-63 chance; 0 is
+/// counted as 1.
 fn sip(keys: &RandomState, bytes: &[u8]) -> NonZeroU64 {
     NonZeroU64::new(keys.hash_one(bytes)).unwrap_or(NonZeroU64::MIN)
 }
 
 /// What a render left for the plan: every output in render order, each file's contents kept
-/// while they fit in the budget and spooled (a `Digest` kept instead) past it.
+/// while they fit in the budget and spooled (`Contents::Spooled`) past it.
 #[derive(Debug, Default)]
 pub struct Rendered {
-    /// Each output, with the digest of a file whose contents were spooled.
-    pub outputs: Vec<(Output, Option<Digest>)>,
+    pub outputs: Vec<Output>,
     /// The size of every file rendered, in all (for `max_rendered_bytes`).
     pub bytes: u64,
     keys: RandomState,
@@ -67,30 +56,33 @@ impl Rendered {
         };
         let mut kept = 0usize;
         render(&mut |mut output: Output| {
-            let mut digest = None;
-            // Kept until the export ends: without the spare room a string built piece by
-            // piece keeps (up to as much again; tens of thousands of paths for runit).
-            output.path.shrink_to_fit();
             if let Kind::File { contents, .. } = &mut output.kind {
-                rendered.bytes = rendered.bytes.saturating_add(contents.len() as u64);
+                let Contents::Kept(text) = contents else {
+                    return Err(Error::failed("a file was rendered spooled".to_owned()));
+                };
+                rendered.bytes = rendered.bytes.saturating_add(text.len() as u64);
                 crate::model::limits::check_rendered_bytes(rendered.bytes, max_bytes)?;
-                kept = kept.saturating_add(contents.len());
-                match rendered.spool.as_mut().filter(|_| kept > budget) {
-                    Some(spool) => {
-                        let at = spool
-                            .push(contents.as_bytes())
+                kept = kept.saturating_add(text.len());
+                let spool = rendered.spool.as_mut().filter(|_| kept > budget);
+                let digest = spool.and_then(|spool| {
+                    let digest = Digest::new(
+                        spool.end(),
+                        text.len(),
+                        sip(&rendered.keys, text.as_bytes()),
+                    )?;
+                    Some((spool, digest))
+                });
+                match digest {
+                    Some((spool, digest)) => {
+                        spool
+                            .push(text.as_bytes())
                             .map_err(|e| Error::io("writing the spool".to_owned(), e))?;
-                        digest = Some(Digest {
-                            at,
-                            len: contents.len(),
-                            hash: sip(&rendered.keys, contents.as_bytes()),
-                        });
-                        *contents = String::new();
+                        *contents = Contents::Spooled(digest);
                     }
-                    None => contents.shrink_to_fit(),
+                    None => text.shrink_to_fit(),
                 }
             }
-            rendered.outputs.push((output, digest));
+            rendered.outputs.push(output);
             Ok(())
         })?;
         if let Some(spool) = &mut rendered.spool {
@@ -101,11 +93,11 @@ impl Rendered {
         Ok(rendered)
     }
 
-    /// Every output as rendered, nothing dropped (tests).
+    /// Every output as rendered, nothing spooled (tests).
     #[cfg(test)]
     pub fn whole(outputs: Vec<Output>) -> Self {
         Self {
-            outputs: outputs.into_iter().map(|o| (o, None)).collect(),
+            outputs,
             ..Self::default()
         }
     }
@@ -154,7 +146,7 @@ pub struct Plan {
     /// New or changed outputs, in the order they must be written (dirs, files, links).
     pub writes: Vec<Output>,
     /// What is on disk now at each of `writes` that exists (a change rather than a creation).
-    pub before: HashMap<String, Existing>,
+    pub before: HashMap<Arc<str>, Existing>,
     /// Outputs already on disk exactly as rendered.
     pub unchanged: Vec<Output>,
     /// Paths of the previous install that the new one no longer has, contents first.
@@ -162,11 +154,9 @@ pub struct Plan {
     /// The manifest before and after.
     pub old: Manifest,
     pub new: Manifest,
-    /// For each of `writes`, the digest of a file whose contents were spooled after the
-    /// render (`Rendered`): read back from `spool` when it is written, and checked.
-    pub digests: Vec<Option<Digest>>,
     keys: RandomState,
-    /// The spooled contents (an open scratch file, the only one a plan holds).
+    /// The spooled contents (an open scratch file, the only one a plan holds): each
+    /// `Contents::Spooled` of `writes` is read back from it when it is written, and checked.
     pub spool: Option<Spool>,
 }
 
@@ -182,9 +172,9 @@ impl Plan {
             .as_ref()
             .ok_or_else(|| Error::failed("a file was spooled with no spool".to_owned()))?;
         spool
-            .read(digest.at, digest.len, into)
+            .read(digest.at(), digest.len(), into)
             .map_err(|e| Error::io("reading the spool".to_owned(), e))?;
-        if sip(&self.keys, into) != digest.hash {
+        if sip(&self.keys, into) != digest.hash() {
             return Err(Error::failed(
                 "the spool changed under the export; nothing was installed".to_owned(),
             ));
@@ -209,24 +199,44 @@ pub fn plan(
         spool,
         ..
     } = rendered;
-    let new = Manifest::of_outputs(ordered.iter().map(|(o, _)| o));
+    let new = Manifest::of_outputs(ordered.iter());
     let mut plan = Plan::default();
     (plan.old, plan.new, plan.keys, plan.spool) = (old.clone(), new, keys, spool);
-    ordered.sort_by_key(|(o, _)| match o.kind {
-        Kind::Dir { .. } => 0,
-        Kind::File { .. } => 1,
-        Kind::Symlink { .. } => 2,
-    });
-    let known: HashSet<&str> = old
-        .entries
-        .iter()
-        .map(|(p, _)| p.as_str())
-        .chain(legacy.iter().map(|(p, _)| p.as_str()))
-        .collect();
+    by_kind(&mut ordered);
+    // A path the old manifest or the gem's files name: binary search, no set of them.
+    let known = |path: &str| old.entries.has_path(path) || legacy.iter().any(|(p, _)| p == path);
     let foreign = plan_outputs(&mut plan, ordered, &known, ownership, inspect)?;
     refuse_foreign(&foreign)?;
     plan_removals(&mut plan, old, legacy, belongs, inspect)?;
     Ok(plan)
+}
+
+/// Puts directories first, then files, then links, each in render order: a stable sort
+/// without the scratch copy `sort_by_key` makes (half the list, megabytes for a large app).
+/// The order is sorted as indices, then applied in place one cycle at a time.
+fn by_kind(ordered: &mut [Output]) {
+    let rank = |o: &Output| match o.kind {
+        Kind::Dir { .. } => 0u8,
+        Kind::File { .. } => 1,
+        Kind::Symlink { .. } => 2,
+    };
+    let Ok(len) = u32::try_from(ordered.len()) else {
+        ordered.sort_by_key(rank); // past any bound an admin would set: the plain sort
+        return;
+    };
+    let mut from: Vec<u32> = (0..len).collect();
+    from.sort_unstable_by_key(|&at| (rank(&ordered[at as usize]), at));
+    // `from[at]` is where the output that belongs at `at` is now; a done place points at itself.
+    for start in 0..len {
+        let mut at = start;
+        while from[at as usize] != start {
+            let next = from[at as usize];
+            ordered.swap(at as usize, next as usize);
+            from[at as usize] = at;
+            at = next;
+        }
+        from[at as usize] = at;
+    }
 }
 
 /// Sorts each rendered output into `plan.unchanged` or `plan.writes` (with what stands there
@@ -236,16 +246,25 @@ pub fn plan(
 /// (tens of thousands of them for a large runit app).
 fn plan_outputs(
     plan: &mut Plan,
-    mut ordered: Vec<(Output, Option<Digest>)>,
-    known: &HashSet<&str>,
+    mut ordered: Vec<Output>,
+    known: &dyn Fn(&str) -> bool,
     ownership: Option<Ownership>,
     inspect: &mut dyn FnMut(&str) -> Result<Existing>,
 ) -> Result<Vec<String>> {
     let mut foreign: Vec<String> = Vec::new();
     // Whether each of `ordered` is to be written.
     let mut written: Vec<bool> = Vec::with_capacity(ordered.len());
-    for (output, digest) in &mut ordered {
-        let digest = *digest;
+    // What an unchanged output leaves in its place until it is dropped below: one shared
+    // empty path, no allocation each.
+    let empty: Arc<str> = Arc::from("");
+    for output in &mut ordered {
+        let spooled = matches!(
+            output.kind,
+            Kind::File {
+                contents: Contents::Spooled(_),
+                ..
+            }
+        );
         written.push(false); // until it is found to be written
         if foreign.iter().any(|dir| {
             output
@@ -256,29 +275,29 @@ fn plan_outputs(
             continue; // inside a directory already named
         }
         let mut existing = inspect(&output.path)?;
-        let current = match digest {
-            Some(digest) => is_current_digest(output, digest, &existing, ownership, &plan.keys)?,
-            None => is_current(output, &existing, ownership)?,
-        };
+        let current = is_current(output, &existing, ownership, &plan.keys)?;
         // A directory counts even when it already looks right: one that procexport did not
         // make (a vendor's service directory) would otherwise be adopted, filled and, on the
         // next clean, removed.
         let foreign_dir = matches!(output.kind, Kind::Dir { .. });
-        if (!current || foreign_dir)
-            && existing != Existing::Missing
-            && !known.contains(output.path.as_str())
-        {
-            foreign.push(output.path.clone());
+        if (!current || foreign_dir) && existing != Existing::Missing && !known(&output.path) {
+            foreign.push(output.path.to_string());
             continue;
         }
         if current {
-            // Moved out; what is left in its place (no allocation) is dropped below.
-            let placeholder = Output::dir(String::new(), 0);
+            // Moved out; what is left in its place is dropped below.
+            let placeholder = Output {
+                path: empty.clone(),
+                kind: Kind::Dir {
+                    mode: 0,
+                    group: Group::Root,
+                },
+            };
             plan.unchanged.push(std::mem::replace(output, placeholder));
         } else {
-            // Of a dropped file, only whether it existed is needed (a dry run drops none).
+            // Of a spooled file, only whether it existed is needed (a dry run spools none).
             match &mut existing {
-                Existing::File { contents, .. } if digest.is_some() => *contents = Vec::new(),
+                Existing::File { contents, .. } if spooled => *contents = Vec::new(),
                 _ => {}
             }
             if existing != Existing::Missing {
@@ -292,10 +311,8 @@ fn plan_outputs(
     // `retain` visits each element once, in order.
     let mut keep = written.into_iter();
     ordered.retain(|_| keep.next().unwrap_or(false));
-    plan.digests = ordered.iter().map(|(_, digest)| *digest).collect();
-    // Collected in place (the same allocation), then trimmed to its length.
-    plan.writes = ordered.into_iter().map(|(output, _)| output).collect();
-    plan.writes.shrink_to_fit();
+    ordered.shrink_to_fit();
+    plan.writes = ordered;
     Ok(foreign)
 }
 
@@ -311,13 +328,13 @@ fn plan_removals(
     if old.entries.is_empty() && legacy.is_empty() {
         return Ok(()); // nothing installed before: nothing to remove, no set of new paths
     }
-    let wanted: HashSet<&str> = plan.new.entries.iter().map(|(p, _)| p.as_str()).collect();
+    let wanted = |path: &str| plan.new.entries.has_path(path);
     let mut stale: Vec<(String, EntryKind)> = old
         .entries
         .iter()
-        .cloned()
-        .chain(legacy)
-        .filter(|(path, _)| !wanted.contains(path.as_str()))
+        .filter(|(path, _)| !wanted(path))
+        .map(|(path, kind)| (path.to_string(), *kind))
+        .chain(legacy.into_iter().filter(|(path, _)| !wanted(path)))
         .collect();
     stale.sort();
     stale.dedup();
@@ -360,36 +377,6 @@ fn plan_removals(
     Ok(())
 }
 
-/// `is_current` for a file whose contents were dropped after the render: compared by digest.
-fn is_current_digest(
-    output: &Output,
-    digest: Digest,
-    existing: &Existing,
-    ownership: Option<Ownership>,
-    keys: &RandomState,
-) -> Result<bool> {
-    let Existing::File {
-        contents,
-        mode,
-        uid,
-        gid,
-    } = existing
-    else {
-        return is_current(output, existing, ownership);
-    };
-    if digest.len != contents.len() || digest.hash != sip(keys, contents) {
-        return Ok(false);
-    }
-    // The contents match: the rest (mode, owner) as for any file; both sides empty.
-    let without = Existing::File {
-        contents: Vec::new(),
-        mode: *mode,
-        uid: *uid,
-        gid: *gid,
-    };
-    is_current(output, &without, ownership)
-}
-
 /// Refuses the paths an export would take over from someone else, all named in one message.
 fn refuse_foreign(foreign: &[String]) -> Result<()> {
     match foreign {
@@ -416,9 +403,14 @@ fn refuse_foreign(foreign: &[String]) -> Result<()> {
     }
 }
 
-/// True when the path already holds exactly the output; an error when it holds something that
-/// must not be replaced.
-fn is_current(output: &Output, existing: &Existing, ownership: Option<Ownership>) -> Result<bool> {
+/// True when the path already holds exactly the output (a spooled file compared by its digest,
+/// with this run's `keys`); an error when it holds something that must not be replaced.
+fn is_current(
+    output: &Output,
+    existing: &Existing,
+    ownership: Option<Ownership>,
+    keys: &RandomState,
+) -> Result<bool> {
     let refuse = || {
         Err(Error::refused_at(
             &output.path,
@@ -452,7 +444,13 @@ fn is_current(output: &Output, existing: &Existing, ownership: Option<Ownership>
             },
         ) => {
             let owner_ok = ownership.is_none_or(|o| *uid == 0 && *gid == o.gid(*group));
-            Ok(now == contents.as_bytes() && m & 0o7777 == *mode && owner_ok)
+            let same = match contents {
+                Contents::Kept(text) => now == text.as_bytes(),
+                Contents::Spooled(digest) => {
+                    digest.len() == now.len() && digest.hash() == sip(keys, now)
+                }
+            };
+            Ok(same && m & 0o7777 == *mode && owner_ok)
         }
         // Refused here, before the first write, rather than when the writer opens it.
         (Kind::Dir { .. }, Existing::Dir { mode: m, .. }) if m & 0o022 != 0 => {
@@ -498,6 +496,33 @@ mod tests {
 
     fn file(path: &str, text: &str) -> Output {
         Output::file(path.into(), text.into(), 0o644, Group::Root)
+    }
+
+    /// The in-place order is the stable sort's, for lists whose kinds come in any order.
+    #[test]
+    fn by_kind_is_a_stable_sort() {
+        for len in [0usize, 1, 2, 3, 7, 64, 1000] {
+            let mut seed = len as u64 * 2_654_435_761 + 1;
+            let mut ordered: Vec<Output> = (0..len)
+                .map(|at| {
+                    seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    let path = format!("/p{at}");
+                    match seed >> 62 {
+                        0 => Output::dir(path, 0o755),
+                        1 => Output::symlink(path, "/t".into()),
+                        _ => file(&path, ""),
+                    }
+                })
+                .collect();
+            let mut expected = ordered.clone();
+            expected.sort_by_key(|o| match o.kind {
+                Kind::Dir { .. } => 0,
+                Kind::File { .. } => 1,
+                Kind::Symlink { .. } => 2,
+            });
+            by_kind(&mut ordered);
+            assert_eq!(ordered, expected, "{len} outputs");
+        }
     }
 
     fn run(outputs: Vec<Output>, old: &Manifest, disk: &HashMap<&str, Existing>) -> Result<Plan> {
@@ -564,16 +589,39 @@ mod tests {
         }
     }
 
+    /// A spooled file is compared by its length and keyed hash, mode and owner as any file.
+    #[test]
+    fn a_spooled_file_is_current_only_when_its_digest_matches() {
+        let keys = RandomState::new();
+        let mut output = file("/i/fb-a.conf", "");
+        let digest = Digest::new(0, 5, sip(&keys, b"hello")).unwrap();
+        if let Kind::File { contents, .. } = &mut output.kind {
+            *contents = Contents::Spooled(digest);
+        }
+        let on_disk = |text: &[u8], mode| Existing::File {
+            contents: text.to_vec(),
+            mode,
+            uid: 0,
+            gid: 0,
+        };
+        let current = |existing| is_current(&output, &existing, None, &keys).unwrap();
+        assert!(current(on_disk(b"hello", 0o644)));
+        assert!(!current(on_disk(b"hellO", 0o644)));
+        assert!(!current(on_disk(b"hello!", 0o644)));
+        assert!(!current(on_disk(b"hello", 0o600)));
+    }
+
     #[test]
     fn directories_are_checked_for_mode_and_owner() {
         let env = || Output::dir_with_group("/i/fb-a-web/env".into(), 0o750, Group::Run);
         let ownership = Some(Ownership { run_gid: 7 });
         let dir = |mode, gid| Existing::Dir { mode, uid: 0, gid };
-        assert!(is_current(&env(), &dir(0o750, 7), ownership).unwrap());
-        assert!(!is_current(&env(), &dir(0o755, 7), ownership).unwrap());
-        assert!(!is_current(&env(), &dir(0o750, 0), ownership).unwrap());
+        let keys = RandomState::new();
+        assert!(is_current(&env(), &dir(0o750, 7), ownership, &keys).unwrap());
+        assert!(!is_current(&env(), &dir(0o755, 7), ownership, &keys).unwrap());
+        assert!(!is_current(&env(), &dir(0o750, 0), ownership, &keys).unwrap());
         for loose in [0o770, 0o752] {
-            let error = is_current(&env(), &dir(loose, 7), ownership).unwrap_err();
+            let error = is_current(&env(), &dir(loose, 7), ownership, &keys).unwrap_err();
             assert!(error.to_string().contains("writable by group"), "{error}");
         }
     }

@@ -39,10 +39,10 @@ pub fn dry_run(out: &mut dyn Write, what: &str, plan: &Plan, view: &View) -> io:
         )?;
     }
     for output in &plan.writes {
-        if view.hidden.contains(&output.path) && view.compared {
+        if view.hidden.contains(&*output.path) && view.compared {
             change += 1;
             print_output(out, "change", output, view.run_group, DIFFERS_UNSEEN)?;
-        } else if view.hidden.contains(&output.path) {
+        } else if view.hidden.contains(&*output.path) {
             blind += 1;
             print_output(out, "write", output, view.run_group, NOT_COMPARED)?;
         } else if let Some(before) = plan.before.get(&output.path) {
@@ -54,12 +54,12 @@ pub fn dry_run(out: &mut dyn Write, what: &str, plan: &Plan, view: &View) -> io:
         }
     }
     for output in &plan.unchanged {
-        if view.hidden.contains(&output.path) && !view.compared {
+        if view.hidden.contains(&*output.path) && !view.compared {
             blind += 1;
             print_output(out, "write", output, view.run_group, NOT_COMPARED)?;
         } else {
             unchanged += 1;
-            let unseen = if view.hidden.contains(&output.path) {
+            let unseen = if view.hidden.contains(&*output.path) {
                 SAME_UNSEEN
             } else {
                 ""
@@ -140,8 +140,10 @@ fn print_change(
             }
             let _ = gid;
             let old = String::from_utf8_lossy(old);
-            if old != contents.as_str() {
-                let diff = similar::TextDiff::from_lines(old.as_ref(), contents.as_str());
+            // A dry run holds every file whole (it spools none).
+            let contents = contents.kept().unwrap_or_default();
+            if old != contents {
+                let diff = similar::TextDiff::from_lines(old.as_ref(), contents);
                 let text = diff
                     .unified_diff()
                     .context_radius(3)
@@ -196,7 +198,10 @@ fn print_output(
         "=== {verb} {path} ({}{note})",
         describe(output, run_group)
     )?;
-    if let Kind::File { contents, .. } = &output.kind {
+    if let Some(contents) = match &output.kind {
+        Kind::File { contents, .. } => contents.kept(),
+        Kind::Dir { .. } | Kind::Symlink { .. } => None,
+    } {
         write!(out, "{}", for_terminal(contents))?;
         if !contents.ends_with('\n') {
             writeln!(out)?;

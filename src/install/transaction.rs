@@ -263,8 +263,8 @@ fn install_locked(
         }
         Change::Clean => (Rendered::default(), None, false),
     };
-    let listed: HashSet<&str> = old.entries.iter().map(|(p, _)| p.as_str()).collect();
-    for (output, _) in &rendered.outputs {
+    let listed: HashSet<&str> = old.entries.iter().map(|(p, _)| &**p).collect();
+    for output in &rendered.outputs {
         shadow_check(cx.disk, installer, &output.path, &listed)?;
     }
     let install_dirs = installer.install_dirs();
@@ -329,7 +329,7 @@ fn dry_run(
     // The plan compared each of them byte for byte (as root); the report gets the verdict
     // only: what a hidden file holds is dropped before anything is printed.
     for path in &hidden {
-        plan.before.remove(path);
+        plan.before.remove(path.as_str());
     }
     let view = View {
         run_group: cx.run_group,
@@ -367,7 +367,7 @@ fn hidden(
         } = disk.inspect(&output.path)?
         {
             if !allows(mode, owner, group, 0o004) {
-                files.insert(output.path.clone());
+                files.insert(output.path.to_string());
             }
         }
     }
@@ -521,7 +521,7 @@ pub fn app_jobs(installer: &dyn Installer, manifest: &Manifest, full_name: &str)
         .entries
         .iter()
         .filter(|(path, _)| belongs_to_app(path, &install_dirs, full_name))
-        .cloned()
+        .map(|(path, kind)| (path.to_string(), *kind))
         .collect();
     jobs_of(installer, full_name, &entries)
 }
@@ -624,16 +624,12 @@ fn scan_legacy(
     // removed: a gem job left behind would still start with the app. Only those their
     // contents prove to be this app's; the rest are named and left.
     let wanted: Vec<&str> = match change {
-        Change::Export { rendered, .. } => rendered
-            .outputs
-            .iter()
-            .map(|(o, _)| o.path.as_str())
-            .collect(),
+        Change::Export { rendered, .. } => rendered.outputs.iter().map(|o| &*o.path).collect(),
         Change::Clean => Vec::new(),
     };
     // What the manifest lists is procexport's: not read, not proven, never an older
     // exporter's.
-    let listed: HashSet<&str> = old.entries.iter().map(|(p, _)| p.as_str()).collect();
+    let listed: HashSet<&str> = old.entries.iter().map(|(p, _)| &**p).collect();
     let found = legacy::files(
         cx.disk,
         installer,

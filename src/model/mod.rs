@@ -6,6 +6,7 @@ pub mod capability;
 pub mod command;
 pub mod config;
 pub mod config_files;
+pub mod contents;
 pub mod depends;
 pub mod env;
 pub mod job;

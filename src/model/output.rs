@@ -2,7 +2,9 @@
 //! live system, before any `--root`), contents, modes and owners. Pure data: nothing here
 //! touches the disk.
 
+use crate::model::contents::Contents;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Who owns a file: always root; the group is root, or the run group for files the job must
 /// read but other users must not (they hold env values, which are often secrets).
@@ -15,7 +17,7 @@ pub enum Group {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     File {
-        contents: String,
+        contents: Contents,
         mode: u32,
         group: Group,
     },
@@ -32,17 +34,18 @@ pub enum Kind {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Output {
-    /// Absolute path on the live system.
-    pub path: String,
+    /// Absolute path on the live system. Shared with the manifest's entry for it (a large
+    /// app has tens of thousands of paths; each is held once).
+    pub path: Arc<str>,
     pub kind: Kind,
 }
 
 impl Output {
     pub fn file(path: String, contents: String, mode: u32, group: Group) -> Self {
         Self {
-            path,
+            path: path.into(),
             kind: Kind::File {
-                contents,
+                contents: Contents::Kept(contents),
                 mode,
                 group,
             },
@@ -55,14 +58,14 @@ impl Output {
 
     pub fn dir_with_group(path: String, mode: u32, group: Group) -> Self {
         Self {
-            path,
+            path: path.into(),
             kind: Kind::Dir { mode, group },
         }
     }
 
     pub fn symlink(path: String, target: String) -> Self {
         Self {
-            path,
+            path: path.into(),
             kind: Kind::Symlink { target },
         }
     }

@@ -70,19 +70,20 @@ pub fn render(
         .into_iter()
         .map(|o| match o.kind {
             Kind::File { contents, mode, .. } => Rendered {
-                path: o.path,
-                contents: Some(contents),
+                path: o.path.to_string(),
+                // `render_all` spools nothing: every file's text is here.
+                contents: Some(contents.kept().unwrap_or_default().to_owned()),
                 mode: Some(mode),
                 link_target: None,
             },
             Kind::Dir { mode, .. } => Rendered {
-                path: o.path,
+                path: o.path.to_string(),
                 contents: None,
                 mode: Some(mode),
                 link_target: None,
             },
             Kind::Symlink { target } => Rendered {
-                path: o.path,
+                path: o.path.to_string(),
                 contents: None,
                 mode: None,
                 link_target: Some(target),

@@ -42,9 +42,14 @@ impl Spool {
         })
     }
 
+    /// Where the next bytes pushed will start.
+    pub fn end(&self) -> u64 {
+        self.written + self.pending.len() as u64
+    }
+
     /// Appends `bytes`; returns where they start.
     pub fn push(&mut self, bytes: &[u8]) -> std::io::Result<u64> {
-        let at = self.written + self.pending.len() as u64;
+        let at = self.end();
         self.pending.extend_from_slice(bytes);
         if self.pending.len() >= CHUNK {
             self.finish()?;

@@ -19,6 +19,7 @@ use super::{Disk, Strictness};
 use crate::error::{Error, Result};
 use crate::install::manifest::{EntryKind, Manifest};
 use crate::install::plan::{Existing, Ownership, Plan};
+use crate::model::contents::Contents;
 use crate::model::output::{split_path, Group, Kind, Output};
 use crate::sanitize::Quoted;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -28,6 +29,7 @@ use rustix::fs::{
 };
 use rustix::io::{fcntl_dupfd_cloexec, Errno};
 use std::collections::BTreeSet;
+use std::fs::File;
 use std::io::Write;
 
 const DIR_FLAGS: OFlags = OFlags::RDONLY
@@ -82,11 +84,12 @@ impl Disk {
             ..Undo::default()
         };
         if undo.manifest {
-            let fd = self.write_manifest_at(manifest_path, plan.old.union_render(&plan.new))?;
+            let text = |out: &mut File| plan.old.write_union(&plan.new, out);
+            let fd = self.write_manifest_at(manifest_path, &text)?;
             flush.push(fd, self.host(manifest_path))?;
             early.insert(split_path(manifest_path).0);
         }
-        let mut staged = Vec::new();
+        let mut staged = Vec::with_capacity(plan.writes.len());
         let staging = self.stage_all(plan, ownership, stop, &mut staged, &mut flush, &mut undo);
         let discarded = match &plan.spool {
             Some(spool) => spool
@@ -101,22 +104,27 @@ impl Disk {
                 return Ok(Written::RolledBack);
             }
             Err(error) => {
-                self.discard(&staged);
+                self.discard(plan, &staged);
                 return Err(error);
             }
         }
         // The directories the renames go into are fsync'd after them; the others whose
         // entries may have changed (those made, those above) are done changing now.
-        let touched: BTreeSet<&str> = plan.writes.iter().map(|o| split_path(&o.path).0).collect();
+        // Inserted one by one: `collect` would hold every write's directory and a sort's
+        // scratch copy first (tens of thousands for a large app, a few thousand distinct).
+        let mut touched: BTreeSet<&str> = BTreeSet::new();
+        for output in &plan.writes {
+            touched.insert(split_path(&output.path).0);
+        }
         let made = plan
             .writes
             .iter()
             .filter(|o| matches!(o.kind, Kind::Dir { .. }));
-        early.extend(made.map(|o| o.path.as_str()));
+        early.extend(made.map(|o| &*o.path));
         early.retain(|dir| !touched.contains(dir));
         let flushed = self.flush_dirs(&mut flush, &early, &touched);
         if let Err(error) = flushed.and_then(|()| flush.run()) {
-            self.discard(&staged);
+            self.discard(plan, &staged);
             return Err(error);
         }
         // The commit point: the last moment the change can be undone.
@@ -124,7 +132,7 @@ impl Disk {
             self.roll_back(plan, manifest_path, &staged, &undo)?;
             return Ok(Written::RolledBack);
         }
-        self.rename_staged(&staged, &touched, flush)?;
+        self.rename_staged(plan, &staged, &touched, flush)?;
         Ok(Written::Done)
     }
 
@@ -142,11 +150,13 @@ impl Disk {
     /// directories the renames went into (`touched`).
     fn rename_staged(
         &mut self,
-        staged: &[(&Output, Temp)],
+        plan: &Plan,
+        staged: &[(u32, Temp)],
         touched: &BTreeSet<&str>,
         mut flush: Flush,
     ) -> Result<()> {
-        for (output, temp) in staged {
+        for (at, temp) in staged {
+            let output = &plan.writes[*at as usize];
             let (dir, name) = split_path(&output.path);
             let host = self.host(&output.path);
             let temp = self.temp_file(*temp);
@@ -176,29 +186,37 @@ impl Disk {
         plan: &'p Plan,
         ownership: Option<Ownership>,
         stop: &dyn Fn() -> bool,
-        staged: &mut Vec<(&'p Output, Temp)>,
+        staged: &mut Vec<(u32, Temp)>,
         flush: &mut Flush,
         undo: &mut Undo<'p>,
     ) -> Result<bool> {
         let mut covered = String::new();
         let mut spooled = Vec::new();
-        for at in write_order(&plan.writes) {
-            let (output, digest) = (&plan.writes[at], plan.digests[at]);
+        for at in write_order(&plan.writes)? {
+            let output = &plan.writes[at as usize];
             if stop() {
                 return Ok(false);
             }
             if matches!(output.kind, Kind::Dir { .. }) {
                 undo.dirs.push(output);
             }
-            let contents = match digest {
-                Some(digest) => {
-                    plan.spooled(digest, &mut spooled)?;
-                    Some(spooled.as_slice())
+            let bytes = match &output.kind {
+                Kind::File {
+                    contents: Contents::Spooled(digest),
+                    ..
+                } => {
+                    plan.spooled(*digest, &mut spooled)?;
+                    spooled.as_slice()
                 }
-                None => None,
+                Kind::File {
+                    contents: Contents::Kept(text),
+                    ..
+                } => text.as_bytes(),
+                Kind::Dir { .. } | Kind::Symlink { .. } => &[],
             };
-            if let Some((temp, fd)) = self.stage(output, contents, ownership, flush.scheme())? {
-                staged.push((output, temp));
+            let fill = |out: &mut File| out.write_all(bytes);
+            if let Some((temp, fd)) = self.stage(output, &fill, ownership, flush.scheme())? {
+                staged.push((at, temp));
                 if let Some(fd) = fd {
                     flush.push(fd, self.host(&output.path))?;
                 }
@@ -215,10 +233,10 @@ impl Disk {
         &mut self,
         plan: &Plan,
         manifest_path: &str,
-        staged: &[(&Output, Temp)],
+        staged: &[(u32, Temp)],
         undo: &Undo,
     ) -> Result<()> {
-        self.discard(staged);
+        self.discard(plan, staged);
         for output in undo.dirs.iter().rev() {
             match plan.before.get(&output.path) {
                 Some(Existing::Dir { mode, uid, gid }) => {
@@ -303,7 +321,7 @@ impl Disk {
     fn stage(
         &mut self,
         output: &Output,
-        spooled: Option<&[u8]>,
+        fill: &Fill,
         ownership: Option<Ownership>,
         scheme: Scheme,
     ) -> Result<Option<(Temp, Option<OwnedFd>)>> {
@@ -354,16 +372,11 @@ impl Disk {
                 }
                 Ok(None)
             }
-            Kind::File {
-                contents,
-                mode,
-                group,
-            } => {
+            Kind::File { mode, group, .. } => {
                 // A new file already has this process's group: change only a different one.
                 let gid = ownership.map(|o| o.gid(*group)).filter(|gid| *gid != egid);
                 let each_file = scheme == Scheme::EachFile;
-                let bytes = spooled.unwrap_or(contents.as_bytes());
-                let fd = write_file(dir_fd, &temp, bytes, *mode, gid, each_file)
+                let fd = write_file(dir_fd, &temp, fill, *mode, gid, each_file)
                     .inspect_err(|_| {
                         let _ = unlinkat(dir_fd, &temp, AtFlags::empty());
                     })
@@ -379,9 +392,9 @@ impl Disk {
     }
 
     /// Removes staged temp entries after a failure, so nothing of the run is left behind.
-    fn discard(&mut self, staged: &[(&Output, Temp)]) {
-        for (output, temp) in staged {
-            let (dir, _) = split_path(&output.path);
+    fn discard(&mut self, plan: &Plan, staged: &[(u32, Temp)]) {
+        for (at, temp) in staged {
+            let (dir, _) = split_path(&plan.writes[*at as usize].path);
             let temp = self.temp_file(*temp);
             if let Ok(Some(fd)) = self.open_dir(dir, Strictness::Target, false) {
                 let _ = unlinkat(fd, temp.as_str(), AtFlags::empty());
@@ -592,7 +605,7 @@ impl Disk {
             return self.remove(real, EntryKind::File);
         }
         let (dir, name) = split_path(real);
-        let (temp, fd) = self.stage_manifest(real, manifest.render())?;
+        let (temp, fd) = self.stage_manifest(real, &|out: &mut File| manifest.write(out))?;
         if durable {
             fsync(&fd).map_err(|e| Error::io(format!("syncing {}", Quoted(real)), e.into()))?;
         }
@@ -607,7 +620,7 @@ impl Disk {
 
     /// Puts a (non-empty) manifest in place at live path `real` without flushing it, and
     /// returns its descriptor for the caller to fsync.
-    fn write_manifest_at(&mut self, real: &str, text: String) -> Result<OwnedFd> {
+    fn write_manifest_at(&mut self, real: &str, text: &Fill) -> Result<OwnedFd> {
         let (dir, name) = split_path(real);
         let (temp, fd) = self.stage_manifest(real, text)?;
         let dir_fd = self.target_dir(dir)?;
@@ -616,11 +629,12 @@ impl Disk {
         Ok(fd)
     }
 
-    fn stage_manifest(&mut self, real: &str, text: String) -> Result<(String, OwnedFd)> {
+    fn stage_manifest(&mut self, real: &str, text: &Fill) -> Result<(String, OwnedFd)> {
         // Root's alone: a manifest names every file of the app, its env keys among them.
-        let output = Output::file(real.to_owned(), text, 0o600, Group::Root);
+        // `stage` writes what `text` gives, not the output's own contents.
+        let output = Output::file(real.to_owned(), String::new(), 0o600, Group::Root);
         let ownership = Some(Ownership { run_gid: 0 }).filter(|_| self.euid == 0);
-        match self.stage(&output, None, ownership, Scheme::EachFile)? {
+        match self.stage(&output, text, ownership, Scheme::EachFile)? {
             Some((temp, Some(fd))) => Ok((self.temp_file(temp), fd)),
             _ => unreachable!("a file is staged"),
         }
@@ -782,13 +796,16 @@ fn process_alive(pid: u32) -> bool {
     !proc_mounted || rustix::fs::stat(format!("/proc/{pid}")).is_ok()
 }
 
+/// What writes a staged file's contents: its bytes, or a manifest's text as it is made.
+type Fill<'a> = dyn Fn(&mut File) -> std::io::Result<()> + 'a;
+
 /// Creates `temp` in `dir` exclusively with `mode`, writes it whole, when `gid` is given gives
 /// it that group, and with `start_writeback` starts its writeback, for the caller to fsync the
 /// descriptor returned.
 fn write_file(
     dir: BorrowedFd<'_>,
     temp: &str,
-    contents: &[u8],
+    contents: &Fill,
     mode: u32,
     gid: Option<u32>,
     start_writeback: bool,
@@ -797,9 +814,8 @@ fn write_file(
     // Made with its final mode (the umask is 0, see `Disk::new`) and this process's group,
     // root's when root runs it: never more open than the file it becomes.
     let fd = openat(dir, temp, flags, Mode::from_raw_mode(mode))?;
-    let mut file = std::fs::File::from(fd);
-    file.write_all(contents)
-        .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))?;
+    let mut file = File::from(fd);
+    contents(&mut file).map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))?;
     if let Some(gid) = gid {
         fchown(file.as_fd(), Some(Uid::ROOT), Some(Gid::from_raw(gid)))?;
     }
@@ -829,14 +845,14 @@ fn with_ancestors<'a>(dirs: impl IntoIterator<Item = &'a str>) -> BTreeSet<&'a s
 /// comes before what goes in it, and the directories a run opens are reused while they are
 /// cached), links last (a link enables a service: it goes in once everything it points to is
 /// in place).
-fn write_order(writes: &[Output]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..writes.len()).collect();
-    order.sort_by_key(|&at| {
-        let output = &writes[at];
-        (
-            matches!(output.kind, Kind::Symlink { .. }),
-            output.path.as_str(),
-        )
+fn write_order(writes: &[Output]) -> Result<Vec<u32>> {
+    let len = u32::try_from(writes.len())
+        .map_err(|_| Error::failed(format!("{} files are too many to write", writes.len())))?;
+    let mut order: Vec<u32> = (0..len).collect();
+    // Unstable is exact here (no two writes share a path) and makes no scratch copy.
+    order.sort_unstable_by_key(|&at| {
+        let output = &writes[at as usize];
+        (matches!(output.kind, Kind::Symlink { .. }), &*output.path)
     });
-    order
+    Ok(order)
 }
