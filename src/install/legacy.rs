@@ -7,6 +7,7 @@
 //! byte for byte what that tool writes for the app (`Installer::adopt_proven`).
 
 use super::disk::Disk;
+use super::entries::Entries;
 use super::installer::{Installer, LegacyFile, LegacyFiles};
 use super::plan::Existing;
 use crate::error::Error;
@@ -45,7 +46,7 @@ pub fn files(
     no_prefix: bool,
     full_name: &str,
     wanted: &[&str],
-    listed: &HashSet<&str>,
+    listed: &Entries,
 ) -> Result<Legacy> {
     if no_prefix {
         return Ok(Legacy::default());
@@ -74,7 +75,7 @@ pub fn adoptable(
     disk: &mut Disk,
     installer: &dyn Installer,
     full_name: &str,
-    listed: &HashSet<&str>,
+    listed: &Entries,
 ) -> Result<Legacy> {
     let found = candidates(disk, &installer.adopt_places(), full_name, listed)?;
     let mut legacy = Legacy::default();
@@ -118,7 +119,7 @@ fn candidates(
     disk: &mut Disk,
     places: &[LegacyFiles],
     full_name: &str,
-    listed: &HashSet<&str>,
+    listed: &Entries,
 ) -> Result<Vec<LegacyFile>> {
     let mut found = Vec::new();
     for place in places {
@@ -131,7 +132,7 @@ fn candidates(
             });
             if matches {
                 let path = format!("{}/{name}", place.dir.trim_end_matches('/'));
-                if listed.contains(path.as_str()) {
+                if listed.has_path(&path) {
                     continue;
                 }
                 let contents = match disk.inspect(&path)? {

@@ -18,6 +18,7 @@ use super::disk::{stale, DirStat, Disk, Lock, Written};
 use super::installer::{Action, Installer, JobStatus, Jobs, State, Target};
 use super::interrupt::Interrupt;
 use super::legacy::{self, Legacy};
+use super::entries::Entries;
 use super::manifest::{EntryKind, Manifest};
 use super::plan::{plan, Existing, Ownership, Plan, Rendered};
 use super::report::{self, View};
@@ -263,9 +264,9 @@ fn install_locked(
         }
         Change::Clean => (Rendered::default(), None, false),
     };
-    let listed: HashSet<&str> = old.entries.iter().map(|(p, _)| &**p).collect();
+    let listed = &old.entries;
     for output in &rendered.outputs {
-        shadow_check(cx.disk, installer, &output.path, &listed)?;
+        shadow_check(cx.disk, installer, &output.path, listed)?;
     }
     let install_dirs = installer.install_dirs();
     let belongs = |path: &str| belongs_to_app(path, &install_dirs, full_name);
@@ -397,9 +398,9 @@ fn shadow_check(
     disk: &mut Disk,
     installer: &dyn Installer,
     path: &str,
-    listed: &HashSet<&str>,
+    listed: &Entries,
 ) -> Result<()> {
-    if listed.contains(path) {
+    if listed.has_path(path) {
         return Ok(());
     }
     for other in installer.capabilities().same_name_elsewhere(path) {
@@ -629,14 +630,14 @@ fn scan_legacy(
     };
     // What the manifest lists is procexport's: not read, not proven, never an older
     // exporter's.
-    let listed: HashSet<&str> = old.entries.iter().map(|(p, _)| &**p).collect();
+    let listed = &old.entries;
     let found = legacy::files(
         cx.disk,
         installer,
         cx.no_prefix,
         full_name,
         &wanted,
-        &listed,
+        listed,
     )?;
     // Another app's files (a "-" can make its names and this app's alike) are never taken.
     let mut found = collision::check(
@@ -648,12 +649,12 @@ fn scan_legacy(
         found,
     )?;
     if cx.older == Older::Adopt {
-        let others = legacy::adoptable(cx.disk, installer, full_name, &listed)?;
+        let others = legacy::adoptable(cx.disk, installer, full_name, listed)?;
         let others =
             collision::drop_others(cx.disk, state_dir, installer.name(), full_name, others)?;
         found.merge(others);
     }
-    found.retain(|path| !listed.contains(path));
+    found.retain(|path| !listed.has_path(path));
     if !found.proven.is_empty() && !cx.may_claim_legacy {
         return Err(legacy::refuse(cx.disk, full_name, &found));
     }
