@@ -585,7 +585,7 @@ def header():
     if FLOOR:
         say(f"- floor: bench/floor.c, mode {FLOOR_MODE} ({FLOOR})")
     if PX_OLD:
-        say(f"- procexport-old: {OLD_REV}, the syncfs scheme ({PX_OLD})")
+        say(f"- procexport-old: {OLD_REV} ({PX_OLD})")
     if FOREMAN:
         say(f"- foreman {version([FOREMAN, 'version'])}")
     if HONCHO:

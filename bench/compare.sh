@@ -5,7 +5,7 @@
 # backend: fresh on disk, the fixed part (start-up, dry run, unchanged re-export), re-export
 # unchanged and changed, tmpfs, 2,000 and 5,000 jobs, unrelated dirty data, peak RSS and
 # system-call counts. With
-# BENCH_OLD_REV, also an older procexport built from that revision (e.g. the syncfs scheme).
+# BENCH_OLD_REV, also an older procexport built from that revision.
 # See bench/README.md. Installs nothing unless --setup is given.
 set -euo pipefail
 
