@@ -19,16 +19,16 @@ use std::sync::Arc;
 /// app of backend `backend` installed, and returns `legacy` (the gem's file names found for
 /// this app) without any file that is another app's or that the gem could not have written
 /// for this app.
-pub fn check(
+pub fn check<'a>(
     disk: &mut Disk,
     state_dir: &AbsPath,
     backend: &str,
     full_name: &str,
-    outputs: &[&str],
+    outputs: impl Iterator<Item = &'a str>,
     mut legacy: Legacy,
 ) -> Result<Legacy> {
     let owners = other_owners(disk, state_dir, backend, full_name)?;
-    refuse_taken(&owners, full_name, outputs.iter().copied())?;
+    refuse_taken(&owners, full_name, outputs)?;
     legacy.retain(|path| !owners.contains_key(path) && gem_could_have_made(path, full_name));
     Ok(legacy)
 }

@@ -16,8 +16,10 @@ pub enum EntryKind {
 /// One entry: the path is shared with the rendered output it comes from.
 pub type Entry = (Arc<str>, EntryKind);
 
+/// Shared (`Arc`): a re-export's old manifest usually lists exactly the new one's entries,
+/// and then holds them once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Entries(Vec<Entry>);
+pub struct Entries(Arc<Vec<Entry>>);
 
 impl Entries {
     pub fn iter(&self) -> std::slice::Iter<'_, Entry> {
@@ -30,7 +32,13 @@ impl Entries {
 
     /// True when some entry is at `path`, whatever its kind.
     pub fn has_path(&self, path: &str) -> bool {
-        self.0.binary_search_by(|(p, _)| (**p).cmp(path)).is_ok()
+        self.shared(path).is_some()
+    }
+
+    /// The path of the entry at `path`, to hold it once more without a copy.
+    pub fn shared(&self, path: &str) -> Option<Arc<str>> {
+        let at = self.0.binary_search_by(|(p, _)| (**p).cmp(path)).ok()?;
+        Some(self.0[at].0.clone())
     }
 
     /// True when every entry of `self` is one of `other`'s.
@@ -68,15 +76,16 @@ impl FromIterator<Entry> for Entries {
         entries.sort_unstable();
         entries.dedup();
         entries.shrink_to_fit();
-        Self(entries)
+        Self(Arc::new(entries))
     }
 }
 
 impl Extend<Entry> for Entries {
     fn extend<I: IntoIterator<Item = Entry>>(&mut self, more: I) {
-        self.0.extend(more);
-        self.0.sort_unstable();
-        self.0.dedup();
+        let entries = Arc::make_mut(&mut self.0);
+        entries.extend(more);
+        entries.sort_unstable();
+        entries.dedup();
     }
 }
 
@@ -85,7 +94,7 @@ impl IntoIterator for Entries {
     type IntoIter = std::vec::IntoIter<Entry>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+        Arc::unwrap_or_clone(self.0).into_iter()
     }
 }
 

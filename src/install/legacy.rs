@@ -37,15 +37,16 @@ impl Legacy {
 
 /// The files an older exporter (the gem) may have written for the app `full_name`: named
 /// `<full_name><suffix>` or `<full_name>-<anything><suffix>` in the backend's legacy places,
-/// split into those the backend finds proven by their contents and the rest. `wanted` are
-/// the paths the export writes; `listed` those the app's manifest lists, which are
-/// procexport's, not an older exporter's, and are not read.
-pub fn files(
+/// split into those the backend finds proven by their contents and the rest. `wanted` gives
+/// the paths the export writes (asked for only when there is a file to prove: a large app
+/// has tens of thousands); `listed` those the app's manifest lists, which are procexport's,
+/// not an older exporter's, and are not read.
+pub fn files<'a>(
     disk: &mut Disk,
     installer: &dyn Installer,
     no_prefix: bool,
     full_name: &str,
-    wanted: &[&str],
+    wanted: &dyn Fn() -> Vec<&'a str>,
     listed: &Entries,
 ) -> Result<Legacy> {
     if no_prefix {
@@ -53,8 +54,11 @@ pub fn files(
     }
     let places = &installer.capabilities().legacy_files;
     let found = candidates(disk, places, full_name, listed)?;
+    if found.is_empty() {
+        return Ok(Legacy::default());
+    }
     let proven: HashSet<String> = installer
-        .legacy_proven(full_name, &found, wanted)
+        .legacy_proven(full_name, &found, &wanted())
         .into_iter()
         .collect();
     let (proven, unproven) = found

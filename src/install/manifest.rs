@@ -99,40 +99,95 @@ impl Manifest {
     }
 
     pub fn parse(text: &str) -> Result<Self, String> {
-        let mut lines = text.lines();
-        if lines.next() != Some(HEADER) {
-            return Err("not a procexport manifest".to_owned());
-        }
+        Self::parse_sharing(text, &Entries::default())
+    }
+
+    /// `parse`, holding each path that `shared` has (the new export's, for a re-export) as
+    /// that same path rather than a copy: a large app's tens of thousands of paths once.
+    pub fn parse_sharing(text: &str, shared: &Entries) -> Result<Self, String> {
+        Self::read_sharing(text.as_bytes(), shared, u64::MAX)
+    }
+
+    /// `parse_sharing` of what `text` gives, a line at a time (a large app's manifest is
+    /// megabytes, never held whole); more than `max` bytes is an error, never a manifest cut
+    /// short.
+    pub fn read_sharing(
+        mut text: impl io::BufRead,
+        shared: &Entries,
+        max: u64,
+    ) -> Result<Self, String> {
         let mut manifest = Self::default();
         let mut entries = Vec::new();
-        for (index, line) in lines.enumerate() {
-            let (word, path) = line.split_once(' ').unwrap_or((line, ""));
-            if word == "owner" {
-                let uid = path
-                    .parse()
-                    .map_err(|_| format!("line {}: bad owner", index + 2))?;
-                manifest.owner = Some(uid);
+        let mut line = String::new();
+        let mut read = 0u64;
+        for number in 1usize.. {
+            line.clear();
+            let got = text.read_line(&mut line).map_err(|e| match e.kind() {
+                io::ErrorKind::InvalidData => "not UTF-8".to_owned(),
+                _ => format!("line {number}: {e}"),
+            })?;
+            read = read.saturating_add(got as u64);
+            if read > max {
+                return Err(format!("larger than {max} bytes"));
+            }
+            if got == 0 {
+                break;
+            }
+            let line = line.strip_suffix('\n').unwrap_or(&line);
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if number == 1 {
+                if line != HEADER {
+                    return Err("not a procexport manifest".to_owned());
+                }
                 continue;
             }
-            let kind = match word {
-                "logdir" => None,
-                "file" => Some(EntryKind::File),
-                "dir" => Some(EntryKind::Dir),
-                "link" => Some(EntryKind::Link),
-                _ => return Err(format!("line {}: unknown entry", index + 2)),
-            };
-            if !path.starts_with('/') || path.split('/').any(|c| c == "..") {
-                return Err(format!("line {}: not an absolute path", index + 2));
-            }
-            match kind {
-                Some(kind) => {
-                    entries.push((path.into(), kind));
-                }
-                None => manifest.log_dir = Some(path.to_owned()),
-            }
+            manifest.read_line(line, number, shared, &mut entries)?;
+        }
+        if read == 0 {
+            return Err("not a procexport manifest".to_owned());
         }
         manifest.entries = entries.into_iter().collect();
+        if manifest.entries == *shared {
+            manifest.entries = shared.clone();
+        }
         Ok(manifest)
+    }
+
+    /// One line after the header: `owner` and `logdir` go to the manifest, entries to
+    /// `entries`, each path held as `shared`'s when it has it.
+    fn read_line(
+        &mut self,
+        line: &str,
+        number: usize,
+        shared: &Entries,
+        entries: &mut Vec<Entry>,
+    ) -> Result<(), String> {
+        let (word, path) = line.split_once(' ').unwrap_or((line, ""));
+        if word == "owner" {
+            let uid = path
+                .parse()
+                .map_err(|_| format!("line {number}: bad owner"))?;
+            self.owner = Some(uid);
+            return Ok(());
+        }
+        let kind = match word {
+            "logdir" => None,
+            "file" => Some(EntryKind::File),
+            "dir" => Some(EntryKind::Dir),
+            "link" => Some(EntryKind::Link),
+            _ => return Err(format!("line {number}: unknown entry")),
+        };
+        if !path.starts_with('/') || path.split('/').any(|c| c == "..") {
+            return Err(format!("line {number}: not an absolute path"));
+        }
+        match kind {
+            Some(kind) => {
+                let path = shared.shared(path).unwrap_or_else(|| path.into());
+                entries.push((path, kind));
+            }
+            None => self.log_dir = Some(path.to_owned()),
+        }
+        Ok(())
     }
 }
 
@@ -174,6 +229,7 @@ fn word(kind: EntryKind) -> &'static str {
 mod tests {
     use super::*;
     use crate::model::output::Group;
+    use std::sync::Arc;
 
     #[test]
     fn round_trips() {
@@ -214,6 +270,28 @@ mod tests {
             assert_eq!(a.union_is(&b, &a), union == a);
             assert_eq!(a.union_is(&b, &b), union == b);
         }
+    }
+
+    /// Read a line at a time: a path the new export has is held as that same path, and a
+    /// manifest past the bound is refused, never read in part.
+    #[test]
+    fn reads_as_it_parses_sharing_paths_and_refuses_past_its_bound() {
+        let file = |path: &str| Output::file(path.into(), String::new(), 0o644, Group::Root);
+        let new = Manifest::of(&[file("/i/fb-a.conf")]);
+        let text = "# procexport manifest v1\nowner 7\nfile /i/fb-a.conf\nfile /i/fb-a-old.conf\n";
+        let old = Manifest::read_sharing(text.as_bytes(), &new.entries, 1 << 20).unwrap();
+        assert_eq!(old, Manifest::parse(text).unwrap());
+        let (shared, _) = old
+            .entries
+            .iter()
+            .find(|(p, _)| &**p == "/i/fb-a.conf")
+            .unwrap();
+        let (theirs, _) = new.entries.iter().next().unwrap();
+        assert!(Arc::ptr_eq(shared, theirs), "the path is held once");
+        let cut = text.len() as u64 - 1;
+        let error = Manifest::read_sharing(text.as_bytes(), &new.entries, cut).unwrap_err();
+        assert!(error.contains("larger than"), "{error}");
+        assert!(Manifest::read_sharing(&b"\xff\n"[..], &new.entries, 99).is_err());
     }
 
     #[test]

@@ -183,11 +183,14 @@ impl Plan {
     }
 }
 
-/// Builds the plan. `belongs` says whether a path may be removed as one of this app's files:
-/// a manifest naming anything else is refused rather than trusted.
+/// Builds the plan from what was rendered, its manifest (`new`, `Manifest::of_outputs` of
+/// the same outputs) and the installed one (`old`). `belongs` says whether a path may be
+/// removed as one of this app's files: a manifest naming anything else is refused rather
+/// than trusted.
 pub fn plan(
     rendered: Rendered,
-    old: &Manifest,
+    new: Manifest,
+    old: Manifest,
     legacy: Vec<(String, EntryKind)>,
     ownership: Option<Ownership>,
     belongs: &dyn Fn(&str) -> bool,
@@ -199,15 +202,15 @@ pub fn plan(
         spool,
         ..
     } = rendered;
-    let new = Manifest::of_outputs(ordered.iter());
     let mut plan = Plan::default();
-    (plan.old, plan.new, plan.keys, plan.spool) = (old.clone(), new, keys, spool);
+    (plan.new, plan.keys, plan.spool) = (new, keys, spool);
     by_kind(&mut ordered);
     // A path the old manifest or the gem's files name: binary search, no set of them.
     let known = |path: &str| old.entries.has_path(path) || legacy.iter().any(|(p, _)| p == path);
     let foreign = plan_outputs(&mut plan, ordered, &known, ownership, inspect)?;
     refuse_foreign(&foreign)?;
-    plan_removals(&mut plan, old, legacy, belongs, inspect)?;
+    plan_removals(&mut plan, &old, legacy, belongs, inspect)?;
+    plan.old = old;
     Ok(plan)
 }
 
@@ -241,8 +244,8 @@ fn by_kind(ordered: &mut [Output]) {
 
 /// Sorts each rendered output into `plan.unchanged` or `plan.writes` (with what stands there
 /// now in `plan.before`). Returns every path that is someone else's, named together: one
-/// refusal, not one a run. The outputs to write stay where they are and the rendered list
-/// becomes `plan.writes` in place: a copy would hold every output twice at the export's peak
+/// refusal, not one a run. The rendered list becomes `plan.writes` or `plan.unchanged` in
+/// place, whichever is larger: a copy would hold every output twice at the export's peak
 /// (tens of thousands of them for a large runit app).
 fn plan_outputs(
     plan: &mut Plan,
@@ -252,12 +255,9 @@ fn plan_outputs(
     inspect: &mut dyn FnMut(&str) -> Result<Existing>,
 ) -> Result<Vec<String>> {
     let mut foreign: Vec<String> = Vec::new();
-    // Whether each of `ordered` is to be written.
-    let mut written: Vec<bool> = Vec::with_capacity(ordered.len());
-    // What an unchanged output leaves in its place until it is dropped below: one shared
-    // empty path, no allocation each.
-    let empty: Arc<str> = Arc::from("");
-    for output in &mut ordered {
+    // What becomes of each of `ordered`.
+    let mut fates: Vec<Fate> = Vec::with_capacity(ordered.len());
+    for output in &ordered {
         let spooled = matches!(
             output.kind,
             Kind::File {
@@ -265,7 +265,7 @@ fn plan_outputs(
                 ..
             }
         );
-        written.push(false); // until it is found to be written
+        fates.push(Fate::Skipped); // until it is found to be written or unchanged
         if foreign.iter().any(|dir| {
             output
                 .path
@@ -284,16 +284,8 @@ fn plan_outputs(
             foreign.push(output.path.to_string());
             continue;
         }
-        if current {
-            // Moved out; what is left in its place is dropped below.
-            let placeholder = Output {
-                path: empty.clone(),
-                kind: Kind::Dir {
-                    mode: 0,
-                    group: Group::Root,
-                },
-            };
-            plan.unchanged.push(std::mem::replace(output, placeholder));
+        let fate = if current {
+            Fate::Unchanged
         } else {
             // Of a spooled file, only whether it existed is needed (a dry run spools none).
             match &mut existing {
@@ -303,17 +295,56 @@ fn plan_outputs(
             if existing != Existing::Missing {
                 plan.before.insert(output.path.clone(), existing);
             }
-            if let Some(last) = written.last_mut() {
-                *last = true;
-            }
+            Fate::Written
+        };
+        if let Some(last) = fates.last_mut() {
+            *last = fate;
         }
     }
-    // `retain` visits each element once, in order.
-    let mut keep = written.into_iter();
-    ordered.retain(|_| keep.next().unwrap_or(false));
+    // The larger of the two sets stays where it is; the smaller is moved out to a list of its
+    // exact size, so at most half the outputs are ever held twice.
+    let unchanged = fates.iter().filter(|f| **f == Fate::Unchanged).count();
+    let written = fates.iter().filter(|f| **f == Fate::Written).count();
+    let (stays, moves) = if written >= unchanged {
+        (Fate::Written, Fate::Unchanged)
+    } else {
+        (Fate::Unchanged, Fate::Written)
+    };
+    let mut taken_out = Vec::with_capacity(unchanged.min(written));
+    let empty: Arc<str> = Arc::from("");
+    // `retain_mut` visits each element once, in order.
+    let mut fate = fates.into_iter();
+    ordered.retain_mut(|output| {
+        let this = fate.next().unwrap_or(Fate::Skipped);
+        if this == moves {
+            // What is left in its place is dropped by `retain_mut`: one shared empty path.
+            let placeholder = Output {
+                path: empty.clone(),
+                kind: Kind::Dir {
+                    mode: 0,
+                    group: Group::Root,
+                },
+            };
+            taken_out.push(std::mem::replace(output, placeholder));
+        }
+        this == stays
+    });
     ordered.shrink_to_fit();
-    plan.writes = ordered;
+    (plan.writes, plan.unchanged) = if stays == Fate::Written {
+        (ordered, taken_out)
+    } else {
+        (taken_out, ordered)
+    };
     Ok(foreign)
+}
+
+/// What the plan does with one rendered output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Written,
+    Unchanged,
+    /// Inside a directory that is someone else's: refused with it.
+    Skipped,
 }
 
 /// Fills `plan.removals` with the old manifest's (and legacy) paths the new render no longer
@@ -527,9 +558,11 @@ mod tests {
 
     fn run(outputs: Vec<Output>, old: &Manifest, disk: &HashMap<&str, Existing>) -> Result<Plan> {
         let mut inspect = |p: &str| Ok(disk.get(p).cloned().unwrap_or(Existing::Missing));
+        let new = Manifest::of(&outputs);
         plan(
             Rendered::whole(outputs),
-            old,
+            new,
+            old.clone(),
             Vec::new(),
             None,
             &|p: &str| p.starts_with("/i/fb-a"),

@@ -15,14 +15,15 @@
 
 use super::collision;
 use super::disk::{stale, DirStat, Disk, Lock, Written};
+use super::entries::Entries;
 use super::installer::{Action, Installer, JobStatus, Jobs, State, Target};
 use super::interrupt::Interrupt;
 use super::legacy::{self, Legacy};
-use super::entries::Entries;
 use super::manifest::{EntryKind, Manifest};
 use super::plan::{plan, Existing, Ownership, Plan, Rendered};
 use super::report::{self, View};
 use crate::error::{Error, Result};
+use crate::model::output::Output;
 use crate::model::text::AbsPath;
 use std::collections::HashSet;
 use std::io::Write;
@@ -151,7 +152,16 @@ pub fn install(
     // Who may not take the older exporter's files is refused before the app is locked (a
     // lock makes the state directory): a refusal writes nothing. Checked again once locked.
     if !cx.may_claim_legacy {
-        scan_legacy(cx, installer, state_dir, &manifest_path, full_name, &change)?;
+        let none = Manifest::default();
+        scan_legacy(
+            cx,
+            installer,
+            state_dir,
+            &manifest_path,
+            full_name,
+            &change,
+            &none,
+        )?;
     }
     let lock = cx.disk.lock(state_dir.as_str(), full_name, cx.dry_run)?;
     let outcome = install_locked(cx, installer, full_name, change, state_dir, &what);
@@ -164,7 +174,6 @@ pub fn install(
 fn ensure_log_dir(
     disk: &mut Disk,
     log_dir: Option<LogDir>,
-    old: &Manifest,
     plan: &mut Plan,
     dry_run: bool,
 ) -> Result<Option<String>> {
@@ -172,7 +181,7 @@ fn ensure_log_dir(
         return Ok(None);
     };
     let path = format!("{}/{}", log.parent, log.name);
-    let recorded = old.log_dir.as_deref() == Some(path.as_str());
+    let recorded = plan.old.log_dir.as_deref() == Some(path.as_str());
     let owner = (log.uid, log.gid);
     let state = disk.ensure_log_dir(&log.parent, &log.name, owner, recorded, dry_run)?;
     let made = state.made.then(|| path.clone());
@@ -246,7 +255,20 @@ fn install_locked(
     what: &str,
 ) -> Result<Outcome> {
     let manifest_path = manifest_path(state_dir, installer, full_name);
-    let (old, found) = scan_legacy(cx, installer, state_dir, &manifest_path, full_name, &change)?;
+    // The new manifest first: the old one's paths that it has are then held once.
+    let new = match &change {
+        Change::Export { rendered, .. } => Manifest::of_outputs(rendered.outputs.iter()),
+        Change::Clean => Manifest::default(),
+    };
+    let (old, found) = scan_legacy(
+        cx,
+        installer,
+        state_dir,
+        &manifest_path,
+        full_name,
+        &change,
+        &new,
+    )?;
     note_legacy(cx, full_name, &found)?;
     let legacy: Vec<(String, EntryKind)> = found
         .proven
@@ -271,20 +293,30 @@ fn install_locked(
     let install_dirs = installer.install_dirs();
     let belongs = |path: &str| belongs_to_app(path, &install_dirs, full_name);
     let disk = &mut *cx.disk;
-    let mut plan = plan(rendered, &old, legacy, cx.ownership, &belongs, &mut |p| {
-        disk.inspect(p)
-    })?;
+    let mut plan = plan(
+        rendered,
+        new,
+        old,
+        legacy,
+        cx.ownership,
+        &belongs,
+        &mut |p| disk.inspect(p),
+    )?;
     // Who the app belongs to: whoever it belonged to, else whoever installs it first; and
     // its log directory, still procexport's when the export keeps the same one.
-    plan.new.owner = old.owner.or(cx.owner);
+    plan.new.owner = plan.old.owner.or(cx.owner);
     let log_path = log_dir.as_ref().map(|l| format!("{}/{}", l.parent, l.name));
-    plan.new.log_dir = old.log_dir.clone().filter(|p| log_path.as_ref() == Some(p));
+    plan.new.log_dir = plan
+        .old
+        .log_dir
+        .clone()
+        .filter(|p| log_path.as_ref() == Some(p));
     let interrupt = cx.interrupt;
     if !cx.dry_run {
         interrupt.check(|| format!("the {what} did not begin: nothing changed"))?;
     }
     let log_dir = log_dir.filter(|_| installer.capabilities().makes_log_dir);
-    let new_log_dir = ensure_log_dir(disk, log_dir, &old, &mut plan, cx.dry_run)?;
+    let new_log_dir = ensure_log_dir(disk, log_dir, &mut plan, cx.dry_run)?;
     if cx.dry_run {
         return dry_run(cx, what, &mut plan, new_log_dir.as_deref());
     }
@@ -619,33 +651,28 @@ fn scan_legacy(
     manifest_path: &str,
     full_name: &str,
     change: &Change,
+    new: &Manifest,
 ) -> Result<(Manifest, Legacy)> {
-    let old = cx.disk.read_manifest(manifest_path)?;
+    let old = cx.disk.read_manifest_sharing(manifest_path, &new.entries)?;
     // The gem's files for this app are replaced or, when the new export has no such job,
     // removed: a gem job left behind would still start with the app. Only those their
     // contents prove to be this app's; the rest are named and left.
-    let wanted: Vec<&str> = match change {
-        Change::Export { rendered, .. } => rendered.outputs.iter().map(|o| &*o.path).collect(),
-        Change::Clean => Vec::new(),
+    let outputs: &[Output] = match change {
+        Change::Export { rendered, .. } => &rendered.outputs,
+        Change::Clean => &[],
     };
+    let wanted = || -> Vec<&str> { outputs.iter().map(|o| &*o.path).collect() };
     // What the manifest lists is procexport's: not read, not proven, never an older
     // exporter's.
     let listed = &old.entries;
-    let found = legacy::files(
-        cx.disk,
-        installer,
-        cx.no_prefix,
-        full_name,
-        &wanted,
-        listed,
-    )?;
+    let found = legacy::files(cx.disk, installer, cx.no_prefix, full_name, &wanted, listed)?;
     // Another app's files (a "-" can make its names and this app's alike) are never taken.
     let mut found = collision::check(
         cx.disk,
         state_dir,
         installer.name(),
         full_name,
-        &wanted,
+        outputs.iter().map(|o| &*o.path),
         found,
     )?;
     if cx.older == Older::Adopt {

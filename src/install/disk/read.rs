@@ -3,6 +3,7 @@
 
 use super::{Disk, Strictness};
 use crate::error::{Error, Location, Result};
+use crate::install::entries::Entries;
 use crate::install::manifest::Manifest;
 use crate::install::plan::Existing;
 use crate::install::privilege::Invoker;
@@ -14,6 +15,10 @@ use std::io::Read;
 
 /// Procfiles and configs larger than this are refused rather than read.
 const MAX_INPUT: u64 = 4 << 20;
+
+/// The largest manifest read: 64 MiB, over a million entries (a 10,000-job runit app's is
+/// about 9 MB).
+const MAX_MANIFEST: u64 = 64 << 20;
 
 const READ_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::NOFOLLOW)
@@ -265,22 +270,47 @@ impl Disk {
 
     /// Reads a manifest; a missing one is empty.
     pub fn read_manifest(&mut self, real: &str) -> Result<Manifest> {
-        match self.inspect(real)? {
-            Existing::Missing => Ok(Manifest::default()),
-            Existing::File { contents, .. } => String::from_utf8(contents)
-                .map_err(|_| "not UTF-8".to_owned())
-                .and_then(|text| Manifest::parse(&text))
-                .map_err(|m| {
-                    Error::refused_at(real, format!("manifest {} is damaged: {m}", Quoted(real)))
-                }),
-            other => Err(Error::refused_at(
+        self.read_manifest_sharing(real, &Entries::default())
+    }
+
+    /// `read_manifest`, holding the paths `shared` has once (`Manifest::read_sharing`). The
+    /// file is opened as `inspect` opens one and parsed as it is read, through a 64 KiB
+    /// buffer: never held whole, and past `MAX_MANIFEST` refused, never read in part.
+    pub fn read_manifest_sharing(&mut self, real: &str, shared: &Entries) -> Result<Manifest> {
+        let (dir, name) = crate::model::output::split_path(real);
+        let host = self.host(real);
+        let io = |e: Errno| Error::io(format!("inspecting {}", Quoted(&host)), e.into());
+        let Some(dir_fd) = self.open_dir(dir, Strictness::Target, false)? else {
+            return Ok(Manifest::default());
+        };
+        let stat = match statat(dir_fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) => stat,
+            Err(Errno::NOENT) => return Ok(Manifest::default()),
+            Err(e) => return Err(io(e)),
+        };
+        let kind = FileType::from_raw_mode(stat.st_mode);
+        if kind != FileType::RegularFile {
+            return Err(Error::refused_at(
                 real,
                 format!(
-                    "manifest {} is not a regular file ({other:?})",
-                    Quoted(real)
+                    "manifest {} is not a regular file ({})",
+                    Quoted(real),
+                    type_word(kind)
                 ),
-            )),
+            ));
         }
+        // Another app's run may remove its own manifest (one a collision check reads)
+        // between the stat and the open: then it is missing, not an error.
+        let fd = match openat(dir_fd, name, READ_FLAGS, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) => return Ok(Manifest::default()),
+            Err(e) => return Err(io(e)),
+        };
+        let file = std::fs::File::from(fd).take(MAX_MANIFEST.saturating_add(1));
+        let text = std::io::BufReader::with_capacity(64 << 10, file);
+        Manifest::read_sharing(text, shared, MAX_MANIFEST).map_err(|m| {
+            Error::refused_at(real, format!("manifest {} is damaged: {m}", Quoted(real)))
+        })
     }
 
     /// The names in directory `real` (empty if it does not exist), for finding the files an
