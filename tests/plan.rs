@@ -221,3 +221,47 @@ fn a_large_app_is_written_as_rendered_and_an_unchanged_one_is_left_alone() {
     assert!(rewritten >= 1000, "only {rewritten} files were rewritten");
     same_as_whole_render("beta");
 }
+
+/// A manifest larger than the 4 MiB a file compared for an export is read up to (a runit app
+/// of about 10,000 jobs) is read whole, as it is parsed: a clean removes every file it
+/// lists, none forgotten past the first 4 MiB and the manifest never refused as cut short.
+#[test]
+fn a_manifest_past_4_mib_is_read_whole() {
+    let case = Case::new();
+    let exported = case.run("web: run\n", &[]);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let root = case.path().join("root");
+    let manifest = root.join("var/lib/procexport/upstart/fb-myapp.manifest");
+    let mut text = fs::read_to_string(&manifest).unwrap();
+    // Files the app no longer has: listed, missing on disk, so nothing to do for them.
+    for n in 0..120_000 {
+        text.push_str(&format!("file /etc/init/fb-myapp-gone_{n}.conf\n"));
+    }
+    // The last entry is a real file: read only if the whole manifest is.
+    fs::write(root.join("etc/init/fb-myapp-last.conf"), "x").unwrap();
+    text.push_str("file /etc/init/fb-myapp-last.conf\n");
+    assert!(text.len() > 4 << 20, "{} bytes", text.len());
+    fs::write(&manifest, text).unwrap();
+    let clean = Command::new(env!("CARGO_BIN_EXE_procexport"))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .arg("--config")
+        .arg(case.path().join("config.yaml"))
+        .arg("--root")
+        .arg(&root)
+        .args(["clean", "-n", "myapp"])
+        .output()
+        .unwrap();
+    assert!(
+        clean.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+    let left: Vec<_> = fs::read_dir(root.join("etc/init")).unwrap().collect();
+    assert!(left.is_empty(), "left after clean: {left:?}");
+    assert!(!manifest.exists(), "the manifest goes with the app");
+}
