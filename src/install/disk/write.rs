@@ -47,7 +47,7 @@ impl Disk {
     /// crash at any point leaves each target the old file or the whole new one. The touched
     /// directories are fsync'd the same way after the renames, before this returns.
     ///
-    /// The files whose contents wait in the plan's spool (`Plan::digests`) are read back
+    /// The files whose contents wait in the plan's spool (`Contents::Spooled`) are read back
     /// from it, and checked, as they are staged; once every file is staged, the spool's pages
     /// are dropped before anything is flushed.
     ///
