@@ -98,4 +98,29 @@ mod tests {
         spool.discard().unwrap();
         assert!(spool.read(first, 11, &mut bytes).is_err(), "discarded");
     }
+
+    /// The spool holds env values (secrets): no path names it, none can be made for it
+    /// (`O_EXCL`), and only its owner could open it through /proc.
+    #[test]
+    fn the_spool_has_no_name_and_can_never_be_given_one() {
+        use std::os::fd::AsRawFd;
+        let spool = Spool::open().expect("/var/tmp or /tmp takes an O_TMPFILE");
+        let stat = rustix::fs::fstat(&spool.file).unwrap();
+        assert_eq!(stat.st_mode & 0o7777, 0o600);
+        assert_eq!(stat.st_nlink, 0, "no directory entry");
+        let dir = tempfile::tempdir().unwrap();
+        let fd_path = format!("/proc/self/fd/{}", spool.file.as_raw_fd());
+        let linked = rustix::fs::linkat(
+            CWD,
+            fd_path.as_str(),
+            CWD,
+            dir.path().join("spool"),
+            rustix::fs::AtFlags::SYMLINK_FOLLOW,
+        );
+        assert!(
+            linked.is_err(),
+            "an O_TMPFILE made with O_EXCL cannot be linked"
+        );
+        assert!(!dir.path().join("spool").exists());
+    }
 }
