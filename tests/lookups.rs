@@ -43,7 +43,7 @@ fn each_account_is_looked_up_once_per_run() {
     }
 }
 
-/// Every backend's manifest is read (to tell which backends the app is installed with), then
+/// Every backend's manifest is looked for (to tell which backends the app is installed with), then
 /// the jobs' directories: each walk starts from a directory an earlier one opened and checked,
 /// so `/` is opened once, and every component still with `O_NOFOLLOW`.
 #[test]
@@ -73,4 +73,76 @@ fn the_walk_from_the_root_is_made_once_per_run() {
             sandbox.files()
         );
     }
+}
+
+/// The directories `args` lists (`getdents64`, each descriptor shown as its path), below the
+/// sandbox's root.
+fn listed(sandbox: &Sandbox, args: &[&str]) -> Vec<String> {
+    let text = sandbox.strace(&["-y", "-e", "trace=getdents64"], args);
+    let root = sandbox.root().to_string_lossy().into_owned();
+    let mut dirs: Vec<String> = text
+        .lines()
+        .filter_map(|l| {
+            l.split_once('<')?
+                .1
+                .split_once('>')
+                .map(|(p, _)| p.to_owned())
+        })
+        .filter(|p| p.starts_with(&root))
+        .collect();
+    dirs.dedup();
+    dirs
+}
+
+/// A killed run's temp files are looked for in the app's directories only when the app's run
+/// record (in its lock file) says one may have been left: after a run that ended well, an
+/// unchanged re-export lists none of the jobs' directories; with no record (a lock file an
+/// older build left empty), it lists them and removes a temp file of a process that is gone.
+/// (A record spoilt by a run killed half way is the crash tests' case.)
+#[test]
+fn a_killed_runs_temp_files_are_looked_for_only_when_the_record_says_so() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let procfile = sandbox.procfile("web: ./web\nworker: ./worker\n");
+    let export = ["runit", "-p", procfile.to_str().unwrap(), "-n", "app"];
+    sandbox.export("runit", &procfile, "app").success();
+    let jobs = sandbox.root().join("etc/sv");
+    let in_jobs = |dirs: &[String]| {
+        let jobs = jobs.to_string_lossy().into_owned();
+        dirs.iter().filter(|d| d.starts_with(&jobs)).count()
+    };
+    let unchanged = listed(&sandbox, &export);
+    assert_eq!(
+        in_jobs(&unchanged),
+        0,
+        "listed after a clean run: {unchanged:?}"
+    );
+
+    let state = sandbox.root().join("var/lib/procexport");
+    let lock = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "lock"))
+        .expect("the app's lock file");
+    let record = std::fs::read_to_string(&lock).unwrap();
+    assert!(record.starts_with("clean "), "{record:?}");
+    std::fs::write(&lock, "").unwrap();
+    let dead = (900_000..1_000_000)
+        .find(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
+        .unwrap();
+    let web = std::fs::read_dir(&jobs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-web"))
+        .expect("the web job's directory");
+    let left = web.join(format!(".procexport-{dead}-1.tmp"));
+    std::fs::write(&left, "left by a killed run").unwrap();
+    let looked = listed(&sandbox, &export);
+    assert!(in_jobs(&looked) >= 2, "not looked for: {looked:?}");
+    assert!(!left.exists(), "a dead process's temp file was left");
+    let record = std::fs::read_to_string(&lock).unwrap();
+    assert!(
+        record.starts_with("clean ") && record.contains("runit"),
+        "{record:?}"
+    );
 }

@@ -41,19 +41,18 @@ pub struct Rendered {
 
 impl Rendered {
     /// Collects what `render` gives, keeping file contents up to `budget` bytes in all and
-    /// putting the rest in `spool`; with no spool, keeping them all. The render stops as soon
-    /// as the files pass `max_bytes` in all (`max_rendered_bytes`), before they take more
-    /// memory or spool.
+    /// putting the rest in a spool that `open_spool` makes the first time the budget is
+    /// passed (a small app never makes one); with no spool, keeping them all. The render
+    /// stops as soon as the files pass `max_bytes` in all (`max_rendered_bytes`), before they
+    /// take more memory or spool.
     pub fn collect(
         budget: usize,
-        spool: Option<Spool>,
+        open_spool: impl FnOnce() -> Option<Spool>,
         max_bytes: u64,
         render: impl FnOnce(&mut crate::backends::Sink) -> Result<()>,
     ) -> Result<Self> {
-        let mut rendered = Self {
-            spool,
-            ..Self::default()
-        };
+        let mut rendered = Self::default();
+        let mut open_spool = Some(open_spool);
         let mut kept = 0usize;
         render(&mut |mut output: Output| {
             if let Kind::File { contents, .. } = &mut output.kind {
@@ -63,6 +62,11 @@ impl Rendered {
                 rendered.bytes = rendered.bytes.saturating_add(text.len() as u64);
                 crate::model::limits::check_rendered_bytes(rendered.bytes, max_bytes)?;
                 kept = kept.saturating_add(text.len());
+                if kept > budget {
+                    if let Some(open) = open_spool.take() {
+                        rendered.spool = open();
+                    }
+                }
                 let spool = rendered.spool.as_mut().filter(|_| kept > budget);
                 let digest = spool.and_then(|spool| {
                     let digest = Digest::new(

@@ -163,9 +163,17 @@ pub fn install(
             &none,
         )?;
     }
-    let lock = cx.disk.lock(state_dir.as_str(), full_name, cx.dry_run)?;
-    let outcome = install_locked(cx, installer, full_name, change, state_dir, &what);
-    release(lock, full_name, outcome)
+    let mut lock = cx.disk.lock(state_dir.as_str(), full_name, cx.dry_run)?;
+    let outcome = install_locked(
+        cx,
+        installer,
+        full_name,
+        change,
+        state_dir,
+        &what,
+        lock.as_mut(),
+    );
+    release(lock, full_name, installer.name(), outcome)
 }
 
 /// The log directory: made (or, in a dry run, checked by the same rules) before the jobs that
@@ -235,17 +243,17 @@ fn finish_committed(
 
 /// Releases the app's lock (if taken) whatever `outcome` is, removing its file when the app
 /// ends with no manifest; `outcome` comes first, then any failure to release.
-fn release<T>(lock: Option<Lock>, full_name: &str, outcome: Result<T>) -> Result<T> {
+fn release<T>(lock: Option<Lock>, full_name: &str, backend: &str, outcome: Result<T>) -> Result<T> {
     let Some(lock) = lock else {
         return outcome;
     };
-    let released = lock.release(full_name);
+    let released = lock.release(full_name, backend);
     let value = outcome?;
     released?;
     Ok(value)
 }
 
-/// The transaction of `install`, under the app's lock.
+/// The transaction of `install`, under the app's `lock` (none in a dry run).
 fn install_locked(
     cx: &mut Context,
     installer: &dyn Installer,
@@ -253,6 +261,7 @@ fn install_locked(
     change: Change,
     state_dir: &AbsPath,
     what: &str,
+    mut lock: Option<&mut Lock>,
 ) -> Result<Outcome> {
     let manifest_path = manifest_path(state_dir, installer, full_name);
     // The new manifest first: the old one's paths that it has are then held once.
@@ -322,9 +331,17 @@ fn install_locked(
     }
     // The jobs whose files go: the plan only removes the app's own paths (`belongs`).
     let dropped = jobs_of(installer, full_name, &plan.removals);
-    let written = disk.write_new(&plan, &manifest_path, cx.ownership, &|| {
-        interrupt.caught().is_some()
-    })?;
+    // Temp files a killed run left are looked for only when the lock's record says one may
+    // have (`run_record`); a run that will make its own says so first.
+    let backend = installer.name();
+    let look_for_temps = lock.as_ref().is_none_or(|l| l.temps_may_remain(backend));
+    if plan.changes_anything() {
+        if let Some(lock) = lock.as_mut() {
+            lock.making_temps()?;
+        }
+    }
+    let stop = || interrupt.caught().is_some();
+    let written = disk.write_new(&plan, &manifest_path, cx.ownership, look_for_temps, &stop)?;
     if written == Written::RolledBack {
         // The log directory this run made goes too: the installed set is as it was.
         if let Some(made) = &new_log_dir {
@@ -336,6 +353,10 @@ fn install_locked(
     if written == Written::Done {
         let target = cx.target;
         finish_committed(disk, installer, &plan, &manifest_path, &dropped, target)?;
+    }
+    // Every temp file of this run is renamed or removed, and any a killed run left is gone.
+    if let Some(lock) = lock {
+        lock.ended_clean(backend);
     }
     report::summary(cx.out, what, &plan).map_err(print_error)?;
     // A signal that came during the change stops the run here, after it: no restart.
@@ -467,7 +488,7 @@ pub fn control(
     }
     let lock = cx.disk.lock(state_dir.as_str(), full_name, cx.dry_run)?;
     let outcome = control_locked(cx, installer, full_name, action, state_dir);
-    release(lock, full_name, outcome)
+    release(lock, full_name, installer.name(), outcome)
 }
 
 /// The `control` of the app's jobs, under its lock.

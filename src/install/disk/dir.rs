@@ -32,6 +32,10 @@ fn components(path: &str) -> Result<VecDeque<String>> {
 /// The directories a walk opened on the way, by host path.
 type Passed = Vec<(String, OwnedFd)>;
 
+/// Where a walk ended: the directory, opened, with its stat; or the host path of the first
+/// directory on the way that is missing.
+type Walked = std::result::Result<(OwnedFd, Stat), String>;
+
 /// Where a walk is: a directory of the cache (borrowed: no descriptor of its own is made to
 /// start from it) or one the walk opened.
 enum At<'a> {
@@ -66,7 +70,8 @@ impl Disk {
         create: bool,
     ) -> Result<Option<BorrowedFd<'_>>> {
         let host = self.host(real);
-        if !self.open.contains_key(&host) {
+        let cached = self.open.get(&host).map(|(_, passed)| *passed);
+        if cached.is_none() {
             if !create && self.is_missing(&host) {
                 return Ok(None);
             }
@@ -77,19 +82,24 @@ impl Disk {
             for (dir, fd) in passed {
                 self.remember_dir(dir, fd, None);
             }
-            let Some((fd, stat)) = found else {
-                self.missing.insert(host);
-                return Ok(None);
+            let (fd, stat) = match found {
+                Ok(found) => found,
+                Err(missing) => {
+                    // The first directory missing on the way: every path below it is too.
+                    self.missing.insert(missing);
+                    return Ok(None);
+                }
             };
             // Checked with the walk's own stat of it: no second one.
             check_strictness(&host, &stat, strictness)?;
             self.remember_dir(host.clone(), fd, Some(strictness));
             return Ok(Some(self.open[&host].0.as_fd()));
         }
-        let (fd, passed) = &self.open[&host];
-        if *passed == Some(strictness) || *passed == Some(Strictness::Target) {
+        let passed = cached.expect("checked above");
+        if passed == Some(strictness) || passed == Some(Strictness::Target) {
             return Ok(Some(self.open[&host].0.as_fd()));
         }
+        let fd = &self.open[&host].0;
         let stat =
             fstat(fd).map_err(|e| Error::io(format!("checking {}", Quoted(&host)), e.into()))?;
         check_strictness(&host, &stat, strictness)?;
@@ -131,7 +141,7 @@ impl Disk {
     ///
     /// Also gives the directories it opened on the way before any symlink, each by the host
     /// path it stands for, checked as above (a missing `host` gives them too).
-    fn walk(&self, host: &str, create: bool) -> Result<(Option<(OwnedFd, Stat)>, Passed)> {
+    fn walk(&self, host: &str, create: bool) -> Result<(Walked, Passed)> {
         let io = |what: &str, e: Errno| Error::io(format!("{what} {}", Quoted(host)), e.into());
         // Start from the deepest directory already opened (and checked) on the way, if any.
         let start = host
@@ -163,10 +173,22 @@ impl Disk {
                 }
                 other => other,
             };
-            let here = format!("{walked}/{component}");
+            let mut here = String::with_capacity(walked.len() + 1 + component.len());
+            here.push_str(&walked);
+            here.push('/');
+            here.push_str(&component);
             let next = match next {
                 Ok(next) => next,
-                Err(Errno::NOENT) => return Ok((None, passed)),
+                Err(Errno::NOENT) => {
+                    // The deepest directory there is, kept too: the state directories of
+                    // the backends not installed are each looked for in the same one.
+                    if let At::Owned(at) = fd {
+                        if !through_link && !walked.is_empty() {
+                            passed.push((walked, at));
+                        }
+                    }
+                    return Ok((Err(here), passed));
+                }
                 Err(Errno::LOOP | Errno::NOTDIR) => {
                     let target = Self::root_link(fd.fd(), &component, &here)?;
                     hops += 1;
@@ -217,7 +239,7 @@ impl Disk {
             Some(found) => found,
             None => fstat(&fd).map_err(|e| io("checking", e))?,
         };
-        Ok((Some((fd, found)), passed))
+        Ok((Ok((fd, found)), passed))
     }
 
     /// The target of the symlink `name` in `dir` (at `path`), when root owns it; otherwise

@@ -12,7 +12,7 @@
 use crate::error::{Error, Result};
 use crate::sanitize::Quoted;
 use rustix::fd::OwnedFd;
-use rustix::fs::{fstat, fstatfs, fsync, syncfs, Mode, OFlags};
+use rustix::fs::{fstat, fstatfs, fsync, statat, syncfs, AtFlags, Mode, OFlags, CWD};
 use rustix::io::Errno;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Sender};
@@ -131,6 +131,15 @@ impl Flush {
     /// True when `push` of a descriptor on `device` would add nothing.
     pub fn covers(&self, device: u64) -> bool {
         self.scheme == Scheme::Filesystem && self.devices.contains(&device)
+    }
+
+    /// True when `push` of the directory at host path `path` would add nothing: found with
+    /// one `stat` instead of an open, a stat and a close (a directory above the root, or a
+    /// link, is on a filesystem it holds already).
+    pub fn covers_path(&self, path: &str) -> bool {
+        self.scheme == Scheme::Filesystem
+            && statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW)
+                .is_ok_and(|stat| self.devices.contains(&stat.st_dev))
     }
 
     /// Makes everything added so far durable. `EachFile` fsyncs and closes the descriptors;

@@ -7,10 +7,11 @@
 //! its `flock` is granted, that the file at the path is still the one it locked (same device
 //! and inode), and starts again if not.
 
+use super::run_record::Record;
 use super::{Disk, Strictness};
 use crate::error::{Error, Result};
 use crate::sanitize::Quoted;
-use rustix::fd::OwnedFd;
+use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{flock, fstat, openat, statat, unlinkat, AtFlags, FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
 
@@ -22,6 +23,8 @@ pub struct Lock {
     /// The lock file's name in `dir`, and its path for messages.
     name: String,
     path: String,
+    /// What the lock file says of the runs before (`run_record`).
+    record: Record,
 }
 
 impl Disk {
@@ -50,11 +53,13 @@ impl Disk {
             let held = fstat(&fd).map_err(|e| io("checking", e))?;
             match statat(&dir, file.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
                 Ok(now) if (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino) => {
+                    let record = Record::read(fd.as_fd());
                     return Ok(Some(Lock {
                         fd,
                         dir,
                         name: file,
                         path,
+                        record,
                     }));
                 }
                 // The run before removed it (and another may have made a new one): this lock
@@ -67,12 +72,31 @@ impl Disk {
 }
 
 impl Lock {
+    /// True when a killed run of `backend` may have left temp files: the app's directories
+    /// are then looked through for them.
+    pub fn temps_may_remain(&self, backend: &str) -> bool {
+        self.record.temps_may_remain(backend)
+    }
+
+    /// Says, before this run makes its first temp file, that it may leave some.
+    pub fn making_temps(&mut self) -> Result<()> {
+        self.record
+            .spoil(self.fd.as_fd())
+            .map_err(|e| Error::io(format!("writing the lock {}", Quoted(&self.path)), e))
+    }
+
+    /// Says that this run of `backend` ended with none of its temp files left, nor any a
+    /// killed run left. Not written is only a look the next run takes for nothing.
+    pub fn ended_clean(&mut self, backend: &str) {
+        let _ = self.record.ended_clean(self.fd.as_fd(), backend);
+    }
+
     /// Releases the lock, first removing its file when no backend keeps a manifest of the app
     /// `name` in the state directory (`<state_dir>/<backend>/<name>.manifest`): an app that
     /// holds nothing leaves nothing behind. The file goes while the lock is still held, so
-    /// no run can be holding it then.
-    pub fn release(self, name: &str) -> Result<()> {
-        if !holds_manifest(&self.dir, name, &self.path)? {
+    /// no run can be holding it then. `backend`'s manifest is looked for first.
+    pub fn release(self, name: &str, backend: &str) -> Result<()> {
+        if !holds_manifest(&self.dir, name, &self.path, backend)? {
             match unlinkat(&self.dir, self.name.as_str(), AtFlags::empty()) {
                 Ok(()) | Err(Errno::NOENT) => {}
                 Err(e) => {
@@ -88,8 +112,9 @@ impl Lock {
     }
 }
 
-/// True when a directory of `dir` (a state directory) holds `<name>.manifest`.
-fn holds_manifest(dir: &OwnedFd, name: &str, path: &str) -> Result<bool> {
+/// True when a directory of `dir` (a state directory) holds `<name>.manifest`; `first`'s is
+/// looked for first (the backend that ran, whose manifest an export leaves).
+fn holds_manifest(dir: &OwnedFd, name: &str, path: &str, first: &str) -> Result<bool> {
     let io = |e: Errno| {
         Error::io(
             format!("listing the state directory of {}", Quoted(path)),
@@ -97,6 +122,12 @@ fn holds_manifest(dir: &OwnedFd, name: &str, path: &str) -> Result<bool> {
         )
     };
     let manifest = format!("{name}.manifest");
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    if let Ok(sub) = openat(dir, first, flags, Mode::empty()) {
+        if statat(&sub, manifest.as_str(), AtFlags::SYMLINK_NOFOLLOW).is_ok() {
+            return Ok(true);
+        }
+    }
     for entry in rustix::fs::Dir::read_from(dir).map_err(io)? {
         let entry = entry.map_err(io)?;
         let Ok(sub) = entry.file_name().to_str() else {
@@ -105,7 +136,6 @@ fn holds_manifest(dir: &OwnedFd, name: &str, path: &str) -> Result<bool> {
         if sub == "." || sub == ".." {
             continue;
         }
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let Ok(sub) = openat(dir, sub, flags, Mode::empty()) else {
             continue;
         };
@@ -142,7 +172,7 @@ mod tests {
                         most.fetch_max(now, Ordering::SeqCst);
                         std::thread::yield_now();
                         inside.fetch_sub(1, Ordering::SeqCst);
-                        lock.release("app").unwrap();
+                        lock.release("app", "upstart").unwrap();
                     }
                 });
             }

@@ -38,6 +38,29 @@ fn read_all(fd: OwnedFd, size: u64, cap: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// `read_all` for an installed file, which is only compared: one call asks for a byte more
+/// than `size`, and when it gives fewer the file is taken to end there (a local file's read
+/// is short only at its end) without the second call that would say so. Were a read short
+/// anyway, the file would only look changed, and be written again.
+fn read_installed(fd: OwnedFd, size: u64, cap: u64) -> std::io::Result<Vec<u8>> {
+    let limit = cap.saturating_add(1);
+    let room = usize::try_from(size.saturating_add(1).min(limit)).unwrap_or(0);
+    let mut bytes = vec![0u8; room];
+    let mut file = std::fs::File::from(fd);
+    let first = loop {
+        match file.read(&mut bytes) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            other => break other?,
+        }
+    };
+    bytes.truncate(first);
+    if first < room {
+        return Ok(bytes);
+    }
+    file.take(limit - first as u64).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 fn type_word(file_type: FileType) -> &'static str {
     match file_type {
         FileType::Directory => "directory",
@@ -201,7 +224,7 @@ impl Disk {
                     Err(Errno::NOENT) => return Ok(Existing::Missing),
                     Err(e) => return Err(io(e)),
                 };
-                let contents = read_all(fd, stat.st_size.unsigned_abs(), MAX_INPUT)
+                let contents = read_installed(fd, stat.st_size.unsigned_abs(), MAX_INPUT)
                     .map_err(|e| Error::io(format!("reading {}", Quoted(&host)), e))?;
                 Existing::File {
                     contents,

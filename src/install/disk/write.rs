@@ -54,19 +54,24 @@ impl Disk {
     /// `stop` is asked before each file is staged and once more before the first rename (the
     /// commit point): when it says yes, what was staged is undone (`roll_back`) and nothing
     /// of the installed set has changed. Once the renames have begun they all run.
+    ///
+    /// With `look`, the temp files a killed run left in the app's directories go first.
     pub fn write_new(
         &mut self,
         plan: &Plan,
         manifest_path: &str,
         ownership: Option<Ownership>,
+        look: bool,
         stop: &dyn Fn() -> bool,
     ) -> Result<Written> {
-        let mut dirs: BTreeSet<&str> = BTreeSet::new();
-        for output in plan.writes.iter().chain(&plan.unchanged) {
-            dirs.insert(split_path(&output.path).0);
-        }
-        for dir in dirs {
-            self.remove_stale_temps(dir)?;
+        if look {
+            let mut dirs: BTreeSet<&str> = BTreeSet::new();
+            for output in plan.writes.iter().chain(&plan.unchanged) {
+                dirs.insert(split_path(&output.path).0);
+            }
+            for dir in dirs {
+                self.remove_stale_temps(dir)?;
+            }
         }
         if !plan.changes_anything() {
             return self.flush_made_log_dir().map(|()| Written::Nothing);
@@ -439,8 +444,10 @@ impl Disk {
             .map(|dir| self.host(dir))
             .collect();
         for host in above {
-            if let Ok(fd) = rustix::fs::open(host.as_str(), DIR_FLAGS, Mode::empty()) {
-                flush.push(fd, host)?;
+            if !flush.covers_path(&host) {
+                if let Ok(fd) = rustix::fs::open(host.as_str(), DIR_FLAGS, Mode::empty()) {
+                    flush.push(fd, host)?;
+                }
             }
         }
         // Above the root, only those on the root's filesystem: a directory on another one
@@ -455,6 +462,9 @@ impl Disk {
             .skip(1)
             .filter(|dir| !dir.as_str().is_empty())
         {
+            if flush.covers_path(dir.as_str()) {
+                continue;
+            }
             let Ok(fd) = rustix::fs::open(dir.as_str(), DIR_FLAGS, Mode::empty()) else {
                 continue;
             };
