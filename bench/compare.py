@@ -455,6 +455,30 @@ def scenario_rss():
                 results[("rss", backend, size, tool)] = peak
             say(f"| {backend} | {size} | " + " | ".join(cells) + " |")
     say()
+    if not LARGE:
+        return
+    size = max(LARGE)
+    say(f"### Peak RSS of a re-export, {size} jobs (`/usr/bin/time -f %M`, 1 run each): the"
+        " app installed fresh, then exported again unchanged, then with every command changed")
+    say()
+    say("| backend | jobs | " + " | ".join(f"{t} unchanged MB | {t} changed MB" for t in tools)
+        + " |")
+    say("|---|---:|" + "---:|" * 2 * len(tools))
+    for backend in BACKENDS:
+        cells = []
+        for tool in tools:
+            out = fresh_dir(f"{WORK}/rss")
+            run(argv(tool, backend, size, out))
+            for kind, variant in (("unchanged", "a"), ("changed", "b")):
+                kb_file = f"{WORK}/rss.kb"
+                run(["/usr/bin/time", "-f", "%M", "-o", kb_file]
+                    + argv(tool, backend, size, out, variant))
+                with open(kb_file) as f:
+                    peak = int(f.read().split()[-1])
+                cells.append(f"{peak * 1024 / 1e6:.1f}")
+                results[("rss-" + kind, backend, size, tool)] = peak
+        say(f"| {backend} | {size} | " + " | ".join(cells) + " |")
+    say()
 
 
 def strace_counts(args):
@@ -541,6 +565,12 @@ def targets():
                 mb = kb * 1024 / 1e6
                 say(f"- {backend}, {size} jobs: peak RSS {mb:.1f} MB (target < 20 MB):"
                     f" {verdict(mb < 20)}")
+            for kind in ("unchanged", "changed"):
+                kb = results.get(("rss-" + kind, backend, size, "procexport"))
+                if kb:
+                    mb = kb * 1024 / 1e6
+                    say(f"- {backend}, {size} jobs, {kind} re-export: peak RSS {mb:.1f} MB"
+                        f" (target < 20 MB): {verdict(mb < 20)}")
     say()
 
 

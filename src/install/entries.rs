@@ -30,6 +30,15 @@ impl Entries {
         self.0.is_empty()
     }
 
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The entries, in order.
+    pub fn as_slice(&self) -> &[Entry] {
+        &self.0
+    }
+
     /// True when some entry is at `path`, whatever its kind.
     pub fn has_path(&self, path: &str) -> bool {
         self.shared(path).is_some()

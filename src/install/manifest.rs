@@ -117,7 +117,7 @@ impl Manifest {
         max: u64,
     ) -> Result<Self, String> {
         let mut manifest = Self::default();
-        let mut entries = Vec::new();
+        let mut entries = SoFar::Matching(0);
         let mut line = String::new();
         let mut read = 0u64;
         for number in 1usize.. {
@@ -146,7 +146,11 @@ impl Manifest {
         if read == 0 {
             return Err("not a procexport manifest".to_owned());
         }
-        manifest.entries = entries.into_iter().collect();
+        manifest.entries = match entries {
+            SoFar::Matching(n) if n == shared.len() => shared.clone(),
+            SoFar::Matching(n) => shared.as_slice()[..n].iter().cloned().collect(),
+            SoFar::Apart(entries) => entries.into_iter().collect(),
+        };
         if manifest.entries == *shared {
             manifest.entries = shared.clone();
         }
@@ -160,7 +164,7 @@ impl Manifest {
         line: &str,
         number: usize,
         shared: &Entries,
-        entries: &mut Vec<Entry>,
+        entries: &mut SoFar,
     ) -> Result<(), String> {
         let (word, path) = line.split_once(' ').unwrap_or((line, ""));
         if word == "owner" {
@@ -182,13 +186,31 @@ impl Manifest {
         }
         match kind {
             Some(kind) => {
-                let path = shared.shared(path).unwrap_or_else(|| path.into());
-                entries.push((path, kind));
+                if let SoFar::Matching(n) = entries {
+                    if let Some((same, k)) = shared.as_slice().get(*n) {
+                        if **same == *path && *k == kind {
+                            *n += 1;
+                            return Ok(());
+                        }
+                    }
+                    *entries = SoFar::Apart(shared.as_slice()[..*n].to_vec());
+                }
+                if let SoFar::Apart(entries) = entries {
+                    let path = shared.shared(path).unwrap_or_else(|| path.into());
+                    entries.push((path, kind));
+                }
             }
             None => self.log_dir = Some(path.to_owned()),
         }
         Ok(())
     }
+}
+
+/// The entries read so far: while they are `shared`'s first ones, in order (a re-export
+/// that changes nothing), only how many; from the first that differs, every one.
+enum SoFar {
+    Matching(usize),
+    Apart(Vec<Entry>),
 }
 
 /// Writes the text of a manifest of these parts to `out` as it goes, through a 64 KiB buffer:
@@ -292,6 +314,34 @@ mod tests {
         let error = Manifest::read_sharing(text.as_bytes(), &new.entries, cut).unwrap_err();
         assert!(error.contains("larger than"), "{error}");
         assert!(Manifest::read_sharing(&b"\xff\n"[..], &new.entries, 99).is_err());
+    }
+
+    /// A manifest that lists the new export's entries, or the first of them, in order is
+    /// read without a list of its own: the same entries, held once. One that differs
+    /// anywhere reads as if nothing were shared.
+    #[test]
+    fn a_manifest_like_the_new_one_is_read_as_the_new_ones_entries() {
+        let file = |path: &str| Output::file(path.into(), String::new(), 0o644, Group::Root);
+        let new = Manifest::of(&[file("/i/a.conf"), file("/i/b.conf"), file("/i/c.conf")]);
+        let read = |lines: &str| {
+            let text = format!("# procexport manifest v1\n{lines}");
+            let old = Manifest::read_sharing(text.as_bytes(), &new.entries, 1 << 20).unwrap();
+            assert_eq!(old, Manifest::parse(&text).unwrap(), "{lines}");
+            old
+        };
+        let same = read("file /i/a.conf\nfile /i/b.conf\nfile /i/c.conf\n");
+        assert_eq!(same.entries, new.entries);
+        let ours = same.entries.as_slice().as_ptr();
+        assert_eq!(ours, new.entries.as_slice().as_ptr(), "held once");
+        let first = read("file /i/a.conf\nfile /i/b.conf\n");
+        assert_eq!(first.entries.len(), 2);
+        let apart = read("file /i/a.conf\nfile /i/z.conf\nfile /i/b.conf\n");
+        let paths: Vec<&str> = apart.entries.iter().map(|(p, _)| &**p).collect();
+        assert_eq!(paths, ["/i/a.conf", "/i/b.conf", "/i/z.conf"]);
+        let kind = read("file /i/a.conf\ndir /i/b.conf\nfile /i/c.conf\n");
+        assert_ne!(kind.entries, new.entries);
+        let more = read("file /i/a.conf\nfile /i/b.conf\nfile /i/c.conf\nfile /i/d.conf\n");
+        assert_eq!(more.entries.len(), 4);
     }
 
     #[test]
