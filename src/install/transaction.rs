@@ -343,9 +343,13 @@ fn install_locked(
     let stop = || interrupt.caught().is_some();
     let written = disk.write_new(&plan, &manifest_path, cx.ownership, look_for_temps, &stop)?;
     if written == Written::RolledBack {
-        // The log directory this run made goes too: the installed set is as it was.
+        // The log directory this run made goes too: the installed set is as it was, and so
+        // is the run record (the roll-back removed every temp file the run made).
         if let Some(made) = &new_log_dir {
             disk.unmake_log_dir(made)?;
+        }
+        if let Some(lock) = lock.as_mut() {
+            lock.ended_clean(backend);
         }
         interrupt.check(|| format!("the {what} was rolled back: nothing changed"))?;
     }

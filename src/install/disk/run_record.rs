@@ -5,7 +5,8 @@
 //! The lock file holds one line, `clean <boot id> <backend>...`: since that boot, every run of
 //! those backends for the app ended with none of its temp files left. A run that is about to
 //! make temp files first spoils the line (`-` over its first byte), and writes it again, with
-//! its backend added, once it has ended well. A run killed in between leaves the line spoilt,
+//! its backend added, once it has ended well (done, or rolled back with its temp files
+//! removed). A run killed in between leaves the line spoilt,
 //! and a crash or power loss changes the boot id, whatever reached the disk: either way the
 //! next run looks. Anything else in the file (it is empty when first made) means "look".
 //!
