@@ -245,23 +245,28 @@ impl FromArgMatches for Command {
 
 impl Subcommand for Command {
     fn augment_subcommands(mut command: clap::Command) -> clap::Command {
+        // Each subcommand's arguments are built only when that subcommand is used (or help,
+        // completions or a manual page needs them all): a run pays for one subcommand's
+        // arguments, not for twenty.
         for (name, about) in ABOUT {
-            command = command.subcommand(ExportArgs::augment_args(
-                clap::Command::new(*name).about(*about),
-            ));
+            command = command.subcommand(
+                clap::Command::new(*name)
+                    .about(*about)
+                    .defer(ExportArgs::augment_args),
+            );
         }
         for (name, about) in FIXED {
             let sub = clap::Command::new(*name).about(*about);
             command = command.subcommand(match *name {
-                "export" => ForemanExport::augment_args(sub),
-                "clean" => CleanArgs::augment_args(sub),
-                "kubernetes" => KubernetesArgs::augment_args(sub),
-                "man" => ManArgs::augment_args(sub),
-                "completions" => CompletionsArgs::augment_args(sub),
+                "export" => sub.defer(ForemanExport::augment_args),
+                "clean" => sub.defer(CleanArgs::augment_args),
+                "kubernetes" => sub.defer(KubernetesArgs::augment_args),
+                "man" => sub.defer(ManArgs::augment_args),
+                "completions" => sub.defer(CompletionsArgs::augment_args),
                 "list" => sub,
-                "status" => AppArgs::augment_args(sub),
+                "status" => sub.defer(AppArgs::augment_args),
                 // start, stop, restart, reload
-                _ => DryRun::augment_args(AppArgs::augment_args(sub)),
+                _ => sub.defer(control_args),
             });
         }
         command
@@ -274,6 +279,11 @@ impl Subcommand for Command {
     fn has_subcommand(name: &str) -> bool {
         FIXED.iter().any(|(fixed, _)| *fixed == name) || NAMES.contains(&name)
     }
+}
+
+/// The arguments of start, stop, restart and reload.
+fn control_args(command: clap::Command) -> clap::Command {
+    DryRun::augment_args(AppArgs::augment_args(command))
 }
 
 // `--dry-run` and `--detailed-exitcode`, on the subcommands whose exit status can say whether
