@@ -11,6 +11,7 @@ shuffled anew each round (seeded, so a run can be repeated); each set reports th
 procexport is the median (min-max) of the ratios paired within a round.
 """
 
+import mmap
 import os
 import platform
 import random
@@ -361,8 +362,8 @@ def scenario_fixed():
     say("### The fixed part, 5 processes: start-up, dry run, unchanged re-export")
     say()
     say("| backend | --version ms | dry run ms | unchanged ms | dry run - version |"
-        " unchanged - version |")
-    say("|---|---:|---:|---:|---:|---:|")
+        " unchanged - version | page faults: version / dry / unchanged |")
+    say("|---|---:|---:|---:|---:|---:|---:|")
     for backend in BACKENDS:
         out = fresh_dir(f"{WORK}/fixed/{backend}")
         run(argv("procexport", backend, 5, out))
@@ -375,8 +376,33 @@ def scenario_fixed():
         times, _ = run_set(list(commands), ROUNDS, lambda t, r: timed(commands[t]))
         v, d, u = (statistics.median(times[k]) for k in ("version", "dry", "unchanged"))
         results[("fixed", backend)] = (v, d, u)
-        say(f"| {backend} | {v:.2f} | {d:.2f} | {u:.2f} | {d - v:+.2f} | {u - v:+.2f} |")
+        faults = " / ".join(str(minor_faults(commands[k])) for k in ("version", "dry", "unchanged"))
+        say(f"| {backend} | {v:.2f} | {d:.2f} | {u:.2f} | {d - v:+.2f} | {u - v:+.2f} |"
+            f" {faults} |")
     say()
+
+
+def minor_faults(args):
+    """The page faults of one run of `args` (GNU time's %R): most of a start-up's cost."""
+    done = subprocess.run(["/usr/bin/time", "-f", "%R", "-o", "/dev/stderr", *args],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    return int(done.stderr.strip().splitlines()[-1])
+
+
+def fault_cost_us(pages=8192):
+    """What the first touch of an anonymous page costs on this host, in microseconds (a
+    second pass over the same pages, which faults no more, is taken off): the fixed part of
+    an export is largely page faults, and hosts differ by several times in their price."""
+    region = mmap.mmap(-1, pages * 4096)
+    passes = []
+    for _ in range(2):
+        start = time.perf_counter_ns()
+        for offset in range(0, pages * 4096, 4096):
+            region[offset] = 1
+        passes.append(time.perf_counter_ns() - start)
+    region.close()
+    return (passes[0] - passes[1]) / pages / 1000
 
 
 def meminfo_dirty_kb():
@@ -622,6 +648,7 @@ def header():
         say(f"- honcho {version([HONCHO, '--version'])}")
     say(f"- tar: {version(['tar', '--version'])}; python {platform.python_version()}")
     say(f"- load average at start: {open('/proc/loadavg').read().split()[:3]}")
+    say(f"- a page fault (first touch of an anonymous page): {fault_cost_us():.2f} us")
     say(f"- rounds: {ROUNDS} (5 processes), {ROUNDS_LARGE} ({', '.join(map(str, LARGE))} jobs),"
         f" {DIRTY_ROUNDS} (dirty data)")
     say(f"- order: shuffled each round (seed {env_int('BENCH_SEED', 1)}); the disk synced,"
