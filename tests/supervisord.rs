@@ -7,7 +7,7 @@
 use crate::helpers_run::{yaml_quote, VALUES};
 use crate::support::live::proc_limit;
 use crate::support::{require_root, Sandbox, RUN_USER};
-use procexport::testing::supervisord_parse;
+use procexport::testing::{supervisord_parse, SUPERVISORD_PARSE_PY, SUPERVISORD_PYTHON};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::fs;
@@ -362,6 +362,40 @@ fn export_into(sandbox: &Sandbox, dir: &str) -> PathBuf {
     );
     sandbox.export("supervisord", &procfile, "myapp").success();
     confs
+}
+
+/// The parser the checks run on every supervisord config leaves nothing behind in the temp
+/// directory (it writes each file as a main config in a scratch directory first): the tests
+/// leave the machine as they found it.
+#[test]
+fn supervisords_parser_leaves_no_scratch_file() {
+    require_root();
+    let sandbox = Sandbox::live("");
+    let confs = export_into(&sandbox, "etc/supervisor/conf.d");
+    let temp = sandbox.path().join("tmp");
+    fs::create_dir_all(&temp).unwrap();
+    let done = Command::new(SUPERVISORD_PYTHON)
+        .arg("-c")
+        .arg(SUPERVISORD_PARSE_PY)
+        .arg(confs.join("fb-myapp.conf"))
+        .env("TMPDIR", &temp)
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&done.stdout).contains("\"fb-myapp\""),
+        "the parser read no program: {}",
+        String::from_utf8_lossy(&done.stdout)
+    );
+    let left: Vec<_> = fs::read_dir(&temp)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(left.is_empty(), "left in TMPDIR: {left:?}");
 }
 
 /// A `supervisord_dir` full of what supervisord's config syntax treats specially (`%`

@@ -15,22 +15,24 @@ use std::process::Command;
 pub const PARSE_PY: &str = r#"
 import json, os, shlex, sys, tempfile
 from supervisor.options import ServerOptions
-for path in sys.argv[1:]:
-    # The file as the main config's [include] would add it (read as it is, whatever its path).
-    main = os.path.join(tempfile.mkdtemp(), "main.conf")
-    with open(path) as f, open(main, "w") as out:
-        out.write("[supervisord]\n" + f.read())
-    options = ServerOptions()
-    options.configfile = main
-    options.process_config(do_usage=False)
-    for group in options.process_group_configs:
-        for program in group.process_configs:
-            print(json.dumps({"group": group.name, "name": program.name,
-                "argv": shlex.split(program.command), "autorestart": str(program.autorestart),
-                "startsecs": program.startsecs, "startretries": program.startretries,
-                "stopwaitsecs": program.stopwaitsecs, "user": program.uid,
-                "stdout": str(program.stdout_logfile), "stderr": str(program.stderr_logfile),
-                "environment": program.environment, "directory": program.directory}))
+# Each file as the main config's [include] would add it (read as it is, whatever its path),
+# written in a scratch directory that is removed when the parse ends.
+with tempfile.TemporaryDirectory() as scratch:
+    main = os.path.join(scratch, "main.conf")
+    for path in sys.argv[1:]:
+        with open(path) as f, open(main, "w") as out:
+            out.write("[supervisord]\n" + f.read())
+        options = ServerOptions()
+        options.configfile = main
+        options.process_config(do_usage=False)
+        for group in options.process_group_configs:
+            for program in group.process_configs:
+                print(json.dumps({"group": group.name, "name": program.name,
+                    "argv": shlex.split(program.command), "autorestart": str(program.autorestart),
+                    "startsecs": program.startsecs, "startretries": program.startretries,
+                    "stopwaitsecs": program.stopwaitsecs, "user": program.uid,
+                    "stdout": str(program.stdout_logfile), "stderr": str(program.stderr_logfile),
+                    "environment": program.environment, "directory": program.directory}))
 "#;
 
 /// The Python with Debian's `supervisor` module.
