@@ -7,7 +7,7 @@
 use crate::helpers_run::{yaml_quote, VALUES};
 use crate::support::live::proc_limit;
 use crate::support::{require_root, Sandbox, RUN_USER};
-use procexport::testing::{supervisord_parse, SUPERVISORD_PARSE_PY, SUPERVISORD_PYTHON};
+use procexport::testing::{supervisord_parse, supervisord_parser_command};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::fs;
@@ -374,10 +374,7 @@ fn supervisords_parser_leaves_no_scratch_file() {
     let confs = export_into(&sandbox, "etc/supervisor/conf.d");
     let temp = sandbox.path().join("tmp");
     fs::create_dir_all(&temp).unwrap();
-    let done = Command::new(SUPERVISORD_PYTHON)
-        .arg("-c")
-        .arg(SUPERVISORD_PARSE_PY)
-        .arg(confs.join("fb-myapp.conf"))
+    let done = supervisord_parser_command(&[confs.join("fb-myapp.conf")])
         .env("TMPDIR", &temp)
         .output()
         .unwrap();

@@ -12,7 +12,7 @@ use std::process::Command;
 
 /// Parses supervisord config files with supervisord's own code and prints, per program, its
 /// command words as supervisord will exec them (one JSON object a line).
-pub const PARSE_PY: &str = r#"
+const PARSE_PY: &str = r#"
 import json, os, shlex, sys, tempfile
 from supervisor.options import ServerOptions
 # Each file as the main config's [include] would add it (read as it is, whatever its path),
@@ -36,14 +36,18 @@ with tempfile.TemporaryDirectory() as scratch:
 "#;
 
 /// The Python with Debian's `supervisor` module.
-pub const PYTHON: &str = "/usr/bin/python3";
+const PYTHON: &str = "/usr/bin/python3";
+
+/// The command that runs supervisord's parser on `paths` (`PARSE_PY`).
+pub fn parser_command(paths: &[std::path::PathBuf]) -> Command {
+    let mut command = Command::new(PYTHON);
+    command.arg("-c").arg(PARSE_PY).args(paths);
+    command
+}
 
 /// Runs supervisord's parser on `paths`; its JSON lines.
 pub fn parse_with_supervisord(paths: &[std::path::PathBuf]) -> Result<Vec<String>, String> {
-    let (ok, said) = run_tool(
-        Command::new(PYTHON).arg("-c").arg(PARSE_PY).args(paths),
-        "python3 with supervisor",
-    )?;
+    let (ok, said) = run_tool(&mut parser_command(paths), "python3 with supervisor")?;
     if !ok {
         return Err(format!("supervisord's parser refused {paths:?}:\n{said}"));
     }

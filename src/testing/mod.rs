@@ -12,9 +12,7 @@ pub use crate::backends::check_rules as tools;
 
 pub use crate::backends::launchd::check::parse_plists;
 pub use crate::backends::supervisord::check::parse_with_supervisord as supervisord_parse;
-pub use crate::backends::supervisord::check::{
-    PARSE_PY as SUPERVISORD_PARSE_PY, PYTHON as SUPERVISORD_PYTHON,
-};
+pub use crate::backends::supervisord::check::parser_command as supervisord_parser_command;
 pub use crate::backends::systemd::check::{
     check_systemd_unit, check_systemd_units, systemd_verify,
 };
