@@ -5,6 +5,7 @@
 //! clean, start or stop it. A config may also forbid apps it does not list.
 
 use crate::error::{Error, Result};
+use crate::install::disk::accounts;
 use crate::install::privilege::Invoker;
 use crate::model::config::Config;
 use crate::sanitize::Quoted;
@@ -18,18 +19,8 @@ pub struct Users {
 impl Users {
     /// This system's database.
     pub const SYSTEM: Self = Self {
-        uid_of: |name| {
-            nix::unistd::User::from_name(name)
-                .ok()
-                .flatten()
-                .map(|u| u.uid.as_raw())
-        },
-        name_of: |uid| {
-            nix::unistd::User::from_uid(uid.into())
-                .ok()
-                .flatten()
-                .map(|u| u.name)
-        },
+        uid_of: |name| accounts::user_by_name(name).ok().flatten().map(|u| u.uid),
+        name_of: |uid| accounts::user_by_uid(uid).ok().flatten().map(|u| u.name),
     };
 }
 

@@ -1,8 +1,8 @@
 //! The run user and group. Jobs run as this account, so it may never be root: a name that is
 //! not a plain POSIX name, that does not exist, or that resolves to uid or gid 0 is refused.
 
+use crate::install::disk::accounts;
 use crate::sanitize::Quoted;
-use nix::unistd::{Group, User};
 use serde::Serialize;
 
 /// The account every job of an app runs as, resolved on this system.
@@ -72,26 +72,19 @@ struct Entry {
     home: Option<String>,
 }
 
-/// The system's user and group database: one `getpwnam` or `getgrnam` per name, which gives
-/// a user's uid and home together.
+/// The system's user and group database: one lookup per name, which gives a user's uid and
+/// home together.
 fn system_entry(account: Account, name: &str) -> Result<Option<Entry>, String> {
     match account {
-        Account::User => User::from_name(name)
-            .map(|u| {
-                u.map(|u| Entry {
-                    id: u.uid.as_raw(),
-                    home: u.dir.to_str().map(str::to_owned),
-                })
+        Account::User => accounts::user_by_name(name).map(|u| {
+            u.map(|u| Entry {
+                id: u.uid,
+                home: u.home.to_str().map(str::to_owned),
             })
-            .map_err(|e| e.to_string()),
-        Account::Group => Group::from_name(name)
-            .map(|g| {
-                g.map(|g| Entry {
-                    id: g.gid.as_raw(),
-                    home: None,
-                })
-            })
-            .map_err(|e| e.to_string()),
+        }),
+        Account::Group => {
+            accounts::group_by_name(name).map(|gid| gid.map(|id| Entry { id, home: None }))
+        }
     }
 }
 
@@ -125,20 +118,20 @@ impl RunAs {
                 "the user running procexport is root, and jobs must not run as root".to_owned(),
             ));
         }
-        let user = User::from_uid(nix::unistd::Uid::from_raw(uid))
+        let user = accounts::user_by_uid(uid)
             .map_err(|e| fail(format!("cannot look up uid {uid}: {e}")))?
             .ok_or_else(|| fail(format!("uid {uid} has no entry in the user database")))?;
-        let gid = user.gid.as_raw();
-        let group = Group::from_gid(user.gid)
+        let gid = user.gid;
+        let group = accounts::group_by_gid(gid)
             .ok()
             .flatten()
-            .map_or_else(|| gid.to_string(), |g| g.name);
+            .unwrap_or_else(|| gid.to_string());
         Ok(Self {
             user: user.name,
             group,
             uid,
             gid,
-            home: match user.dir.to_str().map(|h| h.trim_end_matches('/')) {
+            home: match user.home.to_str().map(|h| h.trim_end_matches('/')) {
                 Some("") => "/".to_owned(),
                 Some(home) => home.to_owned(),
                 None => "/nonexistent".to_owned(),

@@ -147,10 +147,10 @@ pub fn all_keys(keys: &[Key]) -> Vec<&'static str> {
 fn effective_home() -> Result<String, (String, String)> {
     let uid = nix::unistd::geteuid();
     let fail = |why: String| ("home".to_owned(), why);
-    let user = nix::unistd::User::from_uid(uid)
+    let user = crate::install::disk::accounts::user_by_uid(uid.as_raw())
         .map_err(|e| fail(format!("looking up uid {uid}: {e}")))?
         .ok_or_else(|| fail(format!("uid {uid} has no entry in the user database")))?;
-    let home = user.dir.to_string_lossy().into_owned();
+    let home = user.home.to_string_lossy().into_owned();
     if !home.starts_with('/') {
         return Err(fail(format!(
             "the home directory of uid {uid} is not absolute"

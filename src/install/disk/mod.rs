@@ -8,6 +8,7 @@
 //! directory (`output.rs`, the Kubernetes export's `--output DIR`): the user's own path, for
 //! files that are not installed.
 
+pub mod accounts;
 mod dir;
 mod fifo;
 mod flush;
