@@ -27,8 +27,15 @@ pub struct View<'a> {
 
 /// Prints a dry run of `plan` for `what` (e.g. "upstart export of fb-myapp"): each file to
 /// create (in full), to change (a unified diff against the installed one) or unchanged; each
-/// to remove; then a summary line.
+/// to remove; then a summary line. Printed through a buffer: a line per file was a write per
+/// line to the terminal.
 pub fn dry_run(out: &mut dyn Write, what: &str, plan: &Plan, view: &View) -> io::Result<()> {
+    let mut buffered = io::BufWriter::with_capacity(16 << 10, out);
+    print_dry_run(&mut buffered, what, plan, view)?;
+    buffered.flush()
+}
+
+fn print_dry_run(out: &mut dyn Write, what: &str, plan: &Plan, view: &View) -> io::Result<()> {
     writeln!(out, "# dry run of the {what}: nothing is written")?;
     let (mut create, mut change, mut unchanged, mut blind) = (0, 0, 0, 0);
     if let Some(dir) = view.new_log_dir {
