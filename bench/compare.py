@@ -637,11 +637,11 @@ def header():
     say(f"- work dir {WORK}: {fs_of(WORK)}")
     if SHM:
         say(f"- tmpfs dir {SHM}: {fs_of(SHM)}")
-    say(f"- procexport {GIT_REV} ({PX})")
+    say(f"- procexport {GIT_REV} ({PX}, a copy of {E.get('BENCH_PX_SOURCE', PX)})")
     if FLOOR:
         say(f"- floor: bench/floor.c, mode {FLOOR_MODE} ({FLOOR})")
     if PX_OLD:
-        say(f"- procexport-old: {OLD_REV} ({PX_OLD})")
+        say(f"- procexport-old: {OLD_REV} ({PX_OLD}, a copy of {E.get('BENCH_PX_OLD_SOURCE') or PX_OLD})")
     if FOREMAN:
         say(f"- foreman {version([FOREMAN, 'version'])}")
     if HONCHO:
