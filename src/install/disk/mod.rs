@@ -4,9 +4,11 @@
 //! before anything is put in it.
 //!
 //! Paths handed in are the real, live-system paths (`/etc/init/...`); with `--root DIR` they
-//! are looked up under DIR instead, the way DESTDIR works. The one exception is an output
-//! directory (`output.rs`, the Kubernetes export's `--output DIR`): the user's own path, for
-//! files that are not installed.
+//! are looked up under DIR instead, the way DESTDIR works. Two exceptions: an output
+//! directory (`output.rs`, the Kubernetes export's `--output DIR`), the user's own path, for
+//! files that are not installed; and the account files (`accounts.rs`: `/etc/nsswitch.conf`,
+//! `/etc/passwd`, `/etc/group`), opened by path as glibc opens them, since each answer must be
+//! glibc's own (a symlinked `/etc/passwd` is followed by both), and only read.
 
 pub mod accounts;
 mod dir;
