@@ -71,10 +71,10 @@ impl KillAt {
     }
 }
 
+/// A temp entry, or anything inside one (a new directory is made whole under a temp name).
 pub fn is_temp(path: &str) -> bool {
-    path.rsplit('/')
-        .next()
-        .is_some_and(|name| name.starts_with(".procexport-") && name.ends_with(".tmp"))
+    path.split('/')
+        .any(|name| name.starts_with(".procexport-") && name.ends_with(".tmp"))
 }
 
 fn crash_test(backend: &str) {

@@ -2,7 +2,7 @@
 //! printed with its path) and the trace is checked for the order of the calls that make it
 //! survive a power loss: each file flushed before it is renamed into place, the pending
 //! manifest flushed before the first job file goes in, every directory whose entries changed
-//! (a rename or a new directory in it) flushed after its last change and before the process
+//! (a rename, a new directory or a new file in it) flushed after its last change and before the process
 //! exits. "Flushed" is an `fsync` of that path, or a `syncfs` of its filesystem, which
 //! procexport uses only when little other data is dirty (`disk::flush::Scheme`); never a
 //! `sync` of every filesystem.
@@ -43,7 +43,7 @@ fn traced(sandbox: &Sandbox, args: &[&str]) -> Vec<Call> {
         "-s",
         "8192",
         "-e",
-        "trace=fsync,fdatasync,sync,syncfs,sync_file_range,rename,renameat,renameat2,mkdir,mkdirat,read",
+        "trace=fsync,fdatasync,sync,syncfs,sync_file_range,rename,renameat,renameat2,mkdir,mkdirat,openat,read",
     ];
     parse(&sandbox.strace(&options, args))
 }
@@ -69,8 +69,8 @@ fn parse(text: &str) -> Vec<Call> {
                 start,
                 end: at,
                 name: name.to_owned(),
+                ok: succeeded(name, &result),
                 args,
-                ok: result == "0",
             });
             continue;
         }
@@ -84,12 +84,17 @@ fn parse(text: &str) -> Vec<Call> {
             start: at,
             end: at,
             name: name.to_owned(),
+            ok: succeeded(name, &result),
             args,
-            ok: result == "0",
         });
     }
     assert!(open.is_empty(), "calls that never returned: {open:?}");
     calls
+}
+
+/// Whether a call with this result succeeded: 0, or for `openat` a descriptor.
+fn succeeded(name: &str, result: &str) -> bool {
+    result == "0" || (name == "openat" && result.parse::<u32>().is_ok())
 }
 
 /// `args) = result` into its arguments and result.
@@ -191,6 +196,13 @@ fn check(backend: &str, sandbox: &Sandbox, calls: &[Call]) {
                         "{backend}: {to} renamed into place before its data was fsync'd"
                     );
                 }
+            }
+            // A file made in a directory (staged beside its target, or straight into a new
+            // directory made under a temp name): that directory changed.
+            "openat" if call.args.contains("O_CREAT|O_EXCL") && call.args.contains('<') => {
+                let args: Vec<&str> = call.args.split(", ").collect();
+                let made = format!("{}/{}", fd_path(args[0]), name_arg(args[1]));
+                changed.insert(parent(&made), call.end);
             }
             "mkdirat" | "mkdir" => {
                 let args: Vec<&str> = call.args.split(", ").collect();

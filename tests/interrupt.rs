@@ -124,7 +124,8 @@ fn state_and_files(tree: &Tree) -> Tree {
 /// When to send the signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Moment {
-    /// A temp file has been staged next to this file's path: before the commit point.
+    /// A temp entry has been staged next to this file's path, or next to a directory above
+    /// it (a new directory is made whole under a temp name): before the commit point.
     Staging,
     /// This new file has been renamed into place: after the commit point.
     Renaming,
@@ -133,14 +134,16 @@ enum Moment {
 /// Waits (polling, without a pause) until `moment` at `path`, or until the export ended.
 fn wait_for(moment: Moment, path: &Path, child: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    let dir = path.parent().unwrap();
-    let reached = || match moment {
-        Moment::Staging => std::fs::read_dir(dir).is_ok_and(|entries| {
+    let staged_in = |dir: &Path| {
+        std::fs::read_dir(dir).is_ok_and(|entries| {
             entries.flatten().any(|e| {
                 let name = e.file_name();
                 is_temp(&name.to_string_lossy())
             })
-        }),
+        })
+    };
+    let reached = || match moment {
+        Moment::Staging => path.ancestors().skip(1).take(3).any(staged_in),
         Moment::Renaming => path.symlink_metadata().is_ok(),
     };
     while !reached() && Instant::now() < deadline {

@@ -97,7 +97,8 @@ fn listed(sandbox: &Sandbox, args: &[&str]) -> Vec<String> {
 /// A killed run's temp files are looked for in the app's directories only when the app's run
 /// record (in its lock file) says one may have been left: after a run that ended well, an
 /// unchanged re-export lists none of the jobs' directories; with no record (a lock file an
-/// older build left empty), it lists them and removes a temp file of a process that is gone.
+/// older build left empty), it lists them and removes a temp file of a process that is gone,
+/// and a directory it was making under a temp name, with what is in it.
 /// (A record spoilt by a run killed half way is the crash tests' case.)
 #[test]
 fn a_killed_runs_temp_files_are_looked_for_only_when_the_record_says_so() {
@@ -137,9 +138,33 @@ fn a_killed_runs_temp_files_are_looked_for_only_when_the_record_says_so() {
         .expect("the web job's directory");
     let left = web.join(format!(".procexport-{dead}-1.tmp"));
     std::fs::write(&left, "left by a killed run").unwrap();
+    // A new service directory it was making whole under a temp name, with a link in it to
+    // a file and one to a directory elsewhere: the links go, never what they point to.
+    let tree = jobs.join(format!(".procexport-{dead}-2.tmp"));
+    let elsewhere = sandbox.root().join("elsewhere");
+    std::fs::create_dir_all(tree.join("env")).unwrap();
+    std::fs::create_dir_all(elsewhere.join("dir")).unwrap();
+    std::fs::write(tree.join("env/PORT"), "5000\n").unwrap();
+    std::fs::write(tree.join("run"), "#!/bin/sh\n").unwrap();
+    std::fs::write(elsewhere.join("file"), "kept").unwrap();
+    std::fs::write(elsewhere.join("dir/inside"), "kept").unwrap();
+    std::os::unix::fs::symlink(elsewhere.join("file"), tree.join("env/file")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.join("dir"), tree.join("dir")).unwrap();
     let looked = listed(&sandbox, &export);
     assert!(in_jobs(&looked) >= 2, "not looked for: {looked:?}");
     assert!(!left.exists(), "a dead process's temp file was left");
+    assert!(
+        tree.symlink_metadata().is_err(),
+        "a dead process's temp directory was left"
+    );
+    assert_eq!(
+        std::fs::read_to_string(elsewhere.join("file")).unwrap(),
+        "kept"
+    );
+    assert_eq!(
+        std::fs::read_to_string(elsewhere.join("dir/inside")).unwrap(),
+        "kept"
+    );
     let record = std::fs::read_to_string(&lock).unwrap();
     assert!(
         record.starts_with("clean ") && record.contains("runit"),

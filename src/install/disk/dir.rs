@@ -123,6 +123,14 @@ impl Disk {
         self.open.insert(host, (fd, passed));
     }
 
+    /// Forgets the directory `host` and those below it: they were renamed or removed.
+    pub(super) fn forget_dirs(&mut self, host: &str) {
+        self.open.retain(|dir, _| {
+            dir.strip_prefix(host)
+                .is_none_or(|rest| !rest.is_empty() && !rest.starts_with('/'))
+        });
+    }
+
     /// True when `host` or a directory above it was found missing.
     fn is_missing(&self, host: &str) -> bool {
         self.missing.contains(host)

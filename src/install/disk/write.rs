@@ -1,6 +1,9 @@
 //! Writes, all symlink-safe and atomic: each file is made as a new temp file next to its
 //! target (`O_CREAT|O_EXCL|O_NOFOLLOW`), written, given owner and mode, flushed, and renamed
-//! over the target, so a reader (or a crash) only ever sees the old file or the new one.
+//! over the target, so a reader (or a crash) only ever sees the old file or the new one. A
+//! directory that is not there yet is made under a temp name, filled (its files straight under
+//! their own names), flushed, and renamed into place once: a reader sees no directory or the
+//! whole one, and a runit service directory costs one rename, not one per file.
 //!
 //! The files, and after the renames the directories, are flushed the cheaper of two ways for
 //! the run (`flush::Scheme`): each fsync'd, from several threads, or their filesystem flushed
@@ -24,11 +27,11 @@ use crate::model::output::{split_path, Group, Kind, Output};
 use crate::sanitize::Quoted;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{
-    fadvise, fchmod, fchown, fstat, fsync, mkdirat, openat, renameat, symlinkat, unlinkat, Advice,
-    AtFlags, Dir, Gid, Mode, OFlags, Uid,
+    fadvise, fchmod, fchown, fstat, fsync, mkdirat, openat, renameat, renameat_with, symlinkat,
+    unlinkat, Advice, AtFlags, Dir, Gid, Mode, OFlags, RenameFlags, Uid,
 };
 use rustix::io::{fcntl_dupfd_cloexec, Errno};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::Write;
 
@@ -95,7 +98,15 @@ impl Disk {
             early.insert(split_path(manifest_path).0);
         }
         let mut staged = Vec::with_capacity(plan.writes.len());
-        let staging = self.stage_all(plan, ownership, stop, &mut staged, &mut flush, &mut undo);
+        let mut trees = Trees::default();
+        let staging = self.stage_all(
+            plan,
+            ownership,
+            stop,
+            (&mut staged, &mut trees),
+            &mut flush,
+            &mut undo,
+        );
         let discarded = match &plan.spool {
             Some(spool) => spool
                 .discard()
@@ -117,17 +128,22 @@ impl Disk {
         // entries may have changed (those made, those above) are done changing now.
         // Inserted one by one: `collect` would hold every write's directory and a sort's
         // scratch copy first (tens of thousands for a large app, a few thousand distinct).
+        // What went into a new directory made under a temp name is flushed already (by `flush`,
+        // before the renames): only the directory the rename puts it in changes.
         let mut touched: BTreeSet<&str> = BTreeSet::new();
-        for output in &plan.writes {
+        for output in plan.writes.iter().filter(|o| !trees.holds(&o.path)) {
             touched.insert(split_path(&output.path).0);
         }
-        let made = plan
-            .writes
-            .iter()
-            .filter(|o| matches!(o.kind, Kind::Dir { .. }));
+        let made = plan.writes.iter().filter(|o| {
+            matches!(o.kind, Kind::Dir { .. })
+                && !trees.holds(&o.path)
+                && !trees.tops.contains_key(&*o.path)
+        });
         early.extend(made.map(|o| &*o.path));
         early.retain(|dir| !touched.contains(dir));
-        let flushed = self.flush_dirs(&mut flush, &early, &touched);
+        let flushed = self
+            .flush_trees(&mut flush, &trees.dirs)
+            .and_then(|()| self.flush_dirs(&mut flush, &early, &touched));
         if let Err(error) = flushed.and_then(|()| flush.run()) {
             self.discard(plan, &staged);
             return Err(error);
@@ -166,9 +182,20 @@ impl Disk {
             let host = self.host(&output.path);
             let temp = self.temp_file(*temp);
             let dir_fd = self.target_dir(dir)?;
-            renameat(dir_fd, temp, dir_fd, name).map_err(|e| {
+            let renamed = if matches!(output.kind, Kind::Dir { .. }) {
+                // A tree: its place was empty when planned, and is not taken over now.
+                renameat_with(dir_fd, &temp, dir_fd, name, RenameFlags::NOREPLACE)
+            } else {
+                renameat(dir_fd, &temp, dir_fd, name)
+            };
+            renamed.map_err(|e| {
                 Error::io(format!("renaming into place {}", Quoted(&host)), e.into())
             })?;
+            if matches!(output.kind, Kind::Dir { .. }) {
+                // Its directories were cached by their temp paths.
+                let (dir, _) = split_path(&output.path);
+                self.forget_dirs(&format!("{}/{temp}", self.host(dir)));
+            }
         }
         // The renames: entries of the touched directories (with `Scheme::Filesystem`, on the
         // filesystems `flush` holds already).
@@ -186,12 +213,16 @@ impl Disk {
     /// Stages the plan's outputs, in order (directories first), the spooled files read back
     /// as they come, adding them to `staged`, `flush` and `undo`; false when `stop` said to
     /// stop.
+    ///
+    /// A directory that is not there yet is made whole under a temp name (`Trees`): what goes
+    /// in it is written straight under its own name, and the one rename of the directory puts
+    /// all of it in place at once (a runit service directory: one rename, not one per file).
     fn stage_all<'p>(
         &mut self,
         plan: &'p Plan,
         ownership: Option<Ownership>,
         stop: &dyn Fn() -> bool,
-        staged: &mut Vec<(u32, Temp)>,
+        (staged, trees): (&mut Vec<(u32, Temp)>, &mut Trees<'p>),
         flush: &mut Flush,
         undo: &mut Undo<'p>,
     ) -> Result<bool> {
@@ -201,9 +232,6 @@ impl Disk {
             let output = &plan.writes[at as usize];
             if stop() {
                 return Ok(false);
-            }
-            if matches!(output.kind, Kind::Dir { .. }) {
-                undo.dirs.push(output);
             }
             let bytes = match &output.kind {
                 Kind::File {
@@ -220,13 +248,55 @@ impl Disk {
                 Kind::Dir { .. } | Kind::Symlink { .. } => &[],
             };
             let fill = |out: &mut File| out.write_all(bytes);
-            if let Some((temp, fd)) = self.stage(output, &fill, ownership, flush.scheme())? {
+            let inside = trees.staged_path(&output.path, |temp| self.temp_file(temp));
+            let new_tree = inside.is_none()
+                && matches!(output.kind, Kind::Dir { mode, .. } if mode & 0o022 == 0)
+                && !plan.before.contains_key(&output.path);
+            let placement = match inside {
+                Some(path) => Placement::InTree(path),
+                None if new_tree => Placement::NewTree(self.temp_name()),
+                None => Placement::Replace,
+            };
+            if matches!(placement, Placement::Replace) && matches!(output.kind, Kind::Dir { .. }) {
+                undo.dirs.push(output);
+            }
+            let made = match self.stage(output, &placement, &fill, ownership, flush.scheme()) {
+                Ok(made) => made,
+                Err(error) => {
+                    if let Placement::NewTree(temp) = placement {
+                        // Whatever of it was made goes with the rest (`discard`).
+                        staged.push((at, temp));
+                    }
+                    return Err(error);
+                }
+            };
+            if let Some(temp) = made.temp {
                 staged.push((at, temp));
-                if let Some(fd) = fd {
-                    flush.push(fd, self.host(&output.path))?;
+                if let Placement::NewTree(_) = placement {
+                    trees.tops.insert(&output.path, temp);
                 }
             }
-            self.cover(flush, split_path(&output.path).0, &mut covered)?;
+            if let Some(fd) = made.fd {
+                flush.push(fd, self.host(&output.path))?;
+            }
+            let dir = match &placement {
+                Placement::InTree(path) => split_path(path).0.to_owned(),
+                Placement::NewTree(_) | Placement::Replace => split_path(&output.path).0.to_owned(),
+            };
+            self.cover(flush, &dir, &mut covered)?;
+            // With `Scheme::EachFile`, a tree's directories are fsync'd once all of it is made,
+            // before the renames (`write_new`): by their paths through the temp name.
+            if flush.scheme() == Scheme::EachFile && matches!(output.kind, Kind::Dir { .. }) {
+                match placement {
+                    Placement::InTree(path) => trees.dirs.push(path),
+                    Placement::NewTree(temp) => trees.dirs.push(format!(
+                        "{}/{}",
+                        split_path(&output.path).0,
+                        self.temp_file(temp)
+                    )),
+                    Placement::Replace => {}
+                }
+            }
         }
         Ok(true)
     }
@@ -320,29 +390,50 @@ impl Disk {
         Ok(())
     }
 
-    /// Writes one output: directories are made in place; files and links are made as a temp
-    /// entry beside the target, whose name is returned for the rename, with (for a file and
-    /// `Scheme::EachFile`) its descriptor, writeback started, for the caller to fsync.
+    /// Writes one output where `placement` says: directories are made in place (a new one
+    /// that starts a tree under a temp name); files and links are made as a temp entry beside
+    /// the target, or, inside a tree, under their own name. Gives the temp entry to rename
+    /// (if any) and, for a file and `Scheme::EachFile`, its descriptor, writeback started,
+    /// to fsync before the renames.
     fn stage(
         &mut self,
         output: &Output,
+        placement: &Placement,
         fill: &Fill,
         ownership: Option<Ownership>,
         scheme: Scheme,
-    ) -> Result<Option<(Temp, Option<OwnedFd>)>> {
-        let (dir, name) = split_path(&output.path);
+    ) -> Result<Made> {
         let host = self.host(&output.path);
         let io = |what: &str, e: Errno| Error::io(format!("{what} {}", Quoted(&host)), e.into());
-        let temp_id = self.temp_name();
-        let temp = self.temp_file(temp_id);
+        let each_file = scheme == Scheme::EachFile;
+        let (temp_id, at) = match placement {
+            Placement::Replace => (Some(self.temp_name()), output.path.to_string()),
+            Placement::NewTree(temp) => {
+                let at = format!("{}/{}", split_path(&output.path).0, self.temp_file(*temp));
+                (Some(*temp), at)
+            }
+            Placement::InTree(path) => (None, path.clone()),
+        };
+        let (dir, own_name) = split_path(&at);
+        let temp = temp_id.map(|t| self.temp_file(t));
         let egid = self.egid;
         let dir_fd = self.target_dir(dir)?;
         match &output.kind {
             Kind::Dir { mode, group } => {
+                // A replaced directory is changed in place; a tree's top is made under its
+                // temp name, and must not be there yet.
+                let name = match placement {
+                    Placement::NewTree(_) => temp.as_deref().expect("named above"),
+                    Placement::Replace | Placement::InTree(_) => own_name,
+                };
                 let made = match mkdirat(dir_fd, name, Mode::from_raw_mode(*mode)) {
                     Ok(()) => true,
-                    Err(Errno::EXIST) => false,
+                    Err(Errno::EXIST) if matches!(placement, Placement::Replace) => false,
                     Err(e) => return Err(io("creating", e)),
+                };
+                let path = match placement {
+                    Placement::NewTree(_) => format!("{dir}/{name}"),
+                    Placement::Replace | Placement::InTree(_) => at.clone(),
                 };
                 // One this run just made, in a directory only root (or this user) can write,
                 // is this user's with the mode asked for: it passes the checks of a target
@@ -356,9 +447,8 @@ impl Disk {
                 };
                 self.missing.clear();
                 if let Some(fd) = opened {
-                    self.remember_dir(host.clone(), fd, Some(Strictness::Target));
+                    self.remember_dir(self.host(&path), fd, Some(Strictness::Target));
                 }
-                let path = output.path.clone();
                 let fd = self
                     .open_dir(&path, Strictness::Target, false)?
                     .expect("just made");
@@ -375,36 +465,66 @@ impl Disk {
                     fchmod(fd, Mode::from_raw_mode(*mode))
                         .map_err(|e| io("setting the mode of", e))?;
                 }
-                Ok(None)
+                Ok(Made {
+                    temp: temp_id.filter(|_| matches!(placement, Placement::NewTree(_))),
+                    fd: None,
+                })
             }
             Kind::File { mode, group, .. } => {
                 // A new file already has this process's group: change only a different one.
                 let gid = ownership.map(|o| o.gid(*group)).filter(|gid| *gid != egid);
-                let each_file = scheme == Scheme::EachFile;
-                let fd = write_file(dir_fd, &temp, fill, *mode, gid, each_file)
+                let name = temp.as_deref().unwrap_or(own_name);
+                let fd = write_file(dir_fd, name, fill, *mode, gid, each_file)
                     .inspect_err(|_| {
-                        let _ = unlinkat(dir_fd, &temp, AtFlags::empty());
+                        let _ = unlinkat(dir_fd, name, AtFlags::empty());
                     })
                     .map_err(|e| io("writing", e))?;
                 // With `Scheme::Filesystem` it is closed here: its filesystem is flushed whole.
-                Ok(Some((temp_id, each_file.then_some(fd))))
+                Ok(Made {
+                    temp: temp_id,
+                    fd: each_file.then_some(fd),
+                })
             }
             Kind::Symlink { target } => {
-                symlinkat(target, dir_fd, &temp).map_err(|e| io("linking", e))?;
-                Ok(Some((temp_id, None)))
+                let name = temp.as_deref().unwrap_or(own_name);
+                symlinkat(target, dir_fd, name).map_err(|e| io("linking", e))?;
+                Ok(Made {
+                    temp: temp_id,
+                    fd: None,
+                })
             }
         }
     }
 
-    /// Removes staged temp entries after a failure, so nothing of the run is left behind.
+    /// Removes staged temp entries after a failure, so nothing of the run is left behind: a
+    /// tree made under a temp name goes with everything in it.
     fn discard(&mut self, plan: &Plan, staged: &[(u32, Temp)]) {
         for (at, temp) in staged {
-            let (dir, _) = split_path(&plan.writes[*at as usize].path);
+            let output = &plan.writes[*at as usize];
+            let (dir, _) = split_path(&output.path);
             let temp = self.temp_file(*temp);
+            let tree = matches!(output.kind, Kind::Dir { .. });
+            if tree {
+                self.forget_dirs(&format!("{}/{temp}", self.host(dir)));
+            }
             if let Ok(Some(fd)) = self.open_dir(dir, Strictness::Target, false) {
-                let _ = unlinkat(fd, temp.as_str(), AtFlags::empty());
+                if tree {
+                    let _ = remove_tree(fd, &temp, TREE_DEPTH);
+                } else {
+                    let _ = unlinkat(fd, temp.as_str(), AtFlags::empty());
+                }
             }
         }
+    }
+
+    /// Adds to `flush` the directories of the trees made under temp names (`Trees::dirs`),
+    /// now that everything in them is made.
+    fn flush_trees(&mut self, flush: &mut Flush, dirs: &[String]) -> Result<()> {
+        for dir in dirs {
+            let fd = self.dup_dir(dir)?;
+            flush.push(fd, self.host(dir))?;
+        }
+        Ok(())
     }
 
     /// A descriptor of its own for the directory at live path `dir`, to fsync.
@@ -491,7 +611,12 @@ impl Disk {
                 .and_then(|pid| pid.parse::<u32>().ok());
             let Some(pid) = pid else { continue };
             if pid != own && !process_alive(pid) {
-                match unlinkat(fd, name.as_str(), AtFlags::empty()) {
+                let removed = match unlinkat(fd, name.as_str(), AtFlags::empty()) {
+                    // A tree made under a temp name, whose rename never came.
+                    Err(Errno::ISDIR) => remove_tree(fd, &name, TREE_DEPTH),
+                    other => other,
+                };
+                match removed {
                     Ok(()) | Err(Errno::NOENT) => {}
                     Err(e) => {
                         return Err(Error::io(
@@ -644,8 +769,17 @@ impl Disk {
         // `stage` writes what `text` gives, not the output's own contents.
         let output = Output::file(real.to_owned(), String::new(), 0o600, Group::Root);
         let ownership = Some(Ownership { run_gid: 0 }).filter(|_| self.euid == 0);
-        match self.stage(&output, text, ownership, Scheme::EachFile)? {
-            Some((temp, Some(fd))) => Ok((self.temp_file(temp), fd)),
+        match self.stage(
+            &output,
+            &Placement::Replace,
+            text,
+            ownership,
+            Scheme::EachFile,
+        )? {
+            Made {
+                temp: Some(temp),
+                fd: Some(fd),
+            } => Ok((self.temp_file(temp), fd)),
             _ => unreachable!("a file is staged"),
         }
     }
@@ -790,6 +924,88 @@ struct Temp(u32);
 struct Undo<'a> {
     dirs: Vec<&'a Output>,
     manifest: bool,
+}
+
+/// How deep a tree made under a temp name may go when it is removed (a runit service
+/// directory is two levels); anything deeper was not made by procexport, and is left.
+const TREE_DEPTH: u32 = 4;
+
+/// Where `stage` makes an output.
+enum Placement {
+    /// Beside the target under a temp name, renamed over it after the flush (a directory:
+    /// made, or given its mode and owner, in place).
+    Replace,
+    /// A directory that is not there yet: made under this temp name, filled, then renamed.
+    NewTree(Temp),
+    /// Inside such a directory, at this live path (through the temp name), under its own
+    /// name: no one sees it before the directory's rename.
+    InTree(String),
+}
+
+/// What `stage` made: the temp entry to rename, and a descriptor to fsync before renaming.
+struct Made {
+    temp: Option<Temp>,
+    fd: Option<OwnedFd>,
+}
+
+/// The new directories made whole under a temp name, by live path.
+#[derive(Default)]
+struct Trees<'p> {
+    tops: HashMap<&'p str, Temp, super::RandomState>,
+    /// With `Scheme::EachFile`: every directory of the trees, by its path through the temp
+    /// name, to fsync once the trees are whole.
+    dirs: Vec<String>,
+}
+
+impl Trees<'_> {
+    /// True when `path` is inside one of the trees (below its top).
+    fn holds(&self, path: &str) -> bool {
+        !self.tops.is_empty() && self.top_of(path).is_some()
+    }
+
+    /// The tree `path` is inside (below its top), with its temp entry.
+    fn top_of<'a>(&self, path: &'a str) -> Option<(&'a str, Temp)> {
+        path.rmatch_indices('/')
+            .map(|(at, _)| &path[..at])
+            .find_map(|dir| self.tops.get(dir).map(|temp| (dir, *temp)))
+    }
+
+    /// Where `path`, inside a tree, is until the tree's rename: through its top's temp name
+    /// (`name` gives it).
+    fn staged_path(&self, path: &str, name: impl Fn(Temp) -> String) -> Option<String> {
+        if self.tops.is_empty() {
+            return None;
+        }
+        let (top, temp) = self.top_of(path)?;
+        Some(format!(
+            "{}/{}{}",
+            split_path(top).0,
+            name(temp),
+            &path[top.len()..]
+        ))
+    }
+}
+
+/// Removes the directory `name` in `dir` with everything in it, by descriptor, never
+/// following a symlink (one is removed itself), at most `depth` levels down.
+fn remove_tree(dir: BorrowedFd<'_>, name: &str, depth: u32) -> rustix::io::Result<()> {
+    let inner = openat(dir, name, DIR_FLAGS, Mode::empty())?;
+    for entry in Dir::read_from(&inner)? {
+        let entry = entry?;
+        let entry_name = entry.file_name();
+        if entry_name == c"." || entry_name == c".." {
+            continue;
+        }
+        match unlinkat(&inner, entry_name, AtFlags::empty()) {
+            Ok(()) | Err(Errno::NOENT) => {}
+            Err(Errno::ISDIR) if depth > 0 => {
+                let entry_name = entry_name.to_str().map_err(|_| Errno::INVAL)?;
+                remove_tree(inner.as_fd(), entry_name, depth - 1)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    unlinkat(dir, name, AtFlags::REMOVEDIR)
 }
 
 /// The plan's stale entries of one kind, in removal order.
