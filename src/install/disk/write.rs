@@ -279,11 +279,11 @@ impl Disk {
             if let Some(fd) = made.fd {
                 flush.push(fd, self.host(&output.path))?;
             }
-            let dir = match &placement {
-                Placement::InTree(path) => split_path(path).0.to_owned(),
-                Placement::NewTree(_) | Placement::Replace => split_path(&output.path).0.to_owned(),
-            };
-            self.cover(flush, &dir, &mut covered)?;
+            // A tree is on its top's filesystem (a directory just made is no mount point),
+            // which was covered when the top was made.
+            if !matches!(placement, Placement::InTree(_)) {
+                self.cover(flush, split_path(&output.path).0, &mut covered)?;
+            }
             // With `Scheme::EachFile`, a tree's directories are fsync'd once all of it is made,
             // before the renames (`write_new`): by their paths through the temp name.
             if flush.scheme() == Scheme::EachFile && matches!(output.kind, Kind::Dir { .. }) {
