@@ -40,6 +40,11 @@ pub enum Respawn {
 pub struct Job {
     /// The job's name within the app: the label, or `<label>_<i>` for an instance.
     pub name: Name,
+    /// The job's process type: its Procfile label (the name without `_<i>`).
+    pub label: Name,
+    /// True when the name is `<label>_<i>` (a label with `count:`, or more than one
+    /// instance), false when it is the label itself.
+    pub numbered: bool,
     /// `<prefix><app>-<name>`: the stem of every file generated for this job.
     pub full_name: String,
     pub command: Command,
