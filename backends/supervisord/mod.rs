@@ -1,6 +1,19 @@
 //! supervisord (Debian's `supervisor`): one config file per app in `supervisord_dir` (the
-//! directory the main `supervisord.conf` includes), holding a `[group:...]` for the app and a
-//! `[program:...]` per process, and one helper script per process beside it (`<program>.sh`).
+//! directory the main `supervisord.conf` includes), `<full_name>.conf`, holding a `[group:...]`
+//! for the app and a `[program:<full_name>-<job>]` per process, and one helper script per
+//! process type beside it, `<full_name>-<label>.sh`: 5,000 processes of 20 types are 21 files.
+//! A type of one process has the helper it always had (named like its program) and its command
+//! passes no argument. A type of several passes the instance number, which is no secret, as
+//! the helper's first argument (`.../fb-app-worker.sh 3`): the helper writes once what every
+//! instance shares (command, directory, pre command, the variables whose values no instance
+//! changes) and picks in a `case` on the number what is each instance's own (its log, PORT,
+//! PS, any variable whose value differs), and with any other first argument, or none, says so
+//! on stderr and exits 2 before it runs anything. Its pre hook is `"$0" <instance> pre`.
+//!
+//! The manifest lists the helpers, so `Installer::jobs` names process types
+//! (`<full_name>:<full_name>-<label>`); `status` and the stop of dropped types read each type's
+//! programs from `supervisorctl status <full_name>:*`, and start, stop, restart and reload act
+//! on `<full_name>:*`, the app's group.
 //!
 //! supervisord runs as root and opens a program's log files as root, and its `user=` sets only
 //! the user's own login group: so no `user=`, no `stdout_logfile` and no `environment=`. Each
@@ -365,7 +378,6 @@ impl Installer for Supervisord {
     /// same name.
     fn instance_stem<'a>(&self, path: &'a str) -> Option<&'a str> {
         super::file_in(self.confs.as_str(), path, EntryKind::File)
-            .filter(|name| name.ends_with(".sh"))
             .and_then(|_| path.strip_suffix(".sh"))
     }
 

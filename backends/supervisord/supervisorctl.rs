@@ -1,7 +1,8 @@
 //! `supervisorctl reread` and `update`, so that a running supervisord applies what an export
-//! or clean changed; `pid` (does it answer), and `start`, `stop`, `restart` and `status` of an
-//! app's programs. Run by absolute path, with an empty environment and no input; program names
-//! go after the options (supervisorctl has no `--`, and a name never starts with `-`).
+//! or clean changed; `pid` (does it answer), `start`, `stop`, `restart` and `signal` of an
+//! app's programs or its group (`<group>:*`), and `status` of its group, read by process type.
+//! Run by absolute path, with an empty environment and no input; program names go after the
+//! options (supervisorctl has no `--`, and a name never starts with `-`).
 
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
@@ -76,8 +77,9 @@ fn said(output: &std::process::Output) -> String {
     )
 }
 
-/// `supervisorctl start|stop|restart NAMES...` (`group:program`), which waits until each got
-/// there (or gave up: a program that cannot start is an error).
+/// `supervisorctl start|stop|restart|signal NAMES...` (`group:program`, or `group:*` for every
+/// program of the group), which waits until each got there (or gave up: a program that cannot
+/// start is an error).
 pub fn act(conf: &str, verb: &str, names: &[&str]) -> Result<()> {
     if names.is_empty() {
         return Ok(());
