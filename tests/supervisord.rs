@@ -630,9 +630,14 @@ fn conf_dir_files(sandbox: &Sandbox) -> Vec<String> {
 fn each_instance_of_a_counted_type_runs_with_its_own_port_and_log_from_one_helper() {
     require_root();
     let sandbox = Sandbox::live("");
-    let procfile = sandbox.procfile(
-        "version: 2\nenv: {SHARED: \"one ' value\"}\ncommands:\n  web:\n    command: exec sleep 1000\n  worker:\n    command: echo \"up $PORT $PS $SHARED\"; exec sleep 1001\n    pre: echo \"pre $PS\"\n    count: 3\n",
-    );
+    // The hostile values every instance shares, and one more.
+    let mut env = String::new();
+    for (key, value) in VALUES {
+        writeln!(env, "  {key}: {}", yaml_quote(value)).unwrap();
+    }
+    let procfile = sandbox.procfile(format!(
+        "version: 2\nenv:\n{env}  SHARED: \"one ' value\"\ncommands:\n  web:\n    command: exec sleep 1000\n  worker:\n    command: echo \"up $PORT $PS $SHARED\"; exec sleep 1001\n    pre: echo \"pre $PS\"\n    count: 3\n",
+    ));
     let supervisord = Supervisord::start(&sandbox);
     sandbox.export("supervisord", &procfile, "myapp").success();
     assert_eq!(
@@ -648,6 +653,13 @@ fn each_instance_of_a_counted_type_runs_with_its_own_port_and_log_from_one_helpe
         assert_eq!(env.get("PORT"), Some(&port), "{job}");
         assert_eq!(env.get("PS"), Some(&ps), "{job}");
         assert_eq!(env.get("SHARED").map(String::as_str), Some("one ' value"));
+        for (key, value) in VALUES {
+            assert_eq!(
+                env.get(*key).map(String::as_str),
+                Some(*value),
+                "{job}: {key}"
+            );
+        }
         let log = sandbox.root().join(format!("var/log/fb-myapp/{job}.log"));
         let want = format!("pre {ps}\nup {port} {ps} one ' value\n");
         assert_eq!(wait_for_log(&log, &want), want, "{job}");
@@ -677,9 +689,9 @@ fn each_instance_of_a_counted_type_runs_with_its_own_port_and_log_from_one_helpe
     }
 
     // Two workers: the third's program is gone, the others run on from the same helper.
-    sandbox.procfile(
-        "version: 2\nenv: {SHARED: \"one ' value\"}\ncommands:\n  web:\n    command: exec sleep 1000\n  worker:\n    command: echo \"up $PORT $PS $SHARED\"; exec sleep 1001\n    pre: echo \"pre $PS\"\n    count: 2\n",
-    );
+    sandbox.procfile(format!(
+        "version: 2\nenv:\n{env}  SHARED: \"one ' value\"\ncommands:\n  web:\n    command: exec sleep 1000\n  worker:\n    command: echo \"up $PORT $PS $SHARED\"; exec sleep 1001\n    pre: echo \"pre $PS\"\n    count: 2\n",
+    ));
     sandbox.export("supervisord", &procfile, "myapp").success();
     let (_, listed) = supervisord.ctl(&["status"]);
     assert!(!listed.contains("worker_2"), "{listed}");

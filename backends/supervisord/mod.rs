@@ -458,6 +458,76 @@ mod tests {
     use super::*;
     use crate::model::job::RespawnLimit;
 
+    /// The files an export of `procfile` (app `myapp`) renders: (file name, contents).
+    fn rendered(procfile: &str) -> Vec<(String, String)> {
+        crate::testing::preview::render(procfile.as_bytes(), "myapp", "supervisord", None)
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                let name = r.path.rsplit('/').next().unwrap().to_owned();
+                (name, r.contents.unwrap())
+            })
+            .collect()
+    }
+
+    fn lines_with<'a>(text: &'a str, part: &str) -> Vec<&'a str> {
+        text.lines().filter(|l| l.contains(part)).collect()
+    }
+
+    #[test]
+    fn a_counted_type_has_one_helper_with_what_its_instances_share_written_once() {
+        let files = rendered(
+            "version: 2\nenv: {SHARED: \"it's\"}\ncommands:\n  web:\n    command: a\n  worker:\n    command: b\n    count: 3\n    log: /srv/worker.log\n  one:\n    command: c\n    count: 1\n",
+        );
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["fb-myapp.conf", "fb-myapp-web.sh", "fb-myapp-worker.sh", "fb-myapp-one.sh"]
+        );
+        let conf = &files[0].1;
+        // Each program keeps its name; only a type of several passes the instance.
+        for (program, helper) in [
+            ("web", "fb-myapp-web.sh'"),
+            ("worker_0", "fb-myapp-worker.sh' '0'"),
+            ("worker_2", "fb-myapp-worker.sh' '2'"),
+            ("one_0", "fb-myapp-one.sh'"),
+        ] {
+            let section = conf
+                .split(&format!("[program:fb-myapp-{program}]\n"))
+                .nth(1)
+                .unwrap();
+            let command = section.lines().next().unwrap();
+            assert!(command.ends_with(&format!("/{helper}")), "{command}");
+        }
+        let worker = &files[2].1;
+        // The log all three share, the variable they share: once. PORT and PS: in each arm.
+        assert_eq!(
+            lines_with(worker, "exec >> "),
+            ["exec >> /srv/worker.log 2>&1"]
+        );
+        assert_eq!(lines_with(worker, "SHARED"), ["export SHARED=it\\'s"]);
+        assert_eq!(
+            lines_with(worker, "export P"),
+            [
+                "    export PORT=5100",
+                "    export PS=worker.1",
+                "    export PORT=5101",
+                "    export PS=worker.2",
+                "    export PORT=5102",
+                "    export PS=worker.3"
+            ]
+        );
+        for arm in ["  0)", "  1)", "  2)"] {
+            assert_eq!(worker.lines().filter(|l| l.starts_with(arm)).count(), 2, "{arm}");
+        }
+        // A type of one process: no case, no argument, as every other backend's helper.
+        for (_, helper) in [&files[1], &files[3]] {
+            assert!(!helper.contains("case \"${1-}\" in\n  0)"), "{helper}");
+            assert!(!helper.contains("no instance"), "{helper}");
+            assert_eq!(lines_with(helper, "export PORT").len(), 1, "{helper}");
+        }
+    }
+
     #[test]
     fn the_respawn_limit_becomes_quick_failures_in_a_row() {
         assert_eq!(restart_settings(Respawn::Off), (false, 0, 0));
