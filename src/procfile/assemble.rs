@@ -376,7 +376,6 @@ fn entry_jobs(
         jobs.push(Job {
             name,
             label: entry.label.clone(),
-            numbered,
             full_name: job_full_name,
             command: entry.command.clone(),
             env,
