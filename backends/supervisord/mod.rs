@@ -392,12 +392,8 @@ impl Installer for Supervisord {
     /// forgets the programs.
     fn stop_jobs(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<()> {
         let types: Vec<&str> = jobs.all().collect();
-        let states = supervisorctl::type_status(self.main_conf.as_str(), &types)?;
-        let names: Vec<&str> = states
-            .iter()
-            .filter(|p| p.listed)
-            .map(|p| p.name.as_str())
-            .collect();
+        let programs = supervisorctl::programs_of(self.main_conf.as_str(), &types)?;
+        let names: Vec<&str> = programs.iter().map(String::as_str).collect();
         supervisorctl::act(self.main_conf.as_str(), "stop", &names)
     }
 

@@ -113,13 +113,41 @@ pub struct ProgramState {
 /// all of one group): each program of each type, in the order asked (its exit status is 3 when
 /// one does not run, so it is read, not trusted).
 pub fn type_status(conf: &str, types: &[&str]) -> Result<Vec<ProgramState>> {
-    let Some((group, _)) = types.first().and_then(|t| t.split_once(':')) else {
+    Ok(group_status(conf, types)?.map_or_else(Vec::new, |(states, ..)| states))
+}
+
+/// The programs of process types `types` that supervisord lists, to stop before their files
+/// go: an error when supervisorctl said nothing of the app's group (it could not reach
+/// supervisord), so that no process is left without the file that could stop it.
+pub fn programs_of(conf: &str, types: &[&str]) -> Result<Vec<String>> {
+    let Some((states, output, said)) = group_status(conf, types)? else {
         return Ok(Vec::new());
+    };
+    let group = types[0].split_once(':').map_or("", |(g, _)| g);
+    let prefix = format!("{group}:");
+    if !said.lines().any(|l| l.starts_with(&prefix)) {
+        return Err(Error::tool(SUPERVISORCTL, format!("status {group}:*"), &output, &said));
+    }
+    Ok(states
+        .into_iter()
+        .filter(|p| p.listed)
+        .map(|p| p.name)
+        .collect())
+}
+
+/// `supervisorctl status <group>:*` read for `types`, with its output; `None` for no types.
+fn group_status(
+    conf: &str,
+    types: &[&str],
+) -> Result<Option<(Vec<ProgramState>, std::process::Output, String)>> {
+    let Some((group, _)) = types.first().and_then(|t| t.split_once(':')) else {
+        return Ok(None);
     };
     let all = format!("{group}:*");
     let output = run(conf, &["status", &all])
         .map_err(|e| Error::io(format!("running {SUPERVISORCTL} status"), e))?;
-    Ok(parse_type_status(&said(&output), types))
+    let said = said(&output);
+    Ok(Some((parse_type_status(&said, types), output, said)))
 }
 
 /// The process type of program `name` (`group:program`) among `types`: the one it is, else
