@@ -389,7 +389,7 @@ impl Installer for Supervisord {
     /// `supervisorctl stop` of the programs of `jobs`' process types that supervisord runs (a
     /// type's programs as its list of the group names them), which waits up to each
     /// program's `stopwaitsecs` and then kills its process group; run before `update`
-    /// forgets the programs.
+    /// forgets the programs. An error when supervisorctl says nothing of the app's group.
     fn stop_jobs(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<()> {
         let types: Vec<&str> = jobs.all().collect();
         let programs = supervisorctl::programs_of(self.main_conf.as_str(), &types)?;
