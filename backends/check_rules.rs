@@ -98,7 +98,7 @@ pub fn check_text_file(contents: &str, mode: u32) -> Result<(), String> {
     if contents.starts_with("#!") {
         check_script(contents)?;
     }
-    if generated_lines(contents).any(|l| l.starts_with("export ")) {
+    if generated_lines(contents).any(|l| l.trim_start().starts_with("export ")) {
         // Env values are secrets: only root and the run group may read them.
         check_secret_mode(mode)?;
     }
@@ -114,7 +114,8 @@ pub fn check_secret_mode(mode: u32) -> Result<(), String> {
 }
 
 /// A shell script: the command marker at most once, and when present exactly one non-blank line
-/// after it; every `export` line is `export KEY=WORD`.
+/// after it; every `export` line is `export KEY=WORD` (in a `case` arm, indented by four
+/// spaces).
 fn check_script(contents: &str) -> Result<(), String> {
     let lines: Vec<&str> = contents.lines().collect();
     let markers: Vec<usize> = (0..lines.len())
@@ -135,7 +136,8 @@ fn check_script(contents: &str) -> Result<(), String> {
     }
     for line in generated_lines(contents) {
         if line.trim_start().starts_with("export ") {
-            export_line(line)?;
+            // An instance's own variables are in its `case` arm, indented by four spaces.
+            export_line(line.strip_prefix("    ").unwrap_or(line))?;
         }
     }
     Ok(())

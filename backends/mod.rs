@@ -305,8 +305,9 @@ pub trait Checks {
     /// reader the tests read them back with (tests/properties.rs).
     fn secret(&self, path: &str) -> Option<Secret>;
 
-    /// True for the one file every process of an app has (tests/corpus.rs counts them): by
-    /// default the file that holds its env.
+    /// True for the one file every process of an app has (every process type, where the env
+    /// file is the type's: see `env_file_stem`; tests/corpus.rs counts them): by default the
+    /// file that holds its env.
     fn is_process_file(&self, path: &str) -> bool {
         self.secret(path).is_some()
     }
@@ -320,6 +321,20 @@ pub trait Checks {
 
     /// The init's name for process `job` of app `full_name`: by default its file name's stem.
     fn process_name(&self, full_name: &str, job: &str) -> String {
+        format!("{full_name}-{job}")
+    }
+
+    /// What `Installer::jobs` names process `job` (of type `label`) of app `full_name` by: by
+    /// default the process itself; supervisord's manifest knows its process types only.
+    fn listed_name(&self, full_name: &str, label: &str, job: &str) -> String {
+        let _ = label;
+        self.process_name(full_name, job)
+    }
+
+    /// The stem of the file that holds the env of process `job` (of type `label`): by default
+    /// the process's own, `<full_name>-<job>`; supervisord's helper is its type's.
+    fn env_file_stem(&self, full_name: &str, label: &str, job: &str) -> String {
+        let _ = label;
         format!("{full_name}-{job}")
     }
 }
@@ -363,6 +378,13 @@ mod tests {
     use crate::install::transaction::app_jobs;
     use crate::model::account::RunAs;
 
+    /// The jobs of the Procfile of `entries`: (label, name).
+    const JOBS: [(&str, &str); 3] = [
+        ("web", "web"),
+        ("worker", "worker_0"),
+        ("worker", "worker_1"),
+    ];
+
     /// The manifest entries an export of `app` through `backend` records.
     fn entries(backend: &str, app: &str) -> Vec<(std::sync::Arc<str>, EntryKind)> {
         let procfile = b"version: 2\ncommands:\n  web:\n    command: a\n  worker:\n    command: b\n    count: 2\n";
@@ -394,10 +416,11 @@ mod tests {
             let jobs = app_jobs(&backend, &manifest, "fb-myapp");
             let mut processes = jobs.processes.clone();
             processes.sort();
-            let want: Vec<String> = ["web", "worker_0", "worker_1"]
+            let mut want: Vec<String> = JOBS
                 .iter()
-                .map(|j| backend.checks().process_name("fb-myapp", j))
+                .map(|(label, j)| backend.checks().listed_name("fb-myapp", label, j))
                 .collect();
+            want.dedup();
             assert_eq!(processes, want, "{name}");
             manifest.entries.extend(entries(name, "myapp_staging"));
             manifest
@@ -415,10 +438,11 @@ mod tests {
             let name = backend.name();
             let facts = backend.checks();
             let app = facts.app_job_name("fb-myapp");
-            let processes: Vec<String> = ["web", "worker_0", "worker_1"]
+            let mut processes: Vec<String> = JOBS
                 .iter()
-                .map(|j| facts.process_name("fb-myapp", j))
+                .map(|(label, j)| facts.listed_name("fb-myapp", label, j))
                 .collect();
+            processes.dedup();
             let mut manifest = Manifest::default();
             manifest.entries.extend(entries(name, "myapp"));
             let jobs = app_jobs(&backend, &manifest, "fb-myapp");
@@ -427,15 +451,17 @@ mod tests {
             assert_eq!(jobs.app, app, "{name}");
             assert_eq!(got, processes, "{name}");
             assert_eq!(jobs.full_name, "fb-myapp", "{name}");
-            // A shrink drops one process: its job alone, never the app's.
+            // A shrink drops a process type: its jobs alone, never the app's.
             let dropped: Vec<(String, EntryKind)> = entries(name, "myapp")
                 .into_iter()
-                .filter(|(p, _)| p.contains("worker_1"))
+                .filter(|(p, _)| p.contains("-worker"))
                 .map(|(p, k)| (p.to_string(), k))
                 .collect();
             let dropped = backend.jobs("fb-myapp", &dropped);
             assert_eq!(dropped.app, None, "{name}");
-            assert_eq!(dropped.processes, processes[2..], "{name}");
+            let mut got = dropped.processes.clone();
+            got.sort();
+            assert_eq!(got, processes[1..], "{name}");
         }
     }
 
@@ -453,10 +479,14 @@ mod tests {
                 .into_iter()
                 .map(|e| e.0.to_string())
                 .collect();
+            let mut stems: Vec<String> = JOBS
+                .iter()
+                .map(|(label, job)| facts.env_file_stem("fb-myapp", label, job))
+                .collect();
+            stems.dedup();
             let process_files = paths.iter().filter(|p| facts.is_process_file(p)).count();
-            assert_eq!(process_files, 3, "{name}: process files");
-            for job in ["web", "worker_0", "worker_1"] {
-                let own = format!("fb-myapp-{job}");
+            assert_eq!(process_files, stems.len(), "{name}: process files");
+            for own in stems {
                 assert!(
                     paths
                         .iter()

@@ -179,6 +179,11 @@ fn insert_tuning(context: &mut tera::Context, app: &App, job: &Job) {
     );
     context.insert("respawn_delay", &job.respawn_delay);
     context.insert("pre_first", &false);
+    // One helper per job: no instance argument (supervisord's helper of a process type with
+    // several instances sets these).
+    context.insert("instances", &[(); 0]);
+    context.insert("instance_env", &false);
+    context.insert("log_varies", &false);
     let depends: Vec<&str> = app
         .depends
         .units

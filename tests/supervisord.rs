@@ -611,3 +611,199 @@ fn limits_pre_and_kill_signal_are_carried() {
     wait_for_log(&work.join("quit.got"), "quit\n");
     supervisord.wait_state("web", "STOPPED", 10);
 }
+
+/// The files in the sandbox's `supervisord_dir`, by name.
+fn conf_dir_files(sandbox: &Sandbox) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(sandbox.root().join("etc/supervisor/conf.d"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A type with a count is one helper for all its instances, each program passing its number:
+/// under a real supervisord each instance runs with its own PORT, PS and log (and the pre
+/// command with them), and the env the instances share. A shrink stops the dropped instance
+/// only; status, stop and clean act on every instance.
+#[test]
+fn each_instance_of_a_counted_type_runs_with_its_own_port_and_log_from_one_helper() {
+    require_root();
+    let sandbox = Sandbox::live("");
+    // The hostile values every instance shares, and one more.
+    let mut env = String::new();
+    for (key, value) in VALUES {
+        writeln!(env, "  {key}: {}", yaml_quote(value)).unwrap();
+    }
+    let procfile = sandbox.procfile(format!(
+        "version: 2\nenv:\n{env}  SHARED: \"one ' value\"\ncommands:\n  web:\n    command: exec sleep 1000\n  worker:\n    command: echo \"up $PORT $PS $SHARED\"; exec sleep 1001\n    pre: echo \"pre $PS\"\n    count: 3\n",
+    ));
+    let supervisord = Supervisord::start(&sandbox);
+    sandbox.export("supervisord", &procfile, "myapp").success();
+    assert_eq!(
+        conf_dir_files(&sandbox),
+        ["fb-myapp-web.sh", "fb-myapp-worker.sh", "fb-myapp.conf"]
+    );
+    let mut pids = Vec::new();
+    for i in 0..3u32 {
+        let job = format!("worker_{i}");
+        let pid = supervisord.wait_running(&job, "sleep");
+        let env = proc_env(pid);
+        let (port, ps) = ((5100 + i).to_string(), format!("worker.{}", i + 1));
+        assert_eq!(env.get("PORT"), Some(&port), "{job}");
+        assert_eq!(env.get("PS"), Some(&ps), "{job}");
+        assert_eq!(env.get("SHARED").map(String::as_str), Some("one ' value"));
+        for (key, value) in VALUES {
+            assert_eq!(
+                env.get(*key).map(String::as_str),
+                Some(*value),
+                "{job}: {key}"
+            );
+        }
+        let log = sandbox.root().join(format!("var/log/fb-myapp/{job}.log"));
+        let want = format!("pre {ps}\nup {port} {ps} one ' value\n");
+        assert_eq!(wait_for_log(&log, &want), want, "{job}");
+        pids.push(pid);
+    }
+    let web = supervisord.wait_running("web", "sleep");
+    assert_eq!(proc_env(web).get("PORT").map(String::as_str), Some("5000"));
+    status_matches_supervisorctl(
+        &sandbox,
+        &supervisord,
+        &["web", "worker_0", "worker_1", "worker_2"],
+    );
+
+    let out = sandbox.run(&["stop", "-n", "myapp"]).success();
+    assert!(
+        out.stdout.contains("fb-myapp:fb-myapp-worker"),
+        "{}",
+        out.stdout
+    );
+    for job in ["web", "worker_0", "worker_1", "worker_2"] {
+        supervisord.wait_state(job, "STOPPED", 10);
+    }
+    assert!(pids.iter().all(|p| !alive(*p)));
+    sandbox.run(&["start", "-n", "myapp"]).success();
+    for job in ["web", "worker_0", "worker_1", "worker_2"] {
+        supervisord.wait_running(job, "sleep");
+    }
+
+    // Two workers: the third's program is gone, the others run on from the same helper.
+    sandbox.procfile(format!(
+        "version: 2\nenv:\n{env}  SHARED: \"one ' value\"\ncommands:\n  web:\n    command: exec sleep 1000\n  worker:\n    command: echo \"up $PORT $PS $SHARED\"; exec sleep 1001\n    pre: echo \"pre $PS\"\n    count: 2\n",
+    ));
+    sandbox.export("supervisord", &procfile, "myapp").success();
+    let (_, listed) = supervisord.ctl(&["status"]);
+    assert!(!listed.contains("worker_2"), "{listed}");
+    let second = supervisord.wait_running("worker_1", "sleep");
+    assert_eq!(
+        proc_env(second).get("PORT").map(String::as_str),
+        Some("5101")
+    );
+    status_matches_supervisorctl(&sandbox, &supervisord, &["web", "worker_0", "worker_1"]);
+
+    // No worker at all: its helper goes, and every instance stops with it.
+    let workers = [
+        supervisord.wait_running("worker_0", "sleep"),
+        supervisord.wait_running("worker_1", "sleep"),
+    ];
+    sandbox.procfile("web: exec sleep 1000\n");
+    sandbox.export("supervisord", &procfile, "myapp").success();
+    for pid in workers {
+        assert!(!alive(pid), "the dropped worker {pid} runs on");
+    }
+    assert_eq!(
+        conf_dir_files(&sandbox),
+        ["fb-myapp-web.sh", "fb-myapp.conf"]
+    );
+    let web = supervisord.wait_running("web", "sleep");
+    sandbox
+        .run(&["clean", "-n", "myapp", "--backend", "supervisord"])
+        .success();
+    assert!(!alive(web), "clean left web {web} running");
+    assert!(conf_dir_files(&sandbox).is_empty());
+}
+
+/// The helper of a counted type runs an instance only when its first argument is one of the
+/// type's instance numbers: with none, another number, `pre` (the hook word of a helper of
+/// one process) or a number written otherwise, it says so on stderr and exits non-zero
+/// before it opens a log, runs the pre command or the command.
+#[test]
+fn a_helper_given_no_instance_of_its_type_runs_nothing_and_fails() {
+    require_root();
+    let sandbox = Sandbox::live("");
+    let work = sandbox.path().join("work");
+    fs::create_dir_all(&work).unwrap();
+    let (uid, gid) = run_user();
+    std::os::unix::fs::chown(&work, Some(uid), Some(gid)).unwrap();
+    let procfile = sandbox.procfile(format!(
+        "version: 2\nworking_directory: {}\ncommands:\n  worker:\n    pre: echo \"$PS\" >> pre.ran\n    command: echo \"$PS\" >> command.ran\n    count: 2\n",
+        yaml_quote(work.to_str().unwrap()),
+    ));
+    sandbox.export("supervisord", &procfile, "myapp").success();
+    let helper = sandbox
+        .root()
+        .join("etc/supervisor/conf.d/fb-myapp-worker.sh");
+    let log_dir = sandbox.root().join("var/log/fb-myapp");
+    // As supervisord runs it: setpriv to the run user, then the helper with the arguments.
+    let run = |args: &[&str]| {
+        Command::new("/usr/bin/setpriv")
+            .arg(format!("--reuid={RUN_USER}"))
+            .arg(format!("--regid={RUN_USER}"))
+            .arg("--init-groups")
+            .arg("/bin/sh")
+            .arg(&helper)
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    for args in [
+        &[][..],
+        &[""],
+        &["2"],
+        &["pre"],
+        &["post"],
+        &["01"],
+        &[" 1"],
+        &["1 "],
+        &["*"],
+        &["pre", "0"],
+    ] {
+        let done = run(args);
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert_eq!(done.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("no instance"), "{args:?}: {stderr}");
+        assert!(
+            !work.join("pre.ran").exists(),
+            "{args:?} ran the pre command"
+        );
+        assert!(
+            !work.join("command.ran").exists(),
+            "{args:?} ran the command"
+        );
+        let logs: Vec<_> = fs::read_dir(&log_dir)
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(logs.is_empty(), "{args:?} opened a log: {logs:?}");
+    }
+    // Instance 1 runs its pre command, then the command, with its own env and log.
+    let done = run(&["1"]);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert_eq!(
+        fs::read_to_string(work.join("pre.ran")).unwrap(),
+        "worker.2\n"
+    );
+    assert_eq!(
+        fs::read_to_string(work.join("command.ran")).unwrap(),
+        "worker.2\n"
+    );
+    assert!(log_dir.join("worker_1.log").exists());
+    assert!(!log_dir.join("worker_0.log").exists());
+}

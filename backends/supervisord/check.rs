@@ -108,6 +108,16 @@ impl Checks for Supervisord {
     fn process_name(&self, full_name: &str, job: &str) -> String {
         format!("{full_name}:{full_name}-{job}")
     }
+
+    /// The manifest lists a helper per process type: `Installer::jobs` names the types.
+    fn listed_name(&self, full_name: &str, label: &str, _job: &str) -> String {
+        format!("{full_name}:{full_name}-{label}")
+    }
+
+    /// The helper of the process type holds the env of every instance.
+    fn env_file_stem(&self, full_name: &str, label: &str, _job: &str) -> String {
+        format!("{full_name}-{label}")
+    }
 }
 
 impl Supervisord {

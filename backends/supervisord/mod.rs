@@ -1,6 +1,19 @@
 //! supervisord (Debian's `supervisor`): one config file per app in `supervisord_dir` (the
-//! directory the main `supervisord.conf` includes), holding a `[group:...]` for the app and a
-//! `[program:...]` per process, and one helper script per process beside it (`<program>.sh`).
+//! directory the main `supervisord.conf` includes), `<full_name>.conf`, holding a `[group:...]`
+//! for the app and a `[program:<full_name>-<job>]` per process, and one helper script per
+//! process type beside it, `<full_name>-<label>.sh`: 5,000 processes of 20 types are 21 files.
+//! A type of one process has the helper it always had (named like its program) and its command
+//! passes no argument. A type of several passes the instance number, which is no secret, as
+//! the helper's first argument (`.../fb-app-worker.sh 3`): the helper writes once what every
+//! instance shares (command, directory, pre command, the variables whose values no instance
+//! changes) and picks in a `case` on the number what is each instance's own (its log, PORT,
+//! PS, any variable whose value differs), and with any other first argument, or none, says so
+//! on stderr and exits 2 before it runs anything. Its pre hook is `"$0" <instance> pre`.
+//!
+//! The manifest lists the helpers, so `Installer::jobs` names process types
+//! (`<full_name>:<full_name>-<label>`); `status` and the stop of dropped types read each type's
+//! programs from `supervisorctl status <full_name>:*`, and start, stop, restart and reload act
+//! on `<full_name>:*`, the app's group.
 //!
 //! supervisord runs as root and opens a program's log files as root, and its `user=` sets only
 //! the user's own login group: so no `user=`, no `stdout_logfile` and no `environment=`. Each
@@ -19,6 +32,7 @@ mod escape;
 pub mod check;
 pub mod supervisorctl;
 
+use super::escape::needs_newline;
 use super::view::{self, Helper};
 use super::{Backend, Escape, Sections, Sink, Spec};
 use crate::error::Result;
@@ -89,7 +103,11 @@ impl Spec for Supervisord {
 #[derive(Serialize)]
 struct ProgramView<'a> {
     full_name: &'a str,
-    helper: String,
+    /// The helper of the program's process type.
+    helper: &'a str,
+    /// The helper's first argument: the instance number, for a type of several instances
+    /// (none for a type of one: its helper takes none).
+    instance: Option<String>,
     autorestart: bool,
     startsecs: u32,
     startretries: u32,
@@ -139,22 +157,26 @@ impl Backend for Supervisord {
         let mut conf = Sections::new(app.jobs.len());
         conf.piece("supervisord/app.conf", &context)?;
         context.remove("programs");
-        for job in &app.jobs {
-            let (autorestart, startsecs, startretries) = restart_settings(job.respawn);
-            context.insert(
-                "job",
-                &ProgramView {
-                    full_name: &job.full_name,
-                    helper: self.helper(job),
-                    autorestart,
-                    startsecs,
-                    startretries,
-                    kill_timeout: job.kill_timeout,
-                    stopsignal: job.kill_signal.map_or("TERM", |s| s.name()),
-                    prlimit: view::prlimit_options(job),
-                },
-            );
-            conf.section("supervisord/program.conf", &context)?;
+        for jobs in process_types(&app.jobs) {
+            let helper = self.helper(app, &jobs[0]);
+            for job in jobs {
+                let (autorestart, startsecs, startretries) = restart_settings(job.respawn);
+                context.insert(
+                    "job",
+                    &ProgramView {
+                        full_name: &job.full_name,
+                        helper: &helper,
+                        instance: (jobs.len() > 1).then(|| job.instance.to_string()),
+                        autorestart,
+                        startsecs,
+                        startretries,
+                        kill_timeout: job.kill_timeout,
+                        stopsignal: job.kill_signal.map_or("TERM", |s| s.name()),
+                        prlimit: view::prlimit_options(job),
+                    },
+                );
+                conf.section("supervisord/program.conf", &context)?;
+            }
         }
         drop(context);
         sink(Output::file(
@@ -163,11 +185,11 @@ impl Backend for Supervisord {
             0o644,
             Group::Root,
         ))?;
-        for job in &app.jobs {
+        for jobs in process_types(&app.jobs) {
             // The helper holds the env values: root and the run group only.
             sink(Output::file(
-                self.helper(job),
-                view::helper(&mut helper_context(app, job), &HELPER)?,
+                self.helper(app, &jobs[0]),
+                view::helper(&mut helper_context(app, jobs)?, &HELPER)?,
                 0o750,
                 Group::Run,
             ))?;
@@ -176,22 +198,118 @@ impl Backend for Supervisord {
     }
 }
 
+/// The app's jobs as runs of one process type each: `assemble` makes a type's instances one
+/// after another.
+fn process_types(jobs: &[Job]) -> impl Iterator<Item = &[Job]> {
+    jobs.chunk_by(|a, b| a.label == b.label)
+}
+
 impl Supervisord {
-    /// A job's helper script: beside the config (the `[include]` reads `*.conf` only), named
-    /// by the program. Two apps whose names a `-` makes alike (app `a` job `b-c`, app `a-b`
-    /// job `c`) would both define `[program:fb-a-b-c]`, and share this path, so the second
-    /// export is refused (`install/collision.rs`).
-    fn helper(&self, job: &Job) -> String {
-        self.confs.join(&format!("{}.sh", job.full_name))
+    /// The helper script of a process type: beside the config (the `[include]` reads `*.conf`
+    /// only), named by the type, `<full_name>-<label>.sh` (for a type of one unnumbered
+    /// process, its program's name). Two apps whose names a `-` makes alike (app `a` type
+    /// `b-c`, app `a-b` type `c`) would share this path, and app `a-b`'s type `c` with a
+    /// count would name its programs as app `a`'s unnumbered type `b-c_0` does: the second
+    /// export is refused (`install/collision.rs`, through `Installer::instance_stem`).
+    fn helper(&self, app: &App, job: &Job) -> String {
+        self.confs
+            .join(&format!("{}-{}.sh", app.full_name, job.label))
     }
 }
 
-/// A job's helper context: the shared view, and `pre_first` (supervisord has no hook before
-/// the command: the helper runs `pre` itself).
-fn helper_context(app: &App, job: &Job) -> tera::Context {
-    let mut context = view::job_context(app, job);
-    context.insert("pre_first", &job.pre.is_some());
-    context
+/// One instance in the helper of a process type with several: its number (the helper's first
+/// argument), its log when the instances' logs differ, and the variables whose values differ
+/// between the instances.
+#[derive(Serialize)]
+struct InstanceView<'a> {
+    number: u32,
+    log: Option<&'a str>,
+    env: Vec<view::EnvVar<'a>>,
+}
+
+/// The helper context of the process type whose instances are `jobs`: the shared view of the
+/// first and `pre_first` (supervisord has no hook before the command: the helper runs `pre`
+/// itself). For several instances, also `instances` (the helper's `case` on its first
+/// argument): what is the same in every instance is written once (`env` holds the variables
+/// whose value no instance changes), what differs in each instance's arm; each variable is
+/// decided by comparing its value in every instance with the first's, once (linear in the
+/// jobs and their variables).
+fn helper_context(app: &App, jobs: &[Job]) -> Result<tera::Context> {
+    let first = &jobs[0];
+    let mut context = view::job_context(app, first);
+    context.insert("pre_first", &first.pre.is_some());
+    if jobs.len() == 1 {
+        return Ok(context);
+    }
+    for job in &jobs[1..] {
+        let same = job.command == first.command
+            && job.working_directory == first.working_directory
+            && job.pre == first.pre
+            && job.post == first.post;
+        if !same {
+            return Err(crate::error::Error::Usage(format!(
+                "supervisord: the instances of process type {} differ in their command, \
+                 directory or pre/post commands, which its one helper holds once",
+                crate::sanitize::Quoted(first.label.as_str())
+            )));
+        }
+    }
+    // The variables, by position: every instance has the first's keys in the same order (the
+    // same layers made them), else every variable is the instance's own.
+    let same_keys = jobs.iter().all(|job| {
+        job.env.len() == first.env.len()
+            && job.env.iter().zip(first.env.iter()).all(|((a, _), (b, _))| a == b)
+    });
+    let mut varies = vec![!same_keys; first.env.len()];
+    if same_keys {
+        for job in &jobs[1..] {
+            for (slot, ((_, value), (_, first_value))) in
+                varies.iter_mut().zip(job.env.iter().zip(first.env.iter()))
+            {
+                *slot |= value != first_value;
+            }
+        }
+    }
+    let log_varies = jobs.iter().any(|job| job.log != first.log);
+    let shared: Vec<view::EnvVar> = if same_keys {
+        view::env_vars(first)
+            .into_iter()
+            .zip(&varies)
+            .filter(|(_, varies)| !**varies)
+            .map(|(var, _)| var)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let instances: Vec<InstanceView> = jobs
+        .iter()
+        .map(|job| InstanceView {
+            number: job.instance,
+            log: log_varies.then(|| job.log.as_str()),
+            env: if same_keys {
+                view::env_vars(job)
+                    .into_iter()
+                    .zip(&varies)
+                    .filter(|(_, varies)| **varies)
+                    .map(|(var, _)| var)
+                    .collect()
+            } else {
+                view::env_vars(job)
+            },
+        })
+        .collect();
+    let needs_newline = shared
+        .iter()
+        .chain(instances.iter().flat_map(|i| &i.env))
+        .any(|var| needs_newline(var.value));
+    context.insert("needs_newline", &needs_newline);
+    context.insert("env", &shared);
+    context.insert("instance_env", &varies.iter().any(|v| *v));
+    context.insert("log_varies", &log_varies);
+    context.insert("instances", &instances);
+    context.insert("type_name", &format!("{}-{}", app.full_name, first.label));
+    context.insert("label", &first.label);
+    Ok(context)
 }
 
 impl Installer for Supervisord {
@@ -236,16 +354,18 @@ impl Installer for Supervisord {
         }
     }
 
-    /// Each helper `<supervisord_dir>/<full_name>-<job>.sh` is program
-    /// `<full_name>:<full_name>-<job>` of the app's group. The group itself has no process, so
-    /// no app job: the programs are named one by one.
+    /// Each helper `<supervisord_dir>/<full_name>-<label>.sh` is process type `<label>` of the
+    /// app's group, named `<full_name>:<full_name>-<label>`: the name of its one program when
+    /// it has one process, and of its programs `<full_name>-<label>_<n>` when it has several
+    /// (supervisord's own list of the group says which, `supervisorctl::type_status`). The
+    /// group itself has no process, so no app job.
     fn jobs(&self, full_name: &str, entries: &[(String, EntryKind)]) -> Jobs {
         let processes = entries
             .iter()
             .filter_map(|(path, kind)| super::file_in(self.confs.as_str(), path, *kind))
             .filter_map(|name| name.strip_suffix(".sh"))
-            .filter(|program| program.strip_prefix(full_name).is_some_and(|t| t.starts_with('-')))
-            .map(|program| format!("{full_name}:{program}"))
+            .filter(|stem| stem.strip_prefix(full_name).is_some_and(|t| t.starts_with('-')))
+            .map(|stem| format!("{full_name}:{stem}"))
             .collect();
         Jobs {
             processes,
@@ -253,22 +373,36 @@ impl Installer for Supervisord {
         }
     }
 
+    /// A helper names the programs `<stem>` and `<stem>_<n>`: another app's helper whose
+    /// stem is this one's with `_<n>`, or this one's without it, may hold a program of the
+    /// same name.
+    fn instance_stem<'a>(&self, path: &'a str) -> Option<&'a str> {
+        super::file_in(self.confs.as_str(), path, EntryKind::File)
+            .and_then(|_| path.strip_suffix(".sh"))
+    }
+
     /// supervisord answers on the socket `supervisord_conf` names.
     fn init_running(&self, _disk: &mut Disk) -> bool {
         supervisorctl::answers(self.main_conf.as_str())
     }
 
-    /// `supervisorctl stop`, which waits up to each program's `stopwaitsecs` and then kills
-    /// its process group; run before `update` forgets the programs.
+    /// `supervisorctl stop` of the programs of `jobs`' process types that supervisord runs (a
+    /// type's programs as its list of the group names them), which waits up to each
+    /// program's `stopwaitsecs` and then kills its process group; run before `update`
+    /// forgets the programs. An error when supervisorctl says nothing of the app's group.
     fn stop_jobs(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<()> {
-        let names: Vec<&str> = jobs.all().collect();
+        let types: Vec<&str> = jobs.all().collect();
+        let programs = supervisorctl::programs_of(self.main_conf.as_str(), &types)?;
+        let names: Vec<&str> = programs.iter().map(String::as_str).collect();
         supervisorctl::act(self.main_conf.as_str(), "stop", &names)
     }
 
-    /// `supervisorctl start|stop|restart` of every program (a restart stops each, then starts
-    /// it: a new pid each).
+    /// `supervisorctl start|stop|restart <group>:*`, every program of the app's group (a
+    /// restart stops each, then starts it: a new pid each). `jobs` are always every process
+    /// type of the app, and the group is the app's alone.
     fn control(&self, _disk: &mut Disk, action: Action, jobs: &Jobs) -> Result<()> {
-        let names: Vec<&str> = jobs.all().collect();
+        let group = format!("{}:*", group_of(jobs));
+        let names = [group.as_str()];
         match action {
             Action::Start | Action::Stop | Action::Restart => {
                 supervisorctl::act(self.main_conf.as_str(), action.verb(), &names)
@@ -276,16 +410,16 @@ impl Installer for Supervisord {
             // `supervisorctl reload` would restart supervisord itself: a signal to each
             // program of the app's group instead.
             Action::Reload => {
-                let mut args = vec!["HUP"];
-                args.extend(&names);
-                supervisorctl::act(self.main_conf.as_str(), "signal", &args)
+                supervisorctl::act(self.main_conf.as_str(), "signal", &["HUP", &group])
             }
         }
     }
 
+    /// Each program of each process type, as `supervisorctl status <group>:*` lists it; a
+    /// type with none listed is one row of its own, unknown.
     fn status(&self, _disk: &mut Disk, jobs: &Jobs) -> Result<Vec<JobStatus>> {
-        let names: Vec<&str> = jobs.all().collect();
-        Ok(supervisorctl::status(self.main_conf.as_str(), &names)?
+        let types: Vec<&str> = jobs.all().collect();
+        Ok(supervisorctl::type_status(self.main_conf.as_str(), &types)?
             .into_iter()
             .map(|p| JobStatus {
                 job: p.name,
@@ -293,6 +427,19 @@ impl Installer for Supervisord {
                 detail: p.line,
             })
             .collect())
+    }
+}
+
+/// The app's group: `jobs`' full name (which the transaction sets), else the group of its
+/// first process type.
+fn group_of(jobs: &Jobs) -> &str {
+    if jobs.full_name.is_empty() {
+        jobs.all()
+            .next()
+            .and_then(|t| t.split_once(':'))
+            .map_or("", |(group, _)| group)
+    } else {
+        &jobs.full_name
     }
 }
 
@@ -306,6 +453,76 @@ const HELPER: Helper = Helper {
 mod tests {
     use super::*;
     use crate::model::job::RespawnLimit;
+
+    /// The files an export of `procfile` (app `myapp`) renders: (file name, contents).
+    fn rendered(procfile: &str) -> Vec<(String, String)> {
+        crate::testing::preview::render(procfile.as_bytes(), "myapp", "supervisord", None)
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                let name = r.path.rsplit('/').next().unwrap().to_owned();
+                (name, r.contents.unwrap())
+            })
+            .collect()
+    }
+
+    fn lines_with<'a>(text: &'a str, part: &str) -> Vec<&'a str> {
+        text.lines().filter(|l| l.contains(part)).collect()
+    }
+
+    #[test]
+    fn a_counted_type_has_one_helper_with_what_its_instances_share_written_once() {
+        let files = rendered(
+            "version: 2\nenv: {SHARED: \"it's\"}\ncommands:\n  web:\n    command: a\n  worker:\n    command: b\n    count: 3\n    log: /srv/worker.log\n  one:\n    command: c\n    count: 1\n",
+        );
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["fb-myapp.conf", "fb-myapp-web.sh", "fb-myapp-worker.sh", "fb-myapp-one.sh"]
+        );
+        let conf = &files[0].1;
+        // Each program keeps its name; only a type of several passes the instance.
+        for (program, helper) in [
+            ("web", "fb-myapp-web.sh'"),
+            ("worker_0", "fb-myapp-worker.sh' '0'"),
+            ("worker_2", "fb-myapp-worker.sh' '2'"),
+            ("one_0", "fb-myapp-one.sh'"),
+        ] {
+            let section = conf
+                .split(&format!("[program:fb-myapp-{program}]\n"))
+                .nth(1)
+                .unwrap();
+            let command = section.lines().next().unwrap();
+            assert!(command.ends_with(&format!("/{helper}")), "{command}");
+        }
+        let worker = &files[2].1;
+        // The log all three share, the variable they share: once. PORT and PS: in each arm.
+        assert_eq!(
+            lines_with(worker, "exec >> "),
+            ["exec >> /srv/worker.log 2>&1"]
+        );
+        assert_eq!(lines_with(worker, "SHARED"), ["export SHARED=it\\'s"]);
+        assert_eq!(
+            lines_with(worker, "export P"),
+            [
+                "    export PORT=5100",
+                "    export PS=worker.1",
+                "    export PORT=5101",
+                "    export PS=worker.2",
+                "    export PORT=5102",
+                "    export PS=worker.3"
+            ]
+        );
+        for arm in ["  0)", "  1)", "  2)"] {
+            assert_eq!(worker.lines().filter(|l| l.starts_with(arm)).count(), 2, "{arm}");
+        }
+        // A type of one process: no case, no argument, as every other backend's helper.
+        for (_, helper) in [&files[1], &files[3]] {
+            assert!(!helper.contains("case \"${1-}\" in\n  0)"), "{helper}");
+            assert!(!helper.contains("no instance"), "{helper}");
+            assert_eq!(lines_with(helper, "export PORT").len(), 1, "{helper}");
+        }
+    }
 
     #[test]
     fn the_respawn_limit_becomes_quick_failures_in_a_row() {

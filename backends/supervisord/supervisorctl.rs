@@ -1,7 +1,8 @@
 //! `supervisorctl reread` and `update`, so that a running supervisord applies what an export
-//! or clean changed; `pid` (does it answer), and `start`, `stop`, `restart` and `status` of an
-//! app's programs. Run by absolute path, with an empty environment and no input; program names
-//! go after the options (supervisorctl has no `--`, and a name never starts with `-`).
+//! or clean changed; `pid` (does it answer), `start`, `stop`, `restart` and `signal` of an
+//! app's programs or its group (`<group>:*`), and `status` of its group, read by process type.
+//! Run by absolute path, with an empty environment and no input; program names go after the
+//! options (supervisorctl has no `--`, and a name never starts with `-`).
 
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
@@ -76,8 +77,9 @@ fn said(output: &std::process::Output) -> String {
     )
 }
 
-/// `supervisorctl start|stop|restart NAMES...` (`group:program`), which waits until each got
-/// there (or gave up: a program that cannot start is an error).
+/// `supervisorctl start|stop|restart|signal NAMES...` (`group:program`, or `group:*` for every
+/// program of the group), which waits until each got there (or gave up: a program that cannot
+/// start is an error).
 pub fn act(conf: &str, verb: &str, names: &[&str]) -> Result<()> {
     if names.is_empty() {
         return Ok(());
@@ -103,60 +105,128 @@ pub struct ProgramState {
     pub state: State,
     /// The line as supervisorctl printed it, without the name.
     pub line: String,
+    /// False when supervisorctl did not list it (`name` is then the process type's).
+    pub listed: bool,
 }
 
-/// `supervisorctl status NAMES...`, in the order asked (its exit status is 3 when one does not
-/// run, so it is read, not trusted).
-pub fn status(conf: &str, names: &[&str]) -> Result<Vec<ProgramState>> {
-    if names.is_empty() {
+/// `supervisorctl status <group>:*` for process types `types` (`group:<full_name>-<label>`,
+/// all of one group): each program of each type, in the order asked (its exit status is 3 when
+/// one does not run, so it is read, not trusted).
+pub fn type_status(conf: &str, types: &[&str]) -> Result<Vec<ProgramState>> {
+    Ok(group_status(conf, types)?.map_or_else(Vec::new, |(states, ..)| states))
+}
+
+/// The programs of process types `types` that supervisord lists, to stop before their files
+/// go: an error when supervisorctl said nothing of the app's group (it could not reach
+/// supervisord), so that no process is left without the file that could stop it.
+pub fn programs_of(conf: &str, types: &[&str]) -> Result<Vec<String>> {
+    let Some((states, output, said)) = group_status(conf, types)? else {
         return Ok(Vec::new());
+    };
+    let group = types[0].split_once(':').map_or("", |(g, _)| g);
+    let prefix = format!("{group}:");
+    if !said.lines().any(|l| l.starts_with(&prefix)) {
+        return Err(Error::tool(SUPERVISORCTL, format!("status {group}:*"), &output, &said));
     }
-    let mut args = vec!["status"];
-    args.extend(names);
-    let output =
-        run(conf, &args).map_err(|e| Error::io(format!("running {SUPERVISORCTL} status"), e))?;
-    Ok(parse_status(&said(&output), names))
+    Ok(states
+        .into_iter()
+        .filter(|p| p.listed)
+        .map(|p| p.name)
+        .collect())
 }
 
-/// Reads `NAME STATE  pid N, uptime ...` lines (and `NAME: ERROR (no such process)`).
-fn parse_status(text: &str, names: &[&str]) -> Vec<ProgramState> {
-    names
-        .iter()
-        .map(|name| {
-            let line = text.lines().find_map(|l| {
-                let rest = l.strip_prefix(name)?;
-                (rest.starts_with(' ') || rest.starts_with(':')).then_some(rest)
+/// `supervisorctl status <group>:*` read for `types`, with its output; `None` for no types.
+fn group_status(
+    conf: &str,
+    types: &[&str],
+) -> Result<Option<(Vec<ProgramState>, std::process::Output, String)>> {
+    let Some((group, _)) = types.first().and_then(|t| t.split_once(':')) else {
+        return Ok(None);
+    };
+    let all = format!("{group}:*");
+    let output = run(conf, &["status", &all])
+        .map_err(|e| Error::io(format!("running {SUPERVISORCTL} status"), e))?;
+    let said = said(&output);
+    Ok(Some((parse_type_status(&said, types), output, said)))
+}
+
+/// The process type of program `name` (`group:program`) among `types`: the one it is, else
+/// the one it is an instance of (`<type>_<n>`).
+fn type_of<'a>(name: &str, types: &[&'a str]) -> Option<&'a str> {
+    if let Some(t) = types.iter().find(|t| **t == name) {
+        return Some(t);
+    }
+    let (stem, number) = name.rsplit_once('_')?;
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    types.iter().find(|t| **t == stem).copied()
+}
+
+/// Reads `group:program STATE  pid N, uptime ...` lines (and `group: ERROR (no such group)`):
+/// the programs of each of `types`, each type with none listed as one unknown row.
+fn parse_type_status(text: &str, types: &[&str]) -> Vec<ProgramState> {
+    let mut by_type: Vec<Vec<ProgramState>> = types.iter().map(|_| Vec::new()).collect();
+    for line in text.lines() {
+        let Some((name, rest)) = line.split_once(' ') else {
+            continue;
+        };
+        let name = name.trim_end_matches(':');
+        let Some(t) = type_of(name, types) else {
+            continue;
+        };
+        let Some(slot) = types.iter().position(|x| *x == t) else {
+            continue;
+        };
+        by_type[slot].push(program_state(name, rest));
+    }
+    let mut states = Vec::new();
+    for (t, programs) in types.iter().zip(by_type) {
+        if programs.is_empty() {
+            // The group's own error (`no such group`), if supervisorctl said one.
+            let group = t.split_once(':').map_or(*t, |(g, _)| g);
+            let said = text
+                .lines()
+                .find_map(|l| l.strip_prefix(group)?.strip_prefix(": "))
+                .map_or("not listed by supervisorctl status", str::trim);
+            states.push(ProgramState {
+                name: (*t).to_owned(),
+                state: State::Unknown,
+                line: said.to_owned(),
+                listed: false,
             });
-            let Some(rest) = line else {
-                return ProgramState {
-                    name: (*name).to_owned(),
-                    state: State::Unknown,
-                    line: "not listed by supervisorctl status".to_owned(),
-                };
-            };
-            let rest = rest.trim_start_matches(':').trim();
-            let word = rest.split_whitespace().next().unwrap_or("");
-            let pid = rest
-                .split("pid ")
-                .nth(1)
-                .and_then(|p| p.split(',').next())
-                .and_then(|p| p.trim().parse().ok());
-            let state = match (word, pid) {
-                ("RUNNING", Some(pid)) => State::Running { pid },
-                ("RUNNING" | "STARTING", _) => State::Starting,
-                ("BACKOFF", _) => State::Respawning,
-                ("STOPPING", _) => State::Stopping,
-                ("STOPPED" | "EXITED", _) => State::Stopped,
-                ("FATAL", _) => State::Failed,
-                _ => State::Unknown,
-            };
-            ProgramState {
-                name: (*name).to_owned(),
-                state,
-                line: rest.split_whitespace().collect::<Vec<_>>().join(" "),
-            }
-        })
-        .collect()
+        } else {
+            states.extend(programs);
+        }
+    }
+    states
+}
+
+/// One program's state from the rest of its status line.
+fn program_state(name: &str, rest: &str) -> ProgramState {
+    let rest = rest.trim_start_matches(':').trim();
+    let word = rest.split_whitespace().next().unwrap_or("");
+    let pid = rest
+        .split("pid ")
+        .nth(1)
+        .and_then(|p| p.split(',').next())
+        .and_then(|p| p.trim().parse().ok());
+    let state = match (word, pid) {
+        ("RUNNING", Some(pid)) => State::Running { pid },
+        ("RUNNING" | "STARTING", _) => State::Starting,
+        ("BACKOFF", _) => State::Respawning,
+        ("STOPPING", _) => State::Stopping,
+        ("STOPPED" | "EXITED", _) => State::Stopped,
+        ("FATAL", _) => State::Failed,
+        _ => State::Unknown,
+    };
+    let listed = state != State::Unknown || !rest.starts_with("ERROR");
+    ProgramState {
+        name: name.to_owned(),
+        state,
+        line: rest.split_whitespace().collect::<Vec<_>>().join(" "),
+        listed,
+    }
 }
 
 #[cfg(test)]
@@ -164,31 +234,67 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_supervisorctl_status_lines() {
-        let text = "fb-a:fb-a-web                    RUNNING   pid 4242, uptime 0:00:05\n\
-                    fb-a:fb-a-clock                  STOPPED   Dec 01 04:05 PM\n\
+    fn reads_supervisorctl_status_lines_by_process_type() {
+        let text = "fb-a:fb-a-clock                  STOPPED   Dec 01 04:05 PM\n\
                     fb-a:fb-a-crash                  FATAL     Exited too quickly (process log may have details)\n\
                     fb-a:fb-a-retry                  BACKOFF   Exited too quickly (process log may have details)\n\
-                    fb-a:fb-a-gone: ERROR (no such process)\n";
-        let states: Vec<State> = parse_status(
-            text,
-            &["fb-a:fb-a-web", "fb-a:fb-a-clock", "fb-a:fb-a-crash", "fb-a:fb-a-retry", "fb-a:fb-a-gone", "fb-a:fb-a-w"],
-        )
-        .into_iter()
-        .map(|p| p.state)
-        .collect();
+                    fb-a:fb-a-web                    RUNNING   pid 4242, uptime 0:00:05\n\
+                    fb-a:fb-a-w_0                    RUNNING   pid 10, uptime 0:00:05\n\
+                    fb-a:fb-a-w_1                    STARTING  \n\
+                    fb-a:fb-a-w_2x                   RUNNING   pid 12, uptime 0:00:05\n\
+                    fb-a:fb-a-w_5                    RUNNING   pid 15, uptime 0:00:05\n";
+        let types = [
+            "fb-a:fb-a-web",
+            "fb-a:fb-a-clock",
+            "fb-a:fb-a-crash",
+            "fb-a:fb-a-retry",
+            "fb-a:fb-a-w",
+            "fb-a:fb-a-w_5",
+            "fb-a:fb-a-gone",
+        ];
+        let got: Vec<(String, State, bool)> = parse_type_status(text, &types)
+            .into_iter()
+            .map(|p| (p.name, p.state, p.listed))
+            .collect();
+        let row = |name: &str, state, listed| (name.to_owned(), state, listed);
         assert_eq!(
-            states,
+            got,
             [
-                State::Running { pid: 4242 },
-                State::Stopped,
-                State::Failed,
-                State::Respawning,
-                State::Unknown,
-                State::Unknown
+                row("fb-a:fb-a-web", State::Running { pid: 4242 }, true),
+                row("fb-a:fb-a-clock", State::Stopped, true),
+                row("fb-a:fb-a-crash", State::Failed, true),
+                row("fb-a:fb-a-retry", State::Respawning, true),
+                // Type w's instances, not w_2x (no instance number) nor w_5 (a type of its own).
+                row("fb-a:fb-a-w_0", State::Running { pid: 10 }, true),
+                row("fb-a:fb-a-w_1", State::Starting, true),
+                row("fb-a:fb-a-w_5", State::Running { pid: 15 }, true),
+                row("fb-a:fb-a-gone", State::Unknown, false),
             ]
         );
-        let web = &parse_status(text, &["fb-a:fb-a-web"])[0];
+        let web = &parse_type_status(text, &["fb-a:fb-a-web"])[0];
         assert_eq!(web.line, "RUNNING pid 4242, uptime 0:00:05");
+        let gone = &parse_type_status(text, &["fb-a:fb-a-gone"])[0];
+        assert_eq!(gone.line, "not listed by supervisorctl status");
+    }
+
+    #[test]
+    fn a_group_supervisord_does_not_know_is_every_type_unknown_with_its_error() {
+        let text = "fb-a: ERROR (no such group)\n";
+        let got = parse_type_status(text, &["fb-a:fb-a-web", "fb-a:fb-a-w"]);
+        assert_eq!(got.len(), 2);
+        for (state, name) in got.iter().zip(["fb-a:fb-a-web", "fb-a:fb-a-w"]) {
+            assert_eq!(state.name, name);
+            assert_eq!(state.state, State::Unknown);
+            assert!(!state.listed);
+            assert_eq!(state.line, "ERROR (no such group)");
+        }
+    }
+
+    #[test]
+    fn another_groups_programs_are_never_this_apps() {
+        let text = "fb-a-b:fb-a-b-c                  RUNNING   pid 7, uptime 0:00:05\n";
+        let got = parse_type_status(text, &["fb-a:fb-a-b-c"]);
+        assert_eq!(got.len(), 1);
+        assert!(!got[0].listed);
     }
 }

@@ -148,6 +148,15 @@ pub trait Installer {
     /// them. Only the backend knows its file naming; entries that are no job file give no job.
     fn jobs(&self, full_name: &str, entries: &[(String, EntryKind)]) -> Jobs;
 
+    /// For a file `path` of an export that stands for the jobs named `<stem>` and `<stem>_<n>`
+    /// (supervisord's helper of a process type, whatever its count): that path without its
+    /// extension, `<dir>/<stem>`. Another app's file of the same kind whose stem is this one's
+    /// with `_<n>`, or this one's without it, may then name a job the same, and the export is
+    /// refused (`install/collision.rs`). `None` (the default): the path names its jobs alone.
+    fn instance_stem<'a>(&self, _path: &'a str) -> Option<&'a str> {
+        None
+    }
+
     /// True when the init that runs this backend's jobs runs here and can be told (the live
     /// system: the transaction never asks under `--root`).
     fn init_running(&self, disk: &mut Disk) -> bool;

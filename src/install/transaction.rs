@@ -695,7 +695,7 @@ fn scan_legacy(
     let mut found = collision::check(
         cx.disk,
         state_dir,
-        installer.name(),
+        installer,
         full_name,
         outputs.iter().map(|o| &*o.path),
         found,

@@ -40,6 +40,9 @@ pub enum Respawn {
 pub struct Job {
     /// The job's name within the app: the label, or `<label>_<i>` for an instance.
     pub name: Name,
+    /// The job's process type: its Procfile label (the name, or the name without `_<i>`
+    /// for an instance). A type's instances are consecutive in `App::jobs`.
+    pub label: Name,
     /// `<prefix><app>-<name>`: the stem of every file generated for this job.
     pub full_name: String,
     pub command: Command,

@@ -375,6 +375,7 @@ fn entry_jobs(
         )?;
         jobs.push(Job {
             name,
+            label: entry.label.clone(),
             full_name: job_full_name,
             command: entry.command.clone(),
             env,

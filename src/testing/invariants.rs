@@ -270,11 +270,20 @@ fn check_expected(
         .filter_map(|o| o.contents.as_deref())
         .filter_map(command_line)
         .collect();
-    // Every path component, and its stem before the first `.` (`fb-app-web.service`).
+    // Every path component, and its stem before the first `.` (`fb-app-web.service`); and
+    // the programs of a supervisord config (its helpers are named by process type).
     let stems: HashSet<&str> = outputs
         .iter()
         .flat_map(|o| o.path.split('/'))
         .flat_map(|c| [c, c.split('.').next().unwrap_or(c)])
+        .chain(
+            outputs
+                .iter()
+                .filter(|_| backend == "supervisord")
+                .filter_map(|o| o.contents.as_deref())
+                .flat_map(str::lines)
+                .filter_map(|l| l.strip_prefix("[program:")?.strip_suffix(']')),
+        )
         .collect();
     let mut checked = HashSet::new();
     for job in &expected.jobs {
