@@ -48,20 +48,23 @@ pub enum Scheme {
 
 impl Scheme {
     /// The cheaper scheme for `writes` files, directories and links, when the kernel holds
-    /// `dirty` bytes not yet written (`None`: unknown, so nothing else is waited for).
-    pub fn choose(writes: usize, dirty: Option<u64>) -> Self {
+    /// `dirty` bytes not yet written (`None`: unknown, so nothing else is waited for), of
+    /// which `spooled` are the run's own spool: dropped before the flush, never written out,
+    /// so no one else's (a large app's few big files, supervisord's, would otherwise count
+    /// their own spool as others' data and be fsync'd file by file).
+    pub fn choose(writes: usize, spooled: u64, dirty: Option<u64>) -> Self {
         let own = u64::try_from(writes)
             .unwrap_or(u64::MAX)
             .saturating_mul(DIRTY_PER_WRITE);
         match dirty {
-            Some(dirty) if dirty <= own => Self::Filesystem,
+            Some(dirty) if dirty.saturating_sub(spooled) <= own => Self::Filesystem,
             Some(_) | None => Self::EachFile,
         }
     }
 
     /// `choose` with the dirty data of this moment (`/proc/meminfo`).
-    pub fn for_writes(writes: usize) -> Self {
-        Self::choose(writes, dirty_bytes())
+    pub fn for_writes(writes: usize, spooled: u64) -> Self {
+        Self::choose(writes, spooled, dirty_bytes())
     }
 }
 
@@ -290,15 +293,37 @@ mod tests {
     #[test]
     fn the_whole_filesystem_is_flushed_only_when_little_else_is_dirty() {
         // 13 writes (a 5-job upstart app): up to 416 KiB of other dirty data.
-        assert_eq!(Scheme::choose(13, Some(0)), Scheme::Filesystem);
-        assert_eq!(Scheme::choose(13, Some(13 << 15)), Scheme::Filesystem);
-        assert_eq!(Scheme::choose(13, Some((13 << 15) + 1)), Scheme::EachFile);
+        assert_eq!(Scheme::choose(13, 0, Some(0)), Scheme::Filesystem);
+        assert_eq!(Scheme::choose(13, 0, Some(13 << 15)), Scheme::Filesystem);
+        assert_eq!(
+            Scheme::choose(13, 0, Some((13 << 15) + 1)),
+            Scheme::EachFile
+        );
         // 26,000 writes (2,000 runit jobs): 256 MB dirty is still the cheaper wait.
-        assert_eq!(Scheme::choose(26_000, Some(256 << 20)), Scheme::Filesystem);
-        assert_eq!(Scheme::choose(26_000, Some(1 << 30)), Scheme::EachFile);
+        assert_eq!(
+            Scheme::choose(26_000, 0, Some(256 << 20)),
+            Scheme::Filesystem
+        );
+        assert_eq!(Scheme::choose(26_000, 0, Some(1 << 30)), Scheme::EachFile);
+        // 22 writes (5,000 supervisord jobs) whose 1.3 MB spool is dirty: only the rest
+        // counts, and 1 MB more is someone else's.
+        let spool = 1_300_000;
+        assert_eq!(
+            Scheme::choose(22, spool, Some(spool + 4096)),
+            Scheme::Filesystem
+        );
+        assert_eq!(
+            Scheme::choose(22, spool, Some(spool + (22 << 15))),
+            Scheme::Filesystem
+        );
+        assert_eq!(
+            Scheme::choose(22, spool, Some(spool + (1 << 20))),
+            Scheme::EachFile
+        );
+        assert_eq!(Scheme::choose(22, 0, Some(spool)), Scheme::EachFile);
         // Nothing written, or the dirty data unknown: nothing else is waited for.
-        assert_eq!(Scheme::choose(0, Some(1)), Scheme::EachFile);
-        assert_eq!(Scheme::choose(usize::MAX, None), Scheme::EachFile);
+        assert_eq!(Scheme::choose(0, 0, Some(1)), Scheme::EachFile);
+        assert_eq!(Scheme::choose(usize::MAX, 0, None), Scheme::EachFile);
     }
 
     #[test]

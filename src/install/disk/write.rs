@@ -18,6 +18,7 @@
 //! the run may have written, so the next export or clean finds them.
 
 use super::flush::{Flush, Scheme};
+use super::spool::Spool;
 use super::{Disk, Strictness};
 use crate::error::{Error, Result};
 use crate::install::manifest::{EntryKind, Manifest};
@@ -85,7 +86,8 @@ impl Disk {
         // Everything fsync'd before the first rename: the staged files, the pending manifest
         // (when it changed) with its directory, and every directory made on the way. A batch
         // that fills up is flushed early.
-        let mut flush = Flush::new(Scheme::for_writes(plan.writes.len()));
+        let spooled = plan.spool.as_ref().map_or(0, Spool::end);
+        let mut flush = Flush::new(Scheme::for_writes(plan.writes.len(), spooled));
         let mut early = BTreeSet::new();
         let mut undo = Undo {
             manifest: !plan.old.union_is(&plan.new, &plan.old),
