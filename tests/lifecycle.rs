@@ -216,6 +216,50 @@ pub fn concurrent_exports_of_one_app_both_succeed(backend: &str) {
     }
 }
 
+/// Two exports of a new app, both started while another run holds the app's lock: the one
+/// granted the lock second finds the manifest the first one wrote (what a run found missing
+/// before it waited for the lock is looked for again), and both succeed. Before, the second
+/// one refused the first one's files as installed by no one.
+#[test]
+fn an_export_that_waited_for_the_lock_sees_what_the_run_before_installed() {
+    require_root();
+    let sandbox = Sandbox::new();
+    let three = sandbox.write("app/Procfile.a", THREE);
+    let two = sandbox.write("app/Procfile.b", TWO);
+    let state = sandbox.host("/var/lib/procexport");
+    fs::create_dir_all(&state).unwrap();
+    let held = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(state.join("fb-myapp.lock"))
+        .unwrap();
+    rustix::fs::flock(&held, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    let spawn = |procfile: &std::path::Path| {
+        sandbox
+            .command()
+            .args(["runit", "-p", procfile.to_str().unwrap(), "-n", "myapp"])
+            .spawn()
+            .unwrap()
+    };
+    let (mut first, mut second) = (spawn(&three), spawn(&two));
+    // Both wait in flock before the lock is let go.
+    for child in [&first, &second] {
+        let wchan = format!("/proc/{}/wchan", child.id());
+        crate::support::live::wait_for("the export to wait for the lock", 30, || {
+            fs::read_to_string(&wchan)
+                .ok()
+                .filter(|w| w.contains("lock"))
+        });
+    }
+    drop(held);
+    let first = first.wait().unwrap();
+    let second = second.wait().unwrap();
+    assert!(first.success() && second.success(), "{first:?} {second:?}");
+    let listed = manifest(&sandbox, "runit", "myapp");
+    assert!(listed.iter().any(|p| p.contains("-web")), "{listed:?}");
+}
+
 /// Security round 3, item 2: 20 `clean -n ghostN` of apps that were never installed left 20
 /// lock files in the state directory. A name that holds nothing leaves nothing behind, and an
 /// app's lock file goes with its last manifest (not before: a clean of one of its two

@@ -53,6 +53,9 @@ impl Disk {
             let held = fstat(&fd).map_err(|e| io("checking", e))?;
             match statat(&dir, file.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
                 Ok(now) if (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino) => {
+                    // The run this one waited for may have made what was found missing
+                    // before (the app's manifest directory): found again from here on.
+                    self.missing.clear();
                     let record = Record::read(fd.as_fd());
                     return Ok(Some(Lock {
                         fd,
