@@ -191,11 +191,8 @@ fn start_status_drop_restart_and_clean_through_procexport() {
 fn limits_pre_and_kill_signal_are_carried() {
     require_root();
     let sandbox = Sandbox::live("");
-    let work = sandbox.path().join("work");
-    fs::create_dir_all(&work).unwrap();
-    let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
-    let uid = user.uid.as_raw();
-    std::os::unix::fs::chown(&work, Some(uid), Some(user.gid.as_raw())).unwrap();
+    let work = crate::support::live::run_users_dir(&sandbox);
+    let (uid, _) = crate::support::live::run_user();
     let procfile = sandbox.procfile(format!(
         "version: 2\nworking_directory: {}\ncommands:\n  web:\n    pre: id -u > pre.uid\n    command: trap 'echo quit > quit.got; exit 0' QUIT; while :; do sleep 1; done\n    limits: {{nofile: 4321, nproc: 321, memlock: 65536}}\n    kill_signal: SIGQUIT\n    respawn: {{count: 5, interval: 10, delay: 2}}\n",
         yaml_quote(work.to_str().unwrap()),

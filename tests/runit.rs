@@ -6,8 +6,8 @@
 //! when the test fails. The tests are independent and run in parallel.
 
 use crate::helpers_run::{yaml_quote, VALUES};
-use crate::support::live::proc_limit;
-use crate::support::{require_root, Sandbox, RUN_USER};
+use crate::support::live::{proc_limit, run_user, run_users_dir};
+use crate::support::{require_root, Sandbox};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::fs;
@@ -147,11 +147,6 @@ fn wait_down(service: &Path, seconds: u64) {
 fn kill(pid: u32) {
     let pid = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap();
     rustix::process::kill_process(pid, rustix::process::Signal::KILL).unwrap();
-}
-
-fn run_user() -> (u32, u32) {
-    let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
-    (user.uid.as_raw(), user.gid.as_raw())
 }
 
 /// The live sandbox, with the Procfile written and exported as app `myapp`.
@@ -624,10 +619,8 @@ fn reload_sends_each_job_sighup_through_its_runsv() {
 fn limits_pre_signals_and_respawn_delay_are_carried() {
     require_root();
     let sandbox = Sandbox::live("policy: {max_limits: {nofile: 8192, nproc: 8192, memlock: -1}}\n");
-    let work = sandbox.path().join("work");
-    fs::create_dir_all(&work).unwrap();
-    let (uid, gid) = run_user();
-    std::os::unix::fs::chown(&work, Some(uid), Some(gid)).unwrap();
+    let work = run_users_dir(&sandbox);
+    let (uid, _) = run_user();
     let procfile = sandbox.procfile(format!(
         "version: 2\nworking_directory: {}\ncommands:\n  web:\n    pre: id -u > pre.uid\n    command: trap 'echo quit > quit.got; exit 0' QUIT; trap 'echo usr2 >> usr2.got' USR2; while :; do sleep 1; done\n    limits: {{nofile: 4321, nproc: 321, memlock: 65536}}\n    kill_signal: SIGQUIT\n    reload_signal: SIGUSR2\n    respawn: {{count: 5, interval: 10, delay: 4}}\n",
         yaml_quote(work.to_str().unwrap()),

@@ -5,7 +5,7 @@
 //! first) and waits for it, also when the test fails. Every wait polls with a deadline.
 
 use crate::helpers_run::{yaml_quote, VALUES};
-use crate::support::live::proc_limit;
+use crate::support::live::{proc_ids, proc_limit, run_user, run_users_dir};
 use crate::support::{require_root, Sandbox, RUN_USER};
 use procexport::testing::{supervisord_parse, supervisord_parser_command};
 use std::collections::BTreeMap;
@@ -137,23 +137,6 @@ fn wait_for<T>(what: &str, seconds: u64, mut check: impl FnMut() -> Option<T>) -
         );
         std::thread::sleep(POLL);
     }
-}
-
-fn run_user() -> (u32, u32) {
-    let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
-    (user.uid.as_raw(), user.gid.as_raw())
-}
-
-fn proc_ids(pid: u32, field: &str) -> Vec<u32> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status
-        .lines()
-        .find(|l| l.starts_with(&format!("{field}:")))
-        .unwrap();
-    line.split_whitespace()
-        .skip(1)
-        .map(|w| w.parse().unwrap())
-        .collect()
 }
 
 fn proc_env(pid: u32) -> BTreeMap<String, String> {
@@ -578,10 +561,8 @@ fn reload_signals_each_program_through_supervisorctl() {
 fn limits_pre_and_kill_signal_are_carried() {
     require_root();
     let sandbox = Sandbox::live("");
-    let work = sandbox.path().join("work");
-    fs::create_dir_all(&work).unwrap();
-    let (uid, gid) = run_user();
-    std::os::unix::fs::chown(&work, Some(uid), Some(gid)).unwrap();
+    let work = run_users_dir(&sandbox);
+    let (uid, _) = run_user();
     let procfile = sandbox.procfile(format!(
         "version: 2\nworking_directory: {}\ncommands:\n  web:\n    pre: id -u > pre.uid\n    command: trap 'echo quit > quit.got; exit 0' QUIT; while :; do sleep 1; done\n    limits: {{nofile: 4321, nproc: 321, memlock: 65536}}\n    kill_signal: SIGQUIT\n",
         yaml_quote(work.to_str().unwrap()),
@@ -732,10 +713,7 @@ fn each_instance_of_a_counted_type_runs_with_its_own_port_and_log_from_one_helpe
 fn a_helper_given_no_instance_of_its_type_runs_nothing_and_fails() {
     require_root();
     let sandbox = Sandbox::live("");
-    let work = sandbox.path().join("work");
-    fs::create_dir_all(&work).unwrap();
-    let (uid, gid) = run_user();
-    std::os::unix::fs::chown(&work, Some(uid), Some(gid)).unwrap();
+    let work = run_users_dir(&sandbox);
     let procfile = sandbox.procfile(format!(
         "version: 2\nworking_directory: {}\ncommands:\n  worker:\n    pre: echo \"$PS\" >> pre.ran\n    command: echo \"$PS\" >> command.ran\n    count: 2\n",
         yaml_quote(work.to_str().unwrap()),

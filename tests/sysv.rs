@@ -4,8 +4,8 @@
 //! `stop` when the test ends, also when it fails. Every wait polls with a deadline.
 
 use crate::helpers_run::{yaml_quote, VALUES};
-use crate::support::live::proc_limit;
-use crate::support::{require_root, Sandbox, RUN_USER};
+use crate::support::live::{proc_ids, proc_limit, run_user, run_users_dir};
+use crate::support::{require_root, Sandbox};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::fs;
@@ -115,23 +115,6 @@ fn children(parent: u32) -> Vec<u32> {
         }
     }
     found
-}
-
-fn run_user() -> (u32, u32) {
-    let user = nix::unistd::User::from_name(RUN_USER).unwrap().unwrap();
-    (user.uid.as_raw(), user.gid.as_raw())
-}
-
-fn proc_ids(pid: u32, field: &str) -> Vec<u32> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status
-        .lines()
-        .find(|l| l.starts_with(&format!("{field}:")))
-        .unwrap();
-    line.split_whitespace()
-        .skip(1)
-        .map(|w| w.parse().unwrap())
-        .collect()
 }
 
 fn proc_env(pid: u32) -> BTreeMap<String, String> {
@@ -531,10 +514,8 @@ fn start_stop_restart_status_drop_and_clean_through_procexport() {
 fn limits_pre_and_kill_signal_are_carried() {
     require_root();
     let sandbox = Sandbox::live("");
-    let work = sandbox.path().join("work");
-    fs::create_dir_all(&work).unwrap();
-    let (uid, gid) = run_user();
-    std::os::unix::fs::chown(&work, Some(uid), Some(gid)).unwrap();
+    let work = run_users_dir(&sandbox);
+    let (uid, _) = run_user();
     let procfile = sandbox.procfile(format!(
         "version: 2\nworking_directory: {}\ncommands:\n  web:\n    pre: id -u > pre.uid\n    command: trap 'echo quit > quit.got; exit 0' QUIT; while :; do sleep 1; done\n    limits: {{nofile: 4321, nproc: 321, memlock: 65536}}\n    kill_signal: SIGQUIT\n    respawn: {{count: 5, interval: 10, delay: 2}}\n",
         yaml_quote(work.to_str().unwrap()),

@@ -123,3 +123,20 @@ pub fn status_rows(stdout: &str) -> BTreeMap<String, Row> {
         })
         .collect()
 }
+
+/// The run user's uid and gid.
+pub fn run_user() -> (u32, u32) {
+    let user = nix::unistd::User::from_name(super::RUN_USER)
+        .unwrap()
+        .unwrap();
+    (user.uid.as_raw(), user.gid.as_raw())
+}
+
+/// A directory `work` in `sandbox`, the run user's: where a job's commands may write.
+pub fn run_users_dir(sandbox: &super::Sandbox) -> std::path::PathBuf {
+    let work = sandbox.path().join("work");
+    fs::create_dir_all(&work).unwrap();
+    let (uid, gid) = run_user();
+    std::os::unix::fs::chown(&work, Some(uid), Some(gid)).unwrap();
+    work
+}
