@@ -929,7 +929,8 @@ struct Undo<'a> {
 }
 
 /// How deep a tree made under a temp name may go when it is removed (a runit service
-/// directory is two levels); anything deeper was not made by procexport, and is left.
+/// directory is two levels): anything deeper was not made by procexport, and its removal
+/// stops there with an error that names the tree, rather than search further as root.
 const TREE_DEPTH: u32 = 4;
 
 /// Where `stage` makes an output.
