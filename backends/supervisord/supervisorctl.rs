@@ -7,6 +7,7 @@
 use crate::error::{Error, Result};
 use crate::install::disk::Disk;
 use crate::install::installer::State;
+use crate::model::name::Name;
 use crate::sanitize::Quoted;
 use std::process::{Command, Stdio};
 
@@ -156,10 +157,7 @@ fn type_of<'a>(name: &str, types: &[&'a str]) -> Option<&'a str> {
     if let Some(t) = types.iter().find(|t| **t == name) {
         return Some(t);
     }
-    let (stem, number) = name.rsplit_once('_')?;
-    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
+    let stem = Name::instance_of(name)?;
     types.iter().find(|t| **t == stem).copied()
 }
 

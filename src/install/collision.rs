@@ -21,6 +21,7 @@ use super::disk::Disk;
 use super::installer::Installer;
 use super::legacy::Legacy;
 use crate::error::{Error, Result};
+use crate::model::name::Name;
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
 use std::collections::BTreeMap;
@@ -121,11 +122,8 @@ fn instance_neighbour<'m>(
     stem: &str,
     extension: &str,
 ) -> Option<&'m String> {
-    let is_number = |n: &str| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
-    let shorter = stem
-        .rsplit_once('_')
-        .filter(|(_, n)| is_number(n))
-        .and_then(|(base, _)| owners.get(format!("{base}{extension}").as_str()));
+    let shorter =
+        Name::instance_of(stem).and_then(|base| owners.get(format!("{base}{extension}").as_str()));
     if shorter.is_some() {
         return shorter;
     }
@@ -139,7 +137,7 @@ fn instance_neighbour<'m>(
         .find(|(path, _)| {
             path[prefix.len()..]
                 .strip_suffix(extension)
-                .is_some_and(is_number)
+                .is_some_and(Name::is_instance_number)
         })
         .map(|(_, owner)| owner)
 }

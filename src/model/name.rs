@@ -45,6 +45,19 @@ impl Name {
         Self(format!("{}_{index}", self.0))
     }
 
+    /// What `instance` names, read back from a name (or a name with a prefix, such as a
+    /// program `<app>-<label>_<index>`): the part before `_<digits>`, when it ends so. Only the
+    /// shape is read: an unnumbered label may end the same way.
+    pub fn instance_of(name: &str) -> Option<&str> {
+        let (stem, number) = name.rsplit_once('_')?;
+        Self::is_instance_number(number).then_some(stem)
+    }
+
+    /// True for what `instance` puts after the `_`: decimal digits.
+    pub fn is_instance_number(text: &str) -> bool {
+        !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -59,6 +72,19 @@ impl fmt::Display for Name {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_instance_name_reads_back_to_its_label() {
+        let worker = Name::parse("worker", "label").unwrap();
+        assert_eq!(
+            Name::instance_of(worker.instance(12).as_str()),
+            Some("worker")
+        );
+        assert_eq!(Name::instance_of("fb-a-w_0"), Some("fb-a-w"));
+        assert_eq!(Name::instance_of("worker"), None);
+        assert_eq!(Name::instance_of("w_2x"), None);
+        assert_eq!(Name::instance_of("w_"), None);
+    }
 
     #[test]
     fn accepts_letters_digits_underscore_and_dash() {
