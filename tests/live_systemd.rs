@@ -347,7 +347,7 @@ fn init_exporter_keys_take_effect() {
     .unwrap();
     fs::create_dir_all(ct.path("/srv/myapp")).unwrap();
     fs::write(ct.path("/srv/myapp/app.env"), "FROM_ENV_FILE=yes\n").unwrap();
-    let procfile = "version: 2\ncommands:\n  web:\n    pre: echo \"pre as $(id -un)\"\n    command: trap 'echo got USR2' USR2; while :; do sleep 0.2; done\n    post: echo \"post as $(id -un)\"\n    limits: {nofile: 4096, nproc: 300, memlock: -1}\n    kill_signal: SIGQUIT\n    kill_mode: control-group\n    reload_signal: SIGUSR2\n    env_file: app.env\n    respawn: {count: 5, interval: 10, delay: 2}\n    resources: {cpu_weight: 50, memory_max: 512M, task_max: 150}\n";
+    let procfile = "version: 2\ncommands:\n  web:\n    pre: echo \"pre as $(id -un)\"\n    command: trap 'echo got USR2' USR2; echo up; while :; do sleep 0.2; done\n    post: echo \"post as $(id -un)\"\n    limits: {nofile: 4096, nproc: 300, memlock: -1}\n    kill_signal: SIGQUIT\n    kill_mode: control-group\n    reload_signal: SIGUSR2\n    env_file: app.env\n    respawn: {count: 5, interval: 10, delay: 2}\n    resources: {cpu_weight: 50, memory_max: 512M, task_max: 150}\n";
     ct.export("myapp", procfile, &["--restart"]).success();
     let unit = "fb-myapp-web.service";
     let pid = ct.running(&["web"])[unit];
@@ -385,7 +385,8 @@ fn init_exporter_keys_take_effect() {
     wait_for("pre and post to have run", 10, || {
         let text = ct.log(log);
         (text.contains(&format!("pre as {RUN_USER}\n"))
-            && text.contains(&format!("post as {RUN_USER}\n")))
+            && text.contains(&format!("post as {RUN_USER}\n"))
+            && text.contains("\nup\n"))
         .then_some(())
     });
     assert!(!ct.log(log).contains("as root"), "{}", ct.log(log));

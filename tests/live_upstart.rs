@@ -568,7 +568,7 @@ fn init_exporter_keys_take_effect() {
     let (sandbox, init) = with_init();
     sandbox.write("app/app.env", "FROM_ENV_FILE=yes\n");
     let procfile = sandbox.procfile(
-        "version: 2\ncommands:\n  web:\n    pre: echo \"pre as $(id -un)\"\n    command: echo \"env_file says $FROM_ENV_FILE\"; trap 'echo got USR2' USR2; trap 'echo got QUIT; exit 0' QUIT; while :; do sleep 0.2; done\n    post: echo \"post as $(id -un)\"\n    limits: {nofile: 4096, nproc: 300, memlock: 65536}\n    kill_signal: SIGQUIT\n    reload_signal: SIGUSR2\n    env_file: app.env\n",
+        "version: 2\ncommands:\n  web:\n    pre: echo \"pre as $(id -un)\"\n    command: trap 'echo got USR2' USR2; trap 'echo got QUIT; exit 0' QUIT; echo \"env_file says $FROM_ENV_FILE\"; while :; do sleep 0.2; done\n    post: echo \"post as $(id -un)\"\n    limits: {nofile: 4096, nproc: 300, memlock: 65536}\n    kill_signal: SIGQUIT\n    reload_signal: SIGUSR2\n    env_file: app.env\n",
     );
     export(&sandbox, &procfile, "myapp", &["--restart"]).success();
     let pid = running(&init, &["web"])["fb-myapp-web"];

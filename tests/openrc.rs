@@ -194,17 +194,22 @@ fn limits_pre_and_kill_signal_are_carried() {
     let work = crate::support::live::run_users_dir(&sandbox);
     let (uid, _) = crate::support::live::run_user();
     let procfile = sandbox.procfile(format!(
-        "version: 2\nworking_directory: {}\ncommands:\n  web:\n    pre: id -u > pre.uid\n    command: trap 'echo quit > quit.got; exit 0' QUIT; while :; do sleep 1; done\n    limits: {{nofile: 4321, nproc: 321, memlock: 65536}}\n    kill_signal: SIGQUIT\n    respawn: {{count: 5, interval: 10, delay: 2}}\n",
+        "version: 2\nworking_directory: {}\ncommands:\n  web:\n    pre: id -u > pre.uid\n    command: trap 'echo quit > quit.got; exit 0' QUIT; echo up > up.got; while :; do sleep 1; done\n    limits: {{nofile: 4321, nproc: 321, memlock: 65536}}\n    kill_signal: SIGQUIT\n    respawn: {{count: 5, interval: 10, delay: 2}}\n",
         yaml_quote(work.to_str().unwrap()),
     ));
     sandbox.export("openrc", &procfile, "orcfour").success();
+    // The stop goes only once the command has set its trap (it writes up.got after it).
     let said = in_openrc(
         &sandbox,
         "orcfour",
-        "/etc/init.d/fb-orcfour start; echo \"start=$?\"\nsleep 2\n\
-         web=$(child_of fb-orcfour-web)\necho \"uid=$(awk '/^Uid:/ {print $2}' /proc/$web/status)\"\n\
-         awk '/^Max open files/ {print \"nofile=\" $4 \":\" $5} /^Max processes/ {print \"nproc=\" $3 \":\" $4} /^Max locked memory/ {print \"memlock=\" $4 \":\" $5}' /proc/$web/limits\n\
-         /etc/init.d/fb-orcfour stop; echo \"stop=$?\"\nsleep 1\n",
+        &format!(
+            "/etc/init.d/fb-orcfour start; echo \"start=$?\"\nsleep 2\n\
+             web=$(child_of fb-orcfour-web)\necho \"uid=$(awk '/^Uid:/ {{print $2}}' /proc/$web/status)\"\n\
+             awk '/^Max open files/ {{print \"nofile=\" $4 \":\" $5}} /^Max processes/ {{print \"nproc=\" $3 \":\" $4}} /^Max locked memory/ {{print \"memlock=\" $4 \":\" $5}}' /proc/$web/limits\n\
+             for i in $(seq 100); do [ -s '{up}' ] && break; sleep 0.1; done\n\
+             /etc/init.d/fb-orcfour stop; echo \"stop=$?\"\nsleep 1\n",
+            up = work.join("up.got").display(),
+        ),
     );
     for want in [
         "start=0".to_owned(),

@@ -622,7 +622,7 @@ fn limits_pre_signals_and_respawn_delay_are_carried() {
     let work = run_users_dir(&sandbox);
     let (uid, _) = run_user();
     let procfile = sandbox.procfile(format!(
-        "version: 2\nworking_directory: {}\ncommands:\n  web:\n    pre: id -u > pre.uid\n    command: trap 'echo quit > quit.got; exit 0' QUIT; trap 'echo usr2 >> usr2.got' USR2; while :; do sleep 1; done\n    limits: {{nofile: 4321, nproc: 321, memlock: 65536}}\n    kill_signal: SIGQUIT\n    reload_signal: SIGUSR2\n    respawn: {{count: 5, interval: 10, delay: 4}}\n",
+        "version: 2\nworking_directory: {}\ncommands:\n  web:\n    pre: id -u > pre.uid\n    command: trap 'echo quit > quit.got; exit 0' QUIT; trap 'echo usr2 >> usr2.got' USR2; echo up >> up.got; while :; do sleep 1; done\n    limits: {{nofile: 4321, nproc: 321, memlock: 65536}}\n    kill_signal: SIGQUIT\n    reload_signal: SIGUSR2\n    respawn: {{count: 5, interval: 10, delay: 4}}\n",
         yaml_quote(work.to_str().unwrap()),
     ));
     sandbox.export("runit", &procfile, "myapp").success();
@@ -650,7 +650,8 @@ fn limits_pre_signals_and_respawn_delay_are_carried() {
         ("65536".to_owned(), "65536".to_owned())
     );
 
-    // sv hup sends the reload signal, and the process runs on.
+    // sv hup sends the reload signal, and the process runs on (once its traps are set).
+    wait_for_log(&work.join("up.got"), "up\n");
     sv(&["hup"], &[&web]);
     wait_for_log(&work.join("usr2.got"), "usr2\n");
     assert_eq!(running_pid(&web), Some(pid));
@@ -664,6 +665,7 @@ fn limits_pre_signals_and_respawn_delay_are_carried() {
         running_pid(&web).filter(|new| *new != pid)
     });
     wait_running(&web, "run");
+    wait_for_log(&work.join("up.got"), "up\nup\n");
 
     // sv down sends the kill signal, which the command traps and answers.
     sv(&["down"], &[&web]);

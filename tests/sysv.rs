@@ -517,7 +517,7 @@ fn limits_pre_and_kill_signal_are_carried() {
     let work = run_users_dir(&sandbox);
     let (uid, _) = run_user();
     let procfile = sandbox.procfile(format!(
-        "version: 2\nworking_directory: {}\ncommands:\n  web:\n    pre: id -u > pre.uid\n    command: trap 'echo quit > quit.got; exit 0' QUIT; while :; do sleep 1; done\n    limits: {{nofile: 4321, nproc: 321, memlock: 65536}}\n    kill_signal: SIGQUIT\n    respawn: {{count: 5, interval: 10, delay: 2}}\n",
+        "version: 2\nworking_directory: {}\ncommands:\n  web:\n    pre: id -u > pre.uid\n    command: trap 'echo quit > quit.got; exit 0' QUIT; echo up > up.got; while :; do sleep 1; done\n    limits: {{nofile: 4321, nproc: 321, memlock: 65536}}\n    kill_signal: SIGQUIT\n    respawn: {{count: 5, interval: 10, delay: 2}}\n",
         yaml_quote(work.to_str().unwrap()),
     ));
     sandbox.export("sysv", &procfile, "myapp").success();
@@ -542,6 +542,8 @@ fn limits_pre_and_kill_signal_are_carried() {
             "{name}"
         );
     }
+    // The stop signal goes only once the command's trap is set.
+    wait_for_log(&work.join("up.got"), "up\n");
     let (code, said) = script.run("stop");
     assert_eq!(code, 0, "{said}");
     wait_for_log(&work.join("quit.got"), "quit\n");
