@@ -406,6 +406,11 @@ fn stop_waits_for_kill_timeout_to_end_a_process_that_ignores_term() {
     );
     export(&sandbox, &procfile, "myapp", &["--restart"]).success();
     let pid = running(&init, &["stubborn"])["fb-myapp-stubborn"];
+    // TERM is ignored once the shell has run `trap` and exec'd sleep, which keeps it ignored.
+    wait_for("the job to exec sleep", 10, || {
+        let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        (comm.trim_end() == "sleep").then_some(())
+    });
     let asked = Instant::now();
     sandbox.run(&["stop", "-n", "myapp"]).success();
     let took = asked.elapsed();

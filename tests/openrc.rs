@@ -92,7 +92,7 @@ fn stop_sends_kill_after_the_kill_timeout() {
     require_root();
     let sandbox = Sandbox::live("");
     let procfile = sandbox.procfile(
-        "version: 2\nkill_timeout: 2\ncommands:\n  stubborn:\n    command: trap '' TERM; while :; do sleep 1; done\n",
+        "version: 2\nkill_timeout: 2\ncommands:\n  stubborn:\n    command: trap '' TERM; exec sleep 1002\n",
     );
     sandbox.export("openrc", &procfile, "orctwo").success();
     let said = in_openrc(

@@ -270,11 +270,11 @@ fn stop_waits_kill_timeout_then_kills_and_the_group_acts_on_every_program() {
     require_root();
     let sandbox = Sandbox::live("");
     let procfile = sandbox.procfile(
-        "version: 2\nkill_timeout: 2\ncommands:\n  stubborn:\n    command: trap '' TERM; while :; do sleep 1; done\n  web:\n    command: exec sleep 1000\n",
+        "version: 2\nkill_timeout: 2\ncommands:\n  stubborn:\n    command: trap '' TERM; exec sleep 1002\n  web:\n    command: exec sleep 1000\n",
     );
     sandbox.export("supervisord", &procfile, "myapp").success();
     let supervisord = Supervisord::start(&sandbox);
-    let stubborn = supervisord.wait_running("stubborn", "sh");
+    let stubborn = supervisord.wait_running("stubborn", "sleep");
     let web = supervisord.wait_running("web", "sleep");
     let start = Instant::now();
     let (ok, said) = supervisord.ctl(&["stop", "fb-myapp:*"]);

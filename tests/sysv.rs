@@ -252,10 +252,10 @@ fn past_its_respawn_limit_a_crashing_process_stays_down() {
 #[test]
 fn stop_waits_kill_timeout_then_kills_and_restart_starts_again() {
     let (sandbox, script) = exported(
-        "version: 2\nkill_timeout: 2\ncommands:\n  stubborn:\n    command: trap '' TERM; while :; do sleep 1; done\n  web:\n    command: exec sleep 1000\n",
+        "version: 2\nkill_timeout: 2\ncommands:\n  stubborn:\n    command: trap '' TERM; exec sleep 1002\n  web:\n    command: exec sleep 1000\n",
     );
     script.run("start");
-    let stubborn = script.wait_running("stubborn", "sh");
+    let stubborn = script.wait_running("stubborn", "sleep");
     let web = script.wait_running("web", "sleep");
     let start = Instant::now();
     let (code, said) = script.run("stop");
