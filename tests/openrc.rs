@@ -207,6 +207,7 @@ fn limits_pre_and_kill_signal_are_carried() {
              web=$(child_of fb-orcfour-web)\necho \"uid=$(awk '/^Uid:/ {{print $2}}' /proc/$web/status)\"\n\
              awk '/^Max open files/ {{print \"nofile=\" $4 \":\" $5}} /^Max processes/ {{print \"nproc=\" $3 \":\" $4}} /^Max locked memory/ {{print \"memlock=\" $4 \":\" $5}}' /proc/$web/limits\n\
              for i in $(seq 100); do [ -s '{up}' ] && break; sleep 0.1; done\n\
+             [ -s '{up}' ] || echo 'the command wrote no up.got in 10 s: its trap may not be set'\n\
              /etc/init.d/fb-orcfour stop; echo \"stop=$?\"\nsleep 1\n",
             up = work.join("up.got").display(),
         ),
