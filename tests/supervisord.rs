@@ -605,9 +605,9 @@ fn conf_dir_files(sandbox: &Sandbox) -> Vec<String> {
     names
 }
 
-/// A type with a count is one helper for all its instances, each program passing its number:
-/// under a real supervisord each instance runs with its own PORT, PS and log (and the pre
-/// command with them), and the env the instances share. A shrink stops the dropped instance
+/// A type with a count is one program (`numprocs`) and one helper for all its instances, each
+/// process passing its number: under a real supervisord each instance runs with its own PORT,
+/// PS and log (and the pre command with them), and the env the instances share. A shrink stops the dropped instance
 /// only; status, stop and clean act on every instance.
 #[test]
 fn each_instance_of_a_counted_type_runs_with_its_own_port_and_log_from_one_helper() {

@@ -1,10 +1,13 @@
 //! supervisord (Debian's `supervisor`): one config file per app in `supervisord_dir` (the
 //! directory the main `supervisord.conf` includes), `<full_name>.conf`, holding a `[group:...]`
-//! for the app and a `[program:<full_name>-<job>]` per process, and one helper script per
-//! process type beside it, `<full_name>-<label>.sh`: 5,000 processes of 20 types are 21 files.
-//! A type of one process has the helper it always had (named like its program) and its command
-//! passes no argument. A type of several passes the instance number, which is no secret, as
-//! the helper's first argument (`.../fb-app-worker.sh 3`): the helper writes once what every
+//! for the app and a `[program:]` per process type, and one helper script per process type
+//! beside it, `<full_name>-<label>.sh`: 5,000 processes of 20 types are 21 files of 21
+//! sections. A type of one process is `[program:<full_name>-<job>]`, with the helper it always
+//! had (named like its program), and its command passes no argument. A type of several is
+//! `[program:<full_name>-<label>]` with `numprocs`, whose processes supervisord names
+//! `<full_name>-<label>_<n>` as every other backend names the instances, and passes each its
+//! instance number, which is no secret, as the helper's first argument
+//! (`.../fb-app-worker.sh %(process_num)d`, so `... 3`): the helper writes once what every
 //! instance shares (command, directory, pre command, the variables whose values no instance
 //! changes) and picks in a `case` on the number what is each instance's own (its log, PORT,
 //! PS, any variable whose value differs), and with any other first argument, or none, says so
@@ -100,11 +103,18 @@ impl Spec for Supervisord {
     }
 }
 
-/// The `[program:]` sections of one process type: what they share, and each program's name
-/// and helper argument. Rendered in one pass (`program.conf` loops over `programs`), not a
-/// render per program: 5,000 programs of 20 types are 20 renders.
+/// The one `[program:]` section of a process type. A type of several instances is one
+/// program with `numprocs`: supervisord makes its processes `<program>_0` ... `<program>_<n-1>`
+/// (`process_name`), the names the instances have in every other backend, and passes each its
+/// number (`%(process_num)d`) as the helper's argument. 5,000 processes of 20 types are 20
+/// sections, and supervisorctl lists the same process names as one section per process would.
 #[derive(Serialize, PartialEq)]
 struct TypeView<'a> {
+    /// The section's name: the one job's full name, or `<full_name>-<label>` for several.
+    program: &'a str,
+    /// How many processes the section makes; none for a type of one (its helper takes no
+    /// argument).
+    numprocs: Option<usize>,
     /// The helper of the process type.
     helper: &'a str,
     autorestart: bool,
@@ -115,26 +125,19 @@ struct TypeView<'a> {
     stopsignal: &'static str,
     /// `prlimit`'s options for the job's limits (none: no prlimit).
     prlimit: Vec<String>,
-    programs: Vec<ProgramView<'a>>,
-}
-
-/// One program of a process type.
-#[derive(Serialize, PartialEq)]
-struct ProgramView<'a> {
-    full_name: &'a str,
-    /// The helper's first argument: the instance number, for a type of several instances
-    /// (none for a type of one: its helper takes none).
-    instance: Option<String>,
 }
 
 impl<'a> TypeView<'a> {
-    /// The view of the process type whose instances are `jobs`, sharing `helper`. Its
-    /// settings are the first instance's; the others' are the same (one Procfile entry made
-    /// them all), and an export is refused rather than written if one ever is not.
-    fn of(jobs: &'a [Job], helper: &'a str) -> Result<Self> {
+    /// The view of the process type whose instances are `jobs`, sharing `helper` (named
+    /// `<program>.sh`). Its settings are the first instance's; an export is refused rather
+    /// than written if another instance's ever differ (one Procfile entry made them all) or
+    /// if the instances are not `<program>_0`, `_1`, ... in order, the names `numprocs` gives.
+    fn of(jobs: &'a [Job], program: &'a str, helper: &'a str) -> Result<Self> {
         let settings = |job: &Job| {
             let (autorestart, startsecs, startretries) = restart_settings(job.respawn);
             TypeView {
+                program,
+                numprocs: (jobs.len() > 1).then_some(jobs.len()),
                 helper,
                 autorestart,
                 startsecs,
@@ -142,10 +145,24 @@ impl<'a> TypeView<'a> {
                 kill_timeout: job.kill_timeout,
                 stopsignal: job.kill_signal.map_or("TERM", |s| s.name()),
                 prlimit: view::prlimit_options(job),
-                programs: Vec::new(),
             }
         };
-        let mut view = settings(&jobs[0]);
+        let view = settings(&jobs[0]);
+        let numbered_in_order = |(i, job): (usize, &Job)| {
+            job.instance as usize == i
+                && job
+                    .full_name
+                    .strip_prefix(program)
+                    .and_then(|rest| rest.strip_prefix('_'))
+                    .is_some_and(|n| n == i.to_string())
+        };
+        if jobs.len() > 1 && !jobs.iter().enumerate().all(numbered_in_order) {
+            return Err(crate::error::Error::Usage(format!(
+                "supervisord: the instances of process type {} are not numbered from 0 in \
+                 order, as the processes of one program are",
+                crate::sanitize::Quoted(jobs[0].label.as_str())
+            )));
+        }
         if jobs[1..].iter().any(|job| settings(job) != view) {
             return Err(crate::error::Error::Usage(format!(
                 "supervisord: the instances of process type {} differ in their settings, which \
@@ -153,13 +170,6 @@ impl<'a> TypeView<'a> {
                 crate::sanitize::Quoted(jobs[0].label.as_str())
             )));
         }
-        view.programs = jobs
-            .iter()
-            .map(|job| ProgramView {
-                full_name: &job.full_name,
-                instance: (jobs.len() > 1).then(|| job.instance.to_string()),
-            })
-            .collect();
         Ok(view)
     }
 }
@@ -187,25 +197,20 @@ impl Backend for Supervisord {
     fn render(&self, app: &App, sink: &mut Sink) -> Result<()> {
         // The config names every program, so it is emitted first; each helper then streams
         // out as it is rendered. It is rendered a piece at a time (`Sections`): the header
-        // once, then the sections of each process type's programs from a context of the app's
-        // header and that one type, replaced in place for the next.
-        let mut programs = String::new();
-        for (i, job) in app.jobs.iter().enumerate() {
-            if i > 0 {
-                programs.push(',');
-            }
-            programs.push_str(&job.full_name);
-        }
+        // once, then each process type's section from a context of the app's header and that
+        // one type, replaced in place for the next.
+        let names: Vec<String> = process_types(&app.jobs)
+            .map(|jobs| program_of(app, jobs))
+            .collect();
         let mut context = tera::Context::new();
         context.insert("app", app);
-        context.insert("programs", &programs);
-        drop(programs);
-        let mut conf = Sections::new(process_types(&app.jobs).count());
+        context.insert("programs", &names.join(","));
+        let mut conf = Sections::new(names.len());
         conf.piece("supervisord/app.conf", &context)?;
         context.remove("programs");
-        for jobs in process_types(&app.jobs) {
+        for (jobs, program) in process_types(&app.jobs).zip(&names) {
             let helper = self.helper(app, &jobs[0]);
-            context.insert("job", &TypeView::of(jobs, &helper)?);
+            context.insert("job", &TypeView::of(jobs, program, &helper)?);
             conf.section("supervisord/program.conf", &context)?;
         }
         drop(context);
@@ -225,6 +230,15 @@ impl Backend for Supervisord {
             ))?;
         }
         Ok(())
+    }
+}
+
+/// The `[program:]` name of a process type: its one job's full name, or `<full_name>-<label>`
+/// for several (whose processes supervisord names `<full_name>-<label>_<n>`).
+fn program_of(app: &App, jobs: &[Job]) -> String {
+    match jobs {
+        [job] => job.full_name.clone(),
+        _ => format!("{}-{}", app.full_name, jobs[0].label),
     }
 }
 
@@ -511,20 +525,35 @@ mod tests {
             ["fb-myapp.conf", "fb-myapp-web.sh", "fb-myapp-worker.sh", "fb-myapp-one.sh"]
         );
         let conf = &files[0].1;
-        // Each program keeps its name; only a type of several passes the instance.
-        for (program, helper) in [
-            ("web", "fb-myapp-web.sh'"),
-            ("worker_0", "fb-myapp-worker.sh' '0'"),
-            ("worker_2", "fb-myapp-worker.sh' '2'"),
-            ("one_0", "fb-myapp-one.sh'"),
-        ] {
-            let section = conf
-                .split(&format!("[program:fb-myapp-{program}]\n"))
-                .nth(1)
-                .unwrap();
-            let command = section.lines().next().unwrap();
-            assert!(command.ends_with(&format!("/{helper}")), "{command}");
+        // A type of one keeps its program's name and passes no argument; a type of several
+        // is one program whose processes supervisord numbers from 0, each passing its number.
+        let sections: Vec<&str> = conf.split("\n[program:").skip(1).collect();
+        assert_eq!(sections.len(), 3, "{conf}");
+        for (section, (program, lines)) in sections.iter().zip([
+            ("fb-myapp-web]", vec!["fb-myapp-web.sh'"]),
+            (
+                "fb-myapp-worker]",
+                vec![
+                    "process_name=%(program_name)s_%(process_num)d",
+                    "numprocs=3",
+                    "fb-myapp-worker.sh' %(process_num)d",
+                ],
+            ),
+            ("fb-myapp-one_0]", vec!["fb-myapp-one.sh'"]),
+        ]) {
+            let mut section = section.lines();
+            assert_eq!(section.next(), Some(program));
+            let section: Vec<&str> = section.collect();
+            for (line, want) in section.iter().zip(&lines) {
+                assert!(line.ends_with(want), "{line} does not end with {want}");
+            }
+            assert!(section[lines.len() - 1].starts_with("command="), "{section:?}");
+            assert_eq!(
+                section.iter().filter(|l| l.contains("numprocs")).count(),
+                usize::from(lines.len() > 1)
+            );
         }
+        assert!(conf.contains("\nprograms=fb-myapp-web,fb-myapp-worker,fb-myapp-one_0\n"));
         let worker = &files[2].1;
         // The log all three share, the variable they share: once. PORT and PS: in each arm.
         assert_eq!(

@@ -8,14 +8,14 @@
 //! every name the gem itself could not have made for it (the gem's names never held `-`).
 //!
 //! A file may stand for several jobs: supervisord's helper `<dir>/<stem>.sh` of a process type
-//! is `[program:<stem>]` for a type of one process and `[program:<stem>_<n>]` for each instance
-//! of a counted one. App `a` type `w` with a count (`fb-a-w.sh`, programs `fb-a-w_0`, ...) and
-//! app `a-w` type `0` hold no path in common, but app `a` type `b-c` with a count and app
-//! `a-b` type `c_0` without one (`fb-a-b-c.sh` and `fb-a-b-c_0.sh`) would both define
-//! `[program:fb-a-b-c_0]`. For such a file (`Installer::instance_stem`) the export is also
+//! is the process `<stem>` for a type of one process and the processes `<stem>_<n>` (of
+//! `[program:<stem>]` with `numprocs`) for a counted one. App `a` type `w` with a count
+//! (`fb-a-w.sh`, processes `fb-a-w_0`, ...) and app `a-w` type `0` hold no path in common, but
+//! app `a` type `b-c` with a count and app `a-b` type `c_0` without one (`fb-a-b-c.sh` and
+//! `fb-a-b-c_0.sh`) would both make a process `fb-a-b-c_0`. For such a file (`Installer::instance_stem`) the export is also
 //! refused when another app's manifest lists the file whose stem is this one's with `_<n>`, or
 //! this one's without it (the manifests do not say which types have a count, so the second
-//! app of such a pair is refused whether or not their programs meet).
+//! app of such a pair is refused whether or not their processes meet).
 
 use super::disk::Disk;
 use super::installer::Installer;
@@ -187,7 +187,7 @@ mod tests {
         None
     }
 
-    /// supervisord's helpers: `<stem>.sh` names the programs `<stem>` and `<stem>_<n>`.
+    /// supervisord's helpers: `<stem>.sh` names the processes `<stem>` or `<stem>_<n>`.
     fn helper_stem(path: &str) -> Option<&str> {
         path.strip_suffix(".sh")
     }

@@ -271,19 +271,17 @@ fn check_expected(
         .filter_map(command_line)
         .collect();
     // Every path component, and its stem before the first `.` (`fb-app-web.service`); and
-    // the programs of a supervisord config (its helpers are named by process type).
+    // the processes of a supervisord config (its helpers are named by process type).
     let stems: HashSet<&str> = outputs
         .iter()
         .flat_map(|o| o.path.split('/'))
         .flat_map(|c| [c, c.split('.').next().unwrap_or(c)])
-        .chain(
-            outputs
-                .iter()
-                .filter(|_| backend == "supervisord")
-                .filter_map(|o| o.contents.as_deref())
-                .flat_map(str::lines)
-                .filter_map(|l| l.strip_prefix("[program:")?.strip_suffix(']')),
-        )
+        .collect();
+    let processes: HashSet<String> = outputs
+        .iter()
+        .filter(|_| backend == "supervisord")
+        .filter_map(|o| o.contents.as_deref())
+        .flat_map(supervisord_processes)
         .collect();
     let mut checked = HashSet::new();
     for job in &expected.jobs {
@@ -297,7 +295,7 @@ fn check_expected(
             ));
         }
         let stem = format!("{full}-{}", job.name);
-        if !stems.contains(stem.as_str()) {
+        if !stems.contains(stem.as_str()) && !processes.contains(&stem) {
             return Err(format!("job {}: no file named {stem}", job.name));
         }
     }
@@ -305,6 +303,29 @@ fn check_expected(
         check_upstart_expected(&full, outputs, expected)?;
     }
     Ok(())
+}
+
+/// The process names a supervisord config's `[program:]` sections make, as supervisord names
+/// them: the section's own name, or with `numprocs=N` (and the `process_name` procexport
+/// writes) `<name>_0` ... `<name>_<N-1>`.
+fn supervisord_processes(conf: &str) -> Vec<String> {
+    let mut processes = Vec::new();
+    let mut lines = conf.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(program) = line
+            .strip_prefix("[program:")
+            .and_then(|l| l.strip_suffix(']'))
+        else {
+            continue;
+        };
+        let count = std::iter::from_fn(|| lines.next_if(|l| !l.starts_with('[')))
+            .find_map(|l| l.strip_prefix("numprocs=")?.parse::<usize>().ok());
+        match count {
+            Some(n) => processes.extend((0..n).map(|i| format!("{program}_{i}"))),
+            None => processes.push(program.to_owned()),
+        }
+    }
+    processes
 }
 
 /// The line after the command marker.
