@@ -19,6 +19,7 @@ use crate::model::rlimit::Rlimits;
 use crate::model::signal::{KillMode, Signal};
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
+use std::collections::hash_map::Entry as Slot;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -101,7 +102,7 @@ pub fn assemble(
     let mut jobs = Vec::with_capacity(total);
     let mut notes = Vec::new();
     // Which entry made each job name, to report a collision with both lines.
-    let mut made_by: HashMap<Name, (usize, Option<u32>)> = HashMap::new();
+    let mut made_by: HashMap<Name, (usize, Option<u32>)> = HashMap::with_capacity(total);
     for (type_index, entry) in procfile.entries.iter().enumerate() {
         let Some(count) = instances(entry, &options.formation, options.elsewhere, &mut notes)
         else {
@@ -355,8 +356,14 @@ fn entry_jobs(
             entry.label.clone()
         };
         let line = made_on(entry);
-        check_made_once(made_by, &name, line, entry.count, file)?;
-        made_by.insert(name.clone(), (line, entry.count));
+        match made_by.entry(name.clone()) {
+            Slot::Occupied(other) => {
+                return Err(made_twice(&name, *other.get(), (line, entry.count), file));
+            }
+            Slot::Vacant(slot) => {
+                slot.insert((line, entry.count));
+            }
+        }
         let job_full_name = format!("{full_name}-{name}");
         check_length(&job_full_name, Location::line(file, entry.line))?;
         let (log, log_given) = job_log(&layers, log_dir, &name, working_directory)
@@ -472,30 +479,28 @@ fn instances(
     Some(count)
 }
 
-/// Refuses a job name an earlier entry already made, naming both.
-fn check_made_once(
-    made_by: &HashMap<Name, (usize, Option<u32>)>,
+/// The error for a job name an earlier entry already made (`other`: its line and count),
+/// naming both.
+fn made_twice(
     name: &Name,
-    line: usize,
-    count: Option<u32>,
+    other: (usize, Option<u32>),
+    this: (usize, Option<u32>),
     file: &str,
-) -> Result<()> {
-    let Some((other_line, other_count)) = made_by.get(name) else {
-        return Ok(());
-    };
+) -> Error {
+    let ((other_line, other_count), (line, count)) = (other, this);
     let how = |count: &Option<u32>, line: usize| match count {
         Some(c) => format!("an instance of a label with count {c} (line {line})"),
         None => format!("the label on line {line}"),
     };
-    Err(Error::input(
-        Location::line(file, line.max(*other_line)),
+    Error::input(
+        Location::line(file, line.max(other_line)),
         format!(
             "job name {} is made twice: by {} and by {}; rename one of the labels",
             Quoted(name.as_str()),
-            how(other_count, *other_line),
+            how(&other_count, other_line),
             how(&count, line)
         ),
-    ))
+    )
 }
 
 /// The PORT of instance `instance` of a type whose first port is `type_base`.
