@@ -114,8 +114,8 @@ pub fn check_secret_mode(mode: u32) -> Result<(), String> {
 }
 
 /// A shell script: the command marker at most once, and when present exactly one non-blank line
-/// after it; every `export` line is `export KEY=WORD` (in a `case` arm, indented by four
-/// spaces).
+/// after it; every `export` line is `export KEY=WORD`, the word literal or counted
+/// (`counted_word`).
 fn check_script(contents: &str) -> Result<(), String> {
     let lines: Vec<&str> = contents.lines().collect();
     let markers: Vec<usize> = (0..lines.len())
@@ -136,11 +136,74 @@ fn check_script(contents: &str) -> Result<(), String> {
     }
     for line in generated_lines(contents) {
         if line.trim_start().starts_with("export ") {
-            // An instance's own variables are in its `case` arm, indented by four spaces.
-            export_line(line.strip_prefix("    ").unwrap_or(line))?;
+            // A value a helper computes from its instance number is a counted word.
+            if let Err(error) = export_line(line) {
+                counted_export(line).map_err(|counted| format!("{error}; {counted}"))?;
+            }
         }
     }
     Ok(())
+}
+
+/// The key and the parts of an `export KEY=PREFIX"$1"SUFFIX` or `export KEY=PREFIX"$(($1 +
+/// N))"SUFFIX` line: a value a helper of several instances computes from its instance
+/// number, which the helper has checked to be one of them. The prefix and the suffix are
+/// literal words (or nothing), and the expansion is the only one.
+pub fn counted_export(line: &str) -> Result<(String, CountedWord), String> {
+    let fail = |what: &str| format!("{what}: {line:?}");
+    let rest = line
+        .strip_prefix("export ")
+        .ok_or_else(|| fail("indented export"))?;
+    let (key, word) = rest
+        .split_once('=')
+        .ok_or_else(|| fail("export without ="))?;
+    if !is_env_key(key) {
+        return Err(fail("export of a key that is not a variable name"));
+    }
+    Ok((key.to_owned(), counted_word(word).map_err(|e| fail(&e))?))
+}
+
+/// A counted word, read back: `prefix`, then the instance number plus `offset`, then `suffix`.
+#[derive(Debug, PartialEq)]
+pub struct CountedWord {
+    pub prefix: String,
+    pub offset: u32,
+    pub suffix: String,
+}
+
+/// Reads back `PREFIX"$1"SUFFIX` or `PREFIX"$(($1 + N))"SUFFIX` (the parts as `unquote_sh`
+/// reads them, each may be empty).
+pub fn counted_word(word: &str) -> Result<CountedWord, String> {
+    let literal = |part: &str| {
+        if part.is_empty() {
+            Ok(String::new())
+        } else {
+            unquote_sh(part)
+        }
+    };
+    if let Some((prefix, suffix)) = word.split_once("\"$1\"") {
+        return Ok(CountedWord {
+            prefix: literal(prefix)?,
+            offset: 0,
+            suffix: literal(suffix)?,
+        });
+    }
+    let (prefix, rest) = word
+        .split_once("\"$(($1 + ")
+        .ok_or_else(|| format!("not a literal or counted word: {word:?}"))?;
+    let (offset, suffix) = rest
+        .split_once("))\"")
+        .ok_or_else(|| format!("unclosed arithmetic in {word:?}"))?;
+    let offset = offset
+        .parse()
+        .ok()
+        .filter(|_| offset.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| format!("not a number added to the instance in {word:?}"))?;
+    Ok(CountedWord {
+        prefix: literal(prefix)?,
+        offset,
+        suffix: literal(suffix)?,
+    })
 }
 
 /// The lines of a file that procexport wrote itself: all but the command after the marker.

@@ -181,9 +181,9 @@ fn insert_tuning(context: &mut tera::Context, app: &App, job: &Job) {
     context.insert("pre_first", &false);
     // One helper per job: no instance argument (supervisord's helper of a process type with
     // several instances sets these).
-    context.insert("instances", &[(); 0]);
-    context.insert("instance_env", &false);
-    context.insert("log_varies", &false);
+    context.insert("counted", &false);
+    context.insert("counted_env", &[(); 0]);
+    context.insert("counted_log", &None::<()>);
     let depends: Vec<&str> = app
         .depends
         .units

@@ -709,8 +709,8 @@ fn each_instance_of_a_counted_type_runs_with_its_own_port_and_log_from_one_helpe
 
 /// The helper of a counted type runs an instance only when its first argument is one of the
 /// type's instance numbers: with none, another number, `pre` (the hook word of a helper of
-/// one process) or a number written otherwise, it says so on stderr and exits non-zero
-/// before it opens a log, runs the pre command or the command.
+/// one process), a number written otherwise or anything its arithmetic would evaluate, it says
+/// so on stderr and exits non-zero before it opens a log, runs the pre command or the command.
 #[test]
 fn a_helper_given_no_instance_of_its_type_runs_nothing_and_fails() {
     require_root();
@@ -751,6 +751,18 @@ fn a_helper_given_no_instance_of_its_type_runs_nothing_and_fails() {
         &["1 "],
         &["*"],
         &["pre", "0"],
+        // The helper computes PORT, PS and the log from the number: nothing but the
+        // decimal instance numbers may reach its arithmetic or the log's path.
+        &["+1"],
+        &["-1"],
+        &["1+1"],
+        &["0x1"],
+        &["1e0"],
+        &["$((1))"],
+        &["a[$(id)]"],
+        &["10"],
+        &["99999999999999999999999"],
+        &["../1"],
     ] {
         let done = run(args);
         let stderr = String::from_utf8_lossy(&done.stderr);

@@ -9,9 +9,12 @@
 //! instance number, which is no secret, as the helper's first argument
 //! (`.../fb-app-worker.sh %(process_num)d`, so `... 3`): the helper writes once what every
 //! instance shares (command, directory, pre command, the variables whose values no instance
-//! changes) and picks in a `case` on the number what is each instance's own (its log, PORT,
-//! PS, any variable whose value differs), and with any other first argument, or none, says so
-//! on stderr and exits 2 before it runs anything. Its pre hook is `"$0" <instance> pre`.
+//! changes). It first checks its first argument is one of the type's numbers, written in
+//! decimal (`case` on the digits, then `-le` the last), and with any other, or none, says so
+//! on stderr and exits 2 before it runs anything. It then computes from the number what is
+//! each instance's own, a value `<prefix><offset + n><suffix>` (`Counted`): the log
+//! (`.../worker_"$1".log`), PORT (`"$(($1 + 5100))"`), PS (`worker."$(($1 + 1))"`). A helper is
+//! the same size for 3 instances or 3,000. Its pre hook is `"$0" <instance> pre`.
 //!
 //! The manifest lists the helpers, so `Installer::jobs` names process types
 //! (`<full_name>:<full_name>-<label>`); `status` and the stop of dropped types read each type's
@@ -261,23 +264,78 @@ impl Supervisord {
     }
 }
 
-/// One instance in the helper of a process type with several: its number (the helper's first
-/// argument), its log when the instances' logs differ, and the variables whose values differ
-/// between the instances.
+/// A value that differs between the instances of a process type as `<prefix><offset + n>
+/// <suffix>` does for instance `n`: `PORT` (`5100` + n), `PS` (`worker.` 1 + n), the default
+/// log (`.../worker_` 0 + n `.log`). The helper computes it from its instance number, so it
+/// holds each value once however many instances there are.
 #[derive(Serialize)]
-struct InstanceView<'a> {
-    number: u32,
-    log: Option<&'a str>,
-    env: Vec<view::EnvVar<'a>>,
+struct Counted<'a> {
+    key: &'a str,
+    prefix: &'a str,
+    offset: u32,
+    suffix: &'a str,
+}
+
+impl<'a> Counted<'a> {
+    /// The form `values` (instance 0's first, then 1's, ...) share, if there is one: a run of
+    /// digits in the first (with no leading zero) is `offset`, and every other value is the
+    /// first with that run replaced by `offset + n`. Each candidate run is checked against
+    /// every value, so the form found gives back exactly the values it was made from.
+    fn of(key: &'a str, values: &[&'a str]) -> Option<Self> {
+        let first = values[0];
+        let bytes = first.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            if !bytes[at].is_ascii_digit() {
+                at += 1;
+                continue;
+            }
+            let end = bytes[at..]
+                .iter()
+                .position(|b| !b.is_ascii_digit())
+                .map_or(bytes.len(), |len| at + len);
+            let run = &first[at..end];
+            let (prefix, suffix) = (&first[..at], &first[end..]);
+            let offset = run
+                .parse::<u32>()
+                .ok()
+                .filter(|_| run.len() <= 9 && (run == "0" || !run.starts_with('0')));
+            if let Some(offset) = offset {
+                let form = Counted {
+                    key,
+                    prefix,
+                    offset,
+                    suffix,
+                };
+                if values.iter().enumerate().all(|(n, value)| form.makes(n, value)) {
+                    return Some(form);
+                }
+            }
+            at = end;
+        }
+        None
+    }
+
+    /// True when instance `n`'s value is `value`.
+    fn makes(&self, n: usize, value: &str) -> bool {
+        let number = value
+            .strip_prefix(self.prefix)
+            .and_then(|rest| rest.strip_suffix(self.suffix))
+            .filter(|number| number == &"0" || !number.starts_with('0'))
+            .filter(|number| number.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|number| number.parse::<u64>().ok());
+        number == Some(u64::from(self.offset) + n as u64)
+    }
 }
 
 /// The helper context of the process type whose instances are `jobs`: the shared view of the
 /// first and `pre_first` (supervisord has no hook before the command: the helper runs `pre`
-/// itself). For several instances, also `instances` (the helper's `case` on its first
-/// argument): what is the same in every instance is written once (`env` holds the variables
-/// whose value no instance changes), what differs in each instance's arm; each variable is
-/// decided by comparing its value in every instance with the first's, once (linear in the
-/// jobs and their variables).
+/// itself). For several instances, also what the helper needs to check its instance number
+/// (`counted`, `last`, `digits`) and to compute each instance's own values from it
+/// (`counted_log`, `counted_env`: `Counted`); `env` then holds only the variables whose value
+/// no instance changes. Each variable is decided by comparing its value in every instance with
+/// the first's, once (linear in the jobs and their variables). An export is refused if a value
+/// that differs has no such form: the helper could not give each instance its own.
 fn helper_context(app: &App, jobs: &[Job]) -> Result<tera::Context> {
     let first = &jobs[0];
     let mut context = view::job_context(app, first);
@@ -285,72 +343,81 @@ fn helper_context(app: &App, jobs: &[Job]) -> Result<tera::Context> {
     if jobs.len() == 1 {
         return Ok(context);
     }
+    let refuse = |what: &str| {
+        crate::error::Error::Usage(format!(
+            "supervisord: the instances of process type {} differ in {what}, which its one \
+             helper holds once",
+            crate::sanitize::Quoted(first.label.as_str())
+        ))
+    };
     for job in &jobs[1..] {
         let same = job.command == first.command
             && job.working_directory == first.working_directory
             && job.pre == first.pre
             && job.post == first.post;
         if !same {
-            return Err(crate::error::Error::Usage(format!(
-                "supervisord: the instances of process type {} differ in their command, \
-                 directory or pre/post commands, which its one helper holds once",
-                crate::sanitize::Quoted(first.label.as_str())
-            )));
+            return Err(refuse("their command, directory or pre/post commands"));
         }
     }
     // The variables, by position: every instance has the first's keys in the same order (the
-    // same layers made them), else every variable is the instance's own.
+    // same layers made them).
     let same_keys = jobs.iter().all(|job| {
         job.env.len() == first.env.len()
             && job.env.iter().zip(first.env.iter()).all(|((a, _), (b, _))| a == b)
     });
-    let mut varies = vec![!same_keys; first.env.len()];
-    if same_keys {
-        for job in &jobs[1..] {
-            for (slot, ((_, value), (_, first_value))) in
-                varies.iter_mut().zip(job.env.iter().zip(first.env.iter()))
-            {
-                *slot |= value != first_value;
+    if !same_keys {
+        return Err(refuse("the names of their variables"));
+    }
+    let mut varies = vec![false; first.env.len()];
+    for job in &jobs[1..] {
+        for (slot, ((_, value), (_, first_value))) in
+            varies.iter_mut().zip(job.env.iter().zip(first.env.iter()))
+        {
+            *slot |= value != first_value;
+        }
+    }
+    // Each differing variable's value in every instance, in instance order.
+    let mut values: Vec<Vec<&str>> = varies.iter().map(|_| Vec::new()).collect();
+    for job in jobs {
+        for ((list, (_, value)), varies) in values.iter_mut().zip(job.env.iter()).zip(&varies) {
+            if *varies {
+                list.push(value.as_str());
             }
         }
     }
-    let log_varies = jobs.iter().any(|job| job.log != first.log);
-    let shared: Vec<view::EnvVar> = if same_keys {
-        view::env_vars(first)
-            .into_iter()
-            .zip(&varies)
-            .filter(|(_, varies)| !**varies)
-            .map(|(var, _)| var)
-            .collect()
+    let mut shared = Vec::new();
+    let mut counted = Vec::new();
+    for ((var, varies), values) in view::env_vars(first).into_iter().zip(&varies).zip(&values) {
+        if !varies {
+            shared.push(var);
+            continue;
+        }
+        let form = Counted::of(var.key, values).ok_or_else(|| {
+            refuse(&format!("variable {} in a way no number makes", var.key))
+        })?;
+        counted.push(form);
+    }
+    let counted_log = if jobs.iter().any(|job| job.log != first.log) {
+        let logs: Vec<&str> = jobs.iter().map(|job| job.log.as_str()).collect();
+        Some(Counted::of("log", &logs).ok_or_else(|| refuse("their logs in a way no number makes"))?)
     } else {
-        Vec::new()
+        None
     };
-    let instances: Vec<InstanceView> = jobs
-        .iter()
-        .map(|job| InstanceView {
-            number: job.instance,
-            log: log_varies.then(|| job.log.as_str()),
-            env: if same_keys {
-                view::env_vars(job)
-                    .into_iter()
-                    .zip(&varies)
-                    .filter(|(_, varies)| **varies)
-                    .map(|(var, _)| var)
-                    .collect()
-            } else {
-                view::env_vars(job)
-            },
-        })
-        .collect();
-    let needs_newline = shared
-        .iter()
-        .chain(instances.iter().flat_map(|i| &i.env))
-        .any(|var| needs_newline(var.value));
+    let needs_newline = shared.iter().any(|var| needs_newline(var.value))
+        || counted
+            .iter()
+            .chain(&counted_log)
+            .any(|c| needs_newline(c.prefix) || needs_newline(c.suffix));
     context.insert("needs_newline", &needs_newline);
     context.insert("env", &shared);
-    context.insert("instance_env", &varies.iter().any(|v| *v));
-    context.insert("log_varies", &log_varies);
-    context.insert("instances", &instances);
+    context.insert("counted", &true);
+    context.insert("last", &(jobs.len() - 1));
+    // The `case` pattern of the numbers the helper takes: decimal, no leading zero, at most as
+    // many digits as the last (`0|[1-9]|[1-9][0-9]|[1-9][0-9][0-9]` for 250); it then checks
+    // the number is at most the last.
+    context.insert("digits", &(jobs.len() - 1).to_string().len());
+    context.insert("counted_env", &counted);
+    context.insert("counted_log", &counted_log);
     context.insert("type_name", &format!("{}-{}", app.full_name, first.label));
     context.insert("label", &first.label);
     Ok(context)
@@ -555,7 +622,8 @@ mod tests {
         }
         assert!(conf.contains("\nprograms=fb-myapp-web,fb-myapp-worker,fb-myapp-one_0\n"));
         let worker = &files[2].1;
-        // The log all three share, the variable they share: once. PORT and PS: in each arm.
+        // The log all three share, the variable they share: once. PORT and PS: computed from
+        // the instance number, which only 0, 1 and 2 pass.
         assert_eq!(
             lines_with(worker, "exec >> "),
             ["exec >> /srv/worker.log 2>&1"]
@@ -563,24 +631,51 @@ mod tests {
         assert_eq!(lines_with(worker, "SHARED"), ["export SHARED=it\\'s"]);
         assert_eq!(
             lines_with(worker, "export P"),
-            [
-                "    export PORT=5100",
-                "    export PS=worker.1",
-                "    export PORT=5101",
-                "    export PS=worker.2",
-                "    export PORT=5102",
-                "    export PS=worker.3"
-            ]
+            ["export PORT=\"$(($1 + 5100))\"", "export PS=worker.\"$(($1 + 1))\""]
         );
-        for arm in ["  0)", "  1)", "  2)"] {
-            assert_eq!(worker.lines().filter(|l| l.starts_with(arm)).count(), 2, "{arm}");
-        }
+        assert_eq!(
+            lines_with(worker, "-le"),
+            ["  0|[1-9]) [ \"$1\" -le 2 ] ;;"]
+        );
         // A type of one process: no case, no argument, as every other backend's helper.
         for (_, helper) in [&files[1], &files[3]] {
-            assert!(!helper.contains("case \"${1-}\" in\n  0)"), "{helper}");
+            assert!(!helper.contains("case \"${1-}\" in\n  0|"), "{helper}");
             assert!(!helper.contains("no instance"), "{helper}");
             assert_eq!(lines_with(helper, "export PORT").len(), 1, "{helper}");
         }
+    }
+
+    #[test]
+    fn a_default_log_is_computed_from_the_instance_number() {
+        let files = rendered("version: 2\ncommands:\n  worker:\n    command: b\n    count: 12\n");
+        assert_eq!(
+            lines_with(&files[1].1, "exec >> "),
+            ["exec >> /var/log/fb-myapp/worker_\"$1\".log 2>&1"]
+        );
+        assert_eq!(
+            lines_with(&files[1].1, "-le"),
+            ["  0|[1-9]|[1-9][0-9]) [ \"$1\" -le 11 ] ;;"]
+        );
+    }
+
+    #[test]
+    fn a_counted_form_gives_back_exactly_the_values_it_was_made_from() {
+        let form = |values: &[&str]| {
+            Counted::of("K", values).map(|c| (c.prefix.to_owned(), c.offset, c.suffix.to_owned()))
+        };
+        let some = |p: &str, o, s: &str| Some((p.to_owned(), o, s.to_owned()));
+        assert_eq!(form(&["5100", "5101", "5102"]), some("", 5100, ""));
+        assert_eq!(form(&["w2.1", "w2.2"]), some("w2.", 1, ""));
+        assert_eq!(form(&["a9_9.log", "a9_10.log"]), some("a9_", 9, ".log"));
+        assert_eq!(form(&["x0y", "x1y", "x2y"]), some("x", 0, "y"));
+        // No run of digits that counts up by one in every value: no form.
+        assert_eq!(form(&["a", "b"]), None);
+        assert_eq!(form(&["5100", "5102"]), None);
+        assert_eq!(form(&["07", "08"]), None);
+        assert_eq!(form(&["1", "01"]), None);
+        assert_eq!(form(&["1", "2", "2"]), None);
+        assert_eq!(form(&["9999999999", "10000000000"]), None);
+        assert_eq!(form(&["x1", "x2 "]), None);
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //!   unit file can start a stanza or directive that came from a value;
 //! - every shell script holds the command on exactly one line (the one after
 //!   `# shellcheck disable=all`), and each env variable on one `export KEY=WORD` line whose
-//!   word is a single, fully quoted shell word;
+//!   word is a single, fully quoted shell word, or a counted word around the checked instance
+//!   number (`"$(($1 + N))"`); supervisord's helpers give each job exactly its env, log and
+//!   directory, counted words worked out for its instance;
 //! - an error's message is not empty and holds no raw control character.
 //!
 //! With an [`Oracle`] the caller adds what it knows of the input: whether it is valid, and the
@@ -23,8 +25,8 @@ use crate::testing::preview::{default_dirs, Rendered};
 use std::collections::HashSet;
 
 pub use crate::backends::check_rules::{
-    check_secret_mode, check_text_file, export_line, generated_lines, is_env_key, printf_octal,
-    unquote_sh, COMMAND_MARKER,
+    check_secret_mode, check_text_file, counted_word, export_line, generated_lines, is_env_key,
+    printf_octal, unquote_sh, COMMAND_MARKER,
 };
 use std::sync::OnceLock;
 
@@ -301,6 +303,83 @@ fn check_expected(
     }
     if backend == "upstart" {
         check_upstart_expected(&full, outputs, expected)?;
+    }
+    if backend == "supervisord" {
+        check_supervisord_env(&full, outputs, expected)?;
+    }
+    Ok(())
+}
+
+/// supervisord's helpers give each job exactly its env, log and directory: a job's own helper
+/// `<full>-<name>.sh`, or for instance `n` of a counted type (`<label>_<n>`) the type's
+/// `<full>-<label>.sh` with its counted words (`counted_word`) worked out for `n`.
+fn check_supervisord_env(
+    full: &str,
+    outputs: &[Rendered],
+    expected: &Expected,
+) -> Result<(), String> {
+    let helper = |stem: &str| {
+        let name = format!("/{full}-{stem}.sh");
+        outputs
+            .iter()
+            .find(|o| o.path.ends_with(&name))
+            .and_then(|o| o.contents.as_deref())
+    };
+    for job in &expected.jobs {
+        let counted = job
+            .name
+            .rsplit_once('_')
+            .and_then(|(label, n)| Some((label, n.parse::<u64>().ok()?)));
+        let (text, n) = match (helper(&job.name), counted) {
+            (Some(text), _) => (text, None),
+            (None, Some((label, n))) => match helper(label) {
+                Some(text) => (text, Some(n)),
+                None => return Err(format!("job {}: no helper", job.name)),
+            },
+            (None, None) => return Err(format!("job {}: no helper", job.name)),
+        };
+        let value = |word: &str| -> Result<String, String> {
+            match (unquote_sh(word), n) {
+                (Ok(value), _) => Ok(value),
+                (Err(_), Some(n)) => {
+                    let w = counted_word(word)?;
+                    Ok(format!(
+                        "{}{}{}",
+                        w.prefix,
+                        u64::from(w.offset) + n,
+                        w.suffix
+                    ))
+                }
+                (Err(e), None) => Err(e),
+            }
+        };
+        let fail = |what: String| Err(format!("job {}: {what}", job.name));
+        let mut env = Vec::new();
+        for line in generated_lines(text).filter(|l| l.starts_with("export ")) {
+            let (key, word) = line["export ".len()..].split_once('=').unwrap_or_default();
+            env.push((key.to_owned(), value(word)?));
+        }
+        let mut want = job.env.clone();
+        env.sort();
+        want.sort();
+        if env != want {
+            return fail(format!("env {env:?}, expected {want:?}"));
+        }
+        for (prefix, suffix, want) in [
+            ("cd ", " || exit 1", &job.working_directory),
+            ("exec >> ", " 2>&1", &job.log),
+        ] {
+            let words: Vec<&str> = text
+                .lines()
+                .filter_map(|l| helper_word(l, prefix, suffix))
+                .collect();
+            let [word] = words[..] else {
+                return fail(format!("{} {prefix:?} lines", words.len()));
+            };
+            if value(word)? != *want {
+                return fail(format!("{prefix:?} {word}, expected {want:?}"));
+            }
+        }
     }
     Ok(())
 }
