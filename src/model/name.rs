@@ -42,7 +42,7 @@ impl Name {
 
     /// The name of instance `index` of a job run `count` times: `<label>_<index>`.
     pub fn instance(&self, index: u32) -> Self {
-        Self(format!("{}_{index}", self.0))
+        Self([self.0.as_str(), "_", &index.to_string()].concat())
     }
 
     /// What `instance` names, read back from a name (or a name with a prefix, such as a

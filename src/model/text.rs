@@ -1,6 +1,7 @@
 //! Text that may appear on a line of a generated file: no control characters (tab aside), so
 //! it can never end a line, start a new stanza or directive, or hide itself from a reader.
 
+use crate::model::name::Name;
 use crate::sanitize::Quoted;
 use serde::Serialize;
 use std::fmt;
@@ -54,6 +55,20 @@ impl AbsPath {
 
     pub fn as_str(&self) -> &str {
         self.0.as_str()
+    }
+
+    /// The file `<name><suffix>` in this directory (a job's default log, `<job>.log`): valid
+    /// by construction, so not parsed again, which a large app would do for every instance.
+    /// A name is letters, digits, `_` and `-`, never `..`; `suffix` is a fixed extension.
+    pub fn file_of(&self, name: &Name, suffix: &'static str) -> AbsPath {
+        assert!(
+            !suffix.contains('/') && !suffix.chars().any(char::is_control),
+            "a file suffix is an extension"
+        );
+        let dir = self.as_str().trim_end_matches('/');
+        Self(LineText(Arc::from(
+            [dir, "/", name.as_str(), suffix].concat(),
+        )))
     }
 
     /// This path with `name` appended as one more component.
@@ -113,6 +128,16 @@ impl JobPath {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_of_a_directory_is_the_path_parse_would_make() {
+        let name = Name::parse("web_3", "label").unwrap();
+        for dir in ["/", "/var/log/fb-app", "/var/log/fb-app/", "/srv/a b"] {
+            let dir = AbsPath::parse(dir, "dir").unwrap();
+            let made = dir.file_of(&name, ".log");
+            assert_eq!(made, AbsPath::parse(&dir.join("web_3.log"), "log").unwrap());
+        }
+    }
 
     #[test]
     fn refuses_newline_and_carriage_return() {

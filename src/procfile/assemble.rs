@@ -21,7 +21,7 @@ use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
 use std::collections::hash_map::Entry as Slot;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 /// Room kept in a 255-byte file name for the longest suffix a backend adds (`.service`,
 /// `.manifest`, temp-file decorations).
@@ -364,7 +364,7 @@ fn entry_jobs(
                 slot.insert((line, entry.count));
             }
         }
-        let job_full_name = format!("{full_name}-{name}");
+        let job_full_name = [full_name, "-", name.as_str()].concat();
         check_length(&job_full_name, Location::line(file, entry.line))?;
         let (log, log_given) = job_log(&layers, log_dir, &name, working_directory)
             .map_err(|m| Error::input(Location::line(file, entry.line), m))?;
@@ -551,9 +551,7 @@ fn job_log(
 ) -> std::result::Result<(AbsPath, bool), String> {
     match layers.iter().find_map(|l| l.log.as_ref()) {
         Some(log) => Ok((log.resolve(dir, "log")?, true)),
-        None => {
-            AbsPath::parse(&log_dir.join(&format!("{name}.log")), "log").map(|log| (log, false))
-        }
+        None => Ok((log_dir.file_of(name, ".log"), false)),
     }
 }
 
@@ -581,13 +579,11 @@ fn instance_env(
     // PORT, PS and the layers' keys, at most: set without doubling, then kept exactly.
     env.reserve(2 + layers.iter().map(|l| l.len()).sum::<usize>());
     if let Some(port) = port {
-        env.set(key("PORT"), value("PORT", &port.to_string())?);
+        env.set(PORT.clone(), value("PORT", &port.to_string())?);
     }
     if let Some((label, instance)) = ps {
-        env.set(
-            key("PS"),
-            value("PS", &format!("{label}.{}", instance + 1))?,
-        );
+        let ps = [label, ".", &(u64::from(instance) + 1).to_string()].concat();
+        env.set(PS.clone(), value("PS", &ps)?);
     }
     for layer in layers {
         env.merge(layer);
@@ -595,6 +591,10 @@ fn instance_env(
     env.compact();
     Ok(env)
 }
+
+/// The keys every instance sets, parsed once.
+static PORT: LazyLock<EnvKey> = LazyLock::new(|| key("PORT"));
+static PS: LazyLock<EnvKey> = LazyLock::new(|| key("PS"));
 
 fn key(name: &str) -> EnvKey {
     EnvKey::parse(name).expect("a fixed variable name")
