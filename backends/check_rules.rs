@@ -150,17 +150,9 @@ fn check_script(contents: &str) -> Result<(), String> {
 /// number, which the helper has checked to be one of them. The prefix and the suffix are
 /// literal words (or nothing), and the expansion is the only one.
 pub fn counted_export(line: &str) -> Result<(String, CountedWord), String> {
-    let fail = |what: &str| format!("{what}: {line:?}");
-    let rest = line
-        .strip_prefix("export ")
-        .ok_or_else(|| fail("indented export"))?;
-    let (key, word) = rest
-        .split_once('=')
-        .ok_or_else(|| fail("export without ="))?;
-    if !is_env_key(key) {
-        return Err(fail("export of a key that is not a variable name"));
-    }
-    Ok((key.to_owned(), counted_word(word).map_err(|e| fail(&e))?))
+    let (key, word) = export_parts(line)?;
+    let word = counted_word(word).map_err(|e| format!("{e}: {line:?}"))?;
+    Ok((key.to_owned(), word))
 }
 
 /// A counted word, read back: `prefix`, then the instance number plus `offset`, then `suffix`.
@@ -213,6 +205,13 @@ pub fn generated_lines(contents: &str) -> impl Iterator<Item = &str> {
 
 /// The key and the value of an `export KEY=WORD` line.
 pub fn export_line(line: &str) -> Result<(String, String), String> {
+    let (key, word) = export_parts(line)?;
+    let value = unquote_sh(word).map_err(|e| format!("{e}: {line:?}"))?;
+    Ok((key.to_owned(), value))
+}
+
+/// The key and the word of an `export KEY=WORD` line, the key a variable name.
+fn export_parts(line: &str) -> Result<(&str, &str), String> {
     let fail = |what: &str| format!("{what}: {line:?}");
     let rest = line
         .strip_prefix("export ")
@@ -223,8 +222,7 @@ pub fn export_line(line: &str) -> Result<(String, String), String> {
     if !is_env_key(key) {
         return Err(fail("export of a key that is not a variable name"));
     }
-    let value = unquote_sh(word).map_err(|e| fail(&e))?;
-    Ok((key.to_owned(), value))
+    Ok((key, word))
 }
 
 /// True for a valid env key (the same rule the oracle of the fuzz targets applies).

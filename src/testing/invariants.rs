@@ -365,21 +365,7 @@ fn check_supervisord_env(
         if env != want {
             return fail(format!("env {env:?}, expected {want:?}"));
         }
-        for (prefix, suffix, want) in [
-            ("cd ", " || exit 1", &job.working_directory),
-            ("exec >> ", " 2>&1", &job.log),
-        ] {
-            let words: Vec<&str> = text
-                .lines()
-                .filter_map(|l| helper_word(l, prefix, suffix))
-                .collect();
-            let [word] = words[..] else {
-                return fail(format!("{} {prefix:?} lines", words.len()));
-            };
-            if value(word)? != *want {
-                return fail(format!("{prefix:?} {word}, expected {want:?}"));
-            }
-        }
+        check_dir_and_log(text, job, value)?;
     }
     Ok(())
 }
@@ -486,21 +472,7 @@ fn check_upstart_expected(
         if exports != job.env {
             return fail(format!("env {exports:?}, expected {:?}", job.env));
         }
-        for (prefix, suffix, want) in [
-            ("cd ", " || exit 1", &job.working_directory),
-            ("exec >> ", " 2>&1", &job.log),
-        ] {
-            let words: Vec<&str> = helper
-                .lines()
-                .filter_map(|l| helper_word(l, prefix, suffix))
-                .collect();
-            let [word] = words[..] else {
-                return fail(format!("{} {prefix:?} lines", words.len()));
-            };
-            if unquote_sh(word)? != *want {
-                return fail(format!("{prefix:?} {word}, expected {want:?}"));
-            }
-        }
+        check_dir_and_log(helper, job, unquote_sh)?;
         let mut want = Vec::new();
         if let ExpectedRespawn::On { count, interval } = job.respawn {
             want.push("respawn".to_owned());
@@ -518,6 +490,38 @@ fn check_upstart_expected(
         want.sort_unstable();
         if got != want {
             return fail(format!("stanzas {got:?}, expected {want:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// A helper's `cd` and `exec >>` lines: each there once, its word (read by `value`) the job's
+/// directory and log.
+fn check_dir_and_log(
+    helper: &str,
+    job: &ExpectedJob,
+    value: impl Fn(&str) -> Result<String, String>,
+) -> Result<(), String> {
+    for (prefix, suffix, want) in [
+        ("cd ", " || exit 1", &job.working_directory),
+        ("exec >> ", " 2>&1", &job.log),
+    ] {
+        let words: Vec<&str> = helper
+            .lines()
+            .filter_map(|l| helper_word(l, prefix, suffix))
+            .collect();
+        let [word] = words[..] else {
+            return Err(format!(
+                "job {}: {} {prefix:?} lines",
+                job.name,
+                words.len()
+            ));
+        };
+        if value(word)? != *want {
+            return Err(format!(
+                "job {}: {prefix:?} {word}, expected {want:?}",
+                job.name
+            ));
         }
     }
     Ok(())
