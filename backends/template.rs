@@ -151,8 +151,9 @@ fn with_compiled<T>(
     use_it(tera)
 }
 
-/// A file with a section per job (supervisord's app config, sysv's init script), rendered into
-/// one buffer a piece at a time, each from a context holding the app's header and one job: a
+/// A file with a section per job or process type (sysv's init script, supervisord's app
+/// config), rendered into one buffer a piece at a time, each from a context holding the app's
+/// header and one job or type: a
 /// context of every job, and a whole-file render beside its copy, were most of the memory a
 /// 5,000-job export of these backends used. Room for the sections still to come is reserved
 /// from the longest so far (and an eighth more), so the buffer is rarely moved; what is
