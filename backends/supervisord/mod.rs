@@ -328,45 +328,19 @@ impl<'a> Counted<'a> {
     }
 }
 
-/// The helper context of the process type whose instances are `jobs`: the shared view of the
-/// first and `pre_first` (supervisord has no hook before the command: the helper runs `pre`
-/// itself). For several instances, also what the helper needs to check its instance number
-/// (`counted`, `last`, `digits`) and to compute each instance's own values from it
-/// (`counted_log`, `counted_env`: `Counted`); `env` then holds only the variables whose value
-/// no instance changes. Each variable is decided by comparing its value in every instance with
-/// the first's, once (linear in the jobs and their variables). An export is refused if a value
-/// that differs has no such form: the helper could not give each instance its own.
-fn helper_context(app: &App, jobs: &[Job]) -> Result<tera::Context> {
+/// The variables of the instances `jobs` (several): those whose value no instance changes, and
+/// the `Counted` form of each that differs; else what differs in a way no form holds. By
+/// position: every instance has the first's keys in the same order (the same layers made
+/// them). Each variable is decided by comparing its value in every instance with the first's,
+/// once (linear in the jobs and their variables).
+fn split_env(jobs: &[Job]) -> std::result::Result<(Vec<view::EnvVar<'_>>, Vec<Counted<'_>>), String> {
     let first = &jobs[0];
-    let mut context = view::job_context(app, first);
-    context.insert("pre_first", &first.pre.is_some());
-    if jobs.len() == 1 {
-        return Ok(context);
-    }
-    let refuse = |what: &str| {
-        crate::error::Error::Usage(format!(
-            "supervisord: the instances of process type {} differ in {what}, which its one \
-             helper holds once",
-            crate::sanitize::Quoted(first.label.as_str())
-        ))
-    };
-    for job in &jobs[1..] {
-        let same = job.command == first.command
-            && job.working_directory == first.working_directory
-            && job.pre == first.pre
-            && job.post == first.post;
-        if !same {
-            return Err(refuse("their command, directory or pre/post commands"));
-        }
-    }
-    // The variables, by position: every instance has the first's keys in the same order (the
-    // same layers made them).
     let same_keys = jobs.iter().all(|job| {
         job.env.len() == first.env.len()
             && job.env.iter().zip(first.env.iter()).all(|((a, _), (b, _))| a == b)
     });
     if !same_keys {
-        return Err(refuse("the names of their variables"));
+        return Err("the names of their variables".to_owned());
     }
     let mut varies = vec![false; first.env.len()];
     for job in &jobs[1..] {
@@ -392,11 +366,44 @@ fn helper_context(app: &App, jobs: &[Job]) -> Result<tera::Context> {
             shared.push(var);
             continue;
         }
-        let form = Counted::of(var.key, values).ok_or_else(|| {
-            refuse(&format!("variable {} in a way no number makes", var.key))
-        })?;
+        let form = Counted::of(var.key, values)
+            .ok_or_else(|| format!("variable {} in a way no number makes", var.key))?;
         counted.push(form);
     }
+    Ok((shared, counted))
+}
+
+/// The helper context of the process type whose instances are `jobs`: the shared view of the
+/// first and `pre_first` (supervisord has no hook before the command: the helper runs `pre`
+/// itself). For several instances, also what the helper needs to check its instance number
+/// (`counted`, `last`, `digits`) and to compute each instance's own values from it
+/// (`counted_log`, `counted_env`: `Counted`); `env` then holds only the variables whose value
+/// no instance changes (`split_env`). An export is refused if a value that differs has no
+/// such form: the helper could not give each instance its own.
+fn helper_context(app: &App, jobs: &[Job]) -> Result<tera::Context> {
+    let first = &jobs[0];
+    let mut context = view::job_context(app, first);
+    context.insert("pre_first", &first.pre.is_some());
+    if jobs.len() == 1 {
+        return Ok(context);
+    }
+    let refuse = |what: &str| {
+        crate::error::Error::Usage(format!(
+            "supervisord: the instances of process type {} differ in {what}, which its one \
+             helper holds once",
+            crate::sanitize::Quoted(first.label.as_str())
+        ))
+    };
+    for job in &jobs[1..] {
+        let same = job.command == first.command
+            && job.working_directory == first.working_directory
+            && job.pre == first.pre
+            && job.post == first.post;
+        if !same {
+            return Err(refuse("their command, directory or pre/post commands"));
+        }
+    }
+    let (shared, counted) = split_env(jobs).map_err(|what| refuse(&what))?;
     let counted_log = if jobs.iter().any(|job| job.log != first.log) {
         let logs: Vec<&str> = jobs.iter().map(|job| job.log.as_str()).collect();
         Some(Counted::of("log", &logs).ok_or_else(|| refuse("their logs in a way no number makes"))?)
