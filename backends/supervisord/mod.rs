@@ -236,12 +236,18 @@ impl Backend for Supervisord {
     }
 }
 
-/// The `[program:]` name of a process type: its one job's full name, or `<full_name>-<label>`
-/// for several (whose processes supervisord names `<full_name>-<label>_<n>`).
+/// A process type's name, `<full_name>-<label>`: the stem of its helper, and the
+/// `[program:]` of a type of several (whose processes supervisord names `<stem>_<n>`).
+fn type_name(app: &App, job: &Job) -> String {
+    [app.full_name.as_str(), "-", job.label.as_str()].concat()
+}
+
+/// The `[program:]` name of a process type: its one job's full name, or its `type_name` for
+/// several.
 fn program_of(app: &App, jobs: &[Job]) -> String {
     match jobs {
         [job] => job.full_name.clone(),
-        _ => format!("{}-{}", app.full_name, jobs[0].label),
+        _ => type_name(app, &jobs[0]),
     }
 }
 
@@ -259,8 +265,7 @@ impl Supervisord {
     /// count would name its programs as app `a`'s unnumbered type `b-c_0` does: the second
     /// export is refused (`install/collision.rs`, through `Installer::instance_stem`).
     fn helper(&self, app: &App, job: &Job) -> String {
-        self.confs
-            .join(&format!("{}-{}.sh", app.full_name, job.label))
+        self.confs.join(&format!("{}.sh", type_name(app, job)))
     }
 }
 
@@ -425,7 +430,7 @@ fn helper_context(app: &App, jobs: &[Job]) -> Result<tera::Context> {
     context.insert("digits", &(jobs.len() - 1).to_string().len());
     context.insert("counted_env", &counted);
     context.insert("counted_log", &counted_log);
-    context.insert("type_name", &format!("{}-{}", app.full_name, first.label));
+    context.insert("type_name", &type_name(app, first));
     context.insert("label", &first.label);
     Ok(context)
 }
