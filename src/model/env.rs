@@ -2,15 +2,17 @@
 //! environment can hold), kept in the order they were first given, a later layer's value
 //! winning over an earlier one.
 
+use crate::model::joined;
+use crate::model::name::Name;
 use crate::sanitize::Quoted;
 use serde::Serialize;
+use smol_str::SmolStr;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// A variable name: `^[A-Za-z_][A-Za-z0-9_]*$`, the names every shell and init system accepts.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
-pub struct EnvKey(Arc<str>);
+pub struct EnvKey(SmolStr);
 
 impl EnvKey {
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -24,7 +26,7 @@ impl EnvKey {
                 Quoted(text)
             ));
         }
-        Ok(Self(Arc::from(text)))
+        Ok(Self(SmolStr::new(text)))
     }
 
     pub fn as_str(&self) -> &str {
@@ -36,14 +38,25 @@ impl EnvKey {
 /// (a newline in a systemd environment file) refuse it when they render.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
-pub struct EnvValue(Arc<str>);
+pub struct EnvValue(SmolStr);
 
 impl EnvValue {
     pub fn parse(key: &str, text: &str) -> Result<Self, String> {
         if text.contains('\0') {
             return Err(format!("env value of {} contains a NUL byte", Quoted(key)));
         }
-        Ok(Self(Arc::from(text)))
+        Ok(Self(SmolStr::new(text)))
+    }
+
+    /// A number (a job's `PORT`): digits, valid by construction, so not checked.
+    pub fn number(number: u64) -> Self {
+        Self(joined::join_number(&[], number))
+    }
+
+    /// `<name>.<number>` (a job's `PS`, foreman's `web.1`): a name and digits, valid by
+    /// construction, so not checked.
+    pub fn numbered(name: &Name, number: u64) -> Self {
+        Self(joined::join_number(&[name.as_str(), "."], number))
     }
 
     pub fn as_str(&self) -> &str {
@@ -103,9 +116,12 @@ impl Env {
         }
     }
 
-    /// Makes room for `more` variables at once (no doubling as they are set).
-    pub fn reserve(&mut self, more: usize) {
-        self.vars.reserve_exact(more);
+    /// A copy with room for `more` variables (no doubling as they are set): one allocation.
+    /// Keys and values are shared with this set, not copied.
+    pub fn with_room(&self, more: usize) -> Env {
+        let mut vars = Vec::with_capacity(self.vars.len() + more);
+        vars.extend_from_slice(&self.vars);
+        Env { vars, index: None }
     }
 
     /// The number of variables.
@@ -141,7 +157,7 @@ impl Env {
 
     /// The same keys with every value replaced by `placeholder`.
     pub fn redacted(&self, placeholder: &str) -> Env {
-        let value = EnvValue(Arc::from(placeholder));
+        let value = EnvValue(SmolStr::new(placeholder));
         Env {
             vars: self
                 .vars

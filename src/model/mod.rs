@@ -10,6 +10,7 @@ pub mod contents;
 pub mod depends;
 pub mod env;
 pub mod job;
+pub mod joined;
 pub mod key_error;
 pub mod kubernetes;
 pub mod layer;

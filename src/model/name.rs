@@ -6,14 +6,17 @@
 //! job `b-c`, app `a-b` job `c`); the install refuses that by the other apps' manifests
 //! (`install/collision.rs`), never by the names alone.
 
+use crate::model::joined;
 use crate::sanitize::Quoted;
 use serde::Serialize;
+use smol_str::SmolStr;
 use std::fmt;
 
-/// A validated app name, label or job name.
+/// A validated app name, label or job name. Held inline when short (as names mostly are), so
+/// the thousands of instance names a large app makes, and their clones, allocate nothing.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
-pub struct Name(String);
+pub struct Name(SmolStr);
 
 impl Name {
     /// Checks `text` as a name; `what` ("label", "app name") goes into the message.
@@ -37,12 +40,12 @@ impl Name {
                 Quoted(text)
             ));
         }
-        Ok(Self(text.to_owned()))
+        Ok(Self(SmolStr::new(text)))
     }
 
     /// The name of instance `index` of a job run `count` times: `<label>_<index>`.
     pub fn instance(&self, index: u32) -> Self {
-        Self([self.0.as_str(), "_", &index.to_string()].concat())
+        Self(joined::join_number(&[&self.0, "_"], u64::from(index)))
     }
 
     /// What `instance` names, read back from a name (or a name with a prefix, such as a

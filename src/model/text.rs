@@ -1,17 +1,18 @@
 //! Text that may appear on a line of a generated file: no control characters (tab aside), so
 //! it can never end a line, start a new stanza or directive, or hide itself from a reader.
 
+use crate::model::joined;
 use crate::model::name::Name;
 use crate::sanitize::Quoted;
 use serde::Serialize;
+use smol_str::SmolStr;
 use std::fmt;
-use std::sync::Arc;
 
 /// One line of untrusted text with no control characters except tab. Shared, not copied,
 /// when cloned: every instance of a process type holds the same command and directory.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
-pub struct LineText(Arc<str>);
+pub struct LineText(SmolStr);
 
 impl LineText {
     pub fn parse(text: &str, what: &str) -> Result<Self, String> {
@@ -22,7 +23,7 @@ impl LineText {
                 Quoted(&bad.to_string())
             ));
         }
-        Ok(Self(Arc::from(text)))
+        Ok(Self(SmolStr::new(text)))
     }
 
     pub fn as_str(&self) -> &str {
@@ -66,9 +67,7 @@ impl AbsPath {
             "a file suffix is an extension"
         );
         let dir = self.as_str().trim_end_matches('/');
-        Self(LineText(Arc::from(
-            [dir, "/", name.as_str(), suffix].concat(),
-        )))
+        Self(LineText(joined::join(&[dir, "/", name.as_str(), suffix])))
     }
 
     /// This path with `name` appended as one more component.

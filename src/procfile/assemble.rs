@@ -341,7 +341,6 @@ fn entry_jobs(
         base_port,
         options,
     } = *shared;
-    let label = entry.label.as_str();
     let layers = [&entry.layer, top, defaults];
     let tuning = Tuning::resolve(&layers, entry.once, default_dir);
     let working_directory = &tuning.working_directory;
@@ -377,9 +376,9 @@ fn entry_jobs(
         let env = instance_env(
             base_env,
             port.filter(|_| !options.elsewhere),
-            (!options.elsewhere).then_some((label, instance)),
+            (!options.elsewhere).then_some((&entry.label, instance)),
             [env_file, &top.env, &entry.layer.env],
-        )?;
+        );
         jobs.push(Job {
             name,
             label: entry.label.clone(),
@@ -569,27 +568,23 @@ fn type_base(setting: Option<PortSetting>, base_port: u16, type_index: usize) ->
 }
 
 /// One instance's env: the base, its PORT and PS, then the Procfile's `layers` over them.
-fn instance_env(
-    base: &Env,
-    port: Option<u16>,
-    ps: Option<(&str, u32)>,
-    layers: [&Env; 3],
-) -> Result<Env> {
-    let mut env = base.clone();
+fn instance_env(base: &Env, port: Option<u16>, ps: Option<(&Name, u32)>, layers: [&Env; 3]) -> Env {
     // PORT, PS and the layers' keys, at most: set without doubling, then kept exactly.
-    env.reserve(2 + layers.iter().map(|l| l.len()).sum::<usize>());
+    let mut env = base.with_room(2 + layers.iter().map(|l| l.len()).sum::<usize>());
     if let Some(port) = port {
-        env.set(PORT.clone(), value("PORT", &port.to_string())?);
+        env.set(PORT.clone(), EnvValue::number(u64::from(port)));
     }
     if let Some((label, instance)) = ps {
-        let ps = [label, ".", &(u64::from(instance) + 1).to_string()].concat();
-        env.set(PS.clone(), value("PS", &ps)?);
+        env.set(
+            PS.clone(),
+            EnvValue::numbered(label, u64::from(instance) + 1),
+        );
     }
     for layer in layers {
         env.merge(layer);
     }
     env.compact();
-    Ok(env)
+    env
 }
 
 /// The keys every instance sets, parsed once.
