@@ -30,8 +30,8 @@ use crate::install::installer::{
     Action, Adoption, Capabilities, Installer, JobStatus, Jobs, LegacyFile, LegacyFiles, Target,
 };
 use crate::install::manifest::EntryKind;
+use crate::model::app::App;
 use crate::model::config::{Config, Key};
-use crate::model::job::App;
 use crate::model::output::Output;
 use enum_dispatch::enum_dispatch;
 use template::Template;

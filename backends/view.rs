@@ -7,7 +7,8 @@
 
 use super::escape::needs_newline;
 use crate::error::Result;
-use crate::model::job::{App, Job, Respawn};
+use crate::model::app::App;
+use crate::model::job::{Job, Respawn};
 
 /// One variable of a job's env, as every backend's templates take it.
 #[derive(serde::Serialize)]

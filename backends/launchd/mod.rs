@@ -19,7 +19,8 @@ use crate::install::disk::Disk;
 use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
-use crate::model::job::{App, Job, Respawn};
+use crate::model::app::App;
+use crate::model::job::{Job, Respawn};
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
 
@@ -72,7 +73,7 @@ pub fn throttle(respawn: Respawn) -> u32 {
 
 impl Backend for Launchd {
     fn render(&self, app: &App, sink: &mut Sink) -> Result<()> {
-        for job in &app.jobs {
+        for ref job in app.jobs() {
             let helper = self.helpers.join(&format!("{}.sh", job.full_name));
             let mut context = job_context(app, job, &helper)?;
             view::job_and_helper(

@@ -17,7 +17,8 @@ use crate::install::disk::Disk;
 use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs, State};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
-use crate::model::job::{App, Job};
+use crate::model::app::App;
+use crate::model::job::Job;
 use crate::model::output::{Group, Output};
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
@@ -68,7 +69,7 @@ impl Spec for Openrc {
 impl Backend for Openrc {
     fn render(&self, app: &App, sink: &mut Sink) -> Result<()> {
         // The app's script first, from the jobs' names alone; each job's files then stream out.
-        let names: Vec<&str> = app.jobs.iter().map(|j| j.full_name.as_str()).collect();
+        let names: Vec<String> = app.jobs().map(|j| j.full_name).collect();
         let mut context = tera::Context::new();
         context.insert("app", app);
         context.insert(
@@ -85,7 +86,7 @@ impl Backend for Openrc {
             Group::Root,
         ))?;
         drop(context);
-        for job in &app.jobs {
+        for ref job in app.jobs() {
             let helper = self.helpers.join(&format!("{}.sh", job.full_name));
             let mut context = job_context(app, job, &helper)?;
             view::job_and_helper(

@@ -24,7 +24,8 @@ use crate::install::disk::Disk;
 use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs, State};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
-use crate::model::job::{App, Job};
+use crate::model::app::App;
+use crate::model::job::Job;
 use crate::model::output::{Group, Output};
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
@@ -99,7 +100,7 @@ impl Spec for Runit {
 
 impl Backend for Runit {
     fn render(&self, app: &App, sink: &mut Sink) -> Result<()> {
-        for job in &app.jobs {
+        for ref job in app.jobs() {
             let service = self.services.join(&job.full_name);
             let mut context = job_context(app, job);
             // By its path: `run` has left the service directory for the job's own.

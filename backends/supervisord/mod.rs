@@ -46,7 +46,9 @@ use crate::install::disk::Disk;
 use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs, Target};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
-use crate::model::job::{App, Job, Respawn};
+use crate::model::app::App;
+use crate::model::job::{Job, Respawn};
+use crate::model::process_type::ProcessType;
 use crate::model::output::{Group, Output};
 use crate::model::text::AbsPath;
 use serde::Serialize;
@@ -117,7 +119,7 @@ struct TypeView<'a> {
     program: &'a str,
     /// How many processes the section makes; none for a type of one (its helper takes no
     /// argument).
-    numprocs: Option<usize>,
+    numprocs: Option<u32>,
     /// The helper of the process type.
     helper: &'a str,
     autorestart: bool,
@@ -131,49 +133,22 @@ struct TypeView<'a> {
 }
 
 impl<'a> TypeView<'a> {
-    /// The view of the process type whose instances are `jobs`, sharing `helper` (named
-    /// `<program>.sh`). Its settings are the first instance's; an export is refused rather
-    /// than written if another instance's ever differ (one Procfile entry made them all) or
-    /// if the instances are not `<program>_0`, `_1`, ... in order, the names `numprocs` gives.
-    fn of(jobs: &'a [Job], program: &'a str, helper: &'a str) -> Result<Self> {
-        let settings = |job: &Job| {
-            let (autorestart, startsecs, startretries) = restart_settings(job.respawn);
-            TypeView {
-                program,
-                numprocs: (jobs.len() > 1).then_some(jobs.len()),
-                helper,
-                autorestart,
-                startsecs,
-                startretries,
-                kill_timeout: job.kill_timeout,
-                stopsignal: job.kill_signal.map_or("TERM", |s| s.name()),
-                prlimit: view::prlimit_options(job),
-            }
-        };
-        let view = settings(&jobs[0]);
-        let numbered_in_order = |(i, job): (usize, &Job)| {
-            job.instance as usize == i
-                && job
-                    .full_name
-                    .strip_prefix(program)
-                    .and_then(|rest| rest.strip_prefix('_'))
-                    .is_some_and(|n| n == i.to_string())
-        };
-        if jobs.len() > 1 && !jobs.iter().enumerate().all(numbered_in_order) {
-            return Err(crate::error::Error::Usage(format!(
-                "supervisord: the instances of process type {} are not numbered from 0 in \
-                 order, as the processes of one program are",
-                crate::sanitize::Quoted(jobs[0].label.as_str())
-            )));
+    /// The view of process type `ty`, sharing `helper` (named `<program>.sh`): its settings
+    /// are every instance's (the model holds them once).
+    fn of(ty: &'a ProcessType, program: &'a str, helper: &'a str) -> Self {
+        let job = &ty.first;
+        let (autorestart, startsecs, startretries) = restart_settings(job.respawn);
+        TypeView {
+            program,
+            numprocs: (ty.count > 1).then_some(ty.count),
+            helper,
+            autorestart,
+            startsecs,
+            startretries,
+            kill_timeout: job.kill_timeout,
+            stopsignal: job.kill_signal.map_or("TERM", |s| s.name()),
+            prlimit: view::prlimit_options(job),
         }
-        if jobs[1..].iter().any(|job| settings(job) != view) {
-            return Err(crate::error::Error::Usage(format!(
-                "supervisord: the instances of process type {} differ in their settings, which \
-                 its programs share",
-                crate::sanitize::Quoted(jobs[0].label.as_str())
-            )));
-        }
-        Ok(view)
     }
 }
 
@@ -202,18 +177,16 @@ impl Backend for Supervisord {
         // out as it is rendered. It is rendered a piece at a time (`Sections`): the header
         // once, then each process type's section from a context of the app's header and that
         // one type, replaced in place for the next.
-        let names: Vec<String> = process_types(&app.jobs)
-            .map(|jobs| program_of(app, jobs))
-            .collect();
+        let names: Vec<String> = app.types.iter().map(|ty| program_of(app, ty)).collect();
         let mut context = tera::Context::new();
         context.insert("app", app);
         context.insert("programs", &names.join(","));
         let mut conf = Sections::new(names.len());
         conf.piece("supervisord/app.conf", &context)?;
         context.remove("programs");
-        for (jobs, program) in process_types(&app.jobs).zip(&names) {
-            let helper = self.helper(app, &jobs[0]);
-            context.insert("job", &TypeView::of(jobs, program, &helper)?);
+        for (ty, program) in app.types.iter().zip(&names) {
+            let helper = self.helper(app, &ty.first);
+            context.insert("job", &TypeView::of(ty, program, &helper));
             conf.section("supervisord/program.conf", &context)?;
         }
         drop(context);
@@ -223,11 +196,11 @@ impl Backend for Supervisord {
             0o644,
             Group::Root,
         ))?;
-        for jobs in process_types(&app.jobs) {
+        for ty in &app.types {
             // The helper holds the env values: root and the run group only.
             sink(Output::file(
-                self.helper(app, &jobs[0]),
-                view::helper(&mut helper_context(app, jobs)?, &HELPER)?,
+                self.helper(app, &ty.first),
+                view::helper(&mut helper_context(app, ty), &HELPER)?,
                 0o750,
                 Group::Run,
             ))?;
@@ -244,17 +217,12 @@ fn type_name(app: &App, job: &Job) -> String {
 
 /// The `[program:]` name of a process type: its one job's full name, or its `type_name` for
 /// several.
-fn program_of(app: &App, jobs: &[Job]) -> String {
-    match jobs {
-        [job] => job.full_name.clone(),
-        _ => type_name(app, &jobs[0]),
+fn program_of(app: &App, ty: &ProcessType) -> String {
+    if ty.count == 1 {
+        ty.first.full_name.clone()
+    } else {
+        type_name(app, &ty.first)
     }
-}
-
-/// The app's jobs as runs of one process type each: `assemble` makes a type's instances one
-/// after another.
-fn process_types(jobs: &[Job]) -> impl Iterator<Item = &[Job]> {
-    jobs.chunk_by(|a, b| a.label == b.label)
 }
 
 impl Supervisord {
@@ -269,152 +237,27 @@ impl Supervisord {
     }
 }
 
-/// A value that differs between the instances of a process type as `<prefix><offset + n>
-/// <suffix>` does for instance `n`: `PORT` (`5100` + n), `PS` (`worker.` 1 + n), the default
-/// log (`.../worker_` 0 + n `.log`). The helper computes it from its instance number, so it
-/// holds each value once however many instances there are.
-#[derive(Serialize)]
-struct Counted<'a> {
-    key: &'a str,
-    prefix: &'a str,
-    offset: u32,
-    suffix: &'a str,
-}
-
-impl<'a> Counted<'a> {
-    /// The form `values` (instance 0's first, then 1's, ...) share, if there is one: a run of
-    /// digits in the first (with no leading zero) is `offset`, and every other value is the
-    /// first with that run replaced by `offset + n`. Each candidate run is checked against
-    /// every value, so the form found gives back exactly the values it was made from.
-    fn of(key: &'a str, values: &[&'a str]) -> Option<Self> {
-        let first = values[0];
-        let bytes = first.as_bytes();
-        let mut at = 0;
-        while at < bytes.len() {
-            if !bytes[at].is_ascii_digit() {
-                at += 1;
-                continue;
-            }
-            let end = bytes[at..]
-                .iter()
-                .position(|b| !b.is_ascii_digit())
-                .map_or(bytes.len(), |len| at + len);
-            let run = &first[at..end];
-            let (prefix, suffix) = (&first[..at], &first[end..]);
-            let offset = run
-                .parse::<u32>()
-                .ok()
-                .filter(|_| run.len() <= 9 && (run == "0" || !run.starts_with('0')));
-            if let Some(offset) = offset {
-                let form = Counted {
-                    key,
-                    prefix,
-                    offset,
-                    suffix,
-                };
-                if values.iter().enumerate().all(|(n, value)| form.makes(n, value)) {
-                    return Some(form);
-                }
-            }
-            at = end;
-        }
-        None
-    }
-
-    /// True when instance `n`'s value is `value`.
-    fn makes(&self, n: usize, value: &str) -> bool {
-        let number = value
-            .strip_prefix(self.prefix)
-            .and_then(|rest| rest.strip_suffix(self.suffix))
-            .filter(|number| number == &"0" || !number.starts_with('0'))
-            .filter(|number| number.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|number| number.parse::<u64>().ok());
-        number == Some(u64::from(self.offset) + n as u64)
-    }
-}
-
-/// The variables of the instances `jobs` (several): those whose value no instance changes, and
-/// the `Counted` form of each that differs; else what differs in a way no form holds. By
-/// position: every instance has the first's keys in the same order (the same layers made
-/// them). Each variable is decided by comparing its value in every instance with the first's,
-/// once (linear in the jobs and their variables).
-fn split_env(jobs: &[Job]) -> std::result::Result<(Vec<view::EnvVar<'_>>, Vec<Counted<'_>>), String> {
-    let first = &jobs[0];
-    let same_keys = jobs.iter().all(|job| {
-        job.env.len() == first.env.len()
-            && job.env.iter().zip(first.env.iter()).all(|((a, _), (b, _))| a == b)
-    });
-    if !same_keys {
-        return Err("the names of their variables".to_owned());
-    }
-    let mut varies = vec![false; first.env.len()];
-    for job in &jobs[1..] {
-        for (slot, ((_, value), (_, first_value))) in
-            varies.iter_mut().zip(job.env.iter().zip(first.env.iter()))
-        {
-            *slot |= value != first_value;
-        }
-    }
-    // Each differing variable's value in every instance, in instance order.
-    let mut values: Vec<Vec<&str>> = varies.iter().map(|_| Vec::new()).collect();
-    for job in jobs {
-        for ((list, (_, value)), varies) in values.iter_mut().zip(job.env.iter()).zip(&varies) {
-            if *varies {
-                list.push(value.as_str());
-            }
-        }
-    }
-    let mut shared = Vec::new();
-    let mut counted = Vec::new();
-    for ((var, varies), values) in view::env_vars(first).into_iter().zip(&varies).zip(&values) {
-        if !varies {
-            shared.push(var);
-            continue;
-        }
-        let form = Counted::of(var.key, values)
-            .ok_or_else(|| format!("variable {} in a way no number makes", var.key))?;
-        counted.push(form);
-    }
-    Ok((shared, counted))
-}
-
-/// The helper context of the process type whose instances are `jobs`: the shared view of the
-/// first and `pre_first` (supervisord has no hook before the command: the helper runs `pre`
-/// itself). For several instances, also what the helper needs to check its instance number
-/// (`counted`, `last`, `digits`) and to compute each instance's own values from it
-/// (`counted_log`, `counted_env`: `Counted`); `env` then holds only the variables whose value
-/// no instance changes (`split_env`). An export is refused if a value that differs has no
-/// such form: the helper could not give each instance its own.
-fn helper_context(app: &App, jobs: &[Job]) -> Result<tera::Context> {
-    let first = &jobs[0];
+/// The helper context of process type `ty`: the view of its first instance and `pre_first`
+/// (supervisord has no hook before the command: the helper runs `pre` itself). For several
+/// instances, also what the helper needs to check its instance number (`counted`, `last`,
+/// `digits`) and to compute each instance's own values from it (`counted_log`,
+/// `counted_env`: the model's `Counted` forms); `env` then holds only the variables every
+/// instance shares.
+fn helper_context(app: &App, ty: &ProcessType) -> tera::Context {
+    let first = &ty.first;
     let mut context = view::job_context(app, first);
     context.insert("pre_first", &first.pre.is_some());
-    if jobs.len() == 1 {
-        return Ok(context);
+    if ty.count == 1 {
+        return context;
     }
-    let refuse = |what: &str| {
-        crate::error::Error::Usage(format!(
-            "supervisord: the instances of process type {} differ in {what}, which its one \
-             helper holds once",
-            crate::sanitize::Quoted(first.label.as_str())
-        ))
-    };
-    for job in &jobs[1..] {
-        let same = job.command == first.command
-            && job.working_directory == first.working_directory
-            && job.pre == first.pre
-            && job.post == first.post;
-        if !same {
-            return Err(refuse("their command, directory or pre/post commands"));
-        }
-    }
-    let (shared, counted) = split_env(jobs).map_err(|what| refuse(&what))?;
-    let counted_log = if jobs.iter().any(|job| job.log != first.log) {
-        let logs: Vec<&str> = jobs.iter().map(|job| job.log.as_str()).collect();
-        Some(Counted::of("log", &logs).ok_or_else(|| refuse("their logs in a way no number makes"))?)
-    } else {
-        None
-    };
+    let counted = ty.counted_env();
+    let counted_log = ty.counted_log();
+    let shared: Vec<view::EnvVar> = view::env_vars(first)
+        .into_iter()
+        .enumerate()
+        .filter(|(at, _)| Some(*at) != ty.own_port && Some(*at) != ty.own_ps)
+        .map(|(_, var)| var)
+        .collect();
     let needs_newline = shared.iter().any(|var| needs_newline(var.value))
         || counted
             .iter()
@@ -423,16 +266,17 @@ fn helper_context(app: &App, jobs: &[Job]) -> Result<tera::Context> {
     context.insert("needs_newline", &needs_newline);
     context.insert("env", &shared);
     context.insert("counted", &true);
-    context.insert("last", &(jobs.len() - 1));
+    let last = ty.count - 1;
+    context.insert("last", &last);
     // The `case` pattern of the numbers the helper takes: decimal, no leading zero, at most as
     // many digits as the last (`0|[1-9]|[1-9][0-9]|[1-9][0-9][0-9]` for 250); it then checks
     // the number is at most the last.
-    context.insert("digits", &(jobs.len() - 1).to_string().len());
+    context.insert("digits", &(last.checked_ilog10().unwrap_or(0) + 1));
     context.insert("counted_env", &counted);
     context.insert("counted_log", &counted_log);
     context.insert("type_name", &type_name(app, first));
     context.insert("label", &first.label);
-    Ok(context)
+    context
 }
 
 impl Installer for Supervisord {
@@ -668,26 +512,6 @@ mod tests {
             lines_with(&files[1].1, "-le"),
             ["  0|[1-9]|[1-9][0-9]) [ \"$1\" -le 11 ] ;;"]
         );
-    }
-
-    #[test]
-    fn a_counted_form_gives_back_exactly_the_values_it_was_made_from() {
-        let form = |values: &[&str]| {
-            Counted::of("K", values).map(|c| (c.prefix.to_owned(), c.offset, c.suffix.to_owned()))
-        };
-        let some = |p: &str, o, s: &str| Some((p.to_owned(), o, s.to_owned()));
-        assert_eq!(form(&["5100", "5101", "5102"]), some("", 5100, ""));
-        assert_eq!(form(&["w2.1", "w2.2"]), some("w2.", 1, ""));
-        assert_eq!(form(&["a9_9.log", "a9_10.log"]), some("a9_", 9, ".log"));
-        assert_eq!(form(&["x0y", "x1y", "x2y"]), some("x", 0, "y"));
-        // No run of digits that counts up by one in every value: no form.
-        assert_eq!(form(&["a", "b"]), None);
-        assert_eq!(form(&["5100", "5102"]), None);
-        assert_eq!(form(&["07", "08"]), None);
-        assert_eq!(form(&["1", "01"]), None);
-        assert_eq!(form(&["1", "2", "2"]), None);
-        assert_eq!(form(&["9999999999", "10000000000"]), None);
-        assert_eq!(form(&["x1", "x2 "]), None);
     }
 
     #[test]

@@ -25,7 +25,8 @@ use crate::install::installer::{
 };
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
-use crate::model::job::{App, Job};
+use crate::model::app::App;
+use crate::model::job::Job;
 use crate::model::output::{Group, Output};
 use crate::model::runlevel::Runlevels;
 use crate::model::text::AbsPath;
@@ -112,7 +113,7 @@ impl Backend for Systemd {
         let target = self.units.join(&format!("{}.target", app.full_name));
         let mut context = tera::Context::new();
         context.insert("app", app);
-        let services: Vec<&str> = app.jobs.iter().map(|j| j.full_name.as_str()).collect();
+        let services: Vec<String> = app.jobs().map(|j| j.full_name).collect();
         context.insert("services", &services);
         context.insert("wanted_by", &targets.wanted_by);
         context.insert("conflicts", &targets.conflicts);
@@ -127,7 +128,7 @@ impl Backend for Systemd {
             sink(Output::symlink(link, target.clone()))?;
         }
         let journal = self.journal;
-        for job in &app.jobs {
+        for ref job in app.jobs() {
             let env_file = self.env_files.join(&format!("{}.env", job.full_name));
             let context = job_context(app, job, &env_file, journal)?;
             sink(Output::file(

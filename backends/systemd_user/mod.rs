@@ -19,7 +19,8 @@ use crate::install::disk::Disk;
 use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs, Target};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
-use crate::model::job::{App, Job};
+use crate::model::app::App;
+use crate::model::job::Job;
 use crate::model::output::{Group, Output};
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
@@ -106,7 +107,7 @@ impl Backend for SystemdUser {
         let target = self.units.join(&format!("{}.target", app.full_name));
         let mut context = tera::Context::new();
         context.insert("app", app);
-        let services: Vec<&str> = app.jobs.iter().map(|j| j.full_name.as_str()).collect();
+        let services: Vec<String> = app.jobs().map(|j| j.full_name).collect();
         context.insert("services", &services);
         sink(Output::file(
             target.clone(),
@@ -119,7 +120,7 @@ impl Backend for SystemdUser {
                 .join(&format!("default.target.wants/{}.target", app.full_name)),
             target,
         ))?;
-        for job in &app.jobs {
+        for ref job in app.jobs() {
             let env_file = self.env_files.join(&format!("{}.env", job.full_name));
             let context = job_context(app, job, &env_file)?;
             sink(Output::file(

@@ -23,7 +23,8 @@ use crate::install::disk::Disk;
 use crate::install::installer::{Action, Capabilities, Installer, JobStatus, Jobs, State};
 use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
-use crate::model::job::{App, Job};
+use crate::model::app::App;
+use crate::model::job::Job;
 use crate::model::output::{Group, Output};
 use crate::model::runlevel::Runlevels;
 use crate::model::text::AbsPath;
@@ -160,11 +161,11 @@ impl Backend for Sysv {
             "user_group",
             &format!("{}:{}", app.run_as.user, app.run_as.group),
         );
-        let mut init = Sections::new(LISTS.len() * app.jobs.len());
+        let mut init = Sections::new(LISTS.len() * usize::try_from(app.job_count()).unwrap_or(usize::MAX));
         for list in LISTS {
             context.insert("part", list);
             init.piece("sysv/init", &context)?;
-            for job in &app.jobs {
+            for ref job in app.jobs() {
                 context.insert(
                     "job",
                     &JobView {
@@ -181,7 +182,7 @@ impl Backend for Sysv {
         init.piece("sysv/init", &context)?;
         drop(context);
         sink(Output::file(script, init.finish()?, 0o755, Group::Root))?;
-        for job in &app.jobs {
+        for ref job in app.jobs() {
             let helper = self.helpers.join(&format!("{}.sh", job.full_name));
             let mut context = view::job_context(app, job);
             context.insert("helper", &helper);

@@ -23,7 +23,8 @@ use crate::install::manifest::EntryKind;
 use initctl::Initctl;
 use crate::model::config::{Config, Key};
 use crate::sanitize::Quoted;
-use crate::model::job::{App, Job};
+use crate::model::app::App;
+use crate::model::job::Job;
 use crate::model::output::{Group, Output};
 use crate::model::text::AbsPath;
 
@@ -108,7 +109,7 @@ impl Backend for Upstart {
             0o644,
             Group::Root,
         ))?;
-        for job in &app.jobs {
+        for ref job in app.jobs() {
             let helper = self.helpers.join(&format!("{}.sh", job.full_name));
             let mut context = job_context(app, job, &helper);
             view::job_and_helper(
@@ -339,10 +340,9 @@ mod tests {
             &crate::procfile::assemble::Options::default(),
         )
         .unwrap();
-        assert_eq!(app.jobs.len(), count as usize);
-        app.jobs
-            .iter()
-            .map(|job| format!("{:?}", super::job_context(&app, job, "/h/x.sh")).len())
+        assert_eq!(app.job_count(), u64::from(count));
+        app.jobs()
+            .map(|job| format!("{:?}", super::job_context(&app, &job, "/h/x.sh")).len())
             .collect()
     }
 

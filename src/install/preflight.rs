@@ -8,7 +8,7 @@
 
 use super::disk::{Account, Disk};
 use crate::error::{Error, Result};
-use crate::model::job::App;
+use crate::model::app::App;
 use crate::sanitize::Quoted;
 use std::collections::BTreeSet;
 
@@ -30,7 +30,9 @@ pub fn check(app: &App, own_log_dir: &str) -> Result<()> {
         groups,
     };
     let mut dirs = BTreeSet::new();
-    for job in &app.jobs {
+    // Every instance of a type has its directory, and a log in the app's own directory or the
+    // one file the Procfile named: its first stands for all.
+    for job in app.types.iter().map(|t| &t.first) {
         let dir = job.working_directory.as_str();
         // One try, as the run user: "missing" and "there, but not the run user's to reach"
         // get one answer, so a Procfile cannot ask root whether a path it cannot see exists.

@@ -22,9 +22,11 @@ pub use settings::{Flags, KubernetesOptions};
 
 use crate::error::{Error, Location, Result};
 use crate::install::disk::Disk;
-use crate::model::job::{App, Job as ModelJob, Respawn};
+use crate::model::app::App;
+use crate::model::job::{Job as ModelJob, Respawn};
 use crate::model::kubernetes::{EnvStore, ReleaseAs};
 use crate::model::layer::RespawnSetting;
+use crate::model::process_type::ProcessType as ModelType;
 use crate::procfile::{Entry, Procfile};
 use crate::sanitize::Quoted;
 use names::Rule;
@@ -81,51 +83,40 @@ pub fn export(
     }
 }
 
-/// One process type: a Procfile entry and the jobs the model made of it.
+/// One process type: a Procfile entry and the process type the model made of it.
 struct ProcessType<'a> {
     entry: &'a Entry,
-    jobs: &'a [ModelJob],
+    made: &'a ModelType,
 }
 
-/// Groups the app's jobs back into the Procfile entries that made them.
+/// Pairs the app's process types with the Procfile entries that made them.
 fn process_types<'a>(app: &'a App, procfile: &'a Procfile) -> Result<Vec<ProcessType<'a>>> {
     let mut types = Vec::new();
-    let mut rest = app.jobs.as_slice();
+    let mut made = app.types.iter();
     for entry in &procfile.entries {
         // `count: 0` installs nothing of the entry (the job model has no job for it).
-        let count = entry.count.map_or(1, |c| c as usize);
+        let count = entry.count.unwrap_or(1);
         if count == 0 {
             continue;
         }
-        if rest.len() < count {
+        let Some(ty) = made.next() else {
             return Err(Error::failed(format!(
-                "the job model has fewer jobs than the Procfile's entries make (at {})",
+                "the job model has fewer process types than the Procfile's entries make (at {})",
                 Quoted(entry.label.as_str())
             )));
-        }
-        let (jobs, tail) = rest.split_at(count);
-        let expected = |index: usize| match entry.count {
-            None => entry.label.clone(),
-            Some(_) => entry
-                .label
-                .instance(u32::try_from(index).expect("count fits u32")),
         };
-        if jobs
-            .iter()
-            .enumerate()
-            .any(|(i, job)| job.name != expected(i))
-        {
+        let numbered = entry.count.is_some();
+        if ty.first.label != entry.label || ty.count != count || ty.numbered != numbered {
             return Err(Error::failed(format!(
                 "the jobs of label {} are not where the job model puts them",
                 Quoted(entry.label.as_str())
             )));
         }
-        types.push(ProcessType { entry, jobs });
-        rest = tail;
+        types.push(ProcessType { entry, made: ty });
     }
-    if !rest.is_empty() {
+    if made.next().is_some() {
         return Err(Error::failed(
-            "the job model has more jobs than the Procfile's entries make".to_owned(),
+            "the job model has more process types than the Procfile's entries make".to_owned(),
         ));
     }
     Ok(types)
@@ -153,10 +144,11 @@ fn check_options(app: &App, types: &[ProcessType], options: &KubernetesOptions) 
         }
     }
     for key in &options.secret_keys {
+        // A type's instances set the same keys: its first stands for all.
         if !app
-            .jobs
+            .types
             .iter()
-            .any(|job| job.env.iter().any(|(k, _)| k == key))
+            .any(|ty| ty.first.env.iter().any(|(k, _)| k == key))
         {
             return Err(Error::Usage(format!(
                 "secret key {} is in no process type's env",
@@ -279,10 +271,7 @@ impl Context<'_> {
         let entry = process.entry;
         let label = entry.label.as_str();
         let here = Location::line(&self.options.file, entry.line);
-        let job = process
-            .jobs
-            .first()
-            .ok_or_else(|| Error::failed(format!("label {} made no job", Quoted(label))))?;
+        let job = &process.made.first;
         let name = format!("{}-{component}", self.app_k8s);
         let shape = self
             .shape(process, job, index, notes)

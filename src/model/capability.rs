@@ -5,7 +5,8 @@
 //! why. Nothing is dropped silently.
 
 use crate::error::{Error, Result};
-use crate::model::job::{App, Job};
+use crate::model::app::App;
+use crate::model::job::Job;
 use crate::model::resources::Effect;
 use crate::sanitize::Quoted;
 
@@ -81,7 +82,8 @@ pub fn used_keys(app: &App, job: &Job) -> Vec<(String, Effect)> {
 /// a job; warns once for each such key that only tunes.
 pub fn check(backend: &'static str, carries: &[&str], app: &App) -> Result<()> {
     let mut warned: Vec<String> = Vec::new();
-    for job in &app.jobs {
+    // A type's instances set the same keys: its first stands for all.
+    for job in app.types.iter().map(|t| &t.first) {
         for (key, effect) in used_keys(app, job) {
             if carries.contains(&key.as_str()) {
                 continue;

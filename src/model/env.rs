@@ -116,6 +116,26 @@ impl Env {
         }
     }
 
+    /// Where `key` is, if it is set.
+    pub fn position(&self, key: &EnvKey) -> Option<usize> {
+        self.vars.iter().position(|(k, _)| k == key)
+    }
+
+    /// The key at `at` (a `position`).
+    pub fn key_at(&self, at: usize) -> &EnvKey {
+        &self.vars[at].0
+    }
+
+    /// The value at `at` (a `position`).
+    pub fn value_at(&self, at: usize) -> &EnvValue {
+        &self.vars[at].1
+    }
+
+    /// Sets the value at `at` (a `position`), keeping its key and place.
+    pub fn set_at(&mut self, at: usize, value: EnvValue) {
+        self.vars[at].1 = value;
+    }
+
     /// A copy with room for `more` variables (no doubling as they are set): one allocation.
     /// Keys and values are shared with this set, not copied.
     pub fn with_room(&self, more: usize) -> Env {

@@ -1,14 +1,11 @@
-//! The job model every backend renders: one `App` with its `Job`s, built only by `assemble`
+//! One job of the model every backend renders (`App`, `ProcessType`), built only by `assemble`
 //! from checked values, so a backend never sees a name, number or path that was not validated.
 
-use crate::model::account::RunAs;
 use crate::model::command::Command;
-use crate::model::depends::{Depends, DeviceName};
 use crate::model::env::Env;
 use crate::model::name::Name;
 use crate::model::resources::Resources;
 use crate::model::rlimit::Rlimits;
-use crate::model::runlevel::Runlevels;
 use crate::model::signal::{KillMode, Signal};
 use crate::model::text::AbsPath;
 use serde::Serialize;
@@ -79,29 +76,4 @@ pub struct Job {
     /// cgroup settings (systemd only carries them all): one value shared by every instance
     /// of a process type (it is the largest part of a job, and thousands of jobs are built).
     pub resources: Arc<Resources>,
-}
-
-/// An app: everything one export installs.
-#[derive(Debug, Clone, Serialize)]
-pub struct App {
-    pub name: Name,
-    /// `<prefix><app>`: the stem of the app's own files and of every job's name.
-    pub full_name: String,
-    pub run_as: RunAs,
-    pub start_on: Runlevels,
-    pub stop_on: Runlevels,
-    /// `<log_dir>/<prefix><app>`, the one directory given to the run user.
-    pub log_dir: AbsPath,
-    /// The units the app starts after (within the admin's `policy.depends`).
-    pub depends: Depends,
-    /// The network device the app waits for (within the admin's `policy.devices`).
-    pub start_on_device: Option<DeviceName>,
-    /// Not serialized: templates get the app's header with each job, and serializing every
-    /// job into every job's template context made rendering quadratic in the number of jobs.
-    #[serde(skip)]
-    pub jobs: Vec<Job>,
-    /// What of the Procfile is not installed, and why (a `release:` entry, `count: 0`), for
-    /// the user to read.
-    #[serde(skip)]
-    pub notes: Vec<String>,
 }

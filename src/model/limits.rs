@@ -7,8 +7,9 @@
 //! exact size after rendering, before anything is written.
 
 use crate::error::{Error, LimitKey, Result};
+use crate::model::app::App;
 use crate::model::config::Limits;
-use crate::model::job::App;
+use crate::model::process_type::ProcessType;
 
 /// The bytes of template text a job's files hold besides its values, at most (the largest
 /// backend's: runit's five scripts).
@@ -45,14 +46,12 @@ pub fn check_planned(types: impl Iterator<Item = (u64, u64)>, limits: &Limits) -
 /// Refuses an app with more jobs than `limits` allow, or whose values would render to more
 /// bytes, before rendering.
 pub fn check_jobs(app: &App, limits: &Limits) -> Result<()> {
-    check_job_count(app.jobs.len() as u64, limits)?;
-    let jobs = app.jobs.iter().map(|job| {
-        let values = job.command.as_str().len() as u64
-            + job.env.bytes()
-            + job.working_directory.as_str().len() as u64
-            + job.log.as_str().len() as u64;
-        (1, values)
-    });
+    check_job_count(app.job_count(), limits)?;
+    let jobs = app
+        .types
+        .iter()
+        .flat_map(ProcessType::value_bytes)
+        .map(|values| (1, values));
     check_planned(jobs, limits)
 }
 

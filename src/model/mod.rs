@@ -2,6 +2,7 @@
 //! that is safe to render: parsing checks, and everything after it trusts the type.
 
 pub mod account;
+pub mod app;
 pub mod capability;
 pub mod command;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod limits;
 pub mod name;
 pub mod output;
 pub mod policy;
+pub mod process_type;
 pub mod resources;
 pub mod rlimit;
 pub mod runlevel;

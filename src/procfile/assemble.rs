@@ -5,22 +5,24 @@
 //! name checked for collisions and length.
 
 use super::entry::{Entry, PortSetting, Procfile};
+use super::job_names::JobNames;
 use crate::error::{Error, Location, Result};
+use crate::model::app::App;
 use crate::model::command::Command;
 use crate::model::config::Config;
 use crate::model::depends::Depends;
 use crate::model::env::{Env, EnvKey, EnvValue};
-use crate::model::job::{App, Job, Respawn};
+use crate::model::job::{Job, Respawn};
 use crate::model::layer::{self, Layer};
 use crate::model::limits;
 use crate::model::name::Name;
+use crate::model::process_type::ProcessType;
 use crate::model::resources::Resources;
 use crate::model::rlimit::Rlimits;
 use crate::model::signal::{KillMode, Signal};
 use crate::model::text::AbsPath;
 use crate::sanitize::Quoted;
-use std::collections::hash_map::Entry as Slot;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, LazyLock};
 
 /// Room kept in a 255-byte file name for the longest suffix a backend adds (`.service`,
@@ -91,26 +93,17 @@ pub fn assemble(
         base_port,
         options,
     };
-    // Room for every job at once: a growing Vec of thousands of jobs would hold up to twice
-    // their size while it doubles.
-    let total: usize = procfile
-        .entries
-        .iter()
-        .filter_map(|e| instances(e, &options.formation, options.elsewhere, &mut Vec::new()))
-        .map(|count| count as usize)
-        .sum();
-    let mut jobs = Vec::with_capacity(total);
+    let mut types = Vec::with_capacity(procfile.entries.len());
     let mut notes = Vec::new();
-    // Which entry made each job name, to report a collision with both lines.
-    let mut made_by: HashMap<Name, (usize, Option<u32>)> = HashMap::with_capacity(total);
+    let mut names = JobNames::with_capacity(procfile.entries.len());
     for (type_index, entry) in procfile.entries.iter().enumerate() {
         let Some(count) = instances(entry, &options.formation, options.elsewhere, &mut notes)
         else {
             continue;
         };
-        entry_jobs(&shared, type_index, entry, count, &mut made_by, &mut jobs)?;
+        types.push(entry_type(&shared, type_index, entry, count, &mut names)?);
     }
-    if jobs.is_empty() {
+    if types.is_empty() {
         return Err(Error::input(
             Location::file(file),
             "nothing to install: every process type was skipped (count 0, or the release phase); give one a count of 1 or more (-m TYPE=1)",
@@ -131,7 +124,7 @@ pub fn assemble(
         log_dir,
         depends: depends(procfile),
         start_on_device: procfile.start_on_device.as_ref().map(|(d, _)| d.clone()),
-        jobs,
+        types,
         notes,
     })
 }
@@ -201,6 +194,41 @@ impl Tuning {
             pre: layers.iter().find_map(|l| l.pre.clone()),
             post: layers.iter().find_map(|l| l.post.clone()),
             respawn_delay: layers.iter().find_map(|l| l.respawn_delay),
+        }
+    }
+
+    /// Instance 0 of `entry` with these settings: the one instance `assemble` makes whole.
+    fn instance_0(
+        self,
+        entry: &Entry,
+        name: Name,
+        full_name: String,
+        env: Env,
+        (log, log_given): (AbsPath, bool),
+        port: Option<u16>,
+    ) -> Job {
+        Job {
+            name,
+            label: entry.label.clone(),
+            full_name,
+            command: entry.command.clone(),
+            env,
+            working_directory: self.working_directory,
+            respawn: self.respawn,
+            kill_timeout: self.kill_timeout,
+            log,
+            log_given,
+            instance: 0,
+            port,
+            once: entry.once,
+            respawn_delay: self.respawn_delay,
+            limits: self.limits,
+            kill_signal: self.kill_signal,
+            kill_mode: self.kill_mode,
+            reload_signal: self.reload_signal,
+            pre: self.pre,
+            post: self.post,
+            resources: self.resources,
         }
     }
 }
@@ -319,17 +347,18 @@ struct Shared<'a> {
     options: &'a Options,
 }
 
-/// Adds to `jobs` the `count` jobs of the Procfile's `type_index`th entry: each setting from
-/// the entry, else the top level, else the config; each name made once (`made_by` records who
-/// made it).
-fn entry_jobs(
+/// The process type the Procfile's `type_index`th entry makes, `count` instances: each setting
+/// from the entry, else the top level, else the config. Instance 0 is made whole; every check
+/// that can fail for some instance (a name made twice, a name too long, a PORT past 65535) is
+/// made for each instance it first fails at, in instance order, so the error is the one making
+/// every instance in turn would meet first.
+fn entry_type<'a>(
     shared: &Shared,
     type_index: usize,
-    entry: &Entry,
+    entry: &'a Entry,
     count: u32,
-    made_by: &mut HashMap<Name, (usize, Option<u32>)>,
-    jobs: &mut Vec<Job>,
-) -> Result<()> {
+    names: &mut JobNames<'a>,
+) -> Result<ProcessType> {
     let Shared {
         file,
         full_name,
@@ -348,62 +377,92 @@ fn entry_jobs(
     // One instance keeps the label as its name unless the Procfile asked for `count:`.
     let numbered = entry.count.is_some() || count > 1;
     let type_base = type_base(entry.port, base_port, type_index);
-    for instance in 0..count {
-        let name = if numbered {
+    let this = (made_on(entry), entry.count);
+    let location = Location::line(file, entry.line);
+    let name_of = |instance: u32| {
+        if numbered {
             entry.label.instance(instance)
         } else {
             entry.label.clone()
-        };
-        let line = made_on(entry);
-        match made_by.entry(name.clone()) {
-            Slot::Occupied(other) => {
-                return Err(made_twice(&name, *other.get(), (line, entry.count), file));
-            }
-            Slot::Vacant(slot) => {
-                slot.insert((line, entry.count));
-            }
         }
-        let job_full_name = [full_name, "-", name.as_str()].concat();
-        check_length(&job_full_name, Location::line(file, entry.line))?;
-        let (log, log_given) = job_log(&layers, log_dir, &name, working_directory)
-            .map_err(|m| Error::input(Location::line(file, entry.line), m))?;
-        let port = instance_port(
-            type_base,
-            instance,
-            &name,
-            &Location::line(file, entry.line),
-        )?;
-        let env = instance_env(
-            base_env,
-            port.filter(|_| !options.elsewhere),
-            (!options.elsewhere).then_some((&entry.label, instance)),
-            [env_file, &top.env, &entry.layer.env],
-        );
-        jobs.push(Job {
-            name,
-            label: entry.label.clone(),
-            full_name: job_full_name,
-            command: entry.command.clone(),
-            env,
-            working_directory: working_directory.clone(),
-            respawn: tuning.respawn,
-            kill_timeout: tuning.kill_timeout,
-            log,
-            log_given,
-            instance,
-            port,
-            once: entry.once,
-            respawn_delay: tuning.respawn_delay,
-            limits: tuning.limits,
-            kill_signal: tuning.kill_signal,
-            kill_mode: tuning.kill_mode,
-            reload_signal: tuning.reload_signal,
-            pre: tuning.pre.clone(),
-            post: tuning.post.clone(),
-            resources: Arc::clone(&tuning.resources),
-        });
+    };
+    let twice = names.add(&entry.label, numbered, count, this);
+    // The instances at which a check first fails, if any: each is checked as it would be.
+    let mut suspects: Vec<u32> = [
+        Some(0),
+        twice.as_ref().map(|t| t.instance),
+        first_too_long(full_name.len() + 1, &entry.label, numbered, count),
+        first_past_port(type_base, count),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    suspects.sort_unstable();
+    suspects.dedup();
+    for instance in suspects {
+        if let Some(twice) = twice.as_ref().filter(|t| t.instance == instance) {
+            return Err(made_twice(&twice.name, twice.other, this, file));
+        }
+        let name = name_of(instance);
+        check_length(&[full_name, "-", name.as_str()].concat(), location.clone())?;
+        job_log(&layers, log_dir, &name, working_directory)
+            .map_err(|m| Error::input(location.clone(), m))?;
+        instance_port(type_base, instance, &name, &location)?;
     }
-    Ok(())
+    let name = name_of(0);
+    let (log, log_given) = job_log(&layers, log_dir, &name, working_directory)
+        .map_err(|m| Error::input(location.clone(), m))?;
+    let port = instance_port(type_base, 0, &name, &location)?;
+    let own_env = [env_file, &top.env, &entry.layer.env];
+    let env = instance_env(
+        base_env,
+        port.filter(|_| !options.elsewhere),
+        (!options.elsewhere).then_some((&entry.label, 0)),
+        own_env,
+    );
+    // Where the instance's own PORT and PS are: not where the Procfile set them itself.
+    let own = |key: &EnvKey, set: bool| {
+        (set && own_env.iter().all(|layer| layer.position(key).is_none()))
+            .then(|| env.position(key))
+            .flatten()
+    };
+    let own_port = own(&PORT, port.is_some() && !options.elsewhere);
+    let own_ps = own(&PS, !options.elsewhere);
+    let full_name = [full_name, "-", name.as_str()].concat();
+    let first = tuning.instance_0(entry, name, full_name, env, (log, log_given), port);
+    Ok(ProcessType {
+        default_log_dir: (!first.log_given).then(|| log_dir.clone()),
+        first,
+        count,
+        numbered,
+        own_port,
+        own_ps,
+    })
+}
+
+/// The first instance whose full name (`stem_len` bytes, then its name) is too long for a
+/// file name, if one is: names grow with their number's digits, so the first of each length
+/// (0, 10, 100, ...) is the one to try.
+fn first_too_long(stem_len: usize, label: &Name, numbered: bool, count: u32) -> Option<u32> {
+    if !numbered {
+        return None;
+    }
+    let mut first_of_width = 0u32;
+    let mut width = 1;
+    while first_of_width < count {
+        if stem_len + label.as_str().len() + 1 + width + SUFFIX_ROOM > MAX_FILE_NAME {
+            return Some(first_of_width);
+        }
+        first_of_width = first_of_width.max(1).saturating_mul(10);
+        width += 1;
+    }
+    None
+}
+
+/// The first instance whose PORT (`type_base` + its number) would be past 65535, if one is.
+fn first_past_port(type_base: Option<u32>, count: u32) -> Option<u32> {
+    let past = 65_536u32.saturating_sub(type_base?);
+    (past < count).then_some(past)
 }
 
 /// Refuses, before a single job is built (each holds its own copy of the env), a Procfile

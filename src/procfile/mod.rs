@@ -5,6 +5,7 @@
 pub mod assemble;
 pub mod dotenv;
 mod entry;
+mod job_names;
 mod v1;
 mod v2;
 
