@@ -74,6 +74,7 @@ pub struct Job {
     /// Run as the run user, in the job's directory and env, once the command has started.
     pub post: Option<Command>,
     /// cgroup settings (systemd only carries them all): one value shared by every instance
-    /// of a process type (it is the largest part of a job, and thousands of jobs are built).
+    /// of a process type (it is the largest part of a job, and a backend may make thousands
+    /// of instances).
     pub resources: Arc<Resources>,
 }

@@ -1,8 +1,9 @@
 //! Builds the `App` from the config and the Procfile: every setting taken from the command's
 //! own entry, else the Procfile's top level, else the config, else the default; env merged in
 //! that order, over the `.env` files and the variables every job gets (HOME, USER, PORT, PS,
-//! as foreman sets them); `count` (or the formation) expanded into instances; every generated
-//! name checked for collisions and length.
+//! as foreman sets them); `count` (or the formation) kept as a `ProcessType`'s count, each
+//! type's instance 0 made whole; every instance's name checked for collisions and length, and
+//! its PORT for range, per type.
 
 use super::entry::{Entry, PortSetting, Procfile};
 use super::job_names::JobNames;
@@ -715,4 +716,94 @@ fn check_length(name: &str, location: Location) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::app::App;
+    use crate::model::process_type::{Counted, ProcessType};
+
+    fn app(procfile: &str) -> App {
+        let config = crate::model::config::Config::parse_with(
+            "config",
+            Some("run_user: pxrun\nrun_group: pxrun\n"),
+            &[],
+            crate::model::account::RunAs::unresolved,
+        )
+        .unwrap();
+        let parsed = crate::procfile::parse("Procfile", procfile.as_bytes()).unwrap();
+        super::assemble(
+            &config,
+            &parsed,
+            &crate::model::name::Name::parse("app", "app name").unwrap(),
+            "Procfile",
+            &crate::model::text::AbsPath::parse("/srv/app", "dir").unwrap(),
+            &super::Options::default(),
+        )
+        .unwrap()
+    }
+
+    fn value(job: &crate::model::job::Job, key: &str) -> Option<String> {
+        job.env
+            .iter()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v.as_str().to_owned())
+    }
+
+    /// Every instance is the one its forms and byte count describe: the forms give back each
+    /// instance's PORT, PS and log, and `value_bytes` each instance's values.
+    #[test]
+    fn the_forms_and_the_bytes_describe_every_instance() {
+        let app = app(
+            "version: 2\nenv: {A: x}\ncommands:\n  w9:\n    command: a\n    count: 120\n  \
+             set:\n    command: b\n    count: 11\n    env: {PORT: \"80\"}\n    log: /srv/s.log\n  \
+             one:\n    command: c\n",
+        );
+        assert_eq!(app.job_count(), 132);
+        let mut seen = 0;
+        for ty in &app.types {
+            let forms = ty.counted_env();
+            let log = ty.counted_log();
+            let bytes: Vec<u64> = ty.value_bytes().collect();
+            for (n, job) in ty.instances().enumerate() {
+                let counted = |form: &Counted| {
+                    format!(
+                        "{}{}{}",
+                        form.prefix,
+                        u64::from(form.offset) + n as u64,
+                        form.suffix
+                    )
+                };
+                for form in &forms {
+                    assert_eq!(value(&job, form.key), Some(counted(form)), "{}", job.name);
+                }
+                if let Some(form) = &log {
+                    assert_eq!(job.log.as_str(), counted(form));
+                }
+                let values = job.command.as_str().len()
+                    + usize::try_from(job.env.bytes()).unwrap()
+                    + job.working_directory.as_str().len()
+                    + job.log.as_str().len();
+                assert_eq!(bytes[n], values as u64, "{}", job.name);
+                assert_eq!(job.instance as usize, n);
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 132);
+        let [w9, set, one] = &app.types[..] else {
+            panic!("three types")
+        };
+        fn keys(ty: &ProcessType) -> Vec<&str> {
+            ty.counted_env().iter().map(|f| f.key).collect()
+        }
+        assert_eq!(keys(w9), ["PORT", "PS"]);
+        assert_eq!(w9.instance(119).name.as_str(), "w9_119");
+        assert_eq!(value(&w9.instance(119), "PORT").as_deref(), Some("5119"));
+        // The Procfile's own PORT is every instance's; its log file, every instance's.
+        assert_eq!(keys(set), ["PS"]);
+        assert_eq!(value(&set.instance(10), "PORT").as_deref(), Some("80"));
+        assert!(set.counted_log().is_none());
+        assert!(keys(one).is_empty() && one.counted_log().is_none());
+        assert_eq!(one.first.name.as_str(), "one");
+    }
 }
