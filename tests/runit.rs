@@ -32,7 +32,10 @@ impl Runsvdir {
         let service_dir = sandbox.root().join("etc/service");
         fs::create_dir_all(&service_dir).unwrap();
         let log = fs::File::create(sandbox.path().join("runsvdir.log")).unwrap();
-        let child = Command::new("runsvdir")
+        // Every signal at its default, as under a real init: a harness started in the
+        // background inherits SIGINT and SIGQUIT ignored, which no service could then trap.
+        let child = Command::new("env")
+            .args(["--default-signal", "runsvdir"])
             .arg(&service_dir)
             .env_clear()
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
