@@ -128,7 +128,17 @@ impl ProcessType {
         }
         let mut counted: Vec<(usize, Counted)> = Vec::new();
         if let (Some(at), Some(port)) = (self.own_port, self.first.port) {
-            counted.push((at, Counted::number(key_at(self, at), u32::from(port))));
+            let key = key_at(self, at);
+            let offset = u32::from(port);
+            counted.push((
+                at,
+                Counted {
+                    key,
+                    prefix: "",
+                    offset,
+                    suffix: "",
+                },
+            ));
         }
         if let Some(at) = self.own_ps {
             let ps = self.first.env.value_at(at).as_str();
@@ -165,15 +175,4 @@ impl ProcessType {
 
 fn key_at(ty: &ProcessType, at: usize) -> &str {
     ty.first.env.key_at(at).as_str()
-}
-
-impl<'a> Counted<'a> {
-    fn number(key: &'a str, offset: u32) -> Self {
-        Counted {
-            key,
-            prefix: "",
-            offset,
-            suffix: "",
-        }
-    }
 }

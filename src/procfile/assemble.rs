@@ -752,6 +752,10 @@ mod tests {
 
     /// Every instance is the one its forms and byte count describe: the forms give back each
     /// instance's PORT, PS and log, and `value_bytes` each instance's values.
+    fn keys(ty: &ProcessType) -> Vec<&str> {
+        ty.counted_env().iter().map(|f| f.key).collect()
+    }
+
     #[test]
     fn the_forms_and_the_bytes_describe_every_instance() {
         let app = app(
@@ -793,9 +797,6 @@ mod tests {
         let [w9, set, one] = &app.types[..] else {
             panic!("three types")
         };
-        fn keys(ty: &ProcessType) -> Vec<&str> {
-            ty.counted_env().iter().map(|f| f.key).collect()
-        }
         assert_eq!(keys(w9), ["PORT", "PS"]);
         assert_eq!(w9.instance(119).name.as_str(), "w9_119");
         assert_eq!(value(&w9.instance(119), "PORT").as_deref(), Some("5119"));
