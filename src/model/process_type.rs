@@ -6,6 +6,7 @@
 
 use crate::model::env::EnvValue;
 use crate::model::job::Job;
+use crate::model::name::Name;
 use crate::model::text::AbsPath;
 use serde::Serialize;
 
@@ -41,6 +42,26 @@ pub struct Counted<'a> {
     pub suffix: &'a str,
 }
 
+/// The name of instance `n` of the type `label`: `<label>_<n>` when its instances are
+/// numbered, else the label itself.
+pub fn instance_name(label: &Name, numbered: bool, n: u32) -> Name {
+    if numbered {
+        label.instance(n)
+    } else {
+        label.clone()
+    }
+}
+
+/// A job's full name, `<prefix><app>-<name>`: the stem of every file generated for it.
+pub fn full_name(app_full_name: &str, name: &Name) -> String {
+    [app_full_name, "-", name.as_str()].concat()
+}
+
+/// A job's default log, `<name>.log` in the app's log directory.
+pub fn default_log(log_dir: &AbsPath, name: &Name) -> AbsPath {
+    log_dir.file_of(name, ".log")
+}
+
 impl ProcessType {
     /// Instance `n` (below `count`): the first with its own name, full name, default log,
     /// port and `PORT`/`PS`.
@@ -50,8 +71,9 @@ impl ProcessType {
         if n == 0 {
             return first.clone();
         }
-        let name = first.label.instance(n);
-        let stem = &first.full_name[..first.full_name.len() - first.name.as_str().len()];
+        let name = instance_name(&first.label, self.numbered, n);
+        let app_full_name =
+            &first.full_name[..first.full_name.len() - first.name.as_str().len() - 1];
         let port = first.port.map(|base| {
             u16::try_from(u32::from(base) + n).expect("assemble checked every instance's port")
         });
@@ -63,9 +85,9 @@ impl ProcessType {
             env.set_at(at, EnvValue::numbered(&first.label, u64::from(n) + 1));
         }
         Job {
-            full_name: [stem, name.as_str()].concat(),
+            full_name: full_name(app_full_name, &name),
             log: match &self.default_log_dir {
-                Some(dir) => dir.file_of(&name, ".log"),
+                Some(dir) => default_log(dir, &name),
                 None => first.log.clone(),
             },
             name,

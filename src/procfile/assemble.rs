@@ -17,7 +17,7 @@ use crate::model::job::{Job, Respawn};
 use crate::model::layer::{self, Layer};
 use crate::model::limits;
 use crate::model::name::Name;
-use crate::model::process_type::ProcessType;
+use crate::model::process_type::{self, ProcessType};
 use crate::model::resources::Resources;
 use crate::model::rlimit::Rlimits;
 use crate::model::signal::{KillMode, Signal};
@@ -380,13 +380,7 @@ fn entry_type<'a>(
     let type_base = type_base(entry.port, base_port, type_index);
     let this = (made_on(entry), entry.count);
     let location = Location::line(file, entry.line);
-    let name_of = |instance: u32| {
-        if numbered {
-            entry.label.instance(instance)
-        } else {
-            entry.label.clone()
-        }
-    };
+    let name_of = |instance| process_type::instance_name(&entry.label, numbered, instance);
     let twice = names.add(&entry.label, numbered, count, this);
     // The instances at which a check first fails, if any: each is checked as it would be.
     let mut suspects: Vec<u32> = [
@@ -405,7 +399,7 @@ fn entry_type<'a>(
             return Err(made_twice(&twice.name, twice.other, this, file));
         }
         let name = name_of(instance);
-        check_length(&[full_name, "-", name.as_str()].concat(), location.clone())?;
+        check_length(&process_type::full_name(full_name, &name), location.clone())?;
         job_log(&layers, log_dir, &name, working_directory)
             .map_err(|m| Error::input(location.clone(), m))?;
         instance_port(type_base, instance, &name, &location)?;
@@ -429,7 +423,7 @@ fn entry_type<'a>(
     };
     let own_port = own(&PORT, port.is_some() && !options.elsewhere);
     let own_ps = own(&PS, !options.elsewhere);
-    let full_name = [full_name, "-", name.as_str()].concat();
+    let full_name = process_type::full_name(full_name, &name);
     let first = tuning.instance_0(entry, name, full_name, env, (log, log_given), port);
     Ok(ProcessType {
         default_log_dir: (!first.log_given).then(|| log_dir.clone()),
@@ -610,7 +604,7 @@ fn job_log(
 ) -> std::result::Result<(AbsPath, bool), String> {
     match layers.iter().find_map(|l| l.log.as_ref()) {
         Some(log) => Ok((log.resolve(dir, "log")?, true)),
-        None => Ok((log_dir.file_of(name, ".log"), false)),
+        None => Ok((process_type::default_log(log_dir, name), false)),
     }
 }
 
