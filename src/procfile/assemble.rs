@@ -64,8 +64,8 @@ pub struct Options {
     pub env_files: Vec<(String, Env)>,
 }
 
-/// The app: its name and log directory, then each entry's jobs (`entry_jobs`), in Procfile
-/// order.
+/// The app: its name and log directory, then each entry's process type (`entry_type`), in
+/// Procfile order.
 pub fn assemble(
     config: &Config,
     procfile: &Procfile,
