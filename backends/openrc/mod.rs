@@ -69,7 +69,7 @@ impl Spec for Openrc {
 impl Backend for Openrc {
     fn render(&self, app: &App, sink: &mut Sink) -> Result<()> {
         // The app's script first, from the jobs' names alone; each job's files then stream out.
-        let names: Vec<String> = app.jobs().map(|j| j.full_name).collect();
+        let names: Vec<String> = app.job_full_names().collect();
         let mut context = tera::Context::new();
         context.insert("app", app);
         context.insert(

@@ -48,7 +48,7 @@ use crate::install::manifest::EntryKind;
 use crate::model::config::{Config, Key};
 use crate::model::app::App;
 use crate::model::job::{Job, Respawn};
-use crate::model::process_type::ProcessType;
+use crate::model::process_type::{self, ProcessType};
 use crate::model::output::{Group, Output};
 use crate::model::text::AbsPath;
 use serde::Serialize;
@@ -212,7 +212,7 @@ impl Backend for Supervisord {
 /// A process type's name, `<full_name>-<label>`: the stem of its helper, and the
 /// `[program:]` of a type of several (whose processes supervisord names `<stem>_<n>`).
 fn type_name(app: &App, job: &Job) -> String {
-    [app.full_name.as_str(), "-", job.label.as_str()].concat()
+    process_type::full_name(&app.full_name, &job.label)
 }
 
 /// The `[program:]` name of a process type: its one job's full name, or its `type_name` for

@@ -113,7 +113,7 @@ impl Backend for Systemd {
         let target = self.units.join(&format!("{}.target", app.full_name));
         let mut context = tera::Context::new();
         context.insert("app", app);
-        let services: Vec<String> = app.jobs().map(|j| j.full_name).collect();
+        let services: Vec<String> = app.job_full_names().collect();
         context.insert("services", &services);
         context.insert("wanted_by", &targets.wanted_by);
         context.insert("conflicts", &targets.conflicts);

@@ -161,7 +161,11 @@ impl Backend for Sysv {
             "user_group",
             &format!("{}:{}", app.run_as.user, app.run_as.group),
         );
-        let mut init = Sections::new(LISTS.len() * usize::try_from(app.job_count()).unwrap_or(usize::MAX));
+        let mut init = Sections::new(
+            LISTS
+                .len()
+                .saturating_mul(usize::try_from(app.job_count()).unwrap_or(usize::MAX)),
+        );
         for list in LISTS {
             context.insert("part", list);
             init.piece("sysv/init", &context)?;

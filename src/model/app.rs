@@ -42,6 +42,11 @@ impl App {
         self.types.iter().flat_map(ProcessType::instances)
     }
 
+    /// Every job's full name, in order, without making the jobs.
+    pub fn job_full_names(&self) -> impl Iterator<Item = String> + '_ {
+        self.types.iter().flat_map(ProcessType::full_names)
+    }
+
     /// How many jobs the app runs.
     pub fn job_count(&self) -> u64 {
         self.types.iter().map(|t| u64::from(t.count)).sum()

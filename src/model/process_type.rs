@@ -72,8 +72,6 @@ impl ProcessType {
             return first.clone();
         }
         let name = instance_name(&first.label, self.numbered, n);
-        let app_full_name =
-            &first.full_name[..first.full_name.len() - first.name.as_str().len() - 1];
         let port = first.port.map(|base| {
             u16::try_from(u32::from(base) + n).expect("assemble checked every instance's port")
         });
@@ -85,7 +83,7 @@ impl ProcessType {
             env.set_at(at, EnvValue::numbered(&first.label, u64::from(n) + 1));
         }
         Job {
-            full_name: full_name(app_full_name, &name),
+            full_name: full_name(self.app_full_name(), &name),
             log: match &self.default_log_dir {
                 Some(dir) => default_log(dir, &name),
                 None => first.log.clone(),
@@ -110,6 +108,23 @@ impl ProcessType {
             post: first.post.clone(),
             resources: first.resources.clone(),
         }
+    }
+
+    /// `<prefix><app>`, the stem of every instance's full name.
+    fn app_full_name(&self) -> &str {
+        let first = &self.first;
+        &first.full_name[..first.full_name.len() - first.name.as_str().len() - 1]
+    }
+
+    /// Every instance's full name, in order, without making the instances (a backend that
+    /// lists the jobs before it renders them).
+    pub fn full_names(&self) -> impl Iterator<Item = String> + '_ {
+        (0..self.count).map(|n| {
+            full_name(
+                self.app_full_name(),
+                &instance_name(&self.first.label, self.numbered, n),
+            )
+        })
     }
 
     /// Every instance, in order, each made when it is reached.

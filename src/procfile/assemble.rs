@@ -744,12 +744,14 @@ mod tests {
             .map(|(_, v)| v.as_str().to_owned())
     }
 
-    /// Every instance is the one its forms and byte count describe: the forms give back each
-    /// instance's PORT, PS and log, and `value_bytes` each instance's values.
+    /// The keys of a type's counted variables, in order.
     fn keys(ty: &ProcessType) -> Vec<&str> {
         ty.counted_env().iter().map(|f| f.key).collect()
     }
 
+    /// Every instance is the one its forms and byte count describe: the forms give back each
+    /// instance's PORT, PS and log, `value_bytes` each instance's values, and `full_names`
+    /// each instance's full name.
     #[test]
     fn the_forms_and_the_bytes_describe_every_instance() {
         let app = app(
@@ -763,6 +765,7 @@ mod tests {
             let forms = ty.counted_env();
             let log = ty.counted_log();
             let bytes: Vec<u64> = ty.value_bytes().collect();
+            assert!(ty.full_names().eq(ty.instances().map(|job| job.full_name)));
             for (n, job) in ty.instances().enumerate() {
                 let counted = |form: &Counted| {
                     format!(
