@@ -218,3 +218,42 @@ macro_rules! crash_tests {
 }
 
 procexport::for_each_backend!(crash_tests);
+
+/// A run killed by a signal that dumps core writes no core file, whatever limits it inherits:
+/// a core of a run as root would hold the app's environment, secrets included, and the release
+/// build aborts on a panic. Cores are allowed and the file size is capped at one byte, so the
+/// export's first write past it ends the run with SIGXFSZ, in a directory the kernel would put
+/// the core in; procexport makes itself undumpable before it reads anything.
+#[test]
+fn a_run_killed_by_a_core_dumping_signal_leaves_no_core() {
+    use std::os::unix::process::ExitStatusExt;
+    require_root();
+    let sandbox = Sandbox::new();
+    let procfile = sandbox.procfile("web: bundle exec puma\n");
+    let cwd = sandbox.path().join("cwd");
+    std::fs::create_dir(&cwd).unwrap();
+    let export = sandbox.command();
+    let args: Vec<_> = export.get_args().map(ToOwned::to_owned).collect();
+    let status = std::process::Command::new("/usr/bin/prlimit")
+        .args(["--core=unlimited", "--fsize=1", "--"])
+        .arg(export.get_program())
+        .args(args)
+        .args(["upstart", "-p", procfile.to_str().unwrap(), "-n", "cored"])
+        .env_clear()
+        .current_dir(&cwd)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    // SIGXFSZ: 25 on Linux.
+    assert_eq!(status.signal(), Some(25), "{status:?}");
+    assert!(
+        !status.core_dumped(),
+        "the kernel dumped a core: {status:?}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&cwd)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "a core was written: {left:?}");
+}
