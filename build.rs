@@ -28,9 +28,9 @@ fn main() {
 }
 
 /// Links GCC's unwinder into the binary (libgcc_eh.a) instead of loading libgcc_s.so.1 at
-/// every start: loading and relocating that library was 0.14 ms of each run here, a tenth of
-/// a 5-job dry run. rustc asks the linker for `-lgcc_s`, and the linker takes the first file
-/// of that name on its search path: an archive put first is linked in. It is what
+/// every start: loading and relocating that library was 0.12-0.17 ms of each run here, a
+/// tenth of a 5-job dry run. rustc asks the linker for `-lgcc_s`, and the linker takes the
+/// first file of that name on its search path: an archive put first is linked in. It is what
 /// `gcc -static-libgcc` does for C++ programs. For another target, or without a C compiler
 /// that has libgcc_eh.a, the shared library is used as before.
 fn link_unwinder_statically() {
