@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    // The release build aborts on a panic (Cargo.toml): a core file of a run as root would
-    // hold the app's environment, secrets included. Only advice: without it a panic is rare
-    // and cores are off by default.
+    // Undumpable before anything is read: a core of a run as root (an abort, as the release
+    // build makes of a panic, or a signal such as SIGXFSZ) would hold the app's environment,
+    // secrets included. Setting it for oneself cannot fail.
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     let mut stdout = std::io::stdout().lock();
     match procexport::run(std::env::args_os(), &mut stdout) {
